@@ -1,0 +1,235 @@
+"""The system's resources, declared once.
+
+The CDK constructs build the AWS resources from these declarations and the local system
+(`local/`) builds the same tables, queues, schedules, secret, routes and function
+environments on moto from them, so the two cannot drift. Plain Python: no CDK import,
+so the local system and the tests load it in milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Access = Literal["read", "write", "read_write", "send", "consume", "read_secret"]
+
+
+@dataclass(frozen=True)
+class Gsi:
+    name: str
+    partition_key: str
+    sort_key: str
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    env: str  # environment variable that carries the table name to functions
+    partition_key: str
+    sort_key: str | None
+    ttl_attribute: str
+    gsis: tuple[Gsi, ...] = ()
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    env: str  # environment variable that carries the queue URL to producers
+    consumer: str  # function that processes the queue (SQS event source)
+    batch_size: int = 10
+    max_batching_window_seconds: int = 1
+    max_receive_count: int = 5  # deliveries before the message moves to the dead-letter queue
+    max_concurrency: int = 10  # caps the consumer's concurrency (protects the aggregator)
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    expression: str  # EventBridge Scheduler expression
+    timezone: str
+    target: str  # function invoked
+    payload: dict[str, str]
+    description: str
+    maximum_retry_attempts: int = 3
+    maximum_event_age_seconds: int = 3600
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    env: str  # environment variable that carries the secret's name
+    description: str
+    local_value: dict[str, str]  # value the local system stores (sandbox credentials only)
+
+
+@dataclass(frozen=True)
+class Grant:
+    resource: str  # key in TABLES, QUEUES or SECRETS, or "email"
+    access: Access
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    handler: str  # dotted path: functions.<folder>.handler.lambda_handler
+    description: str
+    service: str  # POWERTOOLS_SERVICE_NAME
+    grants: tuple[Grant, ...] = ()
+    timeout_seconds: int = 10
+    memory_mb: int = 512
+    kind: Literal["api", "worker", "job"] = "api"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # HTTP API route path, e.g. /customers/{customer_id}
+    function: str
+    public: bool = False  # True: no JWT authorizer (health, docs, aggregator callbacks, token checks)
+
+
+TABLES: dict[str, TableSpec] = {
+    # Single table: see docs/data-model.md for the key design and the access-pattern table.
+    "data": TableSpec(
+        env="DATA_TABLE_NAME",
+        partition_key="PK",
+        sort_key="SK",
+        ttl_attribute="expires_at",
+        gsis=(Gsi("GSI1", "GSI1PK", "GSI1SK"), Gsi("GSI2", "GSI2PK", "GSI2SK")),
+    ),
+    # Powertools idempotency records (attribute names are Powertools' defaults).
+    "idempotency": TableSpec(
+        env="IDEMPOTENCY_TABLE_NAME", partition_key="id", sort_key=None, ttl_attribute="expiration"
+    ),
+}
+
+QUEUES: dict[str, QueueSpec] = {
+    "imports": QueueSpec(env="IMPORT_QUEUE_URL", consumer="import_worker", max_concurrency=5),
+    "refresh": QueueSpec(env="REFRESH_QUEUE_URL", consumer="refresh_fanout_worker"),
+}
+
+SCHEDULES: dict[str, ScheduleSpec] = {
+    "daily-import": ScheduleSpec(
+        expression="cron(30 2 * * ? *)",
+        timezone="Europe/London",
+        target="import_dispatcher",
+        payload={"job": "daily-import"},
+        description="Queue one import job per active connection (R-IMP-1)",
+    ),
+    "invitation-reminders": ScheduleSpec(
+        expression="cron(0 9 * * ? *)",
+        timezone="Europe/London",
+        target="reminders_job",
+        payload={"job": "invitation-reminders"},
+        description="Send the 7-day and 30-day invitation reminders (R-INV-4)",
+    ),
+}
+
+SECRETS: dict[str, SecretSpec] = {
+    "aggregator": SecretSpec(
+        env="AGGREGATOR_SECRET_NAME",
+        description="Aggregator API credentials (GoCardless secret_id/secret_key, Plaid client_id/secret)",
+        local_value={
+            "gocardless_secret_id": "sandbox-secret-id",
+            "gocardless_secret_key": "sandbox-secret-key",
+        },
+    ),
+}
+
+_DATA_RW = Grant("data", "read_write")
+_IDEMPOTENCY = Grant("idempotency", "read_write")
+_EMAIL = Grant("email", "send")
+_AGGREGATOR = Grant("aggregator", "read_secret")
+
+FUNCTIONS: dict[str, FunctionSpec] = {
+    "platform_api": FunctionSpec(
+        handler="functions.platform_api.handler.lambda_handler",
+        description="Health, who-am-I and the API's OpenAPI document",
+        service="platform",
+        grants=(Grant("data", "read"),),
+    ),
+    "invitations_api": FunctionSpec(
+        handler="functions.invitations_api.handler.lambda_handler",
+        description="Customer invitations, onboarding and shared-account review",
+        service="invitations",
+        grants=(_DATA_RW, _IDEMPOTENCY, _EMAIL),
+    ),
+    "access_api": FunctionSpec(
+        handler="functions.access_api.handler.lambda_handler",
+        description="Client file access grants for members and external advisers",
+        service="access",
+        grants=(_DATA_RW, _IDEMPOTENCY, _EMAIL),
+    ),
+    "connections_api": FunctionSpec(
+        handler="functions.connections_api.handler.lambda_handler",
+        description="Aggregator connections, consent callbacks and webhooks",
+        service="connections",
+        grants=(_DATA_RW, _IDEMPOTENCY, _EMAIL, _AGGREGATOR, Grant("imports", "send")),
+        timeout_seconds=29,
+    ),
+    "refresh_api": FunctionSpec(
+        handler="functions.refresh_api.handler.lambda_handler",
+        description="Data Refresh dashboard and bulk refresh jobs",
+        service="refresh",
+        grants=(_DATA_RW, _IDEMPOTENCY, Grant("refresh", "send")),
+    ),
+    "import_dispatcher": FunctionSpec(
+        handler="functions.import_dispatcher.handler.lambda_handler",
+        description="Daily schedule: queue one import job per active connection",
+        service="imports",
+        grants=(Grant("data", "read"), Grant("imports", "send")),
+        timeout_seconds=300,
+        kind="job",
+    ),
+    "import_worker": FunctionSpec(
+        handler="functions.import_worker.handler.lambda_handler",
+        description="Import transactions for one connection per job",
+        service="imports",
+        grants=(_DATA_RW, _EMAIL, _AGGREGATOR, Grant("imports", "consume")),
+        timeout_seconds=120,
+        memory_mb=1024,
+        kind="worker",
+    ),
+    "refresh_fanout_worker": FunctionSpec(
+        handler="functions.refresh_fanout_worker.handler.lambda_handler",
+        description="Expand Data Refresh jobs and fan out one import job per engagement",
+        service="refresh",
+        grants=(_DATA_RW, Grant("refresh", "consume"), Grant("refresh", "send"), Grant("imports", "send")),
+        timeout_seconds=120,
+        kind="worker",
+    ),
+    "reminders_job": FunctionSpec(
+        handler="functions.reminders_job.handler.lambda_handler",
+        description="Daily schedule: invitation reminders (7 and 30 days) and expiry",
+        service="invitations",
+        grants=(_DATA_RW, _EMAIL),
+        timeout_seconds=300,
+        kind="job",
+    ),
+}
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/health", "platform_api", public=True),
+    Route("GET", "/openapi.json", "platform_api", public=True),
+    Route("GET", "/docs", "platform_api", public=True),
+    Route("GET", "/me", "platform_api"),
+)
+
+# Environment every function gets besides its resources (values set by infra or local).
+COMMON_ENV = (
+    "STAGE",
+    "APP_BASE_URL",  # front-end origin used in links sent by email and callback redirects
+    "EMAIL_SENDER",
+    "SES_CONFIGURATION_SET",
+    "GOCARDLESS_BASE_URL",
+    "DEFAULT_FIRM_TIMEZONE",
+)
+
+
+def function_environment(name: str, resolve: dict[str, str]) -> dict[str, str]:
+    """Environment variables for one function, given resolved names/URLs of its resources.
+
+    `resolve` maps a resource key (table, queue or secret key) to its physical name or URL.
+    """
+    spec = FUNCTIONS[name]
+    env: dict[str, str] = {"POWERTOOLS_SERVICE_NAME": spec.service}
+    for grant in spec.grants:
+        declared = TABLES.get(grant.resource) or QUEUES.get(grant.resource) or SECRETS.get(grant.resource)
+        if declared is not None and grant.access != "consume":
+            env[declared.env] = resolve[grant.resource]
+    return env

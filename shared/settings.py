@@ -1,0 +1,44 @@
+"""The only reader of the process environment.
+
+Every value has the name `infra/spec.py` gives it; the CDK stack and the local system set
+them. Read lazily and cached: nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    data_table_name: str
+    idempotency_table_name: str
+    import_queue_url: str
+    refresh_queue_url: str
+    aggregator_secret_name: str
+    app_base_url: str
+    email_sender: str
+    ses_configuration_set: str
+    gocardless_base_url: str
+    default_firm_timezone: str
+
+
+@cache
+def get_settings() -> Settings:
+    env = os.environ.get
+    return Settings(
+        stage=env("STAGE", "local"),
+        data_table_name=env("DATA_TABLE_NAME", ""),
+        idempotency_table_name=env("IDEMPOTENCY_TABLE_NAME", ""),
+        import_queue_url=env("IMPORT_QUEUE_URL", ""),
+        refresh_queue_url=env("REFRESH_QUEUE_URL", ""),
+        aggregator_secret_name=env("AGGREGATOR_SECRET_NAME", ""),
+        app_base_url=env("APP_BASE_URL", "http://127.0.0.1:3000"),
+        email_sender=env("EMAIL_SENDER", "no-reply@example.com"),
+        ses_configuration_set=env("SES_CONFIGURATION_SET", ""),
+        gocardless_base_url=env("GOCARDLESS_BASE_URL", "https://bankaccountdata.gocardless.com"),
+        default_firm_timezone=env("DEFAULT_FIRM_TIMEZONE", "Europe/London"),
+    )
