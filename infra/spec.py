@@ -233,3 +233,35 @@ def function_environment(name: str, resolve: dict[str, str]) -> dict[str, str]:
         if declared is not None and grant.access != "consume":
             env[declared.env] = resolve[grant.resource]
     return env
+
+
+def create_table_request(key: str, table_name: str) -> dict[str, object]:
+    """boto3 `create_table` arguments for TABLES[key] (the local system and tests use moto)."""
+    spec = TABLES[key]
+    key_names = [spec.partition_key, *([spec.sort_key] if spec.sort_key else [])]
+    for gsi in spec.gsis:
+        key_names += [gsi.partition_key, gsi.sort_key]
+
+    def schema(partition: str, sort: str | None) -> list[dict[str, str]]:
+        return [{"AttributeName": partition, "KeyType": "HASH"}] + (
+            [{"AttributeName": sort, "KeyType": "RANGE"}] if sort else []
+        )
+
+    request: dict[str, object] = {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": schema(spec.partition_key, spec.sort_key),
+        "AttributeDefinitions": [
+            {"AttributeName": n, "AttributeType": "S"} for n in dict.fromkeys(key_names)
+        ],
+    }
+    if spec.gsis:
+        request["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": g.name,
+                "KeySchema": schema(g.partition_key, g.sort_key),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for g in spec.gsis
+        ]
+    return request

@@ -1,0 +1,44 @@
+# Two commands matter: `make run` (the whole system locally on moto) and `make test`.
+# Both create the virtual environment on first use; nothing else needs installing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: run test lint token synth openapi clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+run: $(STAMP)
+	$(PY) -m local
+
+test: $(STAMP) lint
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+	$(PY) -m tools.openapi --check
+
+# Only a USER given on the command line counts (the shell's own $USER is the login name).
+token: $(STAMP)
+	@$(PY) -m local.token $(if $(filter command line,$(origin USER)),$(USER))
+
+synth: $(STAMP) node_modules/.installed
+	npx cdk synth --quiet
+
+openapi: $(STAMP)
+	$(PY) -m tools.openapi
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .build .local

@@ -1,0 +1,129 @@
+"""Users, firms, staff memberships and customer links: the records authorization trusts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from shared.adapters.dynamodb import keys
+from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.domain.identity import CustomerLink, Firm, StaffMembership, StaffRole, UserProfile
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+
+@dataclass
+class IdentityRepository:
+    table_name: str
+
+    def get_profile(self, user_id: str) -> UserProfile | None:
+        item = self._get(keys.user_pk(user_id), keys.PROFILE)
+        return UserProfile(user_id, item["email"], item["name"]) if item else None
+
+    def get_firm(self, firm_id: str) -> Firm | None:
+        item = self._get(keys.firm_pk(firm_id), keys.FIRM)
+        return Firm(firm_id, item["name"], item["timezone"]) if item else None
+
+    def get_firms(self, firm_ids: Iterable[str]) -> dict[str, Firm]:
+        """The firms with these ids, in one BatchGetItem per 100 ids."""
+        wanted = sorted(set(firm_ids))
+        firms: dict[str, Firm] = {}
+        for start in range(0, len(wanted), 100):
+            request = {
+                self.table_name: {
+                    "Keys": [
+                        to_item({"PK": keys.firm_pk(f), "SK": keys.FIRM}) for f in wanted[start : start + 100]
+                    ]
+                }
+            }
+            while request:
+                response = dynamodb_client().batch_get_item(RequestItems=request)
+                for raw in response["Responses"].get(self.table_name, []):
+                    item = from_item(raw)
+                    firms[item["firm_id"]] = Firm(item["firm_id"], item["name"], item["timezone"])
+                request = response.get("UnprocessedKeys") or {}
+        return firms
+
+    def get_membership(self, user_id: str, firm_id: str) -> StaffMembership | None:
+        item = self._get(keys.user_pk(user_id), keys.membership_sk(firm_id))
+        return StaffMembership(firm_id, user_id, StaffRole(item["role"])) if item else None
+
+    def list_memberships(self, user_id: str) -> list[StaffMembership]:
+        return [
+            StaffMembership(item["firm_id"], user_id, StaffRole(item["role"]))
+            for item in self._query_prefix(keys.user_pk(user_id), keys.MEMBERSHIP_PREFIX)
+        ]
+
+    def list_customer_links(self, user_id: str) -> list[CustomerLink]:
+        return [
+            CustomerLink(item["firm_id"], item["customer_id"])
+            for item in self._query_prefix(keys.user_pk(user_id), keys.CUSTOMER_LINK_PREFIX)
+        ]
+
+    def put_profile(self, profile: UserProfile) -> None:
+        self._put(
+            {
+                "PK": keys.user_pk(profile.user_id),
+                "SK": keys.PROFILE,
+                "type": "user",
+                "user_id": profile.user_id,
+                "email": profile.email,
+                "name": profile.name,
+            }
+        )
+
+    def put_firm(self, firm: Firm) -> None:
+        self._put(
+            {
+                "PK": keys.firm_pk(firm.firm_id),
+                "SK": keys.FIRM,
+                "type": "firm",
+                "firm_id": firm.firm_id,
+                "name": firm.name,
+                "timezone": firm.timezone,
+            }
+        )
+
+    def put_membership(self, membership: StaffMembership) -> None:
+        self._put(
+            {
+                "PK": keys.user_pk(membership.user_id),
+                "SK": keys.membership_sk(membership.firm_id),
+                "GSI1PK": keys.firm_staff_gsi1pk(membership.firm_id),
+                "GSI1SK": membership.user_id,
+                "type": "membership",
+                "firm_id": membership.firm_id,
+                "user_id": membership.user_id,
+                "role": membership.role.value,
+            }
+        )
+
+    def put_customer_link(self, user_id: str, link: CustomerLink) -> None:
+        self._put(
+            {
+                "PK": keys.user_pk(user_id),
+                "SK": keys.customer_link_sk(link.firm_id, link.customer_id),
+                "type": "customer_link",
+                "firm_id": link.firm_id,
+                "customer_id": link.customer_id,
+            }
+        )
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        response = dynamodb_client().get_item(TableName=self.table_name, Key=to_item({"PK": pk, "SK": sk}))
+        return from_item(response["Item"]) if "Item" in response else None
+
+    def _put(self, values: dict[str, Any]) -> None:
+        dynamodb_client().put_item(TableName=self.table_name, Item=to_item(values))
+
+    def _query_prefix(self, pk: str, sk_prefix: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        paginator = dynamodb_client().get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues=to_item({":pk": pk, ":prefix": sk_prefix}),
+        ):
+            items.extend(from_item(raw) for raw in page["Items"])
+        return items

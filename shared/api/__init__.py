@@ -1,0 +1,1 @@
+"""HTTP conventions shared by every API function: resolver, error body, caller, idempotency."""

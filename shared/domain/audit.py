@@ -1,0 +1,18 @@
+"""Audit events: who did what to which object, when (R-ROLE-3). Append-only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    firm_id: str
+    actor_id: str  # the `sub` of the person (or "system" for schedules and workers)
+    action: str  # e.g. "invitation.sent", "account.accepted", "access.granted"
+    target_type: str
+    target_id: str
+    details: dict[str, Any] = field(default_factory=dict)  # ids and levels only, never personal data
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+
+# Fake, local-only AWS settings: set before anything builds a client.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-2",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "ClientDataSharingTest",
+        "POWERTOOLS_SERVICE_NAME": "test",
+        "DATA_TABLE_NAME": "data",
+        "IDEMPOTENCY_TABLE_NAME": "idempotency",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("AWS_PROFILE", None)
+
+
+def load_event(relative_path: str) -> dict[str, Any]:
+    return json.loads((EVENTS / relative_path).read_text(encoding="utf-8"))
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "test-function"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-2:123456789012:function:test-function"
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = "00000000-0000-4000-8000-000000000000"
+    log_group_name: str = "/aws/lambda/test-function"
+    log_stream_name: str = "2026/11/22/[$LATEST]0000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """moto for every AWS call, with the tables created from infra/spec.py."""
+    import boto3
+    from moto import mock_aws
+
+    from infra.spec import TABLES, create_table_request
+    from shared import bootstrap
+
+    with mock_aws():
+        bootstrap.reset()
+        client = boto3.client("dynamodb")
+        for key in TABLES:
+            client.create_table(**create_table_request(key, os.environ[TABLES[key].env]))
+        yield
+    bootstrap.reset()

@@ -1,0 +1,89 @@
+"""Generate the whole API's OpenAPI document from the code of every API function.
+
+`python -m tools.openapi` writes functions/platform_api/openapi.json (served at /openapi.json);
+`--check` exits 1 when the committed document differs from the code (a test runs it).
+Security comes from infra/spec.py's routes: public routes need nothing, others the JWT.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from typing import Any
+
+from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+from functions.platform_api.routes.docs import OPENAPI_FILE
+from infra.spec import FUNCTIONS, ROUTES
+
+TITLE = "Client data sharing API"
+VERSION = "1.0.0"
+SCHEME = "cognitoJwt"
+
+
+def build_document() -> dict[str, Any]:
+    merge = OpenAPIMerge(
+        title=TITLE,
+        version=VERSION,
+        description="Invite customers, connect bank accounts with consent, import and refresh bank data, "
+        "and grant access to client files. Errors are {code, message}.",
+        security_schemes={SCHEME: HTTPBearer(bearerFormat="JWT", description="Cognito ID token")},
+        on_conflict="error",
+    )
+    for spec in FUNCTIONS.values():
+        if spec.kind == "api":
+            module = importlib.import_module(spec.handler.rsplit(".", 1)[0])
+            merge.add_schema(module.app.get_openapi_schema(title=TITLE, version=VERSION))
+    document = json.loads(merge.get_openapi_json_schema())
+    document.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    public = {(r.method.lower(), r.path) for r in ROUTES if r.public}
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            is_public = (method, path) in public
+            operation["security"] = [] if is_public else [{SCHEME: []}]
+            _document_errors(operation["responses"], is_public)
+    return document
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string", "description": "Stable machine-readable code"},
+        "message": {"type": "string", "description": "Human-readable explanation"},
+        "details": {"type": "array", "items": {"type": "object"}, "description": "Invalid fields, if any"},
+    },
+}
+
+
+def _document_errors(responses: dict[str, Any], is_public: bool) -> None:
+    """Our error body replaces Powertools' default 422: invalid input is a 400 {code, message}."""
+    responses.pop("422", None)
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    responses["400"] = {"description": "Invalid request", **error}
+    if not is_public:
+        responses["401"] = {"description": "Missing or invalid token (from the JWT authorizer)"}
+        responses["403"] = {"description": "Not allowed for your role", **error}
+        responses["404"] = {"description": "Not found (or another tenant's)", **error}
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    text = render(build_document())
+    if "--check" in argv:
+        if not OPENAPI_FILE.exists() or OPENAPI_FILE.read_text(encoding="utf-8") != text:
+            print(f"{OPENAPI_FILE} is stale: run `make openapi`", file=sys.stderr)
+            return 1
+        return 0
+    OPENAPI_FILE.write_text(text, encoding="utf-8")
+    print(f"wrote {OPENAPI_FILE}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
