@@ -15,7 +15,7 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 | 7 | append an audit event                  | table | PK=FIRM#<firm>#AUDIT, SK=<ulid> (put if not exists) |
 | 8 | list a firm's audit log, newest first  | table | PK=FIRM#<firm>#AUDIT, descending                    |
 
-Later issues add their rows here and in docs/data-model.md.
+Later issues add their rows here: this table is the data model's documentation.
 """
 
 from __future__ import annotations
