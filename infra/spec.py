@@ -28,6 +28,7 @@ class TableSpec:
     sort_key: str | None
     ttl_attribute: str
     gsis: tuple[Gsi, ...] = ()
+    retain: bool = False  # records of truth: deletion protection, kept when the stack is deleted
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ TABLES: dict[str, TableSpec] = {
         sort_key="SK",
         ttl_attribute="expires_at",
         gsis=(Gsi("GSI1", "GSI1PK", "GSI1SK"), Gsi("GSI2", "GSI2PK", "GSI2SK")),
+        retain=True,
     ),
     # Powertools idempotency records (attribute names are Powertools' defaults).
     "idempotency": TableSpec(

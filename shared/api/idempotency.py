@@ -66,7 +66,8 @@ def idempotent_command(use_case: UseCase) -> UseCase:
             return guarded(command=command)
         except IdempotencyValidationError:
             raise Conflict(
-                "This Idempotency-Key was already used with a different request.", code="idempotency_key_reused"
+                "This Idempotency-Key was already used with a different request.",
+                code="idempotency_key_reused",
             ) from None
         except IdempotencyAlreadyInProgressError:
             raise Conflict(
