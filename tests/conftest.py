@@ -55,16 +55,14 @@ def lambda_context() -> FakeLambdaContext:
 @pytest.fixture
 def aws() -> Iterator[None]:
     """moto for every AWS call, with the tables created from infra/spec.py."""
-    import boto3
     from moto import mock_aws
 
-    from infra.spec import TABLES, create_table_request
+    from infra.spec import TABLES
+    from local.provision import create_tables
     from shared import bootstrap
 
     with mock_aws():
         bootstrap.reset()
-        client = boto3.client("dynamodb")
-        for key in TABLES:
-            client.create_table(**create_table_request(key, os.environ[TABLES[key].env]))
+        create_tables({key: os.environ[spec.env] for key, spec in TABLES.items()})
         yield
     bootstrap.reset()

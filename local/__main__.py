@@ -1,0 +1,43 @@
+"""`python -m local`: the whole system on 127.0.0.1, in the foreground, until Ctrl-C.
+
+PORT (default 3000) is the API's port; MOTO_PORT (default: any free port) moto's.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+
+from local.system import start_local_system
+
+
+def main() -> int:
+    started = time.perf_counter()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("local").setLevel(logging.INFO)
+    # Ctrl-C, and SIGTERM from a process manager or a test's cleanup, stop everything cleanly;
+    # SIGINT explicitly too, as a shell starts background jobs with SIGINT ignored.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, signal.default_int_handler)
+    port = int(os.environ.get("PORT", "3000"))
+    try:
+        system = start_local_system(port, int(os.environ.get("MOTO_PORT", "0")))
+    except OSError as error:
+        print(f"Cannot start the local system on port {port}: {error.strerror}. Set PORT.", file=sys.stderr)
+        return 1
+    print(system.banner(), flush=True)
+    print(f"Started in {time.perf_counter() - started:.1f} s", flush=True)
+    try:
+        system.serve_forever()
+    except KeyboardInterrupt:
+        print("\nStopping…", flush=True)
+    finally:
+        system.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Local-only routes under /_local/: the outbox, the schedules (list, run now) and the
+issuer's JWKS. They exist only in the local system, never in the deployed API."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from local.http_types import HttpRequest, HttpResponse, json_response
+from local.outbox import Email
+from local.scheduler import Scheduler, UnknownSchedule
+
+PREFIX = "/_local"
+_RUN_SCHEDULE = re.compile(rf"{PREFIX}/schedules/([^/]+)/run")
+
+log = logging.getLogger("local.console")
+
+
+class LocalConsole:
+    def __init__(self, *, scheduler: Scheduler, emails: Callable[[], list[Email]], jwks: dict[str, Any]):
+        self._scheduler = scheduler
+        self._emails = emails
+        self._jwks = jwks
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        path, method = request.raw_path, request.method
+        if method == "GET" and path == f"{PREFIX}/outbox":
+            return json_response(200, {"emails": [sent.as_dict() for sent in self._emails()]})
+        if method == "GET" and path == f"{PREFIX}/schedules":
+            return json_response(200, {"schedules": self._scheduler.describe()})
+        if method == "GET" and path == f"{PREFIX}/.well-known/jwks.json":
+            return json_response(200, self._jwks)
+        run = _RUN_SCHEDULE.fullmatch(path)
+        if method == "POST" and run:
+            return self._run_schedule(run.group(1))
+        return json_response(404, {"message": "Not Found"})
+
+    def _run_schedule(self, name: str) -> HttpResponse:
+        try:
+            result = self._scheduler.run_now(name)
+        except UnknownSchedule:
+            return json_response(404, {"message": f"no schedule named {name!r}"})
+        except Exception as error:
+            log.exception("schedule %s failed when run by hand", name)
+            failure = {"type": type(error).__name__, "message": str(error)}
+            return json_response(500, {"schedule": name, "error": failure})
+        return json_response(200, {"schedule": name, "result": result})

@@ -1,0 +1,44 @@
+"""The environment every handler sees: one process hosts every function locally.
+
+It is the union of `infra.spec.function_environment` over all functions (so a handler may
+find a variable its function is not granted in AWS: grants are enforced by IAM there, not
+here) plus the local values of `COMMON_ENV`.
+"""
+
+from __future__ import annotations
+
+from infra.spec import COMMON_ENV, FUNCTIONS, function_environment
+
+STAGE = "local"
+EMAIL_SENDER = "no-reply@example.com"
+SES_CONFIGURATION_SET = "local-emails"
+DEFAULT_FIRM_TIMEZONE = "Europe/London"
+GOCARDLESS_SANDBOX_MOUNT = "/sandbox/gocardless"
+# One process, one Powertools Logger: log lines tell functions apart by their `function_name`
+# (from the Lambda context), not by a per-function service name.
+LOCAL_SERVICE_NAME = "local-functions"
+
+
+def common_environment(base_url: str) -> dict[str, str]:
+    """Local values for every name in `COMMON_ENV`; fails loudly when the spec adds one."""
+    values = {
+        "STAGE": STAGE,
+        # No front end runs locally: links in emails and callback redirects land on the API.
+        "APP_BASE_URL": base_url,
+        "EMAIL_SENDER": EMAIL_SENDER,
+        "SES_CONFIGURATION_SET": SES_CONFIGURATION_SET,
+        "GOCARDLESS_BASE_URL": base_url + GOCARDLESS_SANDBOX_MOUNT,
+        "DEFAULT_FIRM_TIMEZONE": DEFAULT_FIRM_TIMEZONE,
+    }
+    missing = set(COMMON_ENV) - set(values)
+    if missing:
+        raise RuntimeError(f"infra/spec.py COMMON_ENV has no local value for {sorted(missing)}")
+    return {name: values[name] for name in COMMON_ENV}
+
+
+def handler_environment(resolve: dict[str, str], base_url: str) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for name in FUNCTIONS:
+        env.update(function_environment(name, resolve))
+    env["POWERTOOLS_SERVICE_NAME"] = LOCAL_SERVICE_NAME
+    return env | common_environment(base_url)

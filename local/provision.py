@@ -1,0 +1,117 @@
+"""Creates every resource declared in `infra/spec.py` on moto (or under `mock_aws` in tests).
+
+Physical names are the spec's keys (`data`, `imports`, `imports-dlq`, …): one account,
+one stage, nothing to disambiguate.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from infra.spec import QUEUES, SECRETS, TABLES, create_table_request
+
+# Locally a message that its consumer failed becomes visible again after 5 s, so a demo shows
+# the retries and the move to the dead-letter queue within a minute. In AWS the visibility
+# timeout is at least 6x the consumer's timeout (minutes).
+LOCAL_VISIBILITY_TIMEOUT_SECONDS = 5
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+SCHEDULES_DLQ_NAME = "schedules-dlq"
+
+
+@dataclass(frozen=True)
+class ProvisionedQueue:
+    url: str
+    arn: str
+    dlq_url: str
+
+
+@dataclass(frozen=True)
+class Resources:
+    tables: dict[str, str]  # spec key -> table name
+    queues: dict[str, ProvisionedQueue]  # spec key -> queue and its dead-letter queue
+    secrets: dict[str, str]  # spec key -> secret name
+    schedules_dlq_url: str
+
+    def resolve(self) -> dict[str, str]:
+        """Resource key -> physical name or URL, as `infra.spec.function_environment` takes it."""
+        return {**self.tables, **{key: queue.url for key, queue in self.queues.items()}, **self.secrets}
+
+
+def provision(email_sender: str, configuration_set: str) -> Resources:
+    tables = {key: key for key in TABLES}
+    create_tables(tables)
+    resources = Resources(
+        tables=tables,
+        queues=create_queues(),
+        secrets=create_secrets(),
+        schedules_dlq_url=create_schedules_dlq(),
+    )
+    create_email_sending(email_sender, configuration_set)
+    return resources
+
+
+def create_tables(table_names: Mapping[str, str]) -> None:
+    """Create the spec's tables (keys, GSIs, TTL) under the given names (spec key -> name)."""
+    dynamodb = boto3.client("dynamodb")
+    for key, name in table_names.items():
+        dynamodb.create_table(**create_table_request(key, name))
+        dynamodb.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": TABLES[key].ttl_attribute},
+        )
+
+
+def create_queues() -> dict[str, ProvisionedQueue]:
+    """Each spec queue with its dead-letter queue, redriven after the spec's maxReceiveCount."""
+    sqs = boto3.client("sqs")
+    queues: dict[str, ProvisionedQueue] = {}
+    for key, spec in QUEUES.items():
+        dlq_url, dlq_arn = _create_queue(sqs, f"{key}-dlq", _dlq_attributes())
+        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(spec.max_receive_count)}
+        url, arn = _create_queue(
+            sqs,
+            key,
+            {
+                "VisibilityTimeout": str(LOCAL_VISIBILITY_TIMEOUT_SECONDS),
+                "RedrivePolicy": json.dumps(redrive),
+            },
+        )
+        queues[key] = ProvisionedQueue(url=url, arn=arn, dlq_url=dlq_url)
+    return queues
+
+
+def create_schedules_dlq() -> str:
+    """Where a schedule's event goes once its retries are spent (EventBridge Scheduler's DLQ)."""
+    return _create_queue(boto3.client("sqs"), SCHEDULES_DLQ_NAME, _dlq_attributes())[0]
+
+
+def _dlq_attributes() -> dict[str, str]:
+    return {"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)}
+
+
+def _create_queue(sqs: Any, name: str, attributes: dict[str, str]) -> tuple[str, str]:
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    found = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return url, found["Attributes"]["QueueArn"]
+
+
+def create_secrets() -> dict[str, str]:
+    """Each spec secret with its local value (sandbox credentials only)."""
+    secretsmanager = boto3.client("secretsmanager")
+    for key, spec in SECRETS.items():
+        secretsmanager.create_secret(
+            Name=key, Description=spec.description, SecretString=json.dumps(spec.local_value)
+        )
+    return {key: key for key in SECRETS}
+
+
+def create_email_sending(sender: str, configuration_set: str) -> None:
+    """The verified sender identity and the configuration set the functions send with."""
+    ses = boto3.client("sesv2")
+    ses.create_email_identity(EmailIdentity=sender)
+    ses.create_configuration_set(ConfigurationSetName=configuration_set)

@@ -1,0 +1,137 @@
+"""Composition root of the local system: moto, the spec's resources, the demo data, the
+functions, the API gateway, the queue pumps, the scheduler, the outbox and the sandbox, in
+one process."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+
+import boto3
+
+from infra.spec import QUEUES, ROUTES, SCHEDULES
+from local import console
+from local.authorizer import JwtAuthorizer
+from local.demo_data import DEMO_USERS, seed_demo_data
+from local.environment import (
+    EMAIL_SENDER,
+    GOCARDLESS_SANDBOX_MOUNT,
+    SES_CONFIGURATION_SET,
+    handler_environment,
+)
+from local.fake_aws import HOST, FakeAws, start_fake_aws
+from local.functions import Functions
+from local.gateway import ApiGateway
+from local.issuer import CLIENT_ID, ISSUER, LocalIssuer
+from local.outbox import OutboxPrinter, sent_emails
+from local.provision import Resources, provision
+from local.queue_pump import QueuePump
+from local.routing import RouteTable
+from local.sandbox.gocardless import GoCardlessSandbox
+from local.scheduler import Scheduler
+from local.server import LocalHttpServer, dispatcher, mounted
+
+DATA_TABLE = "data"  # the spec's TABLES key of the table the demo data goes to
+
+
+@dataclass
+class LocalSystem:
+    fake_aws: FakeAws
+    server: LocalHttpServer
+    stop_signal: threading.Event = field(default_factory=threading.Event)
+    workers: list[QueuePump | Scheduler | OutboxPrinter] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.server.port}"
+
+    def serve_forever(self) -> None:
+        self.server.serve_forever()
+
+    def stop(self) -> None:
+        self.stop_signal.set()
+        for worker in self.workers:
+            worker.join()
+        self.server.server_close()
+        self.fake_aws.stop()
+
+    def banner(self) -> str:
+        url = self.base_url
+        users = "\n".join(f"  {user.email:<36} {user.role}" for user in DEMO_USERS)
+        return f"""
+Local system running (AWS on moto at {self.fake_aws.endpoint_url}; Ctrl-C stops everything)
+  API                 {url}
+  API docs            {url}/docs
+  Outbox (emails)     {url}{console.PREFIX}/outbox
+  Schedules           {url}{console.PREFIX}/schedules
+                      run one now: curl -X POST {url}{console.PREFIX}/schedules/<name>/run
+  GoCardless sandbox  {url}{GOCARDLESS_SANDBOX_MOUNT}
+Demo users
+{users}
+Token: make token USER=<email>   (default: the admin), then
+  curl -H "Authorization: Bearer $(make -s token)" {url}/me
+"""
+
+
+def start_local_system(port: int, moto_port: int = 0) -> LocalSystem:
+    """Everything up and the HTTP server bound; the caller runs `serve_forever()`."""
+    fake_aws = start_fake_aws(moto_port)
+    try:
+        server = LocalHttpServer(HOST, port)
+    except OSError:
+        fake_aws.stop()
+        raise
+    system = LocalSystem(fake_aws, server)
+    try:
+        _wire(system)
+    except BaseException:
+        system.stop()
+        raise
+    return system
+
+
+def _wire(system: LocalSystem) -> None:
+    resources = provision(EMAIL_SENDER, SES_CONFIGURATION_SET)
+    os.environ.update(handler_environment(resources.resolve(), system.base_url))
+    seed_demo_data(resources.tables[DATA_TABLE])
+    functions = Functions.load()
+    issuer = LocalIssuer.load_or_create()
+    authorizer = JwtAuthorizer(ISSUER, [CLIENT_ID], issuer.jwks())
+    gateway = ApiGateway(RouteTable(ROUTES), authorizer, functions.invoke)
+    scheduler = Scheduler(
+        SCHEDULES,
+        invoke=functions.invoke,
+        sqs=boto3.client("sqs"),
+        dead_letter_queue_url=resources.schedules_dlq_url,
+        stop=system.stop_signal,
+    )
+    local_console = console.LocalConsole(scheduler=scheduler, emails=sent_emails, jwks=issuer.jwks())
+    sandbox = GoCardlessSandbox(public_base_url=system.base_url + GOCARDLESS_SANDBOX_MOUNT)
+    mounts = {
+        console.PREFIX: local_console.handle,
+        GOCARDLESS_SANDBOX_MOUNT: mounted(GOCARDLESS_SANDBOX_MOUNT, sandbox),
+    }
+    system.server.app = dispatcher(mounts, default=gateway.handle)
+    system.workers = [
+        *_queue_pumps(resources, functions, system.stop_signal),
+        scheduler,
+        OutboxPrinter(system.stop_signal),
+    ]
+    for worker in system.workers:
+        worker.start()
+
+
+def _queue_pumps(resources: Resources, functions: Functions, stop: threading.Event) -> list[QueuePump]:
+    return [
+        QueuePump(
+            name,
+            spec,
+            queue_url=resources.queues[name].url,
+            queue_arn=resources.queues[name].arn,
+            invoke=functions.invoke,
+            sqs=boto3.client("sqs"),  # one client per thread
+            stop=stop,
+        )
+        for name, spec in QUEUES.items()
+    ]
