@@ -1,0 +1,62 @@
+"""Per-deployment settings, read from CDK context (`cdk.json` or `npx cdk deploy -c key=value`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from constructs import Node
+
+_STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    stage: str  # dev, staging, prod…: names the stack and tags every resource
+    email_sender: str  # From address of every email
+    email_domain: str | None  # when set, SES verifies the whole domain instead of the one address
+    app_base_url: str  # front-end origin: links in emails, callback redirects, CORS
+    alarm_email: str | None  # subscribed to the alarm topic when set
+    gocardless_base_url: str
+    default_firm_timezone: str
+
+    @property
+    def stack_name(self) -> str:
+        return f"ClientDataSharing-{self.stage}"
+
+    @property
+    def email_identity(self) -> str:
+        """The SES identity that authorizes the sender: its domain when given, else the address."""
+        return self.email_domain or self.email_sender
+
+    @classmethod
+    def from_context(cls, node: Node) -> StageConfig:
+        def optional(key: str) -> str | None:
+            value = node.try_get_context(key)
+            return str(value) if value else None
+
+        def required(key: str) -> str:
+            value = optional(key)
+            if value is None:
+                raise ValueError(f"CDK context '{key}' is required (cdk.json or -c {key}=...)")
+            return value
+
+        config = cls(
+            stage=optional("stage") or "dev",
+            email_sender=required("email_sender"),
+            email_domain=optional("email_domain"),
+            app_base_url=required("app_base_url").rstrip("/"),
+            alarm_email=optional("alarm_email"),
+            gocardless_base_url=optional("gocardless_base_url") or "https://bankaccountdata.gocardless.com",
+            default_firm_timezone=optional("default_firm_timezone") or "Europe/London",
+        )
+        config._validate()
+        return config
+
+    def _validate(self) -> None:
+        if not _STAGE_PATTERN.match(self.stage):
+            raise ValueError(f"stage '{self.stage}' must be lower-case letters, digits and dashes")
+        if self.email_domain and not self.email_sender.endswith(f"@{self.email_domain}"):
+            raise ValueError(f"email_sender '{self.email_sender}' is not an address of '{self.email_domain}'")
+        if not self.app_base_url.startswith(("https://", "http://localhost", "http://127.0.0.1")):
+            raise ValueError(f"app_base_url '{self.app_base_url}' must be https (or localhost for dev)")

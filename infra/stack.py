@@ -1,0 +1,88 @@
+"""The app and its one stack, composed from the constructs that build `infra/spec.py`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import App, CfnOutput, Stack, Tags, Validations
+from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
+
+from infra.config import StageConfig
+from infra.constructs.alarms import Alarms
+from infra.constructs.api import Api
+from infra.constructs.data import Data
+from infra.constructs.email import Email
+from infra.constructs.functions import Functions, GrantTargets
+from infra.constructs.queues import Queues
+from infra.constructs.schedules import Schedules
+from infra.constructs.secrets import Secrets
+from infra.naming import pascal_case
+from infra.spec import COMMON_ENV
+
+METRICS_NAMESPACE = "ClientDataSharing"
+
+
+def create_app(context: Mapping[str, Any] | None = None, outdir: str | None = None) -> App:
+    """The CDK app, checked by cdk-nag's AwsSolutions pack at synth (unacknowledged errors stop it)."""
+    app = App(context=dict(context) if context is not None else None, outdir=outdir)
+    config = StageConfig.from_context(app.node)
+    stack = ClientDataSharingStack(app, config.stack_name, config=config)
+    Tags.of(stack).add("project", "client-data-sharing")
+    Tags.of(stack).add("stage", config.stage)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True))
+    return app
+
+
+class ClientDataSharingStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+        super().__init__(scope, construct_id, description=f"Client data-sharing backend ({config.stage})")
+        data = Data(self, "Data")
+        queues = Queues(self, "Queues")
+        secrets = Secrets(self, "Secrets")
+        email = Email(self, "Email", sender=config.email_sender, domain=config.email_domain)
+        functions = Functions(
+            self,
+            "Functions",
+            targets=GrantTargets(
+                tables=data.tables, queues=queues.queues, secrets=secrets.secrets, email=email
+            ),
+            common_environment=_common_environment(config, email),
+            metrics_namespace=METRICS_NAMESPACE,
+        ).functions
+        api = Api(self, "Api", functions=functions, allowed_origin=config.app_base_url)
+        Schedules(
+            self, "Schedules", functions=functions, dead_letter_queue=queues.schedules_dead_letter_queue
+        )
+        alarms = Alarms(
+            self,
+            "Alarms",
+            dead_letter_queues=queues.dead_letter_queues,
+            functions=functions,
+            email=config.alarm_email,
+        )
+
+        CfnOutput(self, "ApiUrl", value=api.stage.url)
+        CfnOutput(self, "UserPoolId", value=api.user_pool.user_pool_id)
+        CfnOutput(self, "UserPoolClientId", value=api.user_pool_client.user_pool_client_id)
+        CfnOutput(self, "AlarmTopicArn", value=alarms.topic.topic_arn)
+        for key, table in data.tables.items():
+            CfnOutput(self, f"{pascal_case(key)}TableName", value=table.table_name)
+        for key, secret in secrets.secrets.items():
+            CfnOutput(self, f"{pascal_case(key)}SecretName", value=secret.secret_name)
+
+
+def _common_environment(config: StageConfig, email: Email) -> dict[str, str]:
+    """The values of `spec.COMMON_ENV`; fails the synth if the two lists drift apart."""
+    values = {
+        "STAGE": config.stage,
+        "APP_BASE_URL": config.app_base_url,
+        "EMAIL_SENDER": config.email_sender,
+        "SES_CONFIGURATION_SET": email.configuration_set.configuration_set_name,
+        "GOCARDLESS_BASE_URL": config.gocardless_base_url,
+        "DEFAULT_FIRM_TIMEZONE": config.default_firm_timezone,
+    }
+    if values.keys() != set(COMMON_ENV):
+        raise ValueError(f"COMMON_ENV {sorted(COMMON_ENV)} and the stack's values {sorted(values)} differ")
+    return values

@@ -1,0 +1,69 @@
+"""The CDK app synthesized once per session, in-process, as `npx cdk synth` builds it but without bundling."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.infra.template_queries import Resources
+
+if TYPE_CHECKING:
+    from aws_cdk import App
+    from aws_cdk.assertions import Template
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cdk_json_context() -> dict[str, Any]:
+    return dict(json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"])
+
+
+def start_jsii_quietly() -> None:
+    """Silence the jsii runtime's Node version banners; effective only before its first import."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    app: App
+    outdir: Path
+    template_json: dict[str, Any]
+
+    @property
+    def validation_report(self) -> dict[str, Any]:
+        return json.loads((self.outdir / "validation-report.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    start_jsii_quietly()
+    from infra.stack import create_app
+
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    # An empty bundling-stacks list skips all asset bundling: no pip install, no copies.
+    app = create_app({**cdk_json_context(), "aws:cdk:bundling-stacks": []}, outdir=str(outdir))
+    try:
+        assembly = app.synth()
+    except RuntimeError as error:  # cdk-nag findings stop the synth, as they stop `npx cdk synth`
+        report = outdir / "validation-report.json"
+        pytest.fail(f"{error}\n{report.read_text() if report.exists() else ''}", pytrace=False)
+    (stack,) = assembly.stacks
+    return Synthesized(app=app, outdir=outdir, template_json=stack.template)
+
+
+@pytest.fixture(scope="session")
+def template(synthesized: Synthesized) -> Template:
+    from aws_cdk.assertions import Template
+
+    return Template.from_json(synthesized.template_json)
+
+
+@pytest.fixture(scope="session")
+def resources(synthesized: Synthesized) -> Resources:
+    return synthesized.template_json["Resources"]

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from infra.spec import ROUTES, Route
+from tests.infra.conftest import cdk_json_context
+from tests.infra.template_queries import Resources, function_id, of_type, referenced_ids
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: f"{route.method} {route.path}")
+def test_route_reaches_its_function_with_the_declared_authorization(
+    resources: Resources, route: Route
+) -> None:
+    (declared,) = (
+        r["Properties"]
+        for r in of_type(resources, "AWS::ApiGatewayV2::Route").values()
+        if r["Properties"]["RouteKey"] == f"{route.method} {route.path}"
+    )
+    if route.public:
+        assert declared["AuthorizationType"] == "NONE"
+        assert "AuthorizerId" not in declared
+    else:
+        assert declared["AuthorizationType"] == "JWT"
+        assert set(referenced_ids(declared["AuthorizerId"])) == set(
+            of_type(resources, "AWS::ApiGatewayV2::Authorizer")
+        )
+    (integration_id,) = referenced_ids(declared["Target"])
+    integration = resources[integration_id]["Properties"]
+    assert referenced_ids(integration["IntegrationUri"]) == {function_id(resources, route.function)}
+
+
+def test_every_api_route_is_declared_in_the_spec(resources: Resources) -> None:
+    route_keys = {
+        r["Properties"]["RouteKey"] for r in of_type(resources, "AWS::ApiGatewayV2::Route").values()
+    }
+    assert route_keys == {f"{route.method} {route.path}" for route in ROUTES}
+
+
+def test_jwt_authorizer_trusts_the_stack_user_pool_and_client(resources: Resources) -> None:
+    (authorizer,) = (r["Properties"] for r in of_type(resources, "AWS::ApiGatewayV2::Authorizer").values())
+    assert authorizer["AuthorizerType"] == "JWT"
+    assert authorizer["IdentitySource"] == ["$request.header.Authorization"]
+    configuration = authorizer["JwtConfiguration"]
+    assert referenced_ids(configuration["Audience"]) == set(
+        of_type(resources, "AWS::Cognito::UserPoolClient")
+    )
+    issuer = configuration["Issuer"]["Fn::Join"][1]
+    assert issuer[0] == "https://"
+    assert issuer[1] == {"Fn::GetAtt": [*of_type(resources, "AWS::Cognito::UserPool"), "ProviderURL"]}
+
+
+def test_user_pool_is_invitation_only_with_strong_passwords(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::Cognito::UserPool",
+        {
+            "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+            "MfaConfiguration": "OPTIONAL",
+            "EnabledMfas": ["SOFTWARE_TOKEN_MFA"],
+            "UserPoolTier": "PLUS",
+            "Policies": {
+                "PasswordPolicy": Match.object_like(
+                    {
+                        "MinimumLength": 12,
+                        "RequireLowercase": True,
+                        "RequireUppercase": True,
+                        "RequireNumbers": True,
+                        "RequireSymbols": True,
+                    }
+                )
+            },
+        },
+    )
+    template.has_resource_properties("AWS::Cognito::UserPoolClient", {"GenerateSecret": Match.absent()})
+
+
+def test_default_stage_logs_every_request_as_json_and_throttles(resources: Resources) -> None:
+    (stage,) = (r["Properties"] for r in of_type(resources, "AWS::ApiGatewayV2::Stage").values())
+    assert stage["StageName"] == "$default"
+    assert stage["AutoDeploy"] is True
+    (log_group_id,) = referenced_ids(stage["AccessLogSettings"]["DestinationArn"])
+    assert resources[log_group_id]["Properties"]["RetentionInDays"] > 0
+    fields = json.loads(stage["AccessLogSettings"]["Format"])
+    assert {"requestId", "ip", "routeKey", "status", "latency", "integrationError"} <= set(fields)
+    assert fields["requestId"] == "$context.requestId"
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
+
+
+def test_browsers_may_send_the_headers_the_api_reads(resources: Resources) -> None:
+    from shared.api.caller import FIRM_HEADER
+    from shared.api.idempotency import IDEMPOTENCY_HEADER
+
+    (api,) = (r["Properties"] for r in of_type(resources, "AWS::ApiGatewayV2::Api").values())
+    cors = api["CorsConfiguration"]
+    assert cors["AllowOrigins"] == [cdk_json_context()["app_base_url"]]
+    allowed = {header.lower() for header in cors["AllowHeaders"]}
+    assert {"authorization", FIRM_HEADER.lower(), IDEMPOTENCY_HEADER.lower()} <= allowed

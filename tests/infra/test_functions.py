@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from infra.spec import COMMON_ENV, FUNCTIONS, QUEUES, SCHEDULES, SECRETS, TABLES, function_environment
+from tests.infra.template_queries import (
+    Resources,
+    actions,
+    environment,
+    function_id,
+    of_type,
+    policy_statements,
+    referenced_ids,
+    resource_behind,
+    resources_allowed,
+    schedules_dead_letter_queue,
+)
+
+POWERTOOLS_SETTINGS = {"POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "POWERTOOLS_LOGGER_LOG_EVENT"}
+RESOURCE_KEYS = {key: key for key in (*TABLES, *QUEUES, *SECRETS)}
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_function_runs_its_handler_on_arm64_python_3_14(resources: Resources, name: str) -> None:
+    spec = FUNCTIONS[name]
+    function = resources[function_id(resources, name)]["Properties"]
+    assert function["Architectures"] == ["arm64"]
+    assert function["Runtime"] == "python3.14"
+    assert function["MemorySize"] == spec.memory_mb
+    assert function["Timeout"] == spec.timeout_seconds
+    assert function["TracingConfig"] == {"Mode": "Active"}
+    (layer_id,) = referenced_ids(function["Layers"])
+    layer = resources[layer_id]["Properties"]
+    assert layer["CompatibleArchitectures"] == ["arm64"]
+    assert layer["CompatibleRuntimes"] == ["python3.14"]
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_function_environment_is_powertools_common_values_and_its_grants(
+    resources: Resources, name: str
+) -> None:
+    variables = environment(resources, name)
+    expected = POWERTOOLS_SETTINGS | set(COMMON_ENV) | set(function_environment(name, RESOURCE_KEYS))
+    assert set(variables) == expected
+    assert variables["POWERTOOLS_SERVICE_NAME"] == FUNCTIONS[name].service
+    assert variables["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_function_logs_to_its_own_log_group_with_retention(resources: Resources, name: str) -> None:
+    function = resources[function_id(resources, name)]["Properties"]
+    (log_group_id,) = referenced_ids(function["LoggingConfig"]["LogGroup"])
+    assert resources[log_group_id]["Properties"]["RetentionInDays"] > 0
+    assert resources_allowed(policy_statements(resources, name), "logs:PutLogEvents") == {log_group_id}
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_function_may_use_exactly_the_resources_it_is_granted(resources: Resources, name: str) -> None:
+    grants = FUNCTIONS[name].grants
+    statements = policy_statements(resources, name)
+
+    def granted(declared: Mapping[str, Any], *accesses: str) -> set[str]:
+        return {
+            resource_behind(resources, declared[g.resource].env)
+            for g in grants
+            if g.resource in declared and g.access in accesses
+        }
+
+    assert resources_allowed(statements, "dynamodb:Query") == granted(TABLES, "read", "read_write")
+    assert resources_allowed(statements, "dynamodb:PutItem") == granted(TABLES, "write", "read_write")
+    assert resources_allowed(statements, "sqs:ReceiveMessage") == granted(QUEUES, "consume")
+    # Scheduled functions also send their failed runs to the schedules' dead-letter queue.
+    scheduled = name in {schedule.target for schedule in SCHEDULES.values()}
+    failed_runs = {schedules_dead_letter_queue(resources)} if scheduled else set()
+    assert resources_allowed(statements, "sqs:SendMessage") == granted(QUEUES, "send") | failed_runs
+    assert resources_allowed(statements, "secretsmanager:GetSecretValue") == granted(SECRETS, "read_secret")
+    sends_email = any(g.resource == "email" for g in grants)
+    email_resources = set(of_type(resources, "AWS::SES::EmailIdentity")) | set(
+        of_type(resources, "AWS::SES::ConfigurationSet")
+    )
+    assert resources_allowed(statements, "ses:SendEmail") == (email_resources if sends_email else set())
+
+
+def test_no_policy_allows_data_or_queue_actions_on_every_resource(resources: Resources) -> None:
+    for policy_id, policy in of_type(resources, "AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if any(
+                action.startswith(("dynamodb:", "sqs:", "ses:", "secretsmanager:"))
+                for action in actions(statement)
+            ):
+                assert "*" not in statement["Resource"], f"{policy_id}: {statement}"
+
+
+def test_functions_have_no_aws_managed_policy(resources: Resources) -> None:
+    for name in FUNCTIONS:
+        role_id = next(iter(referenced_ids(resources[function_id(resources, name)]["Properties"]["Role"])))
+        assert "ManagedPolicyArns" not in resources[role_id]["Properties"]
