@@ -129,6 +129,8 @@ SECRETS: dict[str, SecretSpec] = {
         local_value={
             "gocardless_secret_id": "sandbox-secret-id",
             "gocardless_secret_key": "sandbox-secret-key",
+            "plaid_client_id": "sandbox-plaid-client-id",
+            "plaid_secret": "sandbox-plaid-secret",
         },
     ),
 }
@@ -143,7 +145,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         handler="functions.platform_api.handler.lambda_handler",
         description="Health, who-am-I and the API's OpenAPI document",
         service="platform",
-        grants=(Grant("data", "read"),),
+        grants=(_DATA_RW,),  # read_write: marking notifications read
     ),
     "invitations_api": FunctionSpec(
         handler="functions.invitations_api.handler.lambda_handler",
@@ -210,6 +212,21 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/openapi.json", "platform_api", public=True),
     Route("GET", "/docs", "platform_api", public=True),
     Route("GET", "/me", "platform_api"),
+    Route("GET", "/me/notifications", "platform_api"),
+    Route("POST", "/me/notifications/{notification_id}/read", "platform_api"),
+    # Invitations and onboarding (R-INV-*)
+    Route("POST", "/customers/invitations", "invitations_api"),
+    Route("POST", "/customers/{customer_id}/invitation/resend", "invitations_api"),
+    Route("POST", "/customers/{customer_id}/invitation/revoke", "invitations_api"),
+    Route("POST", "/invitations/verify", "invitations_api", public=True),
+    Route("POST", "/invitations/accept", "invitations_api"),
+    Route("GET", "/customers", "invitations_api"),
+    Route("GET", "/customers/{customer_id}", "invitations_api"),
+    Route("GET", "/customers/{customer_id}/accounts", "invitations_api"),
+    Route("POST", "/customers/{customer_id}/accounts/{account_id}/accept", "invitations_api"),
+    Route("POST", "/customers/{customer_id}/accounts/{account_id}/decline", "invitations_api"),
+    Route("GET", "/customers/{customer_id}/transactions", "invitations_api"),
+    Route("GET", "/audit", "invitations_api"),
 )
 
 # Environment every function gets besides its resources (values set by infra or local).

@@ -3,6 +3,7 @@ and one customer of that firm. Written through the same repositories the functio
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from shared.adapters.dynamodb.identity_repository import IdentityRepository
@@ -39,3 +40,18 @@ def seed_demo_data(table_name: str) -> None:
             identities.put_customer_link(user.sub, CustomerLink(DEMO_FIRM.firm_id, DEMO_CUSTOMER_ID))
         else:
             identities.put_membership(StaffMembership(DEMO_FIRM.firm_id, user.sub, StaffRole(user.role)))
+
+
+def local_identity(email: str) -> DemoUser:
+    """Who signs in locally with this email: a demo user, or a stable identity of its own (the
+    stand-in for a Cognito sign-up, so an invited person can accept and then call the API)."""
+    normalised = email.strip().lower()
+    for user in DEMO_USERS:
+        if user.email == normalised:
+            return user
+    return DemoUser(
+        str(uuid.uuid5(uuid.NAMESPACE_URL, f"local-identity:{normalised}")),
+        normalised,
+        normalised.split("@")[0],
+        "customer",
+    )

@@ -14,6 +14,7 @@ EMAIL_SENDER = "no-reply@example.com"
 SES_CONFIGURATION_SET = "local-emails"
 DEFAULT_FIRM_TIMEZONE = "Europe/London"
 GOCARDLESS_SANDBOX_MOUNT = "/sandbox/gocardless"
+APP_PAGES_PREFIX = "/app"
 # One process, one Powertools Logger: log lines tell functions apart by their `function_name`
 # (from the Lambda context), not by a per-function service name.
 LOCAL_SERVICE_NAME = "local-functions"
@@ -23,8 +24,8 @@ def common_environment(base_url: str) -> dict[str, str]:
     """Local values for every name in `COMMON_ENV`; fails loudly when the spec adds one."""
     values = {
         "STAGE": STAGE,
-        # No front end runs locally: links in emails and callback redirects land on the API.
-        "APP_BASE_URL": base_url,
+        # The local stand-in for the front end (local/app_pages.py) answers the emailed links.
+        "APP_BASE_URL": base_url + APP_PAGES_PREFIX,
         "EMAIL_SENDER": EMAIL_SENDER,
         "SES_CONFIGURATION_SET": SES_CONFIGURATION_SET,
         "GOCARDLESS_BASE_URL": base_url + GOCARDLESS_SANDBOX_MOUNT,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import boto3
 
 from infra.spec import QUEUES, ROUTES, SCHEDULES
-from local import console
+from local import app_pages, console
 from local.authorizer import JwtAuthorizer
 from local.demo_data import DEMO_USERS, seed_demo_data
 from local.environment import (
@@ -108,8 +108,10 @@ def _wire(system: LocalSystem) -> None:
     )
     local_console = console.LocalConsole(scheduler=scheduler, emails=sent_emails, jwks=issuer.jwks())
     sandbox = GoCardlessSandbox(public_base_url=system.base_url + GOCARDLESS_SANDBOX_MOUNT)
+    pages = app_pages.AppPages(system.base_url, issuer)
     mounts = {
         console.PREFIX: local_console.handle,
+        app_pages.PREFIX: pages.handle,
         GOCARDLESS_SANDBOX_MOUNT: mounted(GOCARDLESS_SANDBOX_MOUNT, sandbox),
     }
     system.server.app = dispatcher(mounts, default=gateway.handle)

@@ -66,3 +66,60 @@ def aws() -> Iterator[None]:
         create_tables({key: os.environ[spec.env] for key, spec in TABLES.items()})
         yield
     bootstrap.reset()
+
+
+def api_event(
+    method: str,
+    route: str,
+    *,
+    user: Any = None,
+    path_parameters: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An HTTP API (payload v2) event built on the events/ template, for any route of infra/spec.py.
+
+    `user` is anything with `.sub` and `.email` (the JWT authorizer's claims) or None (no token).
+    """
+    from urllib.parse import urlencode
+
+    event = load_event("api/get_me.json")
+    path = route
+    for name, value in (path_parameters or {}).items():
+        path = path.replace("{" + name + "}", value)
+    event.update(
+        routeKey=f"{method} {route}",
+        rawPath=path,
+        rawQueryString=urlencode(query or {}),
+        queryStringParameters=query or None,
+        pathParameters=path_parameters or None,
+        body=body if body is None or isinstance(body, str) else json.dumps(body),
+    )
+    event["headers"].update(headers or {})
+    event["requestContext"]["http"].update(method=method, path=path)
+    event["requestContext"]["routeKey"] = f"{method} {route}"
+    if user is None:
+        event["requestContext"].pop("authorizer", None)
+        event["headers"].pop("authorization", None)
+    else:
+        event["requestContext"]["authorizer"]["jwt"]["claims"] = {"sub": user.sub, "email": user.email}
+    return event
+
+
+@pytest.fixture
+def atomic_aws_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each moto request runs alone, as each real AWS request is atomic (moto's in-memory
+    backends are not thread-safe). Concurrency between requests, the part that is ours, stays."""
+    import threading
+
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.RLock()
+    handle = BotocoreStubber.__call__
+
+    def one_at_a_time(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return handle(self, *args, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", one_at_a_time)

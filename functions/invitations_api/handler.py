@@ -1,8 +1,8 @@
-"""The invitations API. Its routes arrive with the invitations issue; the function, its permissions
-and its place behind the gateway exist from the foundation."""
+"""Customer invitations, onboarding, shared-account review and browsing (R-INV-1..7)."""
 
+from functions.invitations_api.routes import customers, invitations
 from shared.api.app import create_app
 from shared.api.entrypoint import api_handler
 
-app = create_app()
+app = create_app(invitations.router, customers.router)
 lambda_handler = api_handler(app)

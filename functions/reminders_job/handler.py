@@ -1,7 +1,14 @@
-"""Invitation reminders: wired from the foundation (trigger, permissions, DLQ, alarms); the use case
-arrives with its issue and meanwhile every message is refused into the retry/DLQ path."""
+"""Daily schedule: the 7- and 30-day invitation reminders and invitation expiry (R-INV-4)."""
 
-from shared.services.not_yet import refuse_message
+from typing import Any
+
+from shared import bootstrap
+from shared.services.onboarding import send_due_reminders
 from shared.worker import scheduled_handler
 
-lambda_handler = scheduled_handler(refuse_message("invitation reminders"))
+
+def run(_payload: dict[str, Any]) -> dict[str, Any]:
+    return dict(send_due_reminders(bootstrap.onboarding()))
+
+
+lambda_handler = scheduled_handler(run)

@@ -16,3 +16,4 @@ class AuditEvent:
     target_id: str
     details: dict[str, Any] = field(default_factory=dict)  # ids and levels only, never personal data
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    customer_id: str | None = None  # the customer concerned, for the per-customer audit view

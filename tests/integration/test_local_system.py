@@ -149,6 +149,51 @@ class LocalProcess:
         return self.log_path.read_text(errors="replace")
 
 
+def http_call(
+    port: int, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def invitation_link_works_end_to_end(local: LocalProcess, admin_token: str) -> None:
+    """Invite over HTTP, find the email in the outbox, follow its link, accept as the invitee."""
+    invite = json.dumps({"name": "Jane Doe", "email": "jane@example.org"}).encode()
+    status, _ = http_call(
+        local.port,
+        "POST",
+        "/customers/invitations",
+        invite,
+        {"Authorization": f"Bearer {admin_token}", "Content-Type": "application/json"},
+    )
+    assert status == 201
+    _, outbox = http_get(local.port, "/_local/outbox")
+    [email] = [e for e in outbox["emails"] if "jane@example.org" in e["to"]]
+    [link] = [link for link in email["links"] if "token=" in link]
+    assert link.startswith(f"http://127.0.0.1:{local.port}/app/invitations/accept?token=")
+    path = link.removeprefix(f"http://127.0.0.1:{local.port}")
+    status, page = http_call(local.port, "GET", path)
+    assert status == 200 and b"Demo Advisory LLP" in page
+    token = path.split("token=", 1)[1]
+    form = f"token={token}&email=jane%40example.org".encode()
+    status, page = http_call(
+        local.port,
+        "POST",
+        "/app/invitations/accept",
+        form,
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert status == 200 and b"Invitation accepted" in page
+    status, me = http_get(local.port, "/me", local.token("jane@example.org").stdout.strip())
+    assert status == 200 and [c["firm_name"] for c in me["customer_of"]] == ["Demo Advisory LLP"]
+    assert http_call(local.port, "GET", path)[0] == 404  # the link is single-use
+
+
 @pytest.mark.slow
 def test_python_m_local_serves_the_api_with_local_tokens(tmp_path):
     local = LocalProcess(tmp_path)
@@ -172,8 +217,7 @@ def test_python_m_local_serves_the_api_with_local_tokens(tmp_path):
         assert status == 200 and all(s["next_fire_time"] for s in schedules["schedules"])
         assert http_get(local.port, "/_local/outbox")[0] == 200
 
-        unknown = local.token("nobody@example.com")
-        assert unknown.returncode == 2 and unknown.stdout == "" and "nobody@example.com" in unknown.stderr
+        invitation_link_works_end_to_end(local, token)
     finally:
         stopped_at = time.monotonic()
         exit_code = local.stop()

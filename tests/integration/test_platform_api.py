@@ -70,6 +70,6 @@ def test_missing_claims_are_401_json(handler, lambda_context):
 
 
 def test_openapi_document_is_served(handler, lambda_context):
-    response = handler(load_event("api/get_openapi.json"), lambda_context)
+    response = handler(load_event("api/get_openapi_json.json"), lambda_context)
     assert response["statusCode"] == 200
     assert "/me" in body_of(response)["paths"]

@@ -21,10 +21,13 @@ def test_worker_reports_every_refused_record_as_a_batch_item_failure(name, lambd
 
 
 @pytest.mark.parametrize("schedule", list(SCHEDULES))
-def test_scheduled_job_events_match_the_schedule_payloads(schedule, lambda_context):
-    spec = SCHEDULES[schedule]
+def test_scheduled_job_events_match_the_schedule_payloads(schedule):
     event = load_event(f"scheduler/{schedule.replace('-', '_')}.json")
-    assert event == spec.payload
-    handler = importlib.import_module(FUNCTIONS[spec.target].handler.rsplit(".", 1)[0]).lambda_handler
+    assert event == SCHEDULES[schedule].payload
+
+
+def test_the_import_dispatcher_refuses_until_imports_exist(lambda_context):
+    from functions.import_dispatcher.handler import lambda_handler
+
     with pytest.raises(CapabilityNotBuilt):
-        handler(event, lambda_context)
+        lambda_handler(load_event("scheduler/daily_import.json"), lambda_context)

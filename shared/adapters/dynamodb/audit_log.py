@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ulid import ULID
 
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor
 from shared.domain.audit import AuditEvent
 
 
@@ -32,21 +34,43 @@ class AuditLog:
                     "target_id": event.target_id,
                     "details": event.details,
                     "occurred_at": event.occurred_at.isoformat(),
+                    "customer_id": event.customer_id,
+                    "GSI1PK": keys.audit_customer_gsi1pk(event.firm_id, event.customer_id)
+                    if event.customer_id
+                    else None,
+                    "GSI1SK": event_id if event.customer_id else None,
                 }
             ),
             ConditionExpression="attribute_not_exists(PK)",
         )
         return event_id
 
-    def latest(self, firm_id: str, limit: int = 50) -> list[AuditEvent]:
-        response = dynamodb_client().query(
-            TableName=self.table_name,
-            KeyConditionExpression="PK = :pk",
-            ExpressionAttributeValues=to_item({":pk": keys.audit_pk(firm_id)}),
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        return [
+    def page(
+        self, firm_id: str, *, customer_id: str | None = None, cursor: str | None = None, limit: int = 50
+    ) -> tuple[list[AuditEvent], str | None]:
+        """Newest first: the whole firm's log, or one customer's events through GSI1."""
+        if customer_id:
+            pk_name, sk_name, partition = "GSI1PK", "GSI1SK", keys.audit_customer_gsi1pk(firm_id, customer_id)
+        else:
+            pk_name, sk_name, partition = "PK", "SK", keys.audit_pk(firm_id)
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": f"{pk_name} = :pk",
+            "ExpressionAttributeValues": to_item({":pk": partition}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if customer_id:
+            query["IndexName"] = "GSI1"
+        last = decode_cursor(cursor)
+        if last:
+            start = {"PK": keys.audit_pk(firm_id), "SK": last}
+            query["ExclusiveStartKey"] = to_item(
+                start | ({"GSI1PK": partition, "GSI1SK": last} if customer_id else {})
+            )
+        response = dynamodb_client().query(**query)
+        evaluated = response.get("LastEvaluatedKey")
+        events = [
             AuditEvent(
                 firm_id=firm_id,
                 actor_id=item["actor_id"],
@@ -55,6 +79,8 @@ class AuditLog:
                 target_id=item["target_id"],
                 details=item.get("details", {}),
                 occurred_at=datetime.fromisoformat(item["occurred_at"]),
+                customer_id=item.get("customer_id"),
             )
             for item in map(from_item, response["Items"])
         ]
+        return events, (encode_cursor(evaluated[sk_name]["S"]) if evaluated else None)

@@ -9,15 +9,14 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from shared.adapters.aws_clients import aws_client
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
-@cache
 def dynamodb_client() -> DynamoDBClient:
-    import boto3
-
-    return boto3.client("dynamodb")
+    return aws_client("dynamodb")  # type: ignore[no-any-return]
 
 
 @cache

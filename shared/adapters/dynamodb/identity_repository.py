@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -62,16 +63,16 @@ class IdentityRepository:
         ]
 
     def put_profile(self, profile: UserProfile) -> None:
-        self._put(
-            {
-                "PK": keys.user_pk(profile.user_id),
-                "SK": keys.PROFILE,
-                "type": "user",
-                "user_id": profile.user_id,
-                "email": profile.email,
-                "name": profile.name,
-            }
-        )
+        self._put(_profile(profile))
+
+    def put_profile_if_absent(self, profile: UserProfile) -> None:
+        client = dynamodb_client()
+        with suppress(client.exceptions.ConditionalCheckFailedException):  # they have one: keep it
+            client.put_item(
+                TableName=self.table_name,
+                Item=to_item(_profile(profile)),
+                ConditionExpression="attribute_not_exists(PK)",
+            )
 
     def put_firm(self, firm: Firm) -> None:
         self._put(
@@ -100,15 +101,11 @@ class IdentityRepository:
         )
 
     def put_customer_link(self, user_id: str, link: CustomerLink) -> None:
-        self._put(
-            {
-                "PK": keys.user_pk(user_id),
-                "SK": keys.customer_link_sk(link.firm_id, link.customer_id),
-                "type": "customer_link",
-                "firm_id": link.firm_id,
-                "customer_id": link.customer_id,
-            }
-        )
+        self._put(_customer_link(user_id, link))
+
+    def customer_link_op(self, user_id: str, link: CustomerLink) -> dict[str, Any]:
+        """The link as a transaction item, written with the acceptance that creates it."""
+        return {"Put": {"TableName": self.table_name, "Item": to_item(_customer_link(user_id, link))}}
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         response = dynamodb_client().get_item(TableName=self.table_name, Key=to_item({"PK": pk, "SK": sk}))
@@ -127,3 +124,24 @@ class IdentityRepository:
         ):
             items.extend(from_item(raw) for raw in page["Items"])
         return items
+
+
+def _profile(profile: UserProfile) -> dict[str, Any]:
+    return {
+        "PK": keys.user_pk(profile.user_id),
+        "SK": keys.PROFILE,
+        "type": "user",
+        "user_id": profile.user_id,
+        "email": profile.email,
+        "name": profile.name,
+    }
+
+
+def _customer_link(user_id: str, link: CustomerLink) -> dict[str, Any]:
+    return {
+        "PK": keys.user_pk(user_id),
+        "SK": keys.customer_link_sk(link.firm_id, link.customer_id),
+        "type": "customer_link",
+        "firm_id": link.firm_id,
+        "customer_id": link.customer_id,
+    }

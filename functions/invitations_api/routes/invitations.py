@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Depends, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+
+from functions.invitations_api.routes.models import CustomerOut, InvitationCheckOut, InvitationIn, TokenIn
+from shared import bootstrap
+from shared.api.caller import current_principal, current_staff
+from shared.api.idempotency import IdempotentCommand, idempotent_command
+from shared.domain.identity import Principal, StaffContext
+from shared.services import onboarding
+
+router = Router()
+TAGS = ["invitations"]
+CustomerId = Annotated[str, Path(min_length=1, max_length=40)]
+
+
+@router.post(
+    "/customers/invitations",
+    tags=TAGS,
+    summary="Invite a customer (resends if already invited)",
+    responses={
+        201: {"description": "Invited"},
+        200: {"description": "Already invited: sent again"},
+        409: {"description": "Already an active customer (customer_already_active)"},
+    },
+)
+def invite(
+    body: InvitationIn,
+    staff: Annotated[StaffContext, Depends(current_staff)],
+    idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=255)] = None,
+) -> Response[CustomerOut]:
+    @idempotent_command
+    def invite_customer(command: IdempotentCommand) -> dict[str, Any]:
+        outcome = onboarding.invite_customer(bootstrap.onboarding(), staff, **command.payload)
+        return {
+            "created": outcome.created,
+            "customer": CustomerOut.of(outcome.customer).model_dump(mode="json"),
+        }
+
+    result = invite_customer(
+        IdempotentCommand(
+            actor_id=staff.principal.user_id,
+            idempotency_key=idempotency_key,
+            payload=body.model_dump(mode="json"),
+        )
+    )
+    return Response(
+        status_code=201 if result["created"] else 200,
+        content_type="application/json",
+        body=CustomerOut.model_validate(result["customer"]),
+    )
+
+
+@router.post("/customers/<customer_id>/invitation/resend", tags=TAGS, summary="Send the invitation again")
+def resend(customer_id: CustomerId, staff: Annotated[StaffContext, Depends(current_staff)]) -> CustomerOut:
+    return CustomerOut.of(onboarding.resend_invitation(bootstrap.onboarding(), staff, customer_id))
+
+
+@router.post(
+    "/customers/<customer_id>/invitation/revoke", tags=TAGS, summary="Revoke an unaccepted invitation"
+)
+def revoke(customer_id: CustomerId, staff: Annotated[StaffContext, Depends(current_staff)]) -> CustomerOut:
+    return CustomerOut.of(onboarding.revoke_invitation(bootstrap.onboarding(), staff, customer_id))
+
+
+@router.post(
+    "/invitations/verify",
+    tags=TAGS,
+    summary="Check an invitation token before signing in (no authentication)",
+    responses={404: {"description": "Wrong, used or expired token: one answer (invitation_invalid)"}},
+)
+def verify(body: TokenIn) -> InvitationCheckOut:
+    return InvitationCheckOut(firm_name=onboarding.verify_invitation(bootstrap.onboarding(), body.token))
+
+
+@router.post("/invitations/accept", tags=TAGS, summary="Accept an invitation as the signed-in person")
+def accept(body: TokenIn, principal: Annotated[Principal, Depends(current_principal)]) -> InvitationCheckOut:
+    customer = onboarding.accept_invitation(bootstrap.onboarding(), principal, body.token)
+    firm = bootstrap.identity_repository().get_firm(customer.firm_id)
+    return InvitationCheckOut(firm_name=firm.name if firm else "")

@@ -1,0 +1,166 @@
+"""Request and response bodies of the invitations API (validation and OpenAPI come from these)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from shared.domain.accounts import AccountStatus, BankTransaction, SharedAccount
+from shared.domain.customers import Customer, InvitationStatus, Section
+
+
+class StrictBody(BaseModel):
+    # Unknown fields are refused: nobody sets an owner, a firm or a status through a body.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class InvitationIn(StrictBody):
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr = Field(max_length=254)
+    message: str | None = Field(default=None, max_length=1000, description="Personal message in the email")
+
+
+class TokenIn(StrictBody):
+    token: str = Field(min_length=1, max_length=256)
+
+
+class InvitationOut(BaseModel):
+    status: InvitationStatus
+    sent_at: datetime
+    expires_at: datetime
+    reminders_sent: list[int]
+
+
+class CustomerOut(BaseModel):
+    customer_id: str
+    name: str
+    email: str
+    section: Section | None
+    accepted: bool
+    new_accounts: int
+    accepted_accounts: int
+    created_at: datetime
+    invitation: InvitationOut
+
+    @classmethod
+    def of(cls, customer: Customer) -> CustomerOut:
+        invitation = customer.invitation
+        return cls(
+            customer_id=customer.customer_id,
+            name=customer.name,
+            email=customer.email,
+            section=customer.section,
+            accepted=customer.has_accepted,
+            new_accounts=customer.new_accounts,
+            accepted_accounts=customer.accepted_accounts,
+            created_at=customer.created_at,
+            invitation=InvitationOut(
+                status=invitation.status,
+                sent_at=invitation.sent_at,
+                expires_at=invitation.expires_at,
+                reminders_sent=list(invitation.reminders_sent),
+            ),
+        )
+
+
+class CustomerRow(BaseModel):
+    customer_id: str
+    name: str
+    email: str
+    section: Section
+    invitation_status: InvitationStatus
+    invitation_expires_at: datetime
+    accepted: bool
+    new_accounts: int
+    accepted_accounts: int
+    created_at: datetime
+
+
+class SectionCounts(BaseModel):
+    invited: int
+    pending: int
+    customers: int
+
+
+class CustomerListOut(BaseModel):
+    items: list[CustomerRow]
+    counts: SectionCounts
+    next_cursor: str | None
+
+
+class InvitationCheckOut(BaseModel):
+    firm_name: str
+
+
+class AccountOut(BaseModel):
+    account_id: str
+    institution: str
+    masked_identifier: str
+    name: str
+    currency: str
+    balance: str | None = Field(description="Decimal as a string")
+    last_updated: datetime | None
+    status: AccountStatus
+
+    @classmethod
+    def of(cls, account: SharedAccount) -> AccountOut:
+        return cls(
+            account_id=account.account_id,
+            institution=account.institution_name,
+            masked_identifier=account.masked_identifier,
+            name=account.name,
+            currency=account.currency,
+            balance=str(account.balance) if account.balance is not None else None,
+            last_updated=account.last_updated,
+            status=account.status,
+        )
+
+
+class AccountListOut(BaseModel):
+    new_accounts: list[AccountOut]
+    connected_accounts: list[AccountOut]
+
+
+class TransactionOut(BaseModel):
+    account_id: str
+    transaction_id: str
+    booking_date: date
+    amount: str = Field(description="Decimal as a string; negative is money out")
+    currency: str
+    description: str
+    counterparty: str | None
+    pending: bool
+
+    @classmethod
+    def of(cls, transaction: BankTransaction) -> TransactionOut:
+        return cls(
+            account_id=transaction.account_id,
+            transaction_id=transaction.transaction_key,
+            booking_date=transaction.booking_date,
+            amount=str(transaction.amount),
+            currency=transaction.currency,
+            description=transaction.description,
+            counterparty=transaction.counterparty,
+            pending=transaction.pending,
+        )
+
+
+class TransactionListOut(BaseModel):
+    items: list[TransactionOut]
+    next_cursor: str | None
+
+
+class AuditEventOut(BaseModel):
+    actor_id: str
+    action: str
+    target_type: str
+    target_id: str
+    customer_id: str | None
+    details: dict[str, str | int]
+    occurred_at: datetime
+
+
+class AuditListOut(BaseModel):
+    items: list[AuditEventOut]
+    next_cursor: str | None

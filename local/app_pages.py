@@ -1,0 +1,92 @@
+"""The local stand-in for the front end, mounted at /app: the pages that emailed links open.
+
+In AWS these pages belong to the web app at APP_BASE_URL; locally they are plain HTML that
+calls the real API over loopback, so an invitation link from the outbox can be followed to
+the end: check the token, "sign in" as an email (the local issuer mints its ID token), accept.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from html import escape
+from typing import Any
+from urllib.parse import parse_qs
+
+from local.demo_data import local_identity
+from local.environment import APP_PAGES_PREFIX
+from local.http_types import HttpRequest, HttpResponse
+from local.issuer import LocalIssuer
+
+PREFIX = APP_PAGES_PREFIX
+ACCEPT = f"{PREFIX}/invitations/accept"
+
+
+class AppPages:
+    def __init__(self, api_base_url: str, issuer: LocalIssuer):
+        self._api = api_base_url
+        self._issuer = issuer
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        if request.raw_path != ACCEPT:
+            return _page(404, "Not found", "<p>No such page.</p>")
+        if request.method == "GET":
+            return self._show_invitation(parse_qs(request.raw_query).get("token", [""])[0])
+        if request.method == "POST":
+            form = parse_qs(request.body.decode("utf-8", "replace"))
+            return self._accept(form.get("token", [""])[0], form.get("email", [""])[0])
+        return _page(405, "Method not allowed", "")
+
+    def _show_invitation(self, token: str) -> HttpResponse:
+        status, answer = self._call("POST", "/invitations/verify", {"token": token})
+        if status != 200:
+            return _page(404, "Invitation not valid", f"<p>{escape(answer.get('message', ''))}</p>")
+        form = (
+            f"<p><strong>{escape(answer['firm_name'])}</strong> invites you to share your bank data.</p>"
+            f'<form method="post" action="{ACCEPT}">'
+            f'<input type="hidden" name="token" value="{escape(token, quote=True)}">'
+            '<label>Sign in with your email <input name="email" type="email" required></label> '
+            "<button>Sign in and accept</button></form>"
+        )
+        return _page(200, "Your invitation", form)
+
+    def _accept(self, token: str, email: str) -> HttpResponse:
+        if "@" not in email:
+            return _page(400, "Email needed", "<p>Enter the email you sign in with.</p>")
+        person = local_identity(email)
+        bearer = self._issuer.id_token(sub=person.sub, email=person.email, name=person.name)
+        status, answer = self._call("POST", "/invitations/accept", {"token": token}, bearer)
+        if status != 200:
+            return _page(status, "Could not accept", f"<p>{escape(answer.get('message', ''))}</p>")
+        command = f"make token USER={person.email}"
+        return _page(
+            200,
+            "Invitation accepted",
+            f"<p>You now share data with <strong>{escape(answer['firm_name'])}</strong>.</p>"
+            f"<p>Call the API as yourself: <code>{escape(command)}</code></p>",
+        )
+
+    def _call(
+        self, method: str, path: str, body: dict[str, Any], bearer: str | None = None
+    ) -> tuple[int, Any]:
+        headers = {"content-type": "application/json"}
+        if bearer:
+            headers["authorization"] = f"Bearer {bearer}"
+        request = urllib.request.Request(  # noqa: S310 - always our own loopback API
+            self._api + path, data=json.dumps(body).encode(), headers=headers, method=method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+
+def _page(status: int, title: str, content: str) -> HttpResponse:
+    html = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title></head>"
+        f"<body style='font-family:sans-serif;max-width:40em;margin:3em auto'><h1>{escape(title)}</h1>"
+        f"{content}</body></html>"
+    )
+    return HttpResponse(status, [("content-type", "text/html; charset=utf-8")], html.encode())

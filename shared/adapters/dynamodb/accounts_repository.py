@@ -1,0 +1,209 @@
+"""Shared accounts of a customer (in the customer's item collection) and their transactions."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from shared.adapters.dynamodb import keys
+from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor
+from shared.domain.accounts import AccountStatus, BankTransaction, SharedAccount
+from shared.domain.errors import InvalidRequest
+
+BATCH_WRITE_SIZE = 25  # DynamoDB's BatchWriteItem maximum
+
+
+@dataclass(frozen=True)
+class TransactionPage:
+    transactions: list[BankTransaction]
+    next_cursor: str | None
+
+
+@dataclass
+class AccountsRepository:
+    table_name: str
+
+    def list_for_customer(self, firm_id: str, customer_id: str) -> list[SharedAccount]:
+        response = dynamodb_client().query(
+            TableName=self.table_name,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues=to_item(
+                {":pk": keys.customer_collection_pk(firm_id, customer_id), ":prefix": keys.ACCOUNT_PREFIX}
+            ),
+        )
+        return [_account(from_item(raw)) for raw in response["Items"]]
+
+    def get(self, firm_id: str, customer_id: str, account_id: str) -> SharedAccount | None:
+        response = dynamodb_client().get_item(
+            TableName=self.table_name,
+            Key=to_item(
+                {"PK": keys.customer_collection_pk(firm_id, customer_id), "SK": keys.account_sk(account_id)}
+            ),
+            ConsistentRead=True,
+        )
+        return _account(from_item(response["Item"])) if "Item" in response else None
+
+    def put_op(self, account: SharedAccount, *, expected_status: AccountStatus | None) -> dict[str, Any]:
+        """A transaction item writing `account`; `expected_status` None means it must be new."""
+        put: dict[str, Any] = {"TableName": self.table_name, "Item": to_item(_values(account))}
+        if expected_status is None:
+            put["ConditionExpression"] = "attribute_not_exists(PK)"
+        else:
+            put["ConditionExpression"] = "#status = :expected"
+            put["ExpressionAttributeNames"] = {"#status": "status"}
+            put["ExpressionAttributeValues"] = {":expected": {"S": expected_status.value}}
+        return {"Put": put}
+
+    # transactions ------------------------------------------------------------------------
+    def put_transactions(self, transactions: list[BankTransaction]) -> int:
+        """Store with BatchWriteItem (25 per call); a stored transaction is overwritten, not duplicated."""
+        client = dynamodb_client()
+        for start in range(0, len(transactions), BATCH_WRITE_SIZE):
+            requests = [
+                {"PutRequest": {"Item": to_item(_transaction_values(t))}}
+                for t in transactions[start : start + BATCH_WRITE_SIZE]
+            ]
+            pending: dict[str, Any] = {self.table_name: requests}
+            for attempt in range(8):
+                unprocessed = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not unprocessed:
+                    break
+                pending = unprocessed
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            else:
+                raise RuntimeError("DynamoDB kept throttling the batch write")
+        return len(transactions)
+
+    def list_transactions(
+        self,
+        firm_id: str,
+        customer_id: str,
+        *,
+        account_id: str | None,
+        date_from: date | None,
+        date_to: date | None,
+        cursor: str | None,
+        limit: int,
+    ) -> TransactionPage:
+        """Newest first; one account through GSI1, or every account of the customer on the table."""
+        low = f"TX#{date_from.isoformat() if date_from else ''}"
+        high = f"TX#{date_to.isoformat() if date_to else '9999-12-31'}#\uffff"
+        if account_id:
+            partition, pk_name, sk_name, index = (
+                keys.account_transactions_gsi1pk(firm_id, account_id),
+                "GSI1PK",
+                "GSI1SK",
+                "GSI1",
+            )
+        else:
+            partition, pk_name, sk_name, index = (
+                keys.customer_transactions_pk(firm_id, customer_id),
+                "PK",
+                "SK",
+                None,
+            )
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": f"{pk_name} = :pk AND {sk_name} BETWEEN :low AND :high",
+            "ExpressionAttributeValues": to_item({":pk": partition, ":low": low, ":high": high}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if index:
+            query["IndexName"] = index
+        last = decode_cursor(cursor)
+        if last:
+            # The cursor is the last row's table sort key; both keys rebuild from it and the scope.
+            try:
+                _, booking, _account, key = last.split("#", 3)
+            except ValueError:
+                raise InvalidRequest("The page cursor is not valid.", code="invalid_cursor") from None
+            start = {"PK": keys.customer_transactions_pk(firm_id, customer_id), "SK": last}
+            if index:
+                start |= {"GSI1PK": partition, "GSI1SK": f"TX#{booking}#{key}"}
+            query["ExclusiveStartKey"] = to_item(start)
+        response = dynamodb_client().query(**query)
+        evaluated = response.get("LastEvaluatedKey")
+        return TransactionPage(
+            transactions=[_transaction(from_item(raw)) for raw in response["Items"]],
+            next_cursor=encode_cursor(evaluated["SK"]["S"]) if evaluated else None,
+        )
+
+
+def _values(account: SharedAccount) -> dict[str, Any]:
+    return {
+        "PK": keys.customer_collection_pk(account.firm_id, account.customer_id),
+        "SK": keys.account_sk(account.account_id),
+        "type": "shared_account",
+        "firm_id": account.firm_id,
+        "customer_id": account.customer_id,
+        "account_id": account.account_id,
+        "connection_id": account.connection_id,
+        "institution_name": account.institution_name,
+        "masked_identifier": account.masked_identifier,
+        "name": account.name,
+        "currency": account.currency,
+        "balance": str(account.balance) if account.balance is not None else None,
+        "last_updated": account.last_updated.isoformat() if account.last_updated else None,
+        "status": account.status.value,
+        "reviewed_by": account.reviewed_by,
+        "reviewed_at": account.reviewed_at.isoformat() if account.reviewed_at else None,
+    }
+
+
+def _account(item: dict[str, Any]) -> SharedAccount:
+    return SharedAccount(
+        firm_id=item["firm_id"],
+        customer_id=item["customer_id"],
+        account_id=item["account_id"],
+        connection_id=item["connection_id"],
+        institution_name=item["institution_name"],
+        masked_identifier=item["masked_identifier"],
+        name=item["name"],
+        currency=item["currency"],
+        balance=Decimal(item["balance"]) if item.get("balance") is not None else None,
+        last_updated=datetime.fromisoformat(item["last_updated"]) if item.get("last_updated") else None,
+        status=AccountStatus(item["status"]),
+        reviewed_by=item.get("reviewed_by"),
+        reviewed_at=datetime.fromisoformat(item["reviewed_at"]) if item.get("reviewed_at") else None,
+    )
+
+
+def _transaction_values(transaction: BankTransaction) -> dict[str, Any]:
+    booking = transaction.booking_date.isoformat()
+    return {
+        "PK": keys.customer_transactions_pk(transaction.firm_id, transaction.customer_id),
+        "SK": keys.transaction_sk(booking, transaction.account_id, transaction.transaction_key),
+        "GSI1PK": keys.account_transactions_gsi1pk(transaction.firm_id, transaction.account_id),
+        "GSI1SK": f"TX#{booking}#{transaction.transaction_key}",
+        "type": "transaction",
+        "firm_id": transaction.firm_id,
+        "customer_id": transaction.customer_id,
+        "account_id": transaction.account_id,
+        "transaction_key": transaction.transaction_key,
+        "booking_date": booking,
+        "amount": str(transaction.amount),  # exact decimal text, never a float
+        "currency": transaction.currency,
+        "description": transaction.description,
+        "counterparty": transaction.counterparty,
+        "pending": transaction.pending,
+    }
+
+
+def _transaction(item: dict[str, Any]) -> BankTransaction:
+    return BankTransaction(
+        firm_id=item["firm_id"],
+        customer_id=item["customer_id"],
+        account_id=item["account_id"],
+        transaction_key=item["transaction_key"],
+        booking_date=date.fromisoformat(item["booking_date"]),
+        amount=Decimal(item["amount"]),
+        currency=item["currency"],
+        description=item["description"],
+        counterparty=item.get("counterparty"),
+        pending=bool(item.get("pending", False)),
+    )

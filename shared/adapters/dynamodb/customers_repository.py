@@ -1,0 +1,337 @@
+"""Customers with their invitation, their dashboard rows and section counts.
+
+Every change of a customer is one TransactWriteItems: the customer item (optimistic lock on
+`version`), one visibility row per staff member who may see it, and the section counters.
+Callers add the items of the same business change (email claim, token, account review,
+customer link) so that all of it happens or none of it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.adapters.dynamodb import keys
+from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor
+from shared.domain.customers import Customer, Invitation, InvitationStatus, Section, email_fingerprint
+from shared.domain.errors import Conflict
+
+TransactItem = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class ConcurrentChange(Conflict):
+    code = "concurrent_update"
+    default_message = "This customer changed at the same time; reload and try again."
+
+
+@dataclass
+class CustomersRepository:
+    table_name: str
+
+    # reads -------------------------------------------------------------------------------
+    def get(self, firm_id: str, customer_id: str) -> Customer | None:
+        item = self._get(keys.firm_pk(firm_id), keys.customer_sk(customer_id))
+        return _customer(item) if item else None
+
+    def find_by_email(self, firm_id: str, email: str) -> Customer | None:
+        claim = self._get(keys.firm_pk(firm_id), keys.customer_email_sk(email_fingerprint(email)))
+        return self.get(firm_id, claim["customer_id"]) if claim else None
+
+    def find_by_token_hash(self, token_hash: str) -> tuple[str, str] | None:
+        """(firm_id, customer_id) of the invitation this token hash belongs to."""
+        item = self._get(keys.invite_token_pk(token_hash), keys.INVITE)
+        return (item["firm_id"], item["customer_id"]) if item else None
+
+    def counts(self, firm_id: str, staff_id: str | None) -> dict[str, int]:
+        item = self._get(keys.firm_pk(firm_id), keys.counts_sk(staff_id)) or {}
+        return {section.value: int(item.get(section.value, 0)) for section in Section}
+
+    def list_section(
+        self,
+        firm_id: str,
+        section: Section,
+        *,
+        staff_id: str | None,
+        search: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> CustomerPage:
+        """Newest first. `staff_id` None: the whole firm (admins); else that adviser's rows."""
+        partition = keys.section_gsi1pk(firm_id, section.value, staff_id)
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": "GSI1",
+            "KeyConditionExpression": "GSI1PK = :pk",
+            "ScanIndexForward": False,
+            "Limit": limit,
+            "ExpressionAttributeValues": {":pk": {"S": partition}},
+        }
+        if search:
+            # A filter: the page may hold fewer rows than `limit`; the cursor goes on from there.
+            query["FilterExpression"] = "contains(search_text, :q)"
+            query["ExpressionAttributeValues"][":q"] = {"S": search.strip().lower()}
+        last = decode_cursor(cursor)
+        if last:
+            table_key = (
+                {"PK": keys.customer_collection_pk(firm_id, last), "SK": keys.visibility_sk(staff_id)}
+                if staff_id
+                else {"PK": keys.firm_pk(firm_id), "SK": keys.customer_sk(last)}
+            )
+            query["ExclusiveStartKey"] = to_item({**table_key, "GSI1PK": partition, "GSI1SK": last})
+        response = dynamodb_client().query(**query)
+        evaluated = response.get("LastEvaluatedKey")
+        return CustomerPage(
+            rows=[_row(from_item(raw)) for raw in response["Items"]],
+            next_cursor=encode_cursor(evaluated["GSI1SK"]["S"]) if evaluated else None,
+        )
+
+    def due_for_reminders(self, today: str) -> list[tuple[str, str]]:
+        """(firm_id, customer_id) of invitations whose reminder or expiry is due by `today`,
+        including any a missed run left behind."""
+        found: list[tuple[str, str]] = []
+        paginator = dynamodb_client().get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            IndexName="GSI2",
+            KeyConditionExpression="GSI2PK = :pk AND GSI2SK <= :today",
+            ExpressionAttributeValues=to_item({":pk": keys.INVITATION_DUE, ":today": f"{today}#\uffff"}),
+            ProjectionExpression="firm_id, customer_id",
+        ):
+            found.extend((item["firm_id"]["S"], item["customer_id"]["S"]) for item in page["Items"])
+        return found
+
+    # writes ------------------------------------------------------------------------------
+    def save(self, customer: Customer, previous: Customer | None, *extra: TransactItem) -> Customer:
+        """Write `customer` (created if `previous` is None) with its rows, counters and `extra`."""
+        saved = replace(customer, version=(previous.version + 1) if previous else 1)
+        items: list[TransactItem] = [self._put_customer(saved, previous)]
+        items += [self._put_visibility(saved, staff_id) for staff_id in saved.staff_ids]
+        if previous:
+            items += [
+                {
+                    "Delete": {
+                        "TableName": self.table_name,
+                        "Key": to_item(
+                            {
+                                "PK": keys.customer_collection_pk(saved.firm_id, saved.customer_id),
+                                "SK": keys.visibility_sk(staff_id),
+                            }
+                        ),
+                    }
+                }
+                for staff_id in set(previous.staff_ids) - set(saved.staff_ids)
+            ]
+        items += self._counter_updates(saved, previous)
+        items += extra
+        try:
+            dynamodb_client().transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                raise ConcurrentChange() from None
+            raise
+        return saved
+
+    def email_claim(self, customer: Customer) -> TransactItem:
+        """Reserve the customer's email in the firm (R-INV-3: one customer per email)."""
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": to_item(
+                    {
+                        "PK": keys.firm_pk(customer.firm_id),
+                        "SK": keys.customer_email_sk(email_fingerprint(customer.email)),
+                        "type": "customer_email",
+                        "customer_id": customer.customer_id,
+                    }
+                ),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        }
+
+    def token_put(self, customer: Customer) -> TransactItem:
+        invitation = customer.invitation
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": to_item(
+                    {
+                        "PK": keys.invite_token_pk(invitation.token_hash),
+                        "SK": keys.INVITE,
+                        "type": "invite_token",
+                        "firm_id": customer.firm_id,
+                        "customer_id": customer.customer_id,
+                        "expires_at": int(invitation.expires_at.timestamp()),  # TTL clean-up
+                    }
+                ),
+            }
+        }
+
+    def token_delete(self, token_hash: str) -> TransactItem:
+        """Consume a token: fails the whole transaction if it was already used (single use)."""
+        return {
+            "Delete": {
+                "TableName": self.table_name,
+                "Key": to_item({"PK": keys.invite_token_pk(token_hash), "SK": keys.INVITE}),
+                "ConditionExpression": "attribute_exists(PK)",
+            }
+        }
+
+    # helpers -----------------------------------------------------------------------------
+    def _put_customer(self, customer: Customer, previous: Customer | None) -> TransactItem:
+        invitation = customer.invitation
+        next_due = invitation.next_due()
+        values = {
+            "PK": keys.firm_pk(customer.firm_id),
+            "SK": keys.customer_sk(customer.customer_id),
+            "type": "customer",
+            **_row_values(customer),
+            "owner_id": customer.owner_id,
+            "assignee_ids": list(customer.assignee_ids),
+            "user_id": customer.user_id,
+            "accepted_at": _iso(customer.accepted_at),
+            "version": customer.version,
+            "invitation": {
+                "token_hash": invitation.token_hash,
+                "sent_at": invitation.sent_at.isoformat(),
+                "expires_at": invitation.expires_at.isoformat(),
+                "status": invitation.status.value,
+                "reminders_sent": list(invitation.reminders_sent),
+                "message": invitation.message,
+            },
+            "GSI2PK": keys.INVITATION_DUE if next_due else None,
+            "GSI2SK": keys.due_gsi2sk(next_due.isoformat(), customer.firm_id, customer.customer_id)
+            if next_due
+            else None,
+        }
+        put: TransactItem = {"TableName": self.table_name, "Item": to_item(values)}
+        if previous:
+            put["ConditionExpression"] = "version = :version"
+            put["ExpressionAttributeValues"] = {":version": {"N": str(previous.version)}}
+        else:
+            put["ConditionExpression"] = "attribute_not_exists(PK)"
+        return {"Put": put}
+
+    def _put_visibility(self, customer: Customer, staff_id: str) -> TransactItem:
+        section = customer.section
+        values = {
+            "PK": keys.customer_collection_pk(customer.firm_id, customer.customer_id),
+            "SK": keys.visibility_sk(staff_id),
+            "type": "customer_row",
+            **_row_values(customer),
+            "GSI1PK": keys.section_gsi1pk(customer.firm_id, section.value, staff_id) if section else None,
+            "GSI1SK": customer.customer_id if section else None,
+        }
+        return {"Put": {"TableName": self.table_name, "Item": to_item(values)}}
+
+    def _counter_updates(self, customer: Customer, previous: Customer | None) -> list[TransactItem]:
+        deltas: dict[str | None, Counter[str]] = {}
+        for sign, state in ((-1, previous), (1, customer)):
+            if state is None or state.section is None:
+                continue
+            for scope in (None, *state.staff_ids):
+                deltas.setdefault(scope, Counter())[state.section.value] += sign
+        updates = []
+        for scope, counter in deltas.items():
+            changed = {section: delta for section, delta in counter.items() if delta}
+            if not changed:
+                continue
+            names = {f"#{s}": s for s in changed}
+            values = {f":{s}": {"N": str(d)} for s, d in changed.items()}
+            updates.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": to_item({"PK": keys.firm_pk(customer.firm_id), "SK": keys.counts_sk(scope)}),
+                        "UpdateExpression": "ADD " + ", ".join(f"#{s} :{s}" for s in changed),
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": values,
+                    }
+                }
+            )
+        return updates
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        response = dynamodb_client().get_item(
+            TableName=self.table_name, Key=to_item({"PK": pk, "SK": sk}), ConsistentRead=True
+        )
+        return from_item(response["Item"]) if "Item" in response else None
+
+
+def _row_values(customer: Customer) -> dict[str, Any]:
+    """What a dashboard row shows; stored on the customer item and every visibility item."""
+    section = customer.section
+    return {
+        "firm_id": customer.firm_id,
+        "customer_id": customer.customer_id,
+        "name": customer.name,
+        "email": customer.email,
+        "search_text": f"{customer.name} {customer.email}".lower(),
+        "section": section.value if section else None,
+        "invitation_status": customer.invitation.status.value,
+        "invitation_expires_at": customer.invitation.expires_at.isoformat(),
+        "accepted": customer.has_accepted,
+        "new_accounts": customer.new_accounts,
+        "accepted_accounts": customer.accepted_accounts,
+        "created_at": customer.created_at.isoformat(),
+        "GSI1PK": keys.section_gsi1pk(customer.firm_id, section.value) if section else None,
+        "GSI1SK": customer.customer_id if section else None,
+    }
+
+
+def _row(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: item.get(name)
+        for name in (
+            "customer_id",
+            "name",
+            "email",
+            "section",
+            "invitation_status",
+            "invitation_expires_at",
+            "accepted",
+            "new_accounts",
+            "accepted_accounts",
+            "created_at",
+        )
+    }
+
+
+def _customer(item: dict[str, Any]) -> Customer:
+    invitation = item["invitation"]
+    return Customer(
+        firm_id=item["firm_id"],
+        customer_id=item["customer_id"],
+        name=item["name"],
+        email=item["email"],
+        owner_id=item["owner_id"],
+        assignee_ids=tuple(item.get("assignee_ids", [])),
+        created_at=datetime.fromisoformat(item["created_at"]),
+        user_id=item.get("user_id"),
+        accepted_at=datetime.fromisoformat(item["accepted_at"]) if item.get("accepted_at") else None,
+        new_accounts=int(item.get("new_accounts", 0)),
+        accepted_accounts=int(item.get("accepted_accounts", 0)),
+        version=int(item["version"]),
+        invitation=Invitation(
+            token_hash=invitation["token_hash"],
+            sent_at=datetime.fromisoformat(invitation["sent_at"]),
+            expires_at=datetime.fromisoformat(invitation["expires_at"]),
+            status=InvitationStatus(invitation["status"]),
+            reminders_sent=tuple(int(age) for age in invitation.get("reminders_sent", [])),
+            message=invitation.get("message"),
+        ),
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

@@ -1,0 +1,58 @@
+"""Bank accounts a customer shared with a firm, and the firm's review of them (R-INV-5/6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+
+class AccountStatus(StrEnum):
+    NEW = "new"  # shared by the customer, awaiting the firm's decision
+    ACCEPTED = "accepted"  # connected: imported from now on
+    DECLINED = "declined"  # hidden from the firm and never imported for it
+
+
+class Decision(StrEnum):
+    ACCEPT = "accept"
+    DECLINE = "decline"
+
+
+def mask_identifier(identifier: str) -> str:
+    """Only the last four characters of an IBAN or account number are ever stored or shown."""
+    compact = "".join(identifier.split())
+    return f"•••• {compact[-4:]}" if compact else ""
+
+
+@dataclass(frozen=True)
+class SharedAccount:
+    firm_id: str
+    customer_id: str
+    account_id: str
+    connection_id: str
+    institution_name: str
+    masked_identifier: str
+    name: str
+    currency: str
+    balance: Decimal | None
+    last_updated: datetime | None
+    status: AccountStatus = AccountStatus.NEW
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class BankTransaction:
+    """One booked or pending movement on an accepted account. `amount` < 0 is money out."""
+
+    firm_id: str
+    customer_id: str
+    account_id: str
+    transaction_key: str  # the aggregator's id, or a stable fingerprint when the bank gives none
+    booking_date: date
+    amount: Decimal
+    currency: str
+    description: str
+    counterparty: str | None = None
+    pending: bool = False

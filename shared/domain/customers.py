@@ -1,0 +1,140 @@
+"""Customers of a firm, their invitation and their dashboard section (R-INV-1..7).
+
+Pure rules: no boto3, no environment. Repositories store what these functions decide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+# An invitation link works for 45 days: long enough for the 7- and 30-day reminders
+# (R-INV-4) to carry a live link, short enough that a forgotten email goes stale.
+INVITATION_LIFETIME = timedelta(days=45)
+REMINDER_AGES = (7, 30)  # days after the (re)send
+TOKEN_BYTES = 32  # 256 random bits (R-INV-2 asks for at least 128)
+
+
+class Section(StrEnum):
+    INVITED = "invited"  # invited, or accepted but no account shared yet
+    PENDING = "pending"  # accepted and at least one shared account awaits review (R-INV-5)
+    CUSTOMERS = "customers"  # at least one accepted account (R-INV-7)
+
+
+class InvitationStatus(StrEnum):
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def email_fingerprint(email: str) -> str:
+    """Keys carry a digest of the email, never the address itself."""
+    return hashlib.sha256(normalise_email(email).encode()).hexdigest()
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh invitation token and the hash that is all we store (R-INV-2)."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    return token, hash_token(token)
+
+
+def hash_token(token: str) -> str:
+    # The token has 256 bits of entropy: a plain SHA-256 cannot be brute-forced.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Invitation:
+    token_hash: str
+    sent_at: datetime
+    expires_at: datetime
+    status: InvitationStatus = InvitationStatus.SENT
+    reminders_sent: tuple[int, ...] = ()
+    message: str | None = None
+
+    def is_usable(self, now: datetime) -> bool:
+        return self.status is InvitationStatus.SENT and now < self.expires_at
+
+    def next_due(self) -> date | None:
+        """The day the reminders job must next look at this invitation (reminder or expiry)."""
+        if self.status is not InvitationStatus.SENT:
+            return None
+        for age in REMINDER_AGES:
+            if age not in self.reminders_sent:
+                return (self.sent_at + timedelta(days=age)).date()
+        return self.expires_at.date()
+
+    def reminder_due(self, now: datetime) -> int | None:
+        """The reminder (7 or 30) that is due now and not yet sent, if any."""
+        if not self.is_usable(now):
+            return None
+        due = [age for age in REMINDER_AGES if now >= self.sent_at + timedelta(days=age)]
+        pending = [age for age in due if age not in self.reminders_sent]
+        return pending[-1] if pending else None
+
+
+def issue_invitation(now: datetime, message: str | None) -> tuple[str, Invitation]:
+    token, token_hash = new_token()
+    return token, Invitation(
+        token_hash=token_hash, sent_at=now, expires_at=now + INVITATION_LIFETIME, message=message
+    )
+
+
+@dataclass(frozen=True)
+class Customer:
+    firm_id: str
+    customer_id: str
+    name: str
+    email: str
+    owner_id: str
+    created_at: datetime
+    invitation: Invitation
+    assignee_ids: tuple[str, ...] = ()
+    user_id: str | None = None  # bound when the invitation is accepted
+    accepted_at: datetime | None = None
+    new_accounts: int = 0
+    accepted_accounts: int = 0
+    version: int = 0  # optimistic lock: every write checks and bumps it
+    staff_ids: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "staff_ids", tuple(dict.fromkeys((self.owner_id, *self.assignee_ids))))
+
+    @property
+    def has_accepted(self) -> bool:
+        return self.user_id is not None
+
+    @property
+    def section(self) -> Section | None:
+        """None: revoked before acceptance, so on no dashboard section."""
+        if self.accepted_accounts > 0:
+            return Section.CUSTOMERS
+        if self.has_accepted and self.new_accounts > 0:
+            return Section.PENDING
+        if self.has_accepted or self.invitation.status in (InvitationStatus.SENT, InvitationStatus.EXPIRED):
+            return Section.INVITED
+        return None
+
+    def visible_to(self, staff_id: str, is_admin: bool) -> bool:
+        """R-ROLE-2: admins see every customer; advisers those they own or are assigned to."""
+        return is_admin or staff_id in self.staff_ids
+
+    def reinvited(self, now: datetime, message: str | None) -> tuple[str, Customer]:
+        token, invitation = issue_invitation(now, message if message is not None else self.invitation.message)
+        return token, replace(self, invitation=invitation)
+
+    def accepted_by(self, user_id: str, now: datetime) -> Customer:
+        return replace(
+            self,
+            user_id=user_id,
+            accepted_at=now,
+            invitation=replace(self.invitation, status=InvitationStatus.ACCEPTED),
+        )

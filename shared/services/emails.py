@@ -1,0 +1,57 @@
+"""The emails the service sends, as text and HTML. Every value a person typed is escaped in HTML."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from urllib.parse import urlencode
+
+from shared.domain.email import EmailMessage
+
+
+def invitation_link(app_base_url: str, token: str) -> str:
+    return f"{app_base_url.rstrip('/')}/invitations/accept?{urlencode({'token': token})}"
+
+
+def _message(
+    to: str, subject: str, paragraphs: list[str], link: tuple[str, str] | None = None
+) -> EmailMessage:
+    text = "\n\n".join(paragraphs + ([f"{link[0]}: {link[1]}"] if link else []))
+    html_parts = [f"<p>{escape(p)}</p>" for p in paragraphs]
+    if link:
+        html_parts.append(f'<p><a href="{escape(link[1], quote=True)}">{escape(link[0])}</a></p>')
+    return EmailMessage(to=to, subject=subject, text=text, html="\n".join(html_parts))
+
+
+def invitation_email(
+    *,
+    to: str,
+    customer_name: str,
+    firm_name: str,
+    message: str | None,
+    link: str,
+    expires_at: datetime,
+    reminder: bool = False,
+) -> EmailMessage:
+    opening = f"Hello {customer_name},"
+    ask = (
+        f"{firm_name} invites you to share your bank data securely with them. "
+        "You connect your bank accounts once, at your bank: we never see your bank credentials."
+    )
+    paragraphs = [opening, ask]
+    if message:
+        paragraphs.append(f"A message from {firm_name}: {message}")
+    paragraphs.append(f"This link is personal and works once, until {expires_at:%d %B %Y}.")
+    subject = f"{'Reminder: ' if reminder else ''}{firm_name} invites you to share your bank data"
+    return _message(to, subject, paragraphs, ("Accept the invitation", link))
+
+
+def account_decision_email(
+    *, to: str, customer_name: str, firm_name: str, account_label: str, accepted: bool
+) -> EmailMessage:
+    outcome = "now receives" if accepted else "declined and will not receive"
+    return _message(
+        to,
+        f"{firm_name} reviewed an account you shared",
+        [f"Hello {customer_name},", f"{firm_name} {outcome} the data of your account {account_label}."],
+    )

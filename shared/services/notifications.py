@@ -1,0 +1,22 @@
+"""A person's in-app notifications."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
+from shared.domain.identity import Principal
+from shared.domain.notifications import Notification
+
+
+def list_notifications(
+    notifications: NotificationsRepository, principal: Principal, *, cursor: str | None, limit: int
+) -> tuple[list[Notification], str | None]:
+    return notifications.page(principal.user_id, cursor=cursor, limit=limit)
+
+
+def mark_notification_read(
+    notifications: NotificationsRepository, principal: Principal, notification_id: str
+) -> None:
+    """Only ever the caller's own notification: the key starts with their identity."""
+    notifications.mark_read(principal.user_id, notification_id, datetime.now(UTC))

@@ -1,0 +1,75 @@
+"""Shared set-up for the onboarding tests: demo data, a second firm, the outbox, calling the API."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import boto3
+
+from local.demo_data import DEMO_FIRM, DEMO_USERS, seed_demo_data
+from local.outbox import sent_emails
+from shared.adapters.dynamodb.identity_repository import IdentityRepository
+from shared.domain.accounts import SharedAccount
+from shared.domain.identity import Firm, StaffMembership, StaffRole
+from tests.conftest import FakeLambdaContext, api_event
+
+ADMIN, ADVISER, CUSTOMER = DEMO_USERS
+OTHER_FIRM = Firm("01JOTHERFIRM000000000000000", "Other Practice", "Europe/Paris")
+
+
+@dataclass(frozen=True)
+class Person:
+    sub: str
+    email: str
+
+
+OTHER_ADVISER = Person("other-firm-adviser", "adviser@other-practice.example")
+INVITEE = Person("invitee-sub-1", "jane.doe@example.org")
+
+
+def seed_firms() -> None:
+    seed_demo_data("data")
+    identities = IdentityRepository("data")
+    identities.put_firm(OTHER_FIRM)
+    identities.put_membership(StaffMembership(OTHER_FIRM.firm_id, OTHER_ADVISER.sub, StaffRole.ADMIN))
+    boto3.client("sesv2").create_email_identity(EmailIdentity="no-reply@example.com")
+
+
+def call(handler_module: Any, method: str, route: str, user: Any = None, **kwargs: Any) -> tuple[int, Any]:
+    response = handler_module.lambda_handler(
+        api_event(method, route, user=user, **kwargs), FakeLambdaContext()
+    )
+    body = response.get("body")
+    return response["statusCode"], json.loads(body) if body else None
+
+
+def invitation_tokens(to: str) -> list[str]:
+    """The tokens of every invitation link emailed to `to`, oldest first."""
+    tokens = []
+    for email in sent_emails():
+        if to in email.to:
+            for link in email.links:
+                query = parse_qs(urlparse(link).query)
+                if "token" in query:
+                    tokens.append(query["token"][0])
+    return tokens
+
+
+def shared_account(customer_id: str, number: int, firm_id: str = DEMO_FIRM.firm_id) -> SharedAccount:
+    return SharedAccount(
+        firm_id=firm_id,
+        customer_id=customer_id,
+        account_id=f"acct-{number}",
+        connection_id="conn-1",
+        institution_name="Northwind Bank",
+        masked_identifier=f"•••• 000{number}",
+        name=f"Current account {number}",
+        currency="GBP",
+        balance=Decimal("1234.56"),
+        last_updated=datetime(2026, 11, 21, 6, tzinfo=UTC),
+    )

@@ -1,0 +1,275 @@
+"""The unhappy paths of onboarding: tenancy, roles, tokens, duplicates, bad input (R-INV-2/3, R-ROLE-1/2)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from functions.invitations_api import handler as invitations
+from local.demo_data import DEMO_FIRM
+from local.outbox import sent_emails
+from shared import bootstrap
+from shared.adapters.dynamodb.client import dynamodb_client
+from shared.services.onboarding import offer_accounts
+from tests.integration.onboarding_support import (
+    ADMIN,
+    ADVISER,
+    CUSTOMER,
+    INVITEE,
+    OTHER_ADVISER,
+    call,
+    invitation_tokens,
+    seed_firms,
+    shared_account,
+)
+
+INVITE = {"name": "Jane Doe", "email": INVITEE.email}
+
+
+@pytest.fixture
+def invited(aws) -> str:
+    """A customer invited by the admin; returns the customer id."""
+    seed_firms()
+    status, customer = call(invitations, "POST", "/customers/invitations", ADMIN, body=INVITE)
+    assert status == 201
+    return customer["customer_id"]
+
+
+def item_count() -> int:
+    return sum(
+        1
+        for page in dynamodb_client().get_paginator("scan").paginate(TableName="data")
+        for _ in page["Items"]
+    )
+
+
+CUSTOMER_ROUTES = [
+    ("GET", "/customers/{customer_id}"),
+    ("GET", "/customers/{customer_id}/accounts"),
+    ("GET", "/customers/{customer_id}/transactions"),
+    ("POST", "/customers/{customer_id}/invitation/resend"),
+    ("POST", "/customers/{customer_id}/invitation/revoke"),
+    ("POST", "/customers/{customer_id}/accounts/{account_id}/accept"),
+    ("POST", "/customers/{customer_id}/accounts/{account_id}/decline"),
+]
+
+
+@pytest.mark.parametrize(("method", "route"), CUSTOMER_ROUTES)
+@pytest.mark.parametrize("outsider", [OTHER_ADVISER, ADVISER], ids=["other-firm", "adviser-not-assigned"])
+def test_outsiders_get_exactly_a_not_found(invited, method, route, outsider):
+    offer_accounts(bootstrap.onboarding(), DEMO_FIRM.firm_id, invited, [shared_account(invited, 1)])
+    before = item_count()
+    ids = {"customer_id": invited, "account_id": "acct-1"}
+    missing = {"customer_id": "01JNOSUCHCUSTOMER0000000000", "account_id": "acct-1"}
+    found = call(invitations, method, route, outsider, path_parameters=ids)
+    absent = call(invitations, method, route, outsider, path_parameters=missing)
+    assert found == absent == (404, {"code": "not_found", "message": "Not found."})
+    assert item_count() == before
+
+
+def test_an_outsider_sees_no_rows_and_no_counts(invited):
+    for outsider in (OTHER_ADVISER, ADVISER):
+        _, listing = call(invitations, "GET", "/customers", outsider, query={"section": "invited"})
+        assert listing["items"] == [] and listing["counts"] == {"invited": 0, "pending": 0, "customers": 0}
+
+
+def test_an_assigned_adviser_sees_the_customer(invited):
+    ports = bootstrap.onboarding()
+    customer = ports.customers.get(DEMO_FIRM.firm_id, invited)
+    ports.customers.save(replace(customer, assignee_ids=(ADVISER.sub,)), customer)
+    _, listing = call(invitations, "GET", "/customers", ADVISER, query={"section": "invited"})
+    assert [row["customer_id"] for row in listing["items"]] == [invited]
+    assert listing["counts"]["invited"] == 1
+    assert (
+        call(
+            invitations, "GET", "/customers/{customer_id}", ADVISER, path_parameters={"customer_id": invited}
+        )[0]
+        == 200
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "route"), [("GET", "/customers"), ("POST", "/customers/invitations"), ("GET", "/audit")]
+)
+def test_customers_are_refused_on_adviser_routes(invited, method, route):
+    status, body = call(invitations, method, route, CUSTOMER, body=INVITE if method == "POST" else None)
+    assert (status, body["code"]) == (403, "staff_only")
+
+
+def test_only_admins_read_the_audit_log(invited):
+    assert call(invitations, "GET", "/audit", ADVISER)[0] == 403
+    assert call(invitations, "GET", "/audit", ADMIN)[0] == 200
+
+
+def test_wrong_used_expired_and_revoked_tokens_get_one_answer(invited):
+    [token] = invitation_tokens(INVITEE.email)
+    answers = [call(invitations, "POST", "/invitations/verify", None, body={"token": "x" * 43})]
+    answers.append(
+        call(invitations, "POST", "/invitations/accept", INVITEE, body={"token": token[:-1] + "A"})
+    )
+    assert call(invitations, "POST", "/invitations/accept", INVITEE, body={"token": token})[0] == 200
+    answers.append(call(invitations, "POST", "/invitations/accept", INVITEE, body={"token": token}))  # used
+    answers.append(call(invitations, "POST", "/invitations/verify", None, body={"token": token}))
+    # expired: a second invitation, checked after its lifetime
+    _, other = call(
+        invitations, "POST", "/customers/invitations", ADMIN, body={"name": "Bo", "email": "bo@example.org"}
+    )
+    [bo_token] = invitation_tokens("bo@example.org")
+    ports = bootstrap.onboarding()
+    from shared.services.onboarding import verify_invitation
+
+    later = replace(ports, clock=lambda: ports.clock() + timedelta(days=46))
+    with pytest.raises(Exception) as expired:
+        verify_invitation(later, bo_token)
+    # revoked
+    call(
+        invitations,
+        "POST",
+        "/customers/{customer_id}/invitation/revoke",
+        ADMIN,
+        path_parameters={"customer_id": other["customer_id"]},
+    )
+    answers.append(call(invitations, "POST", "/invitations/verify", None, body={"token": bo_token}))
+    expected = (
+        404,
+        {
+            "code": "invitation_invalid",
+            "message": "This invitation link is not valid. Ask your adviser to send a new one.",
+        },
+    )
+    assert answers == [expected] * len(answers)
+    assert (expired.value.status, expired.value.code) == (404, "invitation_invalid")
+
+
+def test_reinviting_resends_and_an_active_customer_is_a_conflict(invited):
+    status, again = call(
+        invitations,
+        "POST",
+        "/customers/invitations",
+        ADMIN,
+        body={"name": "Jane Doe", "email": "JANE.DOE@example.org "},
+    )
+    assert (status, again["customer_id"]) == (200, invited)
+    first, second = invitation_tokens(INVITEE.email)
+    assert call(invitations, "POST", "/invitations/verify", None, body={"token": first})[0] == 404
+    assert call(invitations, "POST", "/invitations/accept", INVITEE, body={"token": second})[0] == 200
+    status, body = call(invitations, "POST", "/customers/invitations", ADMIN, body=INVITE)
+    assert (status, body["code"]) == (409, "customer_already_active")
+    _, listing = call(invitations, "GET", "/customers", ADMIN, query={"section": "invited"})
+    assert len(listing["items"]) == 1 and listing["counts"]["invited"] == 1
+
+
+def test_idempotency_key_replays_the_first_answer(aws):
+    seed_firms()
+    headers = {"idempotency-key": "invite-jane-1"}
+    first = call(invitations, "POST", "/customers/invitations", ADMIN, body=INVITE, headers=headers)
+    replay = call(invitations, "POST", "/customers/invitations", ADMIN, body=INVITE, headers=headers)
+    assert first == replay and first[0] == 201
+    assert len(sent_emails()) == 1
+    status, body = call(
+        invitations,
+        "POST",
+        "/customers/invitations",
+        ADMIN,
+        headers=headers,
+        body={"name": "Someone Else", "email": "else@example.org"},
+    )
+    assert (status, body["code"]) == (409, "idempotency_key_reused")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "Jane", "email": "not-an-email"},
+        {"name": "", "email": "jane@example.org"},
+        {"name": "J" * 201, "email": "jane@example.org"},
+        {"name": "Jane", "email": "jane@example.org", "message": "m" * 1001},
+        {"name": "Jane", "email": "jane@example.org", "owner_id": ADVISER.sub},
+        {"name": "Jane", "email": "jane@example.org", "firm_id": "01JOTHERFIRM000000000000000"},
+        {"email": "jane@example.org"},
+        "{not json",
+        ["a", "list"],
+    ],
+)
+def test_bad_input_is_a_400_and_stores_nothing(aws, body):
+    seed_firms()
+    before = item_count()
+    status, answer = call(invitations, "POST", "/customers/invitations", ADMIN, body=body)
+    assert (status, answer["code"]) == (400, "invalid_request")
+    assert item_count() == before and sent_emails() == []
+
+
+@pytest.mark.parametrize(
+    "query", [{"section": "everyone"}, {"limit": "0"}, {"limit": "101"}, {"cursor": "%%%"}]
+)
+def test_bad_list_parameters_are_400(invited, query):
+    status, body = call(invitations, "GET", "/customers", ADMIN, query=query)
+    assert status == 400 and body["code"] in {"invalid_request", "invalid_cursor"}
+
+
+def test_an_account_is_reviewed_once(invited):
+    offer_accounts(bootstrap.onboarding(), DEMO_FIRM.firm_id, invited, [shared_account(invited, 1)])
+    route = "/customers/{customer_id}/accounts/{account_id}/accept"
+    ids = {"customer_id": invited, "account_id": "acct-1"}
+    assert call(invitations, "POST", route, ADMIN, path_parameters=ids)[0] == 200
+    status, body = call(invitations, "POST", route, ADMIN, path_parameters=ids)
+    assert (status, body["code"]) == (409, "account_already_reviewed")
+    decline = "/customers/{customer_id}/accounts/{account_id}/decline"
+    assert call(invitations, "POST", decline, ADMIN, path_parameters=ids)[0] == 409
+
+
+def outcome(action) -> str:
+    """Run a use case; name its domain error's code, or "ok"."""
+    from shared.domain.errors import DomainError
+
+    try:
+        action()
+    except DomainError as error:
+        return error.code
+    return "ok"
+
+
+# Concurrency is exercised on the use cases: a Powertools resolver holds the current event in
+# module state (one request at a time per Lambda instance), so threads must not share one.
+def test_concurrent_accepts_of_one_token_bind_it_once(invited, atomic_aws_requests):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shared.domain.identity import Principal
+    from shared.services.onboarding import accept_invitation
+
+    [token] = invitation_tokens(INVITEE.email)
+    ports = bootstrap.onboarding()
+    people = [Principal(f"person-{n}", f"p{n}@example.org") for n in range(6)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = list(
+            pool.map(lambda person: outcome(lambda: accept_invitation(ports, person, token)), people)
+        )
+    assert sorted(codes) == ["invitation_invalid"] * 5 + ["ok"]
+    customer = ports.customers.get(DEMO_FIRM.firm_id, invited)
+    assert customer.user_id in {p.user_id for p in people}
+
+
+def test_concurrent_invitations_of_one_email_create_one_customer(aws, atomic_aws_requests):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shared.auth import staff_context
+    from shared.domain.identity import Principal
+    from shared.services.onboarding import invite_customer
+
+    seed_firms()
+    ports = bootstrap.onboarding()
+    staff = staff_context(Principal(ADMIN.sub, ADMIN.email), ports.identities, None)
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        codes = list(
+            pool.map(
+                lambda _: outcome(
+                    lambda: invite_customer(ports, staff, name="Jane", email=INVITEE.email, message=None)
+                ),
+                range(5),
+            )
+        )
+    assert "ok" in codes and set(codes) <= {"ok", "already_invited", "concurrent_update"}
+    _, listing = call(invitations, "GET", "/customers", ADMIN, query={"section": "invited"})
+    assert len(listing["items"]) == 1 and listing["counts"]["invited"] == 1

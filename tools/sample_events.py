@@ -1,0 +1,47 @@
+"""Write a sample HTTP API event to events/api/ for every route of infra/spec.py that lacks one.
+
+`python -m tools.sample_events` — existing files are kept (they may be hand-tuned); a test checks
+that every route has its file and that each file's routeKey matches its route.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from infra.spec import ROUTES, Route
+from local.demo_data import DEMO_USERS
+from tests.conftest import EVENTS, api_event
+
+SAMPLE_VALUES = {
+    "customer_id": "01JDEMOCUSTOMER000000000000",
+    "account_id": "acct-1",
+    "notification_id": "01JDEMONOTIFICATION00000000",
+}
+
+
+def event_file(route: Route) -> Path:
+    slug = re.sub(r"[^a-z0-9]+", "_", route.path.lower()).strip("_") or "root"
+    return EVENTS / "api" / f"{route.method.lower()}_{slug}.json"
+
+
+def main() -> None:
+    admin = DEMO_USERS[0]
+    for route in ROUTES:
+        target = event_file(route)
+        if target.exists():
+            continue
+        names = re.findall(r"{(\w+)}", route.path)
+        event = api_event(
+            route.method,
+            route.path,
+            user=None if route.public else admin,
+            path_parameters={name: SAMPLE_VALUES[name] for name in names},
+        )
+        target.write_text(json.dumps(event, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()
