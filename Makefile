@@ -23,7 +23,7 @@ run: $(STAMP)
 	$(PY) -m local
 
 test: $(STAMP) lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

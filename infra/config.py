@@ -18,6 +18,7 @@ class StageConfig:
     app_base_url: str  # front-end origin: links in emails, callback redirects, CORS
     alarm_email: str | None  # subscribed to the alarm topic when set
     gocardless_base_url: str
+    plaid_base_url: str
     default_firm_timezone: str
 
     @property
@@ -48,6 +49,7 @@ class StageConfig:
             app_base_url=required("app_base_url").rstrip("/"),
             alarm_email=optional("alarm_email"),
             gocardless_base_url=optional("gocardless_base_url") or "https://bankaccountdata.gocardless.com",
+            plaid_base_url=optional("plaid_base_url") or "sandbox",
             default_firm_timezone=optional("default_firm_timezone") or "Europe/London",
         )
         config._validate()

@@ -81,6 +81,7 @@ def _common_environment(config: StageConfig, email: Email) -> dict[str, str]:
         "EMAIL_SENDER": config.email_sender,
         "SES_CONFIGURATION_SET": email.configuration_set.configuration_set_name,
         "GOCARDLESS_BASE_URL": config.gocardless_base_url,
+        "PLAID_BASE_URL": config.plaid_base_url,
         "DEFAULT_FIRM_TIMEZONE": config.default_firm_timezone,
     }
     if values.keys() != set(COMMON_ENV):

@@ -14,6 +14,7 @@ EMAIL_SENDER = "no-reply@example.com"
 SES_CONFIGURATION_SET = "local-emails"
 DEFAULT_FIRM_TIMEZONE = "Europe/London"
 GOCARDLESS_SANDBOX_MOUNT = "/sandbox/gocardless"
+PLAID_SANDBOX_MOUNT = "/sandbox/plaid"
 APP_PAGES_PREFIX = "/app"
 # One process, one Powertools Logger: log lines tell functions apart by their `function_name`
 # (from the Lambda context), not by a per-function service name.
@@ -29,6 +30,7 @@ def common_environment(base_url: str) -> dict[str, str]:
         "EMAIL_SENDER": EMAIL_SENDER,
         "SES_CONFIGURATION_SET": SES_CONFIGURATION_SET,
         "GOCARDLESS_BASE_URL": base_url + GOCARDLESS_SANDBOX_MOUNT,
+        "PLAID_BASE_URL": base_url + PLAID_SANDBOX_MOUNT,
         "DEFAULT_FIRM_TIMEZONE": DEFAULT_FIRM_TIMEZONE,
     }
     missing = set(COMMON_ENV) - set(values)

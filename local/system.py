@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 
 import boto3
 
-from infra.spec import QUEUES, ROUTES, SCHEDULES
+from infra.spec import QUEUES, ROUTES, SCHEDULES, SECRETS
 from local import app_pages, console
 from local.authorizer import JwtAuthorizer
 from local.demo_data import DEMO_USERS, seed_demo_data
 from local.environment import (
     EMAIL_SENDER,
     GOCARDLESS_SANDBOX_MOUNT,
+    PLAID_SANDBOX_MOUNT,
     SES_CONFIGURATION_SET,
     handler_environment,
 )
@@ -29,8 +30,10 @@ from local.provision import Resources, provision
 from local.queue_pump import QueuePump
 from local.routing import RouteTable
 from local.sandbox.gocardless import GoCardlessSandbox
+from local.sandbox.plaid import PlaidSandbox
 from local.scheduler import Scheduler
 from local.server import LocalHttpServer, dispatcher, mounted
+from local.webhooks import webhook_poster
 
 DATA_TABLE = "data"  # the spec's TABLES key of the table the demo data goes to
 
@@ -67,6 +70,7 @@ Local system running (AWS on moto at {self.fake_aws.endpoint_url}; Ctrl-C stops 
   Schedules           {url}{console.PREFIX}/schedules
                       run one now: curl -X POST {url}{console.PREFIX}/schedules/<name>/run
   GoCardless sandbox  {url}{GOCARDLESS_SANDBOX_MOUNT}
+  Plaid sandbox       {url}{PLAID_SANDBOX_MOUNT}   (Link: {url}{PLAID_SANDBOX_MOUNT}/link/<link_token>)
 Demo users
 {users}
 Token: make token USER=<email>   (default: the admin), then
@@ -108,11 +112,19 @@ def _wire(system: LocalSystem) -> None:
     )
     local_console = console.LocalConsole(scheduler=scheduler, emails=sent_emails, jwks=issuer.jwks())
     sandbox = GoCardlessSandbox(public_base_url=system.base_url + GOCARDLESS_SANDBOX_MOUNT)
+    plaid_keys = SECRETS["aggregator"].local_value
+    plaid = PlaidSandbox(
+        deliver_webhook=webhook_poster(system.base_url),
+        public_base_url=system.base_url + PLAID_SANDBOX_MOUNT,
+        client_id=plaid_keys["plaid_client_id"],
+        secret=plaid_keys["plaid_secret"],
+    )
     pages = app_pages.AppPages(system.base_url, issuer)
     mounts = {
         console.PREFIX: local_console.handle,
         app_pages.PREFIX: pages.handle,
         GOCARDLESS_SANDBOX_MOUNT: mounted(GOCARDLESS_SANDBOX_MOUNT, sandbox),
+        PLAID_SANDBOX_MOUNT: mounted(PLAID_SANDBOX_MOUNT, plaid),
     }
     system.server.app = dispatcher(mounts, default=gateway.handle)
     system.workers = [

@@ -54,6 +54,7 @@ def onboarding() -> OnboardingPorts:
 
 def reset() -> None:
     """Forget cached settings, clients and adapters (tests change the environment)."""
+    from shared.adapters import aggregator
     from shared.adapters.aws_clients import aws_client
     from shared.api.idempotency import _persistence_store
 
@@ -68,3 +69,4 @@ def reset() -> None:
         _persistence_store,
     ):
         cached.cache_clear()
+    aggregator.reset()

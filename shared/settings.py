@@ -23,6 +23,7 @@ class Settings:
     email_sender: str
     ses_configuration_set: str
     gocardless_base_url: str
+    plaid_base_url: str  # "sandbox", "production" or a URL (the local sandbox)
     default_firm_timezone: str
 
 
@@ -40,5 +41,6 @@ def get_settings() -> Settings:
         email_sender=env("EMAIL_SENDER", "no-reply@example.com"),
         ses_configuration_set=env("SES_CONFIGURATION_SET", ""),
         gocardless_base_url=env("GOCARDLESS_BASE_URL", "https://bankaccountdata.gocardless.com"),
+        plaid_base_url=env("PLAID_BASE_URL", "sandbox"),
         default_firm_timezone=env("DEFAULT_FIRM_TIMEZONE", "Europe/London"),
     )

@@ -1,0 +1,362 @@
+"""The aggregator port: what use cases need from an open-banking provider (R-CON-*, R-IMP-*).
+
+Two adapters implement it (`shared/adapters/aggregator/`): GoCardless Bank Account Data
+(browser redirect + polling, date-window transactions) and Plaid (Link tokens, webhooks,
+cursor-synced transactions). Use cases never branch on the provider's name: the differences
+live in the values (a consent URL or a link token; a `DateWindow` or a `SyncCursor`), which
+use cases pass back unchanged.
+
+Secrets: a Plaid `access_token` is a bearer secret. It travels as `credential`, which is
+never part of a `repr`, a log line or an exception message.
+
+Pure domain: no httpx, no boto3, no environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Protocol
+
+from shared.domain.errors import DomainError, RateLimited, UpstreamUnavailable
+
+# --------------------------------------------------------------------------- institutions
+
+
+@dataclass(frozen=True, kw_only=True)
+class Institution:
+    """A bank as people pick it (R-CON-1): name, web address and notice tell look-alikes apart."""
+
+    id: str
+    name: str
+    country: str
+    website: str | None = None
+    logo_url: str | None = None
+    max_history_days: int | None = None  # None: the provider does not say
+    notice: str | None = None
+
+
+# --------------------------------------------------------------------------- consent
+
+
+class ConsentState(StrEnum):
+    PENDING = "pending"  # the person has not finished at the bank yet (may last days): poll later
+    LINKED = "linked"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    CREDENTIALS_REJECTED = "credentials_rejected"
+    REVOKED = "revoked"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsentRequest:
+    """Everything a provider may need to start a consent; each adapter uses what applies.
+
+    `reference` is our opaque value bound to one connection (GoCardless echoes it on the
+    redirect). `update_consent` is an existing credential to re-login with (Plaid update
+    mode); GoCardless always creates a new consent.
+    """
+
+    institution_id: str
+    reference: str
+    redirect_url: str | None
+    user_id: str  # our opaque id of the person (Plaid's client_user_id), never an email
+    max_history_days: int | None = None  # None: the institution's maximum
+    access_days: int = 90
+    language: str = "en"
+    country: str | None = None
+    webhook_url: str | None = None
+    update_consent: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsentStart:
+    """What the front end needs: a bank consent URL (redirect) or a link token (Plaid Link)."""
+
+    consent_handle: str  # GoCardless requisition id / Plaid link_token: what completion takes
+    consent_url: str | None = None
+    link_token: str | None = None
+    agreement_id: str | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompletionInput:
+    """The end of a consent: the handle from `ConsentStart`, plus Plaid Link's `public_token`,
+    or the existing `credential` when the consent was an update (Plaid update mode)."""
+
+    consent_handle: str
+    public_token: str | None = field(default=None, repr=False)
+    credential: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsentOutcome:
+    """A consent's state. `credential` is the durable handle for later calls (GoCardless
+    requisition id; Plaid access_token, a secret); `reference` is what the provider holds as
+    our reference, for the caller to check against the one it issued."""
+
+    state: ConsentState
+    credential: str | None = field(default=None, repr=False)
+    item_id: str | None = None
+    account_ids: tuple[str, ...] = ()
+    reason: str | None = None
+    reference: str | None = None
+    institution_id: str | None = None
+    access_expires_at: datetime | None = None
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+@dataclass(frozen=True, kw_only=True)
+class AggregatorAccount:
+    """An account as offered to the firm: masked, without the holder's personal data."""
+
+    account_id: str
+    name: str
+    masked_identifier: str | None  # "•••• 1234": never the full IBAN or account number
+    currency: str | None
+    balance: Decimal | None
+    balance_type: str | None
+    institution_id: str | None
+    details: Mapping[str, str] = field(default_factory=dict)
+
+
+def mask_identifier(identifier: str | None) -> str | None:
+    """ "•••• 1234" from an IBAN, account number or provider mask (its last 4 characters)."""
+    if not identifier:
+        return None
+    compact = "".join(identifier.split())
+    return f"•••• {compact[-4:]}"
+
+
+# --------------------------------------------------------------------------- transactions
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """GoCardless-style cursor: booked transactions in [date_from, date_to] (None: today)."""
+
+    date_from: date
+    date_to: date | None = None
+
+    def until(self, day: date) -> DateWindow:
+        """The same cursor, ending on `day` (the close of the previous day, R-IMP-1)."""
+        return replace(self, date_to=max(day, self.date_from))
+
+
+@dataclass(frozen=True)
+class SyncCursor:
+    """Plaid-style cursor: an opaque position in the consent's change feed (None: the start)."""
+
+    value: str | None = None
+
+    def until(self, day: date) -> SyncCursor:
+        """A change feed has no end date: the cursor is unchanged."""
+        return self
+
+
+TransactionCursor = DateWindow | SyncCursor
+
+
+def cursor_to_json(cursor: TransactionCursor) -> dict[str, str | None]:
+    """A storable form of a cursor (what the use case saves once a page set is stored)."""
+    if isinstance(cursor, DateWindow):
+        return {
+            "kind": "date_window",
+            "date_from": cursor.date_from.isoformat(),
+            "date_to": cursor.date_to.isoformat() if cursor.date_to else None,
+        }
+    return {"kind": "sync", "value": cursor.value}
+
+
+def cursor_from_json(data: Mapping[str, Any]) -> TransactionCursor:
+    if data.get("kind") == "date_window":
+        date_to = data.get("date_to")
+        return DateWindow(
+            date.fromisoformat(data["date_from"]), date.fromisoformat(date_to) if date_to else None
+        )
+    if data.get("kind") == "sync":
+        return SyncCursor(data.get("value"))
+    raise ValueError(f"not a transaction cursor: kind={data.get('kind')!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AggregatorTransaction:
+    """One movement. Sign convention: negative = money out of the account (debit).
+
+    `transaction_id` is the provider's or bank's id when there is one; `internal_id` is
+    GoCardless's own per-account id (booked transactions only). `raw_fingerprint_fields`
+    are the provider fields that identify the transaction when neither id exists, plus an
+    `occurrence` index that tells identical movements of the same day apart.
+    """
+
+    transaction_id: str | None
+    internal_id: str | None
+    account_id: str
+    booking_date: date | None
+    value_date: date | None
+    amount: Decimal
+    currency: str
+    description: str | None
+    counterparty: str | None
+    pending: bool
+    raw_fingerprint_fields: tuple[tuple[str, str], ...] = ()
+    pending_transaction_id: str | None = None  # Plaid: the pending transaction this one posts
+
+    @property
+    def fingerprint(self) -> str:
+        """A stable SHA-256 of the account and the fingerprint fields (same input, same key)."""
+        canonical = json.dumps([self.account_id, sorted(self.raw_fingerprint_fields)], ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransactionPage:
+    """What is new since a cursor; `next_cursor` is to be saved only once all of it is stored.
+
+    `complete` is False when the provider had more than one call may fetch: store this page
+    and call again with `next_cursor`. `pending_snapshot` is True when `added` holds every
+    pending transaction of the window (GoCardless): stored pendings missing from it are gone.
+    """
+
+    added: tuple[AggregatorTransaction, ...]
+    modified: tuple[AggregatorTransaction, ...]
+    removed: tuple[str, ...]
+    next_cursor: TransactionCursor
+    complete: bool
+    pending_snapshot: bool = False
+
+
+# --------------------------------------------------------------------------- the port
+
+
+class AggregatorProvider(Protocol):
+    """One open-banking provider. Every method may raise the `AggregatorError`s below."""
+
+    name: str  # for storage and logs only: use cases never branch on it
+
+    def search_institutions(self, country: str, query: str = "") -> list[Institution]: ...
+
+    def get_institution(self, institution_id: str) -> Institution: ...
+
+    def start_consent(self, request: ConsentRequest) -> ConsentStart: ...
+
+    def complete_consent(self, completion: CompletionInput) -> ConsentOutcome: ...
+
+    def consent_state(self, credential: str) -> ConsentOutcome: ...
+
+    def list_accounts(self, credential: str) -> list[AggregatorAccount]: ...
+
+    def initial_cursor(self, since: date) -> TransactionCursor:
+        """Where a new connection's first import starts (history from `since` where it applies)."""
+        ...
+
+    def fetch_transactions(
+        self, credential: str, account_id: str, cursor: TransactionCursor
+    ) -> TransactionPage:
+        """What is new since `cursor`. A `SyncCursor` spans every account of the consent:
+        `account_id` is then ignored and each transaction carries its own account id."""
+        ...
+
+    def revoke(self, credential: str) -> None:
+        """End the consent at the provider (R-CON-7); revoking an unknown consent is a no-op."""
+        ...
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class AggregatorError(DomainError):
+    """A provider failure, with the provider's own code and request id for support."""
+
+    status = 502
+    code = "aggregator_error"
+    default_message = "The bank data provider could not complete the request."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        provider: str | None = None,
+        provider_code: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        DomainError.__init__(self, message)
+        self.provider = provider
+        self.provider_code = provider_code
+        self.request_id = request_id
+
+
+class AggregatorRateLimited(AggregatorError, RateLimited):
+    """The provider's rate limit (or the bank's daily limit): retry after the reset, not before."""
+
+    status = 429
+    code = "aggregator_rate_limited"
+    default_message = "The bank data provider's rate limit was reached; try again later."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        retry_after_seconds: int | None = None,
+        reset_at: datetime | None = None,
+        **details: str | None,
+    ) -> None:
+        AggregatorError.__init__(self, message, **details)
+        self.retry_after_seconds = retry_after_seconds
+        self.reset_at = reset_at
+
+
+class AggregatorUnavailable(AggregatorError, UpstreamUnavailable):
+    """5xx, timeouts or an institution outage, after the adapter's bounded retries."""
+
+    status = 503
+    code = "aggregator_unavailable"
+    default_message = "The bank data provider is unavailable; try again later."
+
+
+class ConsentExpired(AggregatorError):
+    """The consent no longer gives access: the person must reauthorise (R-CON-6)."""
+
+    status = 409
+    code = "consent_expired"
+    default_message = "The bank consent has expired; reauthorise the connection."
+
+
+class ConsentRevoked(ConsentExpired):
+    """The consent was revoked or deleted (by the person, the bank or the provider)."""
+
+    code = "consent_revoked"
+    default_message = "The bank consent was revoked; connect the account again."
+
+
+class CredentialsRejected(AggregatorError):
+    """The bank rejected the stored login (Plaid ITEM_LOGIN_REQUIRED): reauthorise (R-CON-8)."""
+
+    status = 409
+    code = "credentials_rejected"
+    default_message = "The bank rejected the credentials; reauthorise the connection."
+
+
+class AggregatorRequestRejected(AggregatorError):
+    """A 4xx with the provider's summary and detail (never a secret)."""
+
+    status = 400
+    code = "aggregator_request_rejected"
+    default_message = "The bank data provider rejected the request."
+
+
+class MalformedAggregatorResponse(AggregatorError):
+    """A response we cannot read (not JSON, a field missing or of the wrong type)."""
+
+    status = 502
+    code = "aggregator_malformed_response"
+    default_message = "The bank data provider sent a response we could not read."
