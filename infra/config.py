@@ -19,6 +19,7 @@ class StageConfig:
     alarm_email: str | None  # subscribed to the alarm topic when set
     gocardless_base_url: str
     plaid_base_url: str
+    api_base_url: str | None  # a custom domain; default: the HTTP API's own endpoint
     default_firm_timezone: str
 
     @property
@@ -50,6 +51,7 @@ class StageConfig:
             alarm_email=optional("alarm_email"),
             gocardless_base_url=optional("gocardless_base_url") or "https://bankaccountdata.gocardless.com",
             plaid_base_url=optional("plaid_base_url") or "sandbox",
+            api_base_url=optional("api_base_url"),
             default_firm_timezone=optional("default_firm_timezone") or "Europe/London",
         )
         config._validate()

@@ -227,12 +227,27 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/customers/{customer_id}/accounts/{account_id}/decline", "invitations_api"),
     Route("GET", "/customers/{customer_id}/transactions", "invitations_api"),
     Route("GET", "/audit", "invitations_api"),
+    # Aggregator connections (R-CON-*)
+    Route("GET", "/institutions", "connections_api"),
+    Route("POST", "/connections", "connections_api"),
+    Route("GET", "/connections", "connections_api"),
+    Route("POST", "/connections/{connection_id}/complete", "connections_api"),
+    Route("POST", "/connections/{connection_id}/reauthorise", "connections_api"),
+    Route("POST", "/connections/{connection_id}/deauthorise", "connections_api"),
+    Route("POST", "/connections/{connection_id}/refresh", "connections_api"),
+    Route("POST", "/connections/{connection_id}/find-new-accounts", "connections_api"),
+    Route("GET", "/customers/{customer_id}/connections", "connections_api"),
+    Route("POST", "/firm/connections/{connection_id}/deauthorise", "connections_api"),
+    Route("POST", "/firm/connections/{connection_id}/refresh", "connections_api"),
+    Route("GET", "/callbacks/gocardless", "connections_api", public=True),
+    Route("POST", "/webhooks/plaid", "connections_api", public=True),
 )
 
 # Environment every function gets besides its resources (values set by infra or local).
 COMMON_ENV = (
     "STAGE",
     "APP_BASE_URL",  # front-end origin used in links sent by email and callback redirects
+    "API_BASE_URL",  # this API's URL: aggregator callbacks and webhooks
     "EMAIL_SENDER",
     "SES_CONFIGURATION_SET",
     "GOCARDLESS_BASE_URL",

@@ -22,6 +22,7 @@ from infra.naming import pascal_case
 from infra.spec import COMMON_ENV
 
 METRICS_NAMESPACE = "ClientDataSharing"
+API_BASE_URL = "API_BASE_URL"  # the one COMMON_ENV value set after the API is built
 
 
 def create_app(context: Mapping[str, Any] | None = None, outdir: str | None = None) -> App:
@@ -52,6 +53,10 @@ class ClientDataSharingStack(Stack):
             metrics_namespace=METRICS_NAMESPACE,
         ).functions
         api = Api(self, "Api", functions=functions, allowed_origin=config.app_base_url)
+        # Known only once the API exists: aggregator callbacks and webhooks point at it.
+        api_base_url = config.api_base_url or api.http_api.api_endpoint
+        for function in functions.values():
+            function.add_environment(API_BASE_URL, api_base_url)
         Schedules(
             self, "Schedules", functions=functions, dead_letter_queue=queues.schedules_dead_letter_queue
         )
@@ -84,6 +89,6 @@ def _common_environment(config: StageConfig, email: Email) -> dict[str, str]:
         "PLAID_BASE_URL": config.plaid_base_url,
         "DEFAULT_FIRM_TIMEZONE": config.default_firm_timezone,
     }
-    if values.keys() != set(COMMON_ENV):
+    if values.keys() | {API_BASE_URL} != set(COMMON_ENV):
         raise ValueError(f"COMMON_ENV {sorted(COMMON_ENV)} and the stack's values {sorted(values)} differ")
     return values

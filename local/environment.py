@@ -27,6 +27,7 @@ def common_environment(base_url: str) -> dict[str, str]:
         "STAGE": STAGE,
         # The local stand-in for the front end (local/app_pages.py) answers the emailed links.
         "APP_BASE_URL": base_url + APP_PAGES_PREFIX,
+        "API_BASE_URL": base_url,
         "EMAIL_SENDER": EMAIL_SENDER,
         "SES_CONFIGURATION_SET": SES_CONFIGURATION_SET,
         "GOCARDLESS_BASE_URL": base_url + GOCARDLESS_SANDBOX_MOUNT,

@@ -6,6 +6,7 @@ Tests reset them with `reset()` after changing the environment.
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING, cast
 
 from shared.adapters.dynamodb.accounts_repository import AccountsRepository
 from shared.adapters.dynamodb.audit_log import AuditLog
@@ -13,8 +14,12 @@ from shared.adapters.dynamodb.customers_repository import CustomersRepository
 from shared.adapters.dynamodb.identity_repository import IdentityRepository
 from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
 from shared.adapters.email import SesEmailSender
+from shared.services.connections import ConnectionsPorts
 from shared.services.onboarding import OnboardingPorts
 from shared.settings import get_settings
+
+if TYPE_CHECKING:
+    from shared.adapters.aggregator.plaid_webhooks import PlaidWebhookReader
 
 
 @cache
@@ -52,6 +57,38 @@ def onboarding() -> OnboardingPorts:
     )
 
 
+@cache
+def connections() -> ConnectionsPorts:
+    from shared.adapters import aggregator
+    from shared.adapters.dynamodb.connections_repository import ConnectionsRepository
+    from shared.adapters.queue import JobQueue
+
+    settings = get_settings()
+    return ConnectionsPorts(
+        connections=ConnectionsRepository(settings.data_table_name),
+        onboarding=onboarding(),
+        providers=aggregator.provider,
+        imports=JobQueue(settings.import_queue_url),
+        redirect_urls={"gocardless": f"{settings.api_base_url}/callbacks/gocardless", "plaid": None},
+        api_base_url=settings.api_base_url,
+    )
+
+
+@cache
+def plaid_webhook_reader() -> PlaidWebhookReader:
+    """One per container: its verification-key cache lives as long as the container."""
+    from shared.adapters import aggregator
+    from shared.adapters.aggregator.plaid import PlaidAdapter
+    from shared.adapters.aggregator.plaid_webhooks import (
+        PlaidWebhookReader,
+        PlaidWebhookVerifier,
+        plaid_key_fetcher,
+    )
+
+    plaid = cast(PlaidAdapter, aggregator.provider("plaid"))
+    return PlaidWebhookReader(PlaidWebhookVerifier(plaid_key_fetcher(plaid)))
+
+
 def reset() -> None:
     """Forget cached settings, clients and adapters (tests change the environment)."""
     from shared.adapters import aggregator
@@ -66,6 +103,8 @@ def reset() -> None:
         notifications_repository,
         email_sender,
         onboarding,
+        connections,
+        plaid_webhook_reader,
         _persistence_store,
     ):
         cached.cache_clear()

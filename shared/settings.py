@@ -20,6 +20,7 @@ class Settings:
     refresh_queue_url: str
     aggregator_secret_name: str
     app_base_url: str
+    api_base_url: str  # this API's public URL: aggregator callbacks and webhooks point here
     email_sender: str
     ses_configuration_set: str
     gocardless_base_url: str
@@ -38,6 +39,7 @@ def get_settings() -> Settings:
         refresh_queue_url=env("REFRESH_QUEUE_URL", ""),
         aggregator_secret_name=env("AGGREGATOR_SECRET_NAME", ""),
         app_base_url=env("APP_BASE_URL", "http://127.0.0.1:3000"),
+        api_base_url=env("API_BASE_URL", "http://127.0.0.1:3000"),
         email_sender=env("EMAIL_SENDER", "no-reply@example.com"),
         ses_configuration_set=env("SES_CONFIGURATION_SET", ""),
         gocardless_base_url=env("GOCARDLESS_BASE_URL", "https://bankaccountdata.gocardless.com"),

@@ -18,6 +18,7 @@ SAMPLE_VALUES = {
     "customer_id": "01JDEMOCUSTOMER000000000000",
     "account_id": "acct-1",
     "notification_id": "01JDEMONOTIFICATION00000000",
+    "connection_id": "01JDEMOCONNECTION0000000000",
 }
 
 

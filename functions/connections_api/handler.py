@@ -1,8 +1,8 @@
-"""The connections API. Its routes arrive with the connections issue; the function, its permissions
-and its place behind the gateway exist from the foundation."""
+"""Aggregator connections: institutions, consent, callbacks, webhooks, troubleshooting (R-CON-*)."""
 
+from functions.connections_api.routes import callbacks, connections, webhooks
 from shared.api.app import create_app
 from shared.api.entrypoint import api_handler
 
-app = create_app()
+app = create_app(connections.router, callbacks.router, webhooks.router)
 lambda_handler = api_handler(app)

@@ -229,8 +229,14 @@ class _Account:
     last_accessed: datetime
 
     @property
+    def bank_key(self) -> str:
+        """The bank account behind this API account: every consent at the same bank sees the
+        same accounts (same IBAN, same transactions) under new account ids, as real banks do."""
+        return f"{self.institution.id}:{self.index}"
+
+    @property
     def iban(self) -> str:
-        return iban_for(self.institution, self.id)
+        return iban_for(self.institution, self.bank_key)
 
     @property
     def history_start(self) -> date:
@@ -784,7 +790,7 @@ class GoCardlessSandbox:
         profile = ACCOUNT_PROFILES[account.index % len(ACCOUNT_PROFILES)]
         return {
             "account": {
-                "resourceId": resource_id_for(account.id),
+                "resourceId": resource_id_for(account.bank_key),
                 "iban": account.iban,
                 "currency": account.institution.currency,
                 "ownerName": account.owner_name,
@@ -796,8 +802,8 @@ class GoCardlessSandbox:
 
     def _balances(self, request: _Request, account: _Account, _agreement: _Agreement) -> dict[str, Any]:
         today = request.now.date()
-        history = transactions_between(account.id, account.history_start, today)
-        booked = opening_balance(account.id) + sum(
+        history = transactions_between(account.bank_key, account.history_start, today)
+        booked = opening_balance(account.bank_key) + sum(
             (tx.amount for tx in history if tx.is_booked(today)), Decimal(0)
         )
         available = booked + sum((tx.amount for tx in history if not tx.is_booked(today)), Decimal(0))
@@ -815,7 +821,9 @@ class GoCardlessSandbox:
         date_from, date_to = _date_window(request, earliest, today)
         institution = account.institution
         lookback = timedelta(days=BOOKING_LAG_DAYS)
-        history = transactions_between(account.id, max(date_from - lookback, account.history_start), date_to)
+        history = transactions_between(
+            account.bank_key, max(date_from - lookback, account.history_start), date_to
+        )
         booked = [tx for tx in history if tx.is_booked(today) and date_from <= tx.booking_date <= date_to]
         pending = [tx for tx in history if not tx.is_booked(today) and date_from <= tx.value_date]
         return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,6 +18,12 @@ class AccountStatus(StrEnum):
 class Decision(StrEnum):
     ACCEPT = "accept"
     DECLINE = "decline"
+
+
+def stable_account_id(connection_id: str, masked_identifier: str, currency: str, name: str) -> str:
+    """Our id for a bank account of a connection, the same under every consent of that connection."""
+    digest = hashlib.sha256("|".join((connection_id, masked_identifier, currency, name)).encode()).hexdigest()
+    return f"acc_{digest[:24]}"
 
 
 def mask_identifier(identifier: str) -> str:
@@ -40,6 +47,9 @@ class SharedAccount:
     status: AccountStatus = AccountStatus.NEW
     reviewed_by: str | None = None
     reviewed_at: datetime | None = None
+    # The aggregator's id for the account under the current consent: a reauthorisation may
+    # issue new ones (GoCardless does), while `account_id` stays ours and stable.
+    provider_account_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -360,3 +360,13 @@ class MalformedAggregatorResponse(AggregatorError):
     status = 502
     code = "aggregator_malformed_response"
     default_message = "The bank data provider sent a response we could not read."
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """A verified provider webhook, in the port's words (see services.connections)."""
+
+    key: str  # stable across redeliveries: the deduplication key
+    item_id: str
+    event: str  # new_data, login_required, login_repaired, expiring, new_accounts, revoked
+    details: dict[str, Any]

@@ -55,3 +55,48 @@ def account_decision_email(
         f"{firm_name} reviewed an account you shared",
         [f"Hello {customer_name},", f"{firm_name} {outcome} the data of your account {account_label}."],
     )
+
+
+# client file access (R-ACC-3) ----------------------------------------------------------------
+_LEVEL_TEXT = {"read_write": "read and write", "read_only": "read-only"}
+
+
+def file_invitation_link(app_base_url: str, token: str) -> str:
+    return f"{app_base_url.rstrip('/')}/file-invitations/accept?{urlencode({'token': token})}"
+
+
+def file_invitation_email(
+    *,
+    to: str,
+    grantee_name: str,
+    firm_name: str,
+    file_label: str,
+    level: str,
+    link: str,
+    expires_at: datetime,
+    reminder: bool = False,
+) -> EmailMessage:
+    """To a grantee without an account: create one (or sign in) and accept, with a single-use link."""
+    paragraphs = [
+        f"Hello {grantee_name},",
+        f"{firm_name} gives you {_LEVEL_TEXT[level]} access to the client file of {file_label}. "
+        "Create your account, or sign in, to open it.",
+        f"This link is personal and works once, until {expires_at:%d %B %Y}.",
+    ]
+    subject = f"{'Reminder: ' if reminder else ''}{firm_name} gives you access to a client file"
+    return _message(to, subject, paragraphs, ("Accept the invitation", link))
+
+
+def file_access_email(
+    *, to: str, grantee_name: str, firm_name: str, file_label: str, level: str
+) -> EmailMessage:
+    """To a grantee who already has an account: the access is theirs at once."""
+    return _message(
+        to,
+        f"{firm_name} gave you access to a client file",
+        [
+            f"Hello {grantee_name},",
+            f"{firm_name} gave you {_LEVEL_TEXT[level]} access to the client file of {file_label}. "
+            "Sign in to open it: it is listed with your files.",
+        ],
+    )

@@ -258,19 +258,31 @@ def list_transactions(
 def offer_accounts(
     ports: OnboardingPorts, firm_id: str, customer_id: str, accounts: list[SharedAccount]
 ) -> int:
-    """Accounts a connection discovered become New accounts of the firm (R-INV-5). Returns how many."""
+    """Accounts a connection discovered become New accounts of the firm (R-INV-5), once each.
+
+    An account offered before keeps its status and review; only its provider id (new under a
+    new consent) is brought up to date. Returns how many accounts are new.
+    """
     customer = ports.customers.get(firm_id, customer_id)
     if customer is None:
         raise NotFound()
-    known = {account.account_id for account in ports.accounts.list_for_customer(firm_id, customer_id)}
+    known = {
+        account.account_id: account for account in ports.accounts.list_for_customer(firm_id, customer_id)
+    }
     fresh = [
         replace(account, status=AccountStatus.NEW) for account in accounts if account.account_id not in known
     ]
-    if fresh:
+    moved = [
+        replace(known[account.account_id], provider_account_id=account.provider_account_id)
+        for account in accounts
+        if account.account_id in known
+        and known[account.account_id].provider_account_id != account.provider_account_id
+    ]
+    operations = [ports.accounts.put_op(account, expected_status=None) for account in fresh]
+    operations += [ports.accounts.put_op(account, expected_status=account.status) for account in moved]
+    if operations:
         ports.customers.save(
-            replace(customer, new_accounts=customer.new_accounts + len(fresh)),
-            customer,
-            *(ports.accounts.put_op(account, expected_status=None) for account in fresh),
+            replace(customer, new_accounts=customer.new_accounts + len(fresh)), customer, *operations
         )
     return len(fresh)
 

@@ -13,7 +13,7 @@ from tools.sample_events import event_file
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
-def test_route_has_a_sample_event_that_its_function_answers(aws, route, lambda_context):
+def test_route_has_a_sample_event_that_its_function_answers(sandboxes, route, lambda_context):
     path = event_file(route)
     assert path.exists(), "run `python -m tools.sample_events`"
     event = json.loads(path.read_text(encoding="utf-8"))

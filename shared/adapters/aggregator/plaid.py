@@ -314,6 +314,20 @@ class PlaidAdapter:
                 return _page(changes, SyncCursor(position), complete=True)
         return _page(changes, SyncCursor(position), complete=False)  # more next time, from here
 
+    # ------------------------------------------------------------------ webhooks
+
+    def webhook_verification_key(self, key_id: str) -> dict[str, Any]:
+        """The JWK that verifies webhooks signed with `key_id` (`/webhook_verification_key/get`):
+        the public members, `kid`/`alg`/`use`, and `created_at`/`expired_at` (Unix seconds or
+        None). An unknown key id is Plaid's INVALID_WEBHOOK_VERIFICATION_KEY_ID, raised as
+        AggregatorRequestRejected; see plaid_webhooks.py for the cache in front of this call."""
+        key = self._call(
+            "webhook_verification_key/get", {"key_id": key_id}, operation="webhook_verification_key_get"
+        ).obj("key")
+        jwk: dict[str, Any] = {name: key.text(name) for name in ("kty", "crv", "x", "y")}
+        jwk |= {name: value for name in ("kid", "alg", "use") if (value := key.opt_text(name))}
+        return {**jwk, "created_at": key.opt_int("created_at"), "expired_at": key.opt_int("expired_at")}
+
     # ------------------------------------------------------------------ HTTP and errors
 
     def _call(

@@ -152,6 +152,7 @@ def _values(account: SharedAccount) -> dict[str, Any]:
         "status": account.status.value,
         "reviewed_by": account.reviewed_by,
         "reviewed_at": account.reviewed_at.isoformat() if account.reviewed_at else None,
+        "provider_account_id": account.provider_account_id,
     }
 
 
@@ -170,6 +171,7 @@ def _account(item: dict[str, Any]) -> SharedAccount:
         status=AccountStatus(item["status"]),
         reviewed_by=item.get("reviewed_by"),
         reviewed_at=datetime.fromisoformat(item["reviewed_at"]) if item.get("reviewed_at") else None,
+        provider_account_id=item.get("provider_account_id", ""),
     )
 
 

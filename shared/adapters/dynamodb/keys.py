@@ -29,11 +29,30 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |18 | a customer's transactions by date      | table | PK=FIRM#<firm>#CUSTOMER#<cust>#TX, SK=TX#<date>#... |
 |19 | an account's transactions by date      | GSI1  | GSI1PK=FIRM#<firm>#ACCOUNT#<acct>#TX, GSI1SK=TX#... |
 |20 | a person's notifications, newest first | table | PK=USER#<sub>, SK begins NOTIFICATION#              |
+|21 | a customer's connections               | table | PK=FIRM#<firm>#CUSTOMER#<cust>, SK begins CONNECTION#|
+|22 | where a connection lives (by its id)   | table | PK=CONNECTION#<id>, SK=CONNECTION                   |
+|23 | the connection of a callback reference | table | PK=CONSENTREF#<sha256(ref)>, SK=CONSENTREF (1 use)  |
+|24 | the connection of a Plaid item         | table | PK=PLAIDITEM#<item_id>, SK=PLAIDITEM                |
+|25 | active connections (daily import)      | GSI2  | GSI2PK=ACTIVE_CONNECTIONS#<00..15>, GSI2SK=<ids>    |
+|26 | a client file, whole (file = customer) | table | PK=FIRM#<firm>#CUSTOMER#<cust>, SK begins FILE#     |
+|   | (members, advisers, patrimony, donations, documents, grants)                                 |
+|27 | one file item (member, grant, ...)     | table | PK=FIRM#<firm>#CUSTOMER#<cust>, SK=FILE#<S>#<id>    |
+|28 | a file grant by its invitation token   | table | PK=FILE_INVITE#<sha256(token)>, SK=INVITE           |
+|29 | file grants due for a reminder/expiry  | GSI2  | GSI2PK=FILE_INVITATION_DUE, GSI2SK <= <today>#...   |
+|   |                                        |       | GSI2SK=<yyyy-mm-dd>#<firm>#<cust>#<type>#<id>       |
+|30 | the files a person was granted         | table | PK=USER#<sub>, SK begins FILE_ACCESS#               |
+|   | (one per file: SK=FILE_ACCESS#<firm>#<cust>, put if not exists)                             |
+|31 | the account of a grantee by email      | table | PK=ACCOUNT_EMAIL#<sha256(email)>, SK=ACCOUNT        |
 
 Customer rows are denormalised into one visibility item per staff member who may see the
 customer (owner and assignees): every customer write rewrites them in the same transaction,
 so an adviser's page is one Query with no per-row lookups. Section counts are counters
 updated in that same transaction, so they never disagree with the lists.
+A client file's items live in its customer's collection (#26), so one Query reads the
+whole file and a transaction changes a grant with its token, its person's link (#30) and
+the member it is for. The grantee index (#31) maps the email a person signed in with to
+their identity; it is written when they accept a file invitation, and a grant to that
+email later binds to the account at once (R-ACC-3).
 Later issues add their rows here: this table is the data model's documentation.
 """
 
@@ -141,3 +160,87 @@ def notification_sk(notification_id: str) -> str:
 
 
 NOTIFICATION_PREFIX = "NOTIFICATION#"
+
+
+def connection_sk(connection_id: str) -> str:
+    return f"CONNECTION#{connection_id}"
+
+
+CONNECTION_PREFIX = "CONNECTION#"
+CONNECTION = "CONNECTION"
+
+
+def connection_pointer_pk(connection_id: str) -> str:
+    return f"CONNECTION#{connection_id}"
+
+
+def consent_reference_pk(reference_hash: str) -> str:
+    return f"CONSENTREF#{reference_hash}"
+
+
+CONSENT_REFERENCE = "CONSENTREF"
+
+
+def plaid_item_pk(item_id: str) -> str:
+    return f"PLAIDITEM#{item_id}"
+
+
+PLAID_ITEM = "PLAIDITEM"
+ACTIVE_CONNECTION_SHARDS = 16  # spreads the daily import's index over partitions
+
+
+def active_connections_gsi2pk(shard: int) -> str:
+    return f"ACTIVE_CONNECTIONS#{shard:02d}"
+
+
+# Client files (access grants) ----------------------------------------------------------------
+FILE_PREFIX = "FILE#"
+
+
+def file_member_sk(member_id: str) -> str:
+    return f"FILE#MEMBER#{member_id}"
+
+
+def file_adviser_sk(adviser_id: str) -> str:
+    return f"FILE#ADVISER#{adviser_id}"
+
+
+def file_patrimony_sk(item_id: str) -> str:
+    return f"FILE#PATRIMONY#{item_id}"
+
+
+def file_donation_sk(donation_id: str) -> str:
+    return f"FILE#DONATION#{donation_id}"
+
+
+def file_document_sk(document_id: str) -> str:
+    return f"FILE#DOCUMENT#{document_id}"
+
+
+def file_grant_sk(subject_type: str, subject_id: str) -> str:
+    return f"FILE#GRANT#{subject_type}#{subject_id}"
+
+
+def file_invite_token_pk(token_hash: str) -> str:
+    return f"FILE_INVITE#{token_hash}"
+
+
+FILE_INVITATION_DUE = "FILE_INVITATION_DUE"
+
+
+def file_due_gsi2sk(day: str, firm_id: str, file_id: str, subject_type: str, subject_id: str) -> str:
+    return f"{day}#{firm_id}#{file_id}#{subject_type}#{subject_id}"
+
+
+FILE_ACCESS_PREFIX = "FILE_ACCESS#"
+
+
+def file_access_sk(firm_id: str, file_id: str) -> str:
+    return f"FILE_ACCESS#{firm_id}#{file_id}"
+
+
+def account_email_pk(email_fingerprint: str) -> str:
+    return f"ACCOUNT_EMAIL#{email_fingerprint}"
+
+
+ACCOUNT = "ACCOUNT"

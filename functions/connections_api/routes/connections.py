@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Depends, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from functions.connections_api.routes.models import (
+    CompleteIn,
+    ConnectIn,
+    ConnectionOut,
+    FoundAccountsOut,
+    InstitutionOut,
+    Provider,
+    StartedOut,
+)
+from shared import bootstrap
+from shared.api.caller import current_principal, current_staff
+from shared.domain.identity import Principal, StaffContext
+from shared.services import connections
+from shared.services.connections import Started
+
+router = Router()
+TAGS = ["connections"]
+Me = Annotated[Principal, Depends(current_principal)]
+Staff = Annotated[StaffContext, Depends(current_staff)]
+ConnectionId = Annotated[str, Path(min_length=1, max_length=40)]
+
+
+def _out(started: Started) -> StartedOut:
+    return StartedOut(
+        connection=ConnectionOut.of(started.connection, datetime.now(UTC)),
+        consent_url=started.consent_url,
+        link_token=started.link_token,
+    )
+
+
+@router.get("/institutions", tags=TAGS, summary="Search institutions by name and country (R-CON-1)")
+def search_institutions(
+    _: Me,
+    provider: Annotated[Provider, Query()] = "gocardless",
+    country: Annotated[str, Query(min_length=2, max_length=2, pattern="^[A-Za-z]{2}$")] = "GB",
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> list[InstitutionOut]:
+    found = connections.search_institutions(bootstrap.connections(), provider, country, q)
+    return [InstitutionOut.of(institution) for institution in found]
+
+
+@router.post("/connections", tags=TAGS, summary="Start connecting a bank (the customer)")
+def connect(body: ConnectIn, principal: Me) -> Response[StartedOut]:
+    started = connections.start_connection(
+        bootstrap.connections(),
+        principal,
+        provider=body.provider,
+        institution_id=body.institution_id,
+        firm_id=body.firm_id,
+    )
+    return Response(status_code=201, content_type="application/json", body=_out(started))
+
+
+@router.get("/connections", tags=TAGS, summary="My connections (the customer)")
+def my_connections(principal: Me) -> list[ConnectionOut]:
+    now = datetime.now(UTC)
+    return [ConnectionOut.of(c, now) for c in connections.my_connections(bootstrap.connections(), principal)]
+
+
+@router.post("/connections/<connection_id>/complete", tags=TAGS, summary="Finish or check a consent")
+def complete(connection_id: ConnectionId, body: CompleteIn, principal: Me) -> ConnectionOut:
+    done = connections.complete_consent(bootstrap.connections(), principal, connection_id, body.public_token)
+    return ConnectionOut.of(done, datetime.now(UTC))
+
+
+@router.post("/connections/<connection_id>/reauthorise", tags=TAGS, summary="New consent (R-CON-6)")
+def reauthorise(connection_id: ConnectionId, principal: Me) -> StartedOut:
+    return _out(connections.reauthorise(bootstrap.connections(), principal, connection_id))
+
+
+@router.post("/connections/<connection_id>/deauthorise", tags=TAGS, summary="Revoke the consent (R-CON-7)")
+def deauthorise(connection_id: ConnectionId, principal: Me) -> ConnectionOut:
+    done = connections.deauthorise(bootstrap.connections(), principal, connection_id)
+    return ConnectionOut.of(done, datetime.now(UTC))
+
+
+@router.post("/connections/<connection_id>/refresh", tags=TAGS, summary="Get recent values again (R-CON-8)")
+def refresh(connection_id: ConnectionId, principal: Me) -> Response[ConnectionOut]:
+    done = connections.refresh(bootstrap.connections(), principal, connection_id)
+    return Response(
+        status_code=202, content_type="application/json", body=ConnectionOut.of(done, datetime.now(UTC))
+    )
+
+
+@router.post(
+    "/connections/<connection_id>/find-new-accounts",
+    tags=TAGS,
+    summary="Look for new accounts (customer only)",
+)
+def find_new_accounts(connection_id: ConnectionId, principal: Me) -> FoundAccountsOut:
+    offered = connections.find_new_accounts(bootstrap.connections(), principal, connection_id)
+    return FoundAccountsOut(new_accounts_offered=offered)
+
+
+@router.get(
+    "/customers/<customer_id>/connections", tags=TAGS, summary="A customer's connections (firm staff)"
+)
+def customer_connections(
+    customer_id: Annotated[str, Path(min_length=1, max_length=40)], staff: Staff
+) -> list[ConnectionOut]:
+    now = datetime.now(UTC)
+    found = connections.customer_connections(bootstrap.connections(), staff, customer_id)
+    return [ConnectionOut.of(c, now) for c in found]
+
+
+@router.post(
+    "/firm/connections/<connection_id>/deauthorise", tags=TAGS, summary="Revoke a consent (firm admin)"
+)
+def deauthorise_as_admin(connection_id: ConnectionId, staff: Staff) -> ConnectionOut:
+    done = connections.deauthorise(bootstrap.connections(), staff, connection_id)
+    return ConnectionOut.of(done, datetime.now(UTC))
+
+
+@router.post(
+    "/firm/connections/<connection_id>/refresh", tags=TAGS, summary="Get recent values again (firm staff)"
+)
+def refresh_as_staff(connection_id: ConnectionId, staff: Staff) -> Response[ConnectionOut]:
+    done = connections.refresh(bootstrap.connections(), staff, connection_id)
+    return Response(
+        status_code=202, content_type="application/json", body=ConnectionOut.of(done, datetime.now(UTC))
+    )

@@ -1,0 +1,92 @@
+"""Bodies of the connections API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.domain.aggregator import Institution
+from shared.domain.connections import Connection, ConnectionStatus, Fix
+
+Provider = Literal["gocardless", "plaid"]
+
+
+class StrictBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ConnectIn(StrictBody):
+    provider: Provider
+    institution_id: str = Field(min_length=1, max_length=100)
+    firm_id: str | None = Field(
+        default=None, max_length=40, description="Needed if you are a customer of several firms"
+    )
+
+
+class CompleteIn(StrictBody):
+    public_token: str | None = Field(default=None, max_length=500, description="Plaid Link's public token")
+
+
+class InstitutionOut(BaseModel):
+    id: str
+    name: str
+    country: str
+    website: str | None
+    logo_url: str | None
+    max_history_days: int | None
+    notice: str | None
+
+    @classmethod
+    def of(cls, institution: Institution) -> InstitutionOut:
+        return cls(
+            id=institution.id,
+            name=institution.name,
+            country=institution.country,
+            website=institution.website,
+            logo_url=institution.logo_url,
+            max_history_days=institution.max_history_days,
+            notice=institution.notice,
+        )
+
+
+class ConnectionOut(BaseModel):
+    connection_id: str
+    customer_id: str
+    provider: str
+    institution_id: str
+    institution_name: str
+    status: ConnectionStatus
+    fix: Fix | None = Field(description="What to do about a problem (R-CON-8)")
+    expiring_soon: bool
+    linked_at: datetime | None
+    expires_at: datetime | None
+    last_error: str | None
+
+    @classmethod
+    def of(cls, connection: Connection, now: datetime) -> ConnectionOut:
+        fix = connection.fix or (Fix.REAUTHORISE if connection.expiring_soon(now) else None)
+        return cls(
+            connection_id=connection.connection_id,
+            customer_id=connection.customer_id,
+            provider=connection.provider,
+            institution_id=connection.institution_id,
+            institution_name=connection.institution_name,
+            status=connection.status,
+            fix=fix,
+            expiring_soon=connection.expiring_soon(now),
+            linked_at=connection.linked_at,
+            expires_at=connection.expires_at,
+            last_error=connection.last_error,
+        )
+
+
+class StartedOut(BaseModel):
+    connection: ConnectionOut
+    consent_url: str | None = Field(description="Open this bank consent page (GoCardless)")
+    link_token: str | None = Field(description="Open Plaid Link with this token")
+
+
+class FoundAccountsOut(BaseModel):
+    new_accounts_offered: int

@@ -1,0 +1,195 @@
+"""Connections (in the customer's item collection) and the pointers that find them: by id,
+by callback reference (single use) and by Plaid item."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.adapters.dynamodb import keys
+from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.domain.connections import IMPORTABLE, Connection, ConnectionStatus
+from shared.domain.errors import Conflict
+
+TransactItem = dict[str, Any]
+
+
+class StaleConnection(Conflict):
+    code = "concurrent_update"
+    default_message = "This connection changed at the same time; try again."
+
+
+@dataclass(frozen=True)
+class ConnectionAddress:
+    firm_id: str
+    customer_id: str
+    connection_id: str
+
+
+@dataclass
+class ConnectionsRepository:
+    table_name: str
+
+    def get(self, address: ConnectionAddress) -> Connection | None:
+        item = self._get(
+            keys.customer_collection_pk(address.firm_id, address.customer_id),
+            keys.connection_sk(address.connection_id),
+        )
+        return _connection(item) if item else None
+
+    def locate(self, connection_id: str) -> ConnectionAddress | None:
+        return self._pointer(keys.connection_pointer_pk(connection_id), keys.CONNECTION)
+
+    def locate_by_reference(self, reference_hash: str) -> ConnectionAddress | None:
+        return self._pointer(keys.consent_reference_pk(reference_hash), keys.CONSENT_REFERENCE)
+
+    def locate_by_item(self, item_id: str) -> ConnectionAddress | None:
+        return self._pointer(keys.plaid_item_pk(item_id), keys.PLAID_ITEM)
+
+    def list_for_customer(self, firm_id: str, customer_id: str) -> list[Connection]:
+        response = dynamodb_client().query(
+            TableName=self.table_name,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues=to_item(
+                {":pk": keys.customer_collection_pk(firm_id, customer_id), ":prefix": keys.CONNECTION_PREFIX}
+            ),
+        )
+        return [_connection(from_item(raw)) for raw in response["Items"]]
+
+    def save(self, connection: Connection, previous: Connection | None, *extra: TransactItem) -> Connection:
+        """Write with an optimistic lock; new connections also get their id pointer."""
+        saved = replace(connection, version=(previous.version + 1) if previous else 1)
+        put: dict[str, Any] = {"TableName": self.table_name, "Item": to_item(_values(saved))}
+        if previous:
+            put["ConditionExpression"] = "version = :version"
+            put["ExpressionAttributeValues"] = {":version": {"N": str(previous.version)}}
+        else:
+            put["ConditionExpression"] = "attribute_not_exists(PK)"
+        items: list[TransactItem] = [{"Put": put}]
+        if previous is None:
+            items.append(
+                self._pointer_put(keys.connection_pointer_pk(saved.connection_id), keys.CONNECTION, saved)
+            )
+        if saved.item_id and (previous is None or previous.item_id != saved.item_id):
+            items.append(self._pointer_put(keys.plaid_item_pk(saved.item_id), keys.PLAID_ITEM, saved))
+        items.extend(extra)
+        try:
+            dynamodb_client().transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                raise StaleConnection() from None
+            raise
+        return saved
+
+    def reference_put(self, connection: Connection, reference_hash: str) -> TransactItem:
+        return self._pointer_put(
+            keys.consent_reference_pk(reference_hash), keys.CONSENT_REFERENCE, connection
+        )
+
+    def reference_consume(self, reference_hash: str) -> TransactItem:
+        """Fails the transaction when the reference was already used: a replay changes nothing."""
+        return {
+            "Delete": {
+                "TableName": self.table_name,
+                "Key": to_item(
+                    {"PK": keys.consent_reference_pk(reference_hash), "SK": keys.CONSENT_REFERENCE}
+                ),
+                "ConditionExpression": "attribute_exists(PK)",
+            }
+        }
+
+    def _pointer_put(self, pk: str, sk: str, connection: Connection) -> TransactItem:
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": to_item(
+                    {
+                        "PK": pk,
+                        "SK": sk,
+                        "type": "connection_pointer",
+                        "firm_id": connection.firm_id,
+                        "customer_id": connection.customer_id,
+                        "connection_id": connection.connection_id,
+                    }
+                ),
+            }
+        }
+
+    def _pointer(self, pk: str, sk: str) -> ConnectionAddress | None:
+        item = self._get(pk, sk)
+        return (
+            ConnectionAddress(item["firm_id"], item["customer_id"], item["connection_id"]) if item else None
+        )
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        response = dynamodb_client().get_item(
+            TableName=self.table_name, Key=to_item({"PK": pk, "SK": sk}), ConsistentRead=True
+        )
+        return from_item(response["Item"]) if "Item" in response else None
+
+
+def _values(connection: Connection) -> dict[str, Any]:
+    active = connection.status in IMPORTABLE
+    shard = zlib.crc32(connection.connection_id.encode()) % keys.ACTIVE_CONNECTION_SHARDS
+    return {
+        "PK": keys.customer_collection_pk(connection.firm_id, connection.customer_id),
+        "SK": keys.connection_sk(connection.connection_id),
+        "type": "connection",
+        "firm_id": connection.firm_id,
+        "customer_id": connection.customer_id,
+        "connection_id": connection.connection_id,
+        "user_id": connection.user_id,
+        "provider": connection.provider,
+        "institution_id": connection.institution_id,
+        "institution_name": connection.institution_name,
+        "status": connection.status.value,
+        "created_at": connection.created_at.isoformat(),
+        "consent_handle": connection.consent_handle,
+        "credential": connection.credential,
+        "item_id": connection.item_id,
+        "reference_hash": connection.reference_hash,
+        "linked_at": _iso(connection.linked_at),
+        "expires_at_iso": _iso(connection.expires_at),  # not `expires_at`: that name is the table's TTL
+        "status_changed_at": _iso(connection.status_changed_at),
+        "last_error": connection.last_error,
+        "version": connection.version,
+        "GSI2PK": keys.active_connections_gsi2pk(shard) if active else None,
+        "GSI2SK": f"{connection.firm_id}#{connection.customer_id}#{connection.connection_id}"
+        if active
+        else None,
+    }
+
+
+def _connection(item: dict[str, Any]) -> Connection:
+    return Connection(
+        firm_id=item["firm_id"],
+        customer_id=item["customer_id"],
+        connection_id=item["connection_id"],
+        user_id=item["user_id"],
+        provider=item["provider"],
+        institution_id=item["institution_id"],
+        institution_name=item["institution_name"],
+        status=ConnectionStatus(item["status"]),
+        created_at=datetime.fromisoformat(item["created_at"]),
+        consent_handle=item.get("consent_handle"),
+        credential=item.get("credential"),
+        item_id=item.get("item_id"),
+        reference_hash=item.get("reference_hash"),
+        linked_at=_dt(item.get("linked_at")),
+        expires_at=_dt(item.get("expires_at_iso")),
+        status_changed_at=_dt(item.get("status_changed_at")),
+        last_error=item.get("last_error"),
+        version=int(item["version"]),
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None

@@ -1,0 +1,469 @@
+"""Connect a bank, complete the consent, reauthorise, deauthorise, troubleshoot (R-CON-1..9).
+
+Use cases talk to the aggregator only through the port; the provider's name is data here,
+never a branch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+from ulid import ULID
+
+from shared.adapters.dynamodb.connections_repository import ConnectionsRepository, StaleConnection
+from shared.adapters.queue import JobQueue
+from shared.api.idempotency import IdempotentCommand, idempotent_command
+from shared.domain.accounts import SharedAccount, stable_account_id
+from shared.domain.aggregator import (
+    AggregatorAccount,
+    AggregatorProvider,
+    CompletionInput,
+    ConsentRequest,
+    ConsentState,
+    Institution,
+    WebhookEvent,
+)
+from shared.domain.audit import AuditEvent
+from shared.domain.connections import (
+    FROM_CONSENT,
+    IMPORTABLE,
+    Connection,
+    ConnectionStatus,
+    hash_reference,
+    new_reference,
+)
+from shared.domain.customers import Customer
+from shared.domain.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from shared.domain.identity import Principal, StaffContext
+from shared.domain.jobs import ImportJob, ImportReason
+from shared.domain.notifications import Notification
+from shared.services import onboarding
+from shared.services.onboarding import OnboardingPorts
+
+
+@dataclass
+class ConnectionsPorts:
+    connections: ConnectionsRepository
+    onboarding: OnboardingPorts
+    providers: Callable[[str], AggregatorProvider]
+    imports: JobQueue
+    # Where the bank sends the person back, per provider (composition-root configuration):
+    # GoCardless -> our callback; Plaid -> None (Link completes in the page, then /complete).
+    redirect_urls: Mapping[str, str | None]
+    api_base_url: str
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class Started:
+    connection: Connection
+    consent_url: str | None
+    link_token: str | None
+
+
+# institutions and connecting -----------------------------------------------------------------
+def search_institutions(
+    ports: ConnectionsPorts, provider: str, country: str, query: str
+) -> list[Institution]:
+    """R-CON-1: name, web address and notice, so people pick the right bank among look-alikes."""
+    return ports.providers(provider).search_institutions(country, query)
+
+
+def start_connection(
+    ports: ConnectionsPorts, principal: Principal, *, provider: str, institution_id: str, firm_id: str | None
+) -> Started:
+    """R-CON-2/3: a consent at the bank (90 days, the institution's full history, all scopes)."""
+    customer = _own_engagement(ports, principal, firm_id)
+    aggregator = ports.providers(provider)
+    institution = aggregator.get_institution(institution_id)
+    now = ports.clock()
+    connection = Connection(
+        firm_id=customer.firm_id,
+        customer_id=customer.customer_id,
+        connection_id=str(ULID.from_datetime(now)),
+        user_id=principal.user_id,
+        provider=provider,
+        institution_id=institution.id,
+        institution_name=institution.name,
+        status=ConnectionStatus.PENDING,
+        created_at=now,
+        status_changed_at=now,
+    )
+    started = _begin_consent(ports, connection, None)
+    _audit(ports, principal.user_id, started.connection, "connection.started")
+    return started
+
+
+def reauthorise(ports: ConnectionsPorts, principal: Principal, connection_id: str) -> Started:
+    """R-CON-6: a new consent; on success the expiry is 90 days from then."""
+    connection = _own_connection(ports, principal, connection_id)
+    started = _begin_consent(ports, connection, connection)
+    _audit(ports, principal.user_id, connection, "connection.reauthorisation_started")
+    return started
+
+
+def _begin_consent(ports: ConnectionsPorts, connection: Connection, previous: Connection | None) -> Started:
+    aggregator = ports.providers(connection.provider)
+    reference, reference_hash = new_reference()
+    consent = aggregator.start_consent(
+        ConsentRequest(
+            institution_id=connection.institution_id,
+            reference=reference,
+            redirect_url=ports.redirect_urls.get(connection.provider),
+            user_id=connection.user_id,
+            webhook_url=f"{ports.api_base_url}/webhooks/{connection.provider}",
+            update_consent=connection.credential if previous is not None else None,
+        )
+    )
+    pending = replace(
+        connection,
+        consent_handle=consent.consent_handle,
+        reference_hash=reference_hash,
+    )
+    saved = ports.connections.save(
+        pending, previous, ports.connections.reference_put(pending, reference_hash)
+    )
+    return Started(saved, consent.consent_url, consent.link_token)
+
+
+# completing a consent ------------------------------------------------------------------------
+def callback_redirect(ports: ConnectionsPorts, reference: str) -> str:
+    """Where to send the person after the bank's redirect: our own front end (allow-listed by
+    construction), carrying only the outcome."""
+    outcome = complete_from_callback(ports, reference)
+    return f"{ports.onboarding.app_base_url}/connections/complete?{urlencode({'outcome': outcome})}"
+
+
+def complete_from_callback(ports: ConnectionsPorts, reference: str) -> str:
+    """The bank's redirect (unsigned): only our reference is trusted; the provider is asked for
+    the truth. Returns the outcome; a wrong or replayed reference changes nothing."""
+    if not reference or len(reference) > 128:
+        return "invalid"
+    address = ports.connections.locate_by_reference(hash_reference(reference))
+    connection = ports.connections.get(address) if address else None
+    if connection is None or connection.reference_hash != hash_reference(reference):
+        return "invalid"
+    try:
+        completed = _complete(
+            ports, connection, CompletionInput(consent_handle=connection.consent_handle or "")
+        )
+    except StaleConnection:
+        return "invalid"  # a concurrent replay won
+    return completed.status.value
+
+
+def complete_consent(
+    ports: ConnectionsPorts, principal: Principal, connection_id: str, public_token: str | None
+) -> Connection:
+    """The front end finishing a consent (Plaid's public token) or checking a pending one."""
+    connection = _own_connection(ports, principal, connection_id)
+    if connection.consent_handle is None:
+        raise Conflict("There is no consent in progress on this connection.", code="no_consent_in_progress")
+    completion = CompletionInput(
+        consent_handle=connection.consent_handle, public_token=public_token, credential=connection.credential
+    )
+    return _complete(ports, connection, completion)
+
+
+def _complete(ports: ConnectionsPorts, connection: Connection, completion: CompletionInput) -> Connection:
+    aggregator = ports.providers(connection.provider)
+    outcome = aggregator.complete_consent(completion)
+    now = ports.clock()
+    if outcome.state is ConsentState.PENDING:
+        return connection  # the person has not finished at the bank: the link stays usable
+    extra = []
+    if connection.reference_hash:
+        extra.append(ports.connections.reference_consume(connection.reference_hash))
+    if outcome.state is ConsentState.LINKED and outcome.credential:
+        updated = replace(
+            connection.linked(now, outcome.credential, outcome.access_expires_at),
+            consent_handle=None,
+            item_id=outcome.item_id or connection.item_id,
+        )
+        offered = _offer_accounts(ports, updated, aggregator.list_accounts(outcome.credential))
+        if offered is None:
+            updated = updated.with_status(ConnectionStatus.NO_ACCOUNTS, now)
+    else:
+        status = FROM_CONSENT[outcome.state]
+        updated = replace(
+            connection.with_status(status, now, error=outcome.reason),
+            consent_handle=None,
+            reference_hash=None,
+        )
+    saved = ports.connections.save(updated, connection, *extra)
+    _audit(ports, connection.user_id, saved, "connection.consent_completed", {"status": saved.status.value})
+    return saved
+
+
+def _offer_accounts(
+    ports: ConnectionsPorts, connection: Connection, accounts: list[AggregatorAccount]
+) -> int | None:
+    """Offer the bank's accounts to the firm (R-INV-5); None when the bank shared none."""
+    if not accounts:
+        return None
+    now = ports.clock()
+    shared = [
+        SharedAccount(
+            firm_id=connection.firm_id,
+            customer_id=connection.customer_id,
+            account_id=stable_account_id(
+                connection.connection_id,
+                account.masked_identifier or "",
+                account.currency or "",
+                account.name,
+            ),
+            provider_account_id=account.account_id,
+            connection_id=connection.connection_id,
+            institution_name=connection.institution_name,
+            masked_identifier=account.masked_identifier or "",
+            name=account.name,
+            currency=account.currency or "",
+            balance=account.balance,
+            last_updated=now,
+        )
+        for account in accounts
+    ]
+    return onboarding.offer_accounts(ports.onboarding, connection.firm_id, connection.customer_id, shared)
+
+
+# troubleshooting -----------------------------------------------------------------------------
+def find_new_accounts(ports: ConnectionsPorts, principal: Principal, connection_id: str) -> int:
+    """R-CON-8: the customer (never the adviser) asks the bank again for accounts."""
+    connection = _own_connection(ports, principal, connection_id)
+    if connection.credential is None:
+        raise Conflict("This connection has no consent yet.", code="no_consent")
+    offered = _offer_accounts(
+        ports, connection, ports.providers(connection.provider).list_accounts(connection.credential)
+    )
+    if connection.status is ConnectionStatus.NO_ACCOUNTS and offered is not None:
+        ports.connections.save(connection.with_status(ConnectionStatus.LINKED, ports.clock()), connection)
+    return offered or 0
+
+
+def refresh(ports: ConnectionsPorts, caller: Principal | StaffContext, connection_id: str) -> Connection:
+    """R-CON-8 "unable to get recent values": check the consent and queue an import now."""
+    connection = (
+        _staff_connection(ports, caller, connection_id)
+        if isinstance(caller, StaffContext)
+        else _own_connection(ports, caller, connection_id)
+    )
+    if connection.credential is None:
+        raise Conflict("This connection has no consent yet.", code="no_consent")
+    outcome = ports.providers(connection.provider).consent_state(connection.credential)
+    updated = connection.with_status(FROM_CONSENT[outcome.state], ports.clock(), error=outcome.reason)
+    if updated != connection:
+        updated = ports.connections.save(updated, connection)
+    if updated.status in IMPORTABLE:
+        ports.imports.send([_job(updated, ImportReason.MANUAL).to_json()])
+    return updated
+
+
+def deauthorise(ports: ConnectionsPorts, caller: Principal | StaffContext, connection_id: str) -> Connection:
+    """R-CON-7: revoke at the aggregator, mark revoked, no more imports. The customer, or a firm admin."""
+    if isinstance(caller, StaffContext):
+        if not caller.is_admin:
+            raise Forbidden()
+        connection = _staff_connection(ports, caller, connection_id)
+        actor = caller.principal.user_id
+    else:
+        connection = _own_connection(ports, caller, connection_id)
+        actor = caller.user_id
+    if connection.credential:
+        ports.providers(connection.provider).revoke(connection.credential)
+    revoked = replace(connection.with_status(ConnectionStatus.REVOKED, ports.clock()), consent_handle=None)
+    saved = ports.connections.save(revoked, connection)
+    _audit(ports, actor, saved, "connection.deauthorised")
+    return saved
+
+
+# listing -------------------------------------------------------------------------------------
+def my_connections(ports: ConnectionsPorts, principal: Principal) -> list[Connection]:
+    links = ports.onboarding.identities.list_customer_links(principal.user_id)
+    found: list[Connection] = []
+    for link in links:
+        found += [
+            c
+            for c in ports.connections.list_for_customer(link.firm_id, link.customer_id)
+            if c.user_id == principal.user_id
+        ]
+    return found
+
+
+def customer_connections(ports: ConnectionsPorts, staff: StaffContext, customer_id: str) -> list[Connection]:
+    onboarding.visible_customer(ports.onboarding, staff, customer_id)
+    return ports.connections.list_for_customer(staff.firm_id, customer_id)
+
+
+# provider events (webhooks) ------------------------------------------------------------------
+def apply_provider_event(
+    ports: ConnectionsPorts, item_id: str, event: str, at: datetime, details: Mapping[str, Any]
+) -> str:
+    """One verified, deduplicated provider event. Returns what was done (for the log).
+
+    `event` is the port-level meaning (new_data, login_required, login_repaired, expiring,
+    revoked, new_accounts); an event older than the connection's state changes nothing.
+    """
+    address = ports.connections.locate_by_item(item_id)
+    connection = ports.connections.get(address) if address else None
+    if connection is None:
+        return "unknown_item"
+    if event == "new_data":
+        if connection.status not in IMPORTABLE:
+            return "not_importable"
+        ports.imports.send([_job(connection, ImportReason.PROVIDER).to_json()])
+        return "import_queued"
+    if event == "new_accounts":
+        if connection.credential is None:
+            return "no_consent"
+        offered = _offer_accounts(
+            ports, connection, ports.providers(connection.provider).list_accounts(connection.credential)
+        )
+        return f"offered_{offered or 0}"
+    if event == "expiring":
+        expires_at = details.get("expires_at")
+        updated = (
+            replace(connection, expires_at=expires_at) if isinstance(expires_at, datetime) else connection
+        )
+        if updated != connection:
+            ports.connections.save(updated, connection)
+        _notify_customer(
+            ports,
+            connection,
+            "connection.expiring",
+            f"Your connection to {connection.institution_name} expires soon: reauthorise it.",
+        )
+        return "customer_notified"
+    transition = _TRANSITIONS.get(event)
+    if transition is None:
+        return "ignored"
+    status, allowed_from = transition
+    if connection.status not in allowed_from:
+        return "not_applicable"  # e.g. a late "login repaired" after a revoke: never a step back
+    updated = connection.with_status(status, at, error=str(details.get("error_code") or "") or None)
+    if updated == connection:
+        return "stale_or_unchanged"
+    ports.connections.save(updated, connection)
+    _audit(ports, "system", updated, "connection.status_changed", {"status": status.value})
+    if status is ConnectionStatus.CREDENTIALS_REJECTED:
+        _notify_customer(
+            ports,
+            connection,
+            "connection.credentials_rejected",
+            f"{connection.institution_name} no longer accepts the connection: reauthorise it.",
+        )
+    return status.value
+
+
+# event -> (new status, the statuses it may move from)
+_TRANSITIONS: dict[str, tuple[ConnectionStatus, frozenset[ConnectionStatus]]] = {
+    "login_required": (ConnectionStatus.CREDENTIALS_REJECTED, IMPORTABLE),
+    "login_repaired": (ConnectionStatus.LINKED, frozenset({ConnectionStatus.CREDENTIALS_REJECTED})),
+    "revoked": (ConnectionStatus.REVOKED, frozenset(ConnectionStatus) - {ConnectionStatus.REVOKED}),
+}
+
+
+class WebhookReader(Protocol):
+    def read(self, headers: Mapping[str, str], raw_body: bytes) -> WebhookEvent | None: ...
+
+
+def receive_webhook(
+    ports: ConnectionsPorts, reader: WebhookReader, headers: Mapping[str, str], raw_body: bytes
+) -> str:
+    """R-CON-5: a verified event, applied once however often it is delivered."""
+    event = reader.read(headers, raw_body)
+    if event is None:
+        return "ignored"
+
+    @idempotent_command
+    def apply_webhook_event(command: IdempotentCommand) -> dict[str, Any]:
+        return {
+            "outcome": apply_provider_event(ports, event.item_id, event.event, ports.clock(), event.details)
+        }
+
+    payload = {"item_id": event.item_id, "event": event.event}
+    result = apply_webhook_event(
+        IdempotentCommand(actor_id="webhook", idempotency_key=event.key, payload=payload)
+    )
+    return str(result["outcome"])
+
+
+# helpers -------------------------------------------------------------------------------------
+def _own_engagement(ports: ConnectionsPorts, principal: Principal, firm_id: str | None) -> Customer:
+    links = [
+        link
+        for link in ports.onboarding.identities.list_customer_links(principal.user_id)
+        if firm_id is None or link.firm_id == firm_id
+    ]
+    if not links:
+        raise (
+            NotFound()
+            if firm_id
+            else Forbidden("Only a firm's customer connects a bank.", code="customers_only")
+        )
+    if len(links) > 1:
+        raise InvalidRequest(
+            "You are a customer of several firms: say which in firm_id.", code="firm_required"
+        )
+    customer = ports.onboarding.customers.get(links[0].firm_id, links[0].customer_id)
+    if customer is None or customer.user_id != principal.user_id:
+        raise NotFound()
+    return customer
+
+
+def _own_connection(ports: ConnectionsPorts, principal: Principal, connection_id: str) -> Connection:
+    address = ports.connections.locate(connection_id)
+    connection = ports.connections.get(address) if address else None
+    if connection is None or connection.user_id != principal.user_id:
+        raise NotFound()
+    return connection
+
+
+def _staff_connection(ports: ConnectionsPorts, staff: StaffContext, connection_id: str) -> Connection:
+    address = ports.connections.locate(connection_id)
+    if address is None or address.firm_id != staff.firm_id:
+        raise NotFound()
+    onboarding.visible_customer(ports.onboarding, staff, address.customer_id)
+    connection = ports.connections.get(address)
+    if connection is None:
+        raise NotFound()
+    return connection
+
+
+def _job(connection: Connection, reason: ImportReason) -> ImportJob:
+    return ImportJob(connection.firm_id, connection.customer_id, connection.connection_id, reason)
+
+
+def _notify_customer(ports: ConnectionsPorts, connection: Connection, kind: str, text: str) -> None:
+    now = ports.clock()
+    ports.onboarding.notifications.add(
+        Notification(
+            user_id=connection.user_id,
+            notification_id=str(ULID.from_datetime(now)),
+            kind=kind,
+            title=text,
+            body=text,
+            created_at=now,
+            firm_id=connection.firm_id,
+        )
+    )
+
+
+def _audit(
+    ports: ConnectionsPorts, actor: str, connection: Connection, action: str, details: dict | None = None
+) -> None:
+    ports.onboarding.audit.record(
+        AuditEvent(
+            firm_id=connection.firm_id,
+            actor_id=actor,
+            action=action,
+            target_type="connection",
+            target_id=connection.connection_id,
+            details=details or {},
+            occurred_at=ports.clock(),
+            customer_id=connection.customer_id,
+        )
+    )

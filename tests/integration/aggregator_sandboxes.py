@@ -1,0 +1,106 @@
+"""Both sandboxes behind httpx transports, and the real adapters talking to them: the
+integration tests' aggregator, with no network. `install` points bootstrap at them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from infra.spec import SECRETS
+from local.sandbox.gocardless import GoCardlessSandbox
+from local.sandbox.plaid import PlaidSandbox
+from shared import bootstrap
+from shared.adapters.aggregator.credentials import static_source
+from shared.adapters.aggregator.gocardless import GoCardlessAdapter
+from shared.adapters.aggregator.plaid import PlaidAdapter
+from shared.adapters.aggregator.plaid_webhooks import (
+    PlaidWebhookReader,
+    PlaidWebhookVerifier,
+    plaid_key_fetcher,
+)
+from shared.domain.aggregator import AggregatorProvider
+
+GOCARDLESS_BASE = "http://sandbox.test/sandbox/gocardless"
+PLAID_BASE = "http://sandbox.test/sandbox/plaid"
+
+
+def _transport(prefix: str, sandbox: GoCardlessSandbox | PlaidSandbox) -> httpx.MockTransport:
+    def handle(request: httpx.Request) -> httpx.Response:
+        relative = request.url.path.removeprefix(urlsplit(prefix).path) or "/"
+        query = parse_qs(request.url.query.decode(), keep_blank_values=True)
+        status, headers, body = sandbox.handle(
+            request.method, relative, query, dict(request.headers), request.content
+        )
+        return httpx.Response(status, headers=headers, content=body)
+
+    return httpx.MockTransport(handle)
+
+
+@dataclass
+class Sandboxes:
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    webhooks: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        keys = SECRETS["aggregator"].local_value
+        self.gocardless = GoCardlessSandbox(clock=self.clock, public_base_url=GOCARDLESS_BASE)
+        self.plaid = PlaidSandbox(
+            clock=self.clock,
+            deliver_webhook=lambda url, headers, body: self.webhooks.append((url, headers, body)),
+            public_base_url=PLAID_BASE,
+            client_id=keys["plaid_client_id"],
+            secret=keys["plaid_secret"],
+        )
+        self.browser = httpx.Client(
+            transport=httpx.MockTransport(self._route), follow_redirects=False
+        )  # the person's browser at the bank's pages
+        credentials = static_source(keys)
+        self.adapters: dict[str, AggregatorProvider] = {
+            "gocardless": GoCardlessAdapter(
+                GOCARDLESS_BASE,
+                credentials,
+                transport=_transport(GOCARDLESS_BASE, self.gocardless),
+                clock=self.clock,
+                sleep=lambda _: None,
+            ),
+            "plaid": PlaidAdapter(
+                PLAID_BASE,
+                credentials,
+                transport=_transport(PLAID_BASE, self.plaid),
+                clock=self.clock,
+                sleep=lambda _: None,
+            ),
+        }
+
+    def clock(self) -> datetime:
+        return self.now
+
+    def provider(self, name: str) -> AggregatorProvider:
+        return self.adapters[name]
+
+    def _route(self, request: httpx.Request) -> httpx.Response:
+        for prefix, sandbox in ((GOCARDLESS_BASE, self.gocardless), (PLAID_BASE, self.plaid)):
+            if str(request.url).startswith(prefix):
+                return _transport(prefix, sandbox).handle_request(request)
+        return httpx.Response(404)
+
+
+@pytest.fixture
+def sandboxes(aws, monkeypatch: pytest.MonkeyPatch) -> Sandboxes:
+    """The sandboxes, with bootstrap's connection ports using them (and an import queue)."""
+    import boto3
+
+    boxes = Sandboxes()
+    queue_url = boto3.client("sqs").create_queue(QueueName="imports")["QueueUrl"]
+    monkeypatch.setenv("IMPORT_QUEUE_URL", queue_url)
+    bootstrap.reset()
+    ports = replace(bootstrap.connections(), providers=boxes.provider)
+    monkeypatch.setattr(bootstrap, "connections", lambda: ports)
+    verifier = PlaidWebhookVerifier(plaid_key_fetcher(boxes.adapters["plaid"]), clock=boxes.clock)  # type: ignore[arg-type]
+    reader = PlaidWebhookReader(verifier)
+    monkeypatch.setattr(bootstrap, "plaid_webhook_reader", lambda: reader)
+    return boxes

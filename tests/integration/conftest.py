@@ -1,0 +1,3 @@
+from tests.integration.aggregator_sandboxes import sandboxes
+
+__all__ = ["sandboxes"]
