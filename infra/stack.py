@@ -19,7 +19,7 @@ from infra.constructs.queues import Queues
 from infra.constructs.schedules import Schedules
 from infra.constructs.secrets import Secrets
 from infra.naming import pascal_case
-from infra.spec import COMMON_ENV
+from infra.spec import COMMON_ENV, QUEUES
 
 METRICS_NAMESPACE = "ClientDataSharing"
 API_BASE_URL = "API_BASE_URL"  # the one COMMON_ENV value set after the API is built
@@ -52,6 +52,9 @@ class ClientDataSharingStack(Stack):
             common_environment=_common_environment(config, email),
             metrics_namespace=METRICS_NAMESPACE,
         ).functions
+        for key, queue_spec in QUEUES.items():
+            # Workers park a message in its DLQ themselves, with the reason (shared/worker.py).
+            queues.dead_letter_queues[key].grant_send_messages(functions[queue_spec.consumer])
         api = Api(self, "Api", functions=functions, allowed_origin=config.app_base_url)
         # Known only once the API exists: aggregator callbacks and webhooks point at it.
         api_base_url = config.api_base_url or api.http_api.api_endpoint

@@ -3,6 +3,7 @@
 In AWS these pages belong to the web app at APP_BASE_URL; locally they are plain HTML that
 calls the real API over loopback, so an invitation link from the outbox can be followed to
 the end: check the token, "sign in" as an email (the local issuer mints its ID token), accept.
+Two such links exist: a customer's invitation and a client-file grantee's invitation.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from local.issuer import LocalIssuer
 
 PREFIX = APP_PAGES_PREFIX
 ACCEPT = f"{PREFIX}/invitations/accept"
+FILE_ACCEPT = f"{PREFIX}/file-invitations/accept"
+_LEVELS = {"read_write": "read and write", "read_only": "read-only"}
 
 
 class AppPages:
@@ -29,13 +32,18 @@ class AppPages:
         self._issuer = issuer
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        if request.raw_path != ACCEPT:
+        pages = {
+            ACCEPT: (self._show_invitation, self._accept),
+            FILE_ACCEPT: (self._show_file_invitation, self._accept_file),
+        }
+        if request.raw_path not in pages:
             return _page(404, "Not found", "<p>No such page.</p>")
+        show, accept = pages[request.raw_path]
         if request.method == "GET":
-            return self._show_invitation(parse_qs(request.raw_query).get("token", [""])[0])
+            return show(parse_qs(request.raw_query).get("token", [""])[0])
         if request.method == "POST":
             form = parse_qs(request.body.decode("utf-8", "replace"))
-            return self._accept(form.get("token", [""])[0], form.get("email", [""])[0])
+            return accept(form.get("token", [""])[0], form.get("email", [""])[0])
         return _page(405, "Method not allowed", "")
 
     def _show_invitation(self, token: str) -> HttpResponse:
@@ -64,6 +72,38 @@ class AppPages:
             200,
             "Invitation accepted",
             f"<p>You now share data with <strong>{escape(answer['firm_name'])}</strong>.</p>"
+            f"<p>Call the API as yourself: <code>{escape(command)}</code></p>",
+        )
+
+    def _show_file_invitation(self, token: str) -> HttpResponse:
+        status, answer = self._call("POST", "/file-invitations/verify", {"token": token})
+        if status != 200:
+            return _page(404, "Invitation not valid", f"<p>{escape(answer.get('message', ''))}</p>")
+        level = _LEVELS.get(answer["level"], answer["level"])
+        form = (
+            f"<p><strong>{escape(answer['firm_name'])}</strong> gives you {escape(level)} access to a "
+            "client file.</p>"
+            f'<form method="post" action="{FILE_ACCEPT}">'
+            f'<input type="hidden" name="token" value="{escape(token, quote=True)}">'
+            '<label>Sign in with your email <input name="email" type="email" required></label> '
+            "<button>Sign in and open the file</button></form>"
+        )
+        return _page(200, "Your access to a client file", form)
+
+    def _accept_file(self, token: str, email: str) -> HttpResponse:
+        if "@" not in email:
+            return _page(400, "Email needed", "<p>Enter the email you sign in with.</p>")
+        person = local_identity(email)
+        bearer = self._issuer.id_token(sub=person.sub, email=person.email, name=person.name)
+        status, answer = self._call("POST", "/file-invitations/accept", {"token": token}, bearer)
+        if status != 200:
+            return _page(status, "Could not accept", f"<p>{escape(answer.get('message', ''))}</p>")
+        command = f"make token USER={person.email}"
+        return _page(
+            200,
+            "Invitation accepted",
+            f"<p>You now have access to the file of <strong>{escape(answer['file_label'])}</strong> "
+            f"at {escape(answer['firm_name'])} (<code>/files/{escape(answer['file_id'])}</code>).</p>"
             f"<p>Call the API as yourself: <code>{escape(command)}</code></p>",
         )
 

@@ -19,6 +19,7 @@ APP_PAGES_PREFIX = "/app"
 # One process, one Powertools Logger: log lines tell functions apart by their `function_name`
 # (from the Lambda context), not by a per-function service name.
 LOCAL_SERVICE_NAME = "local-functions"
+METRICS_NAMESPACE = "ClientDataSharingLocal"
 
 
 def common_environment(base_url: str) -> dict[str, str]:
@@ -45,4 +46,5 @@ def handler_environment(resolve: dict[str, str], base_url: str) -> dict[str, str
     for name in FUNCTIONS:
         env.update(function_environment(name, resolve))
     env["POWERTOOLS_SERVICE_NAME"] = LOCAL_SERVICE_NAME
+    env["POWERTOOLS_METRICS_NAMESPACE"] = METRICS_NAMESPACE  # the stack sets it per function
     return env | common_environment(base_url)

@@ -30,6 +30,10 @@ class FirmAction(StrEnum):
     REVIEW_ACCOUNTS = "review_accounts"
     TRIGGER_REFRESH = "trigger_refresh"
     VIEW_AUDIT_LOG = "view_audit_log"
+    LINK_ACCOUNT = "link_account"
+    UNLINK_ACCOUNT = "unlink_account"  # R-CON-4: a link is undone by a firm admin only
+    MANAGE_ASSIGNMENT_RULES = "manage_assignment_rules"
+    ASSIGN_LINES = "assign_lines"
 
 
 FIRM_POLICY: Mapping[FirmAction, frozenset[StaffRole]] = {
@@ -38,6 +42,10 @@ FIRM_POLICY: Mapping[FirmAction, frozenset[StaffRole]] = {
     FirmAction.REVIEW_ACCOUNTS: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),
     FirmAction.TRIGGER_REFRESH: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),
     FirmAction.VIEW_AUDIT_LOG: frozenset({StaffRole.ADMIN}),
+    FirmAction.LINK_ACCOUNT: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),
+    FirmAction.UNLINK_ACCOUNT: frozenset({StaffRole.ADMIN}),
+    FirmAction.MANAGE_ASSIGNMENT_RULES: frozenset({StaffRole.ADMIN}),  # firm-wide rules
+    FirmAction.ASSIGN_LINES: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),
 }
 
 

@@ -15,11 +15,14 @@ from shared.adapters.dynamodb.identity_repository import IdentityRepository
 from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
 from shared.adapters.email import SesEmailSender
 from shared.services.connections import ConnectionsPorts
+from shared.services.file_access import FileAccessPorts
 from shared.services.onboarding import OnboardingPorts
 from shared.settings import get_settings
 
 if TYPE_CHECKING:
     from shared.adapters.aggregator.plaid_webhooks import PlaidWebhookReader
+    from shared.adapters.dynamodb.assignment_repository import AssignmentRepository
+    from shared.services.imports import ImportPorts
 
 
 @cache
@@ -75,6 +78,35 @@ def connections() -> ConnectionsPorts:
 
 
 @cache
+def assignment_repository() -> AssignmentRepository:
+    from shared.adapters.dynamodb.assignment_repository import AssignmentRepository
+
+    return AssignmentRepository(get_settings().data_table_name)
+
+
+@cache
+def imports() -> ImportPorts:
+    from shared.adapters import aggregator
+    from shared.adapters.dynamodb.connections_repository import ConnectionsRepository
+    from shared.adapters.dynamodb.imports_repository import ImportsRepository
+    from shared.adapters.queue import JobQueue
+    from shared.services.imports import ImportPorts
+
+    settings = get_settings()
+    return ImportPorts(
+        connections=ConnectionsRepository(settings.data_table_name),
+        accounts=AccountsRepository(settings.data_table_name),
+        imports=ImportsRepository(settings.data_table_name),
+        identities=identity_repository(),
+        notifications=notifications_repository(),
+        assignment=assignment_repository(),
+        providers=aggregator.provider,
+        queue=JobQueue(settings.import_queue_url),
+        default_timezone=settings.default_firm_timezone,
+    )
+
+
+@cache
 def plaid_webhook_reader() -> PlaidWebhookReader:
     """One per container: its verification-key cache lives as long as the container."""
     from shared.adapters import aggregator
@@ -89,10 +121,27 @@ def plaid_webhook_reader() -> PlaidWebhookReader:
     return PlaidWebhookReader(PlaidWebhookVerifier(plaid_key_fetcher(plaid)))
 
 
+@cache
+def file_access() -> FileAccessPorts:
+    from shared.adapters.dynamodb.files_repository import FilesRepository
+
+    settings = get_settings()
+    return FileAccessPorts(
+        files=FilesRepository(settings.data_table_name),
+        customers=onboarding().customers,
+        identities=identity_repository(),
+        notifications=notifications_repository(),
+        audit=audit_log(),
+        email=email_sender(),
+        app_base_url=settings.app_base_url,
+    )
+
+
 def reset() -> None:
     """Forget cached settings, clients and adapters (tests change the environment)."""
     from shared.adapters import aggregator
     from shared.adapters.aws_clients import aws_client
+    from shared.adapters.queue import redrive_of
     from shared.api.idempotency import _persistence_store
 
     for cached in (
@@ -105,7 +154,11 @@ def reset() -> None:
         onboarding,
         connections,
         plaid_webhook_reader,
+        imports,
+        assignment_repository,
+        file_access,
         _persistence_store,
     ):
         cached.cache_clear()
     aggregator.reset()
+    redrive_of.cache_clear()

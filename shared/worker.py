@@ -1,6 +1,10 @@
-"""Entry points for SQS workers and scheduled jobs: Powertools batch processing with
-partial batch responses, so one failing record is retried alone and, after the queue's
-maxReceiveCount, lands in the dead-letter queue with the others untouched."""
+"""Entry points for SQS workers and scheduled jobs.
+
+SQS workers use Powertools batch processing with partial batch responses, so one failing
+record is retried alone. Every message ends in one of three ways, never silently:
+done; retried later (a rate limit delays it until the reset); or in the dead-letter queue
+with its reason (a poison message at once, any other failure on its last delivery).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,16 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.adapters.queue import park_in_dead_letter_queue, redrive_of, retry_after
+from shared.domain.errors import RateLimited
 from shared.observability import logger, metrics, tracer
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], Any]
+DEFAULT_RATE_LIMIT_DELAY_SECONDS = 60
+
+
+class PoisonMessage(ValueError):
+    """A message that can never be processed (malformed): straight to the DLQ."""
 
 
 def sqs_handler(handle_message: Callable[[str], None]) -> LambdaHandler:
@@ -22,7 +33,24 @@ def sqs_handler(handle_message: Callable[[str], None]) -> LambdaHandler:
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def handle_record(record: SQSRecord) -> None:
-        handle_message(record.body)
+        attempts = int(record.attributes.approximate_receive_count or 1)
+        try:
+            handle_message(record.body)
+        except PoisonMessage as error:
+            _park(record, f"poison: {error}", attempts)
+        except RateLimited as error:
+            retry_after(
+                record.event_source_arn,
+                record.receipt_handle,
+                error.retry_after_seconds or DEFAULT_RATE_LIMIT_DELAY_SECONDS,
+            )
+            metrics.add_metric(name="JobsDelayedByRateLimit", unit="Count", value=1)
+            raise
+        except Exception as error:
+            if attempts < redrive_of(record.event_source_arn).max_receive_count:
+                metrics.add_metric(name="JobsRetried", unit="Count", value=1)
+                raise
+            _park(record, f"{type(error).__name__}: {error}", attempts)
 
     @logger.inject_lambda_context
     @tracer.capture_lambda_handler
@@ -33,6 +61,14 @@ def sqs_handler(handle_message: Callable[[str], None]) -> LambdaHandler:
         )
 
     return lambda_handler
+
+
+def _park(record: SQSRecord, reason: str, attempts: int) -> None:
+    logger.error(
+        "Job parked in the dead-letter queue", extra={"message_id": record.message_id, "reason": reason}
+    )
+    park_in_dead_letter_queue(record.event_source_arn, record.body, reason, attempts)
+    metrics.add_metric(name="JobsParked", unit="Count", value=1)
 
 
 def scheduled_handler(run: Callable[[dict[str, Any]], dict[str, Any]]) -> LambdaHandler:

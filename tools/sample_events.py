@@ -19,6 +19,13 @@ SAMPLE_VALUES = {
     "account_id": "acct-1",
     "notification_id": "01JDEMONOTIFICATION00000000",
     "connection_id": "01JDEMOCONNECTION0000000000",
+    "rule_id": "01JDEMORULE0000000000000000",
+    "line_id": "2026-11-20~acct-1~tx-1",
+    "file_id": "01JDEMOCUSTOMER000000000000",
+    "member_id": "01JDEMOMEMBER00000000000000",
+    "item_id": "01JDEMOITEM0000000000000000",
+    "donation_id": "01JDEMODONATION000000000000",
+    "adviser_id": "01JDEMOADVISER0000000000000",
 }
 
 

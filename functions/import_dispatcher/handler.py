@@ -1,7 +1,14 @@
-"""The daily import dispatch: wired from the foundation (trigger, permissions, DLQ, alarms); the use case
-arrives with its issue and meanwhile every message is refused into the retry/DLQ path."""
+"""Daily schedule: one import job per active connection (R-IMP-1)."""
 
-from shared.services.not_yet import refuse_message
+from typing import Any
+
+from shared import bootstrap
+from shared.services.imports import dispatch_daily_imports
 from shared.worker import scheduled_handler
 
-lambda_handler = scheduled_handler(refuse_message("the daily import dispatch"))
+
+def run(_payload: dict[str, Any]) -> dict[str, Any]:
+    return {"jobs_queued": dispatch_daily_imports(bootstrap.imports())}
+
+
+lambda_handler = scheduled_handler(run)

@@ -1,7 +1,19 @@
-"""Imports: wired from the foundation (trigger, permissions, DLQ, alarms); the use case
-arrives with its issue and meanwhile every message is refused into the retry/DLQ path."""
+"""Imports one connection per SQS job (R-IMP-1..4); retries, delays and parking in shared.worker."""
 
-from shared.services.not_yet import refuse_message
-from shared.worker import sqs_handler
+import json
 
-lambda_handler = sqs_handler(refuse_message("imports"))
+from shared import bootstrap
+from shared.domain.jobs import ImportJob
+from shared.services.imports import import_connection
+from shared.worker import PoisonMessage, sqs_handler
+
+
+def handle(body: str) -> None:
+    try:
+        job = ImportJob.from_json(body)
+    except (ValueError, KeyError, TypeError, json.JSONDecodeError) as error:
+        raise PoisonMessage(f"not an import job ({type(error).__name__})") from None
+    import_connection(bootstrap.imports(), job)
+
+
+lambda_handler = sqs_handler(handle)

@@ -1,14 +1,19 @@
-"""Daily schedule: the 7- and 30-day invitation reminders and invitation expiry (R-INV-4)."""
+"""Daily schedule: the 7- and 30-day invitation reminders and invitation expiry (R-INV-4), for
+customers' invitations and for client-file grantees' invitations (R-ACC-3)."""
 
 from typing import Any
 
 from shared import bootstrap
+from shared.services.file_access import send_due_file_reminders
 from shared.services.onboarding import send_due_reminders
 from shared.worker import scheduled_handler
 
 
 def run(_payload: dict[str, Any]) -> dict[str, Any]:
-    return dict(send_due_reminders(bootstrap.onboarding()))
+    return {
+        **send_due_reminders(bootstrap.onboarding()),
+        "file_invitations": send_due_file_reminders(bootstrap.file_access()),
+    }
 
 
 lambda_handler = scheduled_handler(run)

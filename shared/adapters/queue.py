@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from shared.adapters.aws_clients import aws_client
 
@@ -37,3 +39,50 @@ class JobQueue:
                 time.sleep(0.1 * 2**attempt)
             else:
                 raise RuntimeError("SQS kept failing to accept messages")
+
+
+@dataclass(frozen=True)
+class Redrive:
+    queue_url: str
+    dead_letter_queue_url: str
+    max_receive_count: int
+
+
+@cache
+def redrive_of(queue_arn: str) -> Redrive:
+    """The queue's own redrive policy (its DLQ and maxReceiveCount), read once per container,
+    so workers follow the stack's settings without a copy of them."""
+    sqs = aws_client("sqs")
+    url = _url_of(queue_arn)
+    policy = json.loads(
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"][
+            "RedrivePolicy"
+        ]
+    )
+    return Redrive(url, _url_of(policy["deadLetterTargetArn"]), int(policy["maxReceiveCount"]))
+
+
+def _url_of(queue_arn: str) -> str:
+    *_, account, name = queue_arn.split(":")
+    return str(aws_client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
+
+
+def park_in_dead_letter_queue(queue_arn: str, body: str, reason: str, attempts: int) -> None:
+    """Move a message to its DLQ now, saying why (a redrive would carry no reason)."""
+    aws_client("sqs").send_message(
+        QueueUrl=redrive_of(queue_arn).dead_letter_queue_url,
+        MessageBody=body,
+        MessageAttributes={
+            "failure_reason": {"DataType": "String", "StringValue": reason[:1000]},
+            "attempts": {"DataType": "Number", "StringValue": str(attempts)},
+        },
+    )
+
+
+def retry_after(queue_arn: str, receipt_handle: str, seconds: int) -> None:
+    """Make the message visible again only after `seconds` (e.g. the aggregator's rate-limit reset)."""
+    aws_client("sqs").change_message_visibility(
+        QueueUrl=redrive_of(queue_arn).queue_url,
+        ReceiptHandle=receipt_handle,
+        VisibilityTimeout=max(0, min(seconds, 12 * 3600)),
+    )

@@ -50,6 +50,8 @@ class SharedAccount:
     # The aggregator's id for the account under the current consent: a reauthorisation may
     # issue new ones (GoCardless does), while `account_id` stays ours and stable.
     provider_account_id: str = ""
+    # R-CON-4: the firm's own (ledger) account this bank account feeds; set once, undone by an admin.
+    ledger_account: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,3 +68,11 @@ class BankTransaction:
     description: str
     counterparty: str | None = None
     pending: bool = False
+    ledger_account: str | None = None  # assigned (R-IMP-3) by a rule or a person
+    category: str | None = None
+    assigned_by: str | None = None  # "rule:<id>" or a user's sub; None: unassigned
+
+    @property
+    def line_id(self) -> str:
+        """The line's id on the wire: enough to find it again (date, account, key)."""
+        return f"{self.booking_date.isoformat()}~{self.account_id}~{self.transaction_key}"

@@ -151,6 +151,10 @@ class DateWindow:
         """The same cursor, ending on `day` (the close of the previous day, R-IMP-1)."""
         return replace(self, date_to=max(day, self.date_from))
 
+    def not_before(self, day: date) -> DateWindow:
+        """No earlier than `day` (the consent's maximum history, R-CON-6)."""
+        return replace(self, date_from=max(day, self.date_from))
+
 
 @dataclass(frozen=True)
 class SyncCursor:
@@ -160,6 +164,10 @@ class SyncCursor:
 
     def until(self, day: date) -> SyncCursor:
         """A change feed has no end date: the cursor is unchanged."""
+        return self
+
+    def not_before(self, day: date) -> SyncCursor:
+        """The feed's history was fixed when the consent was given: unchanged."""
         return self
 
 
@@ -242,6 +250,9 @@ class AggregatorProvider(Protocol):
     """One open-banking provider. Every method may raise the `AggregatorError`s below."""
 
     name: str  # for storage and logs only: use cases never branch on it
+    # True: one transaction feed (cursor) per account; False: one feed for the whole consent,
+    # whose transactions carry their account id (Plaid's /transactions/sync).
+    feed_per_account: bool
 
     def search_institutions(self, country: str, query: str = "") -> list[Institution]: ...
 

@@ -293,6 +293,19 @@ def my_connections(ports: ConnectionsPorts, principal: Principal) -> list[Connec
     return found
 
 
+def import_now(ports: ConnectionsPorts, staff: StaffContext, customer_id: str) -> int:
+    """Seed 003 "Import transactions": queue the customer's importable connections now; the
+    worker applies the same rules (window, budget, idempotency) as the daily run."""
+    jobs = [
+        _job(c, ImportReason.MANUAL).to_json()
+        for c in customer_connections(ports, staff, customer_id)
+        if c.status in IMPORTABLE
+    ]
+    ports.imports.send(jobs)
+    _audit_customer(ports, staff, customer_id, "import.requested", {"jobs": len(jobs)})
+    return len(jobs)
+
+
 def customer_connections(ports: ConnectionsPorts, staff: StaffContext, customer_id: str) -> list[Connection]:
     onboarding.visible_customer(ports.onboarding, staff, customer_id)
     return ports.connections.list_for_customer(staff.firm_id, customer_id)
@@ -448,6 +461,23 @@ def _notify_customer(ports: ConnectionsPorts, connection: Connection, kind: str,
             body=text,
             created_at=now,
             firm_id=connection.firm_id,
+        )
+    )
+
+
+def _audit_customer(
+    ports: ConnectionsPorts, staff: StaffContext, customer_id: str, action: str, details: dict
+) -> None:
+    ports.onboarding.audit.record(
+        AuditEvent(
+            firm_id=staff.firm_id,
+            actor_id=staff.principal.user_id,
+            action=action,
+            target_type="customer",
+            target_id=customer_id,
+            details=details,
+            occurred_at=ports.clock(),
+            customer_id=customer_id,
         )
     )
 

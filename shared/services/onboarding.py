@@ -327,6 +327,41 @@ def review_account(
     return reviewed
 
 
+def link_account(
+    ports: OnboardingPorts, staff: StaffContext, customer_id: str, account_id: str, ledger_account: str | None
+) -> SharedAccount:
+    """R-CON-4: link a connected account to one of the firm's ledger accounts (or undo, admins only)."""
+    authorize(staff, FirmAction.LINK_ACCOUNT if ledger_account else FirmAction.UNLINK_ACCOUNT)
+    customer = visible_customer(ports, staff, customer_id)
+    accounts = ports.accounts.list_for_customer(staff.firm_id, customer_id)
+    account = next((a for a in accounts if a.account_id == account_id), None)
+    if account is None or account.status is AccountStatus.DECLINED:
+        raise NotFound()
+    if account.status is not AccountStatus.ACCEPTED:
+        raise Conflict("Accept the account before linking it.", code="account_not_connected")
+    if ledger_account and account.ledger_account:
+        raise Conflict(
+            "This account is already linked; a firm admin can undo the link.", code="account_already_linked"
+        )
+    if ledger_account and any(a.ledger_account == ledger_account for a in accounts):
+        raise Conflict(
+            "That ledger account is already linked to another account.", code="ledger_account_taken"
+        )
+    linked = replace(account, ledger_account=ledger_account)
+    ports.customers.save(
+        customer, customer, ports.accounts.put_op(linked, expected_status=AccountStatus.ACCEPTED)
+    )
+    _audit(
+        ports,
+        staff.principal.user_id,
+        customer,
+        f"account.{'linked' if ledger_account else 'unlinked'}",
+        {"account_id": account_id},
+        target=("account", account_id),
+    )
+    return linked
+
+
 # helpers -------------------------------------------------------------------------------------
 def _send_again(
     ports: OnboardingPorts, staff: StaffContext, customer: Customer, message: str | None
@@ -379,8 +414,11 @@ def _send_invitation(
     )
     try:
         ports.email.send(message)
-    except Exception:
-        logger.exception("Invitation email failed", extra={"customer_id": customer.customer_id})
+    except Exception as error:  # the type only: a provider's message may quote the address
+        logger.error(
+            "Invitation email failed",
+            extra={"customer_id": customer.customer_id, "error_type": type(error).__name__},
+        )
         raise UpstreamUnavailable(
             "The invitation was saved but the email could not be sent; resend it.", code="email_not_sent"
         ) from None
@@ -414,8 +452,11 @@ def _notify_decision(
     )
     try:
         ports.email.send(email)
-    except Exception:  # the decision stands; the in-app notification carries it
-        logger.exception("Decision email failed", extra={"customer_id": customer.customer_id})
+    except Exception as error:  # the decision stands; the in-app notification carries it
+        logger.error(
+            "Decision email failed",
+            extra={"customer_id": customer.customer_id, "error_type": type(error).__name__},
+        )
 
 
 def _audit(

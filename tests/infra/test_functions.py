@@ -75,7 +75,13 @@ def test_function_may_use_exactly_the_resources_it_is_granted(resources: Resourc
     # Scheduled functions also send their failed runs to the schedules' dead-letter queue.
     scheduled = name in {schedule.target for schedule in SCHEDULES.values()}
     failed_runs = {schedules_dead_letter_queue(resources)} if scheduled else set()
-    assert resources_allowed(statements, "sqs:SendMessage") == granted(QUEUES, "send") | failed_runs
+    # Workers park messages in the dead-letter queue of the queue they consume, with the reason.
+    parked = {
+        dead_letter_queue
+        for queue_id in granted(QUEUES, "consume")
+        for dead_letter_queue in referenced_ids(resources[queue_id]["Properties"]["RedrivePolicy"])
+    }
+    assert resources_allowed(statements, "sqs:SendMessage") == granted(QUEUES, "send") | failed_runs | parked
     assert resources_allowed(statements, "secretsmanager:GetSecretValue") == granted(SECRETS, "read_secret")
     sends_email = any(g.resource == "email" for g in grants)
     email_resources = set(of_type(resources, "AWS::SES::EmailIdentity")) | set(

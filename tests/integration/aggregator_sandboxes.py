@@ -92,15 +92,17 @@ class Sandboxes:
 @pytest.fixture
 def sandboxes(aws, monkeypatch: pytest.MonkeyPatch) -> Sandboxes:
     """The sandboxes, with bootstrap's connection ports using them (and an import queue)."""
-    import boto3
+    from local.provision import create_queues
 
     boxes = Sandboxes()
-    queue_url = boto3.client("sqs").create_queue(QueueName="imports")["QueueUrl"]
-    monkeypatch.setenv("IMPORT_QUEUE_URL", queue_url)
+    queues = create_queues()  # as the stack has them: each with its DLQ and redrive policy
+    monkeypatch.setenv("IMPORT_QUEUE_URL", queues["imports"].url)
     bootstrap.reset()
-    ports = replace(bootstrap.connections(), providers=boxes.provider)
+    ports = replace(bootstrap.connections(), providers=boxes.provider, clock=boxes.clock)
     monkeypatch.setattr(bootstrap, "connections", lambda: ports)
     verifier = PlaidWebhookVerifier(plaid_key_fetcher(boxes.adapters["plaid"]), clock=boxes.clock)  # type: ignore[arg-type]
     reader = PlaidWebhookReader(verifier)
     monkeypatch.setattr(bootstrap, "plaid_webhook_reader", lambda: reader)
+    imports = replace(bootstrap.imports(), providers=boxes.provider, clock=boxes.clock)
+    monkeypatch.setattr(bootstrap, "imports", lambda: imports)
     return boxes

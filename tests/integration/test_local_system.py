@@ -96,7 +96,12 @@ class LocalProcess:
     def __init__(self, tmp_path: Path):
         self.port = free_port()
         self.env = {**os.environ, "PORT": str(self.port)}
-        self.env.pop("AWS_ENDPOINT_URL", None)
+        # Only what a fresh shell has: nothing the test suite set may hide a missing local setting.
+        for name in [n for n in self.env if n.startswith(("AWS_", "POWERTOOLS_"))] + [
+            "DATA_TABLE_NAME",
+            "IDEMPOTENCY_TABLE_NAME",
+        ]:
+            self.env.pop(name, None)
         self.log_path = tmp_path / "local.log"
         self._log = self.log_path.open("wb")
         self.started = time.monotonic()

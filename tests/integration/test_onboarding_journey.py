@@ -115,7 +115,9 @@ def test_invite_accept_review_and_browse(stack):
 
     # Browse the accepted account's transactions.
     firm_id = DEMO_FIRM.firm_id
-    bootstrap.onboarding().accounts.put_transactions(
+    bootstrap.onboarding().accounts.write_transactions(
+        firm_id,
+        customer_id,
         [
             BankTransaction(
                 firm_id,
@@ -128,7 +130,7 @@ def test_invite_accept_review_and_browse(stack):
                 f"Café Münster {day}",
             )
             for day in range(1, 21)
-        ]
+        ],
     )
     route = "/customers/{customer_id}/transactions"
     ids = {"customer_id": customer_id}

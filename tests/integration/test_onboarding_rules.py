@@ -107,7 +107,13 @@ def test_wrong_used_expired_and_revoked_tokens_get_one_answer(invited):
     [token] = invitation_tokens(INVITEE.email)
     answers = [call(invitations, "POST", "/invitations/verify", None, body={"token": "x" * 43})]
     answers.append(
-        call(invitations, "POST", "/invitations/accept", INVITEE, body={"token": token[:-1] + "A"})
+        call(
+            invitations,
+            "POST",
+            "/invitations/accept",
+            INVITEE,
+            body={"token": token[:-1] + ("B" if token.endswith("A") else "A")},
+        )
     )
     assert call(invitations, "POST", "/invitations/accept", INVITEE, body={"token": token})[0] == 200
     answers.append(call(invitations, "POST", "/invitations/accept", INVITEE, body={"token": token}))  # used
@@ -273,3 +279,42 @@ def test_concurrent_invitations_of_one_email_create_one_customer(aws, atomic_aws
     assert "ok" in codes and set(codes) <= {"ok", "already_invited", "concurrent_update"}
     _, listing = call(invitations, "GET", "/customers", ADMIN, query={"section": "invited"})
     assert len(listing["items"]) == 1 and listing["counts"]["invited"] == 1
+
+
+def test_an_account_links_once_and_only_an_admin_undoes_it(invited):
+    offer_accounts(
+        bootstrap.onboarding(),
+        DEMO_FIRM.firm_id,
+        invited,
+        [shared_account(invited, 1), shared_account(invited, 2)],
+    )
+    ids = {"customer_id": invited, "account_id": "acct-1"}
+    link = "/customers/{customer_id}/accounts/{account_id}/link"
+    unlink = "/customers/{customer_id}/accounts/{account_id}/unlink"
+    status, body = call(
+        invitations, "POST", link, ADMIN, path_parameters=ids, body={"ledger_account": "1200"}
+    )
+    assert (status, body["code"]) == (409, "account_not_connected")
+    call(
+        invitations,
+        "POST",
+        "/customers/{customer_id}/accounts/{account_id}/accept",
+        ADMIN,
+        path_parameters=ids,
+    )
+    status, account = call(
+        invitations, "POST", link, ADMIN, path_parameters=ids, body={"ledger_account": "1200"}
+    )
+    assert (status, account["ledger_account"]) == (200, "1200")
+    status, body = call(
+        invitations, "POST", link, ADMIN, path_parameters=ids, body={"ledger_account": "1300"}
+    )
+    assert (status, body["code"]) == (409, "account_already_linked")
+    customer = bootstrap.onboarding().customers.get(DEMO_FIRM.firm_id, invited)
+    bootstrap.onboarding().customers.save(replace(customer, assignee_ids=(ADVISER.sub,)), customer)
+    assert call(invitations, "POST", unlink, ADVISER, path_parameters=ids)[0] == 403
+    assert call(invitations, "POST", unlink, ADMIN, path_parameters=ids)[1]["ledger_account"] is None
+    assert (
+        call(invitations, "POST", link, ADVISER, path_parameters=ids, body={"ledger_account": "1300"})[0]
+        == 200
+    )

@@ -1,33 +1,50 @@
-"""Workers and jobs are wired to their events; until their use cases land they refuse every
-message, so the queue retries it and then parks it in the DLQ (nothing lost)."""
+"""Workers and jobs are wired to their events. The Data Refresh fan-out worker refuses every
+message until its issue lands: retried, then parked in its DLQ with the reason (nothing lost)."""
 
 from __future__ import annotations
 
-import importlib
-
+import boto3
 import pytest
 
-from infra.spec import FUNCTIONS, SCHEDULES
-from shared.services.not_yet import CapabilityNotBuilt
+from infra.spec import SCHEDULES
 from tests.conftest import load_event
 
 
-@pytest.mark.parametrize("name", [n for n, f in FUNCTIONS.items() if f.kind == "worker"])
-def test_worker_reports_every_refused_record_as_a_batch_item_failure(name, lambda_context):
-    handler = importlib.import_module(FUNCTIONS[name].handler.rsplit(".", 1)[0]).lambda_handler
+@pytest.fixture
+def refresh_queue(aws) -> str:
+    from local.provision import create_queues
+
+    return create_queues()["refresh"].arn
+
+
+def refresh_event(arn: str, receive_count: int) -> dict:
     event = load_event("sqs/import_jobs.json")
-    response = handler(event, lambda_context)
-    assert response == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+    for record in event["Records"]:
+        record["eventSourceARN"] = arn
+        record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
+    return event
+
+
+def test_refused_records_are_retried_then_parked_with_their_reason(refresh_queue, lambda_context):
+    from functions.refresh_fanout_worker.handler import lambda_handler
+
+    event = refresh_event(refresh_queue, 1)
+    assert lambda_handler(event, lambda_context) == {
+        "batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]
+    }
+    assert lambda_handler(refresh_event(refresh_queue, 5), lambda_context) == {"batchItemFailures": []}
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName="refresh-dlq")["QueueUrl"]
+    parked = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])[
+        "Messages"
+    ]
+    assert len(parked) == 2
+    assert all(
+        "CapabilityNotBuilt" in m["MessageAttributes"]["failure_reason"]["StringValue"] for m in parked
+    )
 
 
 @pytest.mark.parametrize("schedule", list(SCHEDULES))
 def test_scheduled_job_events_match_the_schedule_payloads(schedule):
     event = load_event(f"scheduler/{schedule.replace('-', '_')}.json")
     assert event == SCHEDULES[schedule].payload
-
-
-def test_the_import_dispatcher_refuses_until_imports_exist(lambda_context):
-    from functions.import_dispatcher.handler import lambda_handler
-
-    with pytest.raises(CapabilityNotBuilt):
-        lambda_handler(load_event("scheduler/daily_import.json"), lambda_context)

@@ -12,6 +12,7 @@ from functions.connections_api.routes.models import (
     ConnectIn,
     ConnectionOut,
     FoundAccountsOut,
+    ImportsOut,
     InstitutionOut,
     Provider,
     StartedOut,
@@ -128,3 +129,11 @@ def refresh_as_staff(connection_id: ConnectionId, staff: Staff) -> Response[Conn
     return Response(
         status_code=202, content_type="application/json", body=ConnectionOut.of(done, datetime.now(UTC))
     )
+
+
+@router.post("/customers/<customer_id>/imports", tags=TAGS, summary="Import transactions now (firm staff)")
+def import_now(
+    customer_id: Annotated[str, Path(min_length=1, max_length=40)], staff: Staff
+) -> Response[ImportsOut]:
+    queued = connections.import_now(bootstrap.connections(), staff, customer_id)
+    return Response(status_code=202, content_type="application/json", body=ImportsOut(jobs_queued=queued))

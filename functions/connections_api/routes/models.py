@@ -90,3 +90,7 @@ class StartedOut(BaseModel):
 
 class FoundAccountsOut(BaseModel):
     new_accounts_offered: int
+
+
+class ImportsOut(BaseModel):
+    jobs_queued: int

@@ -15,6 +15,7 @@ from functions.invitations_api.routes.models import (
     CustomerListOut,
     CustomerOut,
     CustomerRow,
+    LinkIn,
     SectionCounts,
     TransactionListOut,
     TransactionOut,
@@ -83,6 +84,25 @@ def accept_account(customer_id: CustomerId, account_id: AccountId, staff: Staff)
 def decline_account(customer_id: CustomerId, account_id: AccountId, staff: Staff) -> AccountOut:
     return AccountOut.of(
         onboarding.review_account(bootstrap.onboarding(), staff, customer_id, account_id, Decision.DECLINE)
+    )
+
+
+@router.post(
+    "/customers/<customer_id>/accounts/<account_id>/link", tags=TAGS, summary="Link to a ledger account"
+)
+def link_account(customer_id: CustomerId, account_id: AccountId, body: LinkIn, staff: Staff) -> AccountOut:
+    linked = onboarding.link_account(
+        bootstrap.onboarding(), staff, customer_id, account_id, body.ledger_account
+    )
+    return AccountOut.of(linked)
+
+
+@router.post(
+    "/customers/<customer_id>/accounts/<account_id>/unlink", tags=TAGS, summary="Undo a link (admins)"
+)
+def unlink_account(customer_id: CustomerId, account_id: AccountId, staff: Staff) -> AccountOut:
+    return AccountOut.of(
+        onboarding.link_account(bootstrap.onboarding(), staff, customer_id, account_id, None)
     )
 
 

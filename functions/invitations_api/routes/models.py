@@ -21,6 +21,15 @@ class InvitationIn(StrictBody):
     message: str | None = Field(default=None, max_length=1000, description="Personal message in the email")
 
 
+class LinkIn(StrictBody):
+    ledger_account: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9 ._/-]+$",
+        description="The firm's own account this bank account feeds",
+    )
+
+
 class TokenIn(StrictBody):
     token: str = Field(min_length=1, max_length=256)
 
@@ -102,6 +111,7 @@ class AccountOut(BaseModel):
     balance: str | None = Field(description="Decimal as a string")
     last_updated: datetime | None
     status: AccountStatus
+    ledger_account: str | None
 
     @classmethod
     def of(cls, account: SharedAccount) -> AccountOut:
@@ -114,6 +124,7 @@ class AccountOut(BaseModel):
             balance=str(account.balance) if account.balance is not None else None,
             last_updated=account.last_updated,
             status=account.status,
+            ledger_account=account.ledger_account,
         )
 
 
@@ -125,24 +136,32 @@ class AccountListOut(BaseModel):
 class TransactionOut(BaseModel):
     account_id: str
     transaction_id: str
+    line_id: str = Field(description="Identifies the line for assignment")
     booking_date: date
     amount: str = Field(description="Decimal as a string; negative is money out")
     currency: str
     description: str
     counterparty: str | None
     pending: bool
+    ledger_account: str | None
+    category: str | None
+    assigned_by: str | None = Field(description='"rule:<id>" or the person who assigned it')
 
     @classmethod
     def of(cls, transaction: BankTransaction) -> TransactionOut:
         return cls(
             account_id=transaction.account_id,
             transaction_id=transaction.transaction_key,
+            line_id=transaction.line_id,
             booking_date=transaction.booking_date,
             amount=str(transaction.amount),
             currency=transaction.currency,
             description=transaction.description,
             counterparty=transaction.counterparty,
             pending=transaction.pending,
+            ledger_account=transaction.ledger_account,
+            category=transaction.category,
+            assigned_by=transaction.assigned_by,
         )
 
 

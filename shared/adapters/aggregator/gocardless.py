@@ -154,6 +154,7 @@ class GoCardlessAdapter:
     """The aggregator port over GoCardless Bank Account Data (see the module docstring)."""
 
     name = PROVIDER
+    feed_per_account = True  # a date window per account
 
     def __init__(
         self,

@@ -99,6 +99,7 @@ class PlaidAdapter:
     """The aggregator port over Plaid (see the module docstring)."""
 
     name = PROVIDER
+    feed_per_account = False  # one /transactions/sync feed per Item
 
     def __init__(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -59,24 +60,26 @@ class AccountsRepository:
         return {"Put": put}
 
     # transactions ------------------------------------------------------------------------
-    def put_transactions(self, transactions: list[BankTransaction]) -> int:
-        """Store with BatchWriteItem (25 per call); a stored transaction is overwritten, not duplicated."""
+    def write_transactions(
+        self, firm_id: str, customer_id: str, puts: list[BankTransaction], deletes: Sequence[str] = ()
+    ) -> None:
+        """BatchWriteItem, 25 requests a call; unprocessed items retried with backoff. A stored
+        transaction is overwritten, never duplicated; `deletes` are table sort keys."""
+        pk = keys.customer_transactions_pk(firm_id, customer_id)
+        requests: list[dict[str, Any]] = [
+            {"PutRequest": {"Item": to_item(transaction_item(t))}} for t in puts
+        ]
+        requests += [{"DeleteRequest": {"Key": to_item({"PK": pk, "SK": sort_key})}} for sort_key in deletes]
         client = dynamodb_client()
-        for start in range(0, len(transactions), BATCH_WRITE_SIZE):
-            requests = [
-                {"PutRequest": {"Item": to_item(_transaction_values(t))}}
-                for t in transactions[start : start + BATCH_WRITE_SIZE]
-            ]
-            pending: dict[str, Any] = {self.table_name: requests}
-            for attempt in range(8):
-                unprocessed = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-                if not unprocessed:
+        for start in range(0, len(requests), BATCH_WRITE_SIZE):
+            pending: dict[str, Any] = {self.table_name: requests[start : start + BATCH_WRITE_SIZE]}
+            for attempt in range(10):
+                pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
                     break
-                pending = unprocessed
-                time.sleep(min(0.05 * 2**attempt, 1.0))
+                time.sleep(min(0.05 * 2**attempt, 2.0))
             else:
-                raise RuntimeError("DynamoDB kept throttling the batch write")
-        return len(transactions)
+                raise RuntimeError("DynamoDB kept throttling the batch writes")
 
     def list_transactions(
         self,
@@ -129,7 +132,7 @@ class AccountsRepository:
         response = dynamodb_client().query(**query)
         evaluated = response.get("LastEvaluatedKey")
         return TransactionPage(
-            transactions=[_transaction(from_item(raw)) for raw in response["Items"]],
+            transactions=[transaction_from_item(from_item(raw)) for raw in response["Items"]],
             next_cursor=encode_cursor(evaluated["SK"]["S"]) if evaluated else None,
         )
 
@@ -153,6 +156,7 @@ def _values(account: SharedAccount) -> dict[str, Any]:
         "reviewed_by": account.reviewed_by,
         "reviewed_at": account.reviewed_at.isoformat() if account.reviewed_at else None,
         "provider_account_id": account.provider_account_id,
+        "ledger_account": account.ledger_account,
     }
 
 
@@ -172,14 +176,16 @@ def _account(item: dict[str, Any]) -> SharedAccount:
         reviewed_by=item.get("reviewed_by"),
         reviewed_at=datetime.fromisoformat(item["reviewed_at"]) if item.get("reviewed_at") else None,
         provider_account_id=item.get("provider_account_id", ""),
+        ledger_account=item.get("ledger_account"),
     )
 
 
-def _transaction_values(transaction: BankTransaction) -> dict[str, Any]:
+def transaction_item(transaction: BankTransaction) -> dict[str, Any]:
     booking = transaction.booking_date.isoformat()
+    sort_key = keys.transaction_sk(booking, transaction.account_id, transaction.transaction_key)
     return {
         "PK": keys.customer_transactions_pk(transaction.firm_id, transaction.customer_id),
-        "SK": keys.transaction_sk(booking, transaction.account_id, transaction.transaction_key),
+        "SK": sort_key,
         "GSI1PK": keys.account_transactions_gsi1pk(transaction.firm_id, transaction.account_id),
         "GSI1SK": f"TX#{booking}#{transaction.transaction_key}",
         "type": "transaction",
@@ -193,10 +199,22 @@ def _transaction_values(transaction: BankTransaction) -> dict[str, Any]:
         "description": transaction.description,
         "counterparty": transaction.counterparty,
         "pending": transaction.pending,
+        "ledger_account": transaction.ledger_account,
+        "category": transaction.category,
+        "assigned_by": transaction.assigned_by,
+        # Sparse index of the booked lines still to assign (R-IMP-3): gone once assigned.
+        **(
+            {
+                "GSI2PK": keys.unassigned_gsi2pk(transaction.firm_id, transaction.customer_id),
+                "GSI2SK": sort_key,
+            }
+            if transaction.assigned_by is None and not transaction.pending
+            else {}
+        ),
     }
 
 
-def _transaction(item: dict[str, Any]) -> BankTransaction:
+def transaction_from_item(item: dict[str, Any]) -> BankTransaction:
     return BankTransaction(
         firm_id=item["firm_id"],
         customer_id=item["customer_id"],
@@ -208,4 +226,7 @@ def _transaction(item: dict[str, Any]) -> BankTransaction:
         description=item["description"],
         counterparty=item.get("counterparty"),
         pending=bool(item.get("pending", False)),
+        ledger_account=item.get("ledger_account"),
+        category=item.get("category"),
+        assigned_by=item.get("assigned_by"),
     )

@@ -4,6 +4,7 @@ by callback reference (single use) and by Plaid item."""
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -59,6 +60,23 @@ class ConnectionsRepository:
             ),
         )
         return [_connection(from_item(raw)) for raw in response["Items"]]
+
+    def active_addresses(self) -> Iterator[list[ConnectionAddress]]:
+        """Every importable connection, a page at a time: one Query per page on each GSI2 shard."""
+        paginator = dynamodb_client().get_paginator("query")
+        for shard in range(keys.ACTIVE_CONNECTION_SHARDS):
+            for page in paginator.paginate(
+                TableName=self.table_name,
+                IndexName="GSI2",
+                KeyConditionExpression="GSI2PK = :pk",
+                ExpressionAttributeValues=to_item({":pk": keys.active_connections_gsi2pk(shard)}),
+                ProjectionExpression="firm_id, customer_id, connection_id",
+            ):
+                if page["Items"]:
+                    yield [
+                        ConnectionAddress(i["firm_id"]["S"], i["customer_id"]["S"], i["connection_id"]["S"])
+                        for i in page["Items"]
+                    ]
 
     def save(self, connection: Connection, previous: Connection | None, *extra: TransactItem) -> Connection:
         """Write with an optimistic lock; new connections also get their id pointer."""

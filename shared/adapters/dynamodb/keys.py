@@ -43,6 +43,11 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |30 | the files a person was granted         | table | PK=USER#<sub>, SK begins FILE_ACCESS#               |
 |   | (one per file: SK=FILE_ACCESS#<firm>#<cust>, put if not exists)                             |
 |31 | the account of a grantee by email      | table | PK=ACCOUNT_EMAIL#<sha256(email)>, SK=ACCOUNT        |
+|32 | an import feed's state (cursor, dates) | table | PK=FIRM#<firm>#CUSTOMER#<cust>, SK=IMPORT#<feed>    |
+|33 | an account's calls today (budget)      | table | PK=BUDGET#<provider account>#<day>, SK=BUDGET (TTL) |
+|34 | a firm's assignment rules              | table | PK=FIRM#<firm>, SK begins RULE#                     |
+|35 | a customer's unassigned booked lines   | GSI2  | GSI2PK=FIRM#<firm>#CUSTOMER#<cust>#UNASSIGNED       |
+|   | (sparse: only while unassigned)        |       | GSI2SK=TX#<date>#<acct>#<key>                       |
 
 Customer rows are denormalised into one visibility item per staff member who may see the
 customer (owner and assignees): every customer write rewrites them in the same transaction,
@@ -244,3 +249,25 @@ def account_email_pk(email_fingerprint: str) -> str:
 
 
 ACCOUNT = "ACCOUNT"
+
+
+def import_state_sk(feed_id: str) -> str:
+    return f"IMPORT#{feed_id}"
+
+
+def budget_pk(provider_account_id: str, day: str) -> str:
+    return f"BUDGET#{provider_account_id}#{day}"
+
+
+BUDGET = "BUDGET"
+
+
+def rule_sk(rule_id: str) -> str:
+    return f"RULE#{rule_id}"
+
+
+RULE_PREFIX = "RULE#"
+
+
+def unassigned_gsi2pk(firm_id: str, customer_id: str) -> str:
+    return f"FIRM#{firm_id}#CUSTOMER#{customer_id}#UNASSIGNED"

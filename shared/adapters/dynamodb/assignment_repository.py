@@ -1,0 +1,135 @@
+"""The firm's assignment rules and the customer's unassigned lines (R-IMP-3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.adapters.dynamodb import keys
+from shared.adapters.dynamodb.accounts_repository import transaction_from_item, transaction_item
+from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor
+from shared.domain.accounts import BankTransaction
+from shared.domain.assignment import AssignmentRule, Direction
+from shared.domain.errors import NotFound
+
+
+@dataclass
+class AssignmentRepository:
+    table_name: str
+
+    def rules(self, firm_id: str) -> list[AssignmentRule]:
+        """Every rule of the firm, in order (a firm has tens of rules: one Query)."""
+        paginator = dynamodb_client().get_paginator("query")
+        found = [
+            _rule(from_item(raw))
+            for page in paginator.paginate(
+                TableName=self.table_name,
+                KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+                ExpressionAttributeValues=to_item(
+                    {":pk": keys.firm_pk(firm_id), ":prefix": keys.RULE_PREFIX}
+                ),
+            )
+            for raw in page["Items"]
+        ]
+        return sorted(found, key=lambda r: (r.position, r.rule_id))
+
+    def put_rule(self, rule: AssignmentRule, *, must_exist: bool) -> None:
+        try:
+            dynamodb_client().put_item(
+                TableName=self.table_name,
+                Item=to_item(_rule_values(rule)),
+                ConditionExpression="attribute_exists(PK)" if must_exist else "attribute_not_exists(PK)",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise NotFound() from None
+            raise
+
+    def delete_rule(self, firm_id: str, rule_id: str) -> None:
+        try:
+            dynamodb_client().delete_item(
+                TableName=self.table_name,
+                Key=to_item({"PK": keys.firm_pk(firm_id), "SK": keys.rule_sk(rule_id)}),
+                ConditionExpression="attribute_exists(PK)",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise NotFound() from None
+            raise
+
+    def unassigned(
+        self, firm_id: str, customer_id: str, *, cursor: str | None = None, limit: int = 100
+    ) -> tuple[list[BankTransaction], str | None]:
+        """Booked lines not yet assigned, oldest first, from the sparse index."""
+        partition = keys.unassigned_gsi2pk(firm_id, customer_id)
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": "GSI2",
+            "KeyConditionExpression": "GSI2PK = :pk",
+            "ExpressionAttributeValues": to_item({":pk": partition}),
+            "Limit": limit,
+        }
+        last = decode_cursor(cursor)
+        if last:
+            start = {"PK": keys.customer_transactions_pk(firm_id, customer_id), "SK": last}
+            query["ExclusiveStartKey"] = to_item(start | {"GSI2PK": partition, "GSI2SK": last})
+        response = dynamodb_client().query(**query)
+        evaluated = response.get("LastEvaluatedKey")
+        lines = [transaction_from_item(from_item(raw)) for raw in response["Items"]]
+        return lines, (encode_cursor(evaluated["SK"]["S"]) if evaluated else None)
+
+    def get_line(self, firm_id: str, customer_id: str, line_id: str) -> BankTransaction | None:
+        try:
+            booking, account_id, key = line_id.split("~", 2)
+        except ValueError:
+            return None
+        response = dynamodb_client().get_item(
+            TableName=self.table_name,
+            Key=to_item(
+                {
+                    "PK": keys.customer_transactions_pk(firm_id, customer_id),
+                    "SK": keys.transaction_sk(booking, account_id, key),
+                }
+            ),
+        )
+        return transaction_from_item(from_item(response["Item"])) if "Item" in response else None
+
+    def save_line(self, line: BankTransaction) -> None:
+        dynamodb_client().put_item(TableName=self.table_name, Item=to_item(transaction_item(line)))
+
+
+def _rule_values(rule: AssignmentRule) -> dict[str, Any]:
+    return {
+        "PK": keys.firm_pk(rule.firm_id),
+        "SK": keys.rule_sk(rule.rule_id),
+        "type": "assignment_rule",
+        "rule_id": rule.rule_id,
+        "firm_id": rule.firm_id,
+        "name": rule.name,
+        "position": rule.position,
+        "text_contains": rule.text_contains,
+        "amount_min": str(rule.amount_min) if rule.amount_min is not None else None,
+        "amount_max": str(rule.amount_max) if rule.amount_max is not None else None,
+        "direction": rule.direction.value,
+        "ledger_account": rule.ledger_account,
+        "category": rule.category,
+    }
+
+
+def _rule(item: dict[str, Any]) -> AssignmentRule:
+    return AssignmentRule(
+        rule_id=item["rule_id"],
+        firm_id=item["firm_id"],
+        name=item["name"],
+        position=int(item["position"]),
+        text_contains=item.get("text_contains"),
+        amount_min=Decimal(item["amount_min"]) if item.get("amount_min") else None,
+        amount_max=Decimal(item["amount_max"]) if item.get("amount_max") else None,
+        direction=Direction(item.get("direction", "any")),
+        ledger_account=item.get("ledger_account"),
+        category=item.get("category"),
+    )

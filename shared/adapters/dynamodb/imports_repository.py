@@ -1,0 +1,124 @@
+"""What imports keep: each feed's cursor and dates, today's aggregator calls per account,
+and the recent stored transactions an import compares against (so a re-import writes nothing)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.adapters.dynamodb import keys
+from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.domain.imports import DAILY_CALLS_PER_ENDPOINT, Endpoint
+
+
+@dataclass(frozen=True)
+class FeedState:
+    cursor: dict[str, Any] | None  # the port's cursor, as cursor_to_json wrote it
+    last_booked: date | None
+    last_imported_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StoredTransaction:
+    sort_key: str
+    pending: bool
+    fingerprint: tuple[str, str, bool, str]  # (booking date, amount, pending, description)
+    assignment: tuple[str | None, str | None, str | None]  # kept when a changed line is rewritten
+
+
+@dataclass
+class ImportsRepository:
+    table_name: str
+
+    def feed_state(self, firm_id: str, customer_id: str, feed_id: str) -> FeedState:
+        response = dynamodb_client().get_item(
+            TableName=self.table_name,
+            Key=to_item(
+                {"PK": keys.customer_collection_pk(firm_id, customer_id), "SK": keys.import_state_sk(feed_id)}
+            ),
+            ConsistentRead=True,
+        )
+        item = from_item(response["Item"]) if "Item" in response else {}
+        return FeedState(
+            cursor=item.get("cursor"),
+            last_booked=date.fromisoformat(item["last_booked"]) if item.get("last_booked") else None,
+            last_imported_at=datetime.fromisoformat(item["last_imported_at"])
+            if item.get("last_imported_at")
+            else None,
+        )
+
+    def save_feed_state(self, firm_id: str, customer_id: str, feed_id: str, state: FeedState) -> None:
+        """Written only after every page of the import is stored: a crash re-reads, never skips."""
+        dynamodb_client().put_item(
+            TableName=self.table_name,
+            Item=to_item(
+                {
+                    "PK": keys.customer_collection_pk(firm_id, customer_id),
+                    "SK": keys.import_state_sk(feed_id),
+                    "type": "import_state",
+                    "cursor": state.cursor,
+                    "last_booked": state.last_booked.isoformat() if state.last_booked else None,
+                    "last_imported_at": state.last_imported_at.isoformat()
+                    if state.last_imported_at
+                    else None,
+                }
+            ),
+        )
+
+    def spend(self, provider_account_id: str, endpoint: Endpoint, day: date) -> bool:
+        """Count one call against today's allowance, atomically; False when it is spent."""
+        try:
+            dynamodb_client().update_item(
+                TableName=self.table_name,
+                Key=to_item({"PK": keys.budget_pk(provider_account_id, day.isoformat()), "SK": keys.BUDGET}),
+                UpdateExpression="ADD #calls :one SET expires_at = :expiry",
+                ConditionExpression="attribute_not_exists(#calls) OR #calls < :limit",
+                ExpressionAttributeNames={"#calls": endpoint.value},
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":one": 1,
+                        ":limit": DAILY_CALLS_PER_ENDPOINT,
+                        ":expiry": int(
+                            (datetime.combine(day, datetime.min.time(), UTC) + timedelta(days=2)).timestamp()
+                        ),
+                    }
+                ),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def recent(self, firm_id: str, account_id: str, since: date) -> dict[str, StoredTransaction]:
+        """The account's stored transactions booked from `since`, by key (one Query per page)."""
+        found: dict[str, StoredTransaction] = {}
+        paginator = dynamodb_client().get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :pk AND GSI1SK >= :since",
+            ExpressionAttributeValues=to_item(
+                {
+                    ":pk": keys.account_transactions_gsi1pk(firm_id, account_id),
+                    ":since": f"TX#{since.isoformat()}",
+                }
+            ),
+        ):
+            for raw in page["Items"]:
+                item = from_item(raw)
+                found[item["transaction_key"]] = StoredTransaction(
+                    sort_key=item["SK"],
+                    pending=bool(item.get("pending")),
+                    fingerprint=(
+                        item["booking_date"],
+                        item["amount"],
+                        bool(item.get("pending")),
+                        item["description"],
+                    ),
+                    assignment=(item.get("ledger_account"), item.get("category"), item.get("assigned_by")),
+                )
+        return found

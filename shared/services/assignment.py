@@ -1,0 +1,121 @@
+"""Auto-assign bank lines with the firm's rules, and assign by hand (R-IMP-3)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from ulid import ULID
+
+from shared.adapters.dynamodb.accounts_repository import AccountsRepository
+from shared.adapters.dynamodb.assignment_repository import AssignmentRepository
+from shared.auth import FirmAction, authorize
+from shared.domain.accounts import BankTransaction
+from shared.domain.assignment import AssignmentRule, first_match
+from shared.domain.errors import InvalidRequest, NotFound
+from shared.domain.identity import StaffContext
+from shared.observability import metrics
+from shared.services import onboarding
+from shared.services.onboarding import OnboardingPorts
+
+PAGE = 100
+
+
+def auto_assign(
+    assignment: AssignmentRepository, accounts: AccountsRepository, firm_id: str, customer_id: str
+) -> int:
+    """Run the rules over the customer's unassigned booked lines; returns how many were assigned."""
+    rules = assignment.rules(firm_id)
+    if not rules:
+        return 0
+    assigned = 0
+    cursor: str | None = None
+    while True:
+        lines, cursor = assignment.unassigned(firm_id, customer_id, cursor=cursor, limit=PAGE)
+        matched = []
+        for line in lines:
+            found = first_match(rules, line)
+            if found:
+                matched.append(
+                    replace(
+                        line,
+                        ledger_account=found.ledger_account,
+                        category=found.category,
+                        assigned_by=found.by,
+                    )
+                )
+        accounts.write_transactions(firm_id, customer_id, matched)  # batches of 25, leaves the index
+        assigned += len(matched)
+        if cursor is None:
+            break
+    metrics.add_metric(name="LinesAutoAssigned", unit="Count", value=assigned)
+    return assigned
+
+
+def auto_assign_now(
+    ports: OnboardingPorts, assignment: AssignmentRepository, staff: StaffContext, customer_id: str
+) -> int:
+    """Seed 003 "Auto assign bank lines", on demand."""
+    authorize(staff, FirmAction.ASSIGN_LINES)
+    onboarding.visible_customer(ports, staff, customer_id)
+    return auto_assign(assignment, ports.accounts, staff.firm_id, customer_id)
+
+
+def unassigned_lines(
+    ports: OnboardingPorts,
+    assignment: AssignmentRepository,
+    staff: StaffContext,
+    customer_id: str,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[BankTransaction], str | None]:
+    onboarding.visible_customer(ports, staff, customer_id)
+    return assignment.unassigned(staff.firm_id, customer_id, cursor=cursor, limit=limit)
+
+
+def assign_line(
+    ports: OnboardingPorts,
+    assignment: AssignmentRepository,
+    staff: StaffContext,
+    customer_id: str,
+    line_id: str,
+    *,
+    ledger_account: str | None,
+    category: str | None,
+) -> BankTransaction:
+    authorize(staff, FirmAction.ASSIGN_LINES)
+    onboarding.visible_customer(ports, staff, customer_id)
+    if not (ledger_account or category):
+        raise InvalidRequest("Give a ledger account or a category.", code="assignment_required")
+    line = assignment.get_line(staff.firm_id, customer_id, line_id)
+    if line is None:
+        raise NotFound()
+    assigned = replace(
+        line, ledger_account=ledger_account, category=category, assigned_by=staff.principal.user_id
+    )
+    assignment.save_line(assigned)
+    return assigned
+
+
+def list_rules(assignment: AssignmentRepository, staff: StaffContext) -> list[AssignmentRule]:
+    authorize(staff, FirmAction.VIEW_CUSTOMERS)
+    return assignment.rules(staff.firm_id)
+
+
+def save_rule(
+    assignment: AssignmentRepository, staff: StaffContext, rule: AssignmentRule, *, rule_id: str | None
+) -> AssignmentRule:
+    """Create (rule_id None) or replace a rule of the caller's firm; the firm comes from the caller."""
+    authorize(staff, FirmAction.MANAGE_ASSIGNMENT_RULES)
+    if not (rule.ledger_account or rule.category):
+        raise InvalidRequest("A rule assigns a ledger account or a category.", code="assignment_required")
+    saved = replace(
+        rule, firm_id=staff.firm_id, rule_id=rule_id or str(ULID.from_datetime(datetime.now(UTC)))
+    )
+    assignment.put_rule(saved, must_exist=rule_id is not None)
+    return saved
+
+
+def delete_rule(assignment: AssignmentRepository, staff: StaffContext, rule_id: str) -> None:
+    authorize(staff, FirmAction.MANAGE_ASSIGNMENT_RULES)
+    assignment.delete_rule(staff.firm_id, rule_id)

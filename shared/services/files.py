@@ -1,0 +1,281 @@
+"""The sections of a client file: family structure, patrimony, donations, simulations and reports.
+
+Each use case opens the file for one action of the policy (shared/domain/file_access.py), so
+a read_only grantee, an external adviser or a stranger is refused by the table, not here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+
+from shared.adapters.dynamodb.files_repository import FileContents
+from shared.domain.errors import Conflict, NotFound
+from shared.domain.file_access import FileAction
+from shared.domain.files import (
+    DocumentKind,
+    Donation,
+    FamilyMember,
+    FileDocument,
+    PatrimonyItem,
+    PatrimonyKind,
+    Relation,
+    Subject,
+    SubjectType,
+)
+from shared.services.file_access import (
+    FileAccessPorts,
+    FileActor,
+    FileScope,
+    member_in_file,
+    new_id,
+    open_file,
+)
+
+_DOCUMENT_ACTIONS = {
+    DocumentKind.SIMULATION: FileAction.CREATE_SIMULATION,
+    DocumentKind.REPORT: FileAction.CREATE_REPORT,
+}
+
+
+@dataclass(frozen=True)
+class FileView:
+    scope: FileScope
+    contents: FileContents
+
+
+def view_file(ports: FileAccessPorts, actor: FileActor, file_id: str) -> FileView:
+    scope = open_file(ports, actor, file_id, FileAction.VIEW_FILE)
+    return FileView(scope, ports.files.contents(scope.firm_id, scope.file_id))
+
+
+# family structure ----------------------------------------------------------------------------
+def add_member(
+    ports: FileAccessPorts,
+    actor: FileActor,
+    file_id: str,
+    *,
+    name: str,
+    relation: Relation,
+    birth_date: date | None,
+) -> FamilyMember:
+    scope = open_file(ports, actor, file_id, FileAction.EDIT_FAMILY)
+    now = ports.clock()
+    member = FamilyMember(
+        firm_id=scope.firm_id,
+        file_id=scope.file_id,
+        member_id=new_id(now),
+        name=name.strip(),
+        relation=relation,
+        birth_date=birth_date,
+        updated_by=scope.actor_id,
+        updated_at=now,
+    )
+    ports.files.put_entry(member, new=True)
+    return member
+
+
+def update_member(
+    ports: FileAccessPorts,
+    actor: FileActor,
+    file_id: str,
+    member_id: str,
+    *,
+    name: str,
+    relation: Relation,
+    birth_date: date | None,
+) -> FamilyMember:
+    """A member who was granted access keeps their relation: otherwise a co-holder could be
+    edited into a child and revoked, around R-ACC-4 (checked again in the write's transaction)."""
+    scope = open_file(ports, actor, file_id, FileAction.EDIT_FAMILY)
+    current = member_in_file(ports, scope, member_id)
+    updated = replace(
+        current,
+        name=name.strip(),
+        relation=relation,
+        birth_date=birth_date,
+        updated_by=scope.actor_id,
+        updated_at=ports.clock(),
+    )
+    guard = None
+    if relation is not current.relation:
+        guard = Subject(SubjectType.MEMBER, member_id)
+        if ports.files.get_grant(scope.firm_id, scope.file_id, guard) is not None:
+            raise Conflict("A member who was granted access keeps their relation.", code="member_has_access")
+    ports.files.put_entry(updated, new=False, grant_absent=guard)
+    return updated
+
+
+def remove_member(ports: FileAccessPorts, actor: FileActor, file_id: str, member_id: str) -> None:
+    scope = open_file(ports, actor, file_id, FileAction.EDIT_FAMILY)
+    member = member_in_file(ports, scope, member_id)
+    subject = Subject(SubjectType.MEMBER, member_id)
+    if ports.files.get_grant(scope.firm_id, scope.file_id, subject) is not None:
+        raise Conflict(
+            "Revoke this member's access before removing them (a holder's or co-holder's is permanent).",
+            code="member_has_access",
+        )
+    ports.files.delete_entry(member, grant_absent=subject)
+
+
+# patrimony inventory -------------------------------------------------------------------------
+def add_patrimony_item(
+    ports: FileAccessPorts,
+    actor: FileActor,
+    file_id: str,
+    *,
+    kind: PatrimonyKind,
+    label: str,
+    value: Decimal,
+    currency: str,
+) -> PatrimonyItem:
+    scope = open_file(ports, actor, file_id, FileAction.EDIT_PATRIMONY)
+    now = ports.clock()
+    item = PatrimonyItem(
+        firm_id=scope.firm_id,
+        file_id=scope.file_id,
+        item_id=new_id(now),
+        kind=kind,
+        label=label.strip(),
+        value=value,
+        currency=currency,
+        updated_by=scope.actor_id,
+        updated_at=now,
+    )
+    ports.files.put_entry(item, new=True)
+    return item
+
+
+def update_patrimony_item(
+    ports: FileAccessPorts,
+    actor: FileActor,
+    file_id: str,
+    item_id: str,
+    *,
+    kind: PatrimonyKind,
+    label: str,
+    value: Decimal,
+    currency: str,
+) -> PatrimonyItem:
+    scope = open_file(ports, actor, file_id, FileAction.EDIT_PATRIMONY)
+    current = _patrimony_item(ports, scope, item_id)
+    updated = replace(
+        current,
+        kind=kind,
+        label=label.strip(),
+        value=value,
+        currency=currency,
+        updated_by=scope.actor_id,
+        updated_at=ports.clock(),
+    )
+    ports.files.put_entry(updated, new=False)
+    return updated
+
+
+def remove_patrimony_item(ports: FileAccessPorts, actor: FileActor, file_id: str, item_id: str) -> None:
+    scope = open_file(ports, actor, file_id, FileAction.EDIT_PATRIMONY)
+    ports.files.delete_entry(_patrimony_item(ports, scope, item_id))
+
+
+# donations inventory -------------------------------------------------------------------------
+def add_donation(
+    ports: FileAccessPorts,
+    actor: FileActor,
+    file_id: str,
+    *,
+    donor: str,
+    beneficiary: str,
+    donated_on: date,
+    value: Decimal,
+    currency: str,
+    description: str | None,
+) -> Donation:
+    scope = open_file(ports, actor, file_id, FileAction.EDIT_DONATIONS)
+    now = ports.clock()
+    donation = Donation(
+        firm_id=scope.firm_id,
+        file_id=scope.file_id,
+        donation_id=new_id(now),
+        donor=donor.strip(),
+        beneficiary=beneficiary.strip(),
+        donated_on=donated_on,
+        value=value,
+        currency=currency,
+        description=description,
+        updated_by=scope.actor_id,
+        updated_at=now,
+    )
+    ports.files.put_entry(donation, new=True)
+    return donation
+
+
+def update_donation(
+    ports: FileAccessPorts,
+    actor: FileActor,
+    file_id: str,
+    donation_id: str,
+    *,
+    donor: str,
+    beneficiary: str,
+    donated_on: date,
+    value: Decimal,
+    currency: str,
+    description: str | None,
+) -> Donation:
+    scope = open_file(ports, actor, file_id, FileAction.EDIT_DONATIONS)
+    current = _donation(ports, scope, donation_id)
+    updated = replace(
+        current,
+        donor=donor.strip(),
+        beneficiary=beneficiary.strip(),
+        donated_on=donated_on,
+        value=value,
+        currency=currency,
+        description=description,
+        updated_by=scope.actor_id,
+        updated_at=ports.clock(),
+    )
+    ports.files.put_entry(updated, new=False)
+    return updated
+
+
+def remove_donation(ports: FileAccessPorts, actor: FileActor, file_id: str, donation_id: str) -> None:
+    scope = open_file(ports, actor, file_id, FileAction.EDIT_DONATIONS)
+    ports.files.delete_entry(_donation(ports, scope, donation_id))
+
+
+# simulations and reports ---------------------------------------------------------------------
+def add_document(
+    ports: FileAccessPorts, actor: FileActor, file_id: str, kind: DocumentKind, *, title: str, content: str
+) -> FileDocument:
+    """Create a simulation or a report: firm staff only (R-ACC-6), as the policy says."""
+    scope = open_file(ports, actor, file_id, _DOCUMENT_ACTIONS[kind])
+    now = ports.clock()
+    document = FileDocument(
+        firm_id=scope.firm_id,
+        file_id=scope.file_id,
+        document_id=new_id(now),
+        kind=kind,
+        title=title.strip(),
+        content=content,
+        created_by=scope.actor_id,
+        created_at=now,
+    )
+    ports.files.put_entry(document, new=True)
+    return document
+
+
+# helpers -------------------------------------------------------------------------------------
+def _patrimony_item(ports: FileAccessPorts, scope: FileScope, item_id: str) -> PatrimonyItem:
+    item = ports.files.get_patrimony_item(scope.firm_id, scope.file_id, item_id)
+    if item is None:
+        raise NotFound("This file has no such patrimony item.", code="patrimony_item_not_found")
+    return item
+
+
+def _donation(ports: FileAccessPorts, scope: FileScope, donation_id: str) -> Donation:
+    donation = ports.files.get_donation(scope.firm_id, scope.file_id, donation_id)
+    if donation is None:
+        raise NotFound("This file has no such donation.", code="donation_not_found")
+    return donation

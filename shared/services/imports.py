@@ -1,0 +1,270 @@
+"""Daily and on-demand imports of a connection's accepted accounts (R-IMP-1..4, R-CON-6).
+
+One job = one connection. Each feed (an account, or the whole consent when the provider
+keeps one change feed) is fetched from its saved cursor up to the close of the previous
+day in the firm's time zone; what is new or changed is written in batches, pendings that
+were booked or dropped are deleted, and only then is the cursor saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ulid import ULID
+
+from shared.adapters.dynamodb.accounts_repository import AccountsRepository
+from shared.adapters.dynamodb.assignment_repository import AssignmentRepository
+from shared.adapters.dynamodb.connections_repository import ConnectionAddress, ConnectionsRepository
+from shared.adapters.dynamodb.identity_repository import IdentityRepository
+from shared.adapters.dynamodb.imports_repository import FeedState, ImportsRepository, StoredTransaction
+from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
+from shared.adapters.queue import JobQueue
+from shared.domain.accounts import AccountStatus, BankTransaction, SharedAccount
+from shared.domain.aggregator import (
+    AggregatorProvider,
+    AggregatorTransaction,
+    ConsentExpired,
+    CredentialsRejected,
+    TransactionPage,
+    cursor_from_json,
+    cursor_to_json,
+)
+from shared.domain.connections import IMPORTABLE, Connection, ConnectionStatus
+from shared.domain.imports import (
+    MAX_HISTORY_DAYS,
+    Endpoint,
+    Outcome,
+    booking_day,
+    last_closed_day,
+    transaction_key,
+)
+from shared.domain.jobs import ImportJob, ImportReason
+from shared.domain.notifications import Notification
+from shared.observability import logger, metrics
+from shared.services.assignment import auto_assign
+
+MAX_PAGES_PER_JOB = 50  # a provider that keeps saying "more" is continued by the next job
+
+
+@dataclass
+class ImportPorts:
+    connections: ConnectionsRepository
+    accounts: AccountsRepository
+    imports: ImportsRepository
+    identities: IdentityRepository
+    notifications: NotificationsRepository
+    assignment: AssignmentRepository
+    providers: Callable[[str], AggregatorProvider]
+    queue: JobQueue
+    default_timezone: str
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+@dataclass
+class ImportReport:
+    outcome: Outcome
+    written: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    feeds_skipped_for_budget: int = 0
+    assigned: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome.value,
+            "written": self.written,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "feeds_skipped_for_budget": self.feeds_skipped_for_budget,
+            "assigned": self.assigned,
+        }
+
+
+def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
+    """Run one job. Expected stops (not importable, budget, expiry) return their reason;
+    anything else raises, so the queue retries and finally parks the job in its DLQ."""
+    address = ConnectionAddress(job.firm_id, job.customer_id, job.connection_id)
+    connection = ports.connections.get(address)
+    if connection is None or connection.status not in IMPORTABLE or connection.credential is None:
+        return _finish(ImportReport(Outcome.NOT_IMPORTABLE))
+    accounts = [
+        a
+        for a in ports.accounts.list_for_customer(job.firm_id, job.customer_id)
+        if a.connection_id == connection.connection_id and a.status is AccountStatus.ACCEPTED
+    ]
+    if not accounts:
+        return _finish(ImportReport(Outcome.NO_ACCEPTED_ACCOUNTS))
+    provider = ports.providers(connection.provider)
+    firm = ports.identities.get_firm(job.firm_id)
+    until = last_closed_day(ports.clock(), firm.timezone if firm else ports.default_timezone)
+    report = ImportReport(Outcome.IMPORTED)
+    try:
+        feeds = [[a] for a in accounts] if provider.feed_per_account else [accounts]
+        for feed in feeds:
+            _import_feed(ports, provider, connection, feed, until, report)
+    except ConsentExpired:
+        _park(ports, connection, ConnectionStatus.EXPIRED, "Your bank connection expired: reauthorise it.")
+        return _finish(replace(report, outcome=Outcome.CONSENT_EXPIRED))
+    except CredentialsRejected:
+        _park(ports, connection, ConnectionStatus.CREDENTIALS_REJECTED, "Your bank needs you to reconnect.")
+        return _finish(replace(report, outcome=Outcome.CREDENTIALS_REJECTED))
+    if report.feeds_skipped_for_budget == len(feeds):
+        report.outcome = Outcome.BUDGET_SPENT
+    elif report.written:
+        # R-IMP-3: the firm's rules run over the new unassigned lines after each import.
+        report.assigned = auto_assign(ports.assignment, ports.accounts, job.firm_id, job.customer_id)
+    return _finish(report)
+
+
+def _import_feed(
+    ports: ImportPorts,
+    provider: AggregatorProvider,
+    connection: Connection,
+    accounts: list[SharedAccount],
+    until: date,
+    report: ImportReport,
+) -> None:
+    feed_id = accounts[0].account_id if provider.feed_per_account else connection.connection_id
+    budget_key = accounts[0].provider_account_id if provider.feed_per_account else connection.connection_id
+    if not ports.imports.spend(budget_key, Endpoint.TRANSACTIONS, ports.clock().date()):
+        report.feeds_skipped_for_budget += 1
+        return
+    state = ports.imports.feed_state(connection.firm_id, connection.customer_id, feed_id)
+    linked = connection.linked_at or connection.created_at
+    earliest = linked.date() - timedelta(days=MAX_HISTORY_DAYS)
+    cursor = cursor_from_json(state.cursor) if state.cursor else provider.initial_cursor(earliest)
+    cursor = cursor.not_before(earliest).until(until)
+    ours = {account.provider_account_id: account for account in accounts}
+    pages: list[TransactionPage] = []
+    for _ in range(MAX_PAGES_PER_JOB):
+        page = provider.fetch_transactions(
+            connection.credential or "", accounts[0].provider_account_id, cursor
+        )
+        pages.append(page)
+        cursor = page.next_cursor
+        if page.complete:
+            break
+    _store(ports, connection, ours, pages, until, report)
+    # Saved only now that every page is stored: a crash before this re-reads, never skips.
+    last_booked = max(
+        (t.booking_date for p in pages for t in (*p.added, *p.modified) if t.booking_date and not t.pending),
+        default=state.last_booked,
+    )
+    ports.imports.save_feed_state(
+        connection.firm_id,
+        connection.customer_id,
+        feed_id,
+        FeedState(cursor=cursor_to_json(cursor), last_booked=last_booked, last_imported_at=ports.clock()),
+    )
+
+
+def _store(
+    ports: ImportPorts,
+    connection: Connection,
+    ours: dict[str, SharedAccount],
+    pages: list[TransactionPage],
+    until: date,
+    report: ImportReport,
+) -> None:
+    incoming = [t for p in pages for t in (*p.added, *p.modified) if t.account_id in ours]
+    removed = {r for p in pages for r in p.removed}
+    posted_pendings = {t.pending_transaction_id for t in incoming if t.pending_transaction_id}
+    snapshot = any(p.pending_snapshot for p in pages)
+    for provider_account_id, account in ours.items():
+        mine = [t for t in incoming if t.account_id == provider_account_id]
+        dates = [booking_day(t, until) for t in mine]
+        since = min([*dates, until]) - timedelta(days=31)  # pendings may be a month old
+        stored = ports.imports.recent(connection.firm_id, account.account_id, since)
+        puts, keep = _changes(account, mine, until, stored)
+        report.written += len(puts)
+        report.unchanged += len(mine) - len(puts)
+        gone = [
+            entry.sort_key
+            for key, entry in stored.items()
+            if key not in keep and (key in removed or key in posted_pendings or (snapshot and entry.pending))
+        ]
+        report.deleted += len(gone)
+        ports.accounts.write_transactions(connection.firm_id, connection.customer_id, puts, gone)
+        metrics.add_metric(name="TransactionsImported", unit="Count", value=len(puts))
+        metrics.add_metric(name="DuplicatesSkipped", unit="Count", value=len(mine) - len(puts))
+
+
+def _changes(
+    account: SharedAccount,
+    transactions: Iterable[AggregatorTransaction],
+    until: date,
+    stored: dict[str, StoredTransaction],
+) -> tuple[list[BankTransaction], set[str]]:
+    """The transactions to write (new or changed) and the keys this import saw."""
+    puts: list[BankTransaction] = []
+    seen: set[str] = set()
+    for t in transactions:
+        key = transaction_key(t, account.account_id)
+        seen.add(key)
+        row = BankTransaction(
+            firm_id=account.firm_id,
+            customer_id=account.customer_id,
+            account_id=account.account_id,
+            transaction_key=key,
+            booking_date=booking_day(t, until),
+            amount=Decimal(t.amount),
+            currency=t.currency,
+            description=t.description or "",
+            counterparty=t.counterparty,
+            pending=t.pending,
+        )
+        known = stored.get(key)
+        fingerprint = (row.booking_date.isoformat(), str(row.amount), row.pending, row.description)
+        if known is None:
+            puts.append(row)
+        elif known.fingerprint != fingerprint:
+            ledger_account, category, assigned_by = known.assignment
+            puts.append(
+                replace(row, ledger_account=ledger_account, category=category, assigned_by=assigned_by)
+            )
+    return puts, seen
+
+
+def _park(ports: ImportPorts, connection: Connection, status: ConnectionStatus, message: str) -> None:
+    """Known stop: the connection shows it, the customer is told, and no retry storm follows."""
+    now = ports.clock()
+    updated = connection.with_status(status, now)
+    if updated != connection:
+        ports.connections.save(updated, connection)
+        ports.notifications.add(
+            Notification(
+                user_id=connection.user_id,
+                notification_id=str(ULID.from_datetime(now)),
+                kind=f"connection.{status.value}",
+                title=message,
+                body=message,
+                created_at=now,
+                firm_id=connection.firm_id,
+            )
+        )
+
+
+def _finish(report: ImportReport) -> ImportReport:
+    logger.info("Import finished", extra=report.as_dict())
+    if report.outcome is not Outcome.IMPORTED:
+        metrics.add_metric(name="ImportJobsParked", unit="Count", value=1)
+    return report
+
+
+def dispatch_daily_imports(ports: ImportPorts) -> int:
+    """Queue one job per active connection, from the sharded index (no Scan), 10 per SQS call."""
+    sent = 0
+    for page in ports.connections.active_addresses():
+        ports.queue.send(
+            [
+                ImportJob(a.firm_id, a.customer_id, a.connection_id, ImportReason.SCHEDULE).to_json()
+                for a in page
+            ]
+        )
+        sent += len(page)
+    metrics.add_metric(name="ImportJobsQueued", unit="Count", value=sent)
+    return sent
