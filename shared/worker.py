@@ -39,18 +39,20 @@ def sqs_handler(handle_message: Callable[[str], None]) -> LambdaHandler:
         except PoisonMessage as error:
             _park(record, f"poison: {error}", attempts)
         except RateLimited as error:
+            # Not a failure: the job comes back after the provider's reset.
+            metrics.add_metric(name="JobsDelayedByRateLimit", unit="Count", value=1)
             retry_after(
                 record.event_source_arn,
                 record.receipt_handle,
+                record.body,
                 error.retry_after_seconds or DEFAULT_RATE_LIMIT_DELAY_SECONDS,
             )
-            metrics.add_metric(name="JobsDelayedByRateLimit", unit="Count", value=1)
-            raise
         except Exception as error:
             if attempts < redrive_of(record.event_source_arn).max_receive_count:
                 metrics.add_metric(name="JobsRetried", unit="Count", value=1)
                 raise
-            _park(record, f"{type(error).__name__}: {error}", attempts)
+            # The type and the domain code only: an exception's text may quote personal data.
+            _park(record, f"{type(error).__name__}: {getattr(error, 'code', 'unexpected')}", attempts)
 
     @logger.inject_lambda_context
     @tracer.capture_lambda_handler

@@ -129,6 +129,9 @@ def _user_pool(scope: Construct) -> cognito.UserPool:
         "UserPool",
         self_sign_up_enabled=False,  # firm staff are created by an admin; customers join by invitation
         sign_in_aliases=cognito.SignInAliases(email=True),
+        auto_verify=cognito.AutoVerifiedAttrs(email=True),
+        # An email change takes effect only once verified: the `email` claim stays trustworthy.
+        keep_original=cognito.KeepOriginalAttrs(email=True),
         standard_attributes=cognito.StandardAttributes(
             email=cognito.StandardAttribute(required=True, mutable=True)
         ),

@@ -79,10 +79,23 @@ def park_in_dead_letter_queue(queue_arn: str, body: str, reason: str, attempts: 
     )
 
 
-def retry_after(queue_arn: str, receipt_handle: str, seconds: int) -> None:
-    """Make the message visible again only after `seconds` (e.g. the aggregator's rate-limit reset)."""
-    aws_client("sqs").change_message_visibility(
-        QueueUrl=redrive_of(queue_arn).queue_url,
-        ReceiptHandle=receipt_handle,
-        VisibilityTimeout=max(0, min(seconds, 12 * 3600)),
+MAX_SQS_DELAY_SECONDS = 900
+
+
+class RetryLater(Exception):
+    """This delivery stays in the queue, hidden until the reset: report it as not processed."""
+
+
+def retry_after(queue_arn: str, receipt_handle: str, body: str, seconds: int) -> None:
+    """Bring the job back after `seconds` (a rate limit's reset): as a new, delayed message when
+    SQS can delay it (up to 15 minutes; its receive count starts again), else by hiding this
+    delivery longer (RetryLater: the batch response keeps it)."""
+    sqs = aws_client("sqs")
+    url = redrive_of(queue_arn).queue_url
+    if seconds <= MAX_SQS_DELAY_SECONDS:
+        sqs.send_message(QueueUrl=url, MessageBody=body, DelaySeconds=max(0, seconds))
+        return
+    sqs.change_message_visibility(
+        QueueUrl=url, ReceiptHandle=receipt_handle, VisibilityTimeout=min(seconds, 12 * 3600)
     )
+    raise RetryLater()

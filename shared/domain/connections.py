@@ -63,7 +63,7 @@ IMPORTABLE = frozenset({ConnectionStatus.LINKED, ConnectionStatus.REFRESH_FAILED
 
 def new_reference() -> tuple[str, str]:
     """An opaque, single-use callback reference (R-CON-2) and the hash we store of it."""
-    reference = secrets.token_urlsafe(24)
+    reference = secrets.token_urlsafe(32)  # 256 bits
     return reference, hash_reference(reference)
 
 

@@ -37,10 +37,11 @@ from shared.domain.connections import (
     new_reference,
 )
 from shared.domain.customers import Customer
-from shared.domain.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from shared.domain.errors import Conflict, DomainError, Forbidden, InvalidRequest, NotFound
 from shared.domain.identity import Principal, StaffContext
 from shared.domain.jobs import ImportJob, ImportReason
 from shared.domain.notifications import Notification
+from shared.observability import logger
 from shared.services import onboarding
 from shared.services.onboarding import OnboardingPorts
 
@@ -119,11 +120,13 @@ def _begin_consent(ports: ConnectionsPorts, connection: Connection, previous: Co
             update_consent=connection.credential if previous is not None else None,
         )
     )
-    pending = replace(
-        connection,
-        consent_handle=consent.consent_handle,
-        reference_hash=reference_hash,
+    # A new consent on a revoked connection starts it again (pending until the bank answers).
+    restarted = (
+        connection.with_status(ConnectionStatus.PENDING, ports.clock())
+        if (connection.status is ConnectionStatus.REVOKED)
+        else connection
     )
+    pending = replace(restarted, consent_handle=consent.consent_handle, reference_hash=reference_hash)
     saved = ports.connections.save(
         pending, previous, ports.connections.reference_put(pending, reference_hash)
     )
@@ -153,6 +156,12 @@ def complete_from_callback(ports: ConnectionsPorts, reference: str) -> str:
         )
     except StaleConnection:
         return "invalid"  # a concurrent replay won
+    except DomainError as error:  # the aggregator is down, a double click raced...: the browser still lands
+        logger.warning(
+            "Consent callback failed",
+            extra={"connection_id": connection.connection_id, "error_type": type(error).__name__},
+        )
+        return "error"
     return completed.status.value
 
 
@@ -274,8 +283,16 @@ def deauthorise(ports: ConnectionsPorts, caller: Principal | StaffContext, conne
         actor = caller.user_id
     if connection.credential:
         ports.providers(connection.provider).revoke(connection.credential)
-    revoked = replace(connection.with_status(ConnectionStatus.REVOKED, ports.clock()), consent_handle=None)
-    saved = ports.connections.save(revoked, connection)
+    revoked = replace(
+        connection.with_status(ConnectionStatus.REVOKED, ports.clock()),
+        consent_handle=None,
+        credential=None,  # dead at the provider: nothing may use it again
+        reference_hash=None,
+    )
+    extra = (
+        [ports.connections.reference_forget(connection.reference_hash)] if connection.reference_hash else []
+    )
+    saved = ports.connections.save(revoked, connection, *extra)
     _audit(ports, actor, saved, "connection.deauthorised")
     return saved
 

@@ -346,8 +346,9 @@ def accept_file_invitation(ports: FileAccessPorts, principal: Principal, token: 
         ports.files.token_delete(grant.invitation.token_hash, must_exist=True),
         ports.files.link_put(bound, customer.name),
     ]
-    if principal.email:
-        extra.append(ports.files.account_put(principal.email, principal.user_id))
+    # The grantee index maps the address the invitation went to (the token proves it), never the
+    # sign-in claim, and never takes an address already mapped to someone else.
+    extra.append(ports.files.account_put(grant.email, principal.user_id))
     try:
         saved = ports.files.save_grant(bound, grant, *extra)
     except FileChanged:  # used or changed meanwhile: the same answer as a used token

@@ -16,7 +16,7 @@ from typing import Any
 
 from ulid import ULID
 
-from shared.adapters.dynamodb.accounts_repository import AccountsRepository
+from shared.adapters.dynamodb.accounts_repository import AccountsRepository, transaction_sort_key
 from shared.adapters.dynamodb.assignment_repository import AssignmentRepository
 from shared.adapters.dynamodb.connections_repository import ConnectionAddress, ConnectionsRepository
 from shared.adapters.dynamodb.identity_repository import IdentityRepository
@@ -136,7 +136,11 @@ def _import_feed(
     state = ports.imports.feed_state(connection.firm_id, connection.customer_id, feed_id)
     linked = connection.linked_at or connection.created_at
     earliest = linked.date() - timedelta(days=MAX_HISTORY_DAYS)
-    cursor = cursor_from_json(state.cursor) if state.cursor else provider.initial_cursor(earliest)
+    covered = {account.account_id for account in accounts}
+    # An account accepted after the feed began was skipped by it so far: read the feed from its
+    # start again (storage is idempotent), so that account gets its whole history too.
+    restart = not state.cursor or not covered <= set(state.accounts)
+    cursor = provider.initial_cursor(earliest) if restart else cursor_from_json(state.cursor or {})
     cursor = cursor.not_before(earliest).until(until)
     ours = {account.provider_account_id: account for account in accounts}
     pages: list[TransactionPage] = []
@@ -158,7 +162,12 @@ def _import_feed(
         connection.firm_id,
         connection.customer_id,
         feed_id,
-        FeedState(cursor=cursor_to_json(cursor), last_booked=last_booked, last_imported_at=ports.clock()),
+        FeedState(
+            cursor=cursor_to_json(cursor),
+            last_booked=last_booked,
+            last_imported_at=ports.clock(),
+            accounts=tuple(sorted(covered | set(state.accounts))),
+        ),
     )
 
 
@@ -179,14 +188,14 @@ def _store(
         dates = [booking_day(t, until) for t in mine]
         since = min([*dates, until]) - timedelta(days=31)  # pendings may be a month old
         stored = ports.imports.recent(connection.firm_id, account.account_id, since)
-        puts, keep = _changes(account, mine, until, stored)
+        puts, keep, moved = _changes(account, mine, until, stored)
         report.written += len(puts)
         report.unchanged += len(mine) - len(puts)
         gone = [
             entry.sort_key
             for key, entry in stored.items()
             if key not in keep and (key in removed or key in posted_pendings or (snapshot and entry.pending))
-        ]
+        ] + moved
         report.deleted += len(gone)
         ports.accounts.write_transactions(connection.firm_id, connection.customer_id, puts, gone)
         metrics.add_metric(name="TransactionsImported", unit="Count", value=len(puts))
@@ -198,10 +207,12 @@ def _changes(
     transactions: Iterable[AggregatorTransaction],
     until: date,
     stored: dict[str, StoredTransaction],
-) -> tuple[list[BankTransaction], set[str]]:
-    """The transactions to write (new or changed) and the keys this import saw."""
+) -> tuple[list[BankTransaction], set[str], list[str]]:
+    """The transactions to write (new or changed), the keys this import saw, and the stored rows
+    a changed transaction leaves (its day is part of the row's key: a booked pending moves)."""
     puts: list[BankTransaction] = []
     seen: set[str] = set()
+    moved: list[str] = []
     for t in transactions:
         key = transaction_key(t, account.account_id)
         seen.add(key)
@@ -226,7 +237,9 @@ def _changes(
             puts.append(
                 replace(row, ledger_account=ledger_account, category=category, assigned_by=assigned_by)
             )
-    return puts, seen
+            if known.sort_key != transaction_sort_key(row):
+                moved.append(known.sort_key)
+    return puts, seen, moved
 
 
 def _park(ports: ImportPorts, connection: Connection, status: ConnectionStatus, message: str) -> None:

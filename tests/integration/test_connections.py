@@ -190,12 +190,17 @@ def test_reauthorise_after_expiry_then_deauthorise(sandboxes, customer_id):
         connections_api, "POST", "/connections/{connection_id}/deauthorise", INVITEE, path_parameters=ids
     )
     assert status == 200 and revoked["status"] == "revoked"
-    assert (
-        call(connections_api, "POST", "/connections/{connection_id}/refresh", INVITEE, path_parameters=ids)[
-            1
-        ]["status"]
-        == "revoked"
+    status, body = call(
+        connections_api, "POST", "/connections/{connection_id}/refresh", INVITEE, path_parameters=ids
     )
+    assert (status, body["code"]) == (409, "no_consent")  # the revoked consent is gone
+
+    # Reconnecting later restarts the same connection (review finding: it stayed revoked).
+    _, again = call(
+        connections_api, "POST", "/connections/{connection_id}/reauthorise", INVITEE, path_parameters=ids
+    )
+    assert again["connection"]["status"] == "pending"
+    assert callback(approve_at_gocardless(sandboxes, again["consent_url"])) == "linked"
 
 
 def test_refresh_queues_an_import(sandboxes, customer_id):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 
@@ -293,3 +295,97 @@ def test_a_firm_user_imports_a_customer_now(sandboxes):
             )[0]
             == 404
         )
+
+
+def test_a_transaction_whose_day_changes_moves_instead_of_duplicating(sandboxes):
+    """A pending with an id that is later booked on another day keeps one row (review finding)."""
+    from dataclasses import replace as change
+
+    from shared.domain.aggregator import AggregatorTransaction, SyncCursor, TransactionPage
+    from shared.services.imports import import_connection
+
+    job, account_id = linked(sandboxes)
+    ports = bootstrap.imports()
+    account = ports.accounts.get(job.firm_id, job.customer_id, account_id)
+    yesterday = sandboxes.now.date() - timedelta(days=1)
+    pending = AggregatorTransaction(
+        transaction_id="T1",
+        internal_id=None,
+        account_id=account.provider_account_id,
+        booking_date=None,
+        value_date=yesterday - timedelta(days=2),
+        amount=Decimal("-5.00"),
+        currency="GBP",
+        description="Coffee",
+        counterparty=None,
+        pending=True,
+    )
+    pages = iter([pending, change(pending, pending=False, booking_date=yesterday)])
+
+    class OneLine:
+        feed_per_account = False
+        name = "gocardless"
+
+        def initial_cursor(self, since):
+            return SyncCursor(None)
+
+        def fetch_transactions(self, credential, account_id, cursor):
+            return TransactionPage(
+                added=(next(pages),), modified=(), removed=(), next_cursor=SyncCursor("x"), complete=True
+            )
+
+    one_line = change(ports, providers=lambda _: OneLine())
+    import_connection(one_line, job)
+    import_connection(one_line, job)
+    rows = [i for i in stored(job) if i["transaction_key"]["S"] == "T1"]
+    assert [(r["booking_date"]["S"], r["pending"]["BOOL"]) for r in rows] == [(yesterday.isoformat(), False)]
+
+
+def test_a_plaid_account_accepted_later_gets_its_whole_history(sandboxes):
+    """One feed per Item: an account joining after the feed began is read from the start (review finding)."""
+    from shared.services.imports import import_connection
+    from tests.integration.test_connections import PLAID_BANK
+
+    seed_firms()
+    _, customer = call(
+        invitations, "POST", "/customers/invitations", ADMIN, body={"name": "Jane", "email": INVITEE.email}
+    )
+    [token] = invitation_tokens(INVITEE.email)
+    call(invitations, "POST", "/invitations/accept", INVITEE, body={"token": token})
+    _, started = call(
+        connections_api,
+        "POST",
+        "/connections",
+        INVITEE,
+        body={"provider": "plaid", "institution_id": PLAID_BANK},
+    )
+    redirect = sandboxes.browser.get(
+        f"http://sandbox.test/sandbox/plaid/link/{started['link_token']}/connect"
+    )
+    public_token = parse_qs(urlsplit(redirect.headers["location"]).query)["public_token"][0]
+    call(
+        connections_api,
+        "POST",
+        "/connections/{connection_id}/complete",
+        INVITEE,
+        path_parameters={"connection_id": started["connection"]["connection_id"]},
+        body={"public_token": public_token},
+    )
+    ids = {"customer_id": customer["customer_id"]}
+    _, accounts = call(invitations, "GET", "/customers/{customer_id}/accounts", ADMIN, path_parameters=ids)
+    first, second = (a["account_id"] for a in accounts["new_accounts"][:2])
+    accept = "/customers/{customer_id}/accounts/{account_id}/accept"
+    job = ImportJob(
+        DEMO_FIRM.firm_id,
+        customer["customer_id"],
+        started["connection"]["connection_id"],
+        ImportReason.MANUAL,
+    )
+
+    call(invitations, "POST", accept, ADMIN, path_parameters={**ids, "account_id": first})
+    import_connection(bootstrap.imports(), job)
+    assert {i["account_id"]["S"] for i in stored(job)} == {first}
+    call(invitations, "POST", accept, ADMIN, path_parameters={**ids, "account_id": second})
+    import_connection(bootstrap.imports(), job)
+    per_account = Counter(i["account_id"]["S"] for i in stored(job))
+    assert min(per_account[first], per_account[second]) > 0 and max(per_account.values()) > 30, per_account

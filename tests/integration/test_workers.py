@@ -48,3 +48,20 @@ def test_refused_records_are_retried_then_parked_with_their_reason(refresh_queue
 def test_scheduled_job_events_match_the_schedule_payloads(schedule):
     event = load_event(f"scheduler/{schedule.replace('-', '_')}.json")
     assert event == SCHEDULES[schedule].payload
+
+
+def test_a_short_rate_limit_requeues_the_job_with_a_delay(refresh_queue, lambda_context):
+    from shared.domain.errors import RateLimited
+    from shared.worker import sqs_handler
+
+    def rate_limited(_: str) -> None:
+        raise RateLimited(retry_after_seconds=30)
+
+    event = refresh_event(refresh_queue, 4)  # even on its 4th delivery: a rate limit is not a failure
+    assert sqs_handler(rate_limited)(event, lambda_context) == {"batchItemFailures": []}
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName="refresh")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesDelayed"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "2"
+    dlq = sqs.get_queue_url(QueueName="refresh-dlq")["QueueUrl"]
+    assert "Messages" not in sqs.receive_message(QueueUrl=dlq)

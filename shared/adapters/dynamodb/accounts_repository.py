@@ -11,7 +11,7 @@ from typing import Any
 
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
-from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor
+from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
 from shared.domain.accounts import AccountStatus, BankTransaction, SharedAccount
 from shared.domain.errors import InvalidRequest
 
@@ -129,7 +129,7 @@ class AccountsRepository:
             if index:
                 start |= {"GSI1PK": partition, "GSI1SK": f"TX#{booking}#{key}"}
             query["ExclusiveStartKey"] = to_item(start)
-        response = dynamodb_client().query(**query)
+        response = query_page(query)
         evaluated = response.get("LastEvaluatedKey")
         return TransactionPage(
             transactions=[transaction_from_item(from_item(raw)) for raw in response["Items"]],
@@ -180,9 +180,15 @@ def _account(item: dict[str, Any]) -> SharedAccount:
     )
 
 
+def transaction_sort_key(transaction: BankTransaction) -> str:
+    return keys.transaction_sk(
+        transaction.booking_date.isoformat(), transaction.account_id, transaction.transaction_key
+    )
+
+
 def transaction_item(transaction: BankTransaction) -> dict[str, Any]:
     booking = transaction.booking_date.isoformat()
-    sort_key = keys.transaction_sk(booking, transaction.account_id, transaction.transaction_key)
+    sort_key = transaction_sort_key(transaction)
     return {
         "PK": keys.customer_transactions_pk(transaction.firm_id, transaction.customer_id),
         "SK": sort_key,

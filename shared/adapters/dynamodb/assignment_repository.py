@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.accounts_repository import transaction_from_item, transaction_item
 from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
-from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor
+from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
 from shared.domain.accounts import BankTransaction
 from shared.domain.assignment import AssignmentRule, Direction
 from shared.domain.errors import NotFound
@@ -77,7 +77,7 @@ class AssignmentRepository:
         if last:
             start = {"PK": keys.customer_transactions_pk(firm_id, customer_id), "SK": last}
             query["ExclusiveStartKey"] = to_item(start | {"GSI2PK": partition, "GSI2SK": last})
-        response = dynamodb_client().query(**query)
+        response = query_page(query)
         evaluated = response.get("LastEvaluatedKey")
         lines = [transaction_from_item(from_item(raw)) for raw in response["Items"]]
         return lines, (encode_cursor(evaluated["SK"]["S"]) if evaluated else None)

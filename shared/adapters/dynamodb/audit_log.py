@@ -10,7 +10,7 @@ from ulid import ULID
 
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
-from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor
+from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
 from shared.domain.audit import AuditEvent
 
 
@@ -68,7 +68,7 @@ class AuditLog:
             query["ExclusiveStartKey"] = to_item(
                 start | ({"GSI1PK": partition, "GSI1SK": last} if customer_id else {})
             )
-        response = dynamodb_client().query(**query)
+        response = query_page(query)
         evaluated = response.get("LastEvaluatedKey")
         events = [
             AuditEvent(

@@ -108,6 +108,17 @@ class ConnectionsRepository:
             keys.consent_reference_pk(reference_hash), keys.CONSENT_REFERENCE, connection
         )
 
+    def reference_forget(self, reference_hash: str) -> TransactItem:
+        """Remove a callback reference whether or not it was used (the consent is abandoned)."""
+        return {
+            "Delete": {
+                "TableName": self.table_name,
+                "Key": to_item(
+                    {"PK": keys.consent_reference_pk(reference_hash), "SK": keys.CONSENT_REFERENCE}
+                ),
+            }
+        }
+
     def reference_consume(self, reference_hash: str) -> TransactItem:
         """Fails the transaction when the reference was already used: a replay changes nothing."""
         return {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
 from shared.domain.errors import InvalidRequest
 
@@ -26,3 +27,18 @@ def decode_cursor(cursor: str | None) -> str | None:
     if not decoded:
         raise InvalidRequest("The page cursor is not valid.", code="invalid_cursor")
     return decoded
+
+
+def query_page(query: dict[str, Any]) -> dict[str, Any]:
+    """One Query; a start key that DynamoDB refuses (a forged or stale cursor outside the
+    query's range) is the caller's invalid cursor, not a server error."""
+    from botocore.exceptions import ClientError
+
+    from shared.adapters.dynamodb.client import dynamodb_client
+
+    try:
+        return dynamodb_client().query(**query)
+    except ClientError as error:
+        if "ExclusiveStartKey" in query and error.response["Error"]["Code"] == "ValidationException":
+            raise InvalidRequest("The page cursor is not valid.", code="invalid_cursor") from None
+        raise

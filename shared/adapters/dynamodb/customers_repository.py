@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
-from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor
+from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
 from shared.domain.customers import Customer, Invitation, InvitationStatus, Section, email_fingerprint
 from shared.domain.errors import Conflict
 
@@ -89,7 +89,7 @@ class CustomersRepository:
                 else {"PK": keys.firm_pk(firm_id), "SK": keys.customer_sk(last)}
             )
             query["ExclusiveStartKey"] = to_item({**table_key, "GSI1PK": partition, "GSI1SK": last})
-        response = dynamodb_client().query(**query)
+        response = query_page(query)
         evaluated = response.get("LastEvaluatedKey")
         return CustomerPage(
             rows=[_row(from_item(raw)) for raw in response["Items"]],

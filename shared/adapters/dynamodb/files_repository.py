@@ -323,6 +323,8 @@ class FilesRepository:
                         "user_id": user_id,
                     }
                 ),
+                "ConditionExpression": "attribute_not_exists(PK) OR user_id = :user",
+                "ExpressionAttributeValues": {":user": {"S": user_id}},
             }
         }
 

@@ -19,6 +19,7 @@ class FeedState:
     cursor: dict[str, Any] | None  # the port's cursor, as cursor_to_json wrote it
     last_booked: date | None
     last_imported_at: datetime | None
+    accounts: tuple[str, ...] = ()  # our accounts the cursor has covered (one feed per consent)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class ImportsRepository:
             last_imported_at=datetime.fromisoformat(item["last_imported_at"])
             if item.get("last_imported_at")
             else None,
+            accounts=tuple(item.get("accounts", [])),
         )
 
     def save_feed_state(self, firm_id: str, customer_id: str, feed_id: str, state: FeedState) -> None:
@@ -64,6 +66,7 @@ class ImportsRepository:
                     "last_imported_at": state.last_imported_at.isoformat()
                     if state.last_imported_at
                     else None,
+                    "accounts": list(state.accounts),
                 }
             ),
         )

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
-from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor
+from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
 from shared.domain.errors import NotFound
 from shared.domain.notifications import Notification
 
@@ -37,7 +37,7 @@ class NotificationsRepository:
             query["ExclusiveStartKey"] = to_item(
                 {"PK": keys.user_pk(user_id), "SK": keys.notification_sk(last)}
             )
-        response = dynamodb_client().query(**query)
+        response = query_page(query)
         evaluated = response.get("LastEvaluatedKey")
         next_cursor = (
             encode_cursor(evaluated["SK"]["S"].removeprefix(keys.NOTIFICATION_PREFIX)) if evaluated else None
