@@ -215,16 +215,21 @@ def _offer_accounts(
     if not accounts:
         return None
     now = ports.clock()
+    # Two look-alike accounts (same mask, currency and name) are told apart by their order,
+    # which a bank keeps from one consent to the next.
+    seen: dict[str, int] = {}
+    ids = []
+    for account in accounts:
+        base = stable_account_id(
+            connection.connection_id, account.masked_identifier or "", account.currency or "", account.name
+        )
+        seen[base] = seen.get(base, 0) + 1
+        ids.append((account, base if seen[base] == 1 else f"{base}_{seen[base]}"))
     shared = [
         SharedAccount(
             firm_id=connection.firm_id,
             customer_id=connection.customer_id,
-            account_id=stable_account_id(
-                connection.connection_id,
-                account.masked_identifier or "",
-                account.currency or "",
-                account.name,
-            ),
+            account_id=account_id,
             provider_account_id=account.account_id,
             connection_id=connection.connection_id,
             institution_name=connection.institution_name,
@@ -234,7 +239,7 @@ def _offer_accounts(
             balance=account.balance,
             last_updated=now,
         )
-        for account in accounts
+        for account, account_id in ids
     ]
     return onboarding.offer_accounts(ports.onboarding, connection.firm_id, connection.customer_id, shared)
 

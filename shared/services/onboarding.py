@@ -170,23 +170,22 @@ def _remind_or_expire(ports: OnboardingPorts, customer: Customer, now: datetime)
         return "skipped"
     # Every reminder due by now counts as sent: after a missed day-7 run, day 31 sends only one.
     # We keep only the token's hash, so the reminder carries a fresh token (same expiry) that
-    # replaces the old one. The conditional save is the claim: a second run or a retry finds
-    # the reminder already sent.
+    # replaces the old one once the email is sent. The conditional save is the claim: a second
+    # run or a retry finds the reminder already sent.
     sent = tuple(sorted({*invitation.reminders_sent, *(a for a in REMINDER_AGES if a <= age)}))
     token, fresh = issue_invitation(invitation.sent_at, invitation.message)
     reminded = replace(customer, invitation=replace(fresh, reminders_sent=sent))
-    refreshed = ports.customers.save(
-        reminded, customer, _token_delete(ports, customer), ports.customers.token_put(reminded)
-    )
+    refreshed = ports.customers.save(reminded, customer, ports.customers.token_put(reminded))
     try:
         _send_invitation(ports, refreshed, token, reminder=True)
     except UpstreamUnavailable:
-        # Not sent: release the claim (the fresh token stays) so the next run tries again.
-        released = replace(
-            refreshed, invitation=replace(refreshed.invitation, reminders_sent=invitation.reminders_sent)
+        # Not sent: put everything back (the link already emailed keeps working) so that the
+        # next run tries again.
+        ports.customers.save(
+            replace(refreshed, invitation=invitation), refreshed, _token_delete(ports, refreshed)
         )
-        ports.customers.save(released, refreshed)
         return "failed"
+    ports.customers.transact([_token_delete(ports, customer)])  # the previous link stops working now
     _audit(ports, SYSTEM_ACTOR, refreshed, "invitation.reminded", {"days": age})
     return "reminders_sent"
 

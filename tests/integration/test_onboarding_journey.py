@@ -230,3 +230,27 @@ def test_a_missed_day_7_run_sends_one_reminder_on_day_31(stack):
     assert send_due_reminders(late)["reminders_sent"] == 1
     assert send_due_reminders(late)["reminders_sent"] == 0
     assert sum(e.subject.startswith("Reminder") for e in sent_emails()) == 1
+
+
+def test_a_failed_reminder_keeps_the_last_link_working_and_is_tried_again(stack):
+    from shared.auth import staff_context
+    from shared.domain.identity import Principal
+    from shared.services.onboarding import invite_customer, verify_invitation
+
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    ports = replace(bootstrap.onboarding(), clock=lambda: start)
+    staff = staff_context(Principal(ADMIN.sub, ADMIN.email), ports.identities, None)
+    invite_customer(ports, staff, name="Jane Doe", email=INVITEE.email, message=None)
+    [token] = invitation_tokens(INVITEE.email)
+
+    class Broken:
+        def send(self, message):
+            raise RuntimeError("SES is down")
+
+    day_7 = start + timedelta(days=7, hours=1)
+    broken = replace(ports, email=Broken(), clock=lambda: day_7)
+    assert send_due_reminders(broken)["failed"] == 1
+    assert verify_invitation(broken, token) == "Demo Advisory LLP"  # the emailed link still works
+    working = replace(ports, clock=lambda: day_7)
+    assert send_due_reminders(working)["reminders_sent"] == 1
+    assert send_due_reminders(working)["reminders_sent"] == 0

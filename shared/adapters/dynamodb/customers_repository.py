@@ -142,6 +142,9 @@ class CustomersRepository:
             raise
         return saved
 
+    def transact(self, items: list[TransactItem]) -> None:
+        dynamodb_client().transact_write_items(TransactItems=items)
+
     def email_claim(self, customer: Customer) -> TransactItem:
         """Reserve the customer's email in the firm (R-INV-3: one customer per email)."""
         return {
