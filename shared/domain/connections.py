@@ -90,6 +90,8 @@ class Connection:
     expires_at: datetime | None = None
     status_changed_at: datetime | None = None  # orders provider events: an older one never wins
     last_error: str | None = None
+    last_import_at: datetime | None = None  # R-CON-9: when data last came in
+    last_import_outcome: str | None = None
     version: int = 0
 
     @property

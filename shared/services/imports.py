@@ -18,7 +18,11 @@ from ulid import ULID
 
 from shared.adapters.dynamodb.accounts_repository import AccountsRepository, transaction_sort_key
 from shared.adapters.dynamodb.assignment_repository import AssignmentRepository
-from shared.adapters.dynamodb.connections_repository import ConnectionAddress, ConnectionsRepository
+from shared.adapters.dynamodb.connections_repository import (
+    ConnectionAddress,
+    ConnectionsRepository,
+    StaleConnection,
+)
 from shared.adapters.dynamodb.identity_repository import IdentityRepository
 from shared.adapters.dynamodb.imports_repository import FeedState, ImportsRepository, StoredTransaction
 from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
@@ -26,6 +30,7 @@ from shared.adapters.queue import JobQueue
 from shared.domain.accounts import AccountStatus, BankTransaction, SharedAccount
 from shared.domain.aggregator import (
     AggregatorProvider,
+    AggregatorRateLimited,
     AggregatorTransaction,
     ConsentExpired,
     CredentialsRejected,
@@ -114,10 +119,48 @@ def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
         return _finish(replace(report, outcome=Outcome.CREDENTIALS_REJECTED))
     if report.feeds_skipped_for_budget == len(feeds):
         report.outcome = Outcome.BUDGET_SPENT
-    elif report.written:
-        # R-IMP-3: the firm's rules run over the new unassigned lines after each import.
-        report.assigned = auto_assign(ports.assignment, ports.accounts, job.firm_id, job.customer_id)
+    else:
+        _refresh_accounts(ports, provider, connection, accounts)
+        if report.written:
+            # R-IMP-3: the firm's rules run over the new unassigned lines after each import.
+            report.assigned = auto_assign(ports.assignment, ports.accounts, job.firm_id, job.customer_id)
+    _record_outcome(ports, connection, report.outcome)
     return _finish(report)
+
+
+def _refresh_accounts(
+    ports: ImportPorts, provider: AggregatorProvider, connection: Connection, accounts: list[SharedAccount]
+) -> None:
+    """Balances and details, when today's budget allows them for every account (R-CON-9)."""
+    today = ports.clock().date()
+    affordable = all(
+        ports.imports.spend(a.provider_account_id, endpoint, today)
+        for a in accounts
+        for endpoint in (Endpoint.BALANCES, Endpoint.DETAILS)
+    )
+    balances: dict[str, Decimal | None] = {}
+    if affordable:
+        try:
+            balances = {a.account_id: a.balance for a in provider.list_accounts(connection.credential or "")}
+        except AggregatorRateLimited:  # other calls (a consent's account listing) used the allowance
+            logger.info("Balances not refreshed: the provider's daily limit is reached")
+    for account in accounts:
+        ports.accounts.mark_updated(account, ports.clock(), balances.get(account.provider_account_id))
+
+
+def _record_outcome(ports: ImportPorts, connection: Connection, outcome: Outcome) -> None:
+    """The connection shows how its last import ended (best effort: a concurrent change wins)."""
+    current = ports.connections.get(
+        ConnectionAddress(connection.firm_id, connection.customer_id, connection.connection_id)
+    )
+    if current is None:
+        return
+    try:
+        ports.connections.save(
+            replace(current, last_import_at=ports.clock(), last_import_outcome=outcome.value), current
+        )
+    except StaleConnection:
+        logger.info("Import outcome not recorded: the connection changed meanwhile")
 
 
 def _import_feed(

@@ -329,6 +329,9 @@ def test_a_transaction_whose_day_changes_moves_instead_of_duplicating(sandboxes)
         def initial_cursor(self, since):
             return SyncCursor(None)
 
+        def list_accounts(self, credential):
+            return []
+
         def fetch_transactions(self, credential, account_id, cursor):
             return TransactionPage(
                 added=(next(pages),), modified=(), removed=(), next_cursor=SyncCursor("x"), complete=True
@@ -389,3 +392,18 @@ def test_a_plaid_account_accepted_later_gets_its_whole_history(sandboxes):
     import_connection(bootstrap.imports(), job)
     per_account = Counter(i["account_id"]["S"] for i in stored(job))
     assert min(per_account[first], per_account[second]) > 0 and max(per_account.values()) > 30, per_account
+
+
+def test_an_import_updates_the_accounts_and_records_its_outcome(sandboxes):
+    from shared.services.imports import import_connection
+
+    job, account_id = linked(sandboxes)
+    ports = bootstrap.imports()
+    before = ports.accounts.get(job.firm_id, job.customer_id, account_id)
+    sandboxes.now += timedelta(hours=3)
+    import_connection(ports, job)
+    after = ports.accounts.get(job.firm_id, job.customer_id, account_id)
+    assert after.last_updated == sandboxes.now > before.last_updated and after.balance is not None
+    _, [connection] = call(connections_api, "GET", "/connections", INVITEE)
+    assert connection["last_import_outcome"] == "imported"
+    assert connection["last_import_at"].startswith(sandboxes.now.date().isoformat())

@@ -63,6 +63,8 @@ class ConnectionOut(BaseModel):
     linked_at: datetime | None
     expires_at: datetime | None
     last_error: str | None
+    last_import_at: datetime | None
+    last_import_outcome: str | None
 
     @classmethod
     def of(cls, connection: Connection, now: datetime) -> ConnectionOut:
@@ -79,6 +81,8 @@ class ConnectionOut(BaseModel):
             linked_at=connection.linked_at,
             expires_at=connection.expires_at,
             last_error=connection.last_error,
+            last_import_at=connection.last_import_at,
+            last_import_outcome=connection.last_import_outcome,
         )
 
 

@@ -48,6 +48,26 @@ class AccountsRepository:
         )
         return _account(from_item(response["Item"])) if "Item" in response else None
 
+    def mark_updated(self, account: SharedAccount, at: datetime, balance: Decimal | None) -> None:
+        """R-CON-9: when the account's data was last updated (and its balance, when read)."""
+        values: dict[str, Any] = {":at": at.isoformat()}
+        expression = "SET last_updated = :at"
+        if balance is not None:
+            values[":balance"] = str(balance)
+            expression += ", balance = :balance"
+        dynamodb_client().update_item(
+            TableName=self.table_name,
+            Key=to_item(
+                {
+                    "PK": keys.customer_collection_pk(account.firm_id, account.customer_id),
+                    "SK": keys.account_sk(account.account_id),
+                }
+            ),
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues=to_item(values),
+        )
+
     def put_op(self, account: SharedAccount, *, expected_status: AccountStatus | None) -> dict[str, Any]:
         """A transaction item writing `account`; `expected_status` None means it must be new."""
         put: dict[str, Any] = {"TableName": self.table_name, "Item": to_item(_values(account))}

@@ -185,6 +185,8 @@ def _values(connection: Connection) -> dict[str, Any]:
         "expires_at_iso": _iso(connection.expires_at),  # not `expires_at`: that name is the table's TTL
         "status_changed_at": _iso(connection.status_changed_at),
         "last_error": connection.last_error,
+        "last_import_at": _iso(connection.last_import_at),
+        "last_import_outcome": connection.last_import_outcome,
         "version": connection.version,
         "GSI2PK": keys.active_connections_gsi2pk(shard) if active else None,
         "GSI2SK": f"{connection.firm_id}#{connection.customer_id}#{connection.connection_id}"
@@ -212,6 +214,8 @@ def _connection(item: dict[str, Any]) -> Connection:
         expires_at=_dt(item.get("expires_at_iso")),
         status_changed_at=_dt(item.get("status_changed_at")),
         last_error=item.get("last_error"),
+        last_import_at=_dt(item.get("last_import_at")),
+        last_import_outcome=item.get("last_import_outcome"),
         version=int(item["version"]),
     )
 
