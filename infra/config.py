@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from constructs import Node
 
+from shared.settings import DEFAULT_EULA_VERSION
+
 _STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 
 
@@ -21,6 +23,7 @@ class StageConfig:
     plaid_base_url: str
     api_base_url: str | None  # a custom domain; default: the HTTP API's own endpoint
     default_firm_timezone: str
+    current_eula_version: str  # bump it when the Data Refresh EULA changes: customers accept again
 
     @property
     def stack_name(self) -> str:
@@ -53,6 +56,7 @@ class StageConfig:
             plaid_base_url=optional("plaid_base_url") or "sandbox",
             api_base_url=optional("api_base_url"),
             default_firm_timezone=optional("default_firm_timezone") or "Europe/London",
+            current_eula_version=optional("current_eula_version") or DEFAULT_EULA_VERSION,
         )
         config._validate()
         return config

@@ -276,6 +276,11 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/firm/connections/{connection_id}/refresh", "connections_api"),
     Route("GET", "/callbacks/gocardless", "connections_api", public=True),
     Route("POST", "/webhooks/plaid", "connections_api", public=True),
+    # Data Refresh (R-REF-*)
+    Route("GET", "/data-refresh/engagements", "refresh_api"),
+    Route("POST", "/data-refresh/jobs", "refresh_api"),
+    Route("GET", "/data-refresh/jobs/{job_id}", "refresh_api"),
+    Route("POST", "/me/eula", "refresh_api"),
 )
 
 # Environment every function gets besides its resources (values set by infra or local).
@@ -288,6 +293,7 @@ COMMON_ENV = (
     "GOCARDLESS_BASE_URL",
     "PLAID_BASE_URL",
     "DEFAULT_FIRM_TIMEZONE",
+    "CURRENT_EULA_VERSION",  # the Data Refresh EULA customers must have accepted (R-REF-5)
 )
 
 

@@ -91,6 +91,7 @@ def _common_environment(config: StageConfig, email: Email) -> dict[str, str]:
         "GOCARDLESS_BASE_URL": config.gocardless_base_url,
         "PLAID_BASE_URL": config.plaid_base_url,
         "DEFAULT_FIRM_TIMEZONE": config.default_firm_timezone,
+        "CURRENT_EULA_VERSION": config.current_eula_version,
     }
     if values.keys() | {API_BASE_URL} != set(COMMON_ENV):
         raise ValueError(f"COMMON_ENV {sorted(COMMON_ENV)} and the stack's values {sorted(values)} differ")

@@ -8,6 +8,7 @@ here) plus the local values of `COMMON_ENV`.
 from __future__ import annotations
 
 from infra.spec import COMMON_ENV, FUNCTIONS, function_environment
+from shared.settings import DEFAULT_EULA_VERSION
 
 STAGE = "local"
 EMAIL_SENDER = "no-reply@example.com"
@@ -34,6 +35,7 @@ def common_environment(base_url: str) -> dict[str, str]:
         "GOCARDLESS_BASE_URL": base_url + GOCARDLESS_SANDBOX_MOUNT,
         "PLAID_BASE_URL": base_url + PLAID_SANDBOX_MOUNT,
         "DEFAULT_FIRM_TIMEZONE": DEFAULT_FIRM_TIMEZONE,
+        "CURRENT_EULA_VERSION": DEFAULT_EULA_VERSION,
     }
     missing = set(COMMON_ENV) - set(values)
     if missing:

@@ -22,7 +22,9 @@ from shared.settings import get_settings
 if TYPE_CHECKING:
     from shared.adapters.aggregator.plaid_webhooks import PlaidWebhookReader
     from shared.adapters.dynamodb.assignment_repository import AssignmentRepository
+    from shared.adapters.dynamodb.connections_repository import ConnectionsRepository
     from shared.services.imports import ImportPorts
+    from shared.services.refresh import EngagementIndexPorts, RefreshPorts
 
 
 @cache
@@ -63,12 +65,11 @@ def onboarding() -> OnboardingPorts:
 @cache
 def connections() -> ConnectionsPorts:
     from shared.adapters import aggregator
-    from shared.adapters.dynamodb.connections_repository import ConnectionsRepository
     from shared.adapters.queue import JobQueue
 
     settings = get_settings()
     return ConnectionsPorts(
-        connections=ConnectionsRepository(settings.data_table_name),
+        connections=connections_repository(),
         onboarding=onboarding(),
         providers=aggregator.provider,
         imports=JobQueue(settings.import_queue_url),
@@ -87,14 +88,13 @@ def assignment_repository() -> AssignmentRepository:
 @cache
 def imports() -> ImportPorts:
     from shared.adapters import aggregator
-    from shared.adapters.dynamodb.connections_repository import ConnectionsRepository
     from shared.adapters.dynamodb.imports_repository import ImportsRepository
     from shared.adapters.queue import JobQueue
     from shared.services.imports import ImportPorts
 
     settings = get_settings()
     return ImportPorts(
-        connections=ConnectionsRepository(settings.data_table_name),
+        connections=connections_repository(),
         accounts=AccountsRepository(settings.data_table_name),
         imports=ImportsRepository(settings.data_table_name),
         identities=identity_repository(),
@@ -102,6 +102,46 @@ def imports() -> ImportPorts:
         assignment=assignment_repository(),
         providers=aggregator.provider,
         queue=JobQueue(settings.import_queue_url),
+        default_timezone=settings.default_firm_timezone,
+    )
+
+
+@cache
+def engagement_index() -> EngagementIndexPorts:
+    """The Data Refresh dashboard rows, kept in step with customers, connections and imports."""
+    from shared.adapters.dynamodb.connections_repository import ConnectionsRepository
+    from shared.adapters.dynamodb.refresh_repository import RefreshRepository
+    from shared.services.refresh import EngagementIndexPorts
+
+    settings = get_settings()
+    return EngagementIndexPorts(
+        refresh=RefreshRepository(settings.data_table_name),
+        customers=CustomersRepository(settings.data_table_name),
+        connections=ConnectionsRepository(settings.data_table_name),
+        current_eula_version=settings.current_eula_version,
+    )
+
+
+@cache
+def connections_repository() -> ConnectionsRepository:
+    """Connections whose every save also rewrites the engagement's Data Refresh rows."""
+    from shared.services.refresh import EngagementSyncingConnections
+
+    return EngagementSyncingConnections(get_settings().data_table_name, engagement_index())
+
+
+@cache
+def refresh() -> RefreshPorts:
+    from shared.adapters.queue import JobQueue
+    from shared.services.refresh import RefreshPorts
+
+    settings = get_settings()
+    return RefreshPorts(
+        index=engagement_index(),
+        identities=identity_repository(),
+        audit=audit_log(),
+        fanout=JobQueue(settings.refresh_queue_url),
+        imports=JobQueue(settings.import_queue_url),
         default_timezone=settings.default_firm_timezone,
     )
 
@@ -157,6 +197,9 @@ def reset() -> None:
         imports,
         assignment_repository,
         file_access,
+        engagement_index,
+        connections_repository,
+        refresh,
         _persistence_store,
     ):
         cached.cache_clear()

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from functools import cache
 
+DEFAULT_EULA_VERSION = "2026-01"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -26,6 +28,7 @@ class Settings:
     gocardless_base_url: str
     plaid_base_url: str  # "sandbox", "production" or a URL (the local sandbox)
     default_firm_timezone: str
+    current_eula_version: str  # the Data Refresh EULA customers must have accepted (R-REF-5)
 
 
 @cache
@@ -45,4 +48,5 @@ def get_settings() -> Settings:
         gocardless_base_url=env("GOCARDLESS_BASE_URL", "https://bankaccountdata.gocardless.com"),
         plaid_base_url=env("PLAID_BASE_URL", "sandbox"),
         default_firm_timezone=env("DEFAULT_FIRM_TIMEZONE", "Europe/London"),
+        current_eula_version=env("CURRENT_EULA_VERSION", DEFAULT_EULA_VERSION),
     )

@@ -20,11 +20,19 @@ class ImportJob:
     customer_id: str
     connection_id: str
     reason: ImportReason
+    refresh_job_id: str | None = None  # a Data Refresh job to report progress to (R-REF-6)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
+        values = {name: value for name, value in asdict(self).items() if value is not None}
+        return json.dumps(values, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, body: str) -> ImportJob:
         data = json.loads(body)
-        return cls(data["firm_id"], data["customer_id"], data["connection_id"], ImportReason(data["reason"]))
+        return cls(
+            data["firm_id"],
+            data["customer_id"],
+            data["connection_id"],
+            ImportReason(data["reason"]),
+            data.get("refresh_job_id"),
+        )

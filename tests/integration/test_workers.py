@@ -1,5 +1,5 @@
-"""Workers and jobs are wired to their events. The Data Refresh fan-out worker refuses every
-message until its issue lands: retried, then parked in its DLQ with the reason (nothing lost)."""
+"""Workers and jobs are wired to their events. A message the Data Refresh fan-out worker can
+never process is parked in its DLQ at once, with the reason (nothing lost, no retry storm)."""
 
 from __future__ import annotations
 
@@ -18,21 +18,17 @@ def refresh_queue(aws) -> str:
 
 
 def refresh_event(arn: str, receive_count: int) -> dict:
-    event = load_event("sqs/import_jobs.json")
+    event = load_event("sqs/import_jobs.json")  # import jobs: not fan-out messages
     for record in event["Records"]:
         record["eventSourceARN"] = arn
         record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
     return event
 
 
-def test_refused_records_are_retried_then_parked_with_their_reason(refresh_queue, lambda_context):
+def test_malformed_fanout_messages_are_parked_at_once_with_their_reason(refresh_queue, lambda_context):
     from functions.refresh_fanout_worker.handler import lambda_handler
 
-    event = refresh_event(refresh_queue, 1)
-    assert lambda_handler(event, lambda_context) == {
-        "batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]
-    }
-    assert lambda_handler(refresh_event(refresh_queue, 5), lambda_context) == {"batchItemFailures": []}
+    assert lambda_handler(refresh_event(refresh_queue, 1), lambda_context) == {"batchItemFailures": []}
     sqs = boto3.client("sqs")
     url = sqs.get_queue_url(QueueName="refresh-dlq")["QueueUrl"]
     parked = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])[
@@ -40,7 +36,8 @@ def test_refused_records_are_retried_then_parked_with_their_reason(refresh_queue
     ]
     assert len(parked) == 2
     assert all(
-        "CapabilityNotBuilt" in m["MessageAttributes"]["failure_reason"]["StringValue"] for m in parked
+        "not a refresh fan-out message" in m["MessageAttributes"]["failure_reason"]["StringValue"]
+        for m in parked
     )
 
 
@@ -65,3 +62,16 @@ def test_a_short_rate_limit_requeues_the_job_with_a_delay(refresh_queue, lambda_
     assert attributes["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "2"
     dlq = sqs.get_queue_url(QueueName="refresh-dlq")["QueueUrl"]
     assert "Messages" not in sqs.receive_message(QueueUrl=dlq)
+
+
+def test_one_failing_record_is_retried_alone(refresh_queue, lambda_context):
+    from shared.worker import sqs_handler
+
+    def handle(body: str) -> None:
+        if "conn-2" in body:
+            raise RuntimeError("this one fails")
+
+    event = refresh_event(refresh_queue, 1)
+    assert sqs_handler(handle)(event, lambda_context) == {
+        "batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]
+    }

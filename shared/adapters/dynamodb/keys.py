@@ -48,6 +48,17 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |34 | a firm's assignment rules              | table | PK=FIRM#<firm>, SK begins RULE#                     |
 |35 | a customer's unassigned booked lines   | GSI2  | GSI2PK=FIRM#<firm>#CUSTOMER#<cust>#UNASSIGNED       |
 |   | (sparse: only while unassigned)        |       | GSI2SK=TX#<date>#<acct>#<key>                       |
+|36 | a person's EULA acceptances            | table | PK=USER#<sub>, SK=EULA#<version> (time, version)    |
+|37 | an engagement's Data Refresh rows      | table | PK=FIRM#<firm>#CUSTOMER#<cust>, SK=REFRESH#ROW#...  |
+|   | (one per scope: ALL, STAFF#<sub>)      |       | (SK=REFRESH#ROW#ALL or REFRESH#ROW#STAFF#<sub>)     |
+|38 | refresh dashboard, a scope's rows by   | GSI1  | GSI1PK=FIRM#<firm>[#STAFF#<sub>]#REFRESH            |
+|   | last upload (admins / an adviser)      |       | GSI1SK=<last upload iso or ->#<cust>                |
+|39 | refresh dashboard, one stored status   | GSI2  | GSI2PK=FIRM#<firm>[#STAFF#<sub>]#REFRESH#<bucket>   |
+|   | (bucket: active, inactive, queued, running, succeeded, failed); GSI2SK as GSI1SK              |
+|40 | the daily cap: one refresh per         | table | PK=FIRM#<firm>#ENGAGEMENT#<cust>#REFRESH_DAY#<day>  |
+|   | engagement per firm-local day          |       | SK=REFRESH_CAP (put if not exists; TTL)             |
+|41 | a refresh job and its counters         | table | PK=FIRM#<firm>#REFRESH_JOB#<job>, SK=JOB            |
+|42 | a refresh job's outcome per engagement | table | PK=FIRM#<firm>#REFRESH_JOB#<job>, SK=ENGAGEMENT#... |
 
 Customer rows are denormalised into one visibility item per staff member who may see the
 customer (owner and assignees): every customer write rewrites them in the same transaction,
@@ -58,6 +69,11 @@ whole file and a transaction changes a grant with its token, its person's link (
 the member it is for. The grantee index (#31) maps the email a person signed in with to
 their identity; it is written when they accept a file invitation, and a grant to that
 email later binds to the account at once (R-ACC-3).
+Data Refresh rows (#37) mirror the customer rows: one per scope (the firm, and each staff
+member who may see the customer), rewritten together with an optimistic lock on the ALL row,
+so a page of the dashboard is one Query on GSI1 (by last upload) or GSI2 (by stored status).
+A refresh claims its engagement-day (#40) in the same transaction that moves the job's
+counters (#41) and writes the outcome (#42), so the counters always add up.
 Later issues add their rows here: this table is the data model's documentation.
 """
 
@@ -271,3 +287,50 @@ RULE_PREFIX = "RULE#"
 
 def unassigned_gsi2pk(firm_id: str, customer_id: str) -> str:
     return f"FIRM#{firm_id}#CUSTOMER#{customer_id}#UNASSIGNED"
+
+
+# Data Refresh ----------------------------------------------------------------------------------
+def eula_sk(version: str) -> str:
+    return f"EULA#{version}"
+
+
+REFRESH_ROW_PREFIX = "REFRESH#ROW#"
+
+
+def refresh_row_sk(staff_id: str | None) -> str:
+    return f"REFRESH#ROW#STAFF#{staff_id}" if staff_id else "REFRESH#ROW#ALL"
+
+
+def refresh_rows_gsi1pk(firm_id: str, staff_id: str | None) -> str:
+    scope = f"#STAFF#{staff_id}" if staff_id else ""
+    return f"FIRM#{firm_id}{scope}#REFRESH"
+
+
+def refresh_status_gsi2pk(firm_id: str, staff_id: str | None, bucket: str) -> str:
+    return f"{refresh_rows_gsi1pk(firm_id, staff_id)}#{bucket}"
+
+
+NEVER_UPLOADED = "-"  # sorts before every ISO time: never-uploaded rows come last, newest first
+
+
+def refresh_row_sort(last_upload_iso: str | None, customer_id: str) -> str:
+    return f"{last_upload_iso or NEVER_UPLOADED}#{customer_id}"
+
+
+def refresh_cap_pk(firm_id: str, customer_id: str, day: str) -> str:
+    return f"FIRM#{firm_id}#ENGAGEMENT#{customer_id}#REFRESH_DAY#{day}"
+
+
+REFRESH_CAP = "REFRESH_CAP"
+
+
+def refresh_job_pk(firm_id: str, job_id: str) -> str:
+    return f"FIRM#{firm_id}#REFRESH_JOB#{job_id}"
+
+
+REFRESH_JOB = "JOB"
+REFRESH_OUTCOME_PREFIX = "ENGAGEMENT#"
+
+
+def refresh_outcome_sk(customer_id: str) -> str:
+    return f"ENGAGEMENT#{customer_id}"

@@ -1,0 +1,763 @@
+"""Data Refresh storage: the dashboard's engagement rows, EULA acceptances, the daily cap, jobs.
+
+Engagement rows mirror the customer rows (customers_repository): one item per scope (the
+firm, and each staff member who sees the customer), rewritten together in one transaction
+with an optimistic lock on the firm-wide row, so a dashboard page is one Query on an index.
+A refresh's claim of its engagement-day, its outcome item, the job's counters and the rows'
+status are one transaction: the counters always add up and never disagree with the outcomes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.adapters.dynamodb import keys
+from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor
+from shared.domain.errors import Conflict, InvalidRequest
+from shared.domain.refresh import (
+    Connector,
+    DashboardClock,
+    Engagement,
+    EngagementOutcome,
+    ExclusionReason,
+    JobCounts,
+    LastRefresh,
+    RefreshFilters,
+    RefreshJob,
+    RefreshState,
+    RefreshStatus,
+)
+
+TransactItem = dict[str, Any]
+MAX_QUERIES_PER_PAGE = 5  # a very selective filter returns a short page and a cursor, never a long wait
+BATCH_GET = 100
+EXCLUSIONS_PER_TRANSACTION = 90  # + the job's counters: under DynamoDB's 100 items per transaction
+EXPANSION_DONE = "(done)"  # never a cursor (not base64): the job's last page was expanded
+CAP_KEPT = timedelta(days=3)  # the cap item outlives its day in every time zone, then TTL removes it
+
+
+class StaleEngagement(Conflict):
+    code = "concurrent_update"
+    default_message = "This engagement changed at the same time; try again."
+
+
+class Claim(StrEnum):
+    CLAIMED = "claimed"
+    CAPPED = "capped"  # the engagement-day is taken (another job, or this job before a redelivery)
+
+
+@dataclass(frozen=True)
+class RowChange:
+    """The engagement's rows after a change (`new`, in status partition `bucket`), locked on `previous`."""
+
+    new: Engagement
+    previous: Engagement
+    bucket: str
+
+
+@dataclass(frozen=True)
+class EngagementPage:
+    rows: list[Engagement]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class _Segment:
+    index: str  # GSI1 (a scope's rows) or GSI2 (a scope's rows in one stored status)
+    partition: str
+    row_scope: str | None  # whose row the partition holds: builds the start key of a cursor
+
+
+@dataclass
+class RefreshRepository:
+    table_name: str
+
+    # EULA ------------------------------------------------------------------------------------
+    def record_eula(self, user_id: str, version: str, at: datetime) -> datetime:
+        """Record the acceptance once; accepting again keeps (and returns) the first time."""
+        try:
+            dynamodb_client().put_item(
+                TableName=self.table_name,
+                Item=to_item(
+                    {
+                        "PK": keys.user_pk(user_id),
+                        "SK": keys.eula_sk(version),
+                        "type": "eula_acceptance",
+                        "version": version,
+                        "accepted_at": at.isoformat(),
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+            return at
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        item = self._get(keys.user_pk(user_id), keys.eula_sk(version))
+        return datetime.fromisoformat(item["accepted_at"]) if item else at
+
+    def has_accepted(self, user_id: str, version: str) -> bool:
+        return self._get(keys.user_pk(user_id), keys.eula_sk(version)) is not None
+
+    # engagement rows -------------------------------------------------------------------------
+    def get_engagement(self, firm_id: str, customer_id: str) -> Engagement | None:
+        item = self._get(keys.customer_collection_pk(firm_id, customer_id), keys.refresh_row_sk(None))
+        return _engagement(item) if item else None
+
+    def save_engagement(self, engagement: Engagement, previous: Engagement | None, bucket: str) -> Engagement:
+        saved = replace(engagement, version=(previous.version + 1) if previous else 1)
+        self._transact(self._row_writes(saved, previous, bucket), StaleEngagement)
+        return saved
+
+    def visible_engagements(
+        self, firm_id: str, staff_scope: str | None, customer_ids: Iterable[str]
+    ) -> dict[str, Engagement]:
+        """The engagements among `customer_ids` that this scope sees: its own rows, read by key,
+        so an id of another firm or one the adviser does not see is simply absent (R-ROLE-1)."""
+        wanted = list(dict.fromkeys(customer_ids))
+        found: dict[str, Engagement] = {}
+        for start in range(0, len(wanted), BATCH_GET):
+            request = {
+                self.table_name: {
+                    "Keys": [
+                        to_item(
+                            {
+                                "PK": keys.customer_collection_pk(firm_id, customer_id),
+                                "SK": keys.refresh_row_sk(staff_scope),
+                            }
+                        )
+                        for customer_id in wanted[start : start + BATCH_GET]
+                    ],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                response = dynamodb_client().batch_get_item(RequestItems=request)
+                for raw in response["Responses"].get(self.table_name, []):
+                    engagement = _engagement(from_item(raw))
+                    found[engagement.customer_id] = engagement
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def page(
+        self,
+        firm_id: str,
+        staff_scope: str | None,
+        filters: RefreshFilters,
+        clock: DashboardClock,
+        *,
+        cursor: str | None,
+        limit: int,
+    ) -> EngagementPage:
+        """Newest upload first. One or two index partitions (see keys.py #38/#39), read in turn;
+        the other filters narrow the rows read from them."""
+        segments = _segments(firm_id, staff_scope, filters)
+        segment_no, last_sort = _position(cursor, len(segments))
+        rows: list[Engagement] = []
+        for _ in range(MAX_QUERIES_PER_PAGE):
+            if segment_no >= len(segments):
+                return EngagementPage(rows, None)
+            segment = segments[segment_no]
+            query = self._page_query(firm_id, segment, filters, clock, last_sort, limit - len(rows))
+            response = dynamodb_client().query(**query)
+            items = [from_item(raw) for raw in response["Items"]]
+            take = items[: limit - len(rows)]
+            rows += [_engagement(item) for item in take]
+            evaluated = response.get("LastEvaluatedKey")
+            sort_name = "GSI1SK" if segment.index == "GSI1" else "GSI2SK"
+            if len(take) < len(items):
+                last_sort = take[-1][sort_name]
+            elif evaluated:
+                last_sort = evaluated[sort_name]["S"]
+            else:
+                segment_no, last_sort = segment_no + 1, None
+            if len(rows) >= limit:
+                break
+        more = segment_no < len(segments)
+        return EngagementPage(rows, encode_cursor(f"{segment_no}|{last_sort or ''}") if more else None)
+
+    def _page_query(
+        self,
+        firm_id: str,
+        segment: _Segment,
+        filters: RefreshFilters,
+        clock: DashboardClock,
+        last_sort: str | None,
+        wanted: int,
+    ) -> dict[str, Any]:
+        pk_name, sk_name = ("GSI1PK", "GSI1SK") if segment.index == "GSI1" else ("GSI2PK", "GSI2SK")
+        values: dict[str, Any] = {":pk": segment.partition}
+        key_condition = f"{pk_name} = :pk"
+        if filters.last_upload_from or filters.last_upload_to:
+            # Served by the sort key (<last upload>#<id>); never-uploaded rows ("-") fall outside.
+            values[":from"] = _utc(filters.last_upload_from) if filters.last_upload_from else "0"
+            values[":to"] = (_utc(filters.last_upload_to) if filters.last_upload_to else "9") + "#\uffff"
+            key_condition += f" AND {sk_name} BETWEEN :from AND :to"
+        conditions, names = _filter_conditions(filters, clock, values)
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": segment.index,
+            "KeyConditionExpression": key_condition,
+            "ScanIndexForward": False,
+            "Limit": max(wanted, 1) * 2 if conditions else wanted,
+        }
+        if conditions:
+            query["FilterExpression"] = " AND ".join(conditions)
+        if names:
+            query["ExpressionAttributeNames"] = names
+        query["ExpressionAttributeValues"] = to_item(values)
+        if last_sort:
+            customer_id = last_sort.rsplit("#", 1)[-1]
+            query["ExclusiveStartKey"] = to_item(
+                {
+                    "PK": keys.customer_collection_pk(firm_id, customer_id),
+                    "SK": keys.refresh_row_sk(segment.row_scope),
+                    pk_name: segment.partition,
+                    sk_name: last_sort,
+                }
+            )
+        return query
+
+    # jobs ------------------------------------------------------------------------------------
+    def create_job(self, job: RefreshJob) -> None:
+        c = job.counts
+        dynamodb_client().put_item(
+            TableName=self.table_name,
+            Item=to_item(
+                {
+                    "PK": keys.refresh_job_pk(job.firm_id, job.job_id),
+                    "SK": keys.REFRESH_JOB,
+                    "type": "refresh_job",
+                    "firm_id": job.firm_id,
+                    "job_id": job.job_id,
+                    "requested_by": job.requested_by,
+                    "requested_at": job.requested_at.isoformat(),
+                    "selection": job.selection,
+                    "expanding": job.expanding,
+                    "expansion_cursor": "",
+                    "excluded_by_reason": {},
+                    **{state.value: getattr(c, state.value) for state in RefreshState},
+                }
+            ),
+            ConditionExpression="attribute_not_exists(PK)",
+        )
+
+    def get_job(self, firm_id: str, job_id: str) -> RefreshJob | None:
+        item = self._get(keys.refresh_job_pk(firm_id, job_id), keys.REFRESH_JOB)
+        return _job(item) if item else None
+
+    def add_expanded(
+        self, firm_id: str, job_id: str, count: int, *, at: str, next_cursor: str | None
+    ) -> bool:
+        """ "All matching": the page read at cursor `at` adds `count` pending engagements (the sum
+        holds), once: a redelivered page finds the job's cursor moved on and adds nothing."""
+        try:
+            dynamodb_client().update_item(
+                TableName=self.table_name,
+                Key=to_item({"PK": keys.refresh_job_pk(firm_id, job_id), "SK": keys.REFRESH_JOB}),
+                UpdateExpression="ADD pending :n SET expanding = :expanding, expansion_cursor = :next",
+                ConditionExpression="expansion_cursor = :at",
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":n": count,
+                        ":expanding": next_cursor is not None,
+                        ":next": next_cursor or EXPANSION_DONE,
+                        ":at": at,
+                    }
+                ),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def expansion_cursor(self, firm_id: str, job_id: str) -> str:
+        item = self._get(keys.refresh_job_pk(firm_id, job_id), keys.REFRESH_JOB)
+        return str(item.get("expansion_cursor", "")) if item else ""
+
+    def outcomes(
+        self, firm_id: str, job_id: str, *, cursor: str | None, limit: int
+    ) -> tuple[list[EngagementOutcome], str | None]:
+        pk = keys.refresh_job_pk(firm_id, job_id)
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": to_item({":pk": pk, ":prefix": keys.REFRESH_OUTCOME_PREFIX}),
+            "Limit": limit,
+        }
+        last = decode_cursor(cursor)
+        if last:
+            query["ExclusiveStartKey"] = to_item({"PK": pk, "SK": keys.refresh_outcome_sk(last)})
+        response = dynamodb_client().query(**query)
+        found = [_outcome(from_item(raw)) for raw in response["Items"]]
+        evaluated = response.get("LastEvaluatedKey")
+        return found, (encode_cursor(found[-1].engagement_id) if evaluated and found else None)
+
+    def claim(self, job_id: str, day: date, connection_ids: list[str], rows: RowChange) -> Claim:
+        """R-REF-4: take the engagement's day (put if absent), queue its outcome, move one count
+        from pending to queued and show it queued on the dashboard, all or nothing."""
+        firm_id, customer_id = rows.new.firm_id, rows.new.customer_id
+        cap_expires = datetime.combine(day, datetime.min.time(), UTC) + CAP_KEPT
+        items: list[TransactItem] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": to_item(
+                        {
+                            "PK": keys.refresh_cap_pk(firm_id, customer_id, day.isoformat()),
+                            "SK": keys.REFRESH_CAP,
+                            "type": "refresh_cap",
+                            "job_id": job_id,
+                            "expires_at": int(cap_expires.timestamp()),
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": to_item(
+                        {
+                            "PK": keys.refresh_job_pk(firm_id, job_id),
+                            "SK": keys.refresh_outcome_sk(customer_id),
+                            "type": "refresh_outcome",
+                            "engagement_id": customer_id,
+                            "state": RefreshState.QUEUED.value,
+                            "connection_ids": connection_ids,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            self._move_count(firm_id, job_id, RefreshState.PENDING, RefreshState.QUEUED),
+            *self._row_change(rows),
+        ]
+        try:
+            dynamodb_client().transact_write_items(TransactItems=items)
+        except ClientError as error:
+            reasons = error.response.get("CancellationReasons") or []
+            if error.response["Error"]["Code"] == "TransactionCanceledException" and reasons:
+                if reasons[0].get("Code") == "ConditionalCheckFailed":
+                    return Claim.CAPPED
+                raise StaleEngagement() from None
+            raise
+        return Claim.CLAIMED
+
+    def cap_holder(self, firm_id: str, customer_id: str, day: date) -> str | None:
+        """The job that took this engagement-day, if any."""
+        item = self._get(keys.refresh_cap_pk(firm_id, customer_id, day.isoformat()), keys.REFRESH_CAP)
+        return item["job_id"] if item else None
+
+    def get_outcome(self, firm_id: str, job_id: str, customer_id: str) -> EngagementOutcome | None:
+        item = self._get(keys.refresh_job_pk(firm_id, job_id), keys.refresh_outcome_sk(customer_id))
+        return _outcome(item) if item else None
+
+    def exclude(self, firm_id: str, job_id: str, excluded: list[tuple[str, ExclusionReason]]) -> None:
+        """Record excluded engagements with their reason, moving their counts from pending.
+        A redelivered page finds some already recorded: those are skipped, one at a time."""
+        for start in range(0, len(excluded), EXCLUSIONS_PER_TRANSACTION):
+            chunk = excluded[start : start + EXCLUSIONS_PER_TRANSACTION]
+            try:
+                dynamodb_client().transact_write_items(
+                    TransactItems=self._exclusion_items(firm_id, job_id, chunk)
+                )
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                for one in chunk:
+                    try:
+                        dynamodb_client().transact_write_items(
+                            TransactItems=self._exclusion_items(firm_id, job_id, [one])
+                        )
+                    except ClientError as again:
+                        if again.response["Error"]["Code"] != "TransactionCanceledException":
+                            raise
+
+    def advance(
+        self,
+        firm_id: str,
+        job_id: str,
+        customer_id: str,
+        to: RefreshState,
+        *,
+        expected: RefreshState,
+        error: str | None = None,
+        rows: RowChange | None = None,
+    ) -> bool:
+        """Move one engagement of the job from `expected` to `to` (its outcome, the counters and
+        the dashboard `rows` if given), once: False if it had already moved."""
+        outcome: TransactItem = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": to_item(
+                    {"PK": keys.refresh_job_pk(firm_id, job_id), "SK": keys.refresh_outcome_sk(customer_id)}
+                ),
+                "UpdateExpression": "SET #state = :to" + (", #error = :error" if error else ""),
+                "ConditionExpression": "#state = :expected",
+                "ExpressionAttributeNames": {"#state": "state", **({"#error": "error"} if error else {})},
+                "ExpressionAttributeValues": to_item(
+                    {":to": to.value, ":expected": expected.value, **({":error": error} if error else {})}
+                ),
+            }
+        }
+        items = [outcome, self._move_count(firm_id, job_id, expected, to), *self._row_change(rows)]
+        try:
+            dynamodb_client().transact_write_items(TransactItems=items)
+        except ClientError as failure:
+            reasons = failure.response.get("CancellationReasons") or []
+            if failure.response["Error"]["Code"] == "TransactionCanceledException" and reasons:
+                if reasons[0].get("Code") == "ConditionalCheckFailed":
+                    return False
+                raise StaleEngagement() from None
+            raise
+        return True
+
+    def connection_finished(
+        self, firm_id: str, job_id: str, customer_id: str, connection_id: str, error: str | None
+    ) -> EngagementOutcome | None:
+        """Note one connection's import as finished (a set: a redelivery adds nothing); the
+        outcome with `finished_all` says whether every connection of the engagement is done."""
+        update = "ADD finished_connections :done" + (" SET #error = :error" if error else "")
+        values: dict[str, Any] = {":done": {connection_id}, **({":error": error} if error else {})}
+        try:
+            response = dynamodb_client().update_item(
+                TableName=self.table_name,
+                Key=to_item(
+                    {"PK": keys.refresh_job_pk(firm_id, job_id), "SK": keys.refresh_outcome_sk(customer_id)}
+                ),
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeValues=to_item(values),
+                **({"ExpressionAttributeNames": {"#error": "error"}} if error else {}),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as failure:
+            if failure.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        return _outcome(from_item(response["Attributes"]))
+
+    # helpers ---------------------------------------------------------------------------------
+    def _exclusion_items(
+        self, firm_id: str, job_id: str, excluded: list[tuple[str, ExclusionReason]]
+    ) -> list[TransactItem]:
+        puts: list[TransactItem] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": to_item(
+                        {
+                            "PK": keys.refresh_job_pk(firm_id, job_id),
+                            "SK": keys.refresh_outcome_sk(customer_id),
+                            "type": "refresh_outcome",
+                            "engagement_id": customer_id,
+                            "state": RefreshState.EXCLUDED.value,
+                            "reason": reason.value,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            }
+            for customer_id, reason in excluded
+        ]
+        by_reason: dict[str, int] = {}
+        for _, reason in excluded:
+            by_reason[reason.value] = by_reason.get(reason.value, 0) + 1
+        names = {"#pending": "pending", "#excluded": "excluded", "#by": "excluded_by_reason"}
+        sets = []
+        values: dict[str, Any] = {":less": -len(excluded), ":more": len(excluded), ":zero": 0}
+        for n, (reason_name, count) in enumerate(sorted(by_reason.items())):
+            names[f"#r{n}"] = reason_name
+            values[f":r{n}"] = count
+            sets.append(f"#by.#r{n} = if_not_exists(#by.#r{n}, :zero) + :r{n}")
+        counters: TransactItem = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": to_item({"PK": keys.refresh_job_pk(firm_id, job_id), "SK": keys.REFRESH_JOB}),
+                "UpdateExpression": "ADD #pending :less, #excluded :more SET " + ", ".join(sets),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_item(values),
+            }
+        }
+        return [*puts, counters]
+
+    def _move_count(
+        self, firm_id: str, job_id: str, source: RefreshState, target: RefreshState
+    ) -> TransactItem:
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": to_item({"PK": keys.refresh_job_pk(firm_id, job_id), "SK": keys.REFRESH_JOB}),
+                "UpdateExpression": "ADD #from :less, #to :more",
+                "ExpressionAttributeNames": {"#from": source.value, "#to": target.value},
+                "ExpressionAttributeValues": to_item({":less": -1, ":more": 1}),
+            }
+        }
+
+    def _row_change(self, rows: RowChange | None) -> list[TransactItem]:
+        if rows is None:
+            return []
+        return self._row_writes(
+            replace(rows.new, version=rows.previous.version + 1), rows.previous, rows.bucket
+        )
+
+    def _row_writes(
+        self, engagement: Engagement, previous: Engagement | None, bucket: str
+    ) -> list[TransactItem]:
+        """Every scope's row of the engagement; the firm-wide row carries the optimistic lock."""
+        items: list[TransactItem] = []
+        for scope in (None, *engagement.staff_ids):
+            put: TransactItem = {
+                "TableName": self.table_name,
+                "Item": to_item(_row_values(engagement, scope, bucket)),
+            }
+            if scope is None:
+                if previous:
+                    put["ConditionExpression"] = "version = :version"
+                    put["ExpressionAttributeValues"] = {":version": {"N": str(previous.version)}}
+                else:
+                    put["ConditionExpression"] = "attribute_not_exists(PK)"
+            items.append({"Put": put})
+        for gone in set(previous.staff_ids if previous else ()) - set(engagement.staff_ids):
+            items.append(
+                {
+                    "Delete": {
+                        "TableName": self.table_name,
+                        "Key": to_item(
+                            {
+                                "PK": keys.customer_collection_pk(engagement.firm_id, engagement.customer_id),
+                                "SK": keys.refresh_row_sk(gone),
+                            }
+                        ),
+                    }
+                }
+            )
+        return items
+
+    def _transact(self, items: list[TransactItem], conflict: type[Conflict]) -> None:
+        try:
+            dynamodb_client().transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                raise conflict() from None
+            raise
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        response = dynamodb_client().get_item(
+            TableName=self.table_name, Key=to_item({"PK": pk, "SK": sk}), ConsistentRead=True
+        )
+        return from_item(response["Item"]) if "Item" in response else None
+
+
+# dashboard queries ---------------------------------------------------------------------------
+def _segments(firm_id: str, staff_scope: str | None, filters: RefreshFilters) -> list[_Segment]:
+    """Where a page is read from. An admin filtering by owner reads that owner's rows only."""
+    row_scope = staff_scope or filters.owner_id
+    status = filters.status
+    if status is None or status is RefreshStatus.INACTIVE:
+        # Inactive depends on today's clock and configured EULA: read the scope, filtered.
+        return [_Segment("GSI1", keys.refresh_rows_gsi1pk(firm_id, row_scope), row_scope)]
+    buckets = (
+        [RefreshStatus.SUCCEEDED.value, RefreshStatus.FAILED.value]
+        if status is RefreshStatus.CAPPED_TODAY
+        else [status.value]
+    )
+    return [
+        _Segment("GSI2", keys.refresh_status_gsi2pk(firm_id, row_scope, bucket), row_scope)
+        for bucket in buckets
+    ]
+
+
+def _filter_conditions(
+    filters: RefreshFilters, clock: DashboardClock, values: dict[str, Any]
+) -> tuple[list[str], dict[str, str]]:
+    conditions: list[str] = []
+    names: dict[str, str] = {}
+    if filters.q:
+        conditions.append("contains(search_text, :q)")
+        values[":q"] = filters.q.strip().lower()
+    if filters.contact:
+        conditions.append("contains(contact_search, :contact)")
+        values[":contact"] = filters.contact.strip().lower()
+    if filters.owner_id:
+        conditions.append("owner_id = :owner")
+        values[":owner"] = filters.owner_id
+    if filters.package:
+        conditions.append("contains(packages, :package)")
+        values[":package"] = filters.package.strip().lower()
+    status = filters.status
+    if status is None:
+        return conditions, names
+    values[":eula"] = clock.current_eula
+    values[":now"] = clock.now.astimezone(UTC).isoformat()
+    if status is RefreshStatus.INACTIVE:
+        conditions.append(
+            "(attribute_not_exists(eula_version) OR eula_version <> :eula"
+            " OR attribute_not_exists(consent_valid_until) OR consent_valid_until <= :now)"
+        )
+        return conditions, names
+    conditions.append("eula_version = :eula AND consent_valid_until > :now")
+    if status in (RefreshStatus.SUCCEEDED, RefreshStatus.FAILED, RefreshStatus.CAPPED_TODAY):
+        values[":today"] = clock.today.isoformat()
+        comparison = "=" if status is RefreshStatus.CAPPED_TODAY else "<>"
+        conditions.append(f"last_refresh_day {comparison} :today")
+    return conditions, names
+
+
+def _position(cursor: str | None, segments: int) -> tuple[int, str | None]:
+    decoded = decode_cursor(cursor)
+    if decoded is None:
+        return 0, None
+    number, _, last_sort = decoded.partition("|")
+    if not number.isdigit() or int(number) >= segments:
+        raise InvalidRequest("The page cursor is not valid.", code="invalid_cursor")
+    return int(number), last_sort or None
+
+
+# items ---------------------------------------------------------------------------------------
+def _row_values(engagement: Engagement, scope: str | None, bucket: str) -> dict[str, Any]:
+    firm_id, customer_id = engagement.firm_id, engagement.customer_id
+    last_upload = _utc(engagement.last_upload_at) if engagement.last_upload_at else None
+    sort = keys.refresh_row_sort(last_upload, customer_id)
+    valid_until = [
+        _utc(c.consent_expires_at) if c.consent_expires_at else "9999"
+        for c in engagement.connectors
+        if c.importable
+    ]
+    last = engagement.last_refresh
+    connectors_text = " ".join(
+        f"{c.provider} {c.institution_id} {c.institution_name}" for c in engagement.connectors
+    )
+    return {
+        "PK": keys.customer_collection_pk(firm_id, customer_id),
+        "SK": keys.refresh_row_sk(scope),
+        "type": "refresh_row",
+        "firm_id": firm_id,
+        "customer_id": customer_id,
+        "customer_name": engagement.customer_name,
+        "contact_email": engagement.contact_email,
+        "customer_user_id": engagement.customer_user_id,
+        "owner_id": engagement.owner_id,
+        "staff_ids": list(engagement.staff_ids),
+        "connectors": [
+            {
+                "connection_id": c.connection_id,
+                "provider": c.provider,
+                "institution_id": c.institution_id,
+                "institution_name": c.institution_name,
+                "importable": c.importable,
+                "consent_expires_at": _utc(c.consent_expires_at) if c.consent_expires_at else None,
+            }
+            for c in engagement.connectors
+        ],
+        "search_text": f"{engagement.customer_name} {engagement.contact_email} {connectors_text}".lower(),
+        "contact_search": f"{engagement.customer_name} {engagement.contact_email}".lower(),
+        "packages": sorted(
+            {
+                p.lower()
+                for c in engagement.connectors
+                for p in (c.provider, c.institution_id, c.institution_name)
+            }
+        ),
+        "consent_valid_until": max(valid_until) if valid_until else None,
+        "eula_version": engagement.eula_version,
+        "last_upload_at": last_upload,
+        "last_refresh": {
+            "job_id": last.job_id,
+            "day": last.day.isoformat(),
+            "state": last.state.value,
+            "error": last.error,
+        }
+        if last
+        else None,
+        "last_refresh_day": last.day.isoformat() if last else None,
+        "bucket": bucket,
+        "version": engagement.version,
+        "GSI1PK": keys.refresh_rows_gsi1pk(firm_id, scope),
+        "GSI1SK": sort,
+        "GSI2PK": keys.refresh_status_gsi2pk(firm_id, scope, bucket),
+        "GSI2SK": sort,
+    }
+
+
+def _engagement(item: dict[str, Any]) -> Engagement:
+    last = item.get("last_refresh")
+    return Engagement(
+        firm_id=item["firm_id"],
+        customer_id=item["customer_id"],
+        customer_name=item["customer_name"],
+        contact_email=item["contact_email"],
+        owner_id=item["owner_id"],
+        staff_ids=tuple(item.get("staff_ids", [])),
+        connectors=tuple(
+            Connector(
+                connection_id=c["connection_id"],
+                provider=c["provider"],
+                institution_id=c["institution_id"],
+                institution_name=c["institution_name"],
+                importable=bool(c["importable"]),
+                consent_expires_at=_dt(c.get("consent_expires_at")),
+            )
+            for c in item.get("connectors", [])
+        ),
+        customer_user_id=item.get("customer_user_id"),
+        eula_version=item.get("eula_version"),
+        last_upload_at=_dt(item.get("last_upload_at")),
+        last_refresh=LastRefresh(
+            job_id=last["job_id"],
+            day=date.fromisoformat(last["day"]),
+            state=RefreshState(last["state"]),
+            error=last.get("error"),
+        )
+        if last
+        else None,
+        version=int(item["version"]),
+    )
+
+
+def _job(item: dict[str, Any]) -> RefreshJob:
+    return RefreshJob(
+        firm_id=item["firm_id"],
+        job_id=item["job_id"],
+        requested_by=item["requested_by"],
+        requested_at=datetime.fromisoformat(item["requested_at"]),
+        selection=item.get("selection", {}),
+        expanding=bool(item.get("expanding")),
+        counts=JobCounts(
+            pending=int(item.get("pending", 0)),
+            queued=int(item.get("queued", 0)),
+            running=int(item.get("running", 0)),
+            succeeded=int(item.get("succeeded", 0)),
+            failed=int(item.get("failed", 0)),
+            excluded=int(item.get("excluded", 0)),
+            excluded_by_reason={k: int(v) for k, v in item.get("excluded_by_reason", {}).items()},
+        ),
+    )
+
+
+def _outcome(item: dict[str, Any]) -> EngagementOutcome:
+    return EngagementOutcome(
+        engagement_id=item["engagement_id"],
+        state=RefreshState(item["state"]),
+        reason=ExclusionReason(item["reason"]) if item.get("reason") else None,
+        error=item.get("error"),
+        connection_ids=tuple(item.get("connection_ids", [])),
+        finished_connections=frozenset(item.get("finished_connections", set())),
+    )
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None

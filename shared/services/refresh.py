@@ -1,0 +1,472 @@
+"""Data Refresh (R-REF-1..6): EULA, dashboard, trigger, fan-out, progress from the import worker.
+
+The trigger only records the job and queues its selection; the fan-out worker reads the
+engagements a page at a time, claims each one's day (the daily cap), excludes the rest with
+their reason, and sends one import job per refreshable connection to the import worker,
+which reports back here. Nothing in this module knows about Lambda, HTTP or the environment.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from ulid import ULID
+
+from shared.adapters.dynamodb.audit_log import AuditLog
+from shared.adapters.dynamodb.connections_repository import ConnectionsRepository, TransactItem
+from shared.adapters.dynamodb.customers_repository import CustomersRepository
+from shared.adapters.dynamodb.identity_repository import IdentityRepository
+from shared.adapters.dynamodb.refresh_repository import (
+    Claim,
+    EngagementPage,
+    RefreshRepository,
+    RowChange,
+    StaleEngagement,
+)
+from shared.adapters.queue import JobQueue
+from shared.auth import FirmAction, authorize
+from shared.domain.audit import AuditEvent
+from shared.domain.connections import IMPORTABLE, Connection
+from shared.domain.errors import Conflict, NotFound
+from shared.domain.identity import Principal, StaffContext
+from shared.domain.imports import Outcome
+from shared.domain.jobs import ImportJob, ImportReason
+from shared.domain.refresh import (
+    FANOUT_PAGE,
+    Connector,
+    DashboardClock,
+    Engagement,
+    EngagementOutcome,
+    ExclusionReason,
+    FanoutMessage,
+    JobCounts,
+    RefreshFilters,
+    RefreshJob,
+    RefreshState,
+    exclusion_for,
+    firm_day,
+    refresh_result,
+)
+from shared.observability import logger, metrics
+from shared.services.imports import ImportPorts, ImportReport, import_connection
+
+ROW_RETRIES = 5  # retries when a row or the job changed between our read and our write
+CONFLICT_BACKOFF_SECONDS = 0.02  # doubled each retry: concurrent import workers share a job's item
+
+
+@dataclass
+class EngagementIndexPorts:
+    """What keeping the dashboard rows in step needs (also used by connections and imports)."""
+
+    refresh: RefreshRepository
+    customers: CustomersRepository
+    connections: ConnectionsRepository
+    current_eula_version: str
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+@dataclass
+class RefreshPorts:
+    index: EngagementIndexPorts
+    identities: IdentityRepository
+    audit: AuditLog
+    fanout: JobQueue
+    imports: JobQueue
+    default_timezone: str
+
+
+@dataclass(frozen=True)
+class EulaAcceptance:
+    version: str
+    accepted_at: datetime
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    job: RefreshJob
+    outcomes: list[EngagementOutcome]
+    next_cursor: str | None
+
+
+# EULA (R-REF-5) ------------------------------------------------------------------------------
+def accept_eula(ports: RefreshPorts, principal: Principal, version: str) -> EulaAcceptance:
+    """The customer accepts the current EULA; their engagements become refreshable."""
+    current = ports.index.current_eula_version
+    if version != current:
+        raise Conflict(f"The current EULA is version {current}.", code="eula_version_outdated")
+    accepted_at = ports.index.refresh.record_eula(principal.user_id, current, ports.index.clock())
+    for link in ports.identities.list_customer_links(principal.user_id):
+        sync_engagement(ports.index, link.firm_id, link.customer_id)
+    return EulaAcceptance(current, accepted_at)
+
+
+# keeping the rows in step --------------------------------------------------------------------
+def sync_engagement(index: EngagementIndexPorts, firm_id: str, customer_id: str) -> None:
+    """Rewrite the engagement's rows from its customer and connections (a customer with no
+    connection has no online connector: no engagement)."""
+
+    def rebuild(previous: Engagement | None) -> Engagement | None:
+        customer = index.customers.get(firm_id, customer_id)
+        connections = index.connections.list_for_customer(firm_id, customer_id)
+        if customer is None or not connections:
+            return None
+        accepted = customer.user_id is not None and index.refresh.has_accepted(
+            customer.user_id, index.current_eula_version
+        )
+        return Engagement(
+            firm_id=firm_id,
+            customer_id=customer_id,
+            customer_name=customer.name,
+            contact_email=customer.email,
+            owner_id=customer.owner_id,
+            staff_ids=customer.staff_ids,
+            connectors=tuple(_connector(c) for c in connections),
+            customer_user_id=customer.user_id,
+            eula_version=index.current_eula_version if accepted else None,
+            last_upload_at=previous.last_upload_at if previous else None,
+            last_refresh=previous.last_refresh if previous else None,
+        )
+
+    _change_rows(index, firm_id, customer_id, rebuild)
+
+
+@dataclass
+class EngagementSyncingConnections(ConnectionsRepository):
+    """The connections repository whose every save also rewrites the engagement's dashboard rows:
+    the one place a connection changes, so no use case can forget the Data Refresh index."""
+
+    index: EngagementIndexPorts
+
+    def save(self, connection: Connection, previous: Connection | None, *extra: TransactItem) -> Connection:
+        saved = super().save(connection, previous, *extra)
+        sync_engagement(self.index, saved.firm_id, saved.customer_id)
+        return saved
+
+
+def record_upload(index: EngagementIndexPorts, firm_id: str, customer_id: str, at: datetime) -> None:
+    """The engagement's "last upload" (R-REF-2's from/to filter) after an import stored data. An
+    engagement connected before Data Refresh existed gets its rows here (the daily import backfills)."""
+    if index.refresh.get_engagement(firm_id, customer_id) is None:
+        sync_engagement(index, firm_id, customer_id)
+    _change_rows(
+        index,
+        firm_id,
+        customer_id,
+        lambda previous: replace(previous, last_upload_at=at) if previous else None,
+    )
+
+
+def _change_rows(
+    index: EngagementIndexPorts,
+    firm_id: str,
+    customer_id: str,
+    change: Callable[[Engagement | None], Engagement | None],
+) -> None:
+    for attempt in range(ROW_RETRIES):
+        _back_off(attempt)
+        previous = index.refresh.get_engagement(firm_id, customer_id)
+        updated = change(previous)
+        if updated is None or updated == previous:
+            return
+        bucket = updated.stored_bucket(index.clock(), index.current_eula_version)
+        try:
+            index.refresh.save_engagement(updated, previous, bucket)
+            return
+        except StaleEngagement:
+            continue
+    raise StaleEngagement()
+
+
+def _connector(connection: Connection) -> Connector:
+    return Connector(
+        connection_id=connection.connection_id,
+        provider=connection.provider,
+        institution_id=connection.institution_id,
+        institution_name=connection.institution_name,
+        importable=connection.status in IMPORTABLE and connection.credential is not None,
+        consent_expires_at=connection.expires_at,
+    )
+
+
+# dashboard (R-REF-1, R-REF-2) ----------------------------------------------------------------
+def list_engagements(
+    ports: RefreshPorts, staff: StaffContext, filters: RefreshFilters, *, cursor: str | None, limit: int
+) -> tuple[EngagementPage, DashboardClock]:
+    """The engagements with an online connector that the caller sees (admins: the firm's;
+    advisers: those they own or are assigned to), and the clock their statuses are read with."""
+    authorize(staff, FirmAction.TRIGGER_REFRESH)
+    clock = _dashboard_clock(ports, staff.firm_id)
+    page = ports.index.refresh.page(staff.firm_id, _scope(staff), filters, clock, cursor=cursor, limit=limit)
+    return page, clock
+
+
+# trigger (R-REF-3, R-REF-6) ------------------------------------------------------------------
+def trigger_refresh(
+    ports: RefreshPorts,
+    staff: StaffContext,
+    *,
+    engagement_ids: list[str] | None,
+    filters: RefreshFilters | None,
+) -> RefreshJob:
+    """Record the job and queue its selection; the fan-out worker does the rest (returns at once,
+    whatever the size). Exactly one of `engagement_ids` and `filters` ("all matching")."""
+    authorize(staff, FirmAction.TRIGGER_REFRESH)
+    now = ports.index.clock()
+    job_id = str(ULID.from_datetime(now))
+    scope = _scope(staff)
+    actor = staff.principal.user_id
+    base = FanoutMessage(firm_id=staff.firm_id, job_id=job_id, actor_id=actor, staff_scope=scope)
+    if engagement_ids is not None:
+        ids = list(dict.fromkeys(engagement_ids))
+        selection: dict[str, Any] = {"engagement_ids": len(ids)}
+        messages = [
+            replace(base, engagement_ids=tuple(ids[start : start + FANOUT_PAGE]))
+            for start in range(0, len(ids), FANOUT_PAGE)
+        ]
+        job = RefreshJob(staff.firm_id, job_id, actor, now, selection, False, JobCounts(pending=len(ids)))
+    else:
+        selection = {"all_matching": (filters or RefreshFilters()).to_dict()}
+        messages = [replace(base, filters=filters or RefreshFilters())]
+        job = RefreshJob(staff.firm_id, job_id, actor, now, selection, True, JobCounts())
+    ports.index.refresh.create_job(job)
+    ports.fanout.send([message.to_json() for message in messages])
+    # Ids and filter names only: filter values may be personal data (a contact's name).
+    chosen = selection.get("all_matching")
+    details = (
+        {"selection": "all_matching", "filters": " ".join(sorted(chosen))}
+        if chosen is not None
+        else selection
+    )
+    _audit(ports, actor, job, "refresh.triggered", {"job_id": job_id, **details})
+    metrics.add_metric(name="RefreshJobsTriggered", unit="Count", value=1)
+    return job
+
+
+# fan-out (worker) ----------------------------------------------------------------------------
+def fan_out(ports: RefreshPorts, message: FanoutMessage) -> None:
+    """One page of a job: its engagements claimed (or excluded, with the reason) and their import
+    jobs sent; for "all matching", the next page re-queued. Safe to run again (redelivery)."""
+    repository = ports.index.refresh
+    job = repository.get_job(message.firm_id, message.job_id)
+    if job is None:
+        logger.warning("Refresh job not found", extra={"job_id": message.job_id})
+        return
+    clock = _dashboard_clock(ports, message.firm_id)
+    if message.filters is not None:
+        page = repository.page(
+            message.firm_id,
+            message.staff_scope,
+            message.filters,
+            clock,
+            cursor=message.cursor,
+            limit=FANOUT_PAGE,
+        )
+        found = {e.customer_id: e for e in page.rows}
+        ids = list(found)
+        first_time = repository.add_expanded(
+            message.firm_id, message.job_id, len(ids), at=message.cursor or "", next_cursor=page.next_cursor
+        )
+        if page.next_cursor and (
+            first_time or repository.expansion_cursor(message.firm_id, message.job_id) == page.next_cursor
+        ):
+            ports.fanout.send([replace(message, cursor=page.next_cursor).to_json()])
+    else:
+        ids = list(message.engagement_ids)
+        found = repository.visible_engagements(message.firm_id, message.staff_scope, ids)
+    to_import, excluded = _claim_page(ports, job, clock, ids, found)
+    repository.exclude(message.firm_id, message.job_id, excluded)
+    ports.imports.send(
+        [
+            ImportJob(job.firm_id, engagement_id, connection_id, ImportReason.REFRESH, job.job_id).to_json()
+            for engagement_id, connection_ids in to_import
+            for connection_id in connection_ids
+        ]
+    )
+    if to_import or excluded:
+        _audit(
+            ports,
+            message.actor_id,
+            job,
+            "refresh.fanned_out",
+            {
+                "job_id": job.job_id,
+                "queued": " ".join(engagement_id for engagement_id, _ in to_import),
+                "excluded": " ".join(f"{e}:{r.value}" for e, r in excluded),
+            },
+        )
+    metrics.add_metric(name="RefreshEngagementsQueued", unit="Count", value=len(to_import))
+    metrics.add_metric(name="RefreshEngagementsExcluded", unit="Count", value=len(excluded))
+
+
+def _claim_page(
+    ports: RefreshPorts, job: RefreshJob, clock: DashboardClock, ids: list[str], found: dict[str, Engagement]
+) -> tuple[list[tuple[str, list[str]]], list[tuple[str, ExclusionReason]]]:
+    """(engagement id, its connections to import) claimed by this job, and the excluded ones."""
+    repository = ports.index.refresh
+    to_import: list[tuple[str, list[str]]] = []
+    excluded: list[tuple[str, ExclusionReason]] = []
+    for engagement_id in ids:
+        engagement = found.get(engagement_id)
+        reason = (
+            ExclusionReason.NOT_FOUND
+            if engagement is None
+            else exclusion_for(engagement, clock.now, clock.current_eula)
+        )
+        if engagement is None or reason is not None:
+            excluded.append((engagement_id, reason or ExclusionReason.NOT_FOUND))
+            continue
+        connection_ids = [c.connection_id for c in engagement.refreshable_connectors(clock.now)]
+        if _claim(ports, job, clock, engagement, connection_ids) is Claim.CLAIMED:
+            to_import.append((engagement_id, connection_ids))
+        elif repository.cap_holder(job.firm_id, engagement_id, clock.today) == job.job_id:
+            # This job claimed it before a redelivery: send its imports again if still queued
+            # (at least once; the import worker's progress updates happen once).
+            outcome = repository.get_outcome(job.firm_id, job.job_id, engagement_id)
+            if outcome and outcome.state is RefreshState.QUEUED:
+                to_import.append((engagement_id, list(outcome.connection_ids)))
+        else:
+            excluded.append((engagement_id, ExclusionReason.CAPPED_TODAY))
+    return to_import, excluded
+
+
+def _claim(
+    ports: RefreshPorts,
+    job: RefreshJob,
+    clock: DashboardClock,
+    engagement: Engagement,
+    connection_ids: list[str],
+) -> Claim:
+    repository = ports.index.refresh
+    current: Engagement | None = engagement
+    for attempt in range(ROW_RETRIES):
+        _back_off(attempt)
+        if current is None:
+            break
+        last = current.last_refresh
+        if last is not None and last.day == clock.today:
+            return Claim.CAPPED  # the rows are written with the claim: today's day is taken
+        queued = current.refreshed(job.job_id, clock.today, RefreshState.QUEUED)
+        rows = RowChange(queued, current, queued.stored_bucket(clock.now, clock.current_eula))
+        try:
+            return repository.claim(job.job_id, clock.today, connection_ids, rows)
+        except StaleEngagement:
+            current = repository.get_engagement(job.firm_id, engagement.customer_id)
+    raise StaleEngagement()
+
+
+# progress from the import worker -------------------------------------------------------------
+def import_and_report(ports: ImportPorts, index: EngagementIndexPorts, job: ImportJob) -> ImportReport:
+    """The import worker's use case: one import, the engagement's last upload, and for a Data
+    Refresh its progress (the same worker, rules and daily budget as every other import)."""
+    import_started(index, job)
+    report = import_connection(ports, job)
+    if report.outcome is Outcome.IMPORTED:
+        record_upload(index, job.firm_id, job.customer_id, ports.clock())
+    import_finished(index, job, report.outcome)
+    return report
+
+
+def import_started(index: EngagementIndexPorts, job: ImportJob) -> None:
+    """The first import of an engagement's refresh starts: queued -> running (once)."""
+    if job.refresh_job_id:
+        _advance(index, job, job.refresh_job_id, RefreshState.RUNNING, expected=RefreshState.QUEUED)
+
+
+def import_finished(index: EngagementIndexPorts, job: ImportJob, outcome: Outcome) -> None:
+    """One connection's import is done; when all of the engagement's are, running -> succeeded
+    or failed (with the error), once, however often the import job is delivered."""
+    if not job.refresh_job_id:
+        return
+    _, error = refresh_result(outcome)
+    progress = index.refresh.connection_finished(
+        job.firm_id, job.refresh_job_id, job.customer_id, job.connection_id, error
+    )
+    if progress is None or not progress.finished_all:
+        return
+    _advance(
+        index,
+        job,
+        job.refresh_job_id,
+        progress.final_state,
+        expected=RefreshState.RUNNING,
+        error=progress.error,
+    )
+
+
+def _advance(
+    index: EngagementIndexPorts,
+    job: ImportJob,
+    refresh_job_id: str,
+    to: RefreshState,
+    *,
+    expected: RefreshState,
+    error: str | None = None,
+) -> None:
+    for attempt in range(ROW_RETRIES):
+        _back_off(attempt)
+        engagement = index.refresh.get_engagement(job.firm_id, job.customer_id)
+        rows = None
+        last = engagement.last_refresh if engagement else None
+        if engagement and last and last.job_id == refresh_job_id:
+            moved = engagement.refreshed(refresh_job_id, last.day, to, error)
+            rows = RowChange(
+                moved, engagement, moved.stored_bucket(index.clock(), index.current_eula_version)
+            )
+        try:
+            index.refresh.advance(
+                job.firm_id, refresh_job_id, job.customer_id, to, expected=expected, error=error, rows=rows
+            )
+            return
+        except StaleEngagement:
+            continue
+    raise StaleEngagement()
+
+
+# job progress --------------------------------------------------------------------------------
+def job_progress(
+    ports: RefreshPorts, staff: StaffContext, job_id: str, *, cursor: str | None, limit: int
+) -> JobProgress:
+    """Counts and per-engagement outcomes. Admins see the firm's jobs, advisers their own."""
+    authorize(staff, FirmAction.TRIGGER_REFRESH)
+    job = ports.index.refresh.get_job(staff.firm_id, job_id)
+    if job is None or not (staff.is_admin or job.requested_by == staff.principal.user_id):
+        raise NotFound()
+    outcomes, next_cursor = ports.index.refresh.outcomes(staff.firm_id, job_id, cursor=cursor, limit=limit)
+    return JobProgress(job, outcomes, next_cursor)
+
+
+# helpers -------------------------------------------------------------------------------------
+def _back_off(attempt: int) -> None:
+    if attempt:
+        time.sleep(CONFLICT_BACKOFF_SECONDS * 2 ** (attempt - 1))
+
+
+def _scope(staff: StaffContext) -> str | None:
+    """None: the whole firm (admins); else the adviser's own rows (R-ROLE-2)."""
+    return None if staff.is_admin else staff.principal.user_id
+
+
+def _dashboard_clock(ports: RefreshPorts, firm_id: str) -> DashboardClock:
+    now = ports.index.clock()
+    firm = ports.identities.get_firm(firm_id)
+    today = firm_day(now, firm.timezone if firm else ports.default_timezone)
+    return DashboardClock(now=now, today=today, current_eula=ports.index.current_eula_version)
+
+
+def _audit(ports: RefreshPorts, actor: str, job: RefreshJob, action: str, details: dict[str, Any]) -> None:
+    """R-ROLE-3: who triggered which refresh, and which engagements it queued or excluded (ids only)."""
+    ports.audit.record(
+        AuditEvent(
+            firm_id=job.firm_id,
+            actor_id=actor,
+            action=action,
+            target_type="refresh_job",
+            target_id=job.job_id,
+            details=details,
+            occurred_at=ports.index.clock(),
+        )
+    )

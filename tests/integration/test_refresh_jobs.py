@@ -1,0 +1,304 @@
+"""Data Refresh jobs on moto: trigger, daily cap, exclusions, fan-out through SQS, progress from
+the real import worker, and the AWS calls of a fan-out (R-REF-3..6, R-ROLE-1, R-ROLE-3)."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+from datetime import timedelta
+
+from functions.import_worker import handler as import_worker
+from functions.invitations_api import handler as invitations_api
+from functions.refresh_api import handler as refresh_api
+from functions.refresh_fanout_worker import handler as fanout_worker
+from local.demo_data import DEMO_FIRM
+from shared import bootstrap
+from shared.adapters.aws_clients import aws_client
+from shared.adapters.dynamodb import keys
+from shared.adapters.dynamodb.client import dynamodb_client
+from shared.domain.imports import Outcome
+from shared.domain.refresh import Connector, Engagement
+from shared.services import refresh as refresh_service
+from shared.services.refresh import import_finished, import_started
+from tests.integration.onboarding_support import ADMIN, ADVISER, INVITEE, OTHER_ADVISER, OTHER_FIRM, call
+from tests.integration.test_refresh_dashboard import (
+    CURRENT_EULA,
+    dashboard,
+    job,
+    pump,
+    queued_imports,
+    refresh_system,
+    run_imports,
+    seed_engagement,
+    trigger,
+)
+
+__all__ = ["refresh_system"]
+
+
+def counts(body: dict) -> dict:
+    c = body["counts"]
+    return {k: c[k] for k in ("total", "pending", "queued", "running", "succeeded", "failed", "excluded")}
+
+
+def outcomes(body: dict) -> dict[str, tuple]:
+    return {o["engagement_id"]: (o["state"], o["reason"] or o["error"]) for o in body["outcomes"]}
+
+
+def test_trigger_one_then_several_then_all_matching(refresh_system):
+    clock = refresh_system.clock
+    a, b, c = (seed_engagement(clock, name) for name in ("Ann", "Ben", "Cid"))
+    plaid = seed_engagement(clock, "Pia", provider="plaid", institution=("ins_1", "Plaid Bank"))
+
+    one = trigger(ADMIN, {"engagement_ids": [a]})
+    assert counts(job(ADMIN, one)) == dict(
+        total=1, pending=1, queued=0, running=0, succeeded=0, failed=0, excluded=0
+    )
+    pump("refresh", fanout_worker)
+    assert counts(job(ADMIN, one))["queued"] == 1
+    [import_job] = queued_imports()
+    assert (import_job.customer_id, import_job.reason.value, import_job.refresh_job_id) == (a, "refresh", one)
+
+    several = trigger(ADMIN, {"engagement_ids": [b, c, b]})  # a repeated id counts once
+    pump("refresh", fanout_worker)
+    assert counts(job(ADMIN, several))["queued"] == 2
+    run_imports({b: Outcome.IMPORTED, c: Outcome.CREDENTIALS_REJECTED})
+    body = job(ADMIN, several)
+    assert counts(body) == dict(total=2, pending=0, queued=0, running=0, succeeded=1, failed=1, excluded=0)
+    assert outcomes(body) == {b: ("succeeded", None), c: ("failed", "credentials_rejected")}
+    assert body["done"] is True
+
+    everything = trigger(ADMIN, {"all_matching": {"package": "gocardless"}})
+    assert job(ADMIN, everything)["expanding"] is True
+    pump("refresh", fanout_worker)
+    body = job(ADMIN, everything)
+    # a, b, c were refreshed today: excluded as capped; the plaid one does not match.
+    assert counts(body)["excluded"] == 3 and counts(body)["total"] == 3
+    assert body["counts"]["excluded_by_reason"] == {"capped_today": 3}
+    assert plaid not in outcomes(body)
+    assert job(ADMIN, trigger(ADMIN, {"all_matching": {"package": "plaid"}}))["counts"]["total"] == 0
+    pump("refresh", fanout_worker)
+
+    audit = call(invitations_api, "GET", "/audit", ADMIN)[1]
+    actions = [e for e in audit["items"] if e["action"].startswith("refresh.")]
+    assert {e["actor_id"] for e in actions} == {ADMIN.sub}
+    fanned = [e for e in actions if e["action"] == "refresh.fanned_out" and e["target_id"] == several]
+    assert set(fanned[0]["details"]["queued"].split()) == {b, c}
+
+
+def test_a_second_trigger_the_same_day_excludes_them_as_capped_until_the_next_day(refresh_system):
+    engagement = seed_engagement(refresh_system.clock, "Dee")
+    first = trigger(ADMIN, {"engagement_ids": [engagement]})
+    pump("refresh", fanout_worker)
+    second = trigger(ADMIN, {"engagement_ids": [engagement]})
+    pump("refresh", fanout_worker)
+    assert outcomes(job(ADMIN, first)) == {engagement: ("queued", None)}
+    assert outcomes(job(ADMIN, second)) == {engagement: ("excluded", "capped_today")}
+    run_imports({engagement: Outcome.IMPORTED})
+    [row] = dashboard(ADMIN)
+    assert (row["status"], row["selectable"]) == ("capped_today", False)
+    # Midnight in the firm's time zone (London): refreshable again.
+    refresh_system.now += timedelta(days=1)
+    assert dashboard(ADMIN)[0]["status"] == "succeeded"
+    third = trigger(ADMIN, {"engagement_ids": [engagement]})
+    pump("refresh", fanout_worker)
+    assert outcomes(job(ADMIN, third)) == {engagement: ("queued", None)}
+
+
+def test_concurrent_triggers_refresh_each_engagement_once(refresh_system, atomic_aws_requests):
+    engagements = [seed_engagement(refresh_system.clock, f"Client {n}") for n in range(12)]
+    job_ids: list[str] = []
+
+    def trigger_and_fan_out() -> None:
+        job_ids.append(trigger(ADMIN, {"engagement_ids": engagements}))
+
+    threads = [threading.Thread(target=trigger_and_fan_out) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # The fan-out messages of the four jobs, processed concurrently.
+    from shared.domain.refresh import FanoutMessage
+    from shared.services.refresh import fan_out
+
+    messages = [FanoutMessage.from_json(body) for body in _take("refresh")]
+    workers = [threading.Thread(target=fan_out, args=(bootstrap.refresh(), m)) for m in messages]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    imports = queued_imports()
+    assert sorted(i.customer_id for i in imports) == sorted(engagements)  # each once
+    bodies = [job(ADMIN, job_id) for job_id in job_ids]
+    assert sum(counts(b)["queued"] for b in bodies) == len(engagements)
+    assert sum(counts(b)["excluded"] for b in bodies) == 3 * len(engagements)
+
+
+def _take(queue: str) -> list[str]:
+    sqs = aws_client("sqs")
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    bodies: list[str] = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for m in messages:
+            bodies.append(m["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return bodies
+
+
+def test_inactive_and_unknown_engagements_are_excluded_with_their_reason(refresh_system):
+    clock = refresh_system.clock
+    active = seed_engagement(clock, "Ok")
+    no_eula = seed_engagement(clock, "No Eula", owner=ADVISER.sub, eula=False)
+    expired = seed_engagement(clock, "Expired", owner=ADVISER.sub, consent_days=-1)
+    not_visible = seed_engagement(clock, "Not Mine")  # owned by the admin: the adviser does not see it
+    foreign = seed_engagement(clock, "Foreign", firm_id=OTHER_FIRM.firm_id)
+    missing = "01JNOSUCHENGAGEMENT00000000"
+
+    job_id = trigger(ADVISER, {"engagement_ids": [no_eula, expired, not_visible, foreign, missing]})
+    pump("refresh", fanout_worker)
+    body = job(ADVISER, job_id)
+    assert outcomes(body) == {
+        no_eula: ("excluded", "eula_not_accepted"),
+        expired: ("excluded", "no_valid_consent"),
+        not_visible: ("excluded", "not_found"),
+        foreign: ("excluded", "not_found"),  # another firm's id: exactly like a missing one
+        missing: ("excluded", "not_found"),
+    }
+    assert body["counts"]["excluded_by_reason"] == {
+        "eula_not_accepted": 1,
+        "no_valid_consent": 1,
+        "not_found": 3,
+    }
+    admin_job = trigger(ADMIN, {"engagement_ids": [active, foreign]})
+    pump("refresh", fanout_worker)
+    assert outcomes(job(ADMIN, admin_job)) == {active: ("queued", None), foreign: ("excluded", "not_found")}
+    # Jobs are the firm's: the other firm, and an adviser for an admin's job, get not found.
+    for user in (OTHER_ADVISER, ADVISER):
+        assert (
+            call(
+                refresh_api, "GET", "/data-refresh/jobs/{job_id}", user, path_parameters={"job_id": admin_job}
+            )[0]
+            == 404
+        )
+
+
+def test_the_idempotency_key_gives_the_same_job(refresh_system):
+    engagement = seed_engagement(refresh_system.clock, "Idem")
+    first = trigger(ADMIN, {"engagement_ids": [engagement]}, key="refresh-1")
+    assert trigger(ADMIN, {"engagement_ids": [engagement]}, key="refresh-1") == first
+    status, body = call(
+        refresh_api,
+        "POST",
+        "/data-refresh/jobs",
+        ADMIN,
+        body={"engagement_ids": [engagement, "other"]},
+        headers={"idempotency-key": "refresh-1"},
+    )
+    assert (status, body["code"]) == (409, "idempotency_key_reused")
+    assert len(_take("refresh")) == 1
+    assert call(refresh_api, "POST", "/data-refresh/jobs", ADMIN, body={})[0] == 400
+
+
+def test_the_import_workers_outcome_shows_in_the_job(refresh_system):
+    from tests.integration.test_imports import linked, stored
+
+    import_job, _ = linked(refresh_system)
+    assert call(refresh_api, "POST", "/me/eula", INVITEE, body={"version": CURRENT_EULA})[0] == 200
+    job_id = trigger(ADMIN, {"engagement_ids": [import_job.customer_id]})
+    pump("refresh", fanout_worker)
+    assert counts(job(ADMIN, job_id))["queued"] == 1
+    pump("imports", import_worker)  # the real worker, on the sandbox bank
+    body = job(ADMIN, job_id)
+    assert outcomes(body) == {import_job.customer_id: ("succeeded", None)}
+    assert counts(body) == dict(total=1, pending=0, queued=0, running=0, succeeded=1, failed=0, excluded=0)
+    assert stored(import_job)  # the data came in
+    [row] = dashboard(ADMIN)
+    assert row["status"] == "capped_today" and row["last_upload_at"] is not None
+
+
+def test_a_redelivered_page_changes_nothing(refresh_system):
+    engagements = [seed_engagement(refresh_system.clock, f"Re {n}") for n in range(3)]
+    job_id = trigger(ADMIN, {"all_matching": {}})
+    [message] = _take("refresh")
+    from shared.domain.refresh import FanoutMessage
+    from shared.services.refresh import fan_out
+
+    for _ in range(2):  # SQS delivers at least once
+        fan_out(bootstrap.refresh(), FanoutMessage.from_json(message))
+    body = job(ADMIN, job_id)
+    assert counts(body)["total"] == 3 and counts(body)["queued"] == 3
+    imports = queued_imports()
+    assert sorted(i.customer_id for i in imports) == sorted(engagements * 2)  # resent: at least once
+    for import_job in imports:  # the duplicates report too: each engagement moves once
+        import_started(bootstrap.engagement_index(), import_job)
+        import_finished(bootstrap.engagement_index(), import_job, Outcome.IMPORTED)
+    assert counts(job(ADMIN, job_id)) == dict(
+        total=3, pending=0, queued=0, running=0, succeeded=3, failed=0, excluded=0
+    )
+
+
+def test_fan_out_makes_the_minimum_aws_calls(refresh_system, monkeypatch):
+    """ceil(N/10) SendMessageBatch and N conditional writes for N engagements, plus a few calls
+    per page. Small N and pages: moto copies the whole table in every transaction (quadratic)."""
+    n, page_size = 45, 20
+    monkeypatch.setattr(refresh_service, "FANOUT_PAGE", page_size)
+    index = bootstrap.engagement_index()
+    for number in range(n):  # the rows alone: a small table
+        engagement = Engagement(
+            firm_id=DEMO_FIRM.firm_id,
+            customer_id=f"01JBULK{number:020d}",
+            customer_name=f"Bulk {number:03d}",
+            contact_email=f"bulk-{number}@example.org",
+            owner_id=ADMIN.sub,
+            staff_ids=(ADMIN.sub,),
+            connectors=(
+                Connector(f"conn-{number}", "gocardless", "DEMOBANK_DMBKGB2L", "Demo Bank", True, None),
+            ),
+            eula_version=CURRENT_EULA,
+        )
+        index.refresh.save_engagement(engagement, None, "active")
+    job_id = trigger(ADMIN, {"all_matching": {"status": "active"}})
+    calls: Counter[str] = Counter()
+
+    def count(event_name: str, **_: object) -> None:
+        calls[event_name.rsplit(".", 1)[-1]] += 1
+
+    for service in ("dynamodb", "sqs"):
+        aws_client(service).meta.events.register(f"before-call.{service}", count)
+    pump("refresh", fanout_worker)
+    for service in ("dynamodb", "sqs"):
+        aws_client(service).meta.events.unregister(f"before-call.{service}", count)
+    status, progress = call(
+        refresh_api,
+        "GET",
+        "/data-refresh/jobs/{job_id}",
+        ADMIN,
+        path_parameters={"job_id": job_id},
+        query={"limit": "1"},
+    )
+    assert status == 200 and progress["counts"]["queued"] == progress["counts"]["total"] == n
+    pages = math.ceil(n / page_size)
+    # Import jobs: ceil(N/10) batches; plus one continuation message per page but the last.
+    assert calls["SendMessageBatch"] == math.ceil(n / 10) + pages - 1
+    assert calls["TransactWriteItems"] == n
+    # Per page besides: read the job and the firm (its time zone), one Query for the page, one
+    # counter update for the expansion, one audit event. Nothing else.
+    assert (calls["GetItem"], calls["Query"], calls["UpdateItem"], calls["PutItem"]) == (
+        2 * pages,
+        pages,
+        pages,
+        pages,
+    )
+    assert sum(calls.values()) == n + math.ceil(n / 10) + pages - 1 + 5 * pages
+    # The claim is the daily cap: today's engagement-day item names this job.
+    engagement_id = progress["outcomes"][0]["engagement_id"]
+    today = refresh_system.now.date().isoformat()
+    cap = dynamodb_client().get_item(
+        TableName="data",
+        Key={
+            "PK": {"S": keys.refresh_cap_pk(DEMO_FIRM.firm_id, engagement_id, today)},
+            "SK": {"S": keys.REFRESH_CAP},
+        },
+    )
+    assert cap["Item"]["job_id"]["S"] == job_id
