@@ -316,3 +316,58 @@ def test_a_non_customer_cannot_connect(sandboxes, customer_id):
         body={"provider": "acme", "institution_id": GOCARDLESS_BANK},
     )
     assert status == 400
+
+
+def test_plaid_accept_deauthorise_and_reconnect(sandboxes, customer_id):
+    started = connect("plaid", PLAID_BANK)
+    ids = {"connection_id": started["connection"]["connection_id"]}
+
+    def link(link_token: str) -> str:
+        redirect = sandboxes.browser.get(f"http://sandbox.test/sandbox/plaid/link/{link_token}/connect")
+        return parse_qs(urlsplit(redirect.headers["location"]).query)["public_token"][0]
+
+    call(
+        connections_api,
+        "POST",
+        "/connections/{connection_id}/complete",
+        INVITEE,
+        path_parameters=ids,
+        body={"public_token": link(started["link_token"])},
+    )
+    first = new_account_ids(customer_id)[0]
+    assert (
+        call(
+            invitations,
+            "POST",
+            "/customers/{customer_id}/accounts/{account_id}/accept",
+            ADMIN,
+            path_parameters={"customer_id": customer_id, "account_id": first},
+        )[0]
+        == 200
+    )
+
+    status, revoked = call(
+        connections_api, "POST", "/connections/{connection_id}/deauthorise", INVITEE, path_parameters=ids
+    )
+    assert (status, revoked["status"]) == (200, "revoked")
+    _, again = call(
+        connections_api, "POST", "/connections/{connection_id}/reauthorise", INVITEE, path_parameters=ids
+    )
+    assert again["link_token"] and again["connection"]["status"] == "pending"
+    status, relinked = call(
+        connections_api,
+        "POST",
+        "/connections/{connection_id}/complete",
+        INVITEE,
+        path_parameters=ids,
+        body={"public_token": link(again["link_token"])},
+    )
+    assert (status, relinked["status"]) == (200, "linked")
+    _, accounts = call(
+        invitations,
+        "GET",
+        "/customers/{customer_id}/accounts",
+        ADMIN,
+        path_parameters={"customer_id": customer_id},
+    )
+    assert first in [a["account_id"] for a in accounts["connected_accounts"]]  # the review survives
