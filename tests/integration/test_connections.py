@@ -13,6 +13,7 @@ from functions.invitations_api import handler as invitations
 from local.demo_data import DEMO_FIRM
 from shared import bootstrap
 from shared.domain.jobs import ImportJob
+from tests.integration.connection_support import PLAID_BANK, plaid_public_token
 from tests.integration.onboarding_support import (
     ADMIN,
     ADVISER,
@@ -24,7 +25,6 @@ from tests.integration.onboarding_support import (
 )
 
 GOCARDLESS_BANK = "DEMOBANK_DMBKGB2L"
-PLAID_BANK = "ins_900004"
 STRANGER = Person("stranger-sub", "stranger@example.org")
 
 
@@ -323,8 +323,7 @@ def test_plaid_accept_deauthorise_and_reconnect(sandboxes, customer_id):
     ids = {"connection_id": started["connection"]["connection_id"]}
 
     def link(link_token: str) -> str:
-        redirect = sandboxes.browser.get(f"http://sandbox.test/sandbox/plaid/link/{link_token}/connect")
-        return parse_qs(urlsplit(redirect.headers["location"]).query)["public_token"][0]
+        return plaid_public_token(sandboxes, link_token)
 
     call(
         connections_api,

@@ -6,7 +6,6 @@ import json
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
-from urllib.parse import parse_qs, urlsplit
 
 import boto3
 
@@ -347,43 +346,14 @@ def test_a_transaction_whose_day_changes_moves_instead_of_duplicating(sandboxes)
 def test_a_plaid_account_accepted_later_gets_its_whole_history(sandboxes):
     """One feed per Item: an account joining after the feed began is read from the start (review finding)."""
     from shared.services.imports import import_connection
-    from tests.integration.test_connections import PLAID_BANK
+    from tests.integration.connection_support import jane_with_plaid
 
-    seed_firms()
-    _, customer = call(
-        invitations, "POST", "/customers/invitations", ADMIN, body={"name": "Jane", "email": INVITEE.email}
-    )
-    [token] = invitation_tokens(INVITEE.email)
-    call(invitations, "POST", "/invitations/accept", INVITEE, body={"token": token})
-    _, started = call(
-        connections_api,
-        "POST",
-        "/connections",
-        INVITEE,
-        body={"provider": "plaid", "institution_id": PLAID_BANK},
-    )
-    redirect = sandboxes.browser.get(
-        f"http://sandbox.test/sandbox/plaid/link/{started['link_token']}/connect"
-    )
-    public_token = parse_qs(urlsplit(redirect.headers["location"]).query)["public_token"][0]
-    call(
-        connections_api,
-        "POST",
-        "/connections/{connection_id}/complete",
-        INVITEE,
-        path_parameters={"connection_id": started["connection"]["connection_id"]},
-        body={"public_token": public_token},
-    )
-    ids = {"customer_id": customer["customer_id"]}
+    customer_id, connection_id = jane_with_plaid(sandboxes)
+    ids = {"customer_id": customer_id}
     _, accounts = call(invitations, "GET", "/customers/{customer_id}/accounts", ADMIN, path_parameters=ids)
     first, second = (a["account_id"] for a in accounts["new_accounts"][:2])
     accept = "/customers/{customer_id}/accounts/{account_id}/accept"
-    job = ImportJob(
-        DEMO_FIRM.firm_id,
-        customer["customer_id"],
-        started["connection"]["connection_id"],
-        ImportReason.MANUAL,
-    )
+    job = ImportJob(DEMO_FIRM.firm_id, customer_id, connection_id, ImportReason.MANUAL)
 
     call(invitations, "POST", accept, ADMIN, path_parameters={**ids, "account_id": first})
     import_connection(bootstrap.imports(), job)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
 
 from functions.connections_api import handler as connections_api
+from local.demo_data import DEMO_FIRM
 from shared import bootstrap
+from shared.adapters.dynamodb.connections_repository import ConnectionAddress
 from shared.services import connections
-from tests.integration.onboarding_support import ADMIN, INVITEE, call, invitation_tokens, seed_firms
-from tests.integration.test_connections import PLAID_BANK
+from tests.integration.connection_support import jane_with_plaid
+from tests.integration.onboarding_support import call
 
 ROUTE = "/webhooks/plaid"
 
@@ -22,35 +23,9 @@ ROUTE = "/webhooks/plaid"
 @pytest.fixture
 def item_id(sandboxes) -> str:
     """Jane's linked Plaid connection; returns its item id."""
-    from functions.invitations_api import handler as invitations
-
-    seed_firms()
-    call(invitations, "POST", "/customers/invitations", ADMIN, body={"name": "Jane", "email": INVITEE.email})
-    [token] = invitation_tokens(INVITEE.email)
-    call(invitations, "POST", "/invitations/accept", INVITEE, body={"token": token})
-    _, started = call(
-        connections_api,
-        "POST",
-        "/connections",
-        INVITEE,
-        body={"provider": "plaid", "institution_id": PLAID_BANK},
-    )
-    redirect = sandboxes.browser.get(
-        f"http://sandbox.test/sandbox/plaid/link/{started['link_token']}/connect"
-    )
-    public_token = parse_qs(urlsplit(redirect.headers["location"]).query)["public_token"][0]
-    call(
-        connections_api,
-        "POST",
-        "/connections/{connection_id}/complete",
-        INVITEE,
-        path_parameters={"connection_id": started["connection"]["connection_id"]},
-        body={"public_token": public_token},
-    )
-    [connection] = connections.my_connections(
-        bootstrap.connections(),
-        __import__("shared.domain.identity", fromlist=["Principal"]).Principal(INVITEE.sub, INVITEE.email),
-    )
+    customer_id, connection_id = jane_with_plaid(sandboxes)
+    ports = bootstrap.connections()
+    connection = ports.connections.get(ConnectionAddress(DEMO_FIRM.firm_id, customer_id, connection_id))
     assert connection.item_id
     return connection.item_id
 
