@@ -8,48 +8,60 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, cast
 
-from shared.adapters.dynamodb.accounts_repository import AccountsRepository
-from shared.adapters.dynamodb.audit_log import AuditLog
-from shared.adapters.dynamodb.customers_repository import CustomersRepository
-from shared.adapters.dynamodb.identity_repository import IdentityRepository
-from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
-from shared.adapters.email import SesEmailSender
-from shared.services.connections import ConnectionsPorts
-from shared.services.file_access import FileAccessPorts
-from shared.services.onboarding import OnboardingPorts
 from shared.settings import get_settings
 
+# Every import below is deferred into the builder that needs it: a handler's init loads only
+# the capabilities it uses (cold start), never every use case of the application.
 if TYPE_CHECKING:
     from shared.adapters.aggregator.plaid_webhooks import PlaidWebhookReader
     from shared.adapters.dynamodb.assignment_repository import AssignmentRepository
+    from shared.adapters.dynamodb.audit_log import AuditLog
     from shared.adapters.dynamodb.connections_repository import ConnectionsRepository
+    from shared.adapters.dynamodb.identity_repository import IdentityRepository
+    from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
+    from shared.adapters.email import SesEmailSender
+    from shared.services.connections import ConnectionsPorts
+    from shared.services.file_access import FileAccessPorts
     from shared.services.imports import ImportPorts
+    from shared.services.onboarding import OnboardingPorts
     from shared.services.refresh import EngagementIndexPorts, RefreshPorts
 
 
 @cache
 def identity_repository() -> IdentityRepository:
+    from shared.adapters.dynamodb.identity_repository import IdentityRepository
+
     return IdentityRepository(get_settings().data_table_name)
 
 
 @cache
 def audit_log() -> AuditLog:
+    from shared.adapters.dynamodb.audit_log import AuditLog
+
     return AuditLog(get_settings().data_table_name)
 
 
 @cache
 def notifications_repository() -> NotificationsRepository:
+    from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
+
     return NotificationsRepository(get_settings().data_table_name)
 
 
 @cache
 def email_sender() -> SesEmailSender:
+    from shared.adapters.email import SesEmailSender
+
     settings = get_settings()
     return SesEmailSender(settings.email_sender, settings.ses_configuration_set)
 
 
 @cache
 def onboarding() -> OnboardingPorts:
+    from shared.adapters.dynamodb.accounts_repository import AccountsRepository
+    from shared.adapters.dynamodb.customers_repository import CustomersRepository
+    from shared.services.onboarding import OnboardingPorts
+
     settings = get_settings()
     return OnboardingPorts(
         customers=CustomersRepository(settings.data_table_name),
@@ -66,6 +78,7 @@ def onboarding() -> OnboardingPorts:
 def connections() -> ConnectionsPorts:
     from shared.adapters import aggregator
     from shared.adapters.queue import JobQueue
+    from shared.services.connections import ConnectionsPorts
 
     settings = get_settings()
     return ConnectionsPorts(
@@ -88,6 +101,7 @@ def assignment_repository() -> AssignmentRepository:
 @cache
 def imports() -> ImportPorts:
     from shared.adapters import aggregator
+    from shared.adapters.dynamodb.accounts_repository import AccountsRepository
     from shared.adapters.dynamodb.imports_repository import ImportsRepository
     from shared.adapters.queue import JobQueue
     from shared.services.imports import ImportPorts
@@ -110,6 +124,7 @@ def imports() -> ImportPorts:
 def engagement_index() -> EngagementIndexPorts:
     """The Data Refresh dashboard rows, kept in step with customers, connections and imports."""
     from shared.adapters.dynamodb.connections_repository import ConnectionsRepository
+    from shared.adapters.dynamodb.customers_repository import CustomersRepository
     from shared.adapters.dynamodb.refresh_repository import RefreshRepository
     from shared.services.refresh import EngagementIndexPorts
 
@@ -164,6 +179,7 @@ def plaid_webhook_reader() -> PlaidWebhookReader:
 @cache
 def file_access() -> FileAccessPorts:
     from shared.adapters.dynamodb.files_repository import FilesRepository
+    from shared.services.file_access import FileAccessPorts
 
     settings = get_settings()
     return FileAccessPorts(
