@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: run test lint token synth openapi clean
+.PHONY: run test bench fuzz lint token synth openapi clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,14 @@ run: $(STAMP)
 
 test: $(STAMP) lint
 	$(PY) -m pytest -n 2
+
+# Benchmarks (issue 8): ratios and call counts measured in one run, printed as `BAR` lines.
+bench: $(STAMP)
+	$(PY) -m pytest tests/perf -p no:xdist -q
+
+# The long contract-fuzzing profile (a quick one runs in `make test`).
+fuzz: $(STAMP)
+	FUZZ_PROFILE=long $(PY) -m pytest tests/reliability/test_contract_fuzz.py -p no:xdist -q
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

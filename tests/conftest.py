@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+pytest_plugins = ["tests.bars"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -123,3 +127,23 @@ def atomic_aws_requests(monkeypatch: pytest.MonkeyPatch) -> None:
             return handle(self, *args, **kwargs)
 
     monkeypatch.setattr(BotocoreStubber, "__call__", one_at_a_time)
+
+
+@contextmanager
+def counting_aws_calls(*services: str) -> Iterator[Counter[str]]:
+    """Count the AWS API calls our code makes, by operation name ("BatchWriteItem"), through
+    botocore's `before-call` event on the shared clients; a call short-circuited by moto counts too."""
+    from shared.adapters.aws_clients import aws_client
+
+    calls: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    for service in services:
+        aws_client(service).meta.events.register(f"before-call.{service}", count)
+    try:
+        yield calls
+    finally:
+        for service in services:
+            aws_client(service).meta.events.unregister(f"before-call.{service}", count)

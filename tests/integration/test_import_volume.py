@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
 from shared import bootstrap
-from shared.adapters.aws_clients import aws_client
 from shared.domain.aggregator import AggregatorTransaction, SyncCursor, TransactionPage
 from shared.services.imports import import_connection
+from tests.conftest import counting_aws_calls
 from tests.integration.test_imports import linked, stored
 
 N = 10_000
@@ -62,16 +61,14 @@ def test_ten_thousand_transactions_are_stored_once_with_batch_writes(sandboxes):
     provider = VolumeProvider(sandboxes.provider("gocardless"), account.provider_account_id)
     volume_ports = replace(ports, providers=lambda _: provider)
 
-    calls: Counter[str] = Counter()
-    client = aws_client("dynamodb")
-    client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.update([model.name]))
-    report = import_connection(volume_ports, job)
+    with counting_aws_calls("dynamodb") as calls:
+        report = import_connection(volume_ports, job)
     assert report.written == N
     assert calls["BatchWriteItem"] == -(-N // 25) and calls["PutItem"] <= 1  # the feed state
     items = stored(job)
     keys = [i["transaction_key"]["S"] for i in items]
     assert len(keys) == N == len(set(keys))
 
-    calls.clear()
-    again = import_connection(replace(volume_ports, providers=lambda _: provider), job)
+    with counting_aws_calls("dynamodb") as calls:
+        again = import_connection(replace(volume_ports, providers=lambda _: provider), job)
     assert (again.written, calls["BatchWriteItem"]) == (0, 0)

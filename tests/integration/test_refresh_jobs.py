@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import Counter
 from datetime import timedelta
 
 from functions.import_worker import handler as import_worker
@@ -21,6 +20,7 @@ from shared.domain.imports import Outcome
 from shared.domain.refresh import Connector, Engagement
 from shared.services import refresh as refresh_service
 from shared.services.refresh import import_finished, import_started
+from tests.conftest import counting_aws_calls
 from tests.integration.onboarding_support import ADMIN, ADVISER, INVITEE, OTHER_ADVISER, OTHER_FIRM, call
 from tests.integration.test_refresh_dashboard import (
     CURRENT_EULA,
@@ -259,16 +259,8 @@ def test_fan_out_makes_the_minimum_aws_calls(refresh_system, monkeypatch):
         )
         index.refresh.save_engagement(engagement, None, "active")
     job_id = trigger(ADMIN, {"all_matching": {"status": "active"}})
-    calls: Counter[str] = Counter()
-
-    def count(event_name: str, **_: object) -> None:
-        calls[event_name.rsplit(".", 1)[-1]] += 1
-
-    for service in ("dynamodb", "sqs"):
-        aws_client(service).meta.events.register(f"before-call.{service}", count)
-    pump("refresh", fanout_worker)
-    for service in ("dynamodb", "sqs"):
-        aws_client(service).meta.events.unregister(f"before-call.{service}", count)
+    with counting_aws_calls("dynamodb", "sqs") as calls:
+        pump("refresh", fanout_worker)
     status, progress = call(
         refresh_api,
         "GET",

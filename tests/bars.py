@@ -1,0 +1,53 @@
+"""`BAR <name>: <figures>` lines (issue 8).
+
+A check calls the `bar` fixture with its name and figures; the line is kept on the test's report
+(so it crosses pytest-xdist workers) and every line is printed together at the end of the run, where a
+reader or a script (`grep '^BAR '`) finds where the project stands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+BarRecorder = Callable[..., str]
+
+
+def _figure(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+    if isinstance(value, Decimal):
+        return str(value)
+    return str(value)
+
+
+def bar_line(name: str, **figures: Any) -> str:
+    return f"BAR {name}: " + ", ".join(f"{key}={_figure(value)}" for key, value in figures.items())
+
+
+@pytest.fixture
+def bar(request: pytest.FixtureRequest) -> BarRecorder:
+    """Record one `BAR` line for this test: `bar("cross-tenant", routes=41, leaked=0)`."""
+
+    def record(name: str, **figures: Any) -> str:
+        line = bar_line(name, **figures)
+        request.node.user_properties.append(("bar", line))
+        return line
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    lines: list[str] = []
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for key, value in getattr(report, "user_properties", ()) or ():
+                if key == "bar" and value not in lines:
+                    lines.append(value)
+    if lines:
+        terminalreporter.section("quality bars")
+        for line in lines:
+            terminalreporter.write_line(line)
