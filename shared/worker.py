@@ -28,8 +28,12 @@ class PoisonMessage(ValueError):
     """A message that can never be processed (malformed): straight to the DLQ."""
 
 
-def sqs_handler(handle_message: Callable[[str], None]) -> LambdaHandler:
-    """A Lambda handler that calls `handle_message(body)` for each SQS record."""
+def sqs_handler(
+    handle_message: Callable[[str], None], *, on_given_up: Callable[[str], None] | None = None
+) -> LambdaHandler:
+    """A Lambda handler that calls `handle_message(body)` for each SQS record, and
+    `on_given_up(body)` once a well-formed message is parked after its last delivery, so that
+    whatever waits for the job (a refresh's progress) learns that it failed."""
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def handle_record(record: SQSRecord) -> None:
@@ -53,6 +57,8 @@ def sqs_handler(handle_message: Callable[[str], None]) -> LambdaHandler:
                 raise
             # The type and the domain code only: an exception's text may quote personal data.
             _park(record, f"{type(error).__name__}: {getattr(error, 'code', 'unexpected')}", attempts)
+            if on_given_up is not None:
+                _report_given_up(on_given_up, record)
 
     @logger.inject_lambda_context
     @tracer.capture_lambda_handler
@@ -71,6 +77,16 @@ def _park(record: SQSRecord, reason: str, attempts: int) -> None:
     )
     park_in_dead_letter_queue(record.event_source_arn, record.body, reason, attempts)
     metrics.add_metric(name="JobsParked", unit="Count", value=1)
+
+
+def _report_given_up(on_given_up: Callable[[str], None], record: SQSRecord) -> None:
+    """The message is already safe in the DLQ with its reason; a failure here must not bring it
+    back for another delivery, so it is logged (and alarmed on through the metric) instead."""
+    try:
+        on_given_up(record.body)
+    except Exception:
+        logger.exception("Could not record a parked job as failed", extra={"message_id": record.message_id})
+        metrics.add_metric(name="GivenUpReportsFailed", unit="Count", value=1)
 
 
 def scheduled_handler(run: Callable[[dict[str, Any]], dict[str, Any]]) -> LambdaHandler:

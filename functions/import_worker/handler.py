@@ -5,16 +5,23 @@ import json
 
 from shared import bootstrap
 from shared.domain.jobs import ImportJob
-from shared.services.refresh import import_and_report
+from shared.services.refresh import import_and_report, import_given_up
 from shared.worker import PoisonMessage, sqs_handler
 
 
 def handle(body: str) -> None:
+    import_and_report(bootstrap.imports(), bootstrap.engagement_index(), _job(body))
+
+
+def given_up(body: str) -> None:
+    import_given_up(bootstrap.engagement_index(), _job(body))
+
+
+def _job(body: str) -> ImportJob:
     try:
-        job = ImportJob.from_json(body)
+        return ImportJob.from_json(body)
     except (ValueError, KeyError, TypeError, json.JSONDecodeError) as error:
         raise PoisonMessage(f"not an import job ({type(error).__name__})") from None
-    import_and_report(bootstrap.imports(), bootstrap.engagement_index(), job)
 
 
-lambda_handler = sqs_handler(handle)
+lambda_handler = sqs_handler(handle, on_given_up=given_up)

@@ -31,7 +31,7 @@ from shared.adapters.queue import JobQueue
 from shared.auth import FirmAction, authorize
 from shared.domain.audit import AuditEvent
 from shared.domain.connections import IMPORTABLE, Connection
-from shared.domain.errors import Conflict, NotFound
+from shared.domain.errors import Conflict, NotFound, UpstreamUnavailable
 from shared.domain.identity import Principal, StaffContext
 from shared.domain.imports import Outcome
 from shared.domain.jobs import ImportJob, ImportReason
@@ -55,6 +55,7 @@ from shared.observability import logger, metrics
 from shared.services.imports import ImportPorts, ImportReport, import_connection
 
 ROW_RETRIES = 5  # retries when a row or the job changed between our read and our write
+IMPORT_GIVEN_UP = "import_failed"  # the refresh error when its import job ends in the DLQ
 CONFLICT_BACKOFF_SECONDS = 0.02  # doubled each retry: concurrent import workers share a job's item
 
 
@@ -233,7 +234,14 @@ def trigger_refresh(
         messages = [replace(base, filters=filters or RefreshFilters())]
         job = RefreshJob(staff.firm_id, job_id, actor, now, selection, True, JobCounts())
     ports.index.refresh.create_job(job)
-    ports.fanout.send([message.to_json() for message in messages])
+    try:
+        ports.fanout.send([message.to_json() for message in messages])
+    except Exception:
+        # Nothing was queued, so nothing will ever move the job on: remove it rather than leave
+        # it pending for ever; the caller may retry (with the same Idempotency-Key too).
+        logger.exception("Refresh job could not be queued", extra={"job_id": job_id})
+        ports.index.refresh.delete_job(staff.firm_id, job_id)
+        raise UpstreamUnavailable("The refresh could not be queued and was not started; try again.") from None
     # Ids and filter names only: filter values may be personal data (a contact's name).
     chosen = selection.get("all_matching")
     details = (
@@ -379,9 +387,19 @@ def import_started(index: EngagementIndexPorts, job: ImportJob) -> None:
 def import_finished(index: EngagementIndexPorts, job: ImportJob, outcome: Outcome) -> None:
     """One connection's import is done; when all of the engagement's are, running -> succeeded
     or failed (with the error), once, however often the import job is delivered."""
+    _connection_finished(index, job, refresh_result(outcome)[1])
+
+
+def import_given_up(index: EngagementIndexPorts, job: ImportJob) -> None:
+    """The import job was parked in the dead-letter queue after its last delivery: its refresh
+    ends as failed (`import_failed`) instead of staying queued or running for ever."""
+    import_started(index, job)
+    _connection_finished(index, job, IMPORT_GIVEN_UP)
+
+
+def _connection_finished(index: EngagementIndexPorts, job: ImportJob, error: str | None) -> None:
     if not job.refresh_job_id:
         return
-    _, error = refresh_result(outcome)
     progress = index.refresh.connection_finished(
         job.firm_id, job.refresh_job_id, job.customer_id, job.connection_id, error
     )

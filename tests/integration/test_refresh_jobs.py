@@ -20,7 +20,7 @@ from shared.domain.imports import Outcome
 from shared.domain.refresh import Connector, Engagement
 from shared.services import refresh as refresh_service
 from shared.services.refresh import import_finished, import_started
-from tests.conftest import counting_aws_calls
+from tests.conftest import FakeLambdaContext, counting_aws_calls
 from tests.integration.onboarding_support import ADMIN, ADVISER, INVITEE, OTHER_ADVISER, OTHER_FIRM, call
 from tests.integration.test_refresh_dashboard import (
     CURRENT_EULA,
@@ -294,3 +294,76 @@ def test_fan_out_makes_the_minimum_aws_calls(refresh_system, monkeypatch):
         },
     )
     assert cap["Item"]["job_id"]["S"] == job_id
+
+
+def test_an_import_parked_after_its_last_delivery_fails_its_refresh(refresh_system, monkeypatch):
+    """The job is in the DLQ with its reason and the engagement's refresh ends as failed, not
+    running for ever (R-REF-6)."""
+    engagement = seed_engagement(refresh_system.clock, "Gus")
+    job_id = trigger(ADMIN, {"engagement_ids": [engagement]})
+    pump("refresh", fanout_worker)
+    [body] = _take("imports")
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("the bank's answer cannot be read")
+
+    monkeypatch.setattr(refresh_service, "import_connection", broken)
+    sqs = aws_client("sqs")
+    arn = sqs.get_queue_attributes(
+        QueueUrl=sqs.get_queue_url(QueueName="imports")["QueueUrl"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    record = {
+        "messageId": "m-1",
+        "receiptHandle": "r-1",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "5", "SentTimestamp": "0"},  # the spec's last delivery
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": "eu-west-2",
+    }
+    assert import_worker.lambda_handler({"Records": [record]}, FakeLambdaContext()) == {
+        "batchItemFailures": []
+    }
+
+    dlq = sqs.get_queue_url(QueueName="imports-dlq")["QueueUrl"]
+    [parked] = sqs.receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
+    assert parked["MessageAttributes"]["failure_reason"]["StringValue"] == "RuntimeError: unexpected"
+    progress = job(ADMIN, job_id)
+    assert outcomes(progress) == {engagement: ("failed", "import_failed")}
+    assert counts(progress) == dict(
+        total=1, pending=0, queued=0, running=0, succeeded=0, failed=1, excluded=0
+    )
+    [row] = dashboard(ADMIN)
+    assert row["status"] == "capped_today"  # refreshed (and failed) today: tomorrow again
+
+
+def test_a_refresh_that_cannot_be_queued_is_not_left_pending(refresh_system, monkeypatch):
+    """SQS refuses the selection: 503, no job left behind, and the same Idempotency-Key works
+    once SQS is back."""
+    engagement = seed_engagement(refresh_system.clock, "Hal")
+    from shared.adapters.queue import JobQueue
+
+    send = JobQueue.send
+
+    def unavailable(self: JobQueue, bodies: list[str], delay_seconds: int = 0) -> None:
+        raise RuntimeError("SQS kept failing to accept messages")
+
+    monkeypatch.setattr(JobQueue, "send", unavailable)
+    request = {"engagement_ids": [engagement]}
+    headers = {"idempotency-key": "refresh-sqs-down"}
+    status, body = call(refresh_api, "POST", "/data-refresh/jobs", ADMIN, body=request, headers=headers)
+    assert (status, body["code"]) == (503, "upstream_unavailable")
+    jobs = dynamodb_client().scan(
+        TableName="data",
+        FilterExpression="#t = :job",
+        ExpressionAttributeNames={"#t": "type"},
+        ExpressionAttributeValues={":job": {"S": "refresh_job"}},
+    )
+    assert jobs["Count"] == 0
+
+    monkeypatch.setattr(JobQueue, "send", send)
+    job_id = trigger(ADMIN, request, key="refresh-sqs-down")
+    pump("refresh", fanout_worker)
+    assert outcomes(job(ADMIN, job_id)) == {engagement: ("queued", None)}

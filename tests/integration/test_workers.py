@@ -75,3 +75,32 @@ def test_one_failing_record_is_retried_alone(refresh_queue, lambda_context):
     assert sqs_handler(handle)(event, lambda_context) == {
         "batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]
     }
+
+
+def test_a_given_up_job_is_reported_once_and_a_failing_report_does_not_bring_it_back(
+    refresh_queue, lambda_context
+):
+    from shared.worker import sqs_handler
+
+    reported: list[str] = []
+
+    def handle(body: str) -> None:
+        raise RuntimeError("always fails")
+
+    def on_given_up(body: str) -> None:
+        reported.append(body)
+        raise RuntimeError("the table is unavailable too")
+
+    event = refresh_event(refresh_queue, 5)  # the spec's maxReceiveCount: the last delivery
+    assert sqs_handler(handle, on_given_up=on_given_up)(event, lambda_context) == {"batchItemFailures": []}
+    assert reported == [record["body"] for record in event["Records"]]
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName="refresh-dlq")["QueueUrl"]
+    parked = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert len(parked) == len(reported) == 2
+
+    reported.clear()
+    assert sqs_handler(handle, on_given_up=on_given_up)(refresh_event(refresh_queue, 1), lambda_context)[
+        "batchItemFailures"
+    ]
+    assert reported == []  # an earlier delivery is retried, not given up

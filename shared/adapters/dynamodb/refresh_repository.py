@@ -249,6 +249,13 @@ class RefreshRepository:
             ConditionExpression="attribute_not_exists(PK)",
         )
 
+    def delete_job(self, firm_id: str, job_id: str) -> None:
+        """Undo `create_job` for a job whose selection could not be queued (it has no outcomes)."""
+        dynamodb_client().delete_item(
+            TableName=self.table_name,
+            Key=to_item({"PK": keys.refresh_job_pk(firm_id, job_id), "SK": keys.REFRESH_JOB}),
+        )
+
     def get_job(self, firm_id: str, job_id: str) -> RefreshJob | None:
         item = self._get(keys.refresh_job_pk(firm_id, job_id), keys.REFRESH_JOB)
         return _job(item) if item else None
