@@ -128,7 +128,7 @@ def _begin_consent(ports: ConnectionsPorts, connection: Connection, previous: Co
     )
     pending = replace(restarted, consent_handle=consent.consent_handle, reference_hash=reference_hash)
     saved = ports.connections.save(
-        pending, previous, ports.connections.reference_put(pending, reference_hash)
+        pending, previous, ports.connections.reference_put(pending, reference_hash, issued_at=ports.clock())
     )
     return Started(saved, consent.consent_url, consent.link_token)
 

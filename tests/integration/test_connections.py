@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -142,6 +143,18 @@ def test_gocardless_connect_approve_callback_offer_accept(sandboxes, customer_id
         path_parameters={"customer_id": customer_id},
     )
     assert [c["status"] for c in staff_view] == ["linked"]
+
+
+def test_a_callback_reference_is_cleaned_up_by_ttl_if_never_used(sandboxes, customer_id):
+    started = connect("gocardless", GOCARDLESS_BANK)
+    ref = approve_at_gocardless(sandboxes, started["consent_url"])
+    key = {"PK": {"S": f"CONSENTREF#{hashlib.sha256(ref.encode()).hexdigest()}"}, "SK": {"S": "CONSENTREF"}}
+    table = boto3.client("dynamodb")
+    stored = table.get_item(TableName="data", Key=key)["Item"]
+    assert int(stored["expires_at"]["N"]) == int((sandboxes.now + timedelta(days=30)).timestamp())
+    assert ref not in str(stored)  # only its hash is kept
+    assert callback(ref) == "linked"
+    assert "Item" not in table.get_item(TableName="data", Key=key)  # single use
 
 
 def test_a_rejected_consent_says_how_to_fix_it(sandboxes, customer_id):

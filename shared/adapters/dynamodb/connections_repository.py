@@ -6,7 +6,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -17,6 +17,7 @@ from shared.domain.connections import IMPORTABLE, Connection, ConnectionStatus
 from shared.domain.errors import Conflict
 
 TransactItem = dict[str, Any]
+CONSENT_REFERENCE_LIFETIME = timedelta(days=30)  # far beyond any bank's consent journey
 
 
 class StaleConnection(Conflict):
@@ -103,10 +104,17 @@ class ConnectionsRepository:
             raise
         return saved
 
-    def reference_put(self, connection: Connection, reference_hash: str) -> TransactItem:
-        return self._pointer_put(
+    def reference_put(
+        self, connection: Connection, reference_hash: str, *, issued_at: datetime
+    ) -> TransactItem:
+        """The callback reference of a consent being given; a callback that never comes leaves it
+        to the table's TTL (clean-up only: a late callback then finds no reference, as any unknown one)."""
+        item = self._pointer_put(
             keys.consent_reference_pk(reference_hash), keys.CONSENT_REFERENCE, connection
         )
+        expires_at = int((issued_at + CONSENT_REFERENCE_LIFETIME).timestamp())
+        item["Put"]["Item"]["expires_at"] = {"N": str(expires_at)}
+        return item
 
     def reference_forget(self, reference_hash: str) -> TransactItem:
         """Remove a callback reference whether or not it was used (the consent is abandoned)."""

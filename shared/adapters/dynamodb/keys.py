@@ -31,7 +31,7 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |20 | a person's notifications, newest first | table | PK=USER#<sub>, SK begins NOTIFICATION#              |
 |21 | a customer's connections               | table | PK=FIRM#<firm>#CUSTOMER#<cust>, SK begins CONNECTION#|
 |22 | where a connection lives (by its id)   | table | PK=CONNECTION#<id>, SK=CONNECTION                   |
-|23 | the connection of a callback reference | table | PK=CONSENTREF#<sha256(ref)>, SK=CONSENTREF (1 use)  |
+|23 | the connection of a callback reference | table | PK=CONSENTREF#<sha256>, SK=CONSENTREF (1 use; TTL)  |
 |24 | the connection of a Plaid item         | table | PK=PLAIDITEM#<item_id>, SK=PLAIDITEM                |
 |25 | active connections (daily import)      | GSI2  | GSI2PK=ACTIVE_CONNECTIONS#<00..15>, GSI2SK=<ids>    |
 |26 | a client file, whole (file = customer) | table | PK=FIRM#<firm>#CUSTOMER#<cust>, SK begins FILE#     |
