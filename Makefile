@@ -4,16 +4,27 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements.lock | sha1sum | cut -c1-12)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: run test bench fuzz lint token synth openapi clean
+.PHONY: run test bench fuzz lint lock token synth openapi clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+# requirements.lock pins every package, transitive ones too: the constraints of every install.
+$(STAMP): requirements.txt requirements-dev.txt requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c requirements.lock
 	@rm -f $(VENV)/.installed-* && touch $@
+
+# After changing a pin in requirements*.txt: `make lock` installs them (unconstrained, with the newest pip,
+# which pip-audit requires) and rewrites requirements.lock from what is installed (tools/lock.py);
+# `make lock UPGRADE=1` also takes the newest allowed version of every transitive package.
+lock:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade \
+		$(if $(UPGRADE),--upgrade-strategy eager) pip -r requirements-dev.txt
+	$(PY) -m tools.lock
+	@rm -f $(VENV)/.installed-*
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -33,10 +44,9 @@ bench: $(STAMP)
 fuzz: $(STAMP)
 	FUZZ_PROFILE=long $(PY) -m pytest tests/reliability/test_contract_fuzz.py -p no:xdist -q
 
+# ruff, ruff format, mypy, bandit, the lock, pip-audit: one `BAR` line each (tools/static_checks.py).
 lint: $(STAMP)
-	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
-	$(PY) -m mypy
+	$(PY) -m tools.static_checks
 	$(PY) -m tools.openapi --check
 
 # Only a USER given on the command line counts (the shell's own $USER is the login name).
