@@ -72,6 +72,9 @@ class LocalHttpServer(ThreadingHTTPServer):
 class _RequestHandler(BaseHTTPRequestHandler):
     server: LocalHttpServer
     protocol_version = "HTTP/1.1"  # keep-alive; every response carries Content-Length
+    # Headers and body go out in two writes: with Nagle's algorithm the body waits for the client's
+    # delayed ACK of the headers (40 ms on Linux) on every keep-alive request.
+    disable_nagle_algorithm = True
 
     def _serve(self) -> None:
         started = time.perf_counter()
@@ -120,3 +123,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     # The names http.server dispatches to.
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        """Any other method (TRACE, …) reaches the gateway too, which answers 404 for a method no route
+        has, as API Gateway does; http.server alone would answer 501, a server error that is not one."""
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)

@@ -44,9 +44,21 @@ def build_document() -> dict[str, Any]:
             is_public = (method, path) in public
             operation["security"] = [] if is_public else [{SCHEME: []}]
             _document_errors(operation["responses"], is_public)
+            if any(
+                p["in"] == "header" and p["name"] == "idempotency-key"
+                for p in operation.get("parameters", [])
+            ):
+                operation["responses"].setdefault(
+                    "409", {"description": IDEMPOTENCY_CONFLICT, **ERROR_CONTENT}
+                )
     return document
 
 
+IDEMPOTENCY_CONFLICT = (
+    "The Idempotency-Key was used with another request (idempotency_key_reused), or its first request is "
+    "still in progress (request_in_progress)"
+)
+ERROR_CONTENT = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["code", "message"],
@@ -59,9 +71,18 @@ ERROR_SCHEMA = {
 
 
 def _document_errors(responses: dict[str, Any], is_public: bool) -> None:
-    """Our error body replaces Powertools' default 422: invalid input is a 400 {code, message}."""
+    """Our error body replaces Powertools' default 422: invalid input is a 400 {code, message}.
+
+    Every error we answer has the Error body (Powertools would give a route's own error responses its
+    return model), except the JWT authorizer's 401; a 204 or a redirect has no body at all.
+    """
     responses.pop("422", None)
-    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    error = ERROR_CONTENT
+    for status, response in responses.items():
+        if int(status) >= 400:
+            response.update(error)
+        elif int(status) == 204 or 300 <= int(status) < 400:
+            response.pop("content", None)
     responses["400"] = {"description": "Invalid request", **error}
     if not is_public:
         responses["401"] = {"description": "Missing or invalid token (from the JWT authorizer)"}

@@ -12,7 +12,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.depends import DependencyResolutionError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from shared.domain.errors import DomainError, RateLimited
 from shared.observability import logger
@@ -34,6 +37,27 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> Respon
 def _domain_error(error: DomainError) -> Response:
     extra = {"retry_after_seconds": error.retry_after_seconds} if isinstance(error, RateLimited) else {}
     return error_response(error.status, error.code, error.message, **extra)
+
+
+def _invalid_body(reason: str) -> Response:
+    return error_response(
+        HTTPStatus.BAD_REQUEST,
+        "invalid_request",
+        "The request is not valid.",
+        details=[{"location": ["body"], "reason": reason}],
+    )
+
+
+def _unreadable_body(event: Any) -> str | None:
+    """Why the request's body cannot be read as JSON text, if it cannot (our routes take JSON only)."""
+    content_type = (event.headers.get("content-type") or "").strip().lower()
+    if content_type and not content_type.startswith("application/json"):
+        return "The request body must be JSON (Content-Type: application/json)."
+    try:
+        _ = event.decoded_body
+    except UnicodeDecodeError:
+        return "The request body must be UTF-8 encoded JSON."
+    return None
 
 
 def create_app(*routers: Router) -> APIGatewayHttpResolver:
@@ -60,6 +84,18 @@ def create_app(*routers: Router) -> APIGatewayHttpResolver:
         return error_response(
             HTTPStatus.BAD_REQUEST, "invalid_request", "The request is not valid.", details=details
         )
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def on_unsupported_content_type(_: RequestUnsupportedContentType) -> Response:
+        return _invalid_body("The request body must be JSON (Content-Type: application/json).")
+
+    @app.exception_handler(ValueError)
+    def on_value_error(error: ValueError) -> Response:
+        # Powertools reads the body before any route runs: bytes that are not UTF-8 (UnicodeDecodeError)
+        # or a multipart body without a boundary (ValueError) are the caller's invalid input. The same
+        # errors from a readable JSON request are ours.
+        reason = _unreadable_body(app.current_event)
+        return _invalid_body(reason) if reason else on_unexpected(error)
 
     @app.not_found
     def on_not_found(_: Exception) -> Response:

@@ -3,34 +3,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from local.demo_data import DEFAULT_TOKEN_USER
 from local.http_types import HttpRequest, HttpResponse, json_response
 from local.server import LocalHttpServer
-
-ROOT = Path(__file__).resolve().parents[2]
-STARTUP_TIMEOUT_SECONDS = 60
-STOP_TIMEOUT_SECONDS = 15
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.local_system_support import LocalProcess, http_call, http_get, start_local_process
 
 
 @pytest.fixture
@@ -82,90 +67,6 @@ def test_a_chunked_body_is_read_whole(echo_server):
     assert json.loads(connection.getresponse().read())["body"] == "first,second"
 
 
-def http_get(port: int, path: str, token: str | None = None) -> tuple[int, dict]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request("GET", path, headers={"Authorization": f"Bearer {token}"} if token else {})
-        response = connection.getresponse()
-        return response.status, json.loads(response.read())
-    finally:
-        connection.close()
-
-
-class LocalProcess:
-    def __init__(self, tmp_path: Path):
-        self.port = free_port()
-        self.env = {**os.environ, "PORT": str(self.port)}
-        # Only what a fresh shell has: nothing the test suite set may hide a missing local setting.
-        for name in [n for n in self.env if n.startswith(("AWS_", "POWERTOOLS_"))] + [
-            "DATA_TABLE_NAME",
-            "IDEMPOTENCY_TABLE_NAME",
-        ]:
-            self.env.pop(name, None)
-        self.log_path = tmp_path / "local.log"
-        self._log = self.log_path.open("wb")
-        self.started = time.monotonic()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "local"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, killed whole in the end
-        )
-
-    def wait_until_healthy(self) -> float:
-        deadline = self.started + STARTUP_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"python -m local exited with {self.process.returncode}:\n{self.output()}")
-            try:
-                if http_get(self.port, "/health")[0] == 200:
-                    return time.monotonic() - self.started
-            except OSError:
-                pass
-            time.sleep(0.1)
-        pytest.fail(f"no /health 200 within {STARTUP_TIMEOUT_SECONDS} s:\n{self.output()}")
-
-    def token(self, *email: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "local.token", *email],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-
-    def stop(self) -> int:
-        """SIGTERM stops it as Ctrl-C does; the process group is killed whatever happens."""
-        try:
-            self.process.send_signal(signal.SIGTERM)
-            return self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-            self._log.close()
-
-    def output(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
-
-def http_call(
-    port: int, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
-) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
-
-
 def invitation_link_works_end_to_end(local: LocalProcess, admin_token: str) -> None:
     """Invite over HTTP, find the email in the outbox, follow its link, accept as the invitee."""
     invite = json.dumps({"name": "Jane Doe", "email": "jane@example.org"}).encode()
@@ -201,9 +102,8 @@ def invitation_link_works_end_to_end(local: LocalProcess, admin_token: str) -> N
 
 @pytest.mark.slow
 def test_python_m_local_serves_the_api_with_local_tokens(tmp_path):
-    local = LocalProcess(tmp_path)
+    local, startup_seconds = start_local_process(tmp_path)
     try:
-        startup_seconds = local.wait_until_healthy()
         print(f"python -m local: first /health 200 after {startup_seconds:.1f} s")
 
         issued = local.token()

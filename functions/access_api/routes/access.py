@@ -40,6 +40,7 @@ def list_access(file_id: FileId, actor: Actor) -> FileAccessOut:
     "and co-holders are granted by the file manager; a holder or co-holder with read_write access grants "
     "the other family members.",
     responses={
+        200: {"description": "Granted or changed"},
         409: {"description": "The person already has access to this file (already_has_access)"},
     },
 )
@@ -62,6 +63,7 @@ def grant_member_access(file_id: FileId, member_id: EntryId, body: MemberAccessI
     tags=TAGS,
     summary="Revoke a family member's access",
     responses={
+        204: {"description": "Revoked"},
         409: {"description": "A holder's or co-holder's access is never revoked (access_irrevocable)"},
     },
 )
@@ -74,6 +76,7 @@ def revoke_member_access(file_id: FileId, member_id: EntryId, actor: Actor) -> R
     "/files/<file_id>/advisers",
     tags=TAGS,
     summary="Register an external adviser in the file (file manager)",
+    status_code=201,
 )
 def register_adviser(
     file_id: FileId, body: AdviserIn, actor: Actor, idempotency_key: IdempotencyKey = None
@@ -117,6 +120,7 @@ def grant_adviser_access(
     "/files/<file_id>/advisers/<adviser_id>/access",
     tags=TAGS,
     summary="Revoke an external adviser's access (file manager)",
+    status_code=204,
 )
 def revoke_adviser_access(file_id: FileId, adviser_id: EntryId, actor: Actor) -> Response[None]:
     file_access.revoke_adviser_access(bootstrap.file_access(), actor, file_id, adviser_id)

@@ -26,7 +26,7 @@ def current_file_actor(
 Actor = Annotated[FileActor, Depends(current_file_actor)]
 FileId = Annotated[str, Path(min_length=1, max_length=40, description="The customer's id")]
 EntryId = Annotated[str, Path(min_length=1, max_length=40)]
-IdempotencyKey = Annotated[str | None, Header(alias="idempotency-key", max_length=255)]
+IdempotencyKey = Annotated[str | None, Header(alias="idempotency-key", min_length=1, max_length=255)]
 
 Out = TypeVar("Out", bound=BaseModel)
 

@@ -31,7 +31,7 @@ def get_file(file_id: FileId, actor: Actor) -> FileOut:
 
 
 # family structure ----------------------------------------------------------------------------
-@router.post("/files/<file_id>/members", tags=TAGS, summary="Add a family member")
+@router.post("/files/<file_id>/members", tags=TAGS, summary="Add a family member", status_code=201)
 def add_member(
     file_id: FileId, body: MemberIn, actor: Actor, idempotency_key: IdempotencyKey = None
 ) -> Response[MemberOut]:
@@ -60,6 +60,7 @@ def update_member(file_id: FileId, member_id: EntryId, body: MemberIn, actor: Ac
     "/files/<file_id>/members/<member_id>",
     tags=TAGS,
     summary="Remove a family member who has no access",
+    status_code=204,
 )
 def remove_member(file_id: FileId, member_id: EntryId, actor: Actor) -> Response[None]:
     files.remove_member(bootstrap.file_access(), actor, file_id, member_id)
@@ -67,7 +68,7 @@ def remove_member(file_id: FileId, member_id: EntryId, actor: Actor) -> Response
 
 
 # patrimony inventory -------------------------------------------------------------------------
-@router.post("/files/<file_id>/patrimony", tags=TAGS, summary="Add an asset or a liability")
+@router.post("/files/<file_id>/patrimony", tags=TAGS, summary="Add an asset or a liability", status_code=201)
 def add_patrimony_item(
     file_id: FileId, body: PatrimonyIn, actor: Actor, idempotency_key: IdempotencyKey = None
 ) -> Response[PatrimonyItemOut]:
@@ -92,14 +93,16 @@ def update_patrimony_item(
     )
 
 
-@router.delete("/files/<file_id>/patrimony/<item_id>", tags=TAGS, summary="Remove a patrimony item")
+@router.delete(
+    "/files/<file_id>/patrimony/<item_id>", tags=TAGS, summary="Remove a patrimony item", status_code=204
+)
 def remove_patrimony_item(file_id: FileId, item_id: EntryId, actor: Actor) -> Response[None]:
     files.remove_patrimony_item(bootstrap.file_access(), actor, file_id, item_id)
     return Response(status_code=204)
 
 
 # donations inventory -------------------------------------------------------------------------
-@router.post("/files/<file_id>/donations", tags=TAGS, summary="Add a donation")
+@router.post("/files/<file_id>/donations", tags=TAGS, summary="Add a donation", status_code=201)
 def add_donation(
     file_id: FileId, body: DonationIn, actor: Actor, idempotency_key: IdempotencyKey = None
 ) -> Response[DonationOut]:
@@ -120,14 +123,18 @@ def update_donation(file_id: FileId, donation_id: EntryId, body: DonationIn, act
     )
 
 
-@router.delete("/files/<file_id>/donations/<donation_id>", tags=TAGS, summary="Remove a donation")
+@router.delete(
+    "/files/<file_id>/donations/<donation_id>", tags=TAGS, summary="Remove a donation", status_code=204
+)
 def remove_donation(file_id: FileId, donation_id: EntryId, actor: Actor) -> Response[None]:
     files.remove_donation(bootstrap.file_access(), actor, file_id, donation_id)
     return Response(status_code=204)
 
 
 # simulations and reports (firm staff only, R-ACC-6) ------------------------------------------
-@router.post("/files/<file_id>/simulations", tags=TAGS, summary="Store a simulation (firm staff)")
+@router.post(
+    "/files/<file_id>/simulations", tags=TAGS, summary="Store a simulation (firm staff)", status_code=201
+)
 def add_simulation(
     file_id: FileId, body: DocumentIn, actor: Actor, idempotency_key: IdempotencyKey = None
 ) -> Response[FileDocumentOut]:
@@ -150,7 +157,7 @@ def add_simulation(
     )
 
 
-@router.post("/files/<file_id>/reports", tags=TAGS, summary="Store a report (firm staff)")
+@router.post("/files/<file_id>/reports", tags=TAGS, summary="Store a report (firm staff)", status_code=201)
 def add_report(
     file_id: FileId, body: DocumentIn, actor: Actor, idempotency_key: IdempotencyKey = None
 ) -> Response[FileDocumentOut]:

@@ -26,7 +26,7 @@ INVALID: dict[int, OpenAPIResponse] = {
     "/file-invitations/verify",
     tags=TAGS,
     summary="Check a file invitation token before signing in (no authentication)",
-    responses=INVALID,
+    responses={200: {"description": "The token is valid: what it grants"}, **INVALID},
 )
 def verify(body: FileTokenIn) -> FileInvitationCheckOut:
     return FileInvitationCheckOut.of(file_access.verify_file_invitation(bootstrap.file_access(), body.token))
@@ -36,7 +36,11 @@ def verify(body: FileTokenIn) -> FileInvitationCheckOut:
     "/file-invitations/accept",
     tags=TAGS,
     summary="Accept a file invitation as the signed-in person",
-    responses={**INVALID, 409: {"description": "You already have access to this file (already_has_access)"}},
+    responses={
+        200: {"description": "Accepted: the file and my level"},
+        **INVALID,
+        409: {"description": "You already have access to this file (already_has_access)"},
+    },
 )
 def accept(body: FileTokenIn, principal: Me) -> MyFileOut:
     return MyFileOut.of(file_access.accept_file_invitation(bootstrap.file_access(), principal, body.token))

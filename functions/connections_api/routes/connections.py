@@ -49,7 +49,7 @@ def search_institutions(
     return [InstitutionOut.of(institution) for institution in found]
 
 
-@router.post("/connections", tags=TAGS, summary="Start connecting a bank (the customer)")
+@router.post("/connections", tags=TAGS, summary="Start connecting a bank (the customer)", status_code=201)
 def connect(body: ConnectIn, principal: Me) -> Response[StartedOut]:
     started = connections.start_connection(
         bootstrap.connections(),
@@ -84,7 +84,12 @@ def deauthorise(connection_id: ConnectionId, principal: Me) -> ConnectionOut:
     return ConnectionOut.of(done, datetime.now(UTC))
 
 
-@router.post("/connections/<connection_id>/refresh", tags=TAGS, summary="Get recent values again (R-CON-8)")
+@router.post(
+    "/connections/<connection_id>/refresh",
+    tags=TAGS,
+    summary="Get recent values again (R-CON-8)",
+    status_code=202,
+)
 def refresh(connection_id: ConnectionId, principal: Me) -> Response[ConnectionOut]:
     done = connections.refresh(bootstrap.connections(), principal, connection_id)
     return Response(
@@ -122,7 +127,10 @@ def deauthorise_as_admin(connection_id: ConnectionId, staff: Staff) -> Connectio
 
 
 @router.post(
-    "/firm/connections/<connection_id>/refresh", tags=TAGS, summary="Get recent values again (firm staff)"
+    "/firm/connections/<connection_id>/refresh",
+    tags=TAGS,
+    summary="Get recent values again (firm staff)",
+    status_code=202,
 )
 def refresh_as_staff(connection_id: ConnectionId, staff: Staff) -> Response[ConnectionOut]:
     done = connections.refresh(bootstrap.connections(), staff, connection_id)
@@ -131,7 +139,12 @@ def refresh_as_staff(connection_id: ConnectionId, staff: Staff) -> Response[Conn
     )
 
 
-@router.post("/customers/<customer_id>/imports", tags=TAGS, summary="Import transactions now (firm staff)")
+@router.post(
+    "/customers/<customer_id>/imports",
+    tags=TAGS,
+    summary="Import transactions now (firm staff)",
+    status_code=202,
+)
 def import_now(
     customer_id: Annotated[str, Path(min_length=1, max_length=40)], staff: Staff
 ) -> Response[ImportsOut]:

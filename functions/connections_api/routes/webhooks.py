@@ -22,7 +22,10 @@ class WebhookOut(BaseModel):
     "/webhooks/plaid",
     tags=["connections"],
     summary="Plaid webhooks, signed (Plaid-Verification) — no authentication",
-    responses={401: {"description": "Signature, age or body hash not valid (webhook_rejected)"}},
+    responses={
+        200: {"description": "Received: what it changed (each event is applied once)"},
+        401: {"description": "Signature, age or body hash not valid (webhook_rejected)"},
+    },
 )
 def plaid_webhook() -> WebhookOut:
     event = router.current_event

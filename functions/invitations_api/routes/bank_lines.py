@@ -77,7 +77,7 @@ def list_rules(staff: Staff) -> list[RuleOut]:
     return [RuleOut.of(r) for r in assignment.list_rules(bootstrap.assignment_repository(), staff)]
 
 
-@router.post("/assignment-rules", tags=TAGS, summary="Add a rule (admins)")
+@router.post("/assignment-rules", tags=TAGS, summary="Add a rule (admins)", status_code=201)
 def create_rule(body: RuleIn, staff: Staff) -> Response[RuleOut]:
     saved = assignment.save_rule(bootstrap.assignment_repository(), staff, _rule(body), rule_id=None)
     return Response(status_code=201, content_type="application/json", body=RuleOut.of(saved))
@@ -90,7 +90,7 @@ def replace_rule(rule_id: RuleId, body: RuleIn, staff: Staff) -> RuleOut:
     )
 
 
-@router.delete("/assignment-rules/<rule_id>", tags=TAGS, summary="Delete a rule (admins)")
+@router.delete("/assignment-rules/<rule_id>", tags=TAGS, summary="Delete a rule (admins)", status_code=204)
 def delete_rule(rule_id: RuleId, staff: Staff) -> Response[None]:
     assignment.delete_rule(bootstrap.assignment_repository(), staff, rule_id)
     return Response(status_code=204)

@@ -31,7 +31,9 @@ CustomerId = Annotated[str, Path(min_length=1, max_length=40)]
 def invite(
     body: InvitationIn,
     staff: Annotated[StaffContext, Depends(current_staff)],
-    idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=255)] = None,
+    idempotency_key: Annotated[
+        str | None, Header(alias="idempotency-key", min_length=1, max_length=255)
+    ] = None,
 ) -> Response[CustomerOut]:
     @idempotent_command
     def invite_customer(command: IdempotentCommand) -> dict[str, Any]:
@@ -71,7 +73,10 @@ def revoke(customer_id: CustomerId, staff: Annotated[StaffContext, Depends(curre
     "/invitations/verify",
     tags=TAGS,
     summary="Check an invitation token before signing in (no authentication)",
-    responses={404: {"description": "Wrong, used or expired token: one answer (invitation_invalid)"}},
+    responses={
+        200: {"description": "The token is valid: the inviting firm"},
+        404: {"description": "Wrong, used or expired token: one answer (invitation_invalid)"},
+    },
 )
 def verify(body: TokenIn) -> InvitationCheckOut:
     return InvitationCheckOut(firm_name=onboarding.verify_invitation(bootstrap.onboarding(), body.token))

@@ -33,11 +33,25 @@ def _swagger_page() -> str:
     )
 
 
-@router.get("/openapi.json", tags=["platform"], summary="This OpenAPI document")
+@router.get(
+    "/openapi.json",
+    tags=["platform"],
+    summary="This OpenAPI document",
+    responses={
+        200: {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}
+    },
+)
 def get_openapi() -> Response[str]:
     return Response(status_code=200, content_type="application/json", body=_openapi_json())
 
 
-@router.get("/docs", tags=["platform"], summary="Swagger UI for this API")
+@router.get(
+    "/docs",
+    tags=["platform"],
+    summary="Swagger UI for this API",
+    responses={
+        200: {"description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}
+    },
+)
 def get_docs() -> Response[str]:
     return Response(status_code=200, content_type="text/html", body=_swagger_page())

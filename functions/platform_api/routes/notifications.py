@@ -59,7 +59,10 @@ def get_notifications(
 
 
 @router.post(
-    "/me/notifications/<notification_id>/read", tags=["platform"], summary="Mark one of my notifications read"
+    "/me/notifications/<notification_id>/read",
+    tags=["platform"],
+    summary="Mark one of my notifications read",
+    status_code=204,
 )
 def read_notification(
     notification_id: Annotated[str, Path(min_length=1, max_length=40)], principal: Me

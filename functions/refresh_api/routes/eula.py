@@ -18,7 +18,10 @@ router = Router()
     "/me/eula",
     tags=["data refresh"],
     summary="Accept the current Data Refresh EULA (the customer, R-REF-5)",
-    responses={409: {"description": "Not the current version (eula_version_outdated)"}},
+    responses={
+        200: {"description": "Accepted (the first acceptance's time and version are kept)"},
+        409: {"description": "Not the current version (eula_version_outdated)"},
+    },
 )
 def accept_eula(body: EulaIn, principal: Annotated[Principal, Depends(current_principal)]) -> EulaOut:
     return EulaOut.of(refresh.accept_eula(bootstrap.refresh(), principal, body.version))

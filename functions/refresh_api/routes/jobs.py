@@ -27,7 +27,9 @@ Staff = Annotated[StaffContext, Depends(current_staff)]
 def trigger(
     body: TriggerIn,
     staff: Staff,
-    idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=255)] = None,
+    idempotency_key: Annotated[
+        str | None, Header(alias="idempotency-key", min_length=1, max_length=255)
+    ] = None,
 ) -> Response[JobAcceptedOut]:
     @idempotent_command
     def trigger_refresh(command: IdempotentCommand) -> dict[str, Any]:

@@ -1,0 +1,163 @@
+"""`python -m local` as a subprocess for tests: on free 127.0.0.1 ports, waited for until /health
+answers, stopped with its whole process group.
+
+Nothing clashes with a developer's `make run` or with another xdist worker: the API's PORT is a free
+port picked here (retried if another process takes it first), moto's port is always "any free port"
+(MOTO_PORT=0, whatever the shell says), and all state is in the process's memory. The only file the
+local system shares is the signing key in `.local/` (created atomically once, then only read), so a
+token minted here with `local_token()` is accepted by every local system on this checkout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from local.demo_data import DEFAULT_TOKEN_USER, local_identity
+from local.issuer import LocalIssuer
+
+ROOT = Path(__file__).resolve().parents[1]
+STARTUP_TIMEOUT_SECONDS = 60
+STOP_TIMEOUT_SECONDS = 15
+START_ATTEMPTS = 3  # a free port can be taken by someone else between probing and binding
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def local_token(email: str = DEFAULT_TOKEN_USER) -> str:
+    """The token `make token USER=<email>` prints, minted in this process with the same key."""
+    user = local_identity(email)
+    return LocalIssuer.load_or_create().id_token(sub=user.sub, email=user.email, name=user.name)
+
+
+def http_call(
+    port: int, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def http_get(port: int, path: str, token: str | None = None) -> tuple[int, dict]:
+    status, body = http_call(port, "GET", path, headers={"Authorization": f"Bearer {token}"} if token else {})
+    return status, json.loads(body)
+
+
+class LocalProcess:
+    def __init__(self, log_dir: Path):
+        self.port = free_port()
+        self.env = {**os.environ, "PORT": str(self.port), "MOTO_PORT": "0"}
+        # Only what a fresh shell has: nothing the test suite set may hide a missing local setting.
+        for name in [n for n in self.env if n.startswith(("AWS_", "POWERTOOLS_"))] + [
+            "DATA_TABLE_NAME",
+            "IDEMPOTENCY_TABLE_NAME",
+        ]:
+            self.env.pop(name, None)
+        self.log_path = log_dir / f"local-{self.port}.log"
+        self._log = self.log_path.open("wb")
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "local"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, killed whole in the end
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_until_healthy(self) -> float:
+        deadline = self.started + STARTUP_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"python -m local exited with {self.process.returncode}:\n{self.output()}")
+            try:
+                if http_get(self.port, "/health")[0] == 200:
+                    return time.monotonic() - self.started
+            except OSError:
+                pass
+            time.sleep(0.1)
+        pytest.fail(f"no /health 200 within {STARTUP_TIMEOUT_SECONDS} s:\n{self.output()}")
+
+    def lost_its_port(self) -> bool:
+        """It exited at startup because the port was taken after we probed it."""
+        return self.process.poll() is not None and "Cannot start the local system on port" in self.output()
+
+    def token(self, *email: str) -> subprocess.CompletedProcess[str]:
+        """`python -m local.token [email]` run as `make token` runs it."""
+        return subprocess.run(
+            [sys.executable, "-m", "local.token", *email],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+
+    def stop(self) -> int:
+        """SIGTERM stops it as Ctrl-C does; the process group is killed whatever happens."""
+        try:
+            self.process.send_signal(signal.SIGTERM)
+            return self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            self._log.close()
+
+    def output(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+
+def start_local_process(log_dir: Path) -> tuple[LocalProcess, float]:
+    """A healthy `python -m local` and its startup time; retried on a free port lost to a race."""
+    for _ in range(START_ATTEMPTS - 1):
+        local = LocalProcess(log_dir)
+        try:
+            return local, local.wait_until_healthy()
+        except pytest.fail.Exception:
+            local.stop()
+            if not local.lost_its_port():
+                raise
+    local = LocalProcess(log_dir)
+    try:
+        return local, local.wait_until_healthy()
+    except BaseException:
+        local.stop()
+        raise
+
+
+@contextlib.contextmanager
+def running_local_system(log_dir: Path) -> Iterator[LocalProcess]:
+    """The whole local system for the duration of the block (a module-scoped fixture wraps this)."""
+    local, _ = start_local_process(log_dir)
+    try:
+        yield local
+    finally:
+        # A clean stop is test_local_system's to check; here the process group is killed in any case.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            local.stop()
