@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from infra import packaging
+from infra.runtime_python import RUNTIME_VERSION, runtime_interpreter
 from tests.infra.conftest import Synthesized, cdk_json_context, start_jsii_quietly
 from tests.infra.template_queries import Resources, of_type
 
@@ -35,8 +38,49 @@ def test_bundling_builds_an_arm64_layer_and_a_code_asset_without_tests(tmp_path:
     assert {path.name for path in code.iterdir()} == {"functions", "shared"}
     shipped = [path.relative_to(code) for path in code.rglob("*")]
     assert not [path for path in shipped if "tests" in path.parts or path.name.startswith("test_")]
-    # Bytecode only if written by a 3.14 interpreter, for the 3.14 runtime.
+    # Bytecode only if written by a 3.14 interpreter, for the 3.14 runtime: then every module of both
+    # assets has it, hash-based and unchecked, so it stays valid in a zip dated 1980.
     assert all(".cpython-314." in path.name for path in shipped if path.suffix == ".pyc")
+    interpreter = runtime_interpreter()
+    for asset in (code, site):
+        sources, headers = _bytecode(asset)
+        if interpreter is None:
+            assert headers == {}
+        else:
+            assert set(headers) == sources
+            assert set(headers.values()) == {(_magic(interpreter), UNCHECKED_HASH)}
+
+
+def test_the_runtime_interpreter_is_of_the_runtime_version_or_absent() -> None:
+    interpreter = runtime_interpreter()
+    if interpreter is not None:
+        command = [interpreter, "-c", "import sys; print(sys.version_info[:2])"]
+        version = subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+        assert version == str(tuple(int(part) for part in RUNTIME_VERSION.split(".")))
+    assert packaging.bytecode_tag() == (
+        "sources-only" if interpreter is None else "unchecked-hash-bytecode-3.14"
+    )
+
+
+def _bytecode(asset: Path) -> tuple[set[Path], dict[Path, tuple[bytes, int]]]:
+    """The asset's modules, and for each module that has bytecode: its magic number and PEP 552 flags."""
+    sources = {path.with_suffix("") for path in asset.rglob("*.py")}
+    headers = {}
+    for pyc in asset.rglob("__pycache__/*.pyc"):
+        header = pyc.read_bytes()[:8]
+        headers[pyc.parent.parent / pyc.name.split(".")[0]] = (
+            header[:4],
+            int.from_bytes(header[4:], "little"),
+        )
+    return sources, headers
+
+
+def _magic(interpreter: str) -> bytes:
+    command = [interpreter, "-c", "import importlib.util; print(importlib.util.MAGIC_NUMBER.hex())"]
+    return bytes.fromhex(subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip())
+
+
+UNCHECKED_HASH = 0b01  # PEP 552 flags: hash-based, source never checked
 
 
 def _asset_dir(outdir: Path, s3_key: str) -> Path:
