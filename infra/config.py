@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from constructs import Node
 
 from shared.settings import DEFAULT_EULA_VERSION
 
 _STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1"})
+# The aggregators' API hosts: their credentials are only ever sent there, over https.
+_PROVIDER_HOSTS = {
+    "gocardless_base_url": frozenset({"bankaccountdata.gocardless.com"}),
+    "plaid_base_url": frozenset({"sandbox.plaid.com", "production.plaid.com"}),
+}
+_PLAID_ENVIRONMENTS = frozenset({"sandbox", "production"})
 
 
 @dataclass(frozen=True)
@@ -66,5 +75,49 @@ class StageConfig:
             raise ValueError(f"stage '{self.stage}' must be lower-case letters, digits and dashes")
         if self.email_domain and not self.email_sender.endswith(f"@{self.email_domain}"):
             raise ValueError(f"email_sender '{self.email_sender}' is not an address of '{self.email_domain}'")
-        if not self.app_base_url.startswith(("https://", "http://localhost", "http://127.0.0.1")):
-            raise ValueError(f"app_base_url '{self.app_base_url}' must be https (or localhost for dev)")
+        app = _origin(self.app_base_url)
+        if app is None or not (
+            (app[0] == "https" and not _is_ip_literal(app[1]))
+            or (app[0] == "http" and app[1] in _LOCAL_HOSTS)
+        ):
+            raise ValueError(
+                f"app_base_url '{self.app_base_url}' must be an https origin with a host name"
+                " (or http://localhost / http://127.0.0.1 for dev)"
+            )
+        for key, value in (
+            ("gocardless_base_url", self.gocardless_base_url),
+            ("plaid_base_url", self.plaid_base_url),
+        ):
+            if key == "plaid_base_url" and value in _PLAID_ENVIRONMENTS:
+                continue
+            provider = _origin(value)
+            if provider is None or provider[0] != "https" or provider[1] not in _PROVIDER_HOSTS[key]:
+                raise ValueError(
+                    f"{key} '{value}' must be https://{' or https://'.join(sorted(_PROVIDER_HOSTS[key]))}"
+                )
+
+
+def _origin(url: str) -> tuple[str, str] | None:
+    """(scheme, host) of a bare origin; None with userinfo, a path, query, fragment, whitespace or
+    backslashes (which browsers and URL parsers read differently)."""
+    if any(char in url for char in "\\ \t\r\n"):
+        return None
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if not host or not url.startswith(f"{parts.scheme}://") or "@" in parts.netloc:
+        return None
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return None
+    return parts.scheme, host
+
+
+def _is_ip_literal(host: str) -> bool:
+    """An IP address, in any form a browser reads as one (a numeric last label: 2852039166, 0xA9FEA9FE)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return re.fullmatch(r"0x[0-9a-f]*|[0-9]+", host.rsplit(".", 1)[-1]) is not None
+    return True

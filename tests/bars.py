@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 
 BarRecorder = Callable[..., str]
+# A plugin that adds up figures over many tests puts `(SUM_KEY, [name, {figure: number}])` on a
+# report's user_properties: one `BAR name: …` line with the sums is printed (tests/log_hygiene.py).
+SUM_KEY = "bar_sum"
 
 
 def _figure(value: Any) -> str:
@@ -42,11 +45,18 @@ def bar(request: pytest.FixtureRequest) -> BarRecorder:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     lines: list[str] = []
+    sums: dict[str, dict[str, Any]] = {}
     for reports in terminalreporter.stats.values():
         for report in reports:
             for key, value in getattr(report, "user_properties", ()) or ():
                 if key == "bar" and value not in lines:
                     lines.append(value)
+                elif key == SUM_KEY:
+                    name, figures = value
+                    total = sums.setdefault(name, {})
+                    for figure, number in figures.items():
+                        total[figure] = total.get(figure, 0) + number
+    lines.extend(bar_line(name, **figures) for name, figures in sums.items())
     if lines:
         terminalreporter.section("quality bars")
         for line in lines:

@@ -134,7 +134,10 @@ class _Tokens:
 
 
 def _segment(value: str) -> str:
-    """An id as one URL path segment (an id is never a path)."""
+    """An id as one URL path segment (an id is never a path). Quoting leaves "." and "..", which
+    the URL would resolve as dot segments (`institutions/../` is another endpoint): refused."""
+    if value in ("", ".", ".."):
+        raise AggregatorRequestRejected("Not an id the bank data provider knows.", provider=PROVIDER)
     return quote(value, safe="")
 
 
