@@ -30,7 +30,7 @@ from shared.domain.customers import (
 )
 from shared.domain.email import EmailSender
 from shared.domain.errors import Conflict, NotFound, UpstreamUnavailable
-from shared.domain.identity import CustomerLink, Principal, StaffContext, UserProfile
+from shared.domain.identity import CustomerLink, Firm, Principal, StaffContext, UserProfile
 from shared.domain.notifications import Notification
 from shared.observability import logger, metrics
 from shared.services.emails import account_decision_email, invitation_email, invitation_link
@@ -175,9 +175,12 @@ def _remind_or_expire(ports: OnboardingPorts, customer: Customer, now: datetime)
     sent = tuple(sorted({*invitation.reminders_sent, *(a for a in REMINDER_AGES if a <= age)}))
     token, fresh = issue_invitation(invitation.sent_at, invitation.message)
     reminded = replace(customer, invitation=replace(fresh, reminders_sent=sent))
+    # Everything the email needs is read before the claim: once it is taken, only the send may
+    # fail, and that releases it (a read failing in between would lose the reminder for good).
+    firm = ports.identities.get_firm(customer.firm_id)
     refreshed = ports.customers.save(reminded, customer, ports.customers.token_put(reminded))
     try:
-        _send_invitation(ports, refreshed, token, reminder=True)
+        _send_invitation(ports, refreshed, token, reminder=True, firm=firm)
     except UpstreamUnavailable:
         # Not sent: put everything back (the link already emailed keeps working) so that the
         # next run tries again.
@@ -399,9 +402,15 @@ def _customer_for_token(ports: OnboardingPorts, token: str) -> Customer:
 
 
 def _send_invitation(
-    ports: OnboardingPorts, customer: Customer, token: str, *, reminder: bool = False
+    ports: OnboardingPorts,
+    customer: Customer,
+    token: str,
+    *,
+    reminder: bool = False,
+    firm: Firm | None = None,
 ) -> None:
-    firm = ports.identities.get_firm(customer.firm_id)
+    if firm is None:  # (the reminders read it before their claim)
+        firm = ports.identities.get_firm(customer.firm_id)
     message = invitation_email(
         to=customer.email,
         customer_name=customer.name,
