@@ -11,5 +11,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger()
-tracer = Tracer()
+# AWS calls are traced from the start; httpx only where the aggregator client is built
+# (shared/adapters/aggregator/http_client.py): patching everything would import httpx at every
+# function's init, including those that never call the aggregator.
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()

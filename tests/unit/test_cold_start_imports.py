@@ -1,5 +1,6 @@
 """Init is cold-start time: importing a handler must not build AWS clients or load the
-aggregator's HTTP stack. Each handler is imported in a fresh interpreter, as Lambda does."""
+aggregator's HTTP stack. Each handler is imported in a fresh interpreter, as Lambda does, with
+tracing active as deployed (X-Ray patching must not drag httpx in either)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,6 @@ def test_handler_import_builds_no_aws_client(name):
         capture_output=True,
         text=True,
         check=True,
-        env={"PATH": "/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_NAME": name, "POWERTOOLS_TRACE_DISABLED": "true"},
+        env={"PATH": "/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_NAME": name, "LAMBDA_TASK_ROOT": str(ROOT)},
     )
     assert result.stdout.strip() == "", f"{module} imports {result.stdout.strip()} at init"

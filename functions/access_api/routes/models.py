@@ -10,8 +10,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from shared.api.fields import EmailAddress
 from shared.domain.audit import AuditEvent
 from shared.domain.file_access import CallerKind, FileAction, allowed_actions
 from shared.domain.files import (
@@ -77,14 +78,14 @@ class MemberIn(StrictBody):
 class MemberAccessIn(StrictBody):
     """R-ACC-2: both the email and the phone number, and a level."""
 
-    email: EmailStr = Field(max_length=254)
+    email: EmailAddress
     phone: Phone
     level: AccessLevel
 
 
 class AdviserIn(StrictBody):
     name: Name
-    email: EmailStr = Field(max_length=254)
+    email: EmailAddress
     phone: Phone
     type: AdviserType
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from shared.api.fields import EmailAddress
 from shared.domain.accounts import AccountStatus, BankTransaction, SharedAccount
 from shared.domain.customers import Customer, InvitationStatus, Section
 
@@ -17,7 +18,7 @@ class StrictBody(BaseModel):
 
 class InvitationIn(StrictBody):
     name: str = Field(min_length=1, max_length=200)
-    email: EmailStr = Field(max_length=254)
+    email: EmailAddress
     message: str | None = Field(default=None, max_length=1000, description="Personal message in the email")
 
 

@@ -25,7 +25,9 @@ from typing import Any
 import httpx
 
 from shared.domain.aggregator import AggregatorRateLimited, AggregatorUnavailable
-from shared.observability import logger
+from shared.observability import logger, tracer
+
+tracer.patch(("httpx",))  # traced from the first aggregator call (no-op when tracing is off)
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], None]
