@@ -42,7 +42,7 @@ from shared.domain.files import (
     Subject,
     SubjectType,
 )
-from shared.domain.identity import Principal, StaffRole, UserProfile
+from shared.domain.identity import Firm, Principal, StaffRole, UserProfile
 from shared.domain.notifications import Notification
 from shared.observability import logger, metrics
 from shared.services.emails import file_access_email, file_invitation_email, file_invitation_link
@@ -580,17 +580,20 @@ def _remind_or_expire(ports: FileAccessPorts, grant: Grant, now: datetime) -> st
     token, fresh = grant.reinvited(invitation.sent_at)
     assert fresh.invitation is not None
     reminded = replace(fresh, invitation=replace(fresh.invitation, reminders_sent=sent))
+    # Everything the email needs is read before the claim: once it is taken, only the send may
+    # fail, and that releases it (a read failing in between would lose the reminder for good).
+    customer = ports.customers.get(grant.firm_id, grant.file_id)
+    firm = ports.identities.get_firm(grant.firm_id)
     refreshed = files.save_grant(
         reminded,
         grant,
         files.token_delete(invitation.token_hash, must_exist=False),
         files.token_put(reminded),
     )
-    customer = ports.customers.get(grant.firm_id, grant.file_id)
     try:
         if customer is None:
             raise UpstreamUnavailable()
-        _send_invitation(ports, customer, refreshed, token, reminder=True)
+        _send_invitation(ports, customer, refreshed, token, reminder=True, firm=firm)
     except UpstreamUnavailable:
         # Not sent: release the claim (the fresh token stays) so the next run tries again.
         assert refreshed.invitation is not None
@@ -612,10 +615,17 @@ def _remind_or_expire(ports: FileAccessPorts, grant: Grant, now: datetime) -> st
 
 
 def _send_invitation(
-    ports: FileAccessPorts, customer: Customer, grant: Grant, token: str, *, reminder: bool = False
+    ports: FileAccessPorts,
+    customer: Customer,
+    grant: Grant,
+    token: str,
+    *,
+    reminder: bool = False,
+    firm: Firm | None = None,
 ) -> None:
     assert grant.invitation is not None
-    firm = ports.identities.get_firm(grant.firm_id)
+    if firm is None:  # (the reminders read it before their claim)
+        firm = ports.identities.get_firm(grant.firm_id)
     message = file_invitation_email(
         to=grant.email,
         grantee_name=grant.grantee_name,
