@@ -92,6 +92,7 @@ class Connection:
     last_error: str | None = None
     last_import_at: datetime | None = None  # R-CON-9: when data last came in
     last_import_outcome: str | None = None
+    rate_limited_until: datetime | None = None  # the provider's reset: no call before it (R-IMP-4)
     version: int = 0
 
     @property

@@ -286,6 +286,8 @@ class FanoutMessage:
     @classmethod
     def from_json(cls, body: str) -> FanoutMessage:
         data = json.loads(body)
+        if not isinstance(data, dict):
+            raise ValueError("a fan-out message is a JSON object")
         filters = data.get("filters")
         return cls(
             firm_id=str(data["firm_id"]),

@@ -8,6 +8,7 @@ were booked or dropped are deleted, and only then is the cursor saved.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -52,6 +53,7 @@ from shared.domain.notifications import Notification
 from shared.observability import logger, metrics
 from shared.services.assignment import auto_assign
 
+RATE_LIMIT_DEFAULT_SECONDS = 60  # a 429 without a reset: wait a minute
 MAX_PAGES_PER_JOB = 50  # a provider that keeps saying "more" is continued by the next job
 
 
@@ -103,6 +105,7 @@ def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
     ]
     if not accounts:
         return _finish(ImportReport(Outcome.NO_ACCEPTED_ACCOUNTS))
+    _wait_for_reset(ports, connection)
     provider = ports.providers(connection.provider)
     firm = ports.identities.get_firm(job.firm_id)
     until = last_closed_day(ports.clock(), firm.timezone if firm else ports.default_timezone)
@@ -111,6 +114,9 @@ def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
         feeds = [[a] for a in accounts] if provider.feed_per_account else [accounts]
         for feed in feeds:
             _import_feed(ports, provider, connection, feed, until, report)
+    except AggregatorRateLimited as limited:
+        _hold_until_reset(ports, connection, limited)
+        raise
     except ConsentExpired:
         _park(ports, connection, ConnectionStatus.EXPIRED, "Your bank connection expired: reauthorise it.")
         return _finish(replace(report, outcome=Outcome.CONSENT_EXPIRED))
@@ -126,6 +132,35 @@ def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
             report.assigned = auto_assign(ports.assignment, ports.accounts, job.firm_id, job.customer_id)
     _record_outcome(ports, connection, report.outcome)
     return _finish(report)
+
+
+def _wait_for_reset(ports: ImportPorts, connection: Connection) -> None:
+    """A job back before the provider's reset (SQS hides a message 12 hours at most, a daily
+    limit can reset later) goes back to wait without calling the provider or spending budget."""
+    held = connection.rate_limited_until
+    now = ports.clock()
+    if held is not None and now < held:
+        raise AggregatorRateLimited(
+            retry_after_seconds=math.ceil((held - now).total_seconds()), reset_at=held
+        )
+
+
+def _hold_until_reset(ports: ImportPorts, connection: Connection, limited: AggregatorRateLimited) -> None:
+    """Remember the reset on the connection, for every job that comes before it (best effort:
+    a concurrent change wins, and that job then calls once more and learns the reset again)."""
+    now = ports.clock()
+    held = limited.reset_at or now + timedelta(
+        seconds=limited.retry_after_seconds or RATE_LIMIT_DEFAULT_SECONDS
+    )
+    current = ports.connections.get(
+        ConnectionAddress(connection.firm_id, connection.customer_id, connection.connection_id)
+    )
+    if current is None or held <= now:
+        return
+    try:
+        ports.connections.save(replace(current, rate_limited_until=held), current)
+    except StaleConnection:
+        logger.info("Rate-limit reset not recorded: the connection changed meanwhile")
 
 
 def _refresh_accounts(

@@ -146,3 +146,9 @@ def test_import_jobs_without_a_refresh_job_keep_their_old_shape():
     assert job.refresh_job_id is None and job.to_json() == old
     refresh = ImportJob("f", "c", "k", ImportReason.REFRESH, "job-1")
     assert ImportJob.from_json(refresh.to_json()) == refresh
+
+
+@pytest.mark.parametrize("body", ["[]", '["firm_id"]', "42", '"text"', "null"])
+def test_a_fan_out_message_that_is_not_an_object_is_refused_as_malformed(body):
+    with pytest.raises(ValueError):
+        FanoutMessage.from_json(body)

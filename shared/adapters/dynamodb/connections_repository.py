@@ -195,6 +195,7 @@ def _values(connection: Connection) -> dict[str, Any]:
         "last_error": connection.last_error,
         "last_import_at": _iso(connection.last_import_at),
         "last_import_outcome": connection.last_import_outcome,
+        "rate_limited_until": _iso(connection.rate_limited_until),
         "version": connection.version,
         "GSI2PK": keys.active_connections_gsi2pk(shard) if active else None,
         "GSI2SK": f"{connection.firm_id}#{connection.customer_id}#{connection.connection_id}"
@@ -223,6 +224,7 @@ def _connection(item: dict[str, Any]) -> Connection:
         status_changed_at=_dt(item.get("status_changed_at")),
         last_error=item.get("last_error"),
         last_import_at=_dt(item.get("last_import_at")),
+        rate_limited_until=_dt(item.get("rate_limited_until")),
         last_import_outcome=item.get("last_import_outcome"),
         version=int(item["version"]),
     )
