@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from shared.adapters.dynamodb.audit_log import AuditLog
     from shared.adapters.dynamodb.connections_repository import ConnectionsRepository
     from shared.adapters.dynamodb.identity_repository import IdentityRepository
+    from shared.adapters.dynamodb.imports_repository import ImportsRepository
     from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
     from shared.adapters.email import SesEmailSender
     from shared.services.connections import ConnectionsPorts
@@ -86,9 +87,17 @@ def connections() -> ConnectionsPorts:
         onboarding=onboarding(),
         providers=aggregator.provider,
         imports=JobQueue(settings.import_queue_url),
+        budget=imports_repository(),
         redirect_urls={"gocardless": f"{settings.api_base_url}/callbacks/gocardless", "plaid": None},
         api_base_url=settings.api_base_url,
     )
+
+
+@cache
+def imports_repository() -> ImportsRepository:
+    from shared.adapters.dynamodb.imports_repository import ImportsRepository
+
+    return ImportsRepository(get_settings().data_table_name)
 
 
 @cache
@@ -102,7 +111,6 @@ def assignment_repository() -> AssignmentRepository:
 def imports() -> ImportPorts:
     from shared.adapters import aggregator
     from shared.adapters.dynamodb.accounts_repository import AccountsRepository
-    from shared.adapters.dynamodb.imports_repository import ImportsRepository
     from shared.adapters.queue import JobQueue
     from shared.services.imports import ImportPorts
 
@@ -110,7 +118,7 @@ def imports() -> ImportPorts:
     return ImportPorts(
         connections=connections_repository(),
         accounts=AccountsRepository(settings.data_table_name),
-        imports=ImportsRepository(settings.data_table_name),
+        imports=imports_repository(),
         identities=identity_repository(),
         notifications=notifications_repository(),
         assignment=assignment_repository(),
@@ -211,6 +219,7 @@ def reset() -> None:
         connections,
         plaid_webhook_reader,
         imports,
+        imports_repository,
         assignment_repository,
         file_access,
         engagement_index,

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from ulid import ULID
 
 from shared.adapters.dynamodb.connections_repository import ConnectionsRepository, StaleConnection
+from shared.adapters.dynamodb.imports_repository import ImportsRepository
 from shared.adapters.queue import JobQueue
 from shared.api.idempotency import IdempotentCommand, idempotent_command
 from shared.domain.accounts import SharedAccount, stable_account_id
@@ -39,6 +40,7 @@ from shared.domain.connections import (
 from shared.domain.customers import Customer
 from shared.domain.errors import Conflict, DomainError, Forbidden, InvalidRequest, NotFound
 from shared.domain.identity import Principal, StaffContext
+from shared.domain.imports import Endpoint
 from shared.domain.jobs import ImportJob, ImportReason
 from shared.domain.notifications import Notification
 from shared.observability import logger
@@ -52,6 +54,7 @@ class ConnectionsPorts:
     onboarding: OnboardingPorts
     providers: Callable[[str], AggregatorProvider]
     imports: JobQueue
+    budget: ImportsRepository  # the per-account daily call budget imports spend (R-IMP-4)
     # Where the bank sends the person back, per provider (composition-root configuration):
     # GoCardless -> our callback; Plaid -> None (Link completes in the page, then /complete).
     redirect_urls: Mapping[str, str | None]
@@ -193,7 +196,7 @@ def _complete(ports: ConnectionsPorts, connection: Connection, completion: Compl
             consent_handle=None,
             item_id=outcome.item_id or connection.item_id,
         )
-        offered = _offer_accounts(ports, updated, aggregator.list_accounts(outcome.credential))
+        offered = _offer_accounts(ports, updated, _read_accounts(ports, updated, outcome.credential))
         if offered is None:
             updated = updated.with_status(ConnectionStatus.NO_ACCOUNTS, now)
     else:
@@ -245,14 +248,27 @@ def _offer_accounts(
 
 
 # troubleshooting -----------------------------------------------------------------------------
+def _read_accounts(
+    ports: ConnectionsPorts, connection: Connection, credential: str
+) -> list[AggregatorAccount]:
+    """The consent's accounts with their details and balances: calls the provider's daily
+    allowance counts, so they are charged to the budget imports share (an account read at
+    linking leaves that day's imports one call fewer). The read itself is never refused: the
+    person has just consented, and a provider over its limit answers 429 anyway."""
+    accounts = ports.providers(connection.provider).list_accounts(credential)
+    today = ports.clock().date()
+    for account in accounts:
+        for endpoint in (Endpoint.DETAILS, Endpoint.BALANCES):
+            ports.budget.spend(account.account_id, endpoint, today)
+    return accounts
+
+
 def find_new_accounts(ports: ConnectionsPorts, principal: Principal, connection_id: str) -> int:
     """R-CON-8: the customer (never the adviser) asks the bank again for accounts."""
     connection = _own_connection(ports, principal, connection_id)
     if connection.credential is None:
         raise Conflict("This connection has no consent yet.", code="no_consent")
-    offered = _offer_accounts(
-        ports, connection, ports.providers(connection.provider).list_accounts(connection.credential)
-    )
+    offered = _offer_accounts(ports, connection, _read_accounts(ports, connection, connection.credential))
     if connection.status is ConnectionStatus.NO_ACCOUNTS and offered is not None:
         ports.connections.save(connection.with_status(ConnectionStatus.LINKED, ports.clock()), connection)
     return offered or 0
@@ -354,9 +370,7 @@ def apply_provider_event(
     if event == "new_accounts":
         if connection.credential is None:
             return "no_consent"
-        offered = _offer_accounts(
-            ports, connection, ports.providers(connection.provider).list_accounts(connection.credential)
-        )
+        offered = _offer_accounts(ports, connection, _read_accounts(ports, connection, connection.credential))
         return f"offered_{offered or 0}"
     if event == "expiring":
         expires_at = details.get("expires_at")

@@ -157,6 +157,23 @@ def test_a_callback_reference_is_cleaned_up_by_ttl_if_never_used(sandboxes, cust
     assert "Item" not in table.get_item(TableName="data", Key=key)  # single use
 
 
+def test_reading_the_accounts_at_linking_is_charged_to_the_daily_budget(sandboxes, customer_id):
+    """R-IMP-4: linking reads each account's details and balances, calls the provider counts, so
+    that day's imports have one call fewer for each (never more than the provider allows)."""
+    started = connect("gocardless", GOCARDLESS_BANK)
+    assert callback(approve_at_gocardless(sandboxes, started["consent_url"])) == "linked"
+    budgets = boto3.client("dynamodb").scan(
+        TableName="data",
+        FilterExpression="begins_with(PK, :budget)",
+        ExpressionAttributeValues={":budget": {"S": "BUDGET#"}},
+    )["Items"]
+    assert len(budgets) == len(new_account_ids(customer_id)) == 2
+    assert all(
+        (item["details"]["N"], item["balances"]["N"], "transactions" in item) == ("1", "1", False)
+        for item in budgets
+    )
+
+
 def test_a_rejected_consent_says_how_to_fix_it(sandboxes, customer_id):
     started = connect("gocardless", GOCARDLESS_BANK)
     assert callback(approve_at_gocardless(sandboxes, started["consent_url"], "reject")) == "rejected"
