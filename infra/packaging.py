@@ -1,9 +1,10 @@
 """What the Lambda assets hold, built without the CDK (infra/bundling.py hands them to it; the
 deployed-artifact bench builds them too): one dependencies layer and one code asset shared by every function.
 
-The layer is `pip install --platform manylinux2014_aarch64 --python-version 3.14` of requirements.txt,
-cached under `.build/` by a hash of its inputs, so later builds copy it instead of reinstalling. The
-code asset is the `shared/` and `functions/` packages without tests or bytecode of the dev interpreter.
+The layer is `pip install --platform manylinux2014_aarch64 --python-version 3.14` of requirements.txt
+constrained by requirements.lock, cached under `.build/` by a hash of its inputs, so later builds copy
+it instead of reinstalling. The code asset is the `shared/` and `functions/` packages without tests or
+bytecode of the dev interpreter.
 
 Lambda zips are dated 1980, so timestamp-checked .pyc files are never valid there and the runtime
 cannot write new ones to /var/task or /opt: it would recompile every module at every cold start. Both
@@ -64,8 +65,8 @@ def bytecode_tag() -> str:
 
 def layer_cache_key(root: Path = PROJECT_ROOT, platform: str = LAMBDA_PLATFORM) -> str:
     settings = [*PIP_INSTALL, *pip_target(platform), *RUNTIME_PROVIDED_DISTRIBUTIONS, bytecode_tag()]
-    requirements = (root / "requirements.txt").read_bytes()
-    return _sha256([requirements, *(item.encode() for item in settings)])[:16]
+    requirements = [(root / name).read_bytes() for name in ("requirements.txt", "requirements.lock")]
+    return _sha256([*requirements, *(item.encode() for item in settings)])[:16]
 
 
 def dependencies_layer(root: Path = PROJECT_ROOT, platform: str = LAMBDA_PLATFORM) -> Path:
@@ -80,7 +81,9 @@ def dependencies_layer(root: Path = PROJECT_ROOT, platform: str = LAMBDA_PLATFOR
     build_dir.mkdir(exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f"{cached.name}.", dir=build_dir))
     site = partial / "python"
-    command = [sys.executable, *PIP_INSTALL, "-r", str(root / "requirements.txt"), *pip_target(platform)]
+    # The lock pins the indirect dependencies too: the layer holds the versions the tests ran with.
+    requirements = ["-r", str(root / "requirements.txt"), "-c", str(root / "requirements.lock")]
+    command = [sys.executable, *PIP_INSTALL, *requirements, *pip_target(platform)]
     subprocess.run([*command, "--target", str(site)], check=True)  # noqa: S603 - fixed arguments, no shell
     _remove_distributions(site, RUNTIME_PROVIDED_DISTRIBUTIONS)
     shutil.rmtree(site / "bin", ignore_errors=True)  # console scripts pointing at the dev interpreter
