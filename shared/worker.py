@@ -21,7 +21,6 @@ from shared.domain.errors import RateLimited
 from shared.observability import logger, metrics, tracer
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], Any]
-DEFAULT_RATE_LIMIT_DELAY_SECONDS = 60
 
 
 class PoisonMessage(ValueError):
@@ -49,7 +48,7 @@ def sqs_handler(
                 record.event_source_arn,
                 record.receipt_handle,
                 record.body,
-                error.retry_after_seconds or DEFAULT_RATE_LIMIT_DELAY_SECONDS,
+                error.retry_after_seconds or error.default_retry_after_seconds,
             )
         except Exception as error:
             if attempts < redrive_of(record.event_source_arn).max_receive_count:
@@ -80,8 +79,8 @@ def _park(record: SQSRecord, reason: str, attempts: int) -> None:
 
 
 def _report_given_up(on_given_up: Callable[[str], None], record: SQSRecord) -> None:
-    """The message is already safe in the DLQ with its reason; a failure here must not bring it
-    back for another delivery, so it is logged (and alarmed on through the metric) instead."""
+    """The message is already safe in the DLQ with its reason (its depth is alarmed); a failure
+    here must not bring it back for another delivery, so it is logged and counted instead."""
     try:
         on_given_up(record.body)
     except Exception:

@@ -7,10 +7,26 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.adapters.aws_clients import aws_client
+from shared.domain.errors import UpstreamUnavailable
 
 SQS_BATCH = 10
+SEND_ATTEMPTS = 5
+
+
+class QueueSendFailed(UpstreamUnavailable):
+    """Some messages could not be queued (after retries): `unsent` are their positions."""
+
+    code = "queue_unavailable"
+    default_message = "The work could not be queued; try again."
+
+    def __init__(self, unsent: list[int]) -> None:
+        super().__init__()
+        self.unsent = unsent
 
 
 @dataclass
@@ -18,27 +34,37 @@ class JobQueue:
     queue_url: str
 
     def send(self, bodies: Sequence[str], delay_seconds: int = 0) -> None:
-        """Send every body; entries SQS fails are retried, and a persistent failure raises."""
+        """Send every body; entries SQS fails are retried, and what still fails raises
+        QueueSendFailed with the positions not sent (the others are queued)."""
+        unsent: list[int] = []
         for start in range(0, len(bodies), SQS_BATCH):
-            entries = [
-                {"Id": str(n), "MessageBody": body, "DelaySeconds": delay_seconds}
-                for n, body in enumerate(bodies[start : start + SQS_BATCH])
-            ]
-            for attempt in range(5):
+            unsent += [start + n for n in self._send_batch(bodies[start : start + SQS_BATCH], delay_seconds)]
+        if unsent:
+            raise QueueSendFailed(unsent)
+
+    def _send_batch(self, bodies: Sequence[str], delay_seconds: int) -> list[int]:
+        entries: list[dict[str, Any]] = [
+            {"Id": str(n), "MessageBody": body, "DelaySeconds": delay_seconds}
+            for n, body in enumerate(bodies)
+        ]
+        for attempt in range(SEND_ATTEMPTS):
+            if attempt:
+                time.sleep(0.1 * 2**attempt)
+            try:
                 failed = (
                     aws_client("sqs")
                     .send_message_batch(QueueUrl=self.queue_url, Entries=entries)
                     .get("Failed")
                 )
-                if not failed:
-                    break
-                retry = {entry["Id"] for entry in failed if not entry.get("SenderFault")}
-                if len(retry) < len(failed):
-                    raise RuntimeError(f"SQS refused {len(failed) - len(retry)} message(s) as malformed")
-                entries = [entry for entry in entries if entry["Id"] in retry]
-                time.sleep(0.1 * 2**attempt)
-            else:
-                raise RuntimeError("SQS kept failing to accept messages")
+            except (ClientError, BotoCoreError):
+                continue
+            if not failed:
+                return []
+            if any(entry.get("SenderFault") for entry in failed):  # malformed: retrying cannot help
+                return [int(entry["Id"]) for entry in failed]
+            retry = {entry["Id"] for entry in failed}
+            entries = [entry for entry in entries if entry["Id"] in retry]
+        return [int(entry["Id"]) for entry in entries]
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ class RateLimited(DomainError):
     status = 429
     code = "rate_limited"
     default_message = "Too many requests; try again later."
+    default_retry_after_seconds = 60  # when the limit says nothing of its reset
 
     def __init__(self, message: str | None = None, *, retry_after_seconds: int | None = None) -> None:
         super().__init__(message)

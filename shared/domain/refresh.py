@@ -55,6 +55,7 @@ class ExclusionReason(StrEnum):
     EULA_NOT_ACCEPTED = "eula_not_accepted"
     NO_VALID_CONSENT = "no_valid_consent"
     NOT_FOUND = "not_found"  # missing, not visible to the caller, or another firm's (R-ROLE-1)
+    NOT_QUEUED = "not_queued"  # its part of the selection could not be queued: trigger it again
 
 
 def firm_day(now: datetime, timezone: str) -> date:

@@ -251,15 +251,17 @@ def _offer_accounts(
 def _read_accounts(
     ports: ConnectionsPorts, connection: Connection, credential: str
 ) -> list[AggregatorAccount]:
-    """The consent's accounts with their details and balances: calls the provider's daily
-    allowance counts, so they are charged to the budget imports share (an account read at
-    linking leaves that day's imports one call fewer). The read itself is never refused: the
-    person has just consented, and a provider over its limit answers 429 anyway."""
-    accounts = ports.providers(connection.provider).list_accounts(credential)
-    today = ports.clock().date()
-    for account in accounts:
-        for endpoint in (Endpoint.DETAILS, Endpoint.BALANCES):
-            ports.budget.spend(account.account_id, endpoint, today)
+    """The consent's accounts with their details and balances. Where the provider limits calls
+    per account and day (`feed_per_account`: GoCardless), those reads are charged to the budget
+    imports share, so that day's imports make one call fewer each. Charged after the fact and
+    best effort: the person has just consented, so the read is never refused or lost."""
+    provider = ports.providers(connection.provider)
+    accounts = provider.list_accounts(credential)
+    if provider.feed_per_account:
+        today = ports.clock().date()
+        for account in accounts:
+            for endpoint in (Endpoint.DETAILS, Endpoint.BALANCES):
+                ports.budget.charge(account.account_id, endpoint, today)
     return accounts
 
 

@@ -53,7 +53,6 @@ from shared.domain.notifications import Notification
 from shared.observability import logger, metrics
 from shared.services.assignment import auto_assign
 
-RATE_LIMIT_DEFAULT_SECONDS = 60  # a 429 without a reset: wait a minute
 MAX_PAGES_PER_JOB = 50  # a provider that keeps saying "more" is continued by the next job
 
 
@@ -98,6 +97,7 @@ def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
     connection = ports.connections.get(address)
     if connection is None or connection.status not in IMPORTABLE or connection.credential is None:
         return _finish(ImportReport(Outcome.NOT_IMPORTABLE))
+    _wait_for_reset(ports, connection)
     accounts = [
         a
         for a in ports.accounts.list_for_customer(job.firm_id, job.customer_id)
@@ -105,7 +105,6 @@ def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
     ]
     if not accounts:
         return _finish(ImportReport(Outcome.NO_ACCEPTED_ACCOUNTS))
-    _wait_for_reset(ports, connection)
     provider = ports.providers(connection.provider)
     firm = ports.identities.get_firm(job.firm_id)
     until = last_closed_day(ports.clock(), firm.timezone if firm else ports.default_timezone)
@@ -115,8 +114,7 @@ def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
         for feed in feeds:
             _import_feed(ports, provider, connection, feed, until, report)
     except AggregatorRateLimited as limited:
-        _hold_until_reset(ports, connection, limited)
-        raise
+        raise _hold_until_reset(ports, connection, limited) from None
     except ConsentExpired:
         _park(ports, connection, ConnectionStatus.EXPIRED, "Your bank connection expired: reauthorise it.")
         return _finish(replace(report, outcome=Outcome.CONSENT_EXPIRED))
@@ -137,30 +135,47 @@ def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
 def _wait_for_reset(ports: ImportPorts, connection: Connection) -> None:
     """A job back before the provider's reset (SQS hides a message 12 hours at most, a daily
     limit can reset later) goes back to wait without calling the provider or spending budget."""
-    held = connection.rate_limited_until
-    now = ports.clock()
+    held, now = connection.rate_limited_until, ports.clock()
     if held is not None and now < held:
-        raise AggregatorRateLimited(
-            retry_after_seconds=math.ceil((held - now).total_seconds()), reset_at=held
-        )
+        raise _limited_until(held, now)
 
 
-def _hold_until_reset(ports: ImportPorts, connection: Connection, limited: AggregatorRateLimited) -> None:
-    """Remember the reset on the connection, for every job that comes before it (best effort:
-    a concurrent change wins, and that job then calls once more and learns the reset again)."""
+def _hold_until_reset(
+    ports: ImportPorts, connection: Connection, limited: AggregatorRateLimited
+) -> AggregatorRateLimited:
+    """Remember the provider's reset on the connection, for every job that comes before it; the
+    rate limit to raise, with the time left until that reset."""
     now = ports.clock()
-    held = limited.reset_at or now + timedelta(
-        seconds=limited.retry_after_seconds or RATE_LIMIT_DEFAULT_SECONDS
+    seconds = limited.retry_after_seconds or AggregatorRateLimited.default_retry_after_seconds
+    held = limited.reset_at or now + timedelta(seconds=seconds)
+    if held <= now:
+        return limited
+    _update_connection(
+        ports,
+        connection,
+        "rate-limit reset",
+        lambda current: replace(current, rate_limited_until=max(held, current.rate_limited_until or held)),
     )
+    return _limited_until(held, now)
+
+
+def _limited_until(held: datetime, now: datetime) -> AggregatorRateLimited:
+    return AggregatorRateLimited(retry_after_seconds=math.ceil((held - now).total_seconds()), reset_at=held)
+
+
+def _update_connection(
+    ports: ImportPorts, connection: Connection, what: str, change: Callable[[Connection], Connection]
+) -> None:
+    """Best effort: a concurrent change of the connection wins (what is lost is noted in the log)."""
     current = ports.connections.get(
         ConnectionAddress(connection.firm_id, connection.customer_id, connection.connection_id)
     )
-    if current is None or held <= now:
+    if current is None:
         return
     try:
-        ports.connections.save(replace(current, rate_limited_until=held), current)
+        ports.connections.save(change(current), current)
     except StaleConnection:
-        logger.info("Rate-limit reset not recorded: the connection changed meanwhile")
+        logger.info("Not recorded: the connection changed meanwhile", extra={"what": what})
 
 
 def _refresh_accounts(
@@ -184,18 +199,13 @@ def _refresh_accounts(
 
 
 def _record_outcome(ports: ImportPorts, connection: Connection, outcome: Outcome) -> None:
-    """The connection shows how its last import ended (best effort: a concurrent change wins)."""
-    current = ports.connections.get(
-        ConnectionAddress(connection.firm_id, connection.customer_id, connection.connection_id)
+    """The connection shows how its last import ended."""
+    _update_connection(
+        ports,
+        connection,
+        "import outcome",
+        lambda current: replace(current, last_import_at=ports.clock(), last_import_outcome=outcome.value),
     )
-    if current is None:
-        return
-    try:
-        ports.connections.save(
-            replace(current, last_import_at=ports.clock(), last_import_outcome=outcome.value), current
-        )
-    except StaleConnection:
-        logger.info("Import outcome not recorded: the connection changed meanwhile")
 
 
 def _import_feed(

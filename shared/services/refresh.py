@@ -27,7 +27,7 @@ from shared.adapters.dynamodb.refresh_repository import (
     RowChange,
     StaleEngagement,
 )
-from shared.adapters.queue import JobQueue
+from shared.adapters.queue import JobQueue, QueueSendFailed
 from shared.auth import FirmAction, authorize
 from shared.domain.audit import AuditEvent
 from shared.domain.connections import IMPORTABLE, Connection
@@ -236,12 +236,8 @@ def trigger_refresh(
     ports.index.refresh.create_job(job)
     try:
         ports.fanout.send([message.to_json() for message in messages])
-    except Exception:
-        # Nothing was queued, so nothing will ever move the job on: remove it rather than leave
-        # it pending for ever; the caller may retry (with the same Idempotency-Key too).
-        logger.exception("Refresh job could not be queued", extra={"job_id": job_id})
-        ports.index.refresh.delete_job(staff.firm_id, job_id)
-        raise UpstreamUnavailable("The refresh could not be queued and was not started; try again.") from None
+    except QueueSendFailed as failure:
+        _not_queued(ports, job, [messages[n] for n in failure.unsent], len(messages))
     # Ids and filter names only: filter values may be personal data (a contact's name).
     chosen = selection.get("all_matching")
     details = (
@@ -252,6 +248,18 @@ def trigger_refresh(
     _audit(ports, actor, job, "refresh.triggered", {"job_id": job_id, **details})
     metrics.add_metric(name="RefreshJobsTriggered", unit="Count", value=1)
     return job
+
+
+def _not_queued(ports: RefreshPorts, job: RefreshJob, unsent: list[FanoutMessage], sent_of: int) -> None:
+    """Nothing ever moves unsent pages on. Nothing sent: the job is removed and the caller told to
+    try again (the same Idempotency-Key works: an error is not stored). Some pages sent: the job
+    goes ahead and the engagements of the others are excluded as `not_queued`."""
+    logger.warning("Refresh pages not queued", extra={"job_id": job.job_id, "unsent": len(unsent)})
+    if len(unsent) == sent_of:
+        ports.index.refresh.delete_job(job.firm_id, job.job_id)
+        raise UpstreamUnavailable("The refresh could not be queued and was not started; try again.")
+    not_queued = [(i, ExclusionReason.NOT_QUEUED) for message in unsent for i in message.engagement_ids]
+    ports.index.refresh.exclude(job.firm_id, job.job_id, not_queued)
 
 
 # fan-out (worker) ----------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import math
 import threading
 from datetime import timedelta
 
+from botocore.exceptions import ClientError
+
 from functions.import_worker import handler as import_worker
 from functions.invitations_api import handler as invitations_api
 from functions.refresh_api import handler as refresh_api
@@ -340,20 +342,20 @@ def test_an_import_parked_after_its_last_delivery_fails_its_refresh(refresh_syst
 
 
 def test_a_refresh_that_cannot_be_queued_is_not_left_pending(refresh_system, monkeypatch):
-    """SQS refuses the selection: 503, no job left behind, and the same Idempotency-Key works
-    once SQS is back."""
+    """SQS refuses the selection (every retry throttled): 503, no job left behind, and the same
+    Idempotency-Key works once SQS is back."""
     engagement = seed_engagement(refresh_system.clock, "Hal")
-    from shared.adapters.queue import JobQueue
+    monkeypatch.setattr("shared.adapters.queue.time.sleep", lambda _: None)
 
-    send = JobQueue.send
+    def throttled(**_: object) -> None:
+        raise ClientError({"Error": {"Code": "RequestThrottled", "Message": "slow down"}}, "SendMessageBatch")
 
-    def unavailable(self: JobQueue, bodies: list[str], delay_seconds: int = 0) -> None:
-        raise RuntimeError("SQS kept failing to accept messages")
-
-    monkeypatch.setattr(JobQueue, "send", unavailable)
+    sqs = aws_client("sqs")
+    sqs.meta.events.register("before-call.sqs.SendMessageBatch", throttled)
     request = {"engagement_ids": [engagement]}
     headers = {"idempotency-key": "refresh-sqs-down"}
     status, body = call(refresh_api, "POST", "/data-refresh/jobs", ADMIN, body=request, headers=headers)
+    sqs.meta.events.unregister("before-call.sqs.SendMessageBatch", throttled)
     assert (status, body["code"]) == (503, "upstream_unavailable")
     jobs = dynamodb_client().scan(
         TableName="data",
@@ -363,7 +365,30 @@ def test_a_refresh_that_cannot_be_queued_is_not_left_pending(refresh_system, mon
     )
     assert jobs["Count"] == 0
 
-    monkeypatch.setattr(JobQueue, "send", send)
     job_id = trigger(ADMIN, request, key="refresh-sqs-down")
     pump("refresh", fanout_worker)
     assert outcomes(job(ADMIN, job_id)) == {engagement: ("queued", None)}
+
+
+def test_pages_that_cannot_be_queued_are_excluded_and_the_rest_goes_ahead(refresh_system, monkeypatch):
+    """Of three fan-out pages, SQS keeps refusing the last: its engagements are excluded as
+    `not_queued`, the others are refreshed, and the counts add up (nothing stays pending)."""
+    from shared.adapters.queue import JobQueue
+
+    monkeypatch.setattr(refresh_service, "FANOUT_PAGE", 2)
+    engagements = [seed_engagement(refresh_system.clock, f"Page {n}") for n in range(5)]
+    send_batch = JobQueue._send_batch
+
+    def last_refused(self: JobQueue, bodies: list[str], delay_seconds: int) -> list[int]:
+        return [*send_batch(self, bodies[:-1], delay_seconds), len(bodies) - 1]
+
+    monkeypatch.setattr(JobQueue, "_send_batch", last_refused)
+    job_id = trigger(ADMIN, {"engagement_ids": engagements})
+    monkeypatch.undo()
+    pump("refresh", fanout_worker)
+    body = job(ADMIN, job_id)
+    assert outcomes(body) == {
+        **{e: ("queued", None) for e in engagements[:4]},
+        engagements[4]: ("excluded", "not_queued"),
+    }
+    assert counts(body) == dict(total=5, pending=0, queued=4, running=0, succeeded=0, failed=0, excluded=1)

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
 from shared.domain.imports import DAILY_CALLS_PER_ENDPOINT, Endpoint
+from shared.observability import logger
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,16 @@ class ImportsRepository:
                 return False
             raise
         return True
+
+    def charge(self, provider_account_id: str, endpoint: Endpoint, day: date) -> None:
+        """Count a call already made (reading a consent's accounts): best effort, never raises,
+        since the call itself succeeded and what it read must not be lost."""
+        try:
+            self.spend(provider_account_id, endpoint, day)
+        except (ClientError, BotoCoreError) as error:
+            logger.warning(
+                "A call was not charged to the daily budget", extra={"error": type(error).__name__}
+            )
 
     def recent(self, firm_id: str, account_id: str, since: date) -> dict[str, StoredTransaction]:
         """The account's stored transactions booked from `since`, by key (one Query per page)."""
