@@ -48,18 +48,6 @@ def _invalid_body(reason: str) -> Response:
     )
 
 
-def _unreadable_body(event: Any) -> str | None:
-    """Why the request's body cannot be read as JSON text, if it cannot (our routes take JSON only)."""
-    content_type = (event.headers.get("content-type") or "").strip().lower()
-    if content_type and not content_type.startswith("application/json"):
-        return "The request body must be JSON (Content-Type: application/json)."
-    try:
-        _ = event.decoded_body
-    except UnicodeDecodeError:
-        return "The request body must be UTF-8 encoded JSON."
-    return None
-
-
 def create_app(*routers: Router) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
     for router in routers:
@@ -91,11 +79,14 @@ def create_app(*routers: Router) -> APIGatewayHttpResolver:
 
     @app.exception_handler(ValueError)
     def on_value_error(error: ValueError) -> Response:
-        # Powertools reads the body before any route runs: bytes that are not UTF-8 (UnicodeDecodeError)
-        # or a multipart body without a boundary (ValueError) are the caller's invalid input. The same
-        # errors from a readable JSON request are ours.
-        reason = _unreadable_body(app.current_event)
-        return _invalid_body(reason) if reason else on_unexpected(error)
+        # Powertools reads the body before any route runs: bytes that are not UTF-8 or a multipart
+        # body without a boundary are the caller's invalid input. Any other ValueError is ours.
+        if isinstance(error, UnicodeDecodeError):
+            return _invalid_body("The request body must be UTF-8 encoded JSON.")
+        content_type = (app.current_event.headers.get("content-type") or "").strip().lower()
+        if content_type.startswith("multipart/"):
+            return _invalid_body("The request body must be JSON (Content-Type: application/json).")
+        return on_unexpected(error)
 
     @app.not_found
     def on_not_found(_: Exception) -> Response:

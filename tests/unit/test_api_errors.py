@@ -38,12 +38,20 @@ def boom() -> dict:
     raise RuntimeError("secret detail that must not leak")
 
 
+@router.get("/bug")
+def bug() -> dict:
+    raise ValueError("a bug of ours, whatever the request's content type")
+
+
 app = create_app(router)
 
 
-def call(method: str, path: str, body: str | None = None) -> tuple[int, dict, dict]:
+def call(
+    method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict, dict]:
     event = load_event("api/get_health.json")
     event.update(rawPath=path, routeKey=f"{method} {path}", body=body)
+    event["headers"].update(headers or {})
     event["requestContext"]["http"].update(method=method, path=path)
     response = app.resolve(event, {})
     return response["statusCode"], json.loads(response["body"]), response["headers"]
@@ -82,3 +90,11 @@ def test_unexpected_error_is_500_without_details():
 def test_unknown_route_is_404_json():
     status, body, _ = call("GET", "/nope")
     assert (status, body["code"]) == (404, "route_not_found")
+
+
+def test_unreadable_bodies_are_400_but_our_own_value_errors_stay_500():
+    status, body, _ = call("POST", "/things", "--x--", {"content-type": "multipart/form-data"})
+    assert (status, body["code"]) == (400, "invalid_request")
+    for content_type in ("application/json", "text/plain"):
+        status, body, _ = call("GET", "/bug", None, {"content-type": content_type})
+        assert (status, body["code"]) == (500, "internal_error"), content_type
