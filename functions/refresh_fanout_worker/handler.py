@@ -4,16 +4,23 @@ import json
 
 from shared import bootstrap
 from shared.domain.refresh import FanoutMessage
-from shared.services.refresh import fan_out
+from shared.services.refresh import fan_out, fan_out_given_up
 from shared.worker import PoisonMessage, sqs_handler
 
 
 def handle(body: str) -> None:
+    fan_out(bootstrap.refresh(), _message(body))
+
+
+def given_up(body: str) -> None:
+    fan_out_given_up(bootstrap.refresh(), _message(body))
+
+
+def _message(body: str) -> FanoutMessage:
     try:
-        message = FanoutMessage.from_json(body)
+        return FanoutMessage.from_json(body)
     except (ValueError, KeyError, TypeError, json.JSONDecodeError) as error:
         raise PoisonMessage(f"not a refresh fan-out message ({type(error).__name__})") from None
-    fan_out(bootstrap.refresh(), message)
 
 
-lambda_handler = sqs_handler(handle)
+lambda_handler = sqs_handler(handle, on_given_up=given_up)

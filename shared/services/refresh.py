@@ -318,6 +318,14 @@ def fan_out(ports: RefreshPorts, message: FanoutMessage) -> None:
     metrics.add_metric(name="RefreshEngagementsExcluded", unit="Count", value=len(excluded))
 
 
+def fan_out_given_up(ports: RefreshPorts, message: FanoutMessage) -> None:
+    """A page parked in the DLQ after its last delivery: its engagements that no delivery claimed
+    are excluded as `not_queued` rather than left pending (claimed ones keep their outcome). Which
+    engagements an "all matching" page held is not known once it is given up: they stay pending."""
+    excluded = [(engagement_id, ExclusionReason.NOT_QUEUED) for engagement_id in message.engagement_ids]
+    ports.index.refresh.exclude(message.firm_id, message.job_id, excluded)
+
+
 def _claim_page(
     ports: RefreshPorts, job: RefreshJob, clock: DashboardClock, ids: list[str], found: dict[str, Engagement]
 ) -> tuple[list[tuple[str, list[str]]], list[tuple[str, ExclusionReason]]]:

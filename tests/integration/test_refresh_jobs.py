@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import threading
 from datetime import timedelta
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -13,6 +14,7 @@ from functions.import_worker import handler as import_worker
 from functions.invitations_api import handler as invitations_api
 from functions.refresh_api import handler as refresh_api
 from functions.refresh_fanout_worker import handler as fanout_worker
+from infra.spec import QUEUES
 from local.demo_data import DEMO_FIRM
 from shared import bootstrap
 from shared.adapters.aws_clients import aws_client
@@ -298,6 +300,27 @@ def test_fan_out_makes_the_minimum_aws_calls(refresh_system, monkeypatch):
     assert cap["Item"]["job_id"]["S"] == job_id
 
 
+def deliver_for_the_last_time(queue: str, handler: Any, body: str) -> None:
+    """`body` delivered to `handler` with the spec's maxReceiveCount: its last delivery."""
+    sqs = aws_client("sqs")
+    arn = sqs.get_queue_attributes(
+        QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    record = {
+        "messageId": "m-1",
+        "receiptHandle": "r-1",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": str(QUEUES[queue].max_receive_count), "SentTimestamp": "0"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": "eu-west-2",
+    }
+    response = handler.lambda_handler({"Records": [record]}, FakeLambdaContext())
+    assert response == {"batchItemFailures": []}  # parked, not retried
+
+
 def test_an_import_parked_after_its_last_delivery_fails_its_refresh(refresh_system, monkeypatch):
     """The job is in the DLQ with its reason and the engagement's refresh ends as failed, not
     running for ever (R-REF-6)."""
@@ -310,25 +333,9 @@ def test_an_import_parked_after_its_last_delivery_fails_its_refresh(refresh_syst
         raise RuntimeError("the bank's answer cannot be read")
 
     monkeypatch.setattr(refresh_service, "import_connection", broken)
-    sqs = aws_client("sqs")
-    arn = sqs.get_queue_attributes(
-        QueueUrl=sqs.get_queue_url(QueueName="imports")["QueueUrl"], AttributeNames=["QueueArn"]
-    )["Attributes"]["QueueArn"]
-    record = {
-        "messageId": "m-1",
-        "receiptHandle": "r-1",
-        "body": body,
-        "attributes": {"ApproximateReceiveCount": "5", "SentTimestamp": "0"},  # the spec's last delivery
-        "messageAttributes": {},
-        "md5OfBody": "",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": arn,
-        "awsRegion": "eu-west-2",
-    }
-    assert import_worker.lambda_handler({"Records": [record]}, FakeLambdaContext()) == {
-        "batchItemFailures": []
-    }
+    deliver_for_the_last_time("imports", import_worker, body)
 
+    sqs = aws_client("sqs")
     dlq = sqs.get_queue_url(QueueName="imports-dlq")["QueueUrl"]
     [parked] = sqs.receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
     assert parked["MessageAttributes"]["failure_reason"]["StringValue"] == "RuntimeError: unexpected"
@@ -392,3 +399,22 @@ def test_pages_that_cannot_be_queued_are_excluded_and_the_rest_goes_ahead(refres
         engagements[4]: ("excluded", "not_queued"),
     }
     assert counts(body) == dict(total=5, pending=0, queued=4, running=0, succeeded=0, failed=0, excluded=1)
+
+
+def test_a_fan_out_page_parked_after_its_last_delivery_excludes_what_it_did_not_queue(
+    refresh_system, monkeypatch
+):
+    engagements = [seed_engagement(refresh_system.clock, f"Lost {n}") for n in range(3)]
+    job_id = trigger(ADMIN, {"engagement_ids": engagements})
+    [body] = _take("refresh")
+
+    def table_down(*_: object) -> None:
+        raise RuntimeError("the table keeps failing")
+
+    monkeypatch.setattr(refresh_service, "_claim_page", table_down)
+    deliver_for_the_last_time("refresh", fanout_worker, body)
+    progress = job(ADMIN, job_id)
+    assert outcomes(progress) == {e: ("excluded", "not_queued") for e in engagements}
+    assert counts(progress) == dict(
+        total=3, pending=0, queued=0, running=0, succeeded=0, failed=0, excluded=3
+    )
