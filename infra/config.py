@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from constructs import Node
 
+from shared.adapters.aggregator.plaid import ENVIRONMENTS as PLAID_ENVIRONMENTS
 from shared.settings import DEFAULT_EULA_VERSION
 
 _STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
@@ -16,9 +17,8 @@ _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1"})
 # The aggregators' API hosts: their credentials are only ever sent there, over https.
 _PROVIDER_HOSTS = {
     "gocardless_base_url": frozenset({"bankaccountdata.gocardless.com"}),
-    "plaid_base_url": frozenset({"sandbox.plaid.com", "production.plaid.com"}),
+    "plaid_base_url": frozenset(str(urlsplit(url).hostname) for url in PLAID_ENVIRONMENTS.values()),
 }
-_PLAID_ENVIRONMENTS = frozenset({"sandbox", "production"})
 
 
 @dataclass(frozen=True)
@@ -75,20 +75,19 @@ class StageConfig:
             raise ValueError(f"stage '{self.stage}' must be lower-case letters, digits and dashes")
         if self.email_domain and not self.email_sender.endswith(f"@{self.email_domain}"):
             raise ValueError(f"email_sender '{self.email_sender}' is not an address of '{self.email_domain}'")
-        app = _origin(self.app_base_url)
-        if app is None or not (
-            (app[0] == "https" and not _is_ip_literal(app[1]))
-            or (app[0] == "http" and app[1] in _LOCAL_HOSTS)
-        ):
-            raise ValueError(
-                f"app_base_url '{self.app_base_url}' must be an https origin with a host name"
-                " (or http://localhost / http://127.0.0.1 for dev)"
-            )
+        # The app receives callback redirects and email links; a custom API domain receives the
+        # banks' callbacks: both must be origins we own.
+        for key, url in (("app_base_url", self.app_base_url), ("api_base_url", self.api_base_url)):
+            if url is not None and not _is_our_origin(url):
+                raise ValueError(
+                    f"{key} '{url}' must be an https origin with a host name"
+                    " (or http://localhost / http://127.0.0.1 for dev)"
+                )
         for key, value in (
             ("gocardless_base_url", self.gocardless_base_url),
             ("plaid_base_url", self.plaid_base_url),
         ):
-            if key == "plaid_base_url" and value in _PLAID_ENVIRONMENTS:
+            if key == "plaid_base_url" and value in PLAID_ENVIRONMENTS:
                 continue
             provider = _origin(value)
             if provider is None or provider[0] != "https" or provider[1] not in _PROVIDER_HOSTS[key]:
@@ -112,6 +111,15 @@ def _origin(url: str) -> tuple[str, str] | None:
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         return None
     return parts.scheme, host
+
+
+def _is_our_origin(url: str) -> bool:
+    """An https origin with a host name, or plain http on this machine (dev)."""
+    origin = _origin(url)
+    if origin is None:
+        return False
+    scheme, host = origin
+    return (scheme == "https" and not _is_ip_literal(host)) or (scheme == "http" and host in _LOCAL_HOSTS)
 
 
 def _is_ip_literal(host: str) -> bool:

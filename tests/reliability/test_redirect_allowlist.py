@@ -322,6 +322,8 @@ def test_redirects_links_and_fetches_stay_on_their_allow_lists(
         ("app_base_url", [*(set(HOSTILE_URLS) - LEGITIMATE_ORIGINS), "http://localhost.evil.example", "http://127.0.0.1.evil.example",
                           f"http://localhost@{EVIL}", f"https://{EVIL}/path?next=x#y", "http://app.example", "https://169.254.169.254",
                           "https://[::1]", "https://0xA9FEA9FE"]),
+        ("api_base_url", [*(set(HOSTILE_URLS) - LEGITIMATE_ORIGINS), f"http://localhost@{EVIL}",
+                          "http://api.example", "https://169.254.169.254"]),
         ("gocardless_base_url", [*HOSTILE_URLS, "http://bankaccountdata.gocardless.com",
                                  f"https://bankaccountdata.gocardless.com@{EVIL}", f"https://{EVIL}"]),
         ("plaid_base_url", [*HOSTILE_URLS, "http://sandbox.plaid.com", f"https://sandbox.plaid.com.{EVIL}",
@@ -340,6 +342,7 @@ def test_redirects_links_and_fetches_stay_on_their_allow_lists(
         {},
         {"app_base_url": "http://localhost:3000"},
         {"app_base_url": "http://127.0.0.1:3000"},
+        {"api_base_url": "https://api.client-data.example"},
         {"plaid_base_url": "production"},
         {"plaid_base_url": "https://production.plaid.com", "gocardless_base_url": "https://bankaccountdata.gocardless.com"},
     ):  # fmt: skip
