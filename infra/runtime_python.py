@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from functools import cache
 from pathlib import Path
 
@@ -41,6 +42,7 @@ DEBIAN_PACKAGES = (
     "libzstd1",
 )
 WRAPPER = f"bin/python{RUNTIME_VERSION}"
+RETRY_PROVISION_SECONDS = 3600
 _CHECK = "import sys; print('%d.%d' % sys.version_info[:2])"
 
 
@@ -53,9 +55,16 @@ def runtime_interpreter(build_dir: Path = PROJECT_ROOT / ".build") -> str | None
     for candidate in candidates:
         if candidate and _runs(candidate):
             return candidate
-    provisioned = provision(build_dir)
+    failed = build_dir / f"{name}.failed"  # every synth process asks: after a failure, wait a while
+    recently_failed = failed.is_file() and time.time() - failed.stat().st_mtime < RETRY_PROVISION_SECONDS
+    provisioned = None if recently_failed else provision(build_dir)
     if provisioned is None:
+        if not recently_failed:
+            build_dir.mkdir(parents=True, exist_ok=True)
+            failed.touch()
         _log(f"no {name} on PATH, in ~/.pyenv/versions or from Debian: Lambda assets ship WITHOUT bytecode")
+    else:
+        failed.unlink(missing_ok=True)
     return provisioned
 
 
