@@ -583,6 +583,8 @@ def _remind_or_expire(ports: FileAccessPorts, grant: Grant, now: datetime) -> st
     # Everything the email needs is read before the claim: once it is taken, only the send may
     # fail, and that releases it (a read failing in between would lose the reminder for good).
     customer = ports.customers.get(grant.firm_id, grant.file_id)
+    if customer is None:  # the client file is gone: nothing to invite to
+        return "skipped"
     firm = ports.identities.get_firm(grant.firm_id)
     refreshed = files.save_grant(
         reminded,
@@ -591,8 +593,6 @@ def _remind_or_expire(ports: FileAccessPorts, grant: Grant, now: datetime) -> st
         files.token_put(reminded),
     )
     try:
-        if customer is None:
-            raise UpstreamUnavailable()
         _send_invitation(ports, customer, refreshed, token, reminder=True, firm=firm)
     except UpstreamUnavailable:
         # Not sent: release the claim (the fresh token stays) so the next run tries again.
