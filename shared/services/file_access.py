@@ -445,7 +445,7 @@ def _grant(
     if level is not previous.level:
         _audit(ports, scope, "access.level_changed", subject, level_change)
     _audit(ports, scope, "access.invitation_resent", subject, {})
-    _send_invitation(ports, scope.customer, saved, token)
+    _send_invitation(ports, scope.customer, saved, token, firm=ports.identities.get_firm(saved.firm_id))
     return saved
 
 
@@ -500,7 +500,7 @@ def _new_grant(
             files.token_put(invited),
         )
         _audit(ports, scope, "access.granted", subject, details | {"via": "invitation"})
-        _send_invitation(ports, scope.customer, saved, token)
+        _send_invitation(ports, scope.customer, saved, token, firm=ports.identities.get_firm(saved.firm_id))
     metrics.add_metric(name="FileAccessGranted", unit="Count", value=1)
     return saved
 
@@ -620,12 +620,10 @@ def _send_invitation(
     grant: Grant,
     token: str,
     *,
+    firm: Firm | None,
     reminder: bool = False,
-    firm: Firm | None = None,
 ) -> None:
     assert grant.invitation is not None
-    if firm is None:  # (the reminders read it before their claim)
-        firm = ports.identities.get_firm(grant.firm_id)
     message = file_invitation_email(
         to=grant.email,
         grantee_name=grant.grantee_name,

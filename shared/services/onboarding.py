@@ -93,7 +93,7 @@ def invite_customer(
     except ConcurrentChange:
         # Another request invited the same email at the same moment: that one won.
         raise Conflict("This person was invited a moment ago.", code="already_invited") from None
-    _send_invitation(ports, customer, token)
+    _send_invitation(ports, customer, token, firm=ports.identities.get_firm(customer.firm_id))
     _audit(ports, staff.principal.user_id, customer, "invitation.sent")
     metrics.add_metric(name="InvitationsSent", unit="Count", value=1)
     return InviteOutcome(customer, created=True)
@@ -374,7 +374,7 @@ def _send_again(
     saved = ports.customers.save(
         reinvited, customer, _token_delete(ports, customer), ports.customers.token_put(reinvited)
     )
-    _send_invitation(ports, saved, token)
+    _send_invitation(ports, saved, token, firm=ports.identities.get_firm(saved.firm_id))
     _audit(ports, staff.principal.user_id, saved, "invitation.resent")
     return saved
 
@@ -406,11 +406,9 @@ def _send_invitation(
     customer: Customer,
     token: str,
     *,
+    firm: Firm | None,
     reminder: bool = False,
-    firm: Firm | None = None,
 ) -> None:
-    if firm is None:  # (the reminders read it before their claim)
-        firm = ports.identities.get_firm(customer.firm_id)
     message = invitation_email(
         to=customer.email,
         customer_name=customer.name,
