@@ -56,7 +56,8 @@ def runtime_interpreter(build_dir: Path = PROJECT_ROOT / ".build") -> str | None
         if candidate and _runs(candidate):
             return candidate
     failed = build_dir / f"{name}.failed"  # every synth process asks: after a failure, wait a while
-    recently_failed = failed.is_file() and time.time() - failed.stat().st_mtime < RETRY_PROVISION_SECONDS
+    age = time.time() - failed.stat().st_mtime if failed.is_file() else None  # noqa: TID251 (a file's age)
+    recently_failed = age is not None and age < RETRY_PROVISION_SECONDS
     provisioned = None if recently_failed else provision(build_dir)
     if provisioned is None:
         if not recently_failed:

@@ -1,6 +1,7 @@
 """`python -m local`: the whole system on 127.0.0.1, in the foreground, until Ctrl-C.
 
-PORT (default 3000) is the API's port; MOTO_PORT (default: any free port) moto's.
+PORT (default 3000) is the API's port; MOTO_PORT (default: any free port) moto's; CLOCK_AT
+(an ISO 8601 instant) starts the business clock there instead of at the system's time.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import signal
 import sys
 import time
 
+from local.clock import ClockError, pin_from_environment
 from local.system import start_local_system
 
 
@@ -23,6 +25,11 @@ def main() -> int:
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop_signal, signal.default_int_handler)
     port = int(os.environ.get("PORT", "3000"))
+    try:
+        pin_from_environment(dict(os.environ))
+    except ClockError as error:
+        print(error, file=sys.stderr)
+        return 1
     try:
         system = start_local_system(port, int(os.environ.get("MOTO_PORT", "0")))
     except OSError as error:

@@ -1,13 +1,16 @@
-"""Local-only routes under /_local/: the outbox, the schedules (list, run now) and the
-issuer's JWKS. They exist only in the local system, never in the deployed API."""
+"""Local-only routes under /_local/: the outbox, the schedules (list, run now), the business
+clock (read, move forward) and the issuer's JWKS. They exist only in the local system, never
+in the deployed API."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable
 from typing import Any
 
+from local.clock import change_clock, reading
 from local.http_types import HttpRequest, HttpResponse, json_response
 from local.outbox import Email
 from local.scheduler import Scheduler, UnknownSchedule
@@ -32,6 +35,10 @@ class LocalConsole:
             return json_response(200, {"schedules": self._scheduler.describe()})
         if method == "GET" and path == f"{PREFIX}/.well-known/jwks.json":
             return json_response(200, self._jwks)
+        if method == "GET" and path == f"{PREFIX}/clock":
+            return json_response(200, reading())
+        if method == "POST" and path == f"{PREFIX}/clock":
+            return self._move_clock(request.body)
         run = _RUN_SCHEDULE.fullmatch(path)
         if method == "POST" and run:
             return self._run_schedule(run.group(1))
@@ -47,3 +54,12 @@ class LocalConsole:
             failure = {"type": type(error).__name__, "message": str(error)}
             return json_response(500, {"schedule": name, "error": failure})
         return json_response(200, {"schedule": name, "result": result})
+
+    def _move_clock(self, body: bytes) -> HttpResponse:
+        """The scheduler's threads notice within a second and fire what fell due (once each)."""
+        try:
+            moved = change_clock(json.loads(body or b"null"))
+        except ValueError as error:  # ClockError, or a body that is not JSON
+            return json_response(400, {"code": "invalid_clock_change", "message": str(error)})
+        log.info("business clock moved to %s", moved["now"])
+        return json_response(200, moved)

@@ -46,7 +46,8 @@ def lambda_context(name: str, spec: FunctionSpec) -> LambdaContext:
         memory_limit_in_mb=spec.memory_mb,
         invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}",
         log_group_name=f"/aws/lambda/{name}",
-        log_stream_name=f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
+        # CloudWatch names a stream by AWS's date, not by business time.
+        log_stream_name=f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",  # noqa: TID251
         timeout_seconds=spec.timeout_seconds,
     )
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from local.api_events import claims_as_strings, http_api_event, http_response, new_request_id
 from local.authorizer import JwtAuthorizer, Unauthorized
 from local.http_types import HttpRequest, HttpResponse, json_response
 from local.routing import RouteTable
+from shared.clock import Now
+from shared.clock import now as business_now
 
 log = logging.getLogger("local.gateway")
 
@@ -23,7 +24,7 @@ class ApiGateway:
         routes: RouteTable,
         authorizer: JwtAuthorizer,
         invoke: Invoke,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Now = business_now,
     ):
         self._routes = routes
         self._authorizer = authorizer

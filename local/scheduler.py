@@ -17,16 +17,19 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from infra.spec import ScheduleSpec
 from local.aws_cron import CronExpression
 from local.fake_aws import ACCOUNT_ID, REGION
+from shared.clock import Now
+from shared.clock import now as business_now
 
 log = logging.getLogger("local.scheduler")
 
+CLOCK_POLL_SECONDS = 1.0
 Invoke = Callable[[str, Any], Any]  # (function name, event) -> result
 
 
@@ -43,7 +46,7 @@ class Scheduler:
         sqs: Any,
         dead_letter_queue_url: str,
         stop: threading.Event,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Now = business_now,
         first_retry_delay_seconds: float = 1.0,
     ):
         self._schedules = dict(schedules)
@@ -151,9 +154,15 @@ class Scheduler:
         )
 
     def _run_schedule(self, name: str) -> None:
+        """Waits for the next fire time in steps of at most a second, so a clock moved forward
+        (`POST /_local/clock`) is noticed at once: everything that fell due fires once, as one
+        late run (the jobs catch up: reminders take everything due, imports every missed day)."""
         after = self._clock()
         while (fire_at := self.next_fire(name, after)) is not None:
-            if self._stop.wait(max(0.0, (fire_at - self._clock()).total_seconds())):
+            while (left := (fire_at - self._clock()).total_seconds()) > 0:
+                if self._stop.wait(min(left, CLOCK_POLL_SECONDS)):
+                    return
+            if self._stop.is_set():
                 return
             self.fire(name)
             after = max(self._clock(), fire_at)

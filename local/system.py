@@ -34,6 +34,7 @@ from local.sandbox.plaid import PlaidSandbox
 from local.scheduler import Scheduler
 from local.server import LocalHttpServer, dispatcher, mounted
 from local.webhooks import webhook_poster
+from shared.clock import now as business_now
 
 DATA_TABLE = "data"  # the spec's TABLES key of the table the demo data goes to
 
@@ -69,6 +70,8 @@ Local system running (AWS on moto at {self.fake_aws.endpoint_url}; Ctrl-C stops 
   Outbox (emails)     {url}{console.PREFIX}/outbox
   Schedules           {url}{console.PREFIX}/schedules
                       run one now: curl -X POST {url}{console.PREFIX}/schedules/<name>/run
+  Business clock      {url}{console.PREFIX}/clock   (now {business_now():%Y-%m-%d %H:%M:%S} UTC)
+                      move it: curl -X POST {url}{console.PREFIX}/clock -d '{{"advance": "P7D"}}'
   GoCardless sandbox  {url}{GOCARDLESS_SANDBOX_MOUNT}
   Plaid sandbox       {url}{PLAID_SANDBOX_MOUNT}   (Link: {url}{PLAID_SANDBOX_MOUNT}/link/<link_token>)
 Demo users

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.bars", "tests.log_hygiene"]
+pytest_plugins = ["tests.bars", "tests.log_hygiene", "tests.calendar_matrix"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -31,6 +31,38 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
+
+
+# Business time in tests (issue 12): every test starts with the clock at one instant, ticking from there:
+# CLOCK_AT when it is set (`CLOCK_AT=2027-03-28T00:30:00Z make test`), otherwise a fixed ordinary
+# instant, so no test depends on the day or the hour the suite runs. The calendar matrix (the
+# `calendar` marker, tests/calendar_matrix.py) runs its tests again at each of the calendar's hard days.
+DEFAULT_INSTANT = "2026-06-17T09:30:00Z"  # a Wednesday in June: no DST change, month end or holiday near
+
+
+def suite_instant() -> Any:
+    from local.clock import ENVIRONMENT_VARIABLE, parse_instant
+
+    return parse_instant(os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT_INSTANT)
+
+
+@pytest.fixture(autouse=True)
+def business_clock(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The one clock (shared/clock.py), set for this test: at the suite's instant, or at the calendar
+    matrix's moment (with the firm in its time zone). A test moves it with `CLOCK.set`/`CLOCK.advance`."""
+    from shared.clock import CLOCK
+    from tests import calendar_matrix
+
+    moment = getattr(request, "param", None)
+    # Its own MonkeyPatch, undone last: the test's `monkeypatch` must be undone before `aws` resets bootstrap.
+    with pytest.MonkeyPatch.context() as patch:
+        if isinstance(moment, calendar_matrix.Moment):
+            calendar_matrix.apply(moment, request, patch)
+            CLOCK.set(moment.instant)
+        else:
+            CLOCK.set(suite_instant())
+        yield CLOCK
+        CLOCK.reset()
 
 
 def load_event(relative_path: str) -> dict[str, Any]:

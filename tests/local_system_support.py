@@ -26,6 +26,7 @@ import pytest
 
 from local.demo_data import DEFAULT_TOKEN_USER, local_identity
 from local.issuer import LocalIssuer
+from shared.clock import CLOCK
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT_SECONDS = 60
@@ -65,7 +66,9 @@ def http_get(port: int, path: str, token: str | None = None) -> tuple[int, dict]
 class LocalProcess:
     def __init__(self, log_dir: Path):
         self.port = free_port()
-        self.env = {**os.environ, "PORT": str(self.port), "MOTO_PORT": "0"}
+        # On the test's business clock (the suite's pinned instant, or the calendar matrix's moment).
+        at = CLOCK.now().isoformat().replace("+00:00", "Z")
+        self.env = {**os.environ, "PORT": str(self.port), "MOTO_PORT": "0", "CLOCK_AT": at}
         # Only what a fresh shell has: nothing the test suite set may hide a missing local setting.
         for name in [n for n in self.env if n.startswith(("AWS_", "POWERTOOLS_"))] + [
             "DATA_TABLE_NAME",

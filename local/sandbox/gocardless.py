@@ -33,6 +33,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from shared.clock import now as business_now
+
 from .gocardless_data import (
     ACCOUNT_PROFILES,
     BOOKING_LAG_DAYS,
@@ -332,7 +334,7 @@ class GoCardlessSandbox:
         secret_key: str = SANDBOX_SECRET_KEY,
         account_daily_limit: int = DEFAULT_ACCOUNT_DAILY_LIMIT,
     ) -> None:
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or business_now
         self._public_base_url = public_base_url.rstrip("/") if public_base_url else None
         self._secret = (secret_id, secret_key)
         self._account_daily_limit = account_daily_limit

@@ -46,6 +46,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from shared.clock import now as business_now
+
 from .plaid_data import (
     BALANCE_HISTORY_DAYS,
     DEFAULT_DAYS_REQUESTED,
@@ -542,7 +544,7 @@ class PlaidSandbox:
         client_id: str = SANDBOX_CLIENT_ID,
         secret: str = SANDBOX_SECRET,
     ) -> None:
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or business_now
         self._deliver_webhook = deliver_webhook
         self._public_base_url = public_base_url.rstrip("/") if public_base_url else None
         self._credentials = (client_id.encode(), secret.encode())

@@ -359,6 +359,7 @@ _DAILY = (
         is_credit=True,
     ),
 )
+_CARD_PAYMENTS = tuple(template for template in _DAILY if template.card)
 
 _CHECKING_MONTHLY = {
     1: _Template(
@@ -520,11 +521,13 @@ def _transaction_type(template: _Template) -> str:
 
 @lru_cache(maxsize=50_000)  # about 70 accounts' two-year histories
 def transactions_on(account_id: str, subtype: str, day: date) -> tuple[SandboxTransaction, ...]:
-    """The movements of one account authorised on `day`: checking accounts see 0 to 3 a day
-    plus rent and salary; savings accounts a monthly transfer and interest."""
+    """The movements of one account authorised on `day`: checking accounts see 1 to 3 a day,
+    the first a card payment (so whatever the day, yesterday's is still pending), plus rent and
+    salary; savings accounts a monthly transfer and interest."""
     seed = digest("day", account_id, day.isoformat())
     if subtype == "checking":
-        templates = [_DAILY[seed[1 + n] % len(_DAILY)] for n in range(seed[0] % 4)]
+        first = _CARD_PAYMENTS[seed[1] % len(_CARD_PAYMENTS)]
+        templates = [first, *(_DAILY[seed[2 + n] % len(_DAILY)] for n in range(seed[0] % 3))]
         monthly = _CHECKING_MONTHLY.get(day.day)
     else:
         templates = []

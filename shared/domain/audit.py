@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from shared.clock import now as business_now
 
 
 @dataclass(frozen=True)
@@ -15,5 +17,5 @@ class AuditEvent:
     target_type: str
     target_id: str
     details: dict[str, Any] = field(default_factory=dict)  # ids and levels only, never personal data
-    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    occurred_at: datetime = field(default_factory=business_now)
     customer_id: str | None = None  # the customer concerned, for the per-customer audit view

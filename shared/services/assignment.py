@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from ulid import ULID
 
 from shared.adapters.dynamodb.accounts_repository import AccountsRepository
 from shared.adapters.dynamodb.assignment_repository import AssignmentRepository
 from shared.auth import FirmAction, authorize
+from shared.clock import now as business_now
 from shared.domain.accounts import BankTransaction
 from shared.domain.assignment import AssignmentRule, first_match
 from shared.domain.errors import InvalidRequest, NotFound
@@ -109,9 +109,7 @@ def save_rule(
     authorize(staff, FirmAction.MANAGE_ASSIGNMENT_RULES)
     if not (rule.ledger_account or rule.category):
         raise InvalidRequest("A rule assigns a ledger account or a category.", code="assignment_required")
-    saved = replace(
-        rule, firm_id=staff.firm_id, rule_id=rule_id or str(ULID.from_datetime(datetime.now(UTC)))
-    )
+    saved = replace(rule, firm_id=staff.firm_id, rule_id=rule_id or str(ULID.from_datetime(business_now())))
     assignment.put_rule(saved, must_exist=rule_id is not None)
     return saved
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
@@ -18,6 +18,8 @@ from shared.adapters.dynamodb.connections_repository import ConnectionsRepositor
 from shared.adapters.dynamodb.imports_repository import ImportsRepository
 from shared.adapters.queue import JobQueue
 from shared.api.idempotency import IdempotentCommand, idempotent_command
+from shared.clock import Now
+from shared.clock import now as business_now
 from shared.domain.accounts import SharedAccount, stable_account_id
 from shared.domain.aggregator import (
     AggregatorAccount,
@@ -59,7 +61,7 @@ class ConnectionsPorts:
     # GoCardless -> our callback; Plaid -> None (Link completes in the page, then /complete).
     redirect_urls: Mapping[str, str | None]
     api_base_url: str
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    clock: Now = field(default=business_now)
 
 
 @dataclass(frozen=True)

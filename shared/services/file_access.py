@@ -8,9 +8,8 @@ takes its ports; none knows about Lambda, HTTP or environment variables.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ulid import ULID
@@ -20,6 +19,8 @@ from shared.adapters.dynamodb.customers_repository import CustomersRepository
 from shared.adapters.dynamodb.files_repository import FileChanged, FilesRepository, GrantRef
 from shared.adapters.dynamodb.identity_repository import IdentityRepository
 from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
+from shared.clock import Now
+from shared.clock import now as business_now
 from shared.domain.audit import AuditEvent
 from shared.domain.customers import REMINDER_AGES, Customer, InvitationStatus, hash_token, normalise_email
 from shared.domain.email import EmailSender
@@ -62,7 +63,7 @@ class FileAccessPorts:
     audit: AuditLog
     email: EmailSender
     app_base_url: str
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    clock: Now = field(default=business_now)
 
 
 @dataclass(frozen=True)

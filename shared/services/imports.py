@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +28,8 @@ from shared.adapters.dynamodb.identity_repository import IdentityRepository
 from shared.adapters.dynamodb.imports_repository import FeedState, ImportsRepository, StoredTransaction
 from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
 from shared.adapters.queue import JobQueue
+from shared.clock import Now
+from shared.clock import now as business_now
 from shared.domain.accounts import AccountStatus, BankTransaction, SharedAccount
 from shared.domain.aggregator import (
     AggregatorProvider,
@@ -67,7 +69,7 @@ class ImportPorts:
     providers: Callable[[str], AggregatorProvider]
     queue: JobQueue
     default_timezone: str
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    clock: Now = field(default=business_now)
 
 
 @dataclass

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
+from shared.clock import now as business_now
 from shared.domain.identity import Principal
 from shared.domain.notifications import Notification
 
@@ -19,4 +18,4 @@ def mark_notification_read(
     notifications: NotificationsRepository, principal: Principal, notification_id: str
 ) -> None:
     """Only ever the caller's own notification: the key starts with their identity."""
-    notifications.mark_read(principal.user_id, notification_id, datetime.now(UTC))
+    notifications.mark_read(principal.user_id, notification_id, business_now())

@@ -5,9 +5,8 @@ Every function takes its ports; none knows about Lambda, HTTP or environment var
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from ulid import ULID
 
@@ -17,6 +16,8 @@ from shared.adapters.dynamodb.customers_repository import ConcurrentChange, Cust
 from shared.adapters.dynamodb.identity_repository import IdentityRepository
 from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
 from shared.auth import FirmAction, authorize
+from shared.clock import Now
+from shared.clock import now as business_now
 from shared.domain.accounts import AccountStatus, Decision, SharedAccount
 from shared.domain.audit import AuditEvent
 from shared.domain.customers import (
@@ -54,7 +55,7 @@ class OnboardingPorts:
     audit: AuditLog
     email: EmailSender
     app_base_url: str
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    clock: Now = field(default=business_now)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ulid import ULID
@@ -29,6 +29,8 @@ from shared.adapters.dynamodb.refresh_repository import (
 )
 from shared.adapters.queue import JobQueue, QueueSendFailed
 from shared.auth import FirmAction, authorize
+from shared.clock import Now
+from shared.clock import now as business_now
 from shared.domain.audit import AuditEvent
 from shared.domain.connections import IMPORTABLE, Connection
 from shared.domain.errors import Conflict, NotFound, UpstreamUnavailable
@@ -67,7 +69,7 @@ class EngagementIndexPorts:
     customers: CustomersRepository
     connections: ConnectionsRepository
     current_eula_version: str
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    clock: Now = field(default=business_now)
 
 
 @dataclass

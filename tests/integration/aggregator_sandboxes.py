@@ -4,7 +4,7 @@ integration tests' aggregator, with no network. `install` points bootstrap at th
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -22,6 +22,7 @@ from shared.adapters.aggregator.plaid_webhooks import (
     PlaidWebhookVerifier,
     plaid_key_fetcher,
 )
+from shared.clock import CLOCK
 from shared.domain.aggregator import AggregatorProvider
 
 GOCARDLESS_BASE = "http://sandbox.test/sandbox/gocardless"
@@ -42,8 +43,18 @@ def _transport(prefix: str, sandbox: GoCardlessSandbox | PlaidSandbox) -> httpx.
 
 @dataclass
 class Sandboxes:
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    """On the one business clock, like the code under test: `sandboxes.now += timedelta(days=2)`
+    moves the banks, the adapters and the services together."""
+
     webhooks: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+
+    @property
+    def now(self) -> datetime:
+        return CLOCK.now()
+
+    @now.setter
+    def now(self, instant: datetime) -> None:
+        CLOCK.set(instant)
 
     def __post_init__(self) -> None:
         keys = SECRETS["aggregator"].local_value
@@ -77,7 +88,7 @@ class Sandboxes:
         }
 
     def clock(self) -> datetime:
-        return self.now
+        return CLOCK.now()
 
     def provider(self, name: str) -> AggregatorProvider:
         return self.adapters[name]

@@ -18,6 +18,7 @@ from local.environment import common_environment
 from local.http_types import HttpRequest
 from local.outbox import sent_emails
 from shared import bootstrap
+from shared.clock import now as business_now
 from shared.domain.email import EmailMessage
 from shared.domain.errors import DomainError
 from shared.domain.files import AccessLevel
@@ -139,7 +140,7 @@ def test_a_reminder_that_could_not_be_sent_is_tried_again(world):
 
 def test_the_daily_job_sends_grantee_reminders_too(world):
     grant_kid(
-        world, replace(bootstrap.file_access(), clock=lambda: datetime.now(UTC) - timedelta(days=7, hours=1))
+        world, replace(bootstrap.file_access(), clock=lambda: business_now() - timedelta(days=7, hours=1))
     )
     result = run_reminders_job({"job": "invitation-reminders"})
     assert result["file_invitations"]["reminders_sent"] == 1

@@ -9,6 +9,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -100,6 +101,36 @@ def invitation_link_works_end_to_end(local: LocalProcess, admin_token: str) -> N
     assert http_call(local.port, "GET", path)[0] == 404  # the link is single-use
 
 
+def moving_the_clock_fires_the_reminder_that_fell_due(local: LocalProcess, admin_token: str) -> None:
+    """The local system runs on the test's instant (CLOCK_AT); a week later by `POST /_local/clock`,
+    the scheduler fires the reminders schedule once and the 7-day reminder is in the outbox."""
+    status, clock = http_get(local.port, "/_local/clock")
+    started = datetime.fromisoformat(local.env["CLOCK_AT"])
+    assert status == 200 and timedelta(0) <= datetime.fromisoformat(clock["now"]) - started < timedelta(
+        minutes=2
+    )
+    invite = json.dumps({"name": "Rémi Later", "email": "remi@example.org"}).encode()
+    headers = {"Authorization": f"Bearer {admin_token}", "Content-Type": "application/json"}
+    assert http_call(local.port, "POST", "/customers/invitations", invite, headers)[0] == 201
+
+    assert http_call(local.port, "POST", "/_local/clock", b'{"advance": "-P1D"}')[0] == 400  # never back
+    assert http_call(local.port, "POST", "/_local/clock", b'{"advance": "soon"}')[0] == 400
+    assert http_call(local.port, "POST", "/_local/clock", b"not json")[0] == 400
+    status, body = http_call(local.port, "POST", "/_local/clock", b'{"advance": "P7DT1H"}')
+    moved = datetime.fromisoformat(json.loads(body)["now"])
+    assert status == 200 and moved - datetime.fromisoformat(clock["now"]) >= timedelta(days=7, hours=1)
+
+    deadline = time.monotonic() + 20
+    reminders: list[dict] = []
+    while not reminders and time.monotonic() < deadline:
+        time.sleep(0.2)
+        emails = http_get(local.port, "/_local/outbox")[1]["emails"]
+        reminders = [
+            e for e in emails if "remi@example.org" in e["to"] and e["subject"].startswith("Reminder")
+        ]
+    assert len(reminders) == 1, local.output()
+
+
 @pytest.mark.slow
 def test_python_m_local_serves_the_api_with_local_tokens(tmp_path):
     local, startup_seconds = start_local_process(tmp_path)
@@ -123,6 +154,7 @@ def test_python_m_local_serves_the_api_with_local_tokens(tmp_path):
         assert http_get(local.port, "/_local/outbox")[0] == 200
 
         invitation_link_works_end_to_end(local, token)
+        moving_the_clock_fires_the_reminder_that_fell_due(local, token)
     finally:
         stopped_at = time.monotonic()
         exit_code = local.stop()

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response
@@ -19,6 +18,7 @@ from functions.connections_api.routes.models import (
 )
 from shared import bootstrap
 from shared.api.caller import current_principal, current_staff
+from shared.domain.connections import Connection
 from shared.domain.identity import Principal, StaffContext
 from shared.services import connections
 from shared.services.connections import Started
@@ -30,9 +30,14 @@ Staff = Annotated[StaffContext, Depends(current_staff)]
 ConnectionId = Annotated[str, Path(min_length=1, max_length=40)]
 
 
+def _shown(connection: Connection) -> ConnectionOut:
+    """As the caller sees it now: whether it expires soon is read with the business clock."""
+    return ConnectionOut.of(connection, bootstrap.connections().clock())
+
+
 def _out(started: Started) -> StartedOut:
     return StartedOut(
-        connection=ConnectionOut.of(started.connection, datetime.now(UTC)),
+        connection=_shown(started.connection),
         consent_url=started.consent_url,
         link_token=started.link_token,
     )
@@ -63,14 +68,14 @@ def connect(body: ConnectIn, principal: Me) -> Response[StartedOut]:
 
 @router.get("/connections", tags=TAGS, summary="My connections (the customer)")
 def my_connections(principal: Me) -> list[ConnectionOut]:
-    now = datetime.now(UTC)
+    now = bootstrap.connections().clock()
     return [ConnectionOut.of(c, now) for c in connections.my_connections(bootstrap.connections(), principal)]
 
 
 @router.post("/connections/<connection_id>/complete", tags=TAGS, summary="Finish or check a consent")
 def complete(connection_id: ConnectionId, body: CompleteIn, principal: Me) -> ConnectionOut:
     done = connections.complete_consent(bootstrap.connections(), principal, connection_id, body.public_token)
-    return ConnectionOut.of(done, datetime.now(UTC))
+    return _shown(done)
 
 
 @router.post("/connections/<connection_id>/reauthorise", tags=TAGS, summary="New consent (R-CON-6)")
@@ -81,7 +86,7 @@ def reauthorise(connection_id: ConnectionId, principal: Me) -> StartedOut:
 @router.post("/connections/<connection_id>/deauthorise", tags=TAGS, summary="Revoke the consent (R-CON-7)")
 def deauthorise(connection_id: ConnectionId, principal: Me) -> ConnectionOut:
     done = connections.deauthorise(bootstrap.connections(), principal, connection_id)
-    return ConnectionOut.of(done, datetime.now(UTC))
+    return _shown(done)
 
 
 @router.post(
@@ -93,7 +98,9 @@ def deauthorise(connection_id: ConnectionId, principal: Me) -> ConnectionOut:
 def refresh(connection_id: ConnectionId, principal: Me) -> Response[ConnectionOut]:
     done = connections.refresh(bootstrap.connections(), principal, connection_id)
     return Response(
-        status_code=202, content_type="application/json", body=ConnectionOut.of(done, datetime.now(UTC))
+        status_code=202,
+        content_type="application/json",
+        body=_shown(done),
     )
 
 
@@ -113,7 +120,7 @@ def find_new_accounts(connection_id: ConnectionId, principal: Me) -> FoundAccoun
 def customer_connections(
     customer_id: Annotated[str, Path(min_length=1, max_length=40)], staff: Staff
 ) -> list[ConnectionOut]:
-    now = datetime.now(UTC)
+    now = bootstrap.connections().clock()
     found = connections.customer_connections(bootstrap.connections(), staff, customer_id)
     return [ConnectionOut.of(c, now) for c in found]
 
@@ -123,7 +130,7 @@ def customer_connections(
 )
 def deauthorise_as_admin(connection_id: ConnectionId, staff: Staff) -> ConnectionOut:
     done = connections.deauthorise(bootstrap.connections(), staff, connection_id)
-    return ConnectionOut.of(done, datetime.now(UTC))
+    return _shown(done)
 
 
 @router.post(
@@ -135,7 +142,9 @@ def deauthorise_as_admin(connection_id: ConnectionId, staff: Staff) -> Connectio
 def refresh_as_staff(connection_id: ConnectionId, staff: Staff) -> Response[ConnectionOut]:
     done = connections.refresh(bootstrap.connections(), staff, connection_id)
     return Response(
-        status_code=202, content_type="application/json", body=ConnectionOut.of(done, datetime.now(UTC))
+        status_code=202,
+        content_type="application/json",
+        body=_shown(done),
     )
 
 

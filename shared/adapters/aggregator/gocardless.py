@@ -33,7 +33,6 @@ import httpx
 from shared.adapters.aggregator.credentials import CredentialSource, required
 from shared.adapters.aggregator.http_client import (
     DEFAULT_TIMEOUT,
-    Clock,
     JsonHttpClient,
     Reply,
     RetryPolicy,
@@ -41,9 +40,10 @@ from shared.adapters.aggregator.http_client import (
     rate_limited,
     redact,
     reset_seconds,
-    utc_now,
 )
 from shared.adapters.aggregator.payload import Payload, malformed
+from shared.clock import Now
+from shared.clock import now as business_now
 from shared.domain.aggregator import (
     AggregatorAccount,
     AggregatorError,
@@ -165,7 +165,7 @@ class GoCardlessAdapter:
         credentials: CredentialSource,
         *,
         transport: httpx.BaseTransport | None = None,
-        clock: Clock = utc_now,
+        clock: Now = business_now,
         sleep: Sleep = time.sleep,
         rand: Callable[[], float] = random.random,
         retry: RetryPolicy | None = None,

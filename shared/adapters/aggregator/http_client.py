@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -29,15 +29,10 @@ from shared.observability import logger, tracer
 
 tracer.patch(("httpx",))  # traced from the first aggregator call (no-op when tracing is off)
 
-Clock = Callable[[], datetime]
 Sleep = Callable[[float], None]
 
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 REDACTED = "[redacted]"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ import httpx
 from shared.adapters.aggregator.credentials import CredentialSource, required
 from shared.adapters.aggregator.http_client import (
     DEFAULT_TIMEOUT,
-    Clock,
     JsonHttpClient,
     Reply,
     RetryPolicy,
@@ -34,9 +33,10 @@ from shared.adapters.aggregator.http_client import (
     rate_limited,
     redact,
     reset_seconds,
-    utc_now,
 )
 from shared.adapters.aggregator.payload import Payload, malformed
+from shared.clock import Now
+from shared.clock import now as business_now
 from shared.domain.aggregator import (
     AggregatorAccount,
     AggregatorError,
@@ -109,7 +109,7 @@ class PlaidAdapter:
         client_name: str = "Client data sharing",
         country_codes: Sequence[str] = ("GB",),
         transport: httpx.BaseTransport | None = None,
-        clock: Clock = utc_now,
+        clock: Now = business_now,
         sleep: Sleep = time.sleep,
         rand: Callable[[], float] = random.random,
         retry: RetryPolicy | None = None,

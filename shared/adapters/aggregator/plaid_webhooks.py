@@ -58,7 +58,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 from jwt.types import Options
 
-from shared.adapters.aggregator.http_client import Clock, utc_now
+from shared.clock import Now
+from shared.clock import now as business_now
 from shared.domain.aggregator import AggregatorRequestRejected, WebhookEvent
 from shared.domain.errors import DomainError
 from shared.observability import logger
@@ -118,7 +119,7 @@ class PlaidWebhookVerifier:
         self,
         fetch_key: KeyFetcher,
         *,
-        clock: Clock = utc_now,
+        clock: Now = business_now,
         max_age: float = MAX_AGE_SECONDS,
         max_future_skew: float = MAX_FUTURE_SKEW_SECONDS,
         key_ttl: float = KEY_TTL_SECONDS,
