@@ -103,3 +103,20 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             f"BAR calendar: instants={len(moments)}, tests={len(runs)}, failures={len(failed)}"
         )
+
+
+def scheduled_run(sent_at: datetime, day: int, zone: str, schedule: str = "invitation-reminders") -> datetime:
+    """When the daily schedule runs on the firm-local day `day` days after `sent_at`'s local day:
+    its first fire time after that day's local midnight (days are the firm's local days)."""
+    from datetime import time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from infra.spec import SCHEDULES
+    from local.aws_cron import CronExpression
+
+    local_day = sent_at.astimezone(ZoneInfo(zone)).date() + timedelta(days=day)
+    midnight = datetime.combine(local_day, time(0), ZoneInfo(zone))
+    spec = SCHEDULES[schedule]
+    fire = CronExpression.parse(spec.expression).next_fire(midnight, ZoneInfo(spec.timezone))
+    assert fire is not None
+    return fire.astimezone(UTC)

@@ -46,6 +46,14 @@ def suite_instant() -> Any:
     return parse_instant(os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT_INSTANT)
 
 
+_started_at: list[Any] = []
+
+
+def clock_start() -> Any:
+    """The instant the running test's clock was set to (the suite's or the calendar moment's)."""
+    return _started_at[-1]
+
+
 @pytest.fixture(autouse=True)
 def business_clock(request: pytest.FixtureRequest) -> Iterator[Any]:
     """The one clock (shared/clock.py), set for this test: at the suite's instant, or at the calendar
@@ -58,9 +66,9 @@ def business_clock(request: pytest.FixtureRequest) -> Iterator[Any]:
     with pytest.MonkeyPatch.context() as patch:
         if isinstance(moment, calendar_matrix.Moment):
             calendar_matrix.apply(moment, request, patch)
-            CLOCK.set(moment.instant)
-        else:
-            CLOCK.set(suite_instant())
+        instant = moment.instant if isinstance(moment, calendar_matrix.Moment) else suite_instant()
+        CLOCK.set(instant)
+        _started_at[:] = [instant]
         yield CLOCK
         CLOCK.reset()
 

@@ -17,12 +17,13 @@ from urllib.parse import quote
 HISTORY_DAYS = 730
 """Days of transaction history every demo account has before it was linked."""
 
-BOOKING_LAG_DAYS = 1
+BOOKING_LAG_DAYS = 2
 """A transaction is booked this many days after its value date; until then it is pending.
 
-Every day has at least one line, so whatever the day an account shows booked history up to
-the day before yesterday and pending lines of yesterday (booked today, after the previous
-day's close) and of today: no test depends on the date it runs."""
+Every day has at least one line, so whatever the day an account shows booked history and
+pending lines of the last three days (booked after the previous day's close). Two days of lag
+keep a pending line inside the import window of a firm whose previous day is two UTC days ago
+(New York late in the evening), so no test depends on the date or the zone it runs in."""
 
 CENTS = Decimal("0.01")
 
@@ -192,7 +193,7 @@ _MONTHLY = {
 
 @dataclass(frozen=True)
 class BankTransaction:
-    """One movement, dated by its value date; booked the next day."""
+    """One movement, dated by its value date; booked BOOKING_LAG_DAYS later."""
 
     value_date: date
     amount: Decimal

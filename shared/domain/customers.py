@@ -10,11 +10,14 @@ import secrets
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 # An invitation link works for 45 days: long enough for the 7- and 30-day reminders
 # (R-INV-4) to carry a live link, short enough that a forgotten email goes stale.
 INVITATION_LIFETIME = timedelta(days=45)
 REMINDER_AGES = (7, 30)  # days after the (re)send
+REMINDER_LOOKAHEAD = timedelta(days=2)  # see Invitation.next_due
+NOT_DUE = "not_due"  # a reminders run's outcome for an invitation read early: not counted
 TOKEN_BYTES = 32  # 256 random bits (R-INV-2 asks for at least 128)
 
 
@@ -64,19 +67,27 @@ class Invitation:
         return self.status is InvitationStatus.SENT and now < self.expires_at
 
     def next_due(self) -> date | None:
-        """The day the reminders job must next look at this invitation (reminder or expiry)."""
+        """The UTC day from which the reminders job must look at this invitation (reminder or expiry).
+
+        A reminder is due on a day of the firm's calendar (`reminder_due`), which starts up to 14
+        hours before or 12 hours after the UTC day of the same date: two days early, the daily job
+        reads it in time whatever the firm's zone, and `reminder_due` decides."""
         if self.status is not InvitationStatus.SENT:
             return None
         for age in REMINDER_AGES:
             if age not in self.reminders_sent:
-                return (self.sent_at + timedelta(days=age)).date()
+                return (self.sent_at + timedelta(days=age)).date() - REMINDER_LOOKAHEAD
         return self.expires_at.date()
 
-    def reminder_due(self, now: datetime) -> int | None:
-        """The reminder (7 or 30) that is due now and not yet sent, if any."""
+    def reminder_due(self, now: datetime, timezone: str) -> int | None:
+        """The reminder (7 or 30) that is due and not yet sent, if any: the N-day reminder is due
+        from the N-th day after the day it was sent, in the firm's calendar (days are local days,
+        so a DST change or the hour it was sent never moves it to another day)."""
         if not self.is_usable(now):
             return None
-        due = [age for age in REMINDER_AGES if now >= self.sent_at + timedelta(days=age)]
+        zone = ZoneInfo(timezone)
+        days = (now.astimezone(zone).date() - self.sent_at.astimezone(zone).date()).days
+        due = [age for age in REMINDER_AGES if days >= age]
         pending = [age for age in due if age not in self.reminders_sent]
         return pending[-1] if pending else None
 

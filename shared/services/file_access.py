@@ -22,7 +22,14 @@ from shared.adapters.dynamodb.notifications_repository import NotificationsRepos
 from shared.clock import Now
 from shared.clock import now as business_now
 from shared.domain.audit import AuditEvent
-from shared.domain.customers import REMINDER_AGES, Customer, InvitationStatus, hash_token, normalise_email
+from shared.domain.customers import (
+    NOT_DUE,
+    REMINDER_AGES,
+    Customer,
+    InvitationStatus,
+    hash_token,
+    normalise_email,
+)
 from shared.domain.email import EmailSender
 from shared.domain.errors import Conflict, NotFound, UpstreamUnavailable
 from shared.domain.file_access import (
@@ -378,7 +385,8 @@ def send_due_file_reminders(ports: FileAccessPorts) -> dict[str, int]:
         if grant is None or grant.invitation is None:
             continue
         try:
-            outcome[_remind_or_expire(ports, grant, now)] += 1
+            if (done := _remind_or_expire(ports, grant, now)) != NOT_DUE:
+                outcome[done] += 1
         except FileChanged:
             outcome["skipped"] += 1  # a concurrent run or change handled it
     for name, value in outcome.items():
@@ -571,9 +579,10 @@ def _remind_or_expire(ports: FileAccessPorts, grant: Grant, now: datetime) -> st
             {},
         )
         return "expired"
-    age = invitation.reminder_due(now)
+    firm = ports.identities.get_firm(grant.firm_id)
+    age = invitation.reminder_due(now, firm.timezone if firm else "UTC")
     if age is None:
-        return "skipped"
+        return NOT_DUE
     # The conditional save is the claim: a second run or a retry finds the reminder sent. Every
     # reminder due by now counts as sent (a missed day-7 run sends one on day 31). We keep only
     # the token's hash, so the reminder carries a fresh token (same expiry) replacing the old one.
@@ -586,7 +595,6 @@ def _remind_or_expire(ports: FileAccessPorts, grant: Grant, now: datetime) -> st
     customer = ports.customers.get(grant.firm_id, grant.file_id)
     if customer is None:  # the client file is gone: nothing to invite to
         return "skipped"
-    firm = ports.identities.get_firm(grant.firm_id)
     refreshed = files.save_grant(
         reminded,
         grant,

@@ -21,6 +21,7 @@ from shared.clock import now as business_now
 from shared.domain.accounts import AccountStatus, Decision, SharedAccount
 from shared.domain.audit import AuditEvent
 from shared.domain.customers import (
+    NOT_DUE,
     REMINDER_AGES,
     Customer,
     InvitationStatus,
@@ -151,7 +152,8 @@ def send_due_reminders(ports: OnboardingPorts) -> dict[str, int]:
         if customer is None:
             continue
         try:
-            outcome[_remind_or_expire(ports, customer, now)] += 1
+            if (done := _remind_or_expire(ports, customer, now)) != NOT_DUE:
+                outcome[done] += 1
         except ConcurrentChange:
             outcome["skipped"] += 1  # a concurrent run or change handled it
     for name, value in outcome.items():
@@ -166,9 +168,10 @@ def _remind_or_expire(ports: OnboardingPorts, customer: Customer, now: datetime)
         ports.customers.save(expired, customer, _token_delete(ports, customer))
         _audit(ports, SYSTEM_ACTOR, expired, "invitation.expired")
         return "expired"
-    age = invitation.reminder_due(now)
+    firm = ports.identities.get_firm(customer.firm_id)
+    age = invitation.reminder_due(now, firm.timezone if firm else "UTC")
     if age is None:
-        return "skipped"
+        return NOT_DUE
     # Every reminder due by now counts as sent: after a missed day-7 run, day 31 sends only one.
     # We keep only the token's hash, so the reminder carries a fresh token (same expiry) that
     # replaces the old one once the email is sent. The conditional save is the claim: a second
@@ -178,7 +181,6 @@ def _remind_or_expire(ports: OnboardingPorts, customer: Customer, now: datetime)
     reminded = replace(customer, invitation=replace(fresh, reminders_sent=sent))
     # Everything the email needs is read before the claim: once it is taken, only the send may
     # fail, and that releases it (a read failing in between would lose the reminder for good).
-    firm = ports.identities.get_firm(customer.firm_id)
     refreshed = ports.customers.save(reminded, customer, ports.customers.token_put(reminded))
     try:
         _send_invitation(ports, refreshed, token, reminder=True, firm=firm)

@@ -194,6 +194,7 @@ def test_a_bank_that_shares_no_account_asks_the_customer_to_find_new_accounts(sa
     assert (status, found) == (200, {"new_accounts_offered": 0})
 
 
+@pytest.mark.calendar
 def test_reauthorise_after_expiry_then_deauthorise(sandboxes, customer_id):
     started = connect("gocardless", GOCARDLESS_BANK)
     callback(approve_at_gocardless(sandboxes, started["consent_url"]))

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
@@ -30,6 +30,8 @@ from shared.services.file_access import (
     verify_file_invitation,
 )
 from shared.services.onboarding import InvitationInvalid
+from tests.calendar_matrix import scheduled_run
+from tests.conftest import clock_start
 from tests.integration.file_access_support import (
     MANAGER,
     PHONE,
@@ -44,7 +46,8 @@ from tests.integration.file_access_support import (
 from tests.integration.onboarding_support import Person, call, invitation_tokens
 
 KID = Person("kid-sub", "kid@example.org")
-START = datetime(2026, 1, 5, 9, tzinfo=UTC)
+
+
 INVALID = (
     404,
     {
@@ -63,8 +66,17 @@ def world(aws) -> FileWorld:
 
 
 def at(day: float):
+    """The file-access ports `day` days after the test's start."""
     ports = bootstrap.file_access()
-    return replace(ports, clock=lambda: START + timedelta(days=day))
+    return replace(ports, clock=lambda: clock_start() + timedelta(days=day))
+
+
+def on_day(day: int):
+    """The daily schedule's run on the firm's local day `day` after the test's start."""
+    import local.demo_data
+
+    ports = bootstrap.file_access()
+    return replace(ports, clock=lambda: scheduled_run(clock_start(), day, local.demo_data.DEMO_FIRM.timezone))
 
 
 def grant_kid(world: FileWorld, ports=None) -> None:
@@ -79,9 +91,10 @@ def grant_kid(world: FileWorld, ports=None) -> None:
     )
 
 
+@pytest.mark.calendar
 def test_reminders_on_day_7_and_30_are_sent_once_each(world):
     grant_kid(world)
-    outcomes = [send_due_file_reminders(at(day + 1 / 24)) for day in (1, 7, 7, 8, 30, 30, 31)]
+    outcomes = [send_due_file_reminders(on_day(day)) for day in (1, 7, 7, 8, 30, 30, 31)]
     assert [o["reminders_sent"] for o in outcomes] == [0, 1, 0, 0, 1, 0, 0]
     emails = [e for e in sent_emails() if KID.email in e.to]
     assert [e.subject for e in emails] == [
@@ -110,10 +123,11 @@ def test_reminders_on_day_7_and_30_are_sent_once_each(world):
     assert verify_file_invitation(at(50), file_tokens(KID.email)[-1]).level is AccessLevel.READ_ONLY
 
 
+@pytest.mark.calendar
 def test_a_missed_day_7_run_sends_one_reminder_on_day_31(world):
     grant_kid(world)
-    assert send_due_file_reminders(at(31))["reminders_sent"] == 1
-    assert send_due_file_reminders(at(31))["reminders_sent"] == 0
+    assert send_due_file_reminders(on_day(31))["reminders_sent"] == 1
+    assert send_due_file_reminders(on_day(31))["reminders_sent"] == 0
     assert sum(e.subject.startswith("Reminder") for e in sent_emails()) == 1
 
 

@@ -8,14 +8,18 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import boto3
+import pytest
 
+import local.demo_data
 from functions.connections_api import handler as connections_api
 from functions.import_worker import handler as worker
 from functions.invitations_api import handler as invitations
 from local.demo_data import DEMO_FIRM
+from local.sandbox.gocardless_data import BOOKING_LAG_DAYS
 from shared import bootstrap
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client
+from shared.domain.imports import last_closed_day
 from shared.domain.jobs import ImportJob, ImportReason
 from tests.conftest import FakeLambdaContext
 from tests.integration.onboarding_support import ADMIN, INVITEE, call, invitation_tokens, seed_firms
@@ -114,6 +118,7 @@ def dead_letters() -> list[dict]:
     )
 
 
+@pytest.mark.calendar
 def test_first_import_then_reimport_and_redelivery_write_nothing_new(sandboxes):
     job, _ = linked(sandboxes)
     assert deliver(job.to_json()) == {"batchItemFailures": []}
@@ -122,8 +127,10 @@ def test_first_import_then_reimport_and_redelivery_write_nothing_new(sandboxes):
     amounts = [Decimal(item["amount"]["S"]) for item in first]
     assert all(amount == amount.quantize(Decimal("0.01")) for amount in amounts)
     assert any("€" in item["description"]["S"] or "é" in item["description"]["S"] for item in first)
-    yesterday = (sandboxes.now.date() - timedelta(days=1)).isoformat()
-    assert max(item["booking_date"]["S"] for item in first) <= yesterday  # up to the close of yesterday
+    yesterday = last_closed_day(sandboxes.now, local.demo_data.DEMO_FIRM.timezone).isoformat()
+    assert (
+        max(item["booking_date"]["S"] for item in first) <= yesterday
+    )  # up to the close of the firm's yesterday
 
     report = bootstrap.imports()
     from shared.services.imports import import_connection
@@ -134,11 +141,12 @@ def test_first_import_then_reimport_and_redelivery_write_nothing_new(sandboxes):
     assert len(stored(job)) == len(first)
 
 
+@pytest.mark.calendar
 def test_pending_becomes_booked_without_duplicates(sandboxes):
     job, _ = linked(sandboxes)
     deliver(job.to_json())
     before = {i["transaction_key"]["S"]: i["pending"]["BOOL"] for i in stored(job)}
-    sandboxes.now += timedelta(days=2)
+    sandboxes.now += timedelta(days=BOOKING_LAG_DAYS + 1)  # every line pending before is booked by then
     from shared.services.imports import import_connection
 
     import_connection(bootstrap.imports(), job)
@@ -160,6 +168,7 @@ def test_fingerprinted_transactions_are_stored_once(sandboxes):
     assert len(stored(job)) == len(first)
 
 
+@pytest.mark.calendar
 def test_the_gap_after_a_reauthorisation_is_backfilled(sandboxes):
     job, _ = linked(sandboxes)
     deliver(job.to_json())
@@ -198,6 +207,7 @@ def test_the_gap_after_a_reauthorisation_is_backfilled(sandboxes):
     assert len(booked_days) > 60 and booked_days <= days
 
 
+@pytest.mark.calendar
 def test_an_expired_consent_is_parked_with_the_customer_told(sandboxes):
     job, _ = linked(sandboxes)
     sandboxes.now += timedelta(days=91)
@@ -252,6 +262,7 @@ def test_a_failing_job_is_retried_then_parked_with_its_reason(sandboxes):
     assert "AggregatorUnavailable" in parked["MessageAttributes"]["failure_reason"]["StringValue"]
 
 
+@pytest.mark.calendar
 def test_the_daily_budget_is_shared_and_never_exceeded(sandboxes):
     job, _ = linked(sandboxes)
     from shared.services.imports import import_connection
@@ -343,6 +354,7 @@ def test_a_transaction_whose_day_changes_moves_instead_of_duplicating(sandboxes)
     assert [(r["booking_date"]["S"], r["pending"]["BOOL"]) for r in rows] == [(yesterday.isoformat(), False)]
 
 
+@pytest.mark.calendar
 def test_a_plaid_account_accepted_later_gets_its_whole_history(sandboxes):
     """One feed per Item: an account joining after the feed began is read from the start (review finding)."""
     from shared.services.imports import import_connection
@@ -379,3 +391,27 @@ def test_an_import_updates_the_accounts_and_records_its_outcome(sandboxes):
     _, [connection] = call(connections_api, "GET", "/connections", INVITEE)
     assert connection["last_import_outcome"] == "imported"
     assert connection["last_import_at"].startswith(sandboxes.now.date().isoformat())
+
+
+@pytest.mark.calendar
+def test_an_import_takes_every_booked_line_up_to_the_firms_last_closed_day_and_none_after(sandboxes):
+    """R-IMP-1: up to the close of the previous day in the firm's time zone, whatever the instant."""
+    from shared.domain.aggregator import DateWindow
+
+    job, _ = linked(sandboxes)
+    deliver(job.to_json())
+    until = last_closed_day(sandboxes.now, local.demo_data.DEMO_FIRM.timezone)
+    booked = {i["booking_date"]["S"] for i in stored(job) if not i["pending"]["BOOL"]}
+    assert booked and max(booked) <= until.isoformat()
+    ports = bootstrap.imports()
+    [connection] = ports.connections.list_for_customer(job.firm_id, job.customer_id)
+    [account] = [
+        a
+        for a in ports.accounts.list_for_customer(job.firm_id, job.customer_id)
+        if a.status.value == "accepted"
+    ]
+    truth = sandboxes.provider("gocardless").fetch_transactions(
+        connection.credential, account.provider_account_id, DateWindow(until - timedelta(days=10), until)
+    )
+    bank_days = {t.booking_date.isoformat() for t in truth.added if t.booking_date and not t.pending}
+    assert bank_days and bank_days <= booked

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -13,8 +13,10 @@ from functions.platform_api import handler as platform
 from local.demo_data import DEMO_FIRM
 from local.outbox import sent_emails
 from shared import bootstrap
+from shared.clock import now as business_now
 from shared.domain.accounts import BankTransaction
-from shared.services.onboarding import offer_accounts, send_due_reminders
+from shared.services.onboarding import OnboardingPorts, offer_accounts, send_due_reminders
+from tests.calendar_matrix import scheduled_run
 from tests.integration.onboarding_support import (
     ADMIN,
     INVITEE,
@@ -184,8 +186,9 @@ def test_invite_accept_review_and_browse(stack):
     assert audit["items"][-1]["actor_id"] == ADMIN.sub and audit["items"][-2]["actor_id"] == INVITEE.sub
 
 
+@pytest.mark.calendar
 def test_reminders_on_day_7_and_30_are_sent_once_each(stack):
-    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    start = business_now()
     ports = replace(bootstrap.onboarding(), clock=lambda: start)
     from shared.auth import staff_context
     from shared.domain.identity import Principal
@@ -194,8 +197,12 @@ def test_reminders_on_day_7_and_30_are_sent_once_each(stack):
     staff = staff_context(Principal(ADMIN.sub, ADMIN.email), ports.identities, None)
     invite_customer(ports, staff, name="Jane Doe", email=INVITEE.email, message=None)
 
+    def on_day(day: int) -> OnboardingPorts:
+        """The daily schedule's run on the firm's local day `day` after the invitation's."""
+        return replace(ports, clock=lambda: scheduled_run(start, day, firm_zone()))
+
     def run_on(day: int) -> dict[str, int]:
-        return send_due_reminders(replace(ports, clock=lambda: start + timedelta(days=day, hours=1)))
+        return send_due_reminders(on_day(day))
 
     outcomes = [run_on(day) for day in (1, 7, 7, 8, 30, 30, 31)]
     assert [o["reminders_sent"] for o in outcomes] == [0, 1, 0, 0, 1, 0, 0]
@@ -203,22 +210,23 @@ def test_reminders_on_day_7_and_30_are_sent_once_each(stack):
     assert [e.subject.startswith("Reminder") for e in emails] == [False, True, True]
     # Only the newest link works: each reminder carries a fresh token.
     tokens = invitation_tokens(INVITEE.email)
-    later = replace(ports, clock=lambda: start + timedelta(days=31))
+    later = on_day(31)
     from shared.services.onboarding import InvitationInvalid, verify_invitation
 
     assert verify_invitation(later, tokens[-1]) == "Demo Advisory LLP"
     for stale in tokens[:-1]:
         with pytest.raises(InvitationInvalid):
             verify_invitation(later, stale)
-    # Past its lifetime the invitation expires and its link stops working.
+    # Past its lifetime (45 days) the invitation expires and its link stops working.
     assert run_on(46)["expired"] == 1
     with pytest.raises(InvitationInvalid):
-        verify_invitation(replace(ports, clock=lambda: start + timedelta(days=46)), tokens[-1])
+        verify_invitation(on_day(46), tokens[-1])
     assert run_on(47) == {"reminders_sent": 0, "expired": 0, "skipped": 0, "failed": 0}
 
 
+@pytest.mark.calendar
 def test_a_missed_day_7_run_sends_one_reminder_on_day_31(stack):
-    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    start = business_now()
     ports = replace(bootstrap.onboarding(), clock=lambda: start)
     from shared.auth import staff_context
     from shared.domain.identity import Principal
@@ -226,18 +234,19 @@ def test_a_missed_day_7_run_sends_one_reminder_on_day_31(stack):
 
     staff = staff_context(Principal(ADMIN.sub, ADMIN.email), ports.identities, None)
     invite_customer(ports, staff, name="Jane Doe", email=INVITEE.email, message=None)
-    late = replace(ports, clock=lambda: start + timedelta(days=31))
+    late = replace(ports, clock=lambda: scheduled_run(start, 31, firm_zone()))
     assert send_due_reminders(late)["reminders_sent"] == 1
     assert send_due_reminders(late)["reminders_sent"] == 0
     assert sum(e.subject.startswith("Reminder") for e in sent_emails()) == 1
 
 
+@pytest.mark.calendar
 def test_a_failed_reminder_keeps_the_last_link_working_and_is_tried_again(stack):
     from shared.auth import staff_context
     from shared.domain.identity import Principal
     from shared.services.onboarding import invite_customer, verify_invitation
 
-    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    start = business_now()
     ports = replace(bootstrap.onboarding(), clock=lambda: start)
     staff = staff_context(Principal(ADMIN.sub, ADMIN.email), ports.identities, None)
     invite_customer(ports, staff, name="Jane Doe", email=INVITEE.email, message=None)
@@ -247,10 +256,16 @@ def test_a_failed_reminder_keeps_the_last_link_working_and_is_tried_again(stack)
         def send(self, message):
             raise RuntimeError("SES is down")
 
-    day_7 = start + timedelta(days=7, hours=1)
+    day_7 = scheduled_run(start, 7, firm_zone())
     broken = replace(ports, email=Broken(), clock=lambda: day_7)
     assert send_due_reminders(broken)["failed"] == 1
     assert verify_invitation(broken, token) == "Demo Advisory LLP"  # the emailed link still works
     working = replace(ports, clock=lambda: day_7)
     assert send_due_reminders(working)["reminders_sent"] == 1
     assert send_due_reminders(working)["reminders_sent"] == 0
+
+
+def firm_zone() -> str:
+    import local.demo_data
+
+    return local.demo_data.DEMO_FIRM.timezone  # the calendar matrix puts it in the moment's zone

@@ -103,6 +103,7 @@ def test_only_admins_read_the_audit_log(invited):
     assert call(invitations, "GET", "/audit", ADMIN)[0] == 200
 
 
+@pytest.mark.calendar
 def test_wrong_used_expired_and_revoked_tokens_get_one_answer(invited):
     [token] = invitation_tokens(INVITEE.email)
     answers = [call(invitations, "POST", "/invitations/verify", None, body={"token": "x" * 43})]

@@ -285,6 +285,7 @@ STATUS_OF = {
 }
 
 
+@pytest.mark.calendar
 def test_every_row_shows_its_status_and_whether_it_can_be_selected(varied):
     rows = {row["engagement_id"]: row for row in dashboard(ADMIN)}
     by_name = {name: rows[engagement_id] for name, engagement_id in varied.items()}
@@ -398,6 +399,7 @@ def test_a_forged_or_foreign_cursor_is_refused(refresh_system):
     assert (status, body["code"]) == (400, "invalid_cursor")
 
 
+@pytest.mark.calendar
 def test_an_engagement_connected_before_data_refresh_appears_with_its_first_upload(refresh_system):
     from shared.adapters.dynamodb.connections_repository import ConnectionsRepository
 

@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from botocore.exceptions import ClientError
 
 from functions.import_worker import handler as import_worker
@@ -50,6 +51,7 @@ def outcomes(body: dict) -> dict[str, tuple]:
     return {o["engagement_id"]: (o["state"], o["reason"] or o["error"]) for o in body["outcomes"]}
 
 
+@pytest.mark.calendar
 def test_trigger_one_then_several_then_all_matching(refresh_system):
     clock = refresh_system.clock
     a, b, c = (seed_engagement(clock, name) for name in ("Ann", "Ben", "Cid"))
@@ -91,6 +93,7 @@ def test_trigger_one_then_several_then_all_matching(refresh_system):
     assert set(fanned[0]["details"]["queued"].split()) == {b, c}
 
 
+@pytest.mark.calendar
 def test_a_second_trigger_the_same_day_excludes_them_as_capped_until_the_next_day(refresh_system):
     engagement = seed_engagement(refresh_system.clock, "Dee")
     first = trigger(ADMIN, {"engagement_ids": [engagement]})

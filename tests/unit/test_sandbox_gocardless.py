@@ -18,6 +18,7 @@ import pytest
 
 from local.sandbox import GoCardlessSandbox
 from local.sandbox.gocardless import SANDBOX_SECRET_ID, SANDBOX_SECRET_KEY
+from local.sandbox.gocardless_data import BOOKING_LAG_DAYS
 
 START = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 TODAY = START.date()
@@ -493,12 +494,12 @@ def test_one_bank_gives_no_transaction_ids(client: Client) -> None:
     assert all("transactionId" not in tx and tx["internalTransactionId"] for tx in booked)
 
 
-def test_yesterdays_pending_transaction_is_booked_the_next_day(client: Client, clock: Clock) -> None:
+def test_a_pending_transaction_is_booked_after_the_booking_lag(client: Client, clock: Clock) -> None:
     account_id = client.linked_accounts()[0]
-    yesterday = (TODAY - timedelta(days=1)).isoformat()
+    day_before = (TODAY - timedelta(days=BOOKING_LAG_DAYS)).isoformat()
     today_view = client.transactions(account_id).body["transactions"]
-    pending = [tx for tx in today_view["pending"] if tx["valueDate"] == yesterday]
-    assert pending, "the demo data has a pending transaction of yesterday"
+    pending = [tx for tx in today_view["pending"] if tx["valueDate"] == day_before]
+    assert pending, "every day has a line, pending until its booking day is over"
     assert all("bookingDate" not in tx and "transactionId" not in tx for tx in pending)
     assert not {tx["internalTransactionId"] for tx in pending} & {
         tx["internalTransactionId"] for tx in today_view["booked"]
