@@ -33,12 +33,13 @@ def parse_instant(text: str) -> datetime:
         ) from None
 
 
-def pin_from_environment(environ: dict[str, str], default: datetime | None = None) -> datetime | None:
-    """Set the clock from `CLOCK_AT` (or to `default` without it); the instant set, if any."""
+def pin_from_environment(environ: dict[str, str]) -> datetime | None:
+    """Set the clock from `CLOCK_AT`, if given; the instant set."""
     text = environ.get(ENVIRONMENT_VARIABLE, "").strip()
-    instant = parse_instant(text) if text else default
-    if instant is not None:
-        CLOCK.set(instant)
+    if not text:
+        return None
+    instant = parse_instant(text)
+    CLOCK.set(instant)
     return instant
 
 

@@ -105,6 +105,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         )
 
 
+def demo_firm_zone() -> str:
+    """The demo firm's time zone for the running test (the moment's, in the matrix)."""
+    import local.demo_data
+
+    return local.demo_data.DEMO_FIRM.timezone
+
+
 def scheduled_run(sent_at: datetime, day: int, zone: str, schedule: str = "invitation-reminders") -> datetime:
     """When the daily schedule runs on the firm-local day `day` days after `sent_at`'s local day:
     its first fire time after that day's local midnight (days are the firm's local days)."""

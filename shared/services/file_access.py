@@ -8,8 +8,10 @@ takes its ports; none knows about Lambda, HTTP or environment variables.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from ulid import ULID
@@ -380,12 +382,13 @@ def send_due_file_reminders(ports: FileAccessPorts) -> dict[str, int]:
     """The daily run for grantee invitations: 7- and 30-day reminders once each (R-INV-4), expiry."""
     now = ports.clock()
     outcome = {"reminders_sent": 0, "expired": 0, "skipped": 0, "failed": 0}
+    firm_of = cache(ports.identities.get_firm)  # one read per firm per run
     for ref in ports.files.due_for_reminders(now.date().isoformat()):
         grant = ports.files.get_grant(ref.firm_id, ref.file_id, ref.subject)
         if grant is None or grant.invitation is None:
             continue
         try:
-            if (done := _remind_or_expire(ports, grant, now)) != NOT_DUE:
+            if (done := _remind_or_expire(ports, grant, now, firm_of)) != NOT_DUE:
                 outcome[done] += 1
         except FileChanged:
             outcome["skipped"] += 1  # a concurrent run or change handled it
@@ -561,7 +564,9 @@ def _grant_for_token(ports: FileAccessPorts, token: str) -> Grant:
     return grant
 
 
-def _remind_or_expire(ports: FileAccessPorts, grant: Grant, now: datetime) -> str:
+def _remind_or_expire(
+    ports: FileAccessPorts, grant: Grant, now: datetime, firm_of: Callable[[str], Firm | None]
+) -> str:
     files = ports.files
     invitation = grant.invitation
     assert invitation is not None
@@ -579,7 +584,7 @@ def _remind_or_expire(ports: FileAccessPorts, grant: Grant, now: datetime) -> st
             {},
         )
         return "expired"
-    firm = ports.identities.get_firm(grant.firm_id)
+    firm = firm_of(grant.firm_id)
     age = invitation.reminder_due(now, firm.timezone if firm else "UTC")
     if age is None:
         return NOT_DUE

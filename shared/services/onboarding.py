@@ -5,8 +5,10 @@ Every function takes its ports; none knows about Lambda, HTTP or environment var
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import cache
 
 from ulid import ULID
 
@@ -147,12 +149,13 @@ def send_due_reminders(ports: OnboardingPorts) -> dict[str, int]:
     """The daily run: 7- and 30-day reminders, once each whatever the runs (R-INV-4), and expiry."""
     now = ports.clock()
     outcome = {"reminders_sent": 0, "expired": 0, "skipped": 0, "failed": 0}
+    firm_of = cache(ports.identities.get_firm)  # one read per firm per run
     for firm_id, customer_id in ports.customers.due_for_reminders(now.date().isoformat()):
         customer = ports.customers.get(firm_id, customer_id)
         if customer is None:
             continue
         try:
-            if (done := _remind_or_expire(ports, customer, now)) != NOT_DUE:
+            if (done := _remind_or_expire(ports, customer, now, firm_of)) != NOT_DUE:
                 outcome[done] += 1
         except ConcurrentChange:
             outcome["skipped"] += 1  # a concurrent run or change handled it
@@ -161,14 +164,16 @@ def send_due_reminders(ports: OnboardingPorts) -> dict[str, int]:
     return outcome
 
 
-def _remind_or_expire(ports: OnboardingPorts, customer: Customer, now: datetime) -> str:
+def _remind_or_expire(
+    ports: OnboardingPorts, customer: Customer, now: datetime, firm_of: Callable[[str], Firm | None]
+) -> str:
     invitation = customer.invitation
     if invitation.status is InvitationStatus.SENT and now >= invitation.expires_at:
         expired = replace(customer, invitation=replace(invitation, status=InvitationStatus.EXPIRED))
         ports.customers.save(expired, customer, _token_delete(ports, customer))
         _audit(ports, SYSTEM_ACTOR, expired, "invitation.expired")
         return "expired"
-    firm = ports.identities.get_firm(customer.firm_id)
+    firm = firm_of(customer.firm_id)
     age = invitation.reminder_due(now, firm.timezone if firm else "UTC")
     if age is None:
         return NOT_DUE

@@ -30,7 +30,7 @@ from shared.services.file_access import (
     verify_file_invitation,
 )
 from shared.services.onboarding import InvitationInvalid
-from tests.calendar_matrix import scheduled_run
+from tests.calendar_matrix import demo_firm_zone, scheduled_run
 from tests.conftest import clock_start
 from tests.integration.file_access_support import (
     MANAGER,
@@ -73,10 +73,8 @@ def at(day: float):
 
 def on_day(day: int):
     """The daily schedule's run on the firm's local day `day` after the test's start."""
-    import local.demo_data
-
     ports = bootstrap.file_access()
-    return replace(ports, clock=lambda: scheduled_run(clock_start(), day, local.demo_data.DEMO_FIRM.timezone))
+    return replace(ports, clock=lambda: scheduled_run(clock_start(), day, demo_firm_zone()))
 
 
 def grant_kid(world: FileWorld, ports=None) -> None:

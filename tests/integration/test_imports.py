@@ -10,7 +10,6 @@ from decimal import Decimal
 import boto3
 import pytest
 
-import local.demo_data
 from functions.connections_api import handler as connections_api
 from functions.import_worker import handler as worker
 from functions.invitations_api import handler as invitations
@@ -21,6 +20,7 @@ from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client
 from shared.domain.imports import last_closed_day
 from shared.domain.jobs import ImportJob, ImportReason
+from tests.calendar_matrix import demo_firm_zone
 from tests.conftest import FakeLambdaContext
 from tests.integration.onboarding_support import ADMIN, INVITEE, call, invitation_tokens, seed_firms
 from tests.integration.test_connections import approve_at_gocardless, callback
@@ -127,7 +127,7 @@ def test_first_import_then_reimport_and_redelivery_write_nothing_new(sandboxes):
     amounts = [Decimal(item["amount"]["S"]) for item in first]
     assert all(amount == amount.quantize(Decimal("0.01")) for amount in amounts)
     assert any("€" in item["description"]["S"] or "é" in item["description"]["S"] for item in first)
-    yesterday = last_closed_day(sandboxes.now, local.demo_data.DEMO_FIRM.timezone).isoformat()
+    yesterday = last_closed_day(sandboxes.now, demo_firm_zone()).isoformat()
     assert (
         max(item["booking_date"]["S"] for item in first) <= yesterday
     )  # up to the close of the firm's yesterday
@@ -400,7 +400,7 @@ def test_an_import_takes_every_booked_line_up_to_the_firms_last_closed_day_and_n
 
     job, _ = linked(sandboxes)
     deliver(job.to_json())
-    until = last_closed_day(sandboxes.now, local.demo_data.DEMO_FIRM.timezone)
+    until = last_closed_day(sandboxes.now, demo_firm_zone())
     booked = {i["booking_date"]["S"] for i in stored(job) if not i["pending"]["BOOL"]}
     assert booked and max(booked) <= until.isoformat()
     ports = bootstrap.imports()

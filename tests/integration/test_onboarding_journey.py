@@ -16,7 +16,7 @@ from shared import bootstrap
 from shared.clock import now as business_now
 from shared.domain.accounts import BankTransaction
 from shared.services.onboarding import OnboardingPorts, offer_accounts, send_due_reminders
-from tests.calendar_matrix import scheduled_run
+from tests.calendar_matrix import demo_firm_zone, scheduled_run
 from tests.integration.onboarding_support import (
     ADMIN,
     INVITEE,
@@ -199,7 +199,7 @@ def test_reminders_on_day_7_and_30_are_sent_once_each(stack):
 
     def on_day(day: int) -> OnboardingPorts:
         """The daily schedule's run on the firm's local day `day` after the invitation's."""
-        return replace(ports, clock=lambda: scheduled_run(start, day, firm_zone()))
+        return replace(ports, clock=lambda: scheduled_run(start, day, demo_firm_zone()))
 
     def run_on(day: int) -> dict[str, int]:
         return send_due_reminders(on_day(day))
@@ -234,7 +234,7 @@ def test_a_missed_day_7_run_sends_one_reminder_on_day_31(stack):
 
     staff = staff_context(Principal(ADMIN.sub, ADMIN.email), ports.identities, None)
     invite_customer(ports, staff, name="Jane Doe", email=INVITEE.email, message=None)
-    late = replace(ports, clock=lambda: scheduled_run(start, 31, firm_zone()))
+    late = replace(ports, clock=lambda: scheduled_run(start, 31, demo_firm_zone()))
     assert send_due_reminders(late)["reminders_sent"] == 1
     assert send_due_reminders(late)["reminders_sent"] == 0
     assert sum(e.subject.startswith("Reminder") for e in sent_emails()) == 1
@@ -256,16 +256,10 @@ def test_a_failed_reminder_keeps_the_last_link_working_and_is_tried_again(stack)
         def send(self, message):
             raise RuntimeError("SES is down")
 
-    day_7 = scheduled_run(start, 7, firm_zone())
+    day_7 = scheduled_run(start, 7, demo_firm_zone())
     broken = replace(ports, email=Broken(), clock=lambda: day_7)
     assert send_due_reminders(broken)["failed"] == 1
     assert verify_invitation(broken, token) == "Demo Advisory LLP"  # the emailed link still works
     working = replace(ports, clock=lambda: day_7)
     assert send_due_reminders(working)["reminders_sent"] == 1
     assert send_due_reminders(working)["reminders_sent"] == 0
-
-
-def firm_zone() -> str:
-    import local.demo_data
-
-    return local.demo_data.DEMO_FIRM.timezone  # the calendar matrix puts it in the moment's zone

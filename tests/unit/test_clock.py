@@ -40,10 +40,10 @@ def test_an_instant_needs_its_offset_and_is_kept_in_utc():
             parse_instant(bad)
 
 
-def test_clock_at_sets_the_clock_and_without_it_the_default_holds():
+def test_clock_at_sets_the_clock_and_without_it_nothing_changes():
     clock_at = pin_from_environment({"CLOCK_AT": "2027-03-28T00:30:00Z"})
     assert clock_at == AT and timedelta(0) <= now() - AT < timedelta(seconds=5)
-    assert pin_from_environment({}, default=None) is None
+    assert pin_from_environment({}) is None
     with pytest.raises(ClockError):
         pin_from_environment({"CLOCK_AT": "soon"})
 
