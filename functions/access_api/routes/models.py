@@ -33,6 +33,7 @@ from shared.domain.files import (
     check_phone,
     parse_amount,
 )
+from shared.domain.money import format_amount
 from shared.services.file_access import AccessView, FileInvitationCheck, MyFile
 from shared.services.files import FileView
 
@@ -138,6 +139,13 @@ class FileTokenIn(StrictBody):
 
 
 # responses -----------------------------------------------------------------------------------
+# Amounts on the wire (shared/domain/money.py): the stored value, written with the currency's decimals.
+VALUE_TEXT = (
+    "Decimal as a string with the currency's ISO 4217 decimals, like 250000.00 EUR or 1500 JPY "
+    "(more only when it was given with more, never rounded)"
+)
+
+
 class MemberOut(BaseModel):
     member_id: str
     name: str
@@ -158,7 +166,7 @@ class PatrimonyItemOut(BaseModel):
     item_id: str
     kind: PatrimonyKind
     label: str
-    value: str = Field(description="Decimal as a string")
+    value: str = Field(description=VALUE_TEXT)
     currency: str
 
     @classmethod
@@ -167,7 +175,7 @@ class PatrimonyItemOut(BaseModel):
             item_id=item.item_id,
             kind=item.kind,
             label=item.label,
-            value=str(item.value),
+            value=format_amount(item.value, item.currency),
             currency=item.currency,
         )
 
@@ -177,7 +185,7 @@ class DonationOut(BaseModel):
     donor: str
     beneficiary: str
     donated_on: date
-    value: str = Field(description="Decimal as a string")
+    value: str = Field(description=VALUE_TEXT)
     currency: str
     description: str | None
 
@@ -188,7 +196,7 @@ class DonationOut(BaseModel):
             donor=donation.donor,
             beneficiary=donation.beneficiary,
             donated_on=donation.donated_on,
-            value=str(donation.value),
+            value=format_amount(donation.value, donation.currency),
             currency=donation.currency,
             description=donation.description,
         )

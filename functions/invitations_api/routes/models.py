@@ -9,6 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.api.fields import EmailAddress
 from shared.domain.accounts import AccountStatus, BankTransaction, SharedAccount
 from shared.domain.customers import Customer, InvitationStatus, Section
+from shared.domain.money import format_amount
+
+# Amounts on the wire (shared/domain/money.py): the stored value, written with the currency's decimals.
+MONEY_TEXT = (
+    "Decimal as a string with the currency's ISO 4217 decimals, like -150.00 GBP or -1500 JPY "
+    "(more only when the bank gave more, never rounded)"
+)
 
 
 class StrictBody(BaseModel):
@@ -109,7 +116,7 @@ class AccountOut(BaseModel):
     masked_identifier: str
     name: str
     currency: str
-    balance: str | None = Field(description="Decimal as a string")
+    balance: str | None = Field(description=MONEY_TEXT)
     last_updated: datetime | None
     status: AccountStatus
     ledger_account: str | None
@@ -122,7 +129,7 @@ class AccountOut(BaseModel):
             masked_identifier=account.masked_identifier,
             name=account.name,
             currency=account.currency,
-            balance=str(account.balance) if account.balance is not None else None,
+            balance=format_amount(account.balance, account.currency) if account.balance is not None else None,
             last_updated=account.last_updated,
             status=account.status,
             ledger_account=account.ledger_account,
@@ -139,7 +146,7 @@ class TransactionOut(BaseModel):
     transaction_id: str
     line_id: str = Field(description="Identifies the line for assignment")
     booking_date: date
-    amount: str = Field(description="Decimal as a string; negative is money out")
+    amount: str = Field(description=f"{MONEY_TEXT}; negative is money out")
     currency: str
     description: str
     counterparty: str | None
@@ -155,7 +162,7 @@ class TransactionOut(BaseModel):
             transaction_id=transaction.transaction_key,
             line_id=transaction.line_id,
             booking_date=transaction.booking_date,
-            amount=str(transaction.amount),
+            amount=format_amount(transaction.amount, transaction.currency),
             currency=transaction.currency,
             description=transaction.description,
             counterparty=transaction.counterparty,
