@@ -1,7 +1,9 @@
 """`python -m local`: the whole system on 127.0.0.1, in the foreground, until Ctrl-C.
 
 PORT (default 3000) is the API's port; MOTO_PORT (default: any free port) moto's; CLOCK_AT
-(an ISO 8601 instant) starts the business clock there instead of at the system's time.
+(an ISO 8601 instant) starts the business clock there instead of at the system's time;
+GOCARDLESS_BASE_URL and PLAID_BASE_URL (default: the built-in sandboxes) point the functions at
+another aggregator host.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 import time
 
 from local.clock import ClockError, pin_from_environment
+from local.environment import LocalSettingError
 from local.system import start_local_system
 
 
@@ -31,7 +34,10 @@ def main() -> int:
         print(error, file=sys.stderr)
         return 1
     try:
-        system = start_local_system(port, int(os.environ.get("MOTO_PORT", "0")))
+        system = start_local_system(port, int(os.environ.get("MOTO_PORT", "0")), outer=os.environ)
+    except LocalSettingError as error:
+        print(error, file=sys.stderr)
+        return 1
     except OSError as error:
         print(f"Cannot start the local system on port {port}: {error.strerror}. Set PORT.", file=sys.stderr)
         return 1

@@ -3,7 +3,9 @@
 In AWS these pages belong to the web app at APP_BASE_URL; locally they are plain HTML that
 calls the real API over loopback, so an invitation link from the outbox can be followed to
 the end: check the token, "sign in" as an email (the local issuer mints its ID token), accept.
-Two such links exist: a customer's invitation and a client-file grantee's invitation.
+Two such links exist: a customer's invitation and a client-file grantee's invitation. The bank's
+redirect ends here too: `/callbacks/gocardless` sends the browser to
+`/connections/complete?outcome=…`, answered with a sentence per outcome.
 """
 
 from __future__ import annotations
@@ -23,7 +25,53 @@ from local.issuer import LocalIssuer
 PREFIX = APP_PAGES_PREFIX
 ACCEPT = f"{PREFIX}/invitations/accept"
 FILE_ACCEPT = f"{PREFIX}/file-invitations/accept"
+CONNECTION_COMPLETE = f"{PREFIX}/connections/complete"
 _LEVELS = {"read_write": "read and write", "read_only": "read-only"}
+# The outcomes of `shared.services.connections.complete_from_callback`: a connection's status, or
+# `invalid` (an unknown, used or replayed reference) and `error` (the bank's answer could not be read).
+OUTCOMES: dict[str, tuple[str, str]] = {
+    "linked": (
+        "Bank connected",
+        "Your bank account is connected. Your firm will see the accounts you shared.",
+    ),
+    "pending": (
+        "Waiting for your bank",
+        "Your bank has not confirmed the connection yet. Check its status in the app in a few minutes.",
+    ),
+    "no_accounts": (
+        "No account shared",
+        "Your bank connected, but shared no account. Connect again and choose the accounts to share.",
+    ),
+    "rejected": ("Connection declined", "The connection was declined at your bank, so nothing is shared."),
+    "credentials_rejected": (
+        "Sign-in not accepted",
+        "Your bank did not accept the sign-in. Connect again to try once more.",
+    ),
+    "expired": (
+        "Consent expired",
+        "The consent expired before it was completed. Start the connection again.",
+    ),
+    "revoked": (
+        "Connection revoked",
+        "This connection is revoked, so nothing is shared. Reauthorise it to share again.",
+    ),
+    "refresh_failed": (
+        "Bank connected",
+        "Your bank account is connected; its latest data could not be read yet and will be read again.",
+    ),
+    "error": (
+        "Something went wrong",
+        "We could not finish the connection with your bank. Try again in a few minutes.",
+    ),
+    "invalid": (
+        "Link no longer valid",
+        "This link was already used or is not valid. Check your connection's status in the app.",
+    ),
+}
+UNKNOWN_OUTCOME = (
+    "Connection finished",
+    "Your bank sent you back. Check your connection's status in the app.",
+)
 
 
 class AppPages:
@@ -36,6 +84,10 @@ class AppPages:
             ACCEPT: (self._show_invitation, self._accept),
             FILE_ACCEPT: (self._show_file_invitation, self._accept_file),
         }
+        if request.raw_path == CONNECTION_COMPLETE:
+            if request.method not in ("GET", "HEAD"):
+                return _page(405, "Method not allowed", "")
+            return _connection_complete(parse_qs(request.raw_query).get("outcome", [""])[0])
         if request.raw_path not in pages:
             return _page(404, "Not found", "<p>No such page.</p>")
         show, accept = pages[request.raw_path]
@@ -121,6 +173,12 @@ class AppPages:
                 return response.status, json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")
+
+
+def _connection_complete(outcome: str) -> HttpResponse:
+    """The landing page after the bank: only a known outcome's own words, never the query's text."""
+    title, sentence = OUTCOMES.get(outcome, UNKNOWN_OUTCOME)
+    return _page(200, title, f"<p>{escape(sentence)}</p>")
 
 
 def _page(status: int, title: str, content: str) -> HttpResponse:

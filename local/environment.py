@@ -2,10 +2,15 @@
 
 It is the union of `infra.spec.function_environment` over all functions (so a handler may
 find a variable its function is not granted in AWS: grants are enforced by IAM there, not
-here) plus the local values of `COMMON_ENV`.
+here) plus the local values of `COMMON_ENV`. Of those, only the aggregators' base URLs may come
+from the environment `make run` starts in (`outer`, passed in by `local/__main__.py`): a firm
+points the local system at a provider's sandbox or a staging double; the rest are fixed.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from infra.spec import COMMON_ENV, FUNCTIONS, function_environment
 from shared.settings import DEFAULT_EULA_VERSION
@@ -21,10 +26,49 @@ APP_PAGES_PREFIX = "/app"
 # (from the Lambda context), not by a per-function service name.
 LOCAL_SERVICE_NAME = "local-functions"
 METRICS_NAMESPACE = "ClientDataSharingLocal"
+# The names the outer environment may set (default: the built-in sandboxes); nothing else of it is read.
+AGGREGATOR_URL_NAMES = ("GOCARDLESS_BASE_URL", "PLAID_BASE_URL")
+# The hosts Plaid's adapter knows by name (`plaid.ENVIRONMENTS`, whose module is not imported here: the
+# handlers' modules must load after the handler environment is set, or Powertools misses its namespace).
+PLAID_ENVIRONMENT_NAMES = ("sandbox", "production")
 
 
-def common_environment(base_url: str) -> dict[str, str]:
-    """Local values for every name in `COMMON_ENV`; fails loudly when the spec adds one."""
+class LocalSettingError(ValueError):
+    """A value from the outer environment the local system cannot run with."""
+
+
+def aggregator_urls(outer: Mapping[str, str]) -> dict[str, str]:
+    """The aggregator base URLs `outer` sets (blank counts as unset), checked: GoCardless takes an
+    http(s) URL (with or without `/api/v2/`), Plaid `sandbox`, `production` or an http(s) URL."""
+    chosen = {}
+    for name in AGGREGATOR_URL_NAMES:
+        value = outer.get(name, "").strip()
+        if not value:
+            continue
+        named_plaid_host = name == "PLAID_BASE_URL" and value.lower() in PLAID_ENVIRONMENT_NAMES
+        if not named_plaid_host and not _is_http_url(value):
+            # The value is not echoed: a URL may carry credentials.
+            expected = (
+                "sandbox, production or an http(s) URL" if name == "PLAID_BASE_URL" else "an http(s) URL"
+            )
+            raise LocalSettingError(f"{name} must be {expected} (a host, no user:password@, no query)")
+        chosen[name] = value
+    return chosen
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number in range
+        userinfo = "@" in parts.netloc
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and not userinfo and not parts.query
+    except ValueError:  # e.g. an invalid port or IPv6 literal
+        return False
+
+
+def common_environment(base_url: str, outer: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Local values for every name in `COMMON_ENV`; fails loudly when the spec adds one. The
+    aggregator URLs set in `outer` win over the built-in sandboxes."""
     values = {
         "STAGE": STAGE,
         # The local stand-in for the front end (local/app_pages.py) answers the emailed links.
@@ -36,17 +80,19 @@ def common_environment(base_url: str) -> dict[str, str]:
         "PLAID_BASE_URL": base_url + PLAID_SANDBOX_MOUNT,
         "DEFAULT_FIRM_TIMEZONE": DEFAULT_FIRM_TIMEZONE,
         "CURRENT_EULA_VERSION": DEFAULT_EULA_VERSION,
-    }
+    } | aggregator_urls(outer or {})
     missing = set(COMMON_ENV) - set(values)
     if missing:
         raise RuntimeError(f"infra/spec.py COMMON_ENV has no local value for {sorted(missing)}")
     return {name: values[name] for name in COMMON_ENV}
 
 
-def handler_environment(resolve: dict[str, str], base_url: str) -> dict[str, str]:
+def handler_environment(
+    resolve: dict[str, str], base_url: str, outer: Mapping[str, str] | None = None
+) -> dict[str, str]:
     env: dict[str, str] = {}
     for name in FUNCTIONS:
         env.update(function_environment(name, resolve))
     env["POWERTOOLS_SERVICE_NAME"] = LOCAL_SERVICE_NAME
     env["POWERTOOLS_METRICS_NAMESPACE"] = METRICS_NAMESPACE  # the stack sets it per function
-    return env | common_environment(base_url)
+    return env | common_environment(base_url, outer)

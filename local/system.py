@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import boto3
@@ -19,6 +20,7 @@ from local.environment import (
     GOCARDLESS_SANDBOX_MOUNT,
     PLAID_SANDBOX_MOUNT,
     SES_CONFIGURATION_SET,
+    aggregator_urls,
     handler_environment,
 )
 from local.fake_aws import HOST, FakeAws, start_fake_aws
@@ -45,6 +47,7 @@ class LocalSystem:
     server: LocalHttpServer
     stop_signal: threading.Event = field(default_factory=threading.Event)
     workers: list[QueuePump | Scheduler | OutboxPrinter] = field(default_factory=list)
+    aggregator_urls: dict[str, str] = field(default_factory=dict)  # set from the outer environment
 
     @property
     def base_url(self) -> str:
@@ -74,22 +77,28 @@ Local system running (AWS on moto at {self.fake_aws.endpoint_url}; Ctrl-C stops 
                       move it: curl -X POST {url}{console.PREFIX}/clock -d '{{"advance": "P7D"}}'
   GoCardless sandbox  {url}{GOCARDLESS_SANDBOX_MOUNT}
   Plaid sandbox       {url}{PLAID_SANDBOX_MOUNT}   (Link: {url}{PLAID_SANDBOX_MOUNT}/link/<link_token>)
-Demo users
+{self._aggregator_lines()}Demo users
 {users}
 Token: make token USER=<email>   (default: the admin), then
   curl -H "Authorization: Bearer $(make -s token)" {url}/me
 """
 
+    def _aggregator_lines(self) -> str:
+        """The aggregators used instead of a built-in sandbox (set in the environment)."""
+        return "".join(f"  Using {name}={value}\n" for name, value in self.aggregator_urls.items())
 
-def start_local_system(port: int, moto_port: int = 0) -> LocalSystem:
-    """Everything up and the HTTP server bound; the caller runs `serve_forever()`."""
+
+def start_local_system(port: int, moto_port: int = 0, outer: Mapping[str, str] | None = None) -> LocalSystem:
+    """Everything up and the HTTP server bound; the caller runs `serve_forever()`. `outer` is the
+    environment it was started in: only the aggregators' base URLs are read from it."""
+    chosen = aggregator_urls(outer or {})  # refused before anything starts
     fake_aws = start_fake_aws(moto_port)
     try:
         server = LocalHttpServer(HOST, port)
     except OSError:
         fake_aws.stop()
         raise
-    system = LocalSystem(fake_aws, server)
+    system = LocalSystem(fake_aws, server, aggregator_urls=chosen)
     try:
         _wire(system)
     except BaseException:
@@ -100,7 +109,7 @@ def start_local_system(port: int, moto_port: int = 0) -> LocalSystem:
 
 def _wire(system: LocalSystem) -> None:
     resources = provision(EMAIL_SENDER, SES_CONFIGURATION_SET)
-    os.environ.update(handler_environment(resources.resolve(), system.base_url))
+    os.environ.update(handler_environment(resources.resolve(), system.base_url, system.aggregator_urls))
     seed_demo_data(resources.tables[DATA_TABLE])
     functions = Functions.load()
     issuer = LocalIssuer.load_or_create()

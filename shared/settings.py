@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 
 DEFAULT_EULA_VERSION = "2026-01"
+GOCARDLESS_API_PATH = "/api/v2"  # the GoCardless adapter adds it to every request path
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Settings:
     api_base_url: str  # this API's public URL: aggregator callbacks and webhooks point here
     email_sender: str
     ses_configuration_set: str
-    gocardless_base_url: str
+    gocardless_base_url: str  # the host (and any prefix) without /api/v2: see gocardless_root
     plaid_base_url: str  # "sandbox", "production" or a URL (the local sandbox)
     default_firm_timezone: str
     current_eula_version: str  # the Data Refresh EULA customers must have accepted (R-REF-5)
@@ -45,8 +46,17 @@ def get_settings() -> Settings:
         api_base_url=env("API_BASE_URL", "http://127.0.0.1:3000"),
         email_sender=env("EMAIL_SENDER", "no-reply@example.com"),
         ses_configuration_set=env("SES_CONFIGURATION_SET", ""),
-        gocardless_base_url=env("GOCARDLESS_BASE_URL", "https://bankaccountdata.gocardless.com"),
+        gocardless_base_url=gocardless_root(
+            env("GOCARDLESS_BASE_URL", "https://bankaccountdata.gocardless.com")
+        ),
         plaid_base_url=env("PLAID_BASE_URL", "sandbox"),
         default_firm_timezone=env("DEFAULT_FIRM_TIMEZONE", "Europe/London"),
         current_eula_version=env("CURRENT_EULA_VERSION", DEFAULT_EULA_VERSION),
     )
+
+
+def gocardless_root(url: str) -> str:
+    """GoCardless documents its base URL both as the host and as `<host>/api/v2/`: either is
+    accepted, and the adapter (which adds `api/v2/...` to every path) gets the part before."""
+    root = url.strip().rstrip("/")
+    return root.removesuffix(GOCARDLESS_API_PATH).rstrip("/")
