@@ -66,6 +66,12 @@ ERROR_SCHEMA = {
         "code": {"type": "string", "description": "Stable machine-readable code"},
         "message": {"type": "string", "description": "Human-readable explanation"},
         "details": {"type": "array", "items": {"type": "object"}, "description": "Invalid fields, if any"},
+        "reset_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "With a 429 from a provider's limit: when the next call is possible "
+            "(Retry-After gives the seconds until then)",
+        },
     },
 }
 

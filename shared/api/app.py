@@ -6,6 +6,7 @@ input), mapped from domain errors here and nowhere else.
 
 from __future__ import annotations
 
+from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -35,7 +36,12 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> Respon
 
 
 def _domain_error(error: DomainError) -> Response:
-    extra = {"retry_after_seconds": error.retry_after_seconds} if isinstance(error, RateLimited) else {}
+    extra: dict[str, Any] = {}
+    if isinstance(error, RateLimited):
+        extra["retry_after_seconds"] = error.retry_after_seconds
+        reset_at = getattr(error, "reset_at", None)  # a provider's reset, when known
+        if isinstance(reset_at, datetime):
+            extra["reset_at"] = reset_at.isoformat()  # the body says when the next call is possible
     return error_response(error.status, error.code, error.message, **extra)
 
 

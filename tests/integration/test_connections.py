@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
@@ -116,7 +116,7 @@ def test_gocardless_connect_approve_callback_offer_accept(sandboxes, customer_id
     ref = approve_at_gocardless(sandboxes, started["consent_url"])
 
     assert callback(ref) == "linked"
-    assert callback(ref) == "invalid"  # replayed: nothing changes
+    assert callback(ref) == "linked"  # a double click lands on the outcome; nothing changes
     [connection] = my_connections()
     assert connection["status"] == "linked" and connection["fix"] is None
     assert connection["expires_at"].startswith((sandboxes.now + timedelta(days=90)).date().isoformat())
@@ -151,10 +151,16 @@ def test_a_callback_reference_is_cleaned_up_by_ttl_if_never_used(sandboxes, cust
     key = {"PK": {"S": f"CONSENTREF#{hashlib.sha256(ref.encode()).hexdigest()}"}, "SK": {"S": "CONSENTREF"}}
     table = boto3.client("dynamodb")
     stored = table.get_item(TableName="data", Key=key)["Item"]
-    assert int(stored["expires_at"]["N"]) == int((sandboxes.now + timedelta(days=30)).timestamp())
+    ttl = int((sandboxes.now + timedelta(days=30)).timestamp())
+    assert ttl - 2 <= int(stored["expires_at"]["N"]) <= ttl  # the clock ticks on from the pinned instant
     assert ref not in str(stored)  # only its hash is kept
     assert callback(ref) == "linked"
-    assert "Item" not in table.get_item(TableName="data", Key=key)  # single use
+    used = table.get_item(TableName="data", Key=key)["Item"]  # single use: kept only to answer a replay
+    used_at = datetime.fromisoformat(used["used_at"]["S"])
+    assert sandboxes.now - timedelta(seconds=2) <= used_at <= sandboxes.now
+    assert int(used["expires_at"]["N"]) == int((used_at + timedelta(minutes=15)).timestamp())
+    sandboxes.now += timedelta(minutes=15, seconds=1)
+    assert callback(ref) == "invalid"  # the TTL may lag: the window is checked, not the item's presence
 
 
 def test_reading_the_accounts_at_linking_is_charged_to_the_daily_budget(sandboxes, customer_id):
@@ -224,7 +230,7 @@ def test_reauthorise_after_expiry_then_deauthorise(sandboxes, customer_id):
     status, body = call(
         connections_api, "POST", "/connections/{connection_id}/refresh", INVITEE, path_parameters=ids
     )
-    assert (status, body["code"]) == (409, "no_consent")  # the revoked consent is gone
+    assert (status, body["code"]) == (409, "connection_revoked")  # says so, not "no consent yet"
 
     # Reconnecting later restarts the same connection (review finding: it stayed revoked).
     _, again = call(

@@ -11,12 +11,15 @@ that, were it accepted, would queue an import:
   ambiguous header;
 - duplicates: one event delivered identically, re-signed later (as Plaid's retries are),
   re-serialised, and concurrently: exactly one import queued; a state-changing event delivered
-  three times: one status change, one notification, one audit event;
-- out of order: a retried earlier event after a later one, and late events after a revoke:
-  regressions (a status moving back, an import queued for a revoked connection) 0.
+  three times (each signed anew, as a retry is): one status change, one notification, one audit
+  event;
+- out of order: an earlier delivery (the same signed JWT) repeated after a later event, and late
+  events after a revoke: regressions (a status moving back, an import queued for a revoked
+  connection) 0; a state event signed anew after a repair is a new occurrence and applies.
 The GoCardless callback (`GET /callbacks/gocardless?ref=`): forged references (altered, the
 stored hash, another connection's shape, empty, oversized) link nothing; a used reference replayed
-in sequence and concurrently links once and offers the accounts once.
+in sequence and concurrently links once and offers the accounts once, and lands on the outcome
+(`linked`) without completing the consent again.
 """
 
 from __future__ import annotations
@@ -228,33 +231,36 @@ def test_webhooks_and_callbacks_are_verified_applied_once_and_never_step_back(
     }
     for _ in range(3):
         sandboxes.now += timedelta(seconds=1)
-        assert post(raw(error), signed(sandboxes, raw(error)))[0] == 200
+        error_delivery = signed(sandboxes, raw(error))
+        assert post(raw(error), error_delivery)[0] == 200
     state_changes = audit_events(customer_id, "connection.status_changed")
     notified = notifications() - notes_before
 
-    # ---- out of order: a retried earlier event after a later one; late events after a revoke
+    # ---- out of order: an earlier delivery after a later event; late events after a revoke
     repaired = {"webhook_type": "ITEM", "webhook_code": "LOGIN_REPAIRED", "item_id": item_id}
     revoked = {"webhook_type": "ITEM", "webhook_code": "USER_PERMISSION_REVOKED", "item_id": item_id}
     late_required = {**error, "environment": "sandbox"}  # a distinct event (not a duplicate)
-    steps: list[tuple[dict[str, Any], str]] = [
-        (repaired, "linked"),
-        (error, "linked"),  # the earlier "login required", retried by Plaid after the repair
-        (revoked, "revoked"),
-        ({**repaired, "environment": "sandbox"}, "revoked"),
-        (late_required, "revoked"),
-        ({**sync(item_id), "historical_update_complete": False}, "revoked"),
-        (revoked, "revoked"),
+    steps: list[tuple[dict[str, Any], str, dict[str, str] | None]] = [  # None: signed anew
+        (repaired, "linked", None),
+        (error, "linked", error_delivery),  # the earlier "login required" delivered again after the repair
+        (error, "credentials_rejected", None),  # the bank asks again: a new occurrence applies
+        (revoked, "revoked", None),
+        ({**repaired, "environment": "sandbox"}, "revoked", None),
+        (late_required, "revoked", None),
+        ({**sync(item_id), "historical_update_complete": False}, "revoked", None),
+        (revoked, "revoked", None),
     ]
     regressions = 0
     imports_before_late = queued_imports()
-    for event, expected in steps:
+    for event, expected, delivery in steps:
         sandboxes.now += timedelta(seconds=1)
-        status, _ = post(raw(event), signed(sandboxes, raw(event)))
+        status, _ = post(raw(event), delivery or signed(sandboxes, raw(event)))
         regressions += status != 200 or status_of(item_id) != expected
     regressions += queued_imports() - imports_before_late  # nothing imported once revoked
 
     # ---- GoCardless: only our reference, once
     offered_before = len(new_account_ids(customer_id))
+    completed_before = audit_events(customer_id, "connection.consent_completed")
     first = connect("gocardless", GOCARDLESS_BANK)
     ref = approve_at_gocardless(sandboxes, first["consent_url"])
     forged_refs = [
@@ -273,8 +279,9 @@ def test_webhooks_and_callbacks_are_verified_applied_once_and_never_step_back(
     with ThreadPoolExecutor(max_workers=5) as pool:  # the use case behind the route, five at once
         outcomes = list(pool.map(lambda _: connections.complete_from_callback(ports, second_ref), range(5)))
     replays = (len(linked) - 1) + (len(outcomes) - 1)
-    # a replay that lost a race may land on "error" (nothing done); only "linked" is an acceptance
-    replays_accepted = (linked.count("linked") - 1) + (outcomes.count("linked") - 1)
+    # a replay lands on the outcome ("linked"; "error" if it lost a race at the provider) but never
+    # completes the consent again: an acceptance is a second completion
+    replays_accepted = audit_events(customer_id, "connection.consent_completed") - completed_before - 2
     statuses = {c["connection_id"]: c["status"] for c in my_connections()}
     offered = len(new_account_ids(customer_id)) - offered_before
 
@@ -302,7 +309,7 @@ def test_webhooks_and_callbacks_are_verified_applied_once_and_never_step_back(
     assert state_changes == 1 and notified == 1
     assert regressions == 0
     assert callback_forged_accepted == 0
-    assert linked[0] == "linked" and "linked" in outcomes
+    assert linked == ["linked"] * 4 and "linked" in outcomes  # a double click lands on linked
     assert replays_accepted == 0
     assert statuses[first["connection"]["connection_id"]] == "linked"
     assert statuses[second["connection"]["connection_id"]] == "linked"

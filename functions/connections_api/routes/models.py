@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.aggregator import Institution
-from shared.domain.connections import Connection, ConnectionStatus, Fix
+from shared.domain.connections import Connection, ConnectionProblem, ConnectionStatus, Fix
 
 Provider = Literal["gocardless", "plaid"]
 
@@ -62,7 +62,10 @@ class ConnectionOut(BaseModel):
     expiring_soon: bool
     linked_at: datetime | None
     expires_at: datetime | None
-    last_error: str | None
+    last_error: ConnectionProblem | None = Field(
+        description="Our stable code for the connection's problem (never the provider's text)"
+    )
+    last_error_message: str | None = Field(description="What the problem means, for a person")
     last_import_at: datetime | None
     last_import_outcome: str | None
 
@@ -80,7 +83,8 @@ class ConnectionOut(BaseModel):
             expiring_soon=connection.expiring_soon(now),
             linked_at=connection.linked_at,
             expires_at=connection.expires_at,
-            last_error=connection.last_error,
+            last_error=connection.problem,
+            last_error_message=connection.problem.message if connection.problem else None,
             last_import_at=connection.last_import_at,
             last_import_outcome=connection.last_import_outcome,
         )

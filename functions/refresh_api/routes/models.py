@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.domain.connections import problem_for
 from shared.domain.refresh import (
     DashboardClock,
     Engagement,
@@ -99,7 +100,8 @@ class EngagementRowOut(BaseModel):
     status: RefreshStatus
     inactive_reason: InactiveReason | None
     last_refresh_on: date | None
-    last_error: str | None = Field(description="Why the last refresh failed")
+    last_error: str | None = Field(description="Why the last refresh failed: our stable code")
+    last_error_message: str | None = Field(description="What `last_error` means, for a person")
     selectable: bool = Field(description="Can be refreshed now (R-REF-4, R-REF-5)")
 
     @classmethod
@@ -125,8 +127,26 @@ class EngagementRowOut(BaseModel):
             inactive_reason=engagement.inactive_reason(clock.now, clock.current_eula),
             last_refresh_on=last.day if last else None,
             last_error=last.error if last else None,
+            last_error_message=refresh_error_message(last.error) if last and last.error else None,
             selectable=engagement.selectable(clock.now, clock.today, clock.current_eula),
         )
+
+
+# A refresh fails with its import's outcome (shared.domain.imports.Outcome) or IMPORT_GIVEN_UP.
+_REFRESH_ERROR_MESSAGES = {
+    "not_importable": "The bank connection cannot be imported from: see the connection's status.",
+    "no_accepted_accounts": "No account of this bank connection is accepted for import.",
+    "budget_spent": "Today's requests to the bank are used up: the import continues tomorrow.",
+    "import_failed": "The import failed after several attempts.",
+}
+
+
+def refresh_error_message(code: str) -> str:
+    """The human text of a refresh's error code; a connection problem's own message; for a code
+    without one, the generic problem's (never the code or a provider's text)."""
+    if code in _REFRESH_ERROR_MESSAGES:
+        return _REFRESH_ERROR_MESSAGES[code]
+    return problem_for(code).message
 
 
 class EngagementListOut(BaseModel):

@@ -35,6 +35,23 @@ Key cache (per verifier; keep one verifier per Lambda container, at module level
 Failures that say nothing about the webhook (Plaid unavailable, rate-limited, a malformed
 answer, missing credentials) are not cached. They propagate as the adapter's domain errors
 (5xx/429), so Plaid retries later and the alarms see an upstream problem, not an attack.
+
+Deduplication (R-CON-5; `webhook_event_key`). Plaid webhooks carry no event id, and a delivery
+Plaid retries is signed again (a new `iat`: a JWT older than 5 minutes is refused), so no field
+tells a retry from a new occurrence of the same event. The key therefore depends on what the
+event changes:
+- ITEM webhooks that move the connection's state (ERROR, LOGIN_REPAIRED, USER_PERMISSION_REVOKED,
+  USER_ACCOUNT_REVOKED): one key per signed delivery, the verified JWT's `iat` with the item id,
+  the webhook type and code, the error's type and code and the other distinguishing fields. A
+  state can come back with the very same body (login required, repaired, login required
+  again): each occurrence must apply. The same delivery twice (same JWT, same body) has one
+  key, so it applies once; a copy Plaid signs again later is applied again, and the state
+  machine makes that harmless: a transition applies only from its allowed states, so an Item
+  already "credentials_rejected" is not rejected, notified or audited a second time.
+- every other webhook (TRANSACTIONS new data, PENDING_EXPIRATION, NEW_ACCOUNTS_AVAILABLE...):
+  one key per content, whenever it was signed, because its effect (an import queued, a
+  notification, accounts offered) is not guarded by a state: Plaid's re-signed retries have
+  their effect once within the idempotency window (24 h).
 """
 
 from __future__ import annotations
@@ -139,7 +156,8 @@ class PlaidWebhookVerifier:
         self._fetched_at: deque[float] = deque()
         self._lock = threading.Lock()
 
-    def verify(self, headers: Mapping[str, str], raw_body: bytes) -> None:
+    def verify(self, headers: Mapping[str, str], raw_body: bytes) -> dict[str, Any]:
+        """The verified claims (`iat`, `request_body_sha256`), or `WebhookRejected`."""
         token = _token(headers)
         header = _unverified_header(token)
         if header.get("alg") != ALGORITHM:
@@ -154,6 +172,7 @@ class PlaidWebhookVerifier:
         claims = _claims(token, key, kid)
         self._check_issued_at(claims.get("iat"), now, kid)
         _check_body(claims.get("request_body_sha256"), raw_body, kid)
+        return claims
 
     # ------------------------------------------------------------------ keys
 
@@ -334,24 +353,32 @@ _DISTINGUISHING = (
 )
 _ERROR_FIELDS = ("error_type", "error_code")  # ITEM ERROR; never the message (wording may change)
 
+# Webhooks that move the connection's state: each signed delivery is an occurrence (module docstring).
+PER_DELIVERY: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("ITEM", "ERROR"),
+        ("ITEM", "LOGIN_REPAIRED"),
+        ("ITEM", "USER_PERMISSION_REVOKED"),
+        ("ITEM", "USER_ACCOUNT_REVOKED"),
+    }
+)
 
-def webhook_event_key(body: Mapping[str, Any]) -> str:
+
+def webhook_event_key(body: Mapping[str, Any], issued_at: float | None = None) -> str:
     """A deduplication key for one Plaid webhook event: `plaid:{item}:{type}:{code}:{digest}`.
 
-    Plaid webhooks carry no event id, and a redelivery (Plaid retries a non-2xx for up to
-    24 hours) is re-signed with a new `iat`, so neither the JWT nor the arrival time can
-    identify an event. What is stable is what the event says. The key is built from
-    item_id, webhook_type, webhook_code, the distinguishing fields above and the error's
-    type and code, serialised canonically: keys sorted, no whitespace, numbers normalised.
-    Re-serialising the body, reordering its keys, or parsing numbers as float, int or
-    Decimal therefore gives the same key. A field outside that list, such as a message
-    text, does not change it.
+    The key is built from item_id, webhook_type, webhook_code, the distinguishing fields above
+    and the error's type and code, serialised canonically: keys sorted, no whitespace, numbers
+    normalised. Re-serialising the body, reordering its keys, or parsing numbers as float, int
+    or Decimal therefore gives the same key. A field outside that list, such as a message
+    text, does not change it. With `issued_at` (the verified JWT's `iat`, given for the
+    `PER_DELIVERY` webhooks) the key is one signed delivery's; without, one content's.
 
-    Limit: two distinct events with the same content get the same key. Examples are two
-    SYNC_UPDATES_AVAILABLE for an Item whose history is complete, or two
-    NEW_ACCOUNTS_AVAILABLE. Within the idempotency window the second counts as a
-    duplicate. The window should cover Plaid's retries, but then a repeated "new data"
-    notification is only picked up by the next import.
+    Limit of a content key: two distinct events with the same content get the same key, e.g.
+    two SYNC_UPDATES_AVAILABLE for an Item whose history is complete, or two
+    NEW_ACCOUNTS_AVAILABLE. Within the idempotency window the second counts as a duplicate.
+    The window covers Plaid's retries, but then a repeated "new data" notification is only
+    picked up by the next import.
     """
     selected: dict[str, Any] = {
         "item_id": body.get("item_id"),
@@ -362,6 +389,8 @@ def webhook_event_key(body: Mapping[str, Any]) -> str:
     error = body.get("error")
     if isinstance(error, Mapping):
         selected["error"] = {name: error.get(name) for name in _ERROR_FIELDS if error.get(name) is not None}
+    if issued_at is not None:
+        selected["iat"] = issued_at
     canonical = json.dumps(_canonical(selected), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     digest = hashlib.sha256(canonical.encode("ascii")).hexdigest()[:32]
     item, kind, code = (_readable(selected[name]) for name in ("item_id", "webhook_type", "webhook_code"))
@@ -433,7 +462,7 @@ class PlaidWebhookReader:
         self._verifier = verifier
 
     def read(self, headers: Mapping[str, str], raw_body: bytes) -> WebhookEvent | None:
-        self._verifier.verify(headers, raw_body)
+        claims = self._verifier.verify(headers, raw_body)
         try:
             body = json.loads(raw_body)
         except ValueError:
@@ -441,4 +470,8 @@ class PlaidWebhookReader:
         if not isinstance(body, Mapping):
             raise _rejected("body_not_object")
         found = provider_event(body)
-        return WebhookEvent(webhook_event_key(body), *found) if found else None
+        if found is None:
+            return None
+        kind = (str(body.get("webhook_type", "")), str(body.get("webhook_code", "")))
+        issued_at = claims["iat"] if kind in PER_DELIVERY else None  # a finite number: verified
+        return WebhookEvent(webhook_event_key(body, issued_at), *found)

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
-from shared.domain.connections import IMPORTABLE, Connection, ConnectionStatus
+from shared.domain.connections import CALLBACK_REPLAY_WINDOW, IMPORTABLE, Connection, ConnectionStatus
 from shared.domain.errors import Conflict
 
 TransactItem = dict[str, Any]
@@ -127,17 +127,31 @@ class ConnectionsRepository:
             }
         }
 
-    def reference_consume(self, reference_hash: str) -> TransactItem:
-        """Fails the transaction when the reference was already used: a replay changes nothing."""
+    def reference_consume(self, reference_hash: str, *, used_at: datetime) -> TransactItem:
+        """Fails the transaction when the reference was already used: a replay changes nothing.
+        The used reference is kept `CALLBACK_REPLAY_WINDOW` (then left to the TTL), so that a
+        double-clicked redirect can be told the outcome (`reference_used_at`)."""
         return {
-            "Delete": {
+            "Update": {
                 "TableName": self.table_name,
                 "Key": to_item(
                     {"PK": keys.consent_reference_pk(reference_hash), "SK": keys.CONSENT_REFERENCE}
                 ),
-                "ConditionExpression": "attribute_exists(PK)",
+                "UpdateExpression": "SET used_at = :used_at, expires_at = :expires_at",
+                "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(used_at)",
+                "ExpressionAttributeValues": to_item(
+                    {
+                        ":used_at": used_at.isoformat(),
+                        ":expires_at": int((used_at + CALLBACK_REPLAY_WINDOW).timestamp()),
+                    }
+                ),
             }
         }
+
+    def reference_used_at(self, reference_hash: str) -> datetime | None:
+        """When the reference completed its consent; None if unused or unknown."""
+        item = self._get(keys.consent_reference_pk(reference_hash), keys.CONSENT_REFERENCE)
+        return _dt(item.get("used_at")) if item else None
 
     def _pointer_put(self, pk: str, sk: str, connection: Connection) -> TransactItem:
         return {
