@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from shared.adapters.dynamodb.identity_repository import IdentityRepository
     from shared.adapters.dynamodb.imports_repository import ImportsRepository
     from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
+    from shared.adapters.dynamodb.request_gate import DynamoRequestGate
     from shared.adapters.email import SesEmailSender
     from shared.services.connections import ConnectionsPorts
     from shared.services.file_access import FileAccessPorts
@@ -87,7 +88,6 @@ def connections() -> ConnectionsPorts:
         onboarding=onboarding(),
         providers=aggregator.provider,
         imports=JobQueue(settings.import_queue_url),
-        budget=imports_repository(),
         redirect_urls={"gocardless": f"{settings.api_base_url}/callbacks/gocardless", "plaid": None},
         api_base_url=settings.api_base_url,
     )
@@ -98,6 +98,14 @@ def imports_repository() -> ImportsRepository:
     from shared.adapters.dynamodb.imports_repository import ImportsRepository
 
     return ImportsRepository(get_settings().data_table_name)
+
+
+@cache
+def request_gate() -> DynamoRequestGate:
+    """Today's requests per provider account (the adapters spend them before each request)."""
+    from shared.adapters.dynamodb.request_gate import DynamoRequestGate
+
+    return DynamoRequestGate(get_settings().data_table_name)
 
 
 @cache

@@ -15,6 +15,19 @@ class AccountStatus(StrEnum):
     DECLINED = "declined"  # hidden from the firm and never imported for it
 
 
+class AccountProblem(StrEnum):
+    """Why one accepted account is not importing while its connection is fine (R-CON-8)."""
+
+    UNAVAILABLE = "account_unavailable"  # closed, suspended, inactive or unknown at the bank
+    PROCESSING = "account_processing"  # the provider is still preparing it: retried later
+
+
+ACCOUNT_FIXES: dict[AccountProblem, str] = {
+    AccountProblem.UNAVAILABLE: "check_with_bank",  # reauthorising would not help
+    AccountProblem.PROCESSING: "retry_later",  # nothing to do: imports retry it
+}
+
+
 class Decision(StrEnum):
     ACCEPT = "accept"
     DECLINE = "decline"
@@ -24,6 +37,14 @@ def stable_account_id(connection_id: str, masked_identifier: str, currency: str,
     """Our id for a bank account of a connection, the same under every consent of that connection."""
     digest = hashlib.sha256("|".join((connection_id, masked_identifier, currency, name)).encode()).hexdigest()
     return f"acc_{digest[:24]}"
+
+
+def identity_key(institution_id: str, identity: str | None) -> str | None:
+    """The same bank account whatever connection or consent reaches it (same institution and
+    IBAN, sort code and number, or Plaid persistent id): a one-way key, stored, never shown."""
+    if not identity:
+        return None
+    return hashlib.sha256(f"bank-account|{institution_id}|{identity}".encode()).hexdigest()
 
 
 def mask_identifier(identifier: str) -> str:
@@ -52,6 +73,8 @@ class SharedAccount:
     provider_account_id: str = ""
     # R-CON-4: the firm's own (ledger) account this bank account feeds; set once, undone by an admin.
     ledger_account: str | None = None
+    identity_key: str | None = None  # see identity_key(): one bank account, one account id
+    problem: AccountProblem | None = None  # set by an import that could not read it, cleared by one that did
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -127,6 +127,9 @@ class AggregatorAccount:
     balance_type: str | None
     institution_id: str | None
     details: Mapping[str, str] = field(default_factory=dict)
+    # The bank account itself across consents and connections (an IBAN, sort code and number,
+    # Plaid's persistent account id…): personal data, never stored, shown or logged as is.
+    identity: str | None = field(default=None, repr=False)
 
 
 def mask_identifier(identifier: str | None) -> str | None:
@@ -264,7 +267,17 @@ class AggregatorProvider(Protocol):
 
     def consent_state(self, credential: str) -> ConsentOutcome: ...
 
-    def list_accounts(self, credential: str) -> list[AggregatorAccount]: ...
+    def list_accounts(
+        self,
+        credential: str,
+        *,
+        only: Collection[str] | None = None,
+        skip: Callable[[AggregatorAccount], bool] | None = None,
+    ) -> list[AggregatorAccount]:
+        """The consent's accounts with details and balances; `only` these provider account ids;
+        an account `skip` refuses on sight is neither read further nor returned (R-INV-6: a
+        declined account is never read)."""
+        ...
 
     def initial_cursor(self, since: date) -> TransactionCursor:
         """Where a new connection's first import starts (history from `since` where it applies)."""
@@ -326,6 +339,38 @@ class AggregatorRateLimited(AggregatorError, RateLimited):
         self.reset_at = reset_at
 
 
+class RequestsSpent(AggregatorRateLimited):
+    """Our own refusal to send: today's requests to an account's endpoint are spent, or the
+    provider said none before `reset_at`. Nothing was sent."""
+
+    code = "aggregator_requests_spent"
+    default_message = "Today's requests to the bank for this account are spent; try again after the reset."
+
+
+class RequestGate(Protocol):
+    """Where a provider limits requests per account and endpoint (GoCardless: 4 a day), every
+    request to such an endpoint (each retry too) passes here before it is sent, because the
+    provider counts requests, not successes (R-IMP-4)."""
+
+    def admit(self, scope: str, endpoint: str) -> None:
+        """Spend one of today's requests, or raise `RequestsSpent` (with the next possible time)."""
+        ...
+
+    def hold(self, scope: str, endpoint: str, until: datetime) -> None:
+        """The provider said no request before `until` (a 429, or none remaining)."""
+        ...
+
+
+class OpenGate:
+    """No limit kept here (a provider without per-account limits; adapter unit tests)."""
+
+    def admit(self, scope: str, endpoint: str) -> None:
+        return None
+
+    def hold(self, scope: str, endpoint: str, until: datetime) -> None:
+        return None
+
+
 class AggregatorUnavailable(AggregatorError, UpstreamUnavailable):
     """5xx, timeouts or an institution outage, after the adapter's bounded retries."""
 
@@ -347,6 +392,22 @@ class ConsentRevoked(ConsentExpired):
 
     code = "consent_revoked"
     default_message = "The bank consent was revoked; connect the account again."
+
+
+class AccountUnavailable(AggregatorError):
+    """One account cannot be read (closed, suspended, inactive, not found, or still being
+    processed at the provider) while the consent itself is fine: that account is flagged, the
+    connection's other accounts carry on, and reauthorising would not help."""
+
+    status = 409
+    code = "account_unavailable"
+    default_message = "The bank does not give access to this account at the moment."
+
+    def __init__(
+        self, message: str | None = None, *, retry_later: bool = False, **details: str | None
+    ) -> None:
+        AggregatorError.__init__(self, message, **details)
+        self.retry_later = retry_later  # still processing: try again in a while
 
 
 class CredentialsRejected(AggregatorError):
@@ -377,7 +438,7 @@ class MalformedAggregatorResponse(AggregatorError):
 class WebhookEvent:
     """A verified provider webhook, in the port's words (see services.connections)."""
 
-    key: str  # stable across redeliveries: the deduplication key
+    key: str  # the deduplication key (see plaid_webhooks.webhook_event_key)
     item_id: str
     event: str  # new_data, login_required, login_repaired, expiring, new_accounts, revoked
     details: dict[str, Any]

@@ -7,12 +7,20 @@ cases in shared/services/connections.py decide what changes.
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from shared.domain.aggregator import ConsentState
+from shared.domain.aggregator import (
+    AggregatorRateLimited,
+    AggregatorUnavailable,
+    ConsentExpired,
+    ConsentRevoked,
+    ConsentState,
+    CredentialsRejected,
+)
 
 CONSENT_DAYS = 90  # R-CON-2: access valid for 90 days from the (re)authorisation
 EXPIRING_SOON = timedelta(days=7)
@@ -60,6 +68,152 @@ FROM_CONSENT: dict[ConsentState, ConnectionStatus] = {
 
 IMPORTABLE = frozenset({ConnectionStatus.LINKED, ConnectionStatus.REFRESH_FAILED})
 
+# A double-clicked (or reloaded) bank redirect: the reference that completed a connection still
+# answers with the connection's outcome, without calling the provider, for this long.
+CALLBACK_REPLAY_WINDOW = timedelta(minutes=15)
+
+
+class ConnectionProblem(StrEnum):
+    """Why a connection is in trouble, in our words (R-CON-8): the code in `last_error`, its
+    message in `last_error_message`. A provider's own text or code is never shown."""
+
+    CREDENTIALS_REJECTED = "credentials_rejected"
+    CONSENT_EXPIRED = "consent_expired"
+    CONSENT_EXPIRING = "consent_expiring"
+    CONSENT_REVOKED = "consent_revoked"
+    REJECTED_AT_BANK = "rejected_at_bank"
+    NO_ACCOUNTS = "no_accounts"
+    ACCOUNT_UNAVAILABLE = "account_unavailable"
+    BANK_UNAVAILABLE = "bank_unavailable"
+    BANK_UNSUPPORTED = "bank_unsupported"
+    PROVIDER_ERROR = "provider_error"  # the safe default: anything we cannot name
+
+    @property
+    def message(self) -> str:
+        return PROBLEM_MESSAGES[self]
+
+
+PROBLEM_MESSAGES: dict[ConnectionProblem, str] = {
+    ConnectionProblem.CREDENTIALS_REJECTED: (
+        "The bank no longer accepts this connection's login: reauthorise the connection."
+    ),
+    ConnectionProblem.CONSENT_EXPIRED: (
+        "The consent to share this bank's data has expired: reauthorise the connection."
+    ),
+    ConnectionProblem.CONSENT_EXPIRING: (
+        "The consent to share this bank's data expires soon: reauthorise the connection to keep it."
+    ),
+    ConnectionProblem.CONSENT_REVOKED: (
+        "Access to this bank was withdrawn, at the bank or by the bank data provider: connect the bank again."
+    ),
+    ConnectionProblem.REJECTED_AT_BANK: "The bank did not grant access: try connecting again.",
+    ConnectionProblem.NO_ACCOUNTS: "The bank shared no account: find new accounts.",
+    ConnectionProblem.ACCOUNT_UNAVAILABLE: (
+        "An account at this bank cannot be read at the moment: it may be closed, suspended or "
+        "still being set up at the bank."
+    ),
+    ConnectionProblem.BANK_UNAVAILABLE: (
+        "The bank or the bank data provider is not responding at the moment: try again later."
+    ),
+    ConnectionProblem.BANK_UNSUPPORTED: "The bank data provider no longer supports this bank.",
+    ConnectionProblem.PROVIDER_ERROR: (
+        "The bank data provider reported a problem with this connection: try again later, "
+        "or reauthorise the connection if it persists."
+    ),
+}
+
+_OUR_CODES = frozenset(problem.value for problem in ConnectionProblem)
+
+# A status that names its problem: the provider's code adds nothing a person could act on.
+_PROBLEM_OF_STATUS: dict[ConnectionStatus, ConnectionProblem] = {
+    ConnectionStatus.CREDENTIALS_REJECTED: ConnectionProblem.CREDENTIALS_REJECTED,
+    ConnectionStatus.EXPIRED: ConnectionProblem.CONSENT_EXPIRED,
+    ConnectionStatus.REVOKED: ConnectionProblem.CONSENT_REVOKED,
+    ConnectionStatus.REJECTED: ConnectionProblem.REJECTED_AT_BANK,
+    ConnectionStatus.NO_ACCOUNTS: ConnectionProblem.NO_ACCOUNTS,
+}
+
+# Provider codes (upper case): GoCardless requisition statuses and the adapters' codes,
+# https://developer.gocardless.com/bank-account-data/statuses ; Plaid error and webhook codes,
+# https://plaid.com/docs/errors/item/ , /errors/institution/ , /api/items/#webhooks .
+_PROBLEM_OF_CODE: dict[str, ConnectionProblem] = {
+    # GoCardless requisitions: rejected, expired, suspended, error
+    "RJ": ConnectionProblem.REJECTED_AT_BANK,
+    "EX": ConnectionProblem.CONSENT_EXPIRED,
+    "EXPIRED": ConnectionProblem.CONSENT_EXPIRED,
+    "SU": ConnectionProblem.CONSENT_REVOKED,
+    "SUSPENDED": ConnectionProblem.CONSENT_REVOKED,
+    "ER": ConnectionProblem.PROVIDER_ERROR,
+    # GoCardless accounts not ready or not usable
+    "PROCESSING": ConnectionProblem.ACCOUNT_UNAVAILABLE,
+    "DISCOVERED": ConnectionProblem.ACCOUNT_UNAVAILABLE,
+    # Plaid: the login must be given again (update mode)
+    "ITEM_LOGIN_REQUIRED": ConnectionProblem.CREDENTIALS_REJECTED,
+    "INVALID_CREDENTIALS": ConnectionProblem.CREDENTIALS_REJECTED,
+    "INSUFFICIENT_CREDENTIALS": ConnectionProblem.CREDENTIALS_REJECTED,
+    "INVALID_MFA": ConnectionProblem.CREDENTIALS_REJECTED,
+    "INVALID_UPDATED_USERNAME": ConnectionProblem.CREDENTIALS_REJECTED,
+    "ITEM_LOCKED": ConnectionProblem.CREDENTIALS_REJECTED,
+    "PASSWORD_RESET_REQUIRED": ConnectionProblem.CREDENTIALS_REJECTED,
+    "USER_SETUP_REQUIRED": ConnectionProblem.CREDENTIALS_REJECTED,
+    "ACCESS_NOT_GRANTED": ConnectionProblem.REJECTED_AT_BANK,
+    # Plaid: the consent ends or has ended
+    "PENDING_EXPIRATION": ConnectionProblem.CONSENT_EXPIRING,
+    "PENDING_DISCONNECT": ConnectionProblem.CONSENT_EXPIRING,
+    "USER_PERMISSION_REVOKED": ConnectionProblem.CONSENT_REVOKED,
+    "USER_ACCOUNT_REVOKED": ConnectionProblem.CONSENT_REVOKED,
+    "ITEM_NOT_FOUND": ConnectionProblem.CONSENT_REVOKED,
+    "ITEM_CONCURRENTLY_DELETED": ConnectionProblem.CONSENT_REVOKED,
+    "NO_ACCOUNTS": ConnectionProblem.NO_ACCOUNTS,
+    # Plaid: the institution
+    "INSTITUTION_DOWN": ConnectionProblem.BANK_UNAVAILABLE,
+    "INSTITUTION_NOT_RESPONDING": ConnectionProblem.BANK_UNAVAILABLE,
+    "INSTITUTION_NOT_AVAILABLE": ConnectionProblem.BANK_UNAVAILABLE,
+    "PLANNED_MAINTENANCE": ConnectionProblem.BANK_UNAVAILABLE,
+    "INSTITUTION_NO_LONGER_SUPPORTED": ConnectionProblem.BANK_UNSUPPORTED,
+    "ITEM_NOT_SUPPORTED": ConnectionProblem.BANK_UNSUPPORTED,
+}
+
+# The port's errors, when they carry no code we know (most specific class first).
+_PROBLEM_OF_ERROR: tuple[tuple[type[BaseException], ConnectionProblem], ...] = (
+    (ConsentRevoked, ConnectionProblem.CONSENT_REVOKED),
+    (ConsentExpired, ConnectionProblem.CONSENT_EXPIRED),
+    (CredentialsRejected, ConnectionProblem.CREDENTIALS_REJECTED),
+    (AggregatorUnavailable, ConnectionProblem.BANK_UNAVAILABLE),
+)
+
+
+def problem_for(
+    cause: str | BaseException | None, status: ConnectionStatus | None = None
+) -> ConnectionProblem:
+    """Our code for a connection problem, from what the provider said (`cause`: a provider code,
+    an adapter's reason text, or the port's error) and the status the connection takes.
+
+    In order: a cause that already is one of our codes; a status that names its problem (a
+    consent found expired stays "consent_expired" whatever code came with it); the provider's
+    code; the port's error class; else the safe default, `provider_error`. Never the provider's
+    text, so nothing from a provider reaches a person.
+    """
+    if isinstance(cause, str) and cause in _OUR_CODES:
+        return ConnectionProblem(cause)
+    if status in _PROBLEM_OF_STATUS:
+        return _PROBLEM_OF_STATUS[status]
+    code = getattr(cause, "provider_code", None) if isinstance(cause, BaseException) else cause
+    if isinstance(code, str) and (known := _PROBLEM_OF_CODE.get(code.strip().upper())):
+        return known
+    for kind, problem in _PROBLEM_OF_ERROR:
+        if isinstance(cause, kind):
+            return problem
+    return ConnectionProblem.PROVIDER_ERROR
+
+
+def status_problem(status: ConnectionStatus, cause: str | BaseException | None) -> ConnectionProblem | None:
+    """What `last_error` records with `status`: nothing for a healthy one (linked, pending),
+    else `problem_for(cause, status)`."""
+    if status in (ConnectionStatus.LINKED, ConnectionStatus.PENDING):
+        return None
+    return problem_for(cause, status)
+
 
 def new_reference() -> tuple[str, str]:
     """An opaque, single-use callback reference (R-CON-2) and the hash we store of it."""
@@ -99,12 +253,29 @@ class Connection:
     def fix(self) -> Fix | None:
         return FIXES.get(self.status)
 
+    @property
+    def problem(self) -> ConnectionProblem | None:
+        """`last_error` as our code; a row stored before the codes (raw provider text) is mapped
+        on read, an unknown text to the status's problem or the generic `provider_error`."""
+        return None if self.last_error is None else problem_for(self.last_error, self.status)
+
     def expiring_soon(self, now: datetime) -> bool:
         return (
             self.status in IMPORTABLE
             and self.expires_at is not None
             and now < self.expires_at < now + EXPIRING_SOON
         )
+
+    def check_not_held(self, now: datetime) -> None:
+        """Before the provider's rate-limit reset nothing may call it: a 429 at once, with the
+        time of the next possible call (R-IMP-4)."""
+        held = self.rate_limited_until
+        if held is not None and now < held:
+            raise AggregatorRateLimited(
+                "The bank data provider asked us to wait before the next request.",
+                retry_after_seconds=math.ceil((held - now).total_seconds()),
+                reset_at=held,
+            )
 
     def with_status(self, status: ConnectionStatus, at: datetime, *, error: str | None = None) -> Connection:
         """The connection in `status` as of `at`; an event older than the current state changes nothing."""

@@ -18,14 +18,8 @@ from zoneinfo import ZoneInfo
 from shared.domain.aggregator import AggregatorTransaction
 
 OVERLAP_DAYS = 3  # re-read the last days: banks book late and pendings turn into bookings
-DAILY_CALLS_PER_ENDPOINT = 4  # the aggregator's per-account, per-endpoint daily allowance
+DAILY_CALLS_PER_ENDPOINT = 4  # GoCardless: requests per account, per limited endpoint, per day
 MAX_HISTORY_DAYS = 730
-
-
-class Endpoint(StrEnum):
-    TRANSACTIONS = "transactions"
-    BALANCES = "balances"
-    DETAILS = "details"
 
 
 class Outcome(StrEnum):
@@ -52,8 +46,8 @@ def window_start(last_booked: date | None, linked_at: datetime, history_days: in
 
 
 def transaction_key(transaction: AggregatorTransaction, account_id: str) -> str:
-    if transaction.transaction_id:
-        return transaction.transaction_id
+    if transaction.transaction_id and transaction.transaction_id.strip():
+        return transaction.transaction_id.strip()
     canonical = json.dumps([account_id, sorted(transaction.raw_fingerprint_fields)], ensure_ascii=False)
     return "fp_" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:40]
 

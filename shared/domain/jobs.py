@@ -21,9 +21,13 @@ class ImportJob:
     connection_id: str
     reason: ImportReason
     refresh_job_id: str | None = None  # a Data Refresh job to report progress to (R-REF-6)
+    # A retry of some accounts only (our account ids), after `attempt` earlier tries: the other
+    # accounts of the connection were imported by the job that failed on these.
+    accounts: tuple[str, ...] | None = None
+    attempt: int = 0
 
     def to_json(self) -> str:
-        values = {name: value for name, value in asdict(self).items() if value is not None}
+        values = {name: value for name, value in asdict(self).items() if value is not None and value != 0}
         return json.dumps(values, separators=(",", ":"))
 
     @classmethod
@@ -35,4 +39,6 @@ class ImportJob:
             data["connection_id"],
             ImportReason(data["reason"]),
             data.get("refresh_job_id"),
+            tuple(str(a) for a in data["accounts"]) if isinstance(data.get("accounts"), list) else None,
+            int(data.get("attempt", 0)),
         )

@@ -14,13 +14,16 @@ from urllib.parse import urlencode
 
 from ulid import ULID
 
-from shared.adapters.dynamodb.connections_repository import ConnectionsRepository, StaleConnection
-from shared.adapters.dynamodb.imports_repository import ImportsRepository
+from shared.adapters.dynamodb.connections_repository import (
+    ConnectionAddress,
+    ConnectionsRepository,
+    StaleConnection,
+)
 from shared.adapters.queue import JobQueue
 from shared.api.idempotency import IdempotentCommand, idempotent_command
 from shared.clock import Now
 from shared.clock import now as business_now
-from shared.domain.accounts import SharedAccount, stable_account_id
+from shared.domain.accounts import AccountStatus, SharedAccount, identity_key, stable_account_id
 from shared.domain.aggregator import (
     AggregatorAccount,
     AggregatorProvider,
@@ -32,17 +35,18 @@ from shared.domain.aggregator import (
 )
 from shared.domain.audit import AuditEvent
 from shared.domain.connections import (
+    CALLBACK_REPLAY_WINDOW,
     FROM_CONSENT,
     IMPORTABLE,
     Connection,
     ConnectionStatus,
     hash_reference,
     new_reference,
+    status_problem,
 )
 from shared.domain.customers import Customer
 from shared.domain.errors import Conflict, DomainError, Forbidden, InvalidRequest, NotFound
 from shared.domain.identity import Principal, StaffContext
-from shared.domain.imports import Endpoint
 from shared.domain.jobs import ImportJob, ImportReason
 from shared.domain.notifications import Notification
 from shared.observability import logger
@@ -56,7 +60,6 @@ class ConnectionsPorts:
     onboarding: OnboardingPorts
     providers: Callable[[str], AggregatorProvider]
     imports: JobQueue
-    budget: ImportsRepository  # the per-account daily call budget imports spend (R-IMP-4)
     # Where the bank sends the person back, per provider (composition-root configuration):
     # GoCardless -> our callback; Plaid -> None (Link completes in the page, then /complete).
     redirect_urls: Mapping[str, str | None]
@@ -148,19 +151,26 @@ def callback_redirect(ports: ConnectionsPorts, reference: str) -> str:
 
 def complete_from_callback(ports: ConnectionsPorts, reference: str) -> str:
     """The bank's redirect (unsigned): only our reference is trusted; the provider is asked for
-    the truth. Returns the outcome; a wrong or replayed reference changes nothing."""
+    the truth. Returns the outcome; a wrong or replayed reference changes nothing.
+
+    A double click (or a reload) replays the reference that has just completed its connection:
+    within `CALLBACK_REPLAY_WINDOW` it lands on the connection's current outcome, without asking
+    the provider again; any other reference, or a replay after that, is "invalid"."""
     if not reference or len(reference) > 128:
         return "invalid"
-    address = ports.connections.locate_by_reference(hash_reference(reference))
+    reference_hash = hash_reference(reference)
+    address = ports.connections.locate_by_reference(reference_hash)
     connection = ports.connections.get(address) if address else None
-    if connection is None or connection.reference_hash != hash_reference(reference):
+    if address is None or connection is None:
         return "invalid"
+    if connection.reference_hash != reference_hash:
+        return _replayed(ports, reference_hash, address)
     try:
         completed = _complete(
             ports, connection, CompletionInput(consent_handle=connection.consent_handle or "")
         )
     except StaleConnection:
-        return "invalid"  # a concurrent replay won
+        return _replayed(ports, reference_hash, address)  # a concurrent click won: its outcome
     except DomainError as error:  # the aggregator is down, a double click raced...: the browser still lands
         logger.warning(
             "Consent callback failed",
@@ -168,6 +178,16 @@ def complete_from_callback(ports: ConnectionsPorts, reference: str) -> str:
         )
         return "error"
     return completed.status.value
+
+
+def _replayed(ports: ConnectionsPorts, reference_hash: str, address: ConnectionAddress) -> str:
+    """A reference already used: the connection's status if this very reference completed it
+    within the replay window (nothing is changed or asked of the provider), else "invalid"."""
+    used_at = ports.connections.reference_used_at(reference_hash)
+    if used_at is None or ports.clock() - used_at > CALLBACK_REPLAY_WINDOW:
+        return "invalid"
+    connection = ports.connections.get(address)
+    return connection.status.value if connection else "invalid"
 
 
 def complete_consent(
@@ -191,7 +211,7 @@ def _complete(ports: ConnectionsPorts, connection: Connection, completion: Compl
         return connection  # the person has not finished at the bank: the link stays usable
     extra = []
     if connection.reference_hash:
-        extra.append(ports.connections.reference_consume(connection.reference_hash))
+        extra.append(ports.connections.reference_consume(connection.reference_hash, used_at=now))
     if outcome.state is ConsentState.LINKED and outcome.credential:
         updated = replace(
             connection.linked(now, outcome.credential, outcome.access_expires_at),
@@ -204,7 +224,7 @@ def _complete(ports: ConnectionsPorts, connection: Connection, completion: Compl
     else:
         status = FROM_CONSENT[outcome.state]
         updated = replace(
-            connection.with_status(status, now, error=outcome.reason),
+            connection.with_status(status, now, error=status_problem(status, outcome.reason)),
             consent_handle=None,
             reference_hash=None,
         )
@@ -243,6 +263,7 @@ def _offer_accounts(
             currency=account.currency or "",
             balance=account.balance,
             last_updated=now,
+            identity_key=identity_key(connection.institution_id, account.identity),
         )
         for account, account_id in ids
     ]
@@ -253,18 +274,20 @@ def _offer_accounts(
 def _read_accounts(
     ports: ConnectionsPorts, connection: Connection, credential: str
 ) -> list[AggregatorAccount]:
-    """The consent's accounts with their details and balances. Where the provider limits calls
-    per account and day (`feed_per_account`: GoCardless), those reads are charged to the budget
-    imports share, so that day's imports make one call fewer each. Charged after the fact and
-    best effort: the person has just consented, so the read is never refused or lost."""
-    provider = ports.providers(connection.provider)
-    accounts = provider.list_accounts(credential)
-    if provider.feed_per_account:
-        today = ports.clock().date()
-        for account in accounts:
-            for endpoint in (Endpoint.DETAILS, Endpoint.BALANCES):
-                ports.budget.charge(account.account_id, endpoint, today)
-    return accounts
+    """The consent's accounts with their details and balances, except those the firm declined
+    (R-INV-6: never read again, known by provider id or, under a new consent, by identity).
+    Where the provider limits requests per account and day, the adapter spends them before
+    each request, from the counters imports use; spent, it raises with the next possible time."""
+    stored = ports.onboarding.accounts.list_for_customer(connection.firm_id, connection.customer_id)
+    declined = [a for a in stored if a.status is AccountStatus.DECLINED]
+    declined_ids = {a.provider_account_id for a in declined}
+    declined_keys = {a.identity_key for a in declined if a.identity_key}
+
+    def refused(account: AggregatorAccount) -> bool:
+        key = identity_key(connection.institution_id, account.identity)
+        return account.account_id in declined_ids or (key is not None and key in declined_keys)
+
+    return ports.providers(connection.provider).list_accounts(credential, skip=refused)
 
 
 def find_new_accounts(ports: ConnectionsPorts, principal: Principal, connection_id: str) -> int:
@@ -272,6 +295,7 @@ def find_new_accounts(ports: ConnectionsPorts, principal: Principal, connection_
     connection = _own_connection(ports, principal, connection_id)
     if connection.credential is None:
         raise Conflict("This connection has no consent yet.", code="no_consent")
+    connection.check_not_held(ports.clock())
     offered = _offer_accounts(ports, connection, _read_accounts(ports, connection, connection.credential))
     if connection.status is ConnectionStatus.NO_ACCOUNTS and offered is not None:
         ports.connections.save(connection.with_status(ConnectionStatus.LINKED, ports.clock()), connection)
@@ -279,16 +303,24 @@ def find_new_accounts(ports: ConnectionsPorts, principal: Principal, connection_
 
 
 def refresh(ports: ConnectionsPorts, caller: Principal | StaffContext, connection_id: str) -> Connection:
-    """R-CON-8 "unable to get recent values": check the consent and queue an import now."""
+    """R-CON-8 "unable to get recent values": check the consent and queue an import now.
+
+    A revoked connection says so (connect the bank again). Before the provider's rate-limit
+    reset (`rate_limited_until`) the provider is not asked: the answer is at once a 429 that
+    says when the next call is possible (R-IMP-4)."""
     connection = (
         _staff_connection(ports, caller, connection_id)
         if isinstance(caller, StaffContext)
         else _own_connection(ports, caller, connection_id)
     )
+    if connection.status is ConnectionStatus.REVOKED:
+        raise Conflict("This connection was revoked: connect the bank again.", code="connection_revoked")
     if connection.credential is None:
         raise Conflict("This connection has no consent yet.", code="no_consent")
+    connection.check_not_held(ports.clock())
     outcome = ports.providers(connection.provider).consent_state(connection.credential)
-    updated = connection.with_status(FROM_CONSENT[outcome.state], ports.clock(), error=outcome.reason)
+    status = FROM_CONSENT[outcome.state]
+    updated = connection.with_status(status, ports.clock(), error=status_problem(status, outcome.reason))
     if updated != connection:
         updated = ports.connections.save(updated, connection)
     if updated.status in IMPORTABLE:
@@ -337,12 +369,14 @@ def my_connections(ports: ConnectionsPorts, principal: Principal) -> list[Connec
 
 def import_now(ports: ConnectionsPorts, staff: StaffContext, customer_id: str) -> int:
     """Seed 003 "Import transactions": queue the customer's importable connections now; the
-    worker applies the same rules (window, budget, idempotency) as the daily run."""
-    jobs = [
-        _job(c, ImportReason.MANUAL).to_json()
-        for c in customer_connections(ports, staff, customer_id)
-        if c.status in IMPORTABLE
-    ]
+    worker applies the same rules (window, budget, idempotency) as the daily run. When every
+    one waits for its provider's reset, the answer says when, at once (R-IMP-4)."""
+    now = ports.clock()
+    importable = [c for c in customer_connections(ports, staff, customer_id) if c.status in IMPORTABLE]
+    ready = [c for c in importable if c.rate_limited_until is None or c.rate_limited_until <= now]
+    if importable and not ready:
+        min(importable, key=lambda c: c.rate_limited_until or now).check_not_held(now)
+    jobs = [_job(c, ImportReason.MANUAL).to_json() for c in ready]
     ports.imports.send(jobs)
     _audit_customer(ports, staff, customer_id, "import.requested", {"jobs": len(jobs)})
     return len(jobs)
@@ -396,7 +430,7 @@ def apply_provider_event(
     status, allowed_from = transition
     if connection.status not in allowed_from:
         return "not_applicable"  # e.g. a late "login repaired" after a revoke: never a step back
-    updated = connection.with_status(status, at, error=str(details.get("error_code") or "") or None)
+    updated = connection.with_status(status, at, error=status_problem(status, details.get("error_code")))
     if updated == connection:
         return "stale_or_unchanged"
     ports.connections.save(updated, connection)

@@ -9,6 +9,7 @@ were booked or dropped are deleted, and only then is the cursor saved.
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -30,21 +31,23 @@ from shared.adapters.dynamodb.notifications_repository import NotificationsRepos
 from shared.adapters.queue import JobQueue
 from shared.clock import Now
 from shared.clock import now as business_now
-from shared.domain.accounts import AccountStatus, BankTransaction, SharedAccount
+from shared.domain.accounts import AccountProblem, AccountStatus, BankTransaction, SharedAccount
 from shared.domain.aggregator import (
+    AccountUnavailable,
     AggregatorProvider,
     AggregatorRateLimited,
     AggregatorTransaction,
+    AggregatorUnavailable,
     ConsentExpired,
     CredentialsRejected,
+    RequestsSpent,
     TransactionPage,
     cursor_from_json,
     cursor_to_json,
 )
-from shared.domain.connections import IMPORTABLE, Connection, ConnectionStatus
+from shared.domain.connections import IMPORTABLE, Connection, ConnectionStatus, status_problem
 from shared.domain.imports import (
     MAX_HISTORY_DAYS,
-    Endpoint,
     Outcome,
     booking_day,
     last_closed_day,
@@ -56,6 +59,9 @@ from shared.observability import logger, metrics
 from shared.services.assignment import auto_assign
 
 MAX_PAGES_PER_JOB = 50  # a provider that keeps saying "more" is continued by the next job
+MAX_ACCOUNT_RETRIES = 4  # an account that failed alone is retried this many times by itself
+RETRY_BASE_SECONDS = 60
+MAX_RETRY_DELAY_SECONDS = 900  # SQS's longest message delay
 
 
 @dataclass
@@ -70,6 +76,7 @@ class ImportPorts:
     queue: JobQueue
     default_timezone: str
     clock: Now = field(default=business_now)
+    rand: Callable[[], float] = field(default=random.random)  # retry jitter
 
 
 @dataclass
@@ -80,6 +87,9 @@ class ImportReport:
     deleted: int = 0
     feeds_skipped_for_budget: int = 0
     assigned: int = 0
+    accounts_unavailable: int = 0
+    retried: int = 0
+    unavailable_ids: set[str] = field(default_factory=set)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +99,8 @@ class ImportReport:
             "deleted": self.deleted,
             "feeds_skipped_for_budget": self.feeds_skipped_for_budget,
             "assigned": self.assigned,
+            "accounts_unavailable": self.accounts_unavailable,
+            "retried": self.retried,
         }
 
 
@@ -103,7 +115,9 @@ def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
     accounts = [
         a
         for a in ports.accounts.list_for_customer(job.firm_id, job.customer_id)
-        if a.connection_id == connection.connection_id and a.status is AccountStatus.ACCEPTED
+        if a.connection_id == connection.connection_id
+        and a.status is AccountStatus.ACCEPTED
+        and (job.accounts is None or a.account_id in job.accounts)  # a retry of some accounts only
     ]
     if not accounts:
         return _finish(ImportReport(Outcome.NO_ACCEPTED_ACCOUNTS))
@@ -111,27 +125,72 @@ def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
     firm = ports.identities.get_firm(job.firm_id)
     until = last_closed_day(ports.clock(), firm.timezone if firm else ports.default_timezone)
     report = ImportReport(Outcome.IMPORTED)
+    unread: list[SharedAccount] = []  # accounts this job could not read: retried on their own
     try:
         feeds = [[a] for a in accounts] if provider.feed_per_account else [accounts]
         for feed in feeds:
-            _import_feed(ports, provider, connection, feed, until, report)
+            try:
+                _import_feed(ports, provider, connection, feed, until, report)
+            except AccountUnavailable as problem:  # the account's, not the consent's (R-CON-8)
+                for account in feed:
+                    ports.accounts.mark_problem(
+                        account,
+                        AccountProblem.PROCESSING if problem.retry_later else AccountProblem.UNAVAILABLE,
+                    )
+                report.accounts_unavailable += len(feed)
+                report.unavailable_ids |= {a.account_id for a in feed}
+                if problem.retry_later:
+                    unread += feed
+            except AggregatorUnavailable:
+                if len(feeds) == 1:
+                    raise  # the whole job failed: the queue retries it
+                unread += feed  # one account failed after the adapter's retries: that one later
     except AggregatorRateLimited as limited:
         raise _hold_until_reset(ports, connection, limited) from None
-    except ConsentExpired:
-        _park(ports, connection, ConnectionStatus.EXPIRED, "Your bank connection expired: reauthorise it.")
+    except ConsentExpired as expired:
+        message = "Your bank connection expired: reauthorise it."
+        _park(ports, connection, ConnectionStatus.EXPIRED, message, expired)
         return _finish(replace(report, outcome=Outcome.CONSENT_EXPIRED))
-    except CredentialsRejected:
-        _park(ports, connection, ConnectionStatus.CREDENTIALS_REJECTED, "Your bank needs you to reconnect.")
+    except CredentialsRejected as rejected:
+        message = "Your bank needs you to reconnect."
+        _park(ports, connection, ConnectionStatus.CREDENTIALS_REJECTED, message, rejected)
         return _finish(replace(report, outcome=Outcome.CREDENTIALS_REJECTED))
+    _retry_later(ports, job, unread, report)
+    imported = [a for a in accounts if a not in unread and a.account_id not in report.unavailable_ids]
     if report.feeds_skipped_for_budget == len(feeds):
         report.outcome = Outcome.BUDGET_SPENT
-    else:
-        _refresh_accounts(ports, provider, connection, accounts)
+    elif imported:
+        _refresh_accounts(ports, provider, connection, imported)
         if report.written:
             # R-IMP-3: the firm's rules run over the new unassigned lines after each import.
             report.assigned = auto_assign(ports.assignment, ports.accounts, job.firm_id, job.customer_id)
     _record_outcome(ports, connection, report.outcome)
     return _finish(report)
+
+
+def _retry_later(
+    ports: ImportPorts, job: ImportJob, unread: list[SharedAccount], report: ImportReport
+) -> None:
+    """The accounts this job could not read come back on their own, after a growing delay with
+    jitter (1 minute at least, then 2, 4, 8, up to SQS's 15), never with the accounts this job
+    imported; after MAX_ACCOUNT_RETRIES the next scheduled run takes them."""
+    if not unread or job.attempt >= MAX_ACCOUNT_RETRIES:
+        return
+    retry = replace(
+        job,
+        accounts=tuple(a.account_id for a in unread),
+        attempt=job.attempt + 1,
+        refresh_job_id=None,  # the Data Refresh hears of this connection once, from this job
+    )
+    ports.queue.send([retry.to_json()], delay_seconds=retry_delay(job.attempt, ports.rand()))
+    report.retried = len(unread)
+
+
+def retry_delay(attempt: int, rand: float) -> int:
+    """Seconds before retry number `attempt + 1`: 60·2^attempt (capped at 900), plus up to half
+    of it again at random (so retries of many connections spread out)."""
+    base = min(MAX_RETRY_DELAY_SECONDS, RETRY_BASE_SECONDS * 2**attempt)
+    return min(MAX_RETRY_DELAY_SECONDS, base + int(rand * base / 2))
 
 
 def _wait_for_reset(ports: ImportPorts, connection: Connection) -> None:
@@ -183,19 +242,18 @@ def _update_connection(
 def _refresh_accounts(
     ports: ImportPorts, provider: AggregatorProvider, connection: Connection, accounts: list[SharedAccount]
 ) -> None:
-    """Balances and details, when today's budget allows them for every account (R-CON-9)."""
-    today = ports.clock().date()
-    affordable = all(
-        ports.imports.spend(a.provider_account_id, endpoint, today)
-        for a in accounts
-        for endpoint in (Endpoint.BALANCES, Endpoint.DETAILS)
-    )
+    """Balances and details of the accepted accounts only (R-CON-9, R-INV-6), while today's
+    requests allow (the adapter spends them before each request)."""
     balances: dict[str, Decimal | None] = {}
-    if affordable:
-        try:
-            balances = {a.account_id: a.balance for a in provider.list_accounts(connection.credential or "")}
-        except AggregatorRateLimited:  # other calls (a consent's account listing) used the allowance
-            logger.info("Balances not refreshed: the provider's daily limit is reached")
+    try:
+        balances = {
+            a.account_id: a.balance
+            for a in provider.list_accounts(
+                connection.credential or "", only=[a.provider_account_id for a in accounts]
+            )
+        }
+    except AggregatorRateLimited:  # spent today, or the provider said to wait
+        logger.info("Balances not refreshed: the provider's limit is reached")
     for account in accounts:
         ports.accounts.mark_updated(account, ports.clock(), balances.get(account.provider_account_id))
 
@@ -219,10 +277,6 @@ def _import_feed(
     report: ImportReport,
 ) -> None:
     feed_id = accounts[0].account_id if provider.feed_per_account else connection.connection_id
-    budget_key = accounts[0].provider_account_id if provider.feed_per_account else connection.connection_id
-    if not ports.imports.spend(budget_key, Endpoint.TRANSACTIONS, ports.clock().date()):
-        report.feeds_skipped_for_budget += 1
-        return
     state = ports.imports.feed_state(connection.firm_id, connection.customer_id, feed_id)
     linked = connection.linked_at or connection.created_at
     earliest = linked.date() - timedelta(days=MAX_HISTORY_DAYS)
@@ -235,9 +289,15 @@ def _import_feed(
     ours = {account.provider_account_id: account for account in accounts}
     pages: list[TransactionPage] = []
     for _ in range(MAX_PAGES_PER_JOB):
-        page = provider.fetch_transactions(
-            connection.credential or "", accounts[0].provider_account_id, cursor
-        )
+        try:
+            page = provider.fetch_transactions(
+                connection.credential or "", accounts[0].provider_account_id, cursor
+            )
+        except RequestsSpent:  # today's requests are spent (nothing was sent): tomorrow, from here
+            if not pages:
+                report.feeds_skipped_for_budget += 1
+                return
+            break
         pages.append(page)
         cursor = page.next_cursor
         if page.complete:
@@ -269,12 +329,19 @@ def _store(
     until: date,
     report: ImportReport,
 ) -> None:
-    incoming = [t for p in pages for t in (*p.added, *p.modified) if t.account_id in ours]
-    removed = {r for p in pages for r in p.removed}
-    posted_pendings = {t.pending_transaction_id for t in incoming if t.pending_transaction_id}
+    changed = [t for p in pages for t in (*p.added, *p.modified)]
+    # What the provider ended with, whatever the pages' size and order: a removed transaction,
+    # or a pending one its posted transaction replaces, is gone (provider ids are never reused),
+    # even when it was added earlier in this very import.
+    dropped = {r for p in pages for r in p.removed} | {
+        t.pending_transaction_id for t in changed if t.pending_transaction_id
+    }
     snapshot = any(p.pending_snapshot for p in pages)
     for provider_account_id, account in ours.items():
-        mine = [t for t in incoming if t.account_id == provider_account_id]
+        latest = {
+            transaction_key(t, account.account_id): t for t in changed if t.account_id == provider_account_id
+        }  # a later page's version of a transaction replaces an earlier one
+        mine = [t for key, t in latest.items() if key not in dropped]
         dates = [booking_day(t, until) for t in mine]
         since = min([*dates, until]) - timedelta(days=31)  # pendings may be a month old
         stored = ports.imports.recent(connection.firm_id, account.account_id, since)
@@ -284,7 +351,7 @@ def _store(
         gone = [
             entry.sort_key
             for key, entry in stored.items()
-            if key not in keep and (key in removed or key in posted_pendings or (snapshot and entry.pending))
+            if key not in keep and (key in dropped or (snapshot and entry.pending))
         ] + moved
         report.deleted += len(gone)
         ports.accounts.write_transactions(connection.firm_id, connection.customer_id, puts, gone)
@@ -332,10 +399,13 @@ def _changes(
     return puts, seen, moved
 
 
-def _park(ports: ImportPorts, connection: Connection, status: ConnectionStatus, message: str) -> None:
-    """Known stop: the connection shows it, the customer is told, and no retry storm follows."""
+def _park(
+    ports: ImportPorts, connection: Connection, status: ConnectionStatus, message: str, cause: Exception
+) -> None:
+    """Known stop: the connection shows it (our problem code, as when a webhook finds it), the
+    customer is told, and no retry storm follows."""
     now = ports.clock()
-    updated = connection.with_status(status, now)
+    updated = connection.with_status(status, now, error=status_problem(status, cause))
     if updated != connection:
         ports.connections.save(updated, connection)
         ports.notifications.add(

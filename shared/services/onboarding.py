@@ -270,24 +270,34 @@ def offer_accounts(
 ) -> int:
     """Accounts a connection discovered become New accounts of the firm (R-INV-5), once each.
 
-    An account offered before keeps its status and review; only its provider id (new under a
-    new consent) is brought up to date. Returns how many accounts are new.
+    An account offered before (the same id, or the same bank account reached through another
+    connection: same identity key) keeps its id, status and review, so a declined account stays
+    declined; only where it is reached (connection, provider id) is brought up to date. Returns
+    how many accounts are new.
     """
     customer = ports.customers.get(firm_id, customer_id)
     if customer is None:
         raise NotFound()
-    known = {
-        account.account_id: account for account in ports.accounts.list_for_customer(firm_id, customer_id)
-    }
-    fresh = [
-        replace(account, status=AccountStatus.NEW) for account in accounts if account.account_id not in known
-    ]
-    moved = [
-        replace(known[account.account_id], provider_account_id=account.provider_account_id)
-        for account in accounts
-        if account.account_id in known
-        and known[account.account_id].provider_account_id != account.provider_account_id
-    ]
+    stored = ports.accounts.list_for_customer(firm_id, customer_id)
+    known = {account.account_id: account for account in stored}
+    by_identity = {account.identity_key: account for account in stored if account.identity_key}
+    fresh: list[SharedAccount] = []
+    moved: list[SharedAccount] = []
+    for account in accounts:
+        previous = (by_identity.get(account.identity_key) if account.identity_key else None) or known.get(
+            account.account_id
+        )
+        if previous is None:
+            fresh.append(replace(account, status=AccountStatus.NEW))
+            continue
+        reached = replace(
+            previous,
+            provider_account_id=account.provider_account_id,
+            connection_id=account.connection_id,
+            identity_key=previous.identity_key or account.identity_key,
+        )
+        if reached != previous:
+            moved.append(reached)
     operations = [ports.accounts.put_op(account, expected_status=None) for account in fresh]
     operations += [ports.accounts.put_op(account, expected_status=account.status) for account in moved]
     if operations:

@@ -77,6 +77,7 @@ class Sandboxes:
                 transport=_transport(GOCARDLESS_BASE, self.gocardless),
                 clock=self.clock,
                 sleep=lambda _: None,
+                gate=bootstrap.request_gate(),
             ),
             "plaid": PlaidAdapter(
                 PLAID_BASE,

@@ -339,7 +339,7 @@ def test_a_transaction_whose_day_changes_moves_instead_of_duplicating(sandboxes)
         def initial_cursor(self, since):
             return SyncCursor(None)
 
-        def list_accounts(self, credential):
+        def list_accounts(self, credential, *, only=None, skip=None):
             return []
 
         def fetch_transactions(self, credential, account_id, cursor):

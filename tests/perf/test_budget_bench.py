@@ -1,10 +1,13 @@
-"""B6 aggregator budget (issues 5 and 8): real HTTP requests per account, per endpoint, per day
-at the GoCardless sandbox, whatever the mix of scheduled import (dispatcher + worker), Data
-Refresh (trigger, fan-out, worker) and repeated manual imports; none once the budget is spent.
+"""B6 aggregator budget (issues 5, 8 and 13): real HTTP requests per account, per endpoint, per
+day at the GoCardless sandbox, whatever the mix of scheduled import (dispatcher + worker), Data
+Refresh (trigger, fan-out, worker), repeated manual imports and repeated find-new-accounts, under
+faults (a 5xx, and a request the provider served but that timed out on our side, on each
+account's first transactions requests of the day); none once the budget is spent.
 
 Every request the adapter sends reaches the sandbox through its httpx transport, where it is
-counted (a 429 or a retried 5xx counts too: a call is a call). GoCardless limits `details`,
-`balances` and `transactions` per account and day (4 each): those are the endpoints checked.
+counted as the provider counts it (a 429, a retried 5xx or a timed-out request counts too: a
+request is a request). GoCardless limits `details`, `balances` and `transactions` per account and
+day (4 each): those are the endpoints checked.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import re
 from collections import Counter
 from datetime import timedelta
 from typing import Any
+
+import httpx
 
 from functions.connections_api import handler as connections_api
 from functions.import_dispatcher import handler as dispatcher
@@ -33,6 +38,12 @@ __all__ = ["refresh_system"]
 LIMITED = ("details", "balances", "transactions")
 ACCOUNT_CALL = re.compile(r"/api/v2/accounts/([^/]+)/(?:(details|balances|transactions)/)?")
 MANUAL_IMPORTS = 5  # per day, on top of the schedule and one Data Refresh
+FIND_NEW_ACCOUNTS = 3  # per day, by the customer
+SERVER_ERROR = (
+    500,
+    {"Content-Type": "application/json"},
+    b'{"summary": "Internal error", "status_code": 500}',
+)
 
 
 class RequestCounter:
@@ -40,6 +51,7 @@ class RequestCounter:
 
     def __init__(self, sandbox: Any) -> None:
         self.calls: Counter[tuple[str, str, str]] = Counter()
+        self.faults: Counter[str] = Counter()
         self._sandbox, self._handle = sandbox, sandbox.handle
         sandbox.handle = self._counted
 
@@ -47,7 +59,15 @@ class RequestCounter:
         day = self._sandbox._clock().date().isoformat()
         match = ACCOUNT_CALL.fullmatch(path)
         if match:
-            self.calls[(day, match.group(1), match.group(2) or "account")] += 1
+            key = (day, match.group(1), match.group(2) or "account")
+            self.calls[key] += 1
+            if key[2] == "transactions" and self.calls[key] == 1:
+                self.faults["5xx"] += 1
+                return SERVER_ERROR
+            if key[2] == "transactions" and self.calls[key] == 2:
+                self._handle(method, path, *args)  # served by the provider...
+                self.faults["timeout"] += 1
+                raise httpx.ReadTimeout("...but the answer never came back")
         else:
             self.calls[(day, "-", re.sub(r"/[0-9a-f-]{20,}/", "/{id}/", path))] += 1
         return self._handle(method, path, *args)
@@ -85,6 +105,17 @@ def _a_day(counter: RequestCounter, job: ImportJob) -> list[tuple[str, str | Non
         "refresh",
         lambda: (trigger(ADMIN, {"engagement_ids": [job.customer_id]}), pump("refresh", fanout_worker)),
     )
+    for n in range(FIND_NEW_ACCOUNTS):
+        run(
+            f"find_new_accounts{n + 1}",
+            lambda: call(
+                connections_api,
+                "POST",
+                "/connections/{connection_id}/find-new-accounts",
+                INVITEE,
+                path_parameters={"connection_id": job.connection_id},
+            ),
+        )
     for n in range(MANUAL_IMPORTS):
         run(
             f"manual{n + 1}",
@@ -138,9 +169,11 @@ def test_b6_aggregator_budget(refresh_system, bar):
         max_calls_per_account_endpoint_day=worst,
         calls_after_budget_spent=after_spent,
         link_reads_per_account_endpoint=link_reads,
+        faults="/".join(f"{kind}:{n}" for kind, n in sorted(counter.faults.items())),
         **figures,
     )
     assert spent_jobs > 0  # the mix does reach the budget
+    assert counter.faults["5xx"] > 0 and counter.faults["timeout"] > 0  # the faults did happen
     assert worst <= DAILY_CALLS_PER_ENDPOINT
     assert after_spent == 0
     # The next day the budget is there again: the schedule imports.

@@ -16,13 +16,13 @@ from shared.adapters.aggregator.credentials import static_source
 from shared.adapters.aggregator.gocardless import GoCardlessAdapter
 from shared.adapters.aggregator.http_client import RetryPolicy
 from shared.domain.aggregator import (
+    AccountUnavailable,
     AggregatorRateLimited,
     AggregatorRequestRejected,
     AggregatorUnavailable,
     CompletionInput,
     ConsentExpired,
     ConsentRequest,
-    ConsentRevoked,
     ConsentState,
     DateWindow,
     MalformedAggregatorResponse,
@@ -518,14 +518,65 @@ def test_an_expired_agreement_is_read_from_the_body_whatever_the_status(api, ada
     assert api.calls("GET", TRANSACTIONS) == 1 and api.calls("POST", TOKEN_NEW) == 1
 
 
-def test_suspended_or_inactive_accounts_are_revoked_consents(api, adapter):
+def test_suspended_or_inactive_accounts_are_that_accounts_problem_not_the_consents(api, adapter):
+    """Issue 13 item 6: reauthorising does not bring back a suspended or closed account."""
     suspended = doc.gc_error(
         403, "Account suspended", "This account or its requisition was suspended due to numerous errors"
     )
     api.on("GET", TRANSACTIONS, reply(403, suspended))
 
-    with pytest.raises(ConsentRevoked):
+    with pytest.raises(AccountUnavailable) as raised:
         adapter.fetch_transactions(doc.REQUISITION_ID, doc.ACCOUNT_ID, DateWindow(date(2026, 3, 1)))
+    assert raised.value.retry_later is False
+
+
+def test_requests_to_limited_endpoints_pass_the_gate_before_each_attempt(api, clock, sleeps):
+    """GoCardless counts requests: a 5xx retried is two requests, both admitted first; a 429
+    holds the endpoint until the reset it gives."""
+
+    class Gate:
+        def __init__(self) -> None:
+            self.admitted: list[tuple[str, str]] = []
+            self.held: list[tuple[str, str, datetime]] = []
+
+        def admit(self, scope: str, endpoint: str) -> None:
+            self.admitted.append((scope, endpoint))
+
+        def hold(self, scope: str, endpoint: str, until: datetime) -> None:
+            self.held.append((scope, endpoint, until))
+
+    gate = Gate()
+    adapter = GoCardlessAdapter(
+        BASE,
+        static_source({"gocardless_secret_id": SECRET_ID, "gocardless_secret_key": SECRET_KEY}),
+        transport=api.transport(),
+        clock=clock,
+        sleep=sleeps,
+        gate=gate,
+    )
+    api.on(
+        "GET",
+        TRANSACTIONS,
+        reply(500, doc.gc_error(500, "Internal error", "Try again")),
+        reply(
+            429,
+            doc.gc_error(429, "Rate limit exceeded", "Please try again in 7200 seconds"),
+            {
+                "HTTP_X_RATELIMIT_ACCOUNT_SUCCESS_REMAINING": "0",
+                "HTTP_X_RATELIMIT_ACCOUNT_SUCCESS_RESET": "7200",
+            },
+        ),
+    )
+
+    with pytest.raises(AggregatorRateLimited):
+        adapter.fetch_transactions(doc.REQUISITION_ID, doc.ACCOUNT_ID, DateWindow(date(2026, 3, 1)))
+
+    assert (
+        gate.admitted
+        == [(doc.ACCOUNT_ID, "transactions")] * 2
+        == [(doc.ACCOUNT_ID, "transactions")] * api.calls("GET", TRANSACTIONS)
+    )
+    assert gate.held == [(doc.ACCOUNT_ID, "transactions", clock() + timedelta(seconds=7200))]
 
 
 def test_field_errors_are_rejected_requests_with_the_providers_words(api, adapter):

@@ -136,6 +136,24 @@ def test_update_mode_sends_the_access_token_and_no_products(api, adapter):
     assert "products" not in sent and "redirect_uri" not in sent and sent["country_codes"] == ["GB"]
 
 
+@pytest.mark.parametrize(("asked", "requested"), [(None, 730), (2000, 730), (90, 90)])
+def test_a_new_consent_asks_for_the_full_history_unless_told_less(api, adapter, asked, requested):
+    """Plaid's default is 90 days (docs: /link/token/create transactions.days_requested, max 730)."""
+    api.on("POST", "/link/token/create", reply(200, {"link_token": doc.LINK_TOKEN, "expiration": None}))
+
+    adapter.start_consent(
+        ConsentRequest(
+            institution_id="ins_109508",
+            reference="ref-3",
+            redirect_url=None,
+            user_id="user-1",
+            max_history_days=asked,
+        )
+    )
+
+    assert api.sent("POST", "/link/token/create")["transactions"] == {"days_requested": requested}
+
+
 def test_exchanging_the_public_token_links_the_item(api, adapter):
     api.on(
         "POST",

@@ -7,7 +7,13 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.api.fields import EmailAddress
-from shared.domain.accounts import AccountStatus, BankTransaction, SharedAccount
+from shared.domain.accounts import (
+    ACCOUNT_FIXES,
+    AccountProblem,
+    AccountStatus,
+    BankTransaction,
+    SharedAccount,
+)
 from shared.domain.customers import Customer, InvitationStatus, Section
 from shared.domain.money import format_amount
 
@@ -120,6 +126,10 @@ class AccountOut(BaseModel):
     last_updated: datetime | None
     status: AccountStatus
     ledger_account: str | None
+    problem: AccountProblem | None = Field(
+        default=None, description="Why this account is not importing while its connection is fine"
+    )
+    fix: str | None = Field(default=None, description="What to do about the problem")
 
     @classmethod
     def of(cls, account: SharedAccount) -> AccountOut:
@@ -133,6 +143,8 @@ class AccountOut(BaseModel):
             last_updated=account.last_updated,
             status=account.status,
             ledger_account=account.ledger_account,
+            problem=account.problem,
+            fix=ACCOUNT_FIXES[account.problem] if account.problem else None,
         )
 
 

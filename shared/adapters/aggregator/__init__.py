@@ -18,9 +18,12 @@ PROVIDERS = ("gocardless", "plaid")
 def _gocardless(settings: Settings) -> AggregatorProvider:
     from shared.adapters.aggregator.credentials import secrets_manager_source
     from shared.adapters.aggregator.gocardless import GoCardlessAdapter
+    from shared.adapters.dynamodb.request_gate import DynamoRequestGate
 
     return GoCardlessAdapter(
-        settings.gocardless_base_url, secrets_manager_source(settings.aggregator_secret_name)
+        settings.gocardless_base_url,
+        secrets_manager_source(settings.aggregator_secret_name),
+        gate=DynamoRequestGate(settings.data_table_name),  # GoCardless limits requests per account a day
     )
 
 

@@ -22,7 +22,7 @@ import threading
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -37,6 +37,7 @@ from shared.adapters.aggregator.http_client import (
     Reply,
     RetryPolicy,
     Sleep,
+    rate_limit_values,
     rate_limited,
     redact,
     reset_seconds,
@@ -45,8 +46,10 @@ from shared.adapters.aggregator.payload import Payload, malformed
 from shared.clock import Now
 from shared.clock import now as business_now
 from shared.domain.aggregator import (
+    AccountUnavailable,
     AggregatorAccount,
     AggregatorError,
+    AggregatorRateLimited,
     AggregatorRequestRejected,
     AggregatorTransaction,
     AggregatorUnavailable,
@@ -59,6 +62,8 @@ from shared.domain.aggregator import (
     ConsentState,
     DateWindow,
     Institution,
+    OpenGate,
+    RequestGate,
     TransactionCursor,
     TransactionPage,
     mask_identifier,
@@ -112,6 +117,8 @@ _EXPIRED = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _SUSPENDED = re.compile(r"\bsuspended\b", re.IGNORECASE)
+_PROCESSING = re.compile(r"AccountProcessing|\bprocessing\b|being processed", re.IGNORECASE)
+_ACCOUNT_GONE = re.compile(r"AccountInactive|\binactive\b|\bsuspended\b|\bclosed\b|not found", re.IGNORECASE)
 _INVALID_TOKEN = re.compile(r"token is invalid or expired|invalid token", re.IGNORECASE)
 
 
@@ -170,7 +177,9 @@ class GoCardlessAdapter:
         rand: Callable[[], float] = random.random,
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        gate: RequestGate | None = None,
     ) -> None:
+        self._gate = gate or OpenGate()
         self._http = JsonHttpClient(
             PROVIDER,
             base_url,
@@ -243,7 +252,7 @@ class GoCardlessAdapter:
         )
         requisition = Payload(reply.body, PROVIDER, "requisition")
         return ConsentStart(
-            consent_handle=requisition.text("id"),
+            consent_handle=requisition.identifier("id"),
             consent_url=requisition.text("link"),
             agreement_id=agreement_id,
         )
@@ -264,7 +273,7 @@ class GoCardlessAdapter:
                 "access_scope": list(ACCESS_SCOPE),
             },
         )
-        return Payload(reply.body, PROVIDER, "agreement").text("id")
+        return Payload(reply.body, PROVIDER, "agreement").identifier("id")
 
     def complete_consent(self, completion: CompletionInput) -> ConsentOutcome:
         """The redirect itself is unsigned: the requisition read here is the only truth."""
@@ -283,16 +292,16 @@ class GoCardlessAdapter:
         state = _STATES.get(status, ConsentState.ERROR)
         expires_at = None
         if state is ConsentState.LINKED:
-            expires_at = self._agreement_expiry(requisition.opt_text("agreement"))
+            expires_at = self._agreement_expiry(requisition.opt_identifier("agreement"))
             if expires_at is not None and expires_at <= self._clock():
                 state = ConsentState.EXPIRED  # GoCardless shows EX only once an account is read
         return ConsentOutcome(
             state=state,
-            credential=requisition.text("id"),
-            account_ids=tuple(requisition.strings("accounts")),
+            credential=requisition.identifier("id"),
+            account_ids=tuple(requisition.identifiers("accounts")),
             reason=None if state in _HEALTHY else f"requisition status {status}",
             reference=requisition.opt_text("reference"),
-            institution_id=requisition.opt_text("institution_id"),
+            institution_id=requisition.opt_identifier("institution_id"),
             access_expires_at=expires_at,
         )
 
@@ -320,42 +329,57 @@ class GoCardlessAdapter:
 
     # ------------------------------------------------------------------ accounts
 
-    def list_accounts(self, credential: str) -> list[AggregatorAccount]:
-        outcome = self.consent_state(credential)
-        if outcome.state is ConsentState.REVOKED:
-            raise ConsentRevoked(outcome.reason, provider=PROVIDER)
-        return [self._account(account_id) for account_id in outcome.account_ids]
+    def list_accounts(
+        self,
+        credential: str,
+        *,
+        only: Collection[str] | None = None,
+        skip: Callable[[AggregatorAccount], bool] | None = None,
+    ) -> list[AggregatorAccount]:
+        """The consent's accounts (or `only` these, without reading the requisition), each with
+        details and balances. An account `skip` refuses on sight (its metadata: id, masked
+        IBAN, identity, status; a free call) is left out without spending a limited request."""
+        if only is None:
+            outcome = self.consent_state(credential)
+            if outcome.state is ConsentState.REVOKED:
+                raise ConsentRevoked(outcome.reason, provider=PROVIDER)
+            only = outcome.account_ids
+        found = []
+        for account_id in only:
+            account = self._account(account_id, skip)
+            if account is not None:
+                found.append(account)
+        return found
 
-    def _account(self, account_id: str) -> AggregatorAccount:
+    def _account(
+        self, account_id: str, skip: Callable[[AggregatorAccount], bool] | None
+    ) -> AggregatorAccount | None:
         path = f"api/v2/accounts/{_segment(account_id)}/"
         meta = Payload(self._call("GET", path, operation="get_account").body, PROVIDER, "account")
         status = meta.opt_text("status") or "READY"
-        if status == "EXPIRED":
+        if status == "EXPIRED":  # the agreement's access ended: the consent's state
             raise ConsentExpired(provider=PROVIDER, provider_code="EXPIRED")
-        if status == "SUSPENDED":
-            raise ConsentRevoked(provider=PROVIDER, provider_code="SUSPENDED")
         masked = mask_identifier(meta.opt_text("iban"))
-        institution_id = meta.opt_text("institution_id")
+        seen = AggregatorAccount(
+            account_id=account_id,
+            name=masked or "Account",
+            masked_identifier=masked,
+            currency=None,
+            balance=None,
+            balance_type=None,
+            institution_id=meta.opt_identifier("institution_id"),
+            details={"status": status},
+            identity=_identity(meta.opt_text("iban")),
+        )
+        if skip is not None and skip(seen):
+            return None
         if status != "READY":  # DISCOVERED, PROCESSING, ERROR: no data yet, spend no daily call
-            return AggregatorAccount(
-                account_id=account_id,
-                name=masked or "Account",
-                masked_identifier=masked,
-                currency=None,
-                balance=None,
-                balance_type=None,
-                institution_id=institution_id,
-                details={"status": status},
-            )
-        details = Payload(
-            self._call("GET", path + "details/", operation="get_details").body, PROVIDER, "details"
-        )
+            return seen
+        details = Payload(self._account_call(account_id, "details", "get_details").body, PROVIDER, "details")
         balances = Payload(
-            self._call("GET", path + "balances/", operation="get_balances").body, PROVIDER, "balances"
+            self._account_call(account_id, "balances", "get_balances").body, PROVIDER, "balances"
         )
-        return _account(
-            account_id, institution_id, masked, details.obj("account"), balances.objects("balances")
-        )
+        return _account(seen, details.obj("account"), balances.objects("balances"))
 
     # ------------------------------------------------------------------ transactions
 
@@ -377,10 +401,10 @@ class GoCardlessAdapter:
         today = self._clock().date()
         date_to = min(cursor.date_to or today, today)
         date_from = min(cursor.date_from, date_to)
-        reply = self._call(
-            "GET",
-            f"api/v2/accounts/{_segment(account_id)}/transactions/",
-            operation="get_transactions",
+        reply = self._account_call(
+            account_id,
+            "transactions",
+            "get_transactions",
             params={"date_from": date_from.isoformat(), "date_to": date_to.isoformat()},
         )
         body = Payload(reply.body, PROVIDER, "transactions").obj("transactions")
@@ -403,6 +427,48 @@ class GoCardlessAdapter:
 
     def _call(self, method: str, path: str, *, operation: str, **options: Any) -> Reply:
         return self._checked(self._authorised(method, path, operation=operation, **options))
+
+    def _account_call(self, account_id: str, endpoint: str, operation: str, **options: Any) -> Reply:
+        """A request to an endpoint the bank limits per account and day: each attempt passes the
+        gate before it is sent, and what the provider says of the limit is kept for the next."""
+        reply = self._authorised(
+            "GET",
+            f"api/v2/accounts/{_segment(account_id)}/{endpoint}/",
+            operation=operation,
+            before_each=lambda: self._gate.admit(account_id, endpoint),
+            **options,
+        )
+        self._note_limit(account_id, endpoint, reply)
+        if not reply.ok and (unavailable := self._account_problem(reply)) is not None:
+            raise unavailable
+        return self._checked(reply)
+
+    def _account_problem(self, reply: Reply) -> AccountUnavailable | None:
+        """An error about the account, not the consent (an expired agreement is the consent's):
+        still processing (409 AccountProcessing: try later), or inactive, suspended, closed or
+        unknown (404)."""
+        error = self._error(reply)
+        if type(error) is ConsentExpired or reply.status == 429:
+            return None
+        kind = error.provider_code or ""
+        text = f"{kind} {error.message or ''}"
+        if _PROCESSING.search(text):
+            return AccountUnavailable(error.message, retry_later=True, provider=PROVIDER, provider_code=kind)
+        if reply.status == 404 or _ACCOUNT_GONE.search(text):
+            return AccountUnavailable(error.message, provider=PROVIDER, provider_code=kind)
+        return None
+
+    def _note_limit(self, account_id: str, endpoint: str, reply: Reply) -> None:
+        """A 429, or a success that leaves none of the account's requests: no request to this
+        endpoint before the reset the provider gave."""
+        remaining = rate_limit_values(reply.headers).get("x-ratelimit-account-success-remaining")
+        if reply.status != 429 and remaining != 0:
+            return
+        _, detail = _summary_and_detail(reply.object_body())
+        seconds = reset_seconds(reply.headers, detail)
+        if seconds is None:
+            seconds = AggregatorRateLimited.default_retry_after_seconds
+        self._gate.hold(account_id, endpoint, self._clock() + timedelta(seconds=seconds))
 
     def _checked(self, reply: Reply) -> Reply:
         if reply.ok:
@@ -537,7 +603,7 @@ def _sentence(summary: str | None, detail: str | None) -> str | None:
 def _institution(payload: Payload, country: str) -> Institution:
     """GoCardless gives no web address or notice: those stay None."""
     return Institution(
-        id=payload.text("id"),
+        id=payload.identifier("id"),
         name=payload.text("name"),
         country=country,
         logo_url=payload.opt_text("logo"),
@@ -545,20 +611,28 @@ def _institution(payload: Payload, country: str) -> Institution:
     )
 
 
-def _account(
-    account_id: str,
-    institution_id: str | None,
-    masked: str | None,
-    details: Payload,
-    balances: list[Payload],
-) -> AggregatorAccount:
-    masked = masked or mask_identifier(
+def _identity(identifier: str | None, kind: str = "iban") -> str | None:
+    """The bank account itself, whatever the consent: its IBAN (or BBAN, sort code and number),
+    compact and upper case. Never stored or shown as is: hashed with the institution."""
+    compact = "".join((identifier or "").split()).upper()
+    return f"{kind}:{compact}" if compact else None
+
+
+def _account(seen: AggregatorAccount, details: Payload, balances: list[Payload]) -> AggregatorAccount:
+    masked = seen.masked_identifier or mask_identifier(
         details.opt_text("iban") or details.opt_text("bban") or details.opt_text("maskedPan")
+    )
+    identity = (
+        seen.identity
+        or _identity(details.opt_text("iban"))
+        or _identity(details.opt_text("bban"), "bban")
+        or _identity(details.opt_text("scan"), "scan")
+        or _identity(details.opt_text("resourceId"), "resource")
     )
     balance = _preferred_balance(balances)
     amount = balance.obj("balanceAmount") if balance else None
-    return AggregatorAccount(
-        account_id=account_id,
+    return replace(
+        seen,
         name=details.opt_text("name")
         or details.opt_text("displayName")
         or details.opt_text("product")
@@ -568,8 +642,8 @@ def _account(
         currency=details.opt_text("currency") or (amount.opt_text("currency") if amount else None),
         balance=amount.decimal("amount") if amount else None,
         balance_type=balance.opt_text("balanceType") if balance else None,
-        institution_id=institution_id,
         details={"status": "READY", **{k: v for k in _SAFE_DETAILS if (v := details.opt_text(k))}},
+        identity=identity,
     )
 
 
@@ -597,8 +671,8 @@ def _transaction(payload: Payload, account_id: str, *, pending: bool) -> Aggrega
         ("status", "pending" if pending else "booked"),
     ]
     return AggregatorTransaction(
-        transaction_id=payload.opt_text("transactionId"),
-        internal_id=payload.opt_text("internalTransactionId"),
+        transaction_id=payload.opt_identifier("transactionId"),
+        internal_id=payload.opt_identifier("internalTransactionId"),
         account_id=account_id,
         booking_date=payload.opt_date("bookingDate") or payload.opt_date("bookingDateTime"),
         value_date=payload.opt_date("valueDate") or payload.opt_date("valueDateTime"),

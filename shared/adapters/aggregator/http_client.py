@@ -113,14 +113,19 @@ class JsonHttpClient:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool = True,
+        before_each: Callable[[], None] | None = None,
     ) -> Reply:
         """Send with retries; return the last reply (the adapter maps non-2xx to errors).
 
         `operation` names the call in logs; paths may carry ids, never secrets, but the
-        operation name is all a log line needs.
+        operation name is all a log line needs. `before_each` runs before every attempt, the
+        retries included (a provider that counts requests counts each one); it may raise to
+        stop before sending.
         """
         for attempt in range(1, self.retry.attempts + 1):
             last = attempt == self.retry.attempts
+            if before_each is not None:
+                before_each()
             try:
                 response = self.client().request(
                     method, path.lstrip("/"), json=json_body, params=params, headers=headers

@@ -32,6 +32,27 @@ class Payload:
             raise self._fail(key, "a string")
         return value
 
+    def identifier(self, key: str) -> str:
+        """An id we key on or send back: trimmed; empty or whitespace is missing."""
+        value = self.opt_identifier(key)
+        if value is None:
+            raise self._fail(key, "an id")
+        return value
+
+    def opt_identifier(self, key: str) -> str | None:
+        """An optional id: trimmed, and None when empty or whitespace (a blank id is no id:
+        two lines stored under " " would overwrite each other)."""
+        value = self._data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self._fail(key, "an id")
+        return value.strip() or None
+
+    def identifiers(self, key: str) -> list[str]:
+        """A list of ids, blanks left out."""
+        return [value.strip() for value in self.strings(key) if value.strip()]
+
     def string(self, key: str) -> str:
         """A string that may be empty (Plaid's `next_cursor` is "" until data is ready)."""
         value = self._data.get(key)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -182,10 +182,10 @@ class PlaidAdapter:
             body["access_token"] = request.update_consent
         else:
             body["products"] = ["transactions"]
-            if request.max_history_days:
-                body["transactions"] = {
-                    "days_requested": max(1, min(request.max_history_days, MAX_DAYS_REQUESTED))
-                }
+            # Plaid's default is 90 days; no limit given means the institution's full history
+            # (Plaid's maximum, 730), as R-CON-2 asks. Set at Link: it cannot be raised later.
+            days = request.max_history_days or MAX_DAYS_REQUESTED
+            body["transactions"] = {"days_requested": max(1, min(days, MAX_DAYS_REQUESTED))}
         created = self._call("link/token/create", body, operation="link_token_create")
         link_token = created.text("link_token")
         return ConsentStart(
@@ -202,7 +202,7 @@ class PlaidAdapter:
                 operation="public_token_exchange",
                 idempotent=False,
             )
-            access_token, item_id = exchanged.text("access_token"), exchanged.opt_text("item_id")
+            access_token, item_id = exchanged.text("access_token"), exchanged.opt_identifier("item_id")
         elif completion.credential:
             access_token, item_id = completion.credential, None
         else:
@@ -212,7 +212,7 @@ class PlaidAdapter:
 
         def linked() -> ConsentOutcome:
             listed = self._call("accounts/get", {"access_token": access_token}, operation="accounts_get")
-            account_ids = tuple(account.text("account_id") for account in listed.objects("accounts"))
+            account_ids = tuple(account.identifier("account_id") for account in listed.objects("accounts"))
             return self._outcome(access_token, listed.obj("item"), account_ids)
 
         return _answer_about_consent(linked, access_token, item_id)
@@ -241,10 +241,10 @@ class PlaidAdapter:
         return ConsentOutcome(
             state=state,
             credential=access_token,
-            item_id=item.opt_text("item_id"),
+            item_id=item.opt_identifier("item_id"),
             account_ids=account_ids,
             reason=code or ("consent expired" if expired else None),
-            institution_id=item.opt_text("institution_id"),
+            institution_id=item.opt_identifier("institution_id"),
             access_expires_at=expires_at,
         )
 
@@ -257,11 +257,22 @@ class PlaidAdapter:
 
     # ------------------------------------------------------------------ accounts
 
-    def list_accounts(self, credential: str) -> list[AggregatorAccount]:
-        """Balances as Plaid last saw them (`/accounts/get` is free and cached by Plaid)."""
-        listed = self._call("accounts/get", {"access_token": credential}, operation="accounts_get")
-        institution_id = listed.obj("item").opt_text("institution_id")
-        return [_account(account, institution_id) for account in listed.objects("accounts")]
+    def list_accounts(
+        self,
+        credential: str,
+        *,
+        only: Collection[str] | None = None,
+        skip: Callable[[AggregatorAccount], bool] | None = None,
+    ) -> list[AggregatorAccount]:
+        """Balances as Plaid last saw them (`/accounts/get` is free and cached by Plaid);
+        `only` is sent as `options.account_ids`, `skip` leaves accounts out."""
+        request: dict[str, Any] = {"access_token": credential}
+        if only is not None:
+            request["options"] = {"account_ids": list(only)}
+        listed = self._call("accounts/get", request, operation="accounts_get")
+        institution_id = listed.obj("item").opt_identifier("institution_id")
+        accounts = [_account(account, institution_id) for account in listed.objects("accounts")]
+        return [account for account in accounts if skip is None or not skip(account)]
 
     # ------------------------------------------------------------------ transactions
 
@@ -309,7 +320,9 @@ class PlaidAdapter:
             page = self._call("transactions/sync", request, operation="transactions_sync")
             changes.added += [_transaction(t) for t in page.objects("added")]
             changes.modified += [_transaction(t) for t in page.objects("modified")]
-            changes.removed += [r.text("transaction_id") for r in page.objects("removed")]
+            changes.removed += [
+                i for r in page.objects("removed") if (i := r.opt_identifier("transaction_id"))
+            ]
             position = page.string("next_cursor") or position  # "" while Plaid is still preparing data
             if not page.flag("has_more"):
                 return _page(changes, SyncCursor(position), complete=True)
@@ -419,8 +432,19 @@ def _account(payload: Payload, institution_id: str | None) -> AggregatorAccount:
     current, available = balances.opt_decimal("current"), balances.opt_decimal("available")
     balance, balance_type = (current, "current") if current is not None else (available, "available")
     masked = mask_identifier(payload.opt_text("mask"))
+    persistent = payload.opt_identifier("persistent_account_id")
+    name = payload.opt_text("name") or payload.opt_text("official_name")
+    # The same bank account under another Item: Plaid's persistent id (where the institution
+    # has one), else its mask, name and subtype at the institution.
+    identity = (
+        f"persistent:{persistent}"
+        if persistent
+        else f"mask:{payload.opt_text('mask')}|name:{name}|subtype:{payload.opt_text('subtype')}"
+        if masked and name
+        else None
+    )
     return AggregatorAccount(
-        account_id=payload.text("account_id"),
+        account_id=payload.identifier("account_id"),
         name=payload.opt_text("name") or payload.opt_text("official_name") or masked or "Account",
         masked_identifier=masked,
         currency=balances.opt_text("iso_currency_code") or balances.opt_text("unofficial_currency_code"),
@@ -428,6 +452,7 @@ def _account(payload: Payload, institution_id: str | None) -> AggregatorAccount:
         balance_type=balance_type if balance is not None else None,
         institution_id=institution_id,
         details={key: value for key in _SAFE_DETAILS if (value := payload.opt_text(key))},
+        identity=identity,
     )
 
 
@@ -443,11 +468,11 @@ def _transaction(payload: Payload) -> AggregatorTransaction:
         raise malformed(PROVIDER, f"{payload.where} has no currency")
     pending = payload.flag("pending")
     day = payload.opt_date("date")
-    transaction_id = payload.text("transaction_id")
+    transaction_id = payload.opt_identifier("transaction_id")  # blank: fingerprinted
     return AggregatorTransaction(
         transaction_id=transaction_id,
         internal_id=None,
-        account_id=payload.text("account_id"),
+        account_id=payload.identifier("account_id"),
         booking_date=None if pending else day,
         value_date=payload.opt_date("authorized_date") or day,
         amount=amount,
@@ -456,12 +481,13 @@ def _transaction(payload: Payload) -> AggregatorTransaction:
         counterparty=payload.opt_text("merchant_name") or _first_counterparty(payload),
         pending=pending,
         raw_fingerprint_fields=(
-            ("transaction_id", transaction_id),
+            ("transaction_id", transaction_id or ""),
             ("date", day.isoformat() if day else ""),
             ("amount", str(amount)),
             ("currency", currency),
+            ("name", payload.opt_text("name") or ""),
         ),
-        pending_transaction_id=payload.opt_text("pending_transaction_id"),
+        pending_transaction_id=payload.opt_identifier("pending_transaction_id"),
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
-from shared.domain.accounts import AccountStatus, BankTransaction, SharedAccount
+from shared.domain.accounts import AccountProblem, AccountStatus, BankTransaction, SharedAccount
 from shared.domain.errors import InvalidRequest
 
 BATCH_WRITE_SIZE = 25  # DynamoDB's BatchWriteItem maximum
@@ -55,6 +55,7 @@ class AccountsRepository:
         if balance is not None:
             values[":balance"] = str(balance)
             expression += ", balance = :balance"
+        expression += " REMOVE problem"  # read again: whatever kept it from importing is over
         dynamodb_client().update_item(
             TableName=self.table_name,
             Key=to_item(
@@ -66,6 +67,21 @@ class AccountsRepository:
             UpdateExpression=expression,
             ConditionExpression="attribute_exists(PK)",
             ExpressionAttributeValues=to_item(values),
+        )
+
+    def mark_problem(self, account: SharedAccount, problem: AccountProblem) -> None:
+        """The account could not be read (its connection is fine): shown with its fix."""
+        dynamodb_client().update_item(
+            TableName=self.table_name,
+            Key=to_item(
+                {
+                    "PK": keys.customer_collection_pk(account.firm_id, account.customer_id),
+                    "SK": keys.account_sk(account.account_id),
+                }
+            ),
+            UpdateExpression="SET problem = :problem",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues=to_item({":problem": problem.value}),
         )
 
     def put_op(self, account: SharedAccount, *, expected_status: AccountStatus | None) -> dict[str, Any]:
@@ -177,6 +193,8 @@ def _values(account: SharedAccount) -> dict[str, Any]:
         "reviewed_at": account.reviewed_at.isoformat() if account.reviewed_at else None,
         "provider_account_id": account.provider_account_id,
         "ledger_account": account.ledger_account,
+        "identity_key": account.identity_key,
+        "problem": account.problem.value if account.problem else None,
     }
 
 
@@ -197,6 +215,8 @@ def _account(item: dict[str, Any]) -> SharedAccount:
         reviewed_at=datetime.fromisoformat(item["reviewed_at"]) if item.get("reviewed_at") else None,
         provider_account_id=item.get("provider_account_id", ""),
         ledger_account=item.get("ledger_account"),
+        identity_key=item.get("identity_key"),
+        problem=AccountProblem(item["problem"]) if item.get("problem") else None,
     )
 
 

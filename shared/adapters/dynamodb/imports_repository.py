@@ -1,18 +1,15 @@
-"""What imports keep: each feed's cursor and dates, today's aggregator calls per account,
-and the recent stored transactions an import compares against (so a re-import writes nothing)."""
+"""What imports keep: each feed's cursor and dates, and the recent stored transactions an
+import compares against (so a re-import writes nothing). Today's requests per account are
+kept by `request_gate.DynamoRequestGate`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
-from shared.domain.imports import DAILY_CALLS_PER_ENDPOINT, Endpoint
-from shared.observability import logger
 
 
 @dataclass(frozen=True)
@@ -71,41 +68,6 @@ class ImportsRepository:
                 }
             ),
         )
-
-    def spend(self, provider_account_id: str, endpoint: Endpoint, day: date) -> bool:
-        """Count one call against today's allowance, atomically; False when it is spent."""
-        try:
-            dynamodb_client().update_item(
-                TableName=self.table_name,
-                Key=to_item({"PK": keys.budget_pk(provider_account_id, day.isoformat()), "SK": keys.BUDGET}),
-                UpdateExpression="ADD #calls :one SET expires_at = :expiry",
-                ConditionExpression="attribute_not_exists(#calls) OR #calls < :limit",
-                ExpressionAttributeNames={"#calls": endpoint.value},
-                ExpressionAttributeValues=to_item(
-                    {
-                        ":one": 1,
-                        ":limit": DAILY_CALLS_PER_ENDPOINT,
-                        ":expiry": int(
-                            (datetime.combine(day, datetime.min.time(), UTC) + timedelta(days=2)).timestamp()
-                        ),
-                    }
-                ),
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
-
-    def charge(self, provider_account_id: str, endpoint: Endpoint, day: date) -> None:
-        """Count a call already made (reading a consent's accounts): best effort, never raises,
-        since the call itself succeeded and what it read must not be lost."""
-        try:
-            self.spend(provider_account_id, endpoint, day)
-        except (ClientError, BotoCoreError) as error:
-            logger.warning(
-                "A call was not charged to the daily budget", extra={"error": type(error).__name__}
-            )
 
     def recent(self, firm_id: str, account_id: str, since: date) -> dict[str, StoredTransaction]:
         """The account's stored transactions booked from `since`, by key (one Query per page)."""
