@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from constructs import Node
 
 from shared.adapters.aggregator.plaid import ENVIRONMENTS as PLAID_ENVIRONMENTS
-from shared.settings import DEFAULT_EULA_VERSION
+from shared.settings import DEFAULT_EULA_VERSION, gocardless_root
 
 _STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1"})
@@ -61,7 +61,10 @@ class StageConfig:
             email_domain=optional("email_domain"),
             app_base_url=required("app_base_url").rstrip("/"),
             alarm_email=optional("alarm_email"),
-            gocardless_base_url=optional("gocardless_base_url") or "https://bankaccountdata.gocardless.com",
+            # Documented both as the host and as <host>/api/v2/: the adapter gets the host.
+            gocardless_base_url=gocardless_root(
+                optional("gocardless_base_url") or "https://bankaccountdata.gocardless.com"
+            ),
             plaid_base_url=optional("plaid_base_url") or "sandbox",
             api_base_url=optional("api_base_url"),
             default_firm_timezone=optional("default_firm_timezone") or "Europe/London",

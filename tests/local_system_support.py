@@ -64,17 +64,20 @@ def http_get(port: int, path: str, token: str | None = None) -> tuple[int, dict]
 
 
 class LocalProcess:
-    def __init__(self, log_dir: Path):
+    def __init__(self, log_dir: Path, environment: dict[str, str] | None = None):
         self.port = free_port()
         # On the test's business clock (the suite's pinned instant, or the calendar matrix's moment).
         at = CLOCK.now().isoformat().replace("+00:00", "Z")
         self.env = {**os.environ, "PORT": str(self.port), "MOTO_PORT": "0", "CLOCK_AT": at}
         # Only what a fresh shell has: nothing the test suite set may hide a missing local setting.
         for name in [n for n in self.env if n.startswith(("AWS_", "POWERTOOLS_"))] + [
+            "GOCARDLESS_BASE_URL",  # a developer's own provider hosts must not reach the tests' system
+            "PLAID_BASE_URL",
             "DATA_TABLE_NAME",
             "IDEMPOTENCY_TABLE_NAME",
         ]:
             self.env.pop(name, None)
+        self.env.update(environment or {})  # what this test sets on purpose
         self.log_path = log_dir / f"local-{self.port}.log"
         self._log = self.log_path.open("wb")
         self.started = time.monotonic()
@@ -136,17 +139,19 @@ class LocalProcess:
         return self.log_path.read_text(errors="replace")
 
 
-def start_local_process(log_dir: Path) -> tuple[LocalProcess, float]:
+def start_local_process(
+    log_dir: Path, environment: dict[str, str] | None = None
+) -> tuple[LocalProcess, float]:
     """A healthy `python -m local` and its startup time; retried on a free port lost to a race."""
     for _ in range(START_ATTEMPTS - 1):
-        local = LocalProcess(log_dir)
+        local = LocalProcess(log_dir, environment)
         try:
             return local, local.wait_until_healthy()
         except pytest.fail.Exception:
             local.stop()
             if not local.lost_its_port():
                 raise
-    local = LocalProcess(log_dir)
+    local = LocalProcess(log_dir, environment)
     try:
         return local, local.wait_until_healthy()
     except BaseException:

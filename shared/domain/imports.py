@@ -29,6 +29,7 @@ class Outcome(StrEnum):
     BUDGET_SPENT = "budget_spent"  # today's calls are used up: tomorrow's run continues
     CONSENT_EXPIRED = "consent_expired"  # connection marked expired, customer notified
     CREDENTIALS_REJECTED = "credentials_rejected"
+    ACCOUNTS_UNAVAILABLE = "accounts_unavailable"  # no account could be read (flagged, some retried)
 
 
 def last_closed_day(now: datetime, timezone: str) -> date:

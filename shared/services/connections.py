@@ -267,7 +267,30 @@ def _offer_accounts(
         )
         for account, account_id in ids
     ]
-    return onboarding.offer_accounts(ports.onboarding, connection.firm_id, connection.customer_id, shared)
+    return onboarding.offer_accounts(
+        ports.onboarding,
+        connection.firm_id,
+        connection.customer_id,
+        _not_imported_elsewhere(ports, connection, shared),
+    )
+
+
+def _not_imported_elsewhere(
+    ports: ConnectionsPorts, connection: Connection, accounts: list[SharedAccount]
+) -> list[SharedAccount]:
+    """A bank account another live connection of the customer already imports stays with it
+    (moving it back and forth would re-read its history under the other consent's ids); one
+    whose connection ended moves to this one with its id, review and decision."""
+    live = {
+        c.connection_id
+        for c in ports.connections.list_for_customer(connection.firm_id, connection.customer_id)
+        if c.status in IMPORTABLE and c.connection_id != connection.connection_id
+    }
+    if not live:
+        return accounts
+    stored = ports.onboarding.accounts.list_for_customer(connection.firm_id, connection.customer_id)
+    elsewhere = {a.identity_key for a in stored if a.identity_key and a.connection_id in live}
+    return [a for a in accounts if a.identity_key is None or a.identity_key not in elsewhere]
 
 
 # troubleshooting -----------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from shared.clock import now as business_now
 from shared.domain.accounts import AccountProblem, AccountStatus, BankTransaction, SharedAccount
 from shared.domain.aggregator import (
     AccountUnavailable,
+    AggregatorError,
     AggregatorProvider,
     AggregatorRateLimited,
     AggregatorTransaction,
@@ -59,7 +60,8 @@ from shared.observability import logger, metrics
 from shared.services.assignment import auto_assign
 
 MAX_PAGES_PER_JOB = 50  # a provider that keeps saying "more" is continued by the next job
-MAX_ACCOUNT_RETRIES = 4  # an account that failed alone is retried this many times by itself
+MAX_ACCOUNT_RETRIES = 2  # an account that failed alone is retried this many times by itself
+# (each retry is a request the provider counts: 1 + 2 of the day's 4 leaves one for people)
 RETRY_BASE_SECONDS = 60
 MAX_RETRY_DELAY_SECONDS = 900  # SQS's longest message delay
 
@@ -89,7 +91,6 @@ class ImportReport:
     assigned: int = 0
     accounts_unavailable: int = 0
     retried: int = 0
-    unavailable_ids: set[str] = field(default_factory=set)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -126,11 +127,14 @@ def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
     until = last_closed_day(ports.clock(), firm.timezone if firm else ports.default_timezone)
     report = ImportReport(Outcome.IMPORTED)
     unread: list[SharedAccount] = []  # accounts this job could not read: retried on their own
+    limited_by_provider: AggregatorRateLimited | None = None
+    feeds = [[a] for a in accounts] if provider.feed_per_account else [accounts]
+    imported: list[SharedAccount] = []
     try:
-        feeds = [[a] for a in accounts] if provider.feed_per_account else [accounts]
         for feed in feeds:
             try:
-                _import_feed(ports, provider, connection, feed, until, report)
+                if _import_feed(ports, provider, connection, feed, until, report):
+                    imported += feed
             except AccountUnavailable as problem:  # the account's, not the consent's (R-CON-8)
                 for account in feed:
                     ports.accounts.mark_problem(
@@ -138,13 +142,22 @@ def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
                         AccountProblem.PROCESSING if problem.retry_later else AccountProblem.UNAVAILABLE,
                     )
                 report.accounts_unavailable += len(feed)
-                report.unavailable_ids |= {a.account_id for a in feed}
                 if problem.retry_later:
                     unread += feed
             except AggregatorUnavailable:
                 if len(feeds) == 1:
                     raise  # the whole job failed: the queue retries it
                 unread += feed  # one account failed after the adapter's retries: that one later
+            except AggregatorRateLimited as limited:
+                if len(feeds) == 1 or isinstance(limited, RequestsSpent):
+                    raise
+                # One account's 429 (the adapter holds that account's endpoint until the reset):
+                # the others carry on; that one waits for the next run after the reset.
+                limited_by_provider = limited
+        if limited_by_provider is not None and not imported:
+            raise limited_by_provider
+        if imported:
+            _refresh_accounts(ports, provider, connection, imported)
     except AggregatorRateLimited as limited:
         raise _hold_until_reset(ports, connection, limited) from None
     except ConsentExpired as expired:
@@ -156,14 +169,13 @@ def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
         _park(ports, connection, ConnectionStatus.CREDENTIALS_REJECTED, message, rejected)
         return _finish(replace(report, outcome=Outcome.CREDENTIALS_REJECTED))
     _retry_later(ports, job, unread, report)
-    imported = [a for a in accounts if a not in unread and a.account_id not in report.unavailable_ids]
     if report.feeds_skipped_for_budget == len(feeds):
         report.outcome = Outcome.BUDGET_SPENT
-    elif imported:
-        _refresh_accounts(ports, provider, connection, imported)
-        if report.written:
-            # R-IMP-3: the firm's rules run over the new unassigned lines after each import.
-            report.assigned = auto_assign(ports.assignment, ports.accounts, job.firm_id, job.customer_id)
+    elif not imported:
+        report.outcome = Outcome.ACCOUNTS_UNAVAILABLE
+    elif report.written:
+        # R-IMP-3: the firm's rules run over the new unassigned lines after each import.
+        report.assigned = auto_assign(ports.assignment, ports.accounts, job.firm_id, job.customer_id)
     _record_outcome(ports, connection, report.outcome)
     return _finish(report)
 
@@ -172,8 +184,9 @@ def _retry_later(
     ports: ImportPorts, job: ImportJob, unread: list[SharedAccount], report: ImportReport
 ) -> None:
     """The accounts this job could not read come back on their own, after a growing delay with
-    jitter (1 minute at least, then 2, 4, 8, up to SQS's 15), never with the accounts this job
-    imported; after MAX_ACCOUNT_RETRIES the next scheduled run takes them."""
+    jitter (1 minute at least, then 2), never with the accounts this job imported; after
+    MAX_ACCOUNT_RETRIES the next scheduled run takes them. A Data Refresh hears of the
+    connection once, from the first job (its outcome, with the accounts flagged)."""
     if not unread or job.attempt >= MAX_ACCOUNT_RETRIES:
         return
     retry = replace(
@@ -242,8 +255,10 @@ def _update_connection(
 def _refresh_accounts(
     ports: ImportPorts, provider: AggregatorProvider, connection: Connection, accounts: list[SharedAccount]
 ) -> None:
-    """Balances and details of the accepted accounts only (R-CON-9, R-INV-6), while today's
-    requests allow (the adapter spends them before each request)."""
+    """Balances and details of the accounts this job imported (R-CON-9; never a declined one,
+    R-INV-6), while today's requests allow (the adapter spends them before each request). The
+    lines are stored: a failure here costs the balances, never the job (a consent-level error
+    still parks the connection)."""
     balances: dict[str, Decimal | None] = {}
     try:
         balances = {
@@ -252,8 +267,10 @@ def _refresh_accounts(
                 connection.credential or "", only=[a.provider_account_id for a in accounts]
             )
         }
-    except AggregatorRateLimited:  # spent today, or the provider said to wait
-        logger.info("Balances not refreshed: the provider's limit is reached")
+    except (ConsentExpired, CredentialsRejected):
+        raise
+    except AggregatorError as error:  # spent today, a 429, an account closed since, a 5xx...
+        logger.info("Balances not refreshed", extra={"error_type": type(error).__name__})
     for account in accounts:
         ports.accounts.mark_updated(account, ports.clock(), balances.get(account.provider_account_id))
 
@@ -275,7 +292,8 @@ def _import_feed(
     accounts: list[SharedAccount],
     until: date,
     report: ImportReport,
-) -> None:
+) -> bool:
+    """Import one feed; False when today's requests were spent before anything was read."""
     feed_id = accounts[0].account_id if provider.feed_per_account else connection.connection_id
     state = ports.imports.feed_state(connection.firm_id, connection.customer_id, feed_id)
     linked = connection.linked_at or connection.created_at
@@ -296,13 +314,16 @@ def _import_feed(
         except RequestsSpent:  # today's requests are spent (nothing was sent): tomorrow, from here
             if not pages:
                 report.feeds_skipped_for_budget += 1
-                return
+                return False
             break
         pages.append(page)
         cursor = page.next_cursor
         if page.complete:
             break
-    _store(ports, connection, ours, pages, until, report)
+    # Read from the start to the end, a feed is the provider's whole state: a stored pending it
+    # no longer has is gone (a removal that happened before a restart is never sent as one).
+    whole = restart and bool(pages) and pages[-1].complete
+    _store(ports, connection, ours, pages, until, report, whole=whole)
     # Saved only now that every page is stored: a crash before this re-reads, never skips.
     last_booked = max(
         (t.booking_date for p in pages for t in (*p.added, *p.modified) if t.booking_date and not t.pending),
@@ -319,6 +340,7 @@ def _import_feed(
             accounts=tuple(sorted(covered | set(state.accounts))),
         ),
     )
+    return True
 
 
 def _store(
@@ -328,6 +350,8 @@ def _store(
     pages: list[TransactionPage],
     until: date,
     report: ImportReport,
+    *,
+    whole: bool = False,
 ) -> None:
     changed = [t for p in pages for t in (*p.added, *p.modified)]
     # What the provider ended with, whatever the pages' size and order: a removed transaction,
@@ -336,21 +360,36 @@ def _store(
     dropped = {r for p in pages for r in p.removed} | {
         t.pending_transaction_id for t in changed if t.pending_transaction_id
     }
-    snapshot = any(p.pending_snapshot for p in pages)
+    snapshot = whole or any(p.pending_snapshot for p in pages)
+    latest: dict[str, dict[str, AggregatorTransaction]] = {}
+    stored: dict[str, dict[str, StoredTransaction]] = {}
     for provider_account_id, account in ours.items():
-        latest = {
+        latest[provider_account_id] = {
             transaction_key(t, account.account_id): t for t in changed if t.account_id == provider_account_id
         }  # a later page's version of a transaction replaces an earlier one
-        mine = [t for key, t in latest.items() if key not in dropped]
-        dates = [booking_day(t, until) for t in mine]
+        dates = [booking_day(t, until) for t in latest[provider_account_id].values()]
         since = min([*dates, until]) - timedelta(days=31)  # pendings may be a month old
-        stored = ports.imports.recent(connection.firm_id, account.account_id, since)
-        puts, keep, moved = _changes(account, mine, until, stored)
+        stored[provider_account_id] = ports.imports.recent(connection.firm_id, account.account_id, since)
+    # A removal or change of a line older than the window (rare): read the accounts' whole history.
+    asked = {r for p in pages for r in p.removed} | {
+        transaction_key(t, ours[t.account_id].account_id)
+        for p in pages
+        for t in p.modified
+        if t.account_id in ours
+    }
+    if asked - {key for rows in stored.values() for key in rows}:
+        for provider_account_id, account in ours.items():
+            stored[provider_account_id] = ports.imports.recent(
+                connection.firm_id, account.account_id, date.min
+            )
+    for provider_account_id, account in ours.items():
+        mine = [t for key, t in latest[provider_account_id].items() if key not in dropped]
+        puts, keep, moved = _changes(account, mine, until, stored[provider_account_id])
         report.written += len(puts)
         report.unchanged += len(mine) - len(puts)
         gone = [
             entry.sort_key
-            for key, entry in stored.items()
+            for key, entry in stored[provider_account_id].items()
             if key not in keep and (key in dropped or (snapshot and entry.pending))
         ] + moved
         report.deleted += len(gone)

@@ -5,6 +5,7 @@ Every function takes its ports; none knows about Lambda, HTTP or environment var
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -280,7 +281,16 @@ def offer_accounts(
         raise NotFound()
     stored = ports.accounts.list_for_customer(firm_id, customer_id)
     known = {account.account_id: account for account in stored}
-    by_identity = {account.identity_key: account for account in stored if account.identity_key}
+    # Identity keys that name one account only (two look-alikes sharing one are matched by id).
+    counts = Counter(a.identity_key for a in (*stored, *accounts) if a.identity_key)
+    incoming = Counter(a.identity_key for a in accounts if a.identity_key)
+    by_identity = {
+        a.identity_key: a
+        for a in stored
+        if a.identity_key
+        and counts[a.identity_key] - incoming[a.identity_key] == 1
+        and incoming[a.identity_key] == 1
+    }
     fresh: list[SharedAccount] = []
     moved: list[SharedAccount] = []
     for account in accounts:

@@ -30,6 +30,7 @@ from tests.integration.documented_providers import (
     gc_transactions,
     link,
     plaid_pages,
+    review,
     run_import,
     script_gocardless,
     script_plaid,
@@ -350,6 +351,13 @@ def test_nothing_goes_to_the_provider_after_a_429_until_its_reset(documented: Do
         bootstrap.connections().connections.locate(linked.connection_id)  # type: ignore[arg-type]
     )
     assert connection is not None and connection.rate_limited_until is not None
+    from functions.connections_api import handler as connections_api
+    from tests.integration.onboarding_support import INVITEE, call
+
+    _, shown = call(connections_api, "GET", "/connections", INVITEE)
+    assert [c["rate_limited_until"] for c in shown] == [
+        connection.rate_limited_until.isoformat().replace("+00:00", "Z")
+    ]
 
     CLOCK.advance(timedelta(seconds=3601))
     documented.gocardless_api.on("GET", transactions, reply(200, gc_transactions([])))
@@ -450,7 +458,7 @@ def test_retries_of_one_account_back_off_with_jitter_and_stop():
 
     lowest = [retry_delay(n, 0.0) for n in range(MAX_ACCOUNT_RETRIES)]
     highest = [retry_delay(n, 0.999) for n in range(MAX_ACCOUNT_RETRIES)]
-    assert lowest == [60, 120, 240, 480] and highest == [89, 179, 359, 719]
+    assert lowest == [60, 120] and highest == [89, 179]
 
 
 def test_a_job_at_its_last_retry_queues_no_other(documented: Documented, sent_jobs):
@@ -479,6 +487,17 @@ def test_the_same_bank_account_through_a_second_connection_keeps_its_id_and_deci
         ),
     )
     before = accounts_of(linked.customer_id)
+    from functions.connections_api import handler as connections_api
+    from tests.integration.onboarding_support import INVITEE, call
+
+    first_gone = call(
+        connections_api,
+        "POST",
+        "/connections/{connection_id}/deauthorise",
+        INVITEE,
+        path_parameters={"connection_id": linked.connection_id},
+    )
+    assert first_gone[0] == 200  # the first connection ended: the account moves to the second
     gc_three, gc_four = "0b0e0c2a-1111-4c4c-9d9d-aaaaaaaaaaaa", "0b0e0c2a-2222-4c4c-9d9d-bbbbbbbbbbbb"
     script_gocardless(documented, {gc_three: " gb33 bukb 2020 1555 5555 55 ", gc_four: IBAN_TWO})
 
@@ -497,3 +516,117 @@ def test_the_same_bank_account_through_a_second_connection_keeps_its_id_and_deci
     moved = stored[linked.account_ids[GC_ONE]]
     assert (moved.connection_id, moved.provider_account_id) == (second, gc_three)
     assert documented.gc_requests(gc_four, "details") == 0  # declined: not read under the new consent either
+
+
+def test_an_account_a_live_connection_imports_stays_with_it(documented: Documented):
+    script_gocardless(documented, {GC_ONE: IBAN_ONE})
+    linked = link(documented, "gocardless")
+    script_gocardless(documented, {"0b0e0c2a-1111-4c4c-9d9d-cccccccccccc": IBAN_ONE})
+
+    connect(documented, "gocardless", linked.customer_id)
+
+    [account] = bootstrap.imports().accounts.list_for_customer(DEMO_FIRM.firm_id, linked.customer_id)
+    assert (account.connection_id, account.provider_account_id) == (linked.connection_id, GC_ONE)
+
+
+def test_look_alike_plaid_accounts_without_a_persistent_id_stay_two_accounts(documented: Documented):
+    """Two accounts with the same mask, name and subtype (Plaid's sandbox has such) are two."""
+    twins = {
+        **doc.PLAID_ACCOUNTS,
+        "accounts": [
+            {**doc.PLAID_ACCOUNTS["accounts"][0], "account_id": doc.PLAID_CHECKING},
+            {**doc.PLAID_ACCOUNTS["accounts"][0], "account_id": doc.PLAID_SAVINGS},
+        ],
+    }
+    script_plaid(documented, twins)
+    linked = link(documented, "plaid")
+    from functions.connections_api import handler as connections_api
+    from tests.integration.onboarding_support import INVITEE, call
+
+    call(
+        connections_api,
+        "POST",
+        "/connections/{connection_id}/find-new-accounts",
+        INVITEE,
+        path_parameters={"connection_id": linked.connection_id},
+    )
+
+    stored = bootstrap.imports().accounts.list_for_customer(DEMO_FIRM.firm_id, linked.customer_id)
+    assert sorted(a.provider_account_id for a in stored) == sorted([doc.PLAID_CHECKING, doc.PLAID_SAVINGS])
+
+
+def test_one_accounts_429_does_not_stop_the_others(documented: Documented):
+    script_gocardless(documented, {GC_ONE: IBAN_ONE, GC_TWO: IBAN_TWO})
+    linked = link(documented, "gocardless")
+    documented.gocardless_api.on(
+        "GET", gc_path("accounts", GC_TWO, "transactions"), reply(429, RATE_LIMITED, LIMIT_HEADERS)
+    )
+
+    report = run_import(linked)
+
+    assert report.outcome is Outcome.IMPORTED
+    assert _connection(linked).last_import_outcome == "imported"
+    run_import(linked)  # held: the account's endpoint is not asked again before its reset
+    assert documented.gc_requests(GC_TWO, "transactions") == 1
+    assert documented.gc_requests(GC_ONE, "transactions") == 2
+
+
+def test_balances_that_fail_after_the_lines_are_stored_do_not_fail_the_import(documented: Documented):
+    """Plaid /accounts/get with options.account_ids answers INVALID_ACCOUNT_ID for an account
+    closed since: the lines are kept and the job ends (no redelivery re-reading everything)."""
+    script_plaid(documented)
+    linked = link(documented, "plaid")
+    plaid_pages(documented.plaid_api, doc.plaid_sync_page("c1", False, added=[_plaid_line("tx-1", 3)]))
+    documented.plaid_api.on(
+        "POST",
+        "/accounts/get",
+        reply(
+            400,
+            doc.plaid_error(
+                "INVALID_INPUT", "INVALID_ACCOUNT_ID", "one or more of the account IDs is invalid"
+            ),
+        ),
+    )
+
+    assert run_import(linked).outcome is Outcome.IMPORTED
+    assert [line["transaction_id"] for line in stored_lines(linked)] == ["tx-1"]
+
+
+def test_a_removal_of_a_line_older_than_the_window_deletes_it(documented: Documented):
+    script_plaid(documented)
+    linked = link(documented, "plaid")
+    old = (CLOCK.now().date() - timedelta(days=60)).isoformat()
+    plaid_pages(
+        documented.plaid_api,
+        doc.plaid_sync_page(
+            "c1", False, added=[doc.plaid_transaction("old-1", 9, date=old, authorized_date=old)]
+        ),
+    )
+    run_import(linked)
+    plaid_pages(documented.plaid_api, doc.plaid_sync_page("c2", False, removed=["old-1"]))
+
+    assert run_import(linked).deleted == 1
+    assert stored_lines(linked) == []
+
+
+def test_a_plaid_restart_drops_the_pendings_the_provider_no_longer_has(documented: Documented):
+    """Accepting a second account re-reads the Item's feed from its start: Plaid's answer is its
+    whole state, with no `removed` for what vanished meanwhile."""
+    script_plaid(documented)
+    linked = link(
+        documented,
+        "plaid",
+        decide=lambda account: "accept" if account["masked_identifier"].endswith("0000") else None,
+    )
+    plaid_pages(
+        documented.plaid_api,
+        doc.plaid_sync_page("c1", False, added=[_plaid_line("hold-1", 50, pending=True)]),
+    )
+    run_import(linked)
+    savings = next(a for a in accounts_of(linked.customer_id).values() if a["status"] == "new")
+    review(linked.customer_id, savings["account_id"])
+    plaid_pages(documented.plaid_api, doc.plaid_sync_page("r1", False, added=[_plaid_line("tx-2", 4)]))
+
+    run_import(linked)
+
+    assert [line["transaction_id"] for line in stored_lines(linked)] == ["tx-2"]

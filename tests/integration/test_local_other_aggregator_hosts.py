@@ -81,10 +81,10 @@ def gocardless_double() -> Iterator[int]:
 
 
 @pytest.mark.slow
-def test_make_run_connects_through_the_gocardless_host_it_is_given(gocardless_double, monkeypatch, tmp_path):
+def test_make_run_connects_through_the_gocardless_host_it_is_given(gocardless_double, tmp_path):
     double = gocardless_double
-    monkeypatch.setenv("GOCARDLESS_BASE_URL", f"http://127.0.0.1:{double}{DOUBLE_MOUNT}/api/v2/")
-    local, _ = start_local_process(tmp_path)
+    base = f"http://127.0.0.1:{double}{DOUBLE_MOUNT}/api/v2/"
+    local, _ = start_local_process(tmp_path, {"GOCARDLESS_BASE_URL": base})
     try:
         customer = become_a_customer(local)
         status, _, body = request(

@@ -347,6 +347,15 @@ def test_redirects_links_and_fetches_stay_on_their_allow_lists(
         {"plaid_base_url": "https://production.plaid.com", "gocardless_base_url": "https://bankaccountdata.gocardless.com"},
     ):  # fmt: skip
         stage_config(good)
+    # GoCardless documents its base both as the host and as <host>/api/v2/: the adapter gets the host
+    for documented in (
+        "https://bankaccountdata.gocardless.com/api/v2/",
+        "https://bankaccountdata.gocardless.com/api/v2",
+    ):
+        assert (
+            stage_config({"gocardless_base_url": documented}).gocardless_base_url
+            == "https://bankaccountdata.gocardless.com"
+        )
 
     total_outside = sum(outside.values())
     bar(

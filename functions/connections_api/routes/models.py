@@ -68,6 +68,9 @@ class ConnectionOut(BaseModel):
     last_error_message: str | None = Field(description="What the problem means, for a person")
     last_import_at: datetime | None
     last_import_outcome: str | None
+    rate_limited_until: datetime | None = Field(
+        default=None, description="The provider asked for no request before this time (R-IMP-4)"
+    )
 
     @classmethod
     def of(cls, connection: Connection, now: datetime) -> ConnectionOut:
@@ -87,6 +90,9 @@ class ConnectionOut(BaseModel):
             last_error_message=connection.problem.message if connection.problem else None,
             last_import_at=connection.last_import_at,
             last_import_outcome=connection.last_import_outcome,
+            rate_limited_until=connection.rate_limited_until
+            if connection.rate_limited_until and connection.rate_limited_until > now
+            else None,
         )
 
 

@@ -346,13 +346,13 @@ class GoCardlessAdapter:
             only = outcome.account_ids
         found = []
         for account_id in only:
-            account = self._account(account_id, skip)
+            account = self._account(credential, account_id, skip)
             if account is not None:
                 found.append(account)
         return found
 
     def _account(
-        self, account_id: str, skip: Callable[[AggregatorAccount], bool] | None
+        self, credential: str, account_id: str, skip: Callable[[AggregatorAccount], bool] | None
     ) -> AggregatorAccount | None:
         path = f"api/v2/accounts/{_segment(account_id)}/"
         meta = Payload(self._call("GET", path, operation="get_account").body, PROVIDER, "account")
@@ -375,9 +375,11 @@ class GoCardlessAdapter:
             return None
         if status != "READY":  # DISCOVERED, PROCESSING, ERROR: no data yet, spend no daily call
             return seen
-        details = Payload(self._account_call(account_id, "details", "get_details").body, PROVIDER, "details")
+        details = Payload(
+            self._account_call(credential, account_id, "details", "get_details").body, PROVIDER, "details"
+        )
         balances = Payload(
-            self._account_call(account_id, "balances", "get_balances").body, PROVIDER, "balances"
+            self._account_call(credential, account_id, "balances", "get_balances").body, PROVIDER, "balances"
         )
         return _account(seen, details.obj("account"), balances.objects("balances"))
 
@@ -402,6 +404,7 @@ class GoCardlessAdapter:
         date_to = min(cursor.date_to or today, today)
         date_from = min(cursor.date_from, date_to)
         reply = self._account_call(
+            credential,
             account_id,
             "transactions",
             "get_transactions",
@@ -428,7 +431,9 @@ class GoCardlessAdapter:
     def _call(self, method: str, path: str, *, operation: str, **options: Any) -> Reply:
         return self._checked(self._authorised(method, path, operation=operation, **options))
 
-    def _account_call(self, account_id: str, endpoint: str, operation: str, **options: Any) -> Reply:
+    def _account_call(
+        self, credential: str, account_id: str, endpoint: str, operation: str, **options: Any
+    ) -> Reply:
         """A request to an endpoint the bank limits per account and day: each attempt passes the
         gate before it is sent, and what the provider says of the limit is kept for the next."""
         reply = self._authorised(
@@ -439,21 +444,30 @@ class GoCardlessAdapter:
             **options,
         )
         self._note_limit(account_id, endpoint, reply)
-        if not reply.ok and (unavailable := self._account_problem(reply)) is not None:
+        if not reply.ok and (unavailable := self._account_problem(credential, reply)) is not None:
             raise unavailable
         return self._checked(reply)
 
-    def _account_problem(self, reply: Reply) -> AccountUnavailable | None:
-        """An error about the account, not the consent (an expired agreement is the consent's):
+    def _account_problem(self, credential: str, reply: Reply) -> AggregatorError | None:
+        """A 4xx about the account, not the consent (an expired agreement is the consent's):
         still processing (409 AccountProcessing: try later), or inactive, suspended, closed or
-        unknown (404)."""
+        unknown. A bare 404 is checked against the requisition first (an unlimited call): a
+        deleted or expired consent is the consent's problem, not every account's."""
+        if not 400 <= reply.status < 500 or reply.status == 429:
+            return None
         error = self._error(reply)
-        if type(error) is ConsentExpired or reply.status == 429:
+        if type(error) is ConsentExpired:
             return None
         kind = error.provider_code or ""
         text = f"{kind} {error.message or ''}"
         if _PROCESSING.search(text):
             return AccountUnavailable(error.message, retry_later=True, provider=PROVIDER, provider_code=kind)
+        if reply.status == 404:
+            consent = self.consent_state(credential).state
+            if consent is ConsentState.REVOKED:
+                return ConsentRevoked(error.message, provider=PROVIDER, provider_code=kind)
+            if consent is ConsentState.EXPIRED:
+                return ConsentExpired(error.message, provider=PROVIDER, provider_code=kind)
         if reply.status == 404 or _ACCOUNT_GONE.search(text):
             return AccountUnavailable(error.message, provider=PROVIDER, provider_code=kind)
         return None

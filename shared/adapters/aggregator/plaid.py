@@ -433,16 +433,9 @@ def _account(payload: Payload, institution_id: str | None) -> AggregatorAccount:
     balance, balance_type = (current, "current") if current is not None else (available, "available")
     masked = mask_identifier(payload.opt_text("mask"))
     persistent = payload.opt_identifier("persistent_account_id")
-    name = payload.opt_text("name") or payload.opt_text("official_name")
-    # The same bank account under another Item: Plaid's persistent id (where the institution
-    # has one), else its mask, name and subtype at the institution.
-    identity = (
-        f"persistent:{persistent}"
-        if persistent
-        else f"mask:{payload.opt_text('mask')}|name:{name}|subtype:{payload.opt_text('subtype')}"
-        if masked and name
-        else None
-    )
+    # The same bank account under another Item: Plaid's persistent id, where the institution has
+    # one. Mask, name and subtype are not enough (two look-alike accounts share them).
+    identity = f"persistent:{persistent}" if persistent else None
     return AggregatorAccount(
         account_id=payload.identifier("account_id"),
         name=payload.opt_text("name") or payload.opt_text("official_name") or masked or "Account",

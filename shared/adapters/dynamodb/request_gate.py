@@ -62,11 +62,10 @@ class DynamoRequestGate:
                 raise
             old = from_item(error.response.get("Item") or self._item(scope, day))
             held = old.get(_held(endpoint))
-            reset = (
-                datetime.fromtimestamp(int(held), UTC)
-                if held is not None and int(held) > now.timestamp()
-                else _start(day + timedelta(days=1))
-            )
+            resets = [_start(day + timedelta(days=1))] if int(old.get(endpoint, 0)) >= self.limit else []
+            if held is not None and int(held) > now.timestamp():
+                resets.append(datetime.fromtimestamp(int(held), UTC))
+            reset = max(resets, default=_start(day + timedelta(days=1)))
             raise RequestsSpent(
                 retry_after_seconds=max(1, math.ceil((reset - now).total_seconds())), reset_at=reset
             ) from None
