@@ -85,7 +85,8 @@ class Route:
 
 
 TABLES: dict[str, TableSpec] = {
-    # Single table: see docs/data-model.md for the key design and the access-pattern table.
+    # Single table: the key design and the access-pattern table are in the docstring of
+    # shared/adapters/dynamodb/keys.py, which builds every key string.
     "data": TableSpec(
         env="DATA_TABLE_NAME",
         partition_key="PK",

@@ -129,8 +129,9 @@ class AccountsRepository:
         limit: int,
     ) -> TransactionPage:
         """Newest first; one account through GSI1, or every account of the customer on the table."""
-        low = f"TX#{date_from.isoformat() if date_from else ''}"
-        high = f"TX#{date_to.isoformat() if date_to else '9999-12-31'}#\uffff"
+        low, high = keys.transactions_between(
+            date_from.isoformat() if date_from else None, date_to.isoformat() if date_to else None
+        )
         if account_id:
             partition, pk_name, sk_name, index = (
                 keys.account_transactions_gsi1pk(firm_id, account_id),
@@ -158,12 +159,12 @@ class AccountsRepository:
         if last:
             # The cursor is the last row's table sort key; both keys rebuild from it and the scope.
             try:
-                _, booking, _account, key = last.split("#", 3)
+                gsi1_sort = keys.account_transaction_gsi1sk_of(last)
             except ValueError:
                 raise InvalidRequest("The page cursor is not valid.", code="invalid_cursor") from None
             start = {"PK": keys.customer_transactions_pk(firm_id, customer_id), "SK": last}
             if index:
-                start |= {"GSI1PK": partition, "GSI1SK": f"TX#{booking}#{key}"}
+                start |= {"GSI1PK": partition, "GSI1SK": gsi1_sort}
             query["ExclusiveStartKey"] = to_item(start)
         response = query_page(query)
         evaluated = response.get("LastEvaluatedKey")
@@ -233,7 +234,7 @@ def transaction_item(transaction: BankTransaction) -> dict[str, Any]:
         "PK": keys.customer_transactions_pk(transaction.firm_id, transaction.customer_id),
         "SK": sort_key,
         "GSI1PK": keys.account_transactions_gsi1pk(transaction.firm_id, transaction.account_id),
-        "GSI1SK": f"TX#{booking}#{transaction.transaction_key}",
+        "GSI1SK": keys.account_transaction_gsi1sk(booking, transaction.transaction_key),
         "type": "transaction",
         "firm_id": transaction.firm_id,
         "customer_id": transaction.customer_id,

@@ -212,7 +212,9 @@ def _values(connection: Connection) -> dict[str, Any]:
         "rate_limited_until": _iso(connection.rate_limited_until),
         "version": connection.version,
         "GSI2PK": keys.active_connections_gsi2pk(shard) if active else None,
-        "GSI2SK": f"{connection.firm_id}#{connection.customer_id}#{connection.connection_id}"
+        "GSI2SK": keys.active_connection_gsi2sk(
+            connection.firm_id, connection.customer_id, connection.connection_id
+        )
         if active
         else None,
     }

@@ -105,7 +105,9 @@ class CustomersRepository:
             TableName=self.table_name,
             IndexName="GSI2",
             KeyConditionExpression="GSI2PK = :pk AND GSI2SK <= :today",
-            ExpressionAttributeValues=to_item({":pk": keys.INVITATION_DUE, ":today": f"{today}#\uffff"}),
+            ExpressionAttributeValues=to_item(
+                {":pk": keys.INVITATION_DUE, ":today": keys.due_through(today)}
+            ),
             ProjectionExpression="firm_id, customer_id",
         ):
             found.extend((item["firm_id"]["S"], item["customer_id"]["S"]) for item in page["Items"])

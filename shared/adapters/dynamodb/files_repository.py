@@ -185,7 +185,9 @@ class FilesRepository:
             TableName=self.table_name,
             IndexName="GSI2",
             KeyConditionExpression="GSI2PK = :pk AND GSI2SK <= :today",
-            ExpressionAttributeValues=to_item({":pk": keys.FILE_INVITATION_DUE, ":today": f"{today}#\uffff"}),
+            ExpressionAttributeValues=to_item(
+                {":pk": keys.FILE_INVITATION_DUE, ":today": keys.due_through(today)}
+            ),
             ProjectionExpression="firm_id, file_id, subject_type, subject_id",
         ):
             found += [_ref(from_item(raw)) for raw in page["Items"]]

@@ -80,7 +80,7 @@ class ImportsRepository:
             ExpressionAttributeValues=to_item(
                 {
                     ":pk": keys.account_transactions_gsi1pk(firm_id, account_id),
-                    ":since": f"TX#{since.isoformat()}",
+                    ":since": keys.account_transactions_since(since.isoformat()),
                 }
             ),
         ):

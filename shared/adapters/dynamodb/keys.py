@@ -28,12 +28,14 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |17 | a customer's shared accounts           | table | PK=FIRM#<firm>#CUSTOMER#<cust>, SK begins ACCOUNT#  |
 |18 | a customer's transactions by date      | table | PK=FIRM#<firm>#CUSTOMER#<cust>#TX, SK=TX#<date>#... |
 |19 | an account's transactions by date      | GSI1  | GSI1PK=FIRM#<firm>#ACCOUNT#<acct>#TX, GSI1SK=TX#... |
+|   | (GSI1SK=TX#<date>#<key>)               |       |                                                     |
 |20 | a person's notifications, newest first | table | PK=USER#<sub>, SK begins NOTIFICATION#              |
 |21 | a customer's connections               | table | PK=FIRM#<firm>#CUSTOMER#<cust>, SK begins CONNECTION#|
 |22 | where a connection lives (by its id)   | table | PK=CONNECTION#<id>, SK=CONNECTION                   |
 |23 | the connection of a callback reference | table | PK=CONSENTREF#<sha256>, SK=CONSENTREF (1 use; TTL)  |
 |24 | the connection of a Plaid item         | table | PK=PLAIDITEM#<item_id>, SK=PLAIDITEM                |
 |25 | active connections (daily import)      | GSI2  | GSI2PK=ACTIVE_CONNECTIONS#<00..15>, GSI2SK=<ids>    |
+|   | (GSI2SK=<firm>#<cust>#<connection>)    |       |                                                     |
 |26 | a client file, whole (file = customer) | table | PK=FIRM#<firm>#CUSTOMER#<cust>, SK begins FILE#     |
 |   | (members, advisers, patrimony, donations, documents, grants)                                 |
 |27 | one file item (member, grant, ...)     | table | PK=FIRM#<firm>#CUSTOMER#<cust>, SK=FILE#<S>#<id>    |
@@ -75,6 +77,9 @@ so a page of the dashboard is one Query on GSI1 (by last upload) or GSI2 (by sto
 A refresh claims its engagement-day (#40) in the same transaction that moves the job's
 counters (#41) and writes the outcome (#42), so the counters always add up.
 Later issues add their rows here: this table is the data model's documentation.
+Every key string -- whole keys, the bounds of a key condition, and the pieces read back from
+a sort key to resume a page -- is built here and nowhere else (tests/unit/test_keys.py
+fails on a key prefix such as "TX#" in a string literal of any other module).
 """
 
 from __future__ import annotations
@@ -150,6 +155,11 @@ def due_gsi2sk(day: str, firm_id: str, customer_id: str) -> str:
     return f"{day}#{firm_id}#{customer_id}"
 
 
+def due_through(day: str) -> str:
+    """Upper bound of `GSI2SK <= :today` for #15 and #29: everything due by the end of `day`."""
+    return f"{day}#\uffff"
+
+
 def invite_token_pk(token_hash: str) -> str:
     return f"INVITE#{token_hash}"
 
@@ -174,6 +184,31 @@ def account_transactions_gsi1pk(firm_id: str, account_id: str) -> str:
 
 def transaction_sk(booking_date: str, account_id: str, transaction_key: str) -> str:
     return f"TX#{booking_date}#{account_id}#{transaction_key}"
+
+
+def account_transaction_gsi1sk(booking_date: str, transaction_key: str) -> str:
+    return f"TX#{booking_date}#{transaction_key}"
+
+
+def account_transaction_gsi1sk_of(sort_key: str) -> str:
+    """The GSI1SK (#19) of the transaction whose table SK (#18) is `sort_key`, so a page
+    cursor holding the SK can resume either Query. ValueError if it is not such a key."""
+    _, booking_date, _account_id, transaction_key = sort_key.split("#", 3)
+    return account_transaction_gsi1sk(booking_date, transaction_key)
+
+
+def account_transactions_since(day: str) -> str:
+    """Lower bound of `GSI1SK >= :since` (#19): an account's transactions booked from `day`."""
+    return f"TX#{day}"
+
+
+LAST_BOOKING_DAY = "9999-12-31"
+
+
+def transactions_between(first_day: str | None, last_day: str | None) -> tuple[str, str]:
+    """Bounds of `SK BETWEEN` (#18) or `GSI1SK BETWEEN` (#19), both `TX#<date>#...`:
+    transactions booked from `first_day` through `last_day` (None: open on that side)."""
+    return f"TX#{first_day or ''}", f"TX#{last_day or LAST_BOOKING_DAY}#\uffff"
 
 
 def notification_sk(notification_id: str) -> str:
@@ -212,6 +247,10 @@ ACTIVE_CONNECTION_SHARDS = 16  # spreads the daily import's index over partition
 
 def active_connections_gsi2pk(shard: int) -> str:
     return f"ACTIVE_CONNECTIONS#{shard:02d}"
+
+
+def active_connection_gsi2sk(firm_id: str, customer_id: str, connection_id: str) -> str:
+    return f"{firm_id}#{customer_id}#{connection_id}"
 
 
 # Client files (access grants) ----------------------------------------------------------------
@@ -315,6 +354,17 @@ NEVER_UPLOADED = "-"  # sorts before every ISO time: never-uploaded rows come la
 
 def refresh_row_sort(last_upload_iso: str | None, customer_id: str) -> str:
     return f"{last_upload_iso or NEVER_UPLOADED}#{customer_id}"
+
+
+def refresh_row_sort_customer(sort: str) -> str:
+    """The customer id at the end of a refresh_row_sort value (to resume a page)."""
+    return sort.rsplit("#", 1)[-1]
+
+
+def refresh_uploads_between(first_iso: str | None, last_iso: str | None) -> tuple[str, str]:
+    """Bounds of a BETWEEN on refresh_row_sort (#38, #39): rows last uploaded from `first_iso`
+    through `last_iso` (None: open on that side). Never-uploaded rows ("-") fall outside."""
+    return first_iso or "0", (last_iso or "9") + "#\uffff"
 
 
 def refresh_cap_pk(firm_id: str, customer_id: str, day: str) -> str:

@@ -197,8 +197,10 @@ class RefreshRepository:
         key_condition = f"{pk_name} = :pk"
         if filters.last_upload_from or filters.last_upload_to:
             # Served by the sort key (<last upload>#<id>); never-uploaded rows ("-") fall outside.
-            values[":from"] = _utc(filters.last_upload_from) if filters.last_upload_from else "0"
-            values[":to"] = (_utc(filters.last_upload_to) if filters.last_upload_to else "9") + "#\uffff"
+            values[":from"], values[":to"] = keys.refresh_uploads_between(
+                _utc(filters.last_upload_from) if filters.last_upload_from else None,
+                _utc(filters.last_upload_to) if filters.last_upload_to else None,
+            )
             key_condition += f" AND {sk_name} BETWEEN :from AND :to"
         conditions, names = _filter_conditions(filters, clock, values)
         query: dict[str, Any] = {
@@ -214,7 +216,7 @@ class RefreshRepository:
             query["ExpressionAttributeNames"] = names
         query["ExpressionAttributeValues"] = to_item(values)
         if last_sort:
-            customer_id = last_sort.rsplit("#", 1)[-1]
+            customer_id = keys.refresh_row_sort_customer(last_sort)
             query["ExclusiveStartKey"] = to_item(
                 {
                     "PK": keys.customer_collection_pk(firm_id, customer_id),
