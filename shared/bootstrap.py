@@ -26,7 +26,11 @@ if TYPE_CHECKING:
     from shared.services.file_access import FileAccessPorts
     from shared.services.imports import ImportPorts
     from shared.services.onboarding import OnboardingPorts
-    from shared.services.refresh import EngagementIndexPorts, RefreshPorts
+    from shared.services.refresh import (
+        EngagementIndexPorts,
+        EngagementRowsSync,
+        RefreshPorts,
+    )
 
 
 @cache
@@ -80,6 +84,7 @@ def onboarding() -> OnboardingPorts:
 def connections() -> ConnectionsPorts:
     from shared.adapters import aggregator
     from shared.adapters.queue import JobQueue
+    from shared.api.idempotency import OncePerKey
     from shared.services.connections import ConnectionsPorts
 
     settings = get_settings()
@@ -88,6 +93,8 @@ def connections() -> ConnectionsPorts:
         onboarding=onboarding(),
         providers=aggregator.provider,
         imports=JobQueue(settings.import_queue_url),
+        engagements=engagement_rows(),
+        webhooks_once=OncePerKey("webhook"),
         redirect_urls={"gocardless": f"{settings.api_base_url}/callbacks/gocardless", "plaid": None},
         api_base_url=settings.api_base_url,
     )
@@ -121,6 +128,7 @@ def imports() -> ImportPorts:
     from shared.adapters.dynamodb.accounts_repository import AccountsRepository
     from shared.adapters.queue import JobQueue
     from shared.services.imports import ImportPorts
+    from shared.services.refresh import RefreshProgress
 
     settings = get_settings()
     return ImportPorts(
@@ -132,6 +140,8 @@ def imports() -> ImportPorts:
         assignment=assignment_repository(),
         providers=aggregator.provider,
         queue=JobQueue(settings.import_queue_url),
+        engagements=engagement_rows(),
+        progress=RefreshProgress(engagement_index()),
         default_timezone=settings.default_firm_timezone,
     )
 
@@ -155,10 +165,17 @@ def engagement_index() -> EngagementIndexPorts:
 
 @cache
 def connections_repository() -> ConnectionsRepository:
-    """Connections whose every save also rewrites the engagement's Data Refresh rows."""
-    from shared.services.refresh import EngagementSyncingConnections
+    from shared.adapters.dynamodb.connections_repository import ConnectionsRepository
 
-    return EngagementSyncingConnections(get_settings().data_table_name, engagement_index())
+    return ConnectionsRepository(get_settings().data_table_name)
+
+
+@cache
+def engagement_rows() -> EngagementRowsSync:
+    """What connection use cases call after storing a connection (the Data Refresh rows)."""
+    from shared.services.refresh import EngagementRowsSync
+
+    return EngagementRowsSync(engagement_index())
 
 
 @cache

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.bars", "tests.log_hygiene", "tests.calendar_matrix"]
+pytest_plugins = ["tests.bars", "tests.log_hygiene", "tests.calendar_matrix", "tests.layers"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"

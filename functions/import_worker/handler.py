@@ -5,16 +5,16 @@ import json
 
 from shared import bootstrap
 from shared.domain.jobs import ImportJob
-from shared.services.refresh import import_and_report, import_given_up
+from shared.services.imports import import_and_report, import_given_up
 from shared.worker import PoisonMessage, sqs_handler
 
 
 def handle(body: str) -> None:
-    import_and_report(bootstrap.imports(), bootstrap.engagement_index(), _job(body))
+    import_and_report(bootstrap.imports(), _job(body))
 
 
 def given_up(body: str) -> None:
-    import_given_up(bootstrap.engagement_index(), _job(body))
+    import_given_up(bootstrap.imports(), _job(body))
 
 
 def _job(body: str) -> ImportJob:

@@ -12,21 +12,12 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.adapters.aws_clients import aws_client
-from shared.domain.errors import UpstreamUnavailable
+from shared.domain.errors import (
+    QueueSendFailed,
+)
 
 SQS_BATCH = 10
 SEND_ATTEMPTS = 5
-
-
-class QueueSendFailed(UpstreamUnavailable):
-    """Some messages could not be queued (after retries): `unsent` are their positions."""
-
-    code = "queue_unavailable"
-    default_message = "The work could not be queued; try again."
-
-    def __init__(self, unsent: list[int]) -> None:
-        super().__init__()
-        self.unsent = unsent
 
 
 @dataclass

@@ -8,6 +8,7 @@ again; reusing it with a different payload is a 409.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache, wraps
 from typing import Any
 
@@ -75,3 +76,17 @@ def idempotent_command(use_case: UseCase) -> UseCase:
             ) from None
 
     return run
+
+
+@dataclass(frozen=True)
+class OncePerKey:
+    """The `OnceOnly` port on the same Powertools idempotency store, for one kind of actor."""
+
+    actor_id: str
+
+    def run(self, key: str, payload: dict[str, Any], action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        @idempotent_command
+        def apply_once(command: IdempotentCommand) -> dict[str, Any]:
+            return action()
+
+        return apply_once(IdempotentCommand(actor_id=self.actor_id, idempotency_key=key, payload=payload))

@@ -64,3 +64,37 @@ class UpstreamUnavailable(DomainError):
     status = 503
     code = "upstream_unavailable"
     default_message = "A service we depend on is unavailable; try again later."
+
+
+# Concurrency and delivery failures that storage and queue adapters raise and services catch.
+
+
+class StaleConnection(Conflict):
+    code = "concurrent_update"
+    default_message = "This connection changed at the same time; try again."
+
+
+class ConcurrentChange(Conflict):
+    code = "concurrent_update"
+    default_message = "This customer changed at the same time; reload and try again."
+
+
+class FileChanged(Conflict):
+    code = "concurrent_update"
+    default_message = "This file changed at the same time; reload and try again."
+
+
+class StaleEngagement(Conflict):
+    code = "concurrent_update"
+    default_message = "This engagement changed at the same time; try again."
+
+
+class QueueSendFailed(UpstreamUnavailable):
+    """Some messages could not be queued (after retries): `unsent` are their positions."""
+
+    code = "queue_unavailable"
+    default_message = "The work could not be queued; try again."
+
+    def __init__(self, unsent: list[int]) -> None:
+        super().__init__()
+        self.unsent = unsent

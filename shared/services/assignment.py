@@ -6,8 +6,6 @@ from dataclasses import replace
 
 from ulid import ULID
 
-from shared.adapters.dynamodb.accounts_repository import AccountsRepository
-from shared.adapters.dynamodb.assignment_repository import AssignmentRepository
 from shared.auth import FirmAction, authorize
 from shared.clock import now as business_now
 from shared.domain.accounts import BankTransaction
@@ -15,15 +13,15 @@ from shared.domain.assignment import AssignmentRule, first_match
 from shared.domain.errors import InvalidRequest, NotFound
 from shared.domain.identity import StaffContext
 from shared.observability import metrics
+from shared.ports.accounts import AccountStore
+from shared.ports.assignment import AssignmentStore
 from shared.services import onboarding
 from shared.services.onboarding import OnboardingPorts
 
 PAGE = 100
 
 
-def auto_assign(
-    assignment: AssignmentRepository, accounts: AccountsRepository, firm_id: str, customer_id: str
-) -> int:
+def auto_assign(assignment: AssignmentStore, accounts: AccountStore, firm_id: str, customer_id: str) -> int:
     """Run the rules over the customer's unassigned booked lines; returns how many were assigned."""
     rules = assignment.rules(firm_id)
     if not rules:
@@ -53,7 +51,7 @@ def auto_assign(
 
 
 def auto_assign_now(
-    ports: OnboardingPorts, assignment: AssignmentRepository, staff: StaffContext, customer_id: str
+    ports: OnboardingPorts, assignment: AssignmentStore, staff: StaffContext, customer_id: str
 ) -> int:
     """Seed 003 "Auto assign bank lines", on demand."""
     authorize(staff, FirmAction.ASSIGN_LINES)
@@ -63,7 +61,7 @@ def auto_assign_now(
 
 def unassigned_lines(
     ports: OnboardingPorts,
-    assignment: AssignmentRepository,
+    assignment: AssignmentStore,
     staff: StaffContext,
     customer_id: str,
     cursor: str | None,
@@ -75,7 +73,7 @@ def unassigned_lines(
 
 def assign_line(
     ports: OnboardingPorts,
-    assignment: AssignmentRepository,
+    assignment: AssignmentStore,
     staff: StaffContext,
     customer_id: str,
     line_id: str,
@@ -97,13 +95,13 @@ def assign_line(
     return assigned
 
 
-def list_rules(assignment: AssignmentRepository, staff: StaffContext) -> list[AssignmentRule]:
+def list_rules(assignment: AssignmentStore, staff: StaffContext) -> list[AssignmentRule]:
     authorize(staff, FirmAction.VIEW_CUSTOMERS)
     return assignment.rules(staff.firm_id)
 
 
 def save_rule(
-    assignment: AssignmentRepository, staff: StaffContext, rule: AssignmentRule, *, rule_id: str | None
+    assignment: AssignmentStore, staff: StaffContext, rule: AssignmentRule, *, rule_id: str | None
 ) -> AssignmentRule:
     """Create (rule_id None) or replace a rule of the caller's firm; the firm comes from the caller."""
     authorize(staff, FirmAction.MANAGE_ASSIGNMENT_RULES)
@@ -114,6 +112,6 @@ def save_rule(
     return saved
 
 
-def delete_rule(assignment: AssignmentRepository, staff: StaffContext, rule_id: str) -> None:
+def delete_rule(assignment: AssignmentStore, staff: StaffContext, rule_id: str) -> None:
     authorize(staff, FirmAction.MANAGE_ASSIGNMENT_RULES)
     assignment.delete_rule(staff.firm_id, rule_id)

@@ -14,13 +14,6 @@ from urllib.parse import urlencode
 
 from ulid import ULID
 
-from shared.adapters.dynamodb.connections_repository import (
-    ConnectionAddress,
-    ConnectionsRepository,
-    StaleConnection,
-)
-from shared.adapters.queue import JobQueue
-from shared.api.idempotency import IdempotentCommand, idempotent_command
 from shared.clock import Now
 from shared.clock import now as business_now
 from shared.domain.accounts import AccountStatus, SharedAccount, identity_key, stable_account_id
@@ -45,21 +38,28 @@ from shared.domain.connections import (
     status_problem,
 )
 from shared.domain.customers import Customer
-from shared.domain.errors import Conflict, DomainError, Forbidden, InvalidRequest, NotFound
+from shared.domain.errors import Conflict, DomainError, Forbidden, InvalidRequest, NotFound, StaleConnection
 from shared.domain.identity import Principal, StaffContext
 from shared.domain.jobs import ImportJob, ImportReason
 from shared.domain.notifications import Notification
 from shared.observability import logger
+from shared.ports.connections import ConnectionAddress, ConnectionStore
+from shared.ports.engagements import EngagementRows
+from shared.ports.once import OnceOnly
+from shared.ports.queue import JobSender
+from shared.ports.storage import TransactItem
 from shared.services import onboarding
 from shared.services.onboarding import OnboardingPorts
 
 
 @dataclass
 class ConnectionsPorts:
-    connections: ConnectionsRepository
+    connections: ConnectionStore
     onboarding: OnboardingPorts
     providers: Callable[[str], AggregatorProvider]
-    imports: JobQueue
+    imports: JobSender
+    engagements: EngagementRows  # the Data Refresh rows, rewritten after each connection change
+    webhooks_once: OnceOnly  # a provider event has its effect once, however often it is delivered
     # Where the bank sends the person back, per provider (composition-root configuration):
     # GoCardless -> our callback; Plaid -> None (Link completes in the page, then /complete).
     redirect_urls: Mapping[str, str | None]
@@ -135,8 +135,11 @@ def _begin_consent(ports: ConnectionsPorts, connection: Connection, previous: Co
         else connection
     )
     pending = replace(restarted, consent_handle=consent.consent_handle, reference_hash=reference_hash)
-    saved = ports.connections.save(
-        pending, previous, ports.connections.reference_put(pending, reference_hash, issued_at=ports.clock())
+    saved = _save(
+        ports,
+        pending,
+        previous,
+        ports.connections.reference_put(pending, reference_hash, issued_at=ports.clock()),
     )
     return Started(saved, consent.consent_url, consent.link_token)
 
@@ -228,7 +231,7 @@ def _complete(ports: ConnectionsPorts, connection: Connection, completion: Compl
             consent_handle=None,
             reference_hash=None,
         )
-    saved = ports.connections.save(updated, connection, *extra)
+    saved = _save(ports, updated, connection, *extra)
     _audit(ports, connection.user_id, saved, "connection.consent_completed", {"status": saved.status.value})
     return saved
 
@@ -321,7 +324,7 @@ def find_new_accounts(ports: ConnectionsPorts, principal: Principal, connection_
     connection.check_not_held(ports.clock())
     offered = _offer_accounts(ports, connection, _read_accounts(ports, connection, connection.credential))
     if connection.status is ConnectionStatus.NO_ACCOUNTS and offered is not None:
-        ports.connections.save(connection.with_status(ConnectionStatus.LINKED, ports.clock()), connection)
+        _save(ports, connection.with_status(ConnectionStatus.LINKED, ports.clock()), connection)
     return offered or 0
 
 
@@ -345,7 +348,7 @@ def refresh(ports: ConnectionsPorts, caller: Principal | StaffContext, connectio
     status = FROM_CONSENT[outcome.state]
     updated = connection.with_status(status, ports.clock(), error=status_problem(status, outcome.reason))
     if updated != connection:
-        updated = ports.connections.save(updated, connection)
+        updated = _save(ports, updated, connection)
     if updated.status in IMPORTABLE:
         ports.imports.send([_job(updated, ImportReason.MANUAL).to_json()])
     return updated
@@ -372,7 +375,7 @@ def deauthorise(ports: ConnectionsPorts, caller: Principal | StaffContext, conne
     extra = (
         [ports.connections.reference_forget(connection.reference_hash)] if connection.reference_hash else []
     )
-    saved = ports.connections.save(revoked, connection, *extra)
+    saved = _save(ports, revoked, connection, *extra)
     _audit(ports, actor, saved, "connection.deauthorised")
     return saved
 
@@ -439,7 +442,7 @@ def apply_provider_event(
             replace(connection, expires_at=expires_at) if isinstance(expires_at, datetime) else connection
         )
         if updated != connection:
-            ports.connections.save(updated, connection)
+            _save(ports, updated, connection)
         _notify_customer(
             ports,
             connection,
@@ -456,7 +459,7 @@ def apply_provider_event(
     updated = connection.with_status(status, at, error=status_problem(status, details.get("error_code")))
     if updated == connection:
         return "stale_or_unchanged"
-    ports.connections.save(updated, connection)
+    _save(ports, updated, connection)
     _audit(ports, "system", updated, "connection.status_changed", {"status": status.value})
     if status is ConnectionStatus.CREDENTIALS_REJECTED:
         _notify_customer(
@@ -488,16 +491,12 @@ def receive_webhook(
     if event is None:
         return "ignored"
 
-    @idempotent_command
-    def apply_webhook_event(command: IdempotentCommand) -> dict[str, Any]:
+    def apply() -> dict[str, Any]:
         return {
             "outcome": apply_provider_event(ports, event.item_id, event.event, ports.clock(), event.details)
         }
 
-    payload = {"item_id": event.item_id, "event": event.event}
-    result = apply_webhook_event(
-        IdempotentCommand(actor_id="webhook", idempotency_key=event.key, payload=payload)
-    )
+    result = ports.webhooks_once.run(event.key, {"item_id": event.item_id, "event": event.event}, apply)
     return str(result["outcome"])
 
 
@@ -541,6 +540,16 @@ def _staff_connection(ports: ConnectionsPorts, staff: StaffContext, connection_i
     if connection is None:
         raise NotFound()
     return connection
+
+
+def _save(
+    ports: ConnectionsPorts, connection: Connection, previous: Connection | None, *extra: TransactItem
+) -> Connection:
+    """Store the connection (with `extra` writes, atomically), then rewrite its engagement's Data
+    Refresh rows: the one place a connection use case changes a connection."""
+    saved = ports.connections.save(connection, previous, *extra)
+    ports.engagements.connection_changed(saved)
+    return saved
 
 
 def _job(connection: Connection, reason: ImportReason) -> ImportJob:

@@ -16,11 +16,6 @@ from typing import Any
 
 from ulid import ULID
 
-from shared.adapters.dynamodb.audit_log import AuditLog
-from shared.adapters.dynamodb.customers_repository import CustomersRepository
-from shared.adapters.dynamodb.files_repository import FileChanged, FilesRepository, GrantRef
-from shared.adapters.dynamodb.identity_repository import IdentityRepository
-from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
 from shared.clock import Now
 from shared.clock import now as business_now
 from shared.domain.audit import AuditEvent
@@ -33,7 +28,7 @@ from shared.domain.customers import (
     normalise_email,
 )
 from shared.domain.email import EmailSender
-from shared.domain.errors import Conflict, NotFound, UpstreamUnavailable
+from shared.domain.errors import Conflict, FileChanged, NotFound, UpstreamUnavailable
 from shared.domain.file_access import (
     CallerKind,
     FileAction,
@@ -55,6 +50,11 @@ from shared.domain.files import (
 from shared.domain.identity import Firm, Principal, StaffRole, UserProfile
 from shared.domain.notifications import Notification
 from shared.observability import logger, metrics
+from shared.ports.audit import AuditTrail
+from shared.ports.customers import CustomerStore
+from shared.ports.files import FileStore, GrantRef
+from shared.ports.identity import IdentityStore
+from shared.ports.notifications import NotificationStore
 from shared.services.emails import file_access_email, file_invitation_email, file_invitation_link
 from shared.services.onboarding import InvitationInvalid
 
@@ -65,11 +65,11 @@ _ACCESS_LOG_MAX_PAGES = 10  # pages of the customer's audit read to fill one acc
 
 @dataclass
 class FileAccessPorts:
-    files: FilesRepository
-    customers: CustomersRepository
-    identities: IdentityRepository
-    notifications: NotificationsRepository
-    audit: AuditLog
+    files: FileStore
+    customers: CustomerStore
+    identities: IdentityStore
+    notifications: NotificationStore
+    audit: AuditTrail
     email: EmailSender
     app_base_url: str
     clock: Now = field(default=business_now)

@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
-from shared.adapters.dynamodb.files_repository import FileContents
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.file_access import FileAction
 from shared.domain.files import (
@@ -24,6 +23,7 @@ from shared.domain.files import (
     Subject,
     SubjectType,
 )
+from shared.ports.files import FileContents
 from shared.services.file_access import (
     FileAccessPorts,
     FileActor,

@@ -18,17 +18,6 @@ from typing import Any
 
 from ulid import ULID
 
-from shared.adapters.dynamodb.accounts_repository import AccountsRepository, transaction_sort_key
-from shared.adapters.dynamodb.assignment_repository import AssignmentRepository
-from shared.adapters.dynamodb.connections_repository import (
-    ConnectionAddress,
-    ConnectionsRepository,
-    StaleConnection,
-)
-from shared.adapters.dynamodb.identity_repository import IdentityRepository
-from shared.adapters.dynamodb.imports_repository import FeedState, ImportsRepository, StoredTransaction
-from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
-from shared.adapters.queue import JobQueue
 from shared.clock import Now
 from shared.clock import now as business_now
 from shared.domain.accounts import AccountProblem, AccountStatus, BankTransaction, SharedAccount
@@ -47,6 +36,7 @@ from shared.domain.aggregator import (
     cursor_to_json,
 )
 from shared.domain.connections import IMPORTABLE, Connection, ConnectionStatus, status_problem
+from shared.domain.errors import StaleConnection
 from shared.domain.imports import (
     MAX_HISTORY_DAYS,
     Outcome,
@@ -57,6 +47,14 @@ from shared.domain.imports import (
 from shared.domain.jobs import ImportJob, ImportReason
 from shared.domain.notifications import Notification
 from shared.observability import logger, metrics
+from shared.ports.accounts import AccountStore
+from shared.ports.assignment import AssignmentStore
+from shared.ports.connections import ConnectionAddress, ConnectionStore
+from shared.ports.engagements import EngagementRows, ImportProgress
+from shared.ports.identity import IdentityStore
+from shared.ports.imports import FeedState, FeedStore, StoredTransaction
+from shared.ports.notifications import NotificationStore
+from shared.ports.queue import JobSender
 from shared.services.assignment import auto_assign
 
 MAX_PAGES_PER_JOB = 50  # a provider that keeps saying "more" is continued by the next job
@@ -68,14 +66,16 @@ MAX_RETRY_DELAY_SECONDS = 900  # SQS's longest message delay
 
 @dataclass
 class ImportPorts:
-    connections: ConnectionsRepository
-    accounts: AccountsRepository
-    imports: ImportsRepository
-    identities: IdentityRepository
-    notifications: NotificationsRepository
-    assignment: AssignmentRepository
+    connections: ConnectionStore
+    accounts: AccountStore
+    imports: FeedStore
+    identities: IdentityStore
+    notifications: NotificationStore
+    assignment: AssignmentStore
     providers: Callable[[str], AggregatorProvider]
-    queue: JobQueue
+    queue: JobSender
+    engagements: EngagementRows  # the Data Refresh rows, rewritten after each connection change
+    progress: ImportProgress  # what a job tells the Data Refresh and the dashboard
     default_timezone: str
     clock: Now = field(default=business_now)
     rand: Callable[[], float] = field(default=random.random)  # retry jitter
@@ -103,6 +103,23 @@ class ImportReport:
             "accounts_unavailable": self.accounts_unavailable,
             "retried": self.retried,
         }
+
+
+def import_and_report(ports: ImportPorts, job: ImportJob) -> ImportReport:
+    """The import worker's use case: one import, the engagement's last upload, and for a Data
+    Refresh its progress (the same worker, rules and daily budget as every other import)."""
+    ports.progress.started(job)
+    report = import_connection(ports, job)
+    if report.outcome is Outcome.IMPORTED:
+        ports.progress.uploaded(job.firm_id, job.customer_id, ports.clock())
+    ports.progress.finished(job, report.outcome)
+    return report
+
+
+def import_given_up(ports: ImportPorts, job: ImportJob) -> None:
+    """The job was parked in the dead-letter queue after its last delivery: a Data Refresh
+    waiting for it ends as failed instead of staying queued or running for ever."""
+    ports.progress.given_up(job)
 
 
 def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
@@ -247,7 +264,7 @@ def _update_connection(
     if current is None:
         return
     try:
-        ports.connections.save(change(current), current)
+        _save_connection(ports, change(current), current)
     except StaleConnection:
         logger.info("Not recorded: the connection changed meanwhile", extra={"what": what})
 
@@ -433,7 +450,7 @@ def _changes(
             puts.append(
                 replace(row, ledger_account=ledger_account, category=category, assigned_by=assigned_by)
             )
-            if known.sort_key != transaction_sort_key(row):
+            if known.fingerprint[0] != row.booking_date.isoformat():  # the day is in the row's key
                 moved.append(known.sort_key)
     return puts, seen, moved
 
@@ -446,7 +463,7 @@ def _park(
     now = ports.clock()
     updated = connection.with_status(status, now, error=status_problem(status, cause))
     if updated != connection:
-        ports.connections.save(updated, connection)
+        _save_connection(ports, updated, connection)
         ports.notifications.add(
             Notification(
                 user_id=connection.user_id,
@@ -458,6 +475,13 @@ def _park(
                 firm_id=connection.firm_id,
             )
         )
+
+
+def _save_connection(ports: ImportPorts, connection: Connection, previous: Connection | None) -> None:
+    """Store the connection, then rewrite its engagement's Data Refresh rows (visible here: every
+    connection change of an import goes through this)."""
+    saved = ports.connections.save(connection, previous)
+    ports.engagements.connection_changed(saved)
 
 
 def _finish(report: ImportReport) -> ImportReport:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.adapters.dynamodb.identity_repository import IdentityRepository
 from shared.domain.identity import Principal, StaffRole
+from shared.ports.identity import IdentityStore
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class CallerDescription:
     customer_of: list[CustomerOf]
 
 
-def describe_caller(principal: Principal, identities: IdentityRepository) -> CallerDescription:
+def describe_caller(principal: Principal, identities: IdentityStore) -> CallerDescription:
     profile = identities.get_profile(principal.user_id)
     memberships = identities.list_memberships(principal.user_id)
     links = identities.list_customer_links(principal.user_id)

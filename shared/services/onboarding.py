@@ -13,11 +13,6 @@ from functools import cache
 
 from ulid import ULID
 
-from shared.adapters.dynamodb.accounts_repository import AccountsRepository, TransactionPage
-from shared.adapters.dynamodb.audit_log import AuditLog
-from shared.adapters.dynamodb.customers_repository import ConcurrentChange, CustomerPage, CustomersRepository
-from shared.adapters.dynamodb.identity_repository import IdentityRepository
-from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
 from shared.auth import FirmAction, authorize
 from shared.clock import Now
 from shared.clock import now as business_now
@@ -34,10 +29,15 @@ from shared.domain.customers import (
     normalise_email,
 )
 from shared.domain.email import EmailSender
-from shared.domain.errors import Conflict, NotFound, UpstreamUnavailable
+from shared.domain.errors import ConcurrentChange, Conflict, NotFound, UpstreamUnavailable
 from shared.domain.identity import CustomerLink, Firm, Principal, StaffContext, UserProfile
 from shared.domain.notifications import Notification
 from shared.observability import logger, metrics
+from shared.ports.accounts import AccountStore, TransactionPage
+from shared.ports.audit import AuditTrail
+from shared.ports.customers import CustomerPage, CustomerStore
+from shared.ports.identity import IdentityStore
+from shared.ports.notifications import NotificationStore
 from shared.services.emails import account_decision_email, invitation_email, invitation_link
 
 SYSTEM_ACTOR = "system"
@@ -52,11 +52,11 @@ class InvitationInvalid(NotFound):
 
 @dataclass
 class OnboardingPorts:
-    customers: CustomersRepository
-    accounts: AccountsRepository
-    identities: IdentityRepository
-    notifications: NotificationsRepository
-    audit: AuditLog
+    customers: CustomerStore
+    accounts: AccountStore
+    identities: IdentityStore
+    notifications: NotificationStore
+    audit: AuditTrail
     email: EmailSender
     app_base_url: str
     clock: Now = field(default=business_now)

@@ -16,24 +16,12 @@ from typing import Any
 
 from ulid import ULID
 
-from shared.adapters.dynamodb.audit_log import AuditLog
-from shared.adapters.dynamodb.connections_repository import ConnectionsRepository, TransactItem
-from shared.adapters.dynamodb.customers_repository import CustomersRepository
-from shared.adapters.dynamodb.identity_repository import IdentityRepository
-from shared.adapters.dynamodb.refresh_repository import (
-    Claim,
-    EngagementPage,
-    RefreshRepository,
-    RowChange,
-    StaleEngagement,
-)
-from shared.adapters.queue import JobQueue, QueueSendFailed
 from shared.auth import FirmAction, authorize
 from shared.clock import Now
 from shared.clock import now as business_now
 from shared.domain.audit import AuditEvent
 from shared.domain.connections import IMPORTABLE, Connection
-from shared.domain.errors import Conflict, NotFound, UpstreamUnavailable
+from shared.domain.errors import Conflict, NotFound, QueueSendFailed, StaleEngagement, UpstreamUnavailable
 from shared.domain.identity import Principal, StaffContext
 from shared.domain.imports import Outcome
 from shared.domain.jobs import ImportJob, ImportReason
@@ -54,7 +42,12 @@ from shared.domain.refresh import (
     refresh_result,
 )
 from shared.observability import logger, metrics
-from shared.services.imports import ImportPorts, ImportReport, import_connection
+from shared.ports.audit import AuditTrail
+from shared.ports.connections import ConnectionStore
+from shared.ports.customers import CustomerStore
+from shared.ports.identity import IdentityStore
+from shared.ports.queue import JobSender
+from shared.ports.refresh import Claim, EngagementPage, RefreshStore, RowChange
 
 ROW_RETRIES = 5  # retries when a row or the job changed between our read and our write
 IMPORT_GIVEN_UP = "import_failed"  # the refresh error when its import job ends in the DLQ
@@ -65,9 +58,9 @@ CONFLICT_BACKOFF_SECONDS = 0.02  # doubled each retry: concurrent import workers
 class EngagementIndexPorts:
     """What keeping the dashboard rows in step needs (also used by connections and imports)."""
 
-    refresh: RefreshRepository
-    customers: CustomersRepository
-    connections: ConnectionsRepository
+    refresh: RefreshStore
+    customers: CustomerStore
+    connections: ConnectionStore
     current_eula_version: str
     clock: Now = field(default=business_now)
 
@@ -75,10 +68,10 @@ class EngagementIndexPorts:
 @dataclass
 class RefreshPorts:
     index: EngagementIndexPorts
-    identities: IdentityRepository
-    audit: AuditLog
-    fanout: JobQueue
-    imports: JobQueue
+    identities: IdentityStore
+    audit: AuditTrail
+    fanout: JobSender
+    imports: JobSender
     default_timezone: str
 
 
@@ -138,16 +131,13 @@ def sync_engagement(index: EngagementIndexPorts, firm_id: str, customer_id: str)
 
 
 @dataclass
-class EngagementSyncingConnections(ConnectionsRepository):
-    """The connections repository whose every save also rewrites the engagement's dashboard rows:
-    the one place a connection changes, so no use case can forget the Data Refresh index."""
+class EngagementRowsSync:
+    """The `EngagementRows` port: what a connection use case calls after storing a connection."""
 
     index: EngagementIndexPorts
 
-    def save(self, connection: Connection, previous: Connection | None, *extra: TransactItem) -> Connection:
-        saved = super().save(connection, previous, *extra)
-        sync_engagement(self.index, saved.firm_id, saved.customer_id)
-        return saved
+    def connection_changed(self, connection: Connection) -> None:
+        sync_engagement(self.index, connection.firm_id, connection.customer_id)
 
 
 def record_upload(index: EngagementIndexPorts, firm_id: str, customer_id: str, at: datetime) -> None:
@@ -385,15 +375,23 @@ def _claim(
 
 
 # progress from the import worker -------------------------------------------------------------
-def import_and_report(ports: ImportPorts, index: EngagementIndexPorts, job: ImportJob) -> ImportReport:
-    """The import worker's use case: one import, the engagement's last upload, and for a Data
-    Refresh its progress (the same worker, rules and daily budget as every other import)."""
-    import_started(index, job)
-    report = import_connection(ports, job)
-    if report.outcome is Outcome.IMPORTED:
-        record_upload(index, job.firm_id, job.customer_id, ports.clock())
-    import_finished(index, job, report.outcome)
-    return report
+@dataclass
+class RefreshProgress:
+    """The `ImportProgress` port: imports report to the Data Refresh through it."""
+
+    index: EngagementIndexPorts
+
+    def started(self, job: ImportJob) -> None:
+        import_started(self.index, job)
+
+    def uploaded(self, firm_id: str, customer_id: str, at: datetime) -> None:
+        record_upload(self.index, firm_id, customer_id, at)
+
+    def finished(self, job: ImportJob, outcome: Outcome) -> None:
+        import_finished(self.index, job, outcome)
+
+    def given_up(self, job: ImportJob) -> None:
+        import_given_up(self.index, job)
 
 
 def import_started(index: EngagementIndexPorts, job: ImportJob) -> None:

@@ -74,7 +74,7 @@ def seed_engagement(
     if eula:
         bootstrap.engagement_index().refresh.record_eula(customer.user_id or "", CURRENT_EULA, now)
     if connected:
-        bootstrap.connections_repository().save(
+        stored = bootstrap.connections_repository().save(
             Connection(
                 firm_id=firm_id,
                 customer_id=customer.customer_id,
@@ -91,6 +91,7 @@ def seed_engagement(
             ),
             None,
         )
+        bootstrap.engagement_rows().connection_changed(stored)  # as every connection use case does
     return customer.customer_id
 
 

@@ -23,6 +23,7 @@ from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client
 from shared.domain.imports import Outcome
 from shared.domain.refresh import Connector, Engagement
+from shared.services import imports as imports_service
 from shared.services import refresh as refresh_service
 from shared.services.refresh import import_finished, import_started
 from tests.conftest import FakeLambdaContext, counting_aws_calls
@@ -335,7 +336,7 @@ def test_an_import_parked_after_its_last_delivery_fails_its_refresh(refresh_syst
     def broken(*_: object) -> None:
         raise RuntimeError("the bank's answer cannot be read")
 
-    monkeypatch.setattr(refresh_service, "import_connection", broken)
+    monkeypatch.setattr(imports_service, "import_connection", broken)
     deliver_for_the_last_time("imports", import_worker, body)
 
     sqs = aws_client("sqs")

@@ -14,14 +14,9 @@ from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
 from shared.domain.accounts import AccountProblem, AccountStatus, BankTransaction, SharedAccount
 from shared.domain.errors import InvalidRequest
+from shared.ports.accounts import TransactionPage
 
 BATCH_WRITE_SIZE = 25  # DynamoDB's BatchWriteItem maximum
-
-
-@dataclass(frozen=True)
-class TransactionPage:
-    transactions: list[BankTransaction]
-    next_cursor: str | None
 
 
 @dataclass
@@ -102,6 +97,9 @@ class AccountsRepository:
         """BatchWriteItem, 25 requests a call; unprocessed items retried with backoff. A stored
         transaction is overwritten, never duplicated; `deletes` are table sort keys."""
         pk = keys.customer_transactions_pk(firm_id, customer_id)
+        sort_keys = [transaction_sort_key(t) for t in puts]
+        if len(set(sort_keys)) != len(sort_keys):  # DynamoDB refuses the batch (moto does not): say so here
+            raise ValueError("Provided list of item keys contains duplicates")
         requests: list[dict[str, Any]] = [
             {"PutRequest": {"Item": to_item(transaction_item(t))}} for t in puts
         ]

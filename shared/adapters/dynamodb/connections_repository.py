@@ -14,22 +14,13 @@ from botocore.exceptions import ClientError
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
 from shared.domain.connections import CALLBACK_REPLAY_WINDOW, IMPORTABLE, Connection, ConnectionStatus
-from shared.domain.errors import Conflict
+from shared.domain.errors import (
+    StaleConnection,
+)
+from shared.ports.connections import ConnectionAddress
+from shared.ports.storage import TransactItem
 
-TransactItem = dict[str, Any]
 CONSENT_REFERENCE_LIFETIME = timedelta(days=30)  # far beyond any bank's consent journey
-
-
-class StaleConnection(Conflict):
-    code = "concurrent_update"
-    default_message = "This connection changed at the same time; try again."
-
-
-@dataclass(frozen=True)
-class ConnectionAddress:
-    firm_id: str
-    customer_id: str
-    connection_id: str
 
 
 @dataclass

@@ -19,20 +19,11 @@ from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
 from shared.domain.customers import Customer, Invitation, InvitationStatus, Section, email_fingerprint
-from shared.domain.errors import Conflict
-
-TransactItem = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class CustomerPage:
-    rows: list[dict[str, Any]]
-    next_cursor: str | None
-
-
-class ConcurrentChange(Conflict):
-    code = "concurrent_update"
-    default_message = "This customer changed at the same time; reload and try again."
+from shared.domain.errors import (
+    ConcurrentChange,
+)
+from shared.ports.customers import CustomerPage
+from shared.ports.storage import TransactItem
 
 
 @dataclass

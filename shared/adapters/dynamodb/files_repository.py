@@ -8,7 +8,7 @@ TransactWriteItems with an optimistic lock on the grant's `version`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,7 +18,10 @@ from botocore.exceptions import ClientError
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
 from shared.domain.customers import Invitation, InvitationStatus, email_fingerprint
-from shared.domain.errors import Conflict, NotFound
+from shared.domain.errors import (
+    FileChanged,
+    NotFound,
+)
 from shared.domain.files import (
     AccessLevel,
     AdviserType,
@@ -34,44 +37,8 @@ from shared.domain.files import (
     Subject,
     SubjectType,
 )
-
-TransactItem = dict[str, Any]
-Entry = FamilyMember | ExternalAdviser | PatrimonyItem | Donation | FileDocument
-
-
-class FileChanged(Conflict):
-    code = "concurrent_update"
-    default_message = "This file changed at the same time; reload and try again."
-
-
-@dataclass(frozen=True)
-class GrantRef:
-    firm_id: str
-    file_id: str
-    subject: Subject
-
-
-@dataclass(frozen=True)
-class FileLink:
-    """A person's pointer to a file they were granted (one per person and file)."""
-
-    firm_id: str
-    file_id: str
-    file_label: str
-    subject: Subject
-
-
-@dataclass
-class FileContents:
-    members: list[FamilyMember] = field(default_factory=list)
-    advisers: list[ExternalAdviser] = field(default_factory=list)
-    patrimony: list[PatrimonyItem] = field(default_factory=list)
-    donations: list[Donation] = field(default_factory=list)
-    documents: list[FileDocument] = field(default_factory=list)
-    grants: list[Grant] = field(default_factory=list)
-
-    def grant_for(self, subject: Subject) -> Grant | None:
-        return next((grant for grant in self.grants if grant.subject == subject), None)
+from shared.ports.files import Entry, FileContents, FileLink, GrantRef
+from shared.ports.storage import TransactItem
 
 
 @dataclass

@@ -6,26 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
-
-
-@dataclass(frozen=True)
-class FeedState:
-    cursor: dict[str, Any] | None  # the port's cursor, as cursor_to_json wrote it
-    last_booked: date | None
-    last_imported_at: datetime | None
-    accounts: tuple[str, ...] = ()  # our accounts the cursor has covered (one feed per consent)
-
-
-@dataclass(frozen=True)
-class StoredTransaction:
-    sort_key: str
-    pending: bool
-    fingerprint: tuple[str, str, bool, str]  # (booking date, amount, pending, description)
-    assignment: tuple[str | None, str | None, str | None]  # kept when a changed line is rewritten
+from shared.ports.imports import FeedState, StoredTransaction
 
 
 @dataclass

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,7 +19,11 @@ from botocore.exceptions import ClientError
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor
-from shared.domain.errors import Conflict, InvalidRequest
+from shared.domain.errors import (
+    Conflict,
+    InvalidRequest,
+    StaleEngagement,
+)
 from shared.domain.refresh import (
     Connector,
     DashboardClock,
@@ -34,38 +37,14 @@ from shared.domain.refresh import (
     RefreshState,
     RefreshStatus,
 )
+from shared.ports.refresh import Claim, EngagementPage, RowChange
+from shared.ports.storage import TransactItem
 
-TransactItem = dict[str, Any]
 MAX_QUERIES_PER_PAGE = 5  # a very selective filter returns a short page and a cursor, never a long wait
 BATCH_GET = 100
 EXCLUSIONS_PER_TRANSACTION = 90  # + the job's counters: under DynamoDB's 100 items per transaction
 EXPANSION_DONE = "(done)"  # never a cursor (not base64): the job's last page was expanded
 CAP_KEPT = timedelta(days=3)  # the cap item outlives its day in every time zone, then TTL removes it
-
-
-class StaleEngagement(Conflict):
-    code = "concurrent_update"
-    default_message = "This engagement changed at the same time; try again."
-
-
-class Claim(StrEnum):
-    CLAIMED = "claimed"
-    CAPPED = "capped"  # the engagement-day is taken (another job, or this job before a redelivery)
-
-
-@dataclass(frozen=True)
-class RowChange:
-    """The engagement's rows after a change (`new`, in status partition `bucket`), locked on `previous`."""
-
-    new: Engagement
-    previous: Engagement
-    bucket: str
-
-
-@dataclass(frozen=True)
-class EngagementPage:
-    rows: list[Engagement]
-    next_cursor: str | None
 
 
 @dataclass(frozen=True)

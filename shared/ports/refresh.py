@@ -1,0 +1,138 @@
+"""Port: Data Refresh: engagement rows, the daily cap, jobs and outcomes, EULA acceptances.
+
+What services need from storage; `shared/adapters/dynamodb/` implements it, tests may fake it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Protocol
+
+from shared.domain.refresh import (
+    DashboardClock,
+    Engagement,
+    EngagementOutcome,
+    ExclusionReason,
+    RefreshFilters,
+    RefreshJob,
+    RefreshState,
+)
+
+
+class Claim(StrEnum):
+    CLAIMED = "claimed"
+    CAPPED = "capped"  # the engagement-day is taken (another job, or this job before a redelivery)
+
+
+@dataclass(frozen=True)
+class RowChange:
+    """The engagement's rows after a change (`new`, in status partition `bucket`), locked on `previous`."""
+
+    new: Engagement
+    previous: Engagement
+    bucket: str
+
+
+@dataclass(frozen=True)
+class EngagementPage:
+    rows: list[Engagement]
+    next_cursor: str | None
+
+
+class RefreshStore(Protocol):
+    """Data Refresh: engagement rows, the daily cap, jobs and outcomes, EULA acceptances."""
+
+    def record_eula(self, user_id: str, version: str, at: datetime) -> datetime:
+        """Record the acceptance once; accepting again keeps (and returns) the first time."""
+        ...
+
+    def has_accepted(self, user_id: str, version: str) -> bool: ...
+
+    def get_engagement(self, firm_id: str, customer_id: str) -> Engagement | None: ...
+
+    def save_engagement(
+        self, engagement: Engagement, previous: Engagement | None, bucket: str
+    ) -> Engagement: ...
+
+    def visible_engagements(
+        self, firm_id: str, staff_scope: str | None, customer_ids: Iterable[str]
+    ) -> dict[str, Engagement]:
+        """The engagements among `customer_ids` that this scope sees: its own rows, read by key, so
+        an id of another firm or one the adviser does not see is simply absent (R-ROLE-1)."""
+        ...
+
+    def page(
+        self,
+        firm_id: str,
+        staff_scope: str | None,
+        filters: RefreshFilters,
+        clock: DashboardClock,
+        *,
+        cursor: str | None,
+        limit: int,
+    ) -> EngagementPage:
+        """Newest upload first. One or two index partitions (see keys.py #38/#39), read in turn; the
+        other filters narrow the rows read from them."""
+        ...
+
+    def create_job(self, job: RefreshJob) -> None: ...
+
+    def delete_job(self, firm_id: str, job_id: str) -> None:
+        """Undo `create_job` for a job whose selection could not be queued (it has no outcomes)."""
+        ...
+
+    def get_job(self, firm_id: str, job_id: str) -> RefreshJob | None: ...
+
+    def add_expanded(
+        self, firm_id: str, job_id: str, count: int, *, at: str, next_cursor: str | None
+    ) -> bool:
+        """ "All matching": the page read at cursor `at` adds `count` pending engagements (the sum
+        holds), once: a redelivered page finds the job's cursor moved on and adds nothing."""
+        ...
+
+    def expansion_cursor(self, firm_id: str, job_id: str) -> str: ...
+
+    def outcomes(
+        self, firm_id: str, job_id: str, *, cursor: str | None, limit: int
+    ) -> tuple[list[EngagementOutcome], str | None]: ...
+
+    def claim(self, job_id: str, day: date, connection_ids: list[str], rows: RowChange) -> Claim:
+        """R-REF-4: take the engagement's day (put if absent), queue its outcome, move one count
+        from pending to queued and show it queued on the dashboard, all or nothing."""
+        ...
+
+    def cap_holder(self, firm_id: str, customer_id: str, day: date) -> str | None:
+        """The job that took this engagement-day, if any."""
+        ...
+
+    def get_outcome(self, firm_id: str, job_id: str, customer_id: str) -> EngagementOutcome | None: ...
+
+    def exclude(self, firm_id: str, job_id: str, excluded: list[tuple[str, ExclusionReason]]) -> None:
+        """Record excluded engagements with their reason, moving their counts from pending. A
+        redelivered page finds some already recorded: those are skipped, one at a time."""
+        ...
+
+    def advance(
+        self,
+        firm_id: str,
+        job_id: str,
+        customer_id: str,
+        to: RefreshState,
+        *,
+        expected: RefreshState,
+        error: str | None = None,
+        rows: RowChange | None = None,
+    ) -> bool:
+        """Move one engagement of the job from `expected` to `to` (its outcome, the counters and the
+        dashboard `rows` if given), once: False if it had already moved."""
+        ...
+
+    def connection_finished(
+        self, firm_id: str, job_id: str, customer_id: str, connection_id: str, error: str | None
+    ) -> EngagementOutcome | None:
+        """Note one connection's import as finished (a set: a redelivery adds nothing); the outcome
+        with `finished_all` says whether every connection of the engagement is done."""
+        ...
