@@ -151,12 +151,14 @@ def engagement_index() -> EngagementIndexPorts:
     """The Data Refresh dashboard rows, kept in step with customers, connections and imports."""
     from shared.adapters.dynamodb.connections_repository import ConnectionsRepository
     from shared.adapters.dynamodb.customers_repository import CustomersRepository
+    from shared.adapters.dynamodb.eula_repository import EulaRepository
     from shared.adapters.dynamodb.refresh_repository import RefreshRepository
     from shared.services.refresh import EngagementIndexPorts
 
     settings = get_settings()
     return EngagementIndexPorts(
         refresh=RefreshRepository(settings.data_table_name),
+        eula=EulaRepository(settings.data_table_name),
         customers=CustomersRepository(settings.data_table_name),
         connections=ConnectionsRepository(settings.data_table_name),
         current_eula_version=settings.current_eula_version,

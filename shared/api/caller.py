@@ -20,7 +20,13 @@ def current_principal(request: Request) -> Principal:
     return principal_from_claims(event.request_context.authorizer.jwt_claim)
 
 
+def named_firm(request: Request) -> str | None:
+    """The firm the caller names in X-Firm-Id (staff of several firms), or None: the only reader
+    of the header; whether the caller belongs to that firm is decided by the policies."""
+    return request.headers.get(FIRM_HEADER) or None
+
+
 def current_staff(
     request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> StaffContext:
-    return staff_context(principal, bootstrap.identity_repository(), request.headers.get(FIRM_HEADER))
+    return staff_context(principal, bootstrap.identity_repository(), named_firm(request))

@@ -45,12 +45,6 @@ class EngagementPage:
 class RefreshStore(Protocol):
     """Data Refresh: engagement rows, the daily cap, jobs and outcomes, EULA acceptances."""
 
-    def record_eula(self, user_id: str, version: str, at: datetime) -> datetime:
-        """Record the acceptance once; accepting again keeps (and returns) the first time."""
-        ...
-
-    def has_accepted(self, user_id: str, version: str) -> bool: ...
-
     def get_engagement(self, firm_id: str, customer_id: str) -> Engagement | None: ...
 
     def save_engagement(
@@ -136,3 +130,13 @@ class RefreshStore(Protocol):
         """Note one connection's import as finished (a set: a redelivery adds nothing); the outcome
         with `finished_all` says whether every connection of the engagement is done."""
         ...
+
+
+class EulaStore(Protocol):
+    """Who accepted which version of the end-user licence agreement (R-REF-3)."""
+
+    def record_eula(self, user_id: str, version: str, at: datetime) -> datetime:
+        """Record the acceptance once; accepting again keeps (and returns) the first time."""
+        ...
+
+    def has_accepted(self, user_id: str, version: str) -> bool: ...

@@ -47,7 +47,7 @@ from shared.ports.connections import ConnectionStore
 from shared.ports.customers import CustomerStore
 from shared.ports.identity import IdentityStore
 from shared.ports.queue import JobSender
-from shared.ports.refresh import Claim, EngagementPage, RefreshStore, RowChange
+from shared.ports.refresh import Claim, EngagementPage, EulaStore, RefreshStore, RowChange
 
 ROW_RETRIES = 5  # retries when a row or the job changed between our read and our write
 IMPORT_GIVEN_UP = "import_failed"  # the refresh error when its import job ends in the DLQ
@@ -59,6 +59,7 @@ class EngagementIndexPorts:
     """What keeping the dashboard rows in step needs (also used by connections and imports)."""
 
     refresh: RefreshStore
+    eula: EulaStore
     customers: CustomerStore
     connections: ConnectionStore
     current_eula_version: str
@@ -94,7 +95,7 @@ def accept_eula(ports: RefreshPorts, principal: Principal, version: str) -> Eula
     current = ports.index.current_eula_version
     if version != current:
         raise Conflict(f"The current EULA is version {current}.", code="eula_version_outdated")
-    accepted_at = ports.index.refresh.record_eula(principal.user_id, current, ports.index.clock())
+    accepted_at = ports.index.eula.record_eula(principal.user_id, current, ports.index.clock())
     for link in ports.identities.list_customer_links(principal.user_id):
         sync_engagement(ports.index, link.firm_id, link.customer_id)
     return EulaAcceptance(current, accepted_at)
@@ -110,7 +111,7 @@ def sync_engagement(index: EngagementIndexPorts, firm_id: str, customer_id: str)
         connections = index.connections.list_for_customer(firm_id, customer_id)
         if customer is None or not connections:
             return None
-        accepted = customer.user_id is not None and index.refresh.has_accepted(
+        accepted = customer.user_id is not None and index.eula.has_accepted(
             customer.user_id, index.current_eula_version
         )
         return Engagement(

@@ -72,7 +72,7 @@ def seed_engagement(
     )
     bootstrap.onboarding().customers.save(customer, None)
     if eula:
-        bootstrap.engagement_index().refresh.record_eula(customer.user_id or "", CURRENT_EULA, now)
+        bootstrap.engagement_index().eula.record_eula(customer.user_id or "", CURRENT_EULA, now)
     if connected:
         stored = bootstrap.connections_repository().save(
             Connection(

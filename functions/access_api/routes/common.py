@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.event_handler.request import Request
 from pydantic import BaseModel
 
-from shared.api.caller import FIRM_HEADER, current_principal
+from shared.api.caller import current_principal, named_firm
 from shared.api.idempotency import IdempotentCommand, idempotent_command
 from shared.domain.identity import Principal
 from shared.services.file_access import FileActor
@@ -20,7 +20,7 @@ def current_file_actor(
     request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> FileActor:
     """The caller; what they may do on a file is decided by the file policy, not here."""
-    return FileActor(principal=principal, firm_id=request.headers.get(FIRM_HEADER) or None)
+    return FileActor(principal=principal, firm_id=named_firm(request))
 
 
 Actor = Annotated[FileActor, Depends(current_file_actor)]

@@ -58,33 +58,6 @@ class _Segment:
 class RefreshRepository:
     table_name: str
 
-    # EULA ------------------------------------------------------------------------------------
-    def record_eula(self, user_id: str, version: str, at: datetime) -> datetime:
-        """Record the acceptance once; accepting again keeps (and returns) the first time."""
-        try:
-            dynamodb_client().put_item(
-                TableName=self.table_name,
-                Item=to_item(
-                    {
-                        "PK": keys.user_pk(user_id),
-                        "SK": keys.eula_sk(version),
-                        "type": "eula_acceptance",
-                        "version": version,
-                        "accepted_at": at.isoformat(),
-                    }
-                ),
-                ConditionExpression="attribute_not_exists(PK)",
-            )
-            return at
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-        item = self._get(keys.user_pk(user_id), keys.eula_sk(version))
-        return datetime.fromisoformat(item["accepted_at"]) if item else at
-
-    def has_accepted(self, user_id: str, version: str) -> bool:
-        return self._get(keys.user_pk(user_id), keys.eula_sk(version)) is not None
-
     # engagement rows -------------------------------------------------------------------------
     def get_engagement(self, firm_id: str, customer_id: str) -> Engagement | None:
         item = self._get(keys.customer_collection_pk(firm_id, customer_id), keys.refresh_row_sk(None))
