@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -337,6 +338,13 @@ class AggregatorRateLimited(AggregatorError, RateLimited):
         AggregatorError.__init__(self, message, **details)
         self.retry_after_seconds = retry_after_seconds
         self.reset_at = reset_at
+
+    @classmethod
+    def until(cls, reset_at: datetime, now: datetime, message: str | None = None) -> AggregatorRateLimited:
+        """No call before `reset_at`: the error that says so, with the seconds left."""
+        return cls(
+            message, retry_after_seconds=math.ceil((reset_at - now).total_seconds()), reset_at=reset_at
+        )
 
 
 class RequestsSpent(AggregatorRateLimited):

@@ -7,7 +7,6 @@ cases in shared/services/connections.py decide what changes.
 from __future__ import annotations
 
 import hashlib
-import math
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -266,15 +265,17 @@ class Connection:
             and now < self.expires_at < now + EXPIRING_SOON
         )
 
+    def held(self, now: datetime) -> bool:
+        """Before the provider's rate-limit reset, nothing may call it (R-IMP-4)."""
+        return self.rate_limited_until is not None and now < self.rate_limited_until
+
     def check_not_held(self, now: datetime) -> None:
-        """Before the provider's rate-limit reset nothing may call it: a 429 at once, with the
-        time of the next possible call (R-IMP-4)."""
-        held = self.rate_limited_until
-        if held is not None and now < held:
-            raise AggregatorRateLimited(
+        """A 429 at once while held, with the time of the next possible call."""
+        if self.held(now) and self.rate_limited_until is not None:
+            raise AggregatorRateLimited.until(
+                self.rate_limited_until,
+                now,
                 "The bank data provider asked us to wait before the next request.",
-                retry_after_seconds=math.ceil((held - now).total_seconds()),
-                reset_at=held,
             )
 
     def with_status(self, status: ConnectionStatus, at: datetime, *, error: str | None = None) -> Connection:

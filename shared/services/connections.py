@@ -399,7 +399,7 @@ def import_now(ports: ConnectionsPorts, staff: StaffContext, customer_id: str) -
     one waits for its provider's reset, the answer says when, at once (R-IMP-4)."""
     now = ports.clock()
     importable = [c for c in customer_connections(ports, staff, customer_id) if c.status in IMPORTABLE]
-    ready = [c for c in importable if c.rate_limited_until is None or c.rate_limited_until <= now]
+    ready = [c for c in importable if not c.held(now)]
     if importable and not ready:
         min(importable, key=lambda c: c.rate_limited_until or now).check_not_held(now)
     jobs = [_job(c, ImportReason.MANUAL).to_json() for c in ready]

@@ -8,11 +8,10 @@ were booked or dropped are deleted, and only then is the cursor saved.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -129,7 +128,9 @@ def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
     connection = ports.connections.get(address)
     if connection is None or connection.status not in IMPORTABLE or connection.credential is None:
         return _finish(ImportReport(Outcome.NOT_IMPORTABLE))
-    _wait_for_reset(ports, connection)
+    # A job back before the provider's reset (SQS hides a message 12 hours at most, a daily limit
+    # can reset later) goes back to wait without calling the provider or spending budget.
+    connection.check_not_held(ports.clock())
     accounts = [
         a
         for a in ports.accounts.list_for_customer(job.firm_id, job.customer_id)
@@ -223,14 +224,6 @@ def retry_delay(attempt: int, rand: float) -> int:
     return min(MAX_RETRY_DELAY_SECONDS, base + int(rand * base / 2))
 
 
-def _wait_for_reset(ports: ImportPorts, connection: Connection) -> None:
-    """A job back before the provider's reset (SQS hides a message 12 hours at most, a daily
-    limit can reset later) goes back to wait without calling the provider or spending budget."""
-    held, now = connection.rate_limited_until, ports.clock()
-    if held is not None and now < held:
-        raise _limited_until(held, now)
-
-
 def _hold_until_reset(
     ports: ImportPorts, connection: Connection, limited: AggregatorRateLimited
 ) -> AggregatorRateLimited:
@@ -247,11 +240,7 @@ def _hold_until_reset(
         "rate-limit reset",
         lambda current: replace(current, rate_limited_until=max(held, current.rate_limited_until or held)),
     )
-    return _limited_until(held, now)
-
-
-def _limited_until(held: datetime, now: datetime) -> AggregatorRateLimited:
-    return AggregatorRateLimited(retry_after_seconds=math.ceil((held - now).total_seconds()), reset_at=held)
+    return AggregatorRateLimited.until(held, now)
 
 
 def _update_connection(

@@ -282,14 +282,12 @@ def offer_accounts(
     stored = ports.accounts.list_for_customer(firm_id, customer_id)
     known = {account.account_id: account for account in stored}
     # Identity keys that name one account only (two look-alikes sharing one are matched by id).
-    counts = Counter(a.identity_key for a in (*stored, *accounts) if a.identity_key)
+    stored_keys = Counter(a.identity_key for a in stored if a.identity_key)
     incoming = Counter(a.identity_key for a in accounts if a.identity_key)
     by_identity = {
         a.identity_key: a
         for a in stored
-        if a.identity_key
-        and counts[a.identity_key] - incoming[a.identity_key] == 1
-        and incoming[a.identity_key] == 1
+        if a.identity_key and stored_keys[a.identity_key] == incoming[a.identity_key] == 1
     }
     fresh: list[SharedAccount] = []
     moved: list[SharedAccount] = []
