@@ -3,22 +3,55 @@
 Identity comes from the JWT the API's authorizer validated (`sub`, `email`); firm
 membership and roles come from the service's own records, never from the request. A firm
 the caller does not belong to behaves exactly like a firm that does not exist (R-ROLE-1).
+
+Three kinds of caller, three resolvers, all here: firm staff (`staff_context`), a firm's customer
+(`customer_of`) and anyone acting on a client file (`file_caller`: staff, the holder, a family
+member, an external adviser). The firm a caller may name (X-Firm-Id, or `firm_id` in a body) is
+only a choice among the firms our records give them. Once resolved, the use case runs on ports
+bound to that firm (`shared/ports/firm_bound.py`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from shared.domain.customers import Customer
 from shared.domain.errors import Forbidden, InvalidRequest, NotFound, Unauthenticated
-from shared.domain.identity import Principal, StaffContext, StaffMembership, StaffRole
+from shared.domain.file_access import CallerKind, grantee_kind, staff_kind
+from shared.domain.files import Grant, Subject
+from shared.domain.identity import CustomerLink, Principal, StaffContext, StaffMembership, StaffRole
 
 
 class MembershipReader(Protocol):
     def get_membership(self, user_id: str, firm_id: str) -> StaffMembership | None: ...
 
     def list_memberships(self, user_id: str) -> list[StaffMembership]: ...
+
+
+class CustomerLinkReader(Protocol):
+    def list_customer_links(self, user_id: str) -> list[CustomerLink]: ...
+
+
+class CustomerReader(Protocol):
+    def get(self, firm_id: str, customer_id: str) -> Customer | None: ...
+
+
+class FileLinkReader(Protocol):
+    def links_of(self, user_id: str) -> list[Any]: ...  # FileLink: firm_id, file_id, subject
+
+    def get_grant(self, firm_id: str, file_id: str, subject: Subject) -> Grant | None: ...
+
+
+@dataclass(frozen=True)
+class FileCaller:
+    """Who the caller is on one client file, from our records; a stranger has no customer."""
+
+    kind: CallerKind
+    customer: Customer | None
+    grant: Grant | None = None  # the caller's own grant, when they are a grantee
 
 
 class FirmAction(StrEnum):
@@ -75,6 +108,72 @@ def staff_context(principal: Principal, memberships: MembershipReader, firm_id: 
             )
         membership = found[0]
     return StaffContext(principal=principal, firm_id=membership.firm_id, role=membership.role)
+
+
+def customer_of(
+    principal: Principal, links: CustomerLinkReader, customers: CustomerReader, firm_id: str | None
+) -> Customer:
+    """The customer record the caller is (they accepted its invitation), in the firm they name
+    if they are the customer of several."""
+    found = [
+        link
+        for link in links.list_customer_links(principal.user_id)
+        if firm_id is None or link.firm_id == firm_id
+    ]
+    if not found:
+        raise (
+            NotFound()
+            if firm_id
+            else Forbidden("Only a firm's customer connects a bank.", code="customers_only")
+        )
+    if len(found) > 1:
+        raise InvalidRequest(
+            "You are a customer of several firms: say which in firm_id.", code="firm_required"
+        )
+    customer = customers.get(found[0].firm_id, found[0].customer_id)
+    if customer is None or customer.user_id != principal.user_id:
+        raise NotFound()
+    return customer
+
+
+def file_caller(
+    principal: Principal,
+    firm_id: str | None,
+    file_id: str,
+    *,
+    memberships: MembershipReader,
+    customers: CustomerReader,
+    files: FileLinkReader,
+) -> FileCaller:
+    """The caller's kind on the client file `file_id`: staff of its firm (owner, assignee or
+    admin; `firm_id` narrows the firms for staff of several), else a grantee bound to it, else a
+    stranger."""
+    user_id = principal.user_id
+    if firm_id:
+        membership = memberships.get_membership(user_id, firm_id)
+        staff_of = [membership] if membership else []
+    else:
+        staff_of = memberships.list_memberships(user_id)
+    for membership in staff_of:
+        customer = customers.get(membership.firm_id, file_id)
+        if customer is None:
+            continue
+        kind = staff_kind(
+            owner_id=customer.owner_id,
+            assignee_ids=customer.assignee_ids,
+            staff_id=user_id,
+            is_admin=membership.role is StaffRole.ADMIN,
+        )
+        if kind is not CallerKind.STRANGER:
+            return FileCaller(kind, customer)
+    for link in files.links_of(user_id):
+        if link.file_id != file_id:
+            continue
+        grant = files.get_grant(link.firm_id, link.file_id, link.subject)
+        customer = customers.get(link.firm_id, file_id)
+        if grant is not None and grant.user_id == user_id and customer is not None:
+            return FileCaller(grantee_kind(grant), customer, grant)
+    return FileCaller(CallerKind.STRANGER, None)
 
 
 def authorize(context: StaffContext, action: FirmAction) -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
     from shared.adapters.dynamodb.request_gate import DynamoRequestGate
     from shared.adapters.email import SesEmailSender
+    from shared.domain.identity import StaffContext
     from shared.services.connections import ConnectionsPorts
     from shared.services.file_access import FileAccessPorts
     from shared.services.imports import ImportPorts
@@ -257,3 +258,38 @@ def reset() -> None:
         cached.cache_clear()
     aggregator.reset()
     redrive_of.cache_clear()
+
+
+# Staff routes get their ports bound to the firm the caller was resolved to (shared/auth.py), so
+# a staff use case cannot read or write another firm's items (shared/ports/firm_bound.py). The
+# unbound accessors above serve the callers whose firm is not known yet (invitation tokens, a
+# customer or file caller being resolved, the daily sweeps); tests/unit/test_layers.py checks that
+# no staff route uses them.
+def onboarding_for(staff: StaffContext) -> OnboardingPorts:
+    from shared.ports.firm_bound import bind_ports
+
+    return bind_ports(onboarding(), staff.firm_id)
+
+
+def assignment_for(staff: StaffContext) -> AssignmentRepository:
+    from shared.ports.firm_bound import bind
+
+    return bind(assignment_repository(), staff.firm_id)
+
+
+def audit_for(staff: StaffContext) -> AuditLog:
+    from shared.ports.firm_bound import bind
+
+    return bind(audit_log(), staff.firm_id)
+
+
+def refresh_for(staff: StaffContext) -> RefreshPorts:
+    from shared.ports.firm_bound import bind_ports
+
+    return bind_ports(refresh(), staff.firm_id)
+
+
+def connections_for(staff: StaffContext) -> ConnectionsPorts:
+    from shared.ports.firm_bound import bind_ports
+
+    return bind_ports(connections(), staff.firm_id)

@@ -77,3 +77,40 @@ def test_the_check_finds_a_forbidden_import(tmp_path):
         "shared/services/bad.py:2 imports shared.adapters.dynamodb",
         "shared/services/bad.py:3 imports boto3",
     ]
+
+
+def unbound_calls_in_staff_routes(root: Path = ROOT) -> list[str]:
+    """Calls `bootstrap.x(...)` inside a route that has a `staff` caller, where `x` is not one of
+    the firm-bound accessors (`*_for(staff)`): tenancy by construction (issue 14)."""
+    found = []
+    for path in sorted((root / "functions").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef) or "staff" not in {a.arg for a in node.args.args}:
+                continue
+            for call in ast.walk(node):
+                if (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Attribute)
+                    and isinstance(call.func.value, ast.Name)
+                    and call.func.value.id == "bootstrap"
+                    and not (
+                        call.func.attr.endswith("_for") and [ast.unparse(a) for a in call.args] == ["staff"]
+                    )
+                ):
+                    found.append(f"{path.relative_to(root)}:{call.lineno} bootstrap.{call.func.attr}")
+    return found
+
+
+def test_staff_routes_get_ports_bound_to_the_callers_firm():
+    assert unbound_calls_in_staff_routes() == []
+
+
+def test_the_check_finds_an_unbound_staff_route(tmp_path):
+    route = tmp_path / "functions" / "api" / "routes.py"
+    route.parent.mkdir(parents=True)
+    route.write_text(
+        "def ok(customer_id, staff):\n    return use(bootstrap.onboarding_for(staff), staff)\n"
+        "def bad(customer_id, staff):\n    return use(bootstrap.onboarding(), staff)\n"
+        "def public(token):\n    return use(bootstrap.onboarding(), token)\n"
+    )
+    assert unbound_calls_in_staff_routes(tmp_path) == ["functions/api/routes.py:4 bootstrap.onboarding"]

@@ -120,8 +120,9 @@ def find_new_accounts(connection_id: ConnectionId, principal: Me) -> FoundAccoun
 def customer_connections(
     customer_id: Annotated[str, Path(min_length=1, max_length=40)], staff: Staff
 ) -> list[ConnectionOut]:
-    now = bootstrap.connections().clock()
-    found = connections.customer_connections(bootstrap.connections(), staff, customer_id)
+    ports = bootstrap.connections_for(staff)
+    now = ports.clock()
+    found = connections.customer_connections(ports, staff, customer_id)
     return [ConnectionOut.of(c, now) for c in found]
 
 
@@ -129,7 +130,7 @@ def customer_connections(
     "/firm/connections/<connection_id>/deauthorise", tags=TAGS, summary="Revoke a consent (firm admin)"
 )
 def deauthorise_as_admin(connection_id: ConnectionId, staff: Staff) -> ConnectionOut:
-    done = connections.deauthorise(bootstrap.connections(), staff, connection_id)
+    done = connections.deauthorise(bootstrap.connections_for(staff), staff, connection_id)
     return _shown(done)
 
 
@@ -140,7 +141,7 @@ def deauthorise_as_admin(connection_id: ConnectionId, staff: Staff) -> Connectio
     status_code=202,
 )
 def refresh_as_staff(connection_id: ConnectionId, staff: Staff) -> Response[ConnectionOut]:
-    done = connections.refresh(bootstrap.connections(), staff, connection_id)
+    done = connections.refresh(bootstrap.connections_for(staff), staff, connection_id)
     return Response(
         status_code=202,
         content_type="application/json",
@@ -157,5 +158,5 @@ def refresh_as_staff(connection_id: ConnectionId, staff: Staff) -> Response[Conn
 def import_now(
     customer_id: Annotated[str, Path(min_length=1, max_length=40)], staff: Staff
 ) -> Response[ImportsOut]:
-    queued = connections.import_now(bootstrap.connections(), staff, customer_id)
+    queued = connections.import_now(bootstrap.connections_for(staff), staff, customer_id)
     return Response(status_code=202, content_type="application/json", body=ImportsOut(jobs_queued=queued))

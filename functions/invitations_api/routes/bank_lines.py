@@ -74,32 +74,32 @@ def _rule(body: RuleIn) -> AssignmentRule:
 
 @router.get("/assignment-rules", tags=TAGS, summary="The firm's assignment rules, in order")
 def list_rules(staff: Staff) -> list[RuleOut]:
-    return [RuleOut.of(r) for r in assignment.list_rules(bootstrap.assignment_repository(), staff)]
+    return [RuleOut.of(r) for r in assignment.list_rules(bootstrap.assignment_for(staff), staff)]
 
 
 @router.post("/assignment-rules", tags=TAGS, summary="Add a rule (admins)", status_code=201)
 def create_rule(body: RuleIn, staff: Staff) -> Response[RuleOut]:
-    saved = assignment.save_rule(bootstrap.assignment_repository(), staff, _rule(body), rule_id=None)
+    saved = assignment.save_rule(bootstrap.assignment_for(staff), staff, _rule(body), rule_id=None)
     return Response(status_code=201, content_type="application/json", body=RuleOut.of(saved))
 
 
 @router.put("/assignment-rules/<rule_id>", tags=TAGS, summary="Replace a rule (admins)")
 def replace_rule(rule_id: RuleId, body: RuleIn, staff: Staff) -> RuleOut:
     return RuleOut.of(
-        assignment.save_rule(bootstrap.assignment_repository(), staff, _rule(body), rule_id=rule_id)
+        assignment.save_rule(bootstrap.assignment_for(staff), staff, _rule(body), rule_id=rule_id)
     )
 
 
 @router.delete("/assignment-rules/<rule_id>", tags=TAGS, summary="Delete a rule (admins)", status_code=204)
 def delete_rule(rule_id: RuleId, staff: Staff) -> Response[None]:
-    assignment.delete_rule(bootstrap.assignment_repository(), staff, rule_id)
+    assignment.delete_rule(bootstrap.assignment_for(staff), staff, rule_id)
     return Response(status_code=204)
 
 
 @router.post("/customers/<customer_id>/auto-assign", tags=TAGS, summary="Auto assign bank lines now")
 def auto_assign(customer_id: CustomerId, staff: Staff) -> AssignedOut:
     count = assignment.auto_assign_now(
-        bootstrap.onboarding(), bootstrap.assignment_repository(), staff, customer_id
+        bootstrap.onboarding_for(staff), bootstrap.assignment_for(staff), staff, customer_id
     )
     return AssignedOut(assigned=count)
 
@@ -112,7 +112,7 @@ def unassigned(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> LinesOut:
     lines, next_cursor = assignment.unassigned_lines(
-        bootstrap.onboarding(), bootstrap.assignment_repository(), staff, customer_id, cursor, limit
+        bootstrap.onboarding_for(staff), bootstrap.assignment_for(staff), staff, customer_id, cursor, limit
     )
     return LinesOut(items=[TransactionOut.of(line) for line in lines], next_cursor=next_cursor)
 
@@ -125,8 +125,8 @@ def assign(
     staff: Staff,
 ) -> TransactionOut:
     line = assignment.assign_line(
-        bootstrap.onboarding(),
-        bootstrap.assignment_repository(),
+        bootstrap.onboarding_for(staff),
+        bootstrap.assignment_for(staff),
         staff,
         customer_id,
         line_id,

@@ -46,7 +46,7 @@ def list_customers(
     limit: Limit = 25,
 ) -> CustomerListOut:
     page, counts = onboarding.list_customers(
-        bootstrap.onboarding(), staff, section=section, search=q, cursor=cursor, limit=limit
+        bootstrap.onboarding_for(staff), staff, section=section, search=q, cursor=cursor, limit=limit
     )
     return CustomerListOut(
         items=[CustomerRow.model_validate(row) for row in page.rows],
@@ -57,12 +57,12 @@ def list_customers(
 
 @router.get("/customers/<customer_id>", tags=TAGS, summary="One customer")
 def get_customer(customer_id: CustomerId, staff: Staff) -> CustomerOut:
-    return CustomerOut.of(onboarding.visible_customer(bootstrap.onboarding(), staff, customer_id))
+    return CustomerOut.of(onboarding.visible_customer(bootstrap.onboarding_for(staff), staff, customer_id))
 
 
 @router.get("/customers/<customer_id>/accounts", tags=TAGS, summary="New and connected shared accounts")
 def list_accounts(customer_id: CustomerId, staff: Staff) -> AccountListOut:
-    accounts = onboarding.list_shared_accounts(bootstrap.onboarding(), staff, customer_id)
+    accounts = onboarding.list_shared_accounts(bootstrap.onboarding_for(staff), staff, customer_id)
     return AccountListOut(
         new_accounts=[AccountOut.of(a) for a in accounts if a.status is AccountStatus.NEW],
         connected_accounts=[AccountOut.of(a) for a in accounts if a.status is AccountStatus.ACCEPTED],
@@ -74,7 +74,9 @@ def list_accounts(customer_id: CustomerId, staff: Staff) -> AccountListOut:
 )
 def accept_account(customer_id: CustomerId, account_id: AccountId, staff: Staff) -> AccountOut:
     return AccountOut.of(
-        onboarding.review_account(bootstrap.onboarding(), staff, customer_id, account_id, Decision.ACCEPT)
+        onboarding.review_account(
+            bootstrap.onboarding_for(staff), staff, customer_id, account_id, Decision.ACCEPT
+        )
     )
 
 
@@ -83,7 +85,9 @@ def accept_account(customer_id: CustomerId, account_id: AccountId, staff: Staff)
 )
 def decline_account(customer_id: CustomerId, account_id: AccountId, staff: Staff) -> AccountOut:
     return AccountOut.of(
-        onboarding.review_account(bootstrap.onboarding(), staff, customer_id, account_id, Decision.DECLINE)
+        onboarding.review_account(
+            bootstrap.onboarding_for(staff), staff, customer_id, account_id, Decision.DECLINE
+        )
     )
 
 
@@ -92,7 +96,7 @@ def decline_account(customer_id: CustomerId, account_id: AccountId, staff: Staff
 )
 def link_account(customer_id: CustomerId, account_id: AccountId, body: LinkIn, staff: Staff) -> AccountOut:
     linked = onboarding.link_account(
-        bootstrap.onboarding(), staff, customer_id, account_id, body.ledger_account
+        bootstrap.onboarding_for(staff), staff, customer_id, account_id, body.ledger_account
     )
     return AccountOut.of(linked)
 
@@ -102,7 +106,7 @@ def link_account(customer_id: CustomerId, account_id: AccountId, body: LinkIn, s
 )
 def unlink_account(customer_id: CustomerId, account_id: AccountId, staff: Staff) -> AccountOut:
     return AccountOut.of(
-        onboarding.link_account(bootstrap.onboarding(), staff, customer_id, account_id, None)
+        onboarding.link_account(bootstrap.onboarding_for(staff), staff, customer_id, account_id, None)
     )
 
 
@@ -117,7 +121,7 @@ def list_transactions(
     limit: Limit = 50,
 ) -> TransactionListOut:
     page = onboarding.list_transactions(
-        bootstrap.onboarding(),
+        bootstrap.onboarding_for(staff),
         staff,
         customer_id,
         account_id=account_id,
@@ -139,7 +143,7 @@ def list_audit(
     limit: Limit = 50,
 ) -> AuditListOut:
     events, next_cursor = read_audit_log(
-        bootstrap.audit_log(), staff, customer_id=customer_id, cursor=cursor, limit=limit
+        bootstrap.audit_for(staff), staff, customer_id=customer_id, cursor=cursor, limit=limit
     )
     return AuditListOut(
         items=[

@@ -37,7 +37,7 @@ def invite(
 ) -> Response[CustomerOut]:
     @idempotent_command
     def invite_customer(command: IdempotentCommand) -> dict[str, Any]:
-        outcome = onboarding.invite_customer(bootstrap.onboarding(), staff, **command.payload)
+        outcome = onboarding.invite_customer(bootstrap.onboarding_for(staff), staff, **command.payload)
         return {
             "created": outcome.created,
             "customer": CustomerOut.of(outcome.customer).model_dump(mode="json"),
@@ -59,14 +59,14 @@ def invite(
 
 @router.post("/customers/<customer_id>/invitation/resend", tags=TAGS, summary="Send the invitation again")
 def resend(customer_id: CustomerId, staff: Annotated[StaffContext, Depends(current_staff)]) -> CustomerOut:
-    return CustomerOut.of(onboarding.resend_invitation(bootstrap.onboarding(), staff, customer_id))
+    return CustomerOut.of(onboarding.resend_invitation(bootstrap.onboarding_for(staff), staff, customer_id))
 
 
 @router.post(
     "/customers/<customer_id>/invitation/revoke", tags=TAGS, summary="Revoke an unaccepted invitation"
 )
 def revoke(customer_id: CustomerId, staff: Annotated[StaffContext, Depends(current_staff)]) -> CustomerOut:
-    return CustomerOut.of(onboarding.revoke_invitation(bootstrap.onboarding(), staff, customer_id))
+    return CustomerOut.of(onboarding.revoke_invitation(bootstrap.onboarding_for(staff), staff, customer_id))
 
 
 @router.post(

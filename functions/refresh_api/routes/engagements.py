@@ -45,7 +45,9 @@ def list_engagements(
         last_upload_to=last_upload_to,
         status=status,
     ).to_filters()
-    page, clock = refresh.list_engagements(bootstrap.refresh(), staff, filters, cursor=cursor, limit=limit)
+    page, clock = refresh.list_engagements(
+        bootstrap.refresh_for(staff), staff, filters, cursor=cursor, limit=limit
+    )
     return EngagementListOut(
         items=[EngagementRowOut.of(row, clock) for row in page.rows], next_cursor=page.next_cursor
     )

@@ -34,7 +34,7 @@ def trigger(
     @idempotent_command
     def trigger_refresh(command: IdempotentCommand) -> dict[str, Any]:
         job = refresh.trigger_refresh(
-            bootstrap.refresh(),
+            bootstrap.refresh_for(staff),
             staff,
             engagement_ids=body.engagement_ids,
             filters=body.all_matching.to_filters() if body.all_matching else None,
@@ -58,5 +58,5 @@ def get_job(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> JobOut:
-    progress = refresh.job_progress(bootstrap.refresh(), staff, job_id, cursor=cursor, limit=limit)
+    progress = refresh.job_progress(bootstrap.refresh_for(staff), staff, job_id, cursor=cursor, limit=limit)
     return JobOut.of(progress.job, progress.outcomes, progress.next_cursor)

@@ -1,0 +1,138 @@
+"""Ports bound to one firm (issue 14, tenancy by construction): another firm's ids are refused
+before the store runs, another firm's records never come back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.domain.errors import NotFound
+from shared.ports.firm_bound import FirmBound, OtherFirm, bind, bind_ports
+
+
+@dataclass(frozen=True)
+class Record:
+    firm_id: str
+    record_id: str
+
+
+@dataclass
+class Store:
+    records: list[Record] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+
+    def get(self, firm_id: str, record_id: str) -> Record | None:
+        self.calls.append("get")
+        return next((r for r in self.records if (r.firm_id, r.record_id) == (firm_id, record_id)), None)
+
+    def locate(self, record_id: str) -> Record | None:
+        self.calls.append("locate")
+        return next((r for r in self.records if r.record_id == record_id), None)
+
+    def everywhere(self) -> list[Record]:
+        self.calls.append("everywhere")
+        return list(self.records)
+
+    def save(self, record: Record, *, note: str = "") -> Record:
+        self.calls.append("save")
+        self.records.append(record)
+        return record
+
+    def save_all(self, records: list[Record]) -> None:
+        self.calls.append("save_all")
+        self.records += records
+
+    def count(self, *, firm_id: str) -> int:
+        self.calls.append("count")
+        return sum(r.firm_id == firm_id for r in self.records)
+
+
+A, B = Record("firm-a", "r1"), Record("firm-b", "r2")
+
+
+@pytest.fixture
+def store() -> Store:
+    return Store(records=[A, B])
+
+
+def test_own_firm_calls_pass_through(store: Store) -> None:
+    bound = bind(store, "firm-a")
+    assert bound.get("firm-a", "r1") == A
+    assert bound.count(firm_id="firm-a") == 1
+    assert bound.save(Record("firm-a", "r3"), note="x") == Record("firm-a", "r3")
+    assert store.calls == ["get", "count", "save"]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: s.get("firm-b", "r2"),
+        lambda s: s.count(firm_id="firm-b"),
+        lambda s: s.save(Record("firm-b", "r9")),
+        lambda s: s.save_all([Record("firm-a", "r8"), Record("firm-b", "r9")]),
+    ],
+    ids=["firm-id-positional", "firm-id-keyword", "record", "record-in-list"],
+)
+def test_another_firm_is_refused_before_the_store_runs(store: Store, call) -> None:
+    with pytest.raises(OtherFirm) as refused:
+        call(bind(store, "firm-a"))
+    assert isinstance(refused.value, NotFound)  # the same 404 as a missing item (R-ROLE-1)
+    assert refused.value.status == 404 and refused.value.code == "not_found"
+    assert store.calls == [] and store.records == [A, B]
+
+
+def test_another_firms_records_never_come_back(store: Store) -> None:
+    bound = bind(store, "firm-a")
+    assert bound.locate("r2") is None  # exists, in firm-b
+    assert bound.locate("r1") == A
+    assert bound.everywhere() == [A]
+    assert store.everywhere() == [A, B]  # the store itself is unchanged
+
+
+def test_a_bound_store_needs_a_firm(store: Store) -> None:
+    with pytest.raises(ValueError):
+        FirmBound(store, "")
+
+
+def fixed_clock() -> datetime:
+    return datetime(2026, 12, 5, tzinfo=UTC)
+
+
+@dataclass
+class Inner:
+    store: Store
+
+
+@dataclass
+class Ports:
+    store: Store
+    inner: Inner
+    clock: object = fixed_clock
+    base_url: str = "https://example.test"
+    limits: tuple[int, ...] = (1, 2)
+
+
+def test_bind_ports_binds_every_store_and_keeps_values_and_functions(store: Store) -> None:
+    ports = Ports(store=store, inner=Inner(store=Store(records=[A, B])))
+    bound = bind_ports(ports, "firm-a")
+    assert isinstance(bound.store, FirmBound) and isinstance(bound.inner, FirmBound)
+    assert isinstance(bound.inner.store, FirmBound)  # a store inside a store is bound too
+    assert bound.clock is fixed_clock and bound.base_url == ports.base_url and bound.limits == (1, 2)
+    assert bound.inner.store.everywhere() == [A]
+    with pytest.raises(OtherFirm):
+        bound.inner.store.get("firm-b", "r2")
+    assert ports.store is store  # the unbound ports are untouched
+
+
+def test_bound_ports_cannot_be_rebound_to_another_firm(store: Store) -> None:
+    bound = bind_ports(Ports(store=store, inner=Inner(store=store)), "firm-a")
+    assert bind_ports(bound, "firm-a").store is bound.store
+    with pytest.raises(OtherFirm):
+        bind_ports(bound, "firm-b")
+
+
+def test_bind_ports_takes_a_ports_dataclass_only(store: Store) -> None:
+    with pytest.raises(TypeError):
+        bind_ports(store.records, "firm-a")
