@@ -25,13 +25,13 @@ from local.sandbox.plaid import SANDBOX_CLIENT_ID, SANDBOX_SECRET, PlaidSandbox
 from shared.adapters.aggregator.credentials import static_source
 from shared.adapters.aggregator.http_client import RetryPolicy
 from shared.adapters.aggregator.plaid import PlaidAdapter
+from shared.adapters.aggregator.plaid_webhook_events import webhook_event_key
 from shared.adapters.aggregator.plaid_webhooks import (
     MAX_KEY_FETCHES,
     PlaidWebhookVerifier,
     UnknownVerificationKey,
     WebhookRejected,
     plaid_key_fetcher,
-    webhook_event_key,
 )
 from shared.domain.aggregator import AggregatorUnavailable
 
