@@ -215,11 +215,13 @@ def plaid_webhook_reader() -> PlaidWebhookReader:
 @cache
 def file_access() -> FileAccessPorts:
     from shared.adapters.dynamodb.files_repository import FilesRepository
+    from shared.adapters.dynamodb.grants_repository import GrantsRepository
     from shared.services.file_access import FileAccessPorts
 
     settings = get_settings()
     return FileAccessPorts(
         files=FilesRepository(settings.data_table_name),
+        grants=GrantsRepository(settings.data_table_name),
         customers=onboarding().customers,
         identities=identity_repository(),
         notifications=notifications_repository(),

@@ -1,6 +1,6 @@
-"""Port: Client files, their contents, grants and access log.
+"""Port: Client files: their contents (FileStore) and the grants of access to them (GrantStore).
 
-What services need from storage; `shared/adapters/dynamodb/` implements it, tests may fake it.
+What services need from storage; `shared/adapters/dynamodb/` implements them, tests may fake them.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class FileContents:
 
 
 class FileStore(Protocol):
-    """Client files, their contents, grants and access log."""
+    """A client file's contents: members, advisers, patrimony, donations, documents."""
 
     def contents(self, firm_id: str, file_id: str) -> FileContents:
         """The whole file in one Query (paginated), oldest first within each section."""
@@ -67,6 +67,18 @@ class FileStore(Protocol):
     def get_patrimony_item(self, firm_id: str, file_id: str, item_id: str) -> PatrimonyItem | None: ...
 
     def get_donation(self, firm_id: str, file_id: str, donation_id: str) -> Donation | None: ...
+
+    def put_entry(self, entry: Entry, *, new: bool, grant_absent: Subject | None = None) -> None:
+        """Create (`new`) or replace an entry that must still exist; with `grant_absent`, only while
+        that subject has no grant (checked in the same transaction)."""
+        ...
+
+    def delete_entry(self, entry: Entry, *, grant_absent: Subject | None = None) -> None: ...
+
+
+class GrantStore(Protocol):
+    """Grants of access to client files, with their invitation tokens, the links that let each
+    grantee find their files, and the grantee index (keys.py #27-#31)."""
 
     def get_grant(self, firm_id: str, file_id: str, subject: Subject) -> Grant | None: ...
 
@@ -85,13 +97,6 @@ class FileStore(Protocol):
     def due_for_reminders(self, today: str) -> list[GrantRef]:
         """Grants whose invitation reminder or expiry is due by `today` (missed runs included)."""
         ...
-
-    def put_entry(self, entry: Entry, *, new: bool, grant_absent: Subject | None = None) -> None:
-        """Create (`new`) or replace an entry that must still exist; with `grant_absent`, only while
-        that subject has no grant (checked in the same transaction)."""
-        ...
-
-    def delete_entry(self, entry: Entry, *, grant_absent: Subject | None = None) -> None: ...
 
     def save_grant(self, grant: Grant, previous: Grant | None, *extra: TransactItem) -> Grant:
         """Write `grant` (new if `previous` is None, else only if unchanged since read) with

@@ -101,7 +101,7 @@ def update_member(
     guard = None
     if relation is not current.relation:
         guard = Subject(SubjectType.MEMBER, member_id)
-        if ports.files.get_grant(scope.firm_id, scope.file_id, guard) is not None:
+        if ports.grants.get_grant(scope.firm_id, scope.file_id, guard) is not None:
             raise Conflict("A member who was granted access keeps their relation.", code="member_has_access")
     ports.files.put_entry(updated, new=False, grant_absent=guard)
     return updated
@@ -111,7 +111,7 @@ def remove_member(ports: FileAccessPorts, actor: FileActor, file_id: str, member
     scope = open_file(ports, actor, file_id, FileAction.EDIT_FAMILY)
     member = member_in_file(ports, scope, member_id)
     subject = Subject(SubjectType.MEMBER, member_id)
-    if ports.files.get_grant(scope.firm_id, scope.file_id, subject) is not None:
+    if ports.grants.get_grant(scope.firm_id, scope.file_id, subject) is not None:
         raise Conflict(
             "Revoke this member's access before removing them (a holder's or co-holder's is permanent).",
             code="member_has_access",

@@ -195,7 +195,7 @@ def test_concurrent_accepts_of_one_token_bind_it_once(world, atomic_aws_requests
     with ThreadPoolExecutor(max_workers=6) as pool:
         codes = list(pool.map(lambda p: outcome(lambda: accept_file_invitation(ports, p, token)), people))
     assert sorted(codes) == ["invitation_invalid"] * 5 + ["ok"]
-    winners = [p for p in people if ports.files.links_of(p.user_id)]
+    winners = [p for p in people if ports.grants.links_of(p.user_id)]
     assert len(winners) == 1
 
 

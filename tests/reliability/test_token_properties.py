@@ -264,7 +264,7 @@ def customer_expiry(invited: Invited) -> datetime:
 
 
 def grant_expiry(world: FileWorld, member_id: str) -> datetime:
-    grant = bootstrap.file_access().files.get_grant(
+    grant = bootstrap.file_access().grants.get_grant(
         DEMO_FIRM.firm_id, world.file_id, Subject(SubjectType.MEMBER, member_id)
     )
     assert grant is not None and grant.invitation is not None

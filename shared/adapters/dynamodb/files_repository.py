@@ -1,43 +1,37 @@
-"""Client files: their sections and grants, in the customer's item collection (keys.py #26-#31).
-
-A grant changes together with the items that make it true: its invitation token, the link
-that lets its person find the file, the member or adviser it is for. Each such change is one
-TransactWriteItems with an optimistic lock on the grant's `version`.
+"""Client files' contents: members, advisers, patrimony, donations and documents, in the
+customer's item collection (keys.py #26-#27). The grants kept in that same collection are
+grants_repository.py's; the whole file is still read in one Query.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
-from shared.domain.customers import Invitation, InvitationStatus, email_fingerprint
-from shared.domain.errors import (
-    FileChanged,
-    NotFound,
+from shared.adapters.dynamodb.grants_repository import (
+    grant_from_item,
+    grant_key,
+    read_item,
+    transact_file_items,
 )
+from shared.domain.errors import NotFound
 from shared.domain.files import (
-    AccessLevel,
     AdviserType,
     DocumentKind,
     Donation,
     ExternalAdviser,
     FamilyMember,
     FileDocument,
-    Grant,
     PatrimonyItem,
     PatrimonyKind,
     Relation,
     Subject,
-    SubjectType,
 )
-from shared.ports.files import Entry, FileContents, FileLink, GrantRef
+from shared.ports.files import Entry, FileContents
 from shared.ports.storage import TransactItem
 
 
@@ -71,94 +65,24 @@ class FilesRepository:
                 elif kind == "file_document":
                     contents.documents.append(_document(item))
                 elif kind == "file_grant":
-                    contents.grants.append(_grant(item))
+                    contents.grants.append(grant_from_item(item))
         return contents
 
     def get_member(self, firm_id: str, file_id: str, member_id: str) -> FamilyMember | None:
-        item = self._get(keys.customer_collection_pk(firm_id, file_id), keys.file_member_sk(member_id))
+        item = self._get(firm_id, file_id, keys.file_member_sk(member_id))
         return _member(item) if item else None
 
     def get_adviser(self, firm_id: str, file_id: str, adviser_id: str) -> ExternalAdviser | None:
-        item = self._get(keys.customer_collection_pk(firm_id, file_id), keys.file_adviser_sk(adviser_id))
+        item = self._get(firm_id, file_id, keys.file_adviser_sk(adviser_id))
         return _adviser(item) if item else None
 
     def get_patrimony_item(self, firm_id: str, file_id: str, item_id: str) -> PatrimonyItem | None:
-        item = self._get(keys.customer_collection_pk(firm_id, file_id), keys.file_patrimony_sk(item_id))
+        item = self._get(firm_id, file_id, keys.file_patrimony_sk(item_id))
         return _patrimony(item) if item else None
 
     def get_donation(self, firm_id: str, file_id: str, donation_id: str) -> Donation | None:
-        item = self._get(keys.customer_collection_pk(firm_id, file_id), keys.file_donation_sk(donation_id))
+        item = self._get(firm_id, file_id, keys.file_donation_sk(donation_id))
         return _donation(item) if item else None
-
-    def get_grant(self, firm_id: str, file_id: str, subject: Subject) -> Grant | None:
-        item = self._get(keys.customer_collection_pk(firm_id, file_id), _grant_sk(subject))
-        return _grant(item) if item else None
-
-    def get_grants(self, refs: Iterable[GrantRef]) -> list[Grant]:
-        """The grants that still exist among `refs`, in one BatchGetItem per 100."""
-        wanted = list(dict.fromkeys(refs))
-        found: list[Grant] = []
-        for start in range(0, len(wanted), 100):
-            request: dict[str, Any] = {
-                self.table_name: {
-                    "Keys": [
-                        to_item(
-                            {
-                                "PK": keys.customer_collection_pk(ref.firm_id, ref.file_id),
-                                "SK": _grant_sk(ref.subject),
-                            }
-                        )
-                        for ref in wanted[start : start + 100]
-                    ],
-                    "ConsistentRead": True,
-                }
-            }
-            while request:
-                response = dynamodb_client().batch_get_item(RequestItems=request)
-                found += [_grant(from_item(raw)) for raw in response["Responses"].get(self.table_name, [])]
-                request = response.get("UnprocessedKeys") or {}
-        return found
-
-    def find_by_token_hash(self, token_hash: str) -> GrantRef | None:
-        item = self._get(keys.file_invite_token_pk(token_hash), keys.INVITE)
-        return _ref(item) if item else None
-
-    def links_of(self, user_id: str) -> list[FileLink]:
-        links: list[FileLink] = []
-        paginator = dynamodb_client().get_paginator("query")
-        for page in paginator.paginate(
-            TableName=self.table_name,
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
-            ExpressionAttributeValues=to_item(
-                {":pk": keys.user_pk(user_id), ":prefix": keys.FILE_ACCESS_PREFIX}
-            ),
-            ConsistentRead=True,
-        ):
-            for item in map(from_item, page["Items"]):
-                ref = _ref(item)
-                links.append(FileLink(ref.firm_id, ref.file_id, item.get("file_label", ""), ref.subject))
-        return links
-
-    def find_account(self, email: str) -> str | None:
-        """The identity of the person who signed in with this email to accept a file invitation."""
-        item = self._get(keys.account_email_pk(email_fingerprint(email)), keys.ACCOUNT)
-        return str(item["user_id"]) if item else None
-
-    def due_for_reminders(self, today: str) -> list[GrantRef]:
-        """Grants whose invitation reminder or expiry is due by `today` (missed runs included)."""
-        found: list[GrantRef] = []
-        paginator = dynamodb_client().get_paginator("query")
-        for page in paginator.paginate(
-            TableName=self.table_name,
-            IndexName="GSI2",
-            KeyConditionExpression="GSI2PK = :pk AND GSI2SK <= :today",
-            ExpressionAttributeValues=to_item(
-                {":pk": keys.FILE_INVITATION_DUE, ":today": keys.due_through(today)}
-            ),
-            ProjectionExpression="firm_id, file_id, subject_type, subject_id",
-        ):
-            found += [_ref(from_item(raw)) for raw in page["Items"]]
-        return found
 
     # section entries ---------------------------------------------------------------------
     def put_entry(self, entry: Entry, *, new: bool, grant_absent: Subject | None = None) -> None:
@@ -180,131 +104,6 @@ class FilesRepository:
         }
         self._write(delete, "Delete", entry.firm_id, entry.file_id, grant_absent)
 
-    # grants ------------------------------------------------------------------------------
-    def save_grant(self, grant: Grant, previous: Grant | None, *extra: TransactItem) -> Grant:
-        """Write `grant` (new if `previous` is None, else only if unchanged since read) with `extra`."""
-        saved = replace(grant, version=(previous.version + 1) if previous else 1)
-        put: TransactItem = {"TableName": self.table_name, "Item": to_item(_grant_values(saved))}
-        if previous:
-            put["ConditionExpression"] = "version = :version"
-            put["ExpressionAttributeValues"] = {":version": {"N": str(previous.version)}}
-        else:
-            put["ConditionExpression"] = "attribute_not_exists(PK)"
-        self.transact([{"Put": put}, *extra])
-        return saved
-
-    def delete_grant_op(self, grant: Grant) -> TransactItem:
-        return {
-            "Delete": {
-                "TableName": self.table_name,
-                "Key": to_item(_grant_key(grant.firm_id, grant.file_id, grant.subject)),
-                "ConditionExpression": "version = :version",
-                "ExpressionAttributeValues": {":version": {"N": str(grant.version)}},
-            }
-        }
-
-    def subject_exists(self, firm_id: str, file_id: str, subject: Subject) -> TransactItem:
-        """The member or adviser a grant is for must still be in the file when the grant is written."""
-        sk = (
-            keys.file_member_sk(subject.subject_id)
-            if subject.type is SubjectType.MEMBER
-            else keys.file_adviser_sk(subject.subject_id)
-        )
-        return {
-            "ConditionCheck": {
-                "TableName": self.table_name,
-                "Key": to_item({"PK": keys.customer_collection_pk(firm_id, file_id), "SK": sk}),
-                "ConditionExpression": "attribute_exists(PK)",
-            }
-        }
-
-    def token_put(self, grant: Grant) -> TransactItem:
-        assert grant.invitation is not None
-        return {
-            "Put": {
-                "TableName": self.table_name,
-                "Item": to_item(
-                    {
-                        "PK": keys.file_invite_token_pk(grant.invitation.token_hash),
-                        "SK": keys.INVITE,
-                        "type": "file_invite_token",
-                        **_ref_values(grant),
-                        "expires_at": int(grant.invitation.expires_at.timestamp()),  # TTL clean-up
-                    }
-                ),
-            }
-        }
-
-    def token_delete(self, token_hash: str, *, must_exist: bool) -> TransactItem:
-        """Consume a token (`must_exist`: the whole change fails if it was already used), or
-        remove it whether or not it is still there (it may have expired away)."""
-        delete: TransactItem = {
-            "TableName": self.table_name,
-            "Key": to_item({"PK": keys.file_invite_token_pk(token_hash), "SK": keys.INVITE}),
-        }
-        if must_exist:
-            delete["ConditionExpression"] = "attribute_exists(PK)"
-        return {"Delete": delete}
-
-    def link_put(self, grant: Grant, file_label: str) -> TransactItem:
-        """Let the grant's person find the file; fails if they already have access to it."""
-        assert grant.user_id is not None
-        return {
-            "Put": {
-                "TableName": self.table_name,
-                "Item": to_item(
-                    {
-                        "PK": keys.user_pk(grant.user_id),
-                        "SK": keys.file_access_sk(grant.firm_id, grant.file_id),
-                        "type": "file_link",
-                        **_ref_values(grant),
-                        "file_label": file_label,
-                    }
-                ),
-                "ConditionExpression": "attribute_not_exists(PK)",
-            }
-        }
-
-    def link_delete(self, grant: Grant) -> TransactItem:
-        assert grant.user_id is not None
-        return {
-            "Delete": {
-                "TableName": self.table_name,
-                "Key": to_item(
-                    {
-                        "PK": keys.user_pk(grant.user_id),
-                        "SK": keys.file_access_sk(grant.firm_id, grant.file_id),
-                    }
-                ),
-            }
-        }
-
-    def account_put(self, email: str, user_id: str) -> TransactItem:
-        """Record which identity signed in with this email (the grantee index, keys.py #31)."""
-        return {
-            "Put": {
-                "TableName": self.table_name,
-                "Item": to_item(
-                    {
-                        "PK": keys.account_email_pk(email_fingerprint(email)),
-                        "SK": keys.ACCOUNT,
-                        "type": "grantee_account",
-                        "user_id": user_id,
-                    }
-                ),
-                "ConditionExpression": "attribute_not_exists(PK) OR user_id = :user",
-                "ExpressionAttributeValues": {":user": {"S": user_id}},
-            }
-        }
-
-    def transact(self, items: list[TransactItem]) -> None:
-        try:
-            dynamodb_client().transact_write_items(TransactItems=items)
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "TransactionCanceledException":
-                raise FileChanged() from None
-            raise
-
     # helpers -----------------------------------------------------------------------------
     def _write(
         self, operation: TransactItem, verb: str, firm_id: str, file_id: str, grant_absent: Subject | None
@@ -322,43 +121,17 @@ class FilesRepository:
         guard = {
             "ConditionCheck": {
                 "TableName": self.table_name,
-                "Key": to_item(_grant_key(firm_id, file_id, grant_absent)),
+                "Key": to_item(grant_key(firm_id, file_id, grant_absent)),
                 "ConditionExpression": "attribute_not_exists(PK)",
             }
         }
-        self.transact([{verb: operation}, guard])
+        transact_file_items([{verb: operation}, guard])
 
-    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        response = dynamodb_client().get_item(
-            TableName=self.table_name, Key=to_item({"PK": pk, "SK": sk}), ConsistentRead=True
-        )
-        return from_item(response["Item"]) if "Item" in response else None
+    def _get(self, firm_id: str, file_id: str, sk: str) -> dict[str, Any] | None:
+        return read_item(self.table_name, keys.customer_collection_pk(firm_id, file_id), sk)
 
 
 # (de)serialisation ---------------------------------------------------------------------------
-def _grant_sk(subject: Subject) -> str:
-    return keys.file_grant_sk(subject.type.value, subject.subject_id)
-
-
-def _grant_key(firm_id: str, file_id: str, subject: Subject) -> dict[str, str]:
-    return {"PK": keys.customer_collection_pk(firm_id, file_id), "SK": _grant_sk(subject)}
-
-
-def _ref_values(grant: Grant) -> dict[str, str]:
-    return {
-        "firm_id": grant.firm_id,
-        "file_id": grant.file_id,
-        "subject_type": grant.subject.type.value,
-        "subject_id": grant.subject.subject_id,
-    }
-
-
-def _ref(item: dict[str, Any]) -> GrantRef:
-    return GrantRef(
-        item["firm_id"], item["file_id"], Subject(SubjectType(item["subject_type"]), item["subject_id"])
-    )
-
-
 def _base(entry: Entry, sk: str, kind: str) -> dict[str, Any]:
     return {
         "PK": keys.customer_collection_pk(entry.firm_id, entry.file_id),
@@ -488,70 +261,4 @@ def _document(item: dict[str, Any]) -> FileDocument:
         content=item["content"],
         created_by=item["created_by"],
         created_at=datetime.fromisoformat(item["created_at"]),
-    )
-
-
-def _grant_values(grant: Grant) -> dict[str, Any]:
-    invitation = grant.invitation
-    next_due = invitation.next_due() if invitation else None
-    subject = grant.subject
-    return {
-        **_grant_key(grant.firm_id, grant.file_id, subject),
-        "type": "file_grant",
-        **_ref_values(grant),
-        "grantee_name": grant.grantee_name,
-        "central": grant.central,
-        "email": grant.email,
-        "phone": grant.phone,
-        "level": grant.level.value,
-        "granted_by": grant.granted_by,
-        "granted_at": grant.granted_at.isoformat(),
-        "user_id": grant.user_id,
-        "version": grant.version,
-        "invitation": {
-            "token_hash": invitation.token_hash,
-            "sent_at": invitation.sent_at.isoformat(),
-            "expires_at": invitation.expires_at.isoformat(),
-            "status": invitation.status.value,
-            "reminders_sent": list(invitation.reminders_sent),
-        }
-        if invitation
-        else None,
-        "GSI2PK": keys.FILE_INVITATION_DUE if next_due else None,
-        "GSI2SK": keys.file_due_gsi2sk(
-            next_due.isoformat(), grant.firm_id, grant.file_id, subject.type.value, subject.subject_id
-        )
-        if next_due
-        else None,
-    }
-
-
-def _grant(item: dict[str, Any]) -> Grant:
-    raw = item.get("invitation")
-    invitation = (
-        Invitation(
-            token_hash=raw["token_hash"],
-            sent_at=datetime.fromisoformat(raw["sent_at"]),
-            expires_at=datetime.fromisoformat(raw["expires_at"]),
-            status=InvitationStatus(raw["status"]),
-            reminders_sent=tuple(int(age) for age in raw.get("reminders_sent", [])),
-        )
-        if raw
-        else None
-    )
-    ref = _ref(item)
-    return Grant(
-        firm_id=ref.firm_id,
-        file_id=ref.file_id,
-        subject=ref.subject,
-        grantee_name=item["grantee_name"],
-        central=bool(item["central"]),
-        email=item["email"],
-        phone=item["phone"],
-        level=AccessLevel(item["level"]),
-        granted_by=item["granted_by"],
-        granted_at=datetime.fromisoformat(item["granted_at"]),
-        user_id=item.get("user_id"),
-        invitation=invitation,
-        version=int(item["version"]),
     )

@@ -1,0 +1,118 @@
+"""Reading access: who has which access to a file, its access log, the grantee's own files; and
+the audit record every change of access writes (R-ROLE-3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.domain.audit import AuditEvent
+from shared.domain.file_access import FileAction, grantee_kind
+from shared.domain.files import Subject, SubjectType
+from shared.domain.identity import Principal
+from shared.ports.files import GrantRef
+from shared.services.file_access.ports import (
+    AccessView,
+    AdviserAccess,
+    FileAccessPorts,
+    FileActor,
+    FileScope,
+    MemberAccess,
+    MyFile,
+)
+from shared.services.file_access.scope import open_file
+
+ACCESS_LOG_PREFIX = "access."  # every audit action of this package starts with it
+_ACCESS_LOG_MAX_PAGES = 10  # pages of the customer's audit read to fill one access-log page
+
+
+def list_access(ports: FileAccessPorts, actor: FileActor, file_id: str) -> AccessView:
+    scope = open_file(ports, actor, file_id, FileAction.VIEW_ACCESS)
+    contents = ports.files.contents(scope.firm_id, scope.file_id)
+    return AccessView(
+        members=[
+            MemberAccess(m, contents.grant_for(Subject(SubjectType.MEMBER, m.member_id)))
+            for m in contents.members
+        ],
+        advisers=[
+            AdviserAccess(a, contents.grant_for(Subject(SubjectType.ADVISER, a.adviser_id)))
+            for a in contents.advisers
+        ],
+    )
+
+
+def read_access_log(
+    ports: FileAccessPorts, actor: FileActor, file_id: str, *, cursor: str | None, limit: int
+) -> tuple[list[AuditEvent], str | None]:
+    """The file's access events, newest first: the customer's audit events whose action is an
+    access one. Each read asks only for the rows still missing, so no row is skipped."""
+    scope = open_file(ports, actor, file_id, FileAction.VIEW_ACCESS_LOG)
+    events: list[AuditEvent] = []
+    next_cursor = cursor
+    for _ in range(_ACCESS_LOG_MAX_PAGES):
+        page, next_cursor = ports.audit.page(
+            scope.firm_id, customer_id=scope.file_id, cursor=next_cursor, limit=limit - len(events)
+        )
+        events += [event for event in page if event.action.startswith(ACCESS_LOG_PREFIX)]
+        if next_cursor is None or len(events) >= limit:
+            break
+    return events, next_cursor
+
+
+# the grantee's side --------------------------------------------------------------------------
+def list_my_files(ports: FileAccessPorts, principal: Principal) -> list[MyFile]:
+    """The files the caller was granted and accepted, with their level (keys.py #30)."""
+    links = ports.grants.links_of(principal.user_id)
+    grants = {
+        (grant.firm_id, grant.file_id): grant
+        for grant in ports.grants.get_grants(
+            GrantRef(link.firm_id, link.file_id, link.subject) for link in links
+        )
+        if grant.user_id == principal.user_id
+    }
+    firms = ports.identities.get_firms(link.firm_id for link in links)
+    found = []
+    for link in links:
+        grant = grants.get((link.firm_id, link.file_id))
+        if grant is None or link.firm_id not in firms:
+            continue
+        found.append(
+            MyFile(
+                firm_id=link.firm_id,
+                firm_name=firms[link.firm_id].name,
+                file_id=link.file_id,
+                file_label=link.file_label,
+                kind=grantee_kind(grant),
+                level=grant.level,
+            )
+        )
+    return found
+
+
+def _audit(
+    ports: FileAccessPorts, scope: FileScope, action: str, subject: Subject, details: dict[str, Any]
+) -> None:
+    _record(ports, scope.firm_id, scope.file_id, scope.actor_id, action, subject, details)
+
+
+def _record(
+    ports: FileAccessPorts,
+    firm_id: str,
+    file_id: str,
+    actor_id: str,
+    action: str,
+    subject: Subject,
+    details: dict[str, Any],
+) -> None:
+    """Who did what to whose access, when (R-ROLE-3): ids and levels only, never contact details."""
+    ports.audit.record(
+        AuditEvent(
+            firm_id=firm_id,
+            actor_id=actor_id,
+            action=action,
+            target_type=subject.type.value,
+            target_id=subject.subject_id,
+            details=details,
+            customer_id=file_id,
+            occurred_at=ports.clock(),
+        )
+    )
