@@ -446,7 +446,7 @@ class MalformedAggregatorResponse(AggregatorError):
 class WebhookEvent:
     """A verified provider webhook, in the port's words (see services.connections)."""
 
-    key: str  # the deduplication key (see plaid_webhooks.webhook_event_key)
+    key: str  # the deduplication key (see plaid_webhook_events.webhook_event_key)
     item_id: str
     event: str  # new_data, login_required, login_repaired, expiring, new_accounts, revoked
     details: dict[str, Any]

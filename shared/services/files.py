@@ -46,7 +46,7 @@ class FileView:
 
 
 def view_file(ports: FileAccessPorts, actor: FileActor, file_id: str) -> FileView:
-    scope = open_file(ports, actor, file_id, FileAction.VIEW_FILE)
+    scope, ports = open_file(ports, actor, file_id, FileAction.VIEW_FILE)
     return FileView(scope, ports.files.contents(scope.firm_id, scope.file_id))
 
 
@@ -60,7 +60,7 @@ def add_member(
     relation: Relation,
     birth_date: date | None,
 ) -> FamilyMember:
-    scope = open_file(ports, actor, file_id, FileAction.EDIT_FAMILY)
+    scope, ports = open_file(ports, actor, file_id, FileAction.EDIT_FAMILY)
     now = ports.clock()
     member = FamilyMember(
         firm_id=scope.firm_id,
@@ -88,7 +88,7 @@ def update_member(
 ) -> FamilyMember:
     """A member who was granted access keeps their relation: otherwise a co-holder could be
     edited into a child and revoked, around R-ACC-4 (checked again in the write's transaction)."""
-    scope = open_file(ports, actor, file_id, FileAction.EDIT_FAMILY)
+    scope, ports = open_file(ports, actor, file_id, FileAction.EDIT_FAMILY)
     current = member_in_file(ports, scope, member_id)
     updated = replace(
         current,
@@ -108,7 +108,7 @@ def update_member(
 
 
 def remove_member(ports: FileAccessPorts, actor: FileActor, file_id: str, member_id: str) -> None:
-    scope = open_file(ports, actor, file_id, FileAction.EDIT_FAMILY)
+    scope, ports = open_file(ports, actor, file_id, FileAction.EDIT_FAMILY)
     member = member_in_file(ports, scope, member_id)
     subject = Subject(SubjectType.MEMBER, member_id)
     if ports.grants.get_grant(scope.firm_id, scope.file_id, subject) is not None:
@@ -130,7 +130,7 @@ def add_patrimony_item(
     value: Decimal,
     currency: str,
 ) -> PatrimonyItem:
-    scope = open_file(ports, actor, file_id, FileAction.EDIT_PATRIMONY)
+    scope, ports = open_file(ports, actor, file_id, FileAction.EDIT_PATRIMONY)
     now = ports.clock()
     item = PatrimonyItem(
         firm_id=scope.firm_id,
@@ -158,7 +158,7 @@ def update_patrimony_item(
     value: Decimal,
     currency: str,
 ) -> PatrimonyItem:
-    scope = open_file(ports, actor, file_id, FileAction.EDIT_PATRIMONY)
+    scope, ports = open_file(ports, actor, file_id, FileAction.EDIT_PATRIMONY)
     current = _patrimony_item(ports, scope, item_id)
     updated = replace(
         current,
@@ -174,7 +174,7 @@ def update_patrimony_item(
 
 
 def remove_patrimony_item(ports: FileAccessPorts, actor: FileActor, file_id: str, item_id: str) -> None:
-    scope = open_file(ports, actor, file_id, FileAction.EDIT_PATRIMONY)
+    scope, ports = open_file(ports, actor, file_id, FileAction.EDIT_PATRIMONY)
     ports.files.delete_entry(_patrimony_item(ports, scope, item_id))
 
 
@@ -191,7 +191,7 @@ def add_donation(
     currency: str,
     description: str | None,
 ) -> Donation:
-    scope = open_file(ports, actor, file_id, FileAction.EDIT_DONATIONS)
+    scope, ports = open_file(ports, actor, file_id, FileAction.EDIT_DONATIONS)
     now = ports.clock()
     donation = Donation(
         firm_id=scope.firm_id,
@@ -223,7 +223,7 @@ def update_donation(
     currency: str,
     description: str | None,
 ) -> Donation:
-    scope = open_file(ports, actor, file_id, FileAction.EDIT_DONATIONS)
+    scope, ports = open_file(ports, actor, file_id, FileAction.EDIT_DONATIONS)
     current = _donation(ports, scope, donation_id)
     updated = replace(
         current,
@@ -241,7 +241,7 @@ def update_donation(
 
 
 def remove_donation(ports: FileAccessPorts, actor: FileActor, file_id: str, donation_id: str) -> None:
-    scope = open_file(ports, actor, file_id, FileAction.EDIT_DONATIONS)
+    scope, ports = open_file(ports, actor, file_id, FileAction.EDIT_DONATIONS)
     ports.files.delete_entry(_donation(ports, scope, donation_id))
 
 
@@ -250,7 +250,7 @@ def add_document(
     ports: FileAccessPorts, actor: FileActor, file_id: str, kind: DocumentKind, *, title: str, content: str
 ) -> FileDocument:
     """Create a simulation or a report: firm staff only (R-ACC-6), as the policy says."""
-    scope = open_file(ports, actor, file_id, _DOCUMENT_ACTIONS[kind])
+    scope, ports = open_file(ports, actor, file_id, _DOCUMENT_ACTIONS[kind])
     now = ports.clock()
     document = FileDocument(
         firm_id=scope.firm_id,

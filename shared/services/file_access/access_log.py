@@ -26,7 +26,7 @@ _ACCESS_LOG_MAX_PAGES = 10  # pages of the customer's audit read to fill one acc
 
 
 def list_access(ports: FileAccessPorts, actor: FileActor, file_id: str) -> AccessView:
-    scope = open_file(ports, actor, file_id, FileAction.VIEW_ACCESS)
+    scope, ports = open_file(ports, actor, file_id, FileAction.VIEW_ACCESS)
     contents = ports.files.contents(scope.firm_id, scope.file_id)
     return AccessView(
         members=[
@@ -45,7 +45,7 @@ def read_access_log(
 ) -> tuple[list[AuditEvent], str | None]:
     """The file's access events, newest first: the customer's audit events whose action is an
     access one. Each read asks only for the rows still missing, so no row is skipped."""
-    scope = open_file(ports, actor, file_id, FileAction.VIEW_ACCESS_LOG)
+    scope, ports = open_file(ports, actor, file_id, FileAction.VIEW_ACCESS_LOG)
     events: list[AuditEvent] = []
     next_cursor = cursor
     for _ in range(_ACCESS_LOG_MAX_PAGES):

@@ -39,7 +39,7 @@ def grant_member_access(
     level: AccessLevel,
 ) -> Grant:
     """Grant or change a family member's access (R-ACC-2..4); email and phone are both required."""
-    scope = open_file(ports, actor, file_id)
+    scope, ports = open_file(ports, actor, file_id)
     member = member_in_file(ports, scope, member_id)
     central = member.relation.is_central
     authorize_file(scope.kind, access_action(SubjectType.MEMBER, central))
@@ -50,7 +50,7 @@ def grant_member_access(
 
 
 def revoke_member_access(ports: FileAccessPorts, actor: FileActor, file_id: str, member_id: str) -> None:
-    scope = open_file(ports, actor, file_id)
+    scope, ports = open_file(ports, actor, file_id)
     member = member_in_file(ports, scope, member_id)
     authorize_file(scope.kind, access_action(SubjectType.MEMBER, member.relation.is_central))
     _revoke(ports, scope, Subject(SubjectType.MEMBER, member_id))
@@ -67,7 +67,7 @@ def register_adviser(
     adviser_type: AdviserType,
 ) -> ExternalAdviser:
     """An external adviser is registered in the file before any grant (R-ACC-5)."""
-    scope = open_file(ports, actor, file_id, FileAction.REGISTER_ADVISER)
+    scope, ports = open_file(ports, actor, file_id, FileAction.REGISTER_ADVISER)
     now = ports.clock()
     adviser = ExternalAdviser(
         firm_id=scope.firm_id,
@@ -89,7 +89,7 @@ def register_adviser(
 def grant_adviser_access(
     ports: FileAccessPorts, actor: FileActor, file_id: str, adviser_id: str, *, level: AccessLevel
 ) -> Grant:
-    scope = open_file(ports, actor, file_id, FileAction.MANAGE_ADVISER_ACCESS)
+    scope, ports = open_file(ports, actor, file_id, FileAction.MANAGE_ADVISER_ACCESS)
     adviser = _adviser(ports, scope, adviser_id)
     subject = Subject(SubjectType.ADVISER, adviser_id)
     return _grant(
@@ -105,7 +105,7 @@ def grant_adviser_access(
 
 
 def revoke_adviser_access(ports: FileAccessPorts, actor: FileActor, file_id: str, adviser_id: str) -> None:
-    scope = open_file(ports, actor, file_id, FileAction.MANAGE_ADVISER_ACCESS)
+    scope, ports = open_file(ports, actor, file_id, FileAction.MANAGE_ADVISER_ACCESS)
     _adviser(ports, scope, adviser_id)
     _revoke(ports, scope, Subject(SubjectType.ADVISER, adviser_id))
 
