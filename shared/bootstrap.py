@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from shared.adapters.dynamodb.request_gate import DynamoRequestGate
     from shared.adapters.email import SesEmailSender
     from shared.domain.identity import StaffContext
+    from shared.domain.jobs import ImportJob
+    from shared.domain.refresh import FanoutMessage
     from shared.services.connections import ConnectionsPorts
     from shared.services.file_access import FileAccessPorts
     from shared.services.imports import ImportPorts
@@ -295,3 +297,17 @@ def connections_for(staff: StaffContext) -> ConnectionsPorts:
     from shared.ports.firm_bound import bind_ports
 
     return bind_ports(connections(), staff.firm_id)
+
+
+# A job names its firm (our own message, from our own queue): the worker's use case runs on ports
+# bound to it, like a staff route's.
+def imports_for_job(job: ImportJob) -> ImportPorts:
+    from shared.ports.firm_bound import bind_ports
+
+    return bind_ports(imports(), job.firm_id)
+
+
+def refresh_for_job(message: FanoutMessage) -> RefreshPorts:
+    from shared.ports.firm_bound import bind_ports
+
+    return bind_ports(refresh(), message.firm_id)

@@ -10,11 +10,13 @@ from shared.worker import PoisonMessage, sqs_handler
 
 
 def handle(body: str) -> None:
-    import_and_report(bootstrap.imports(), _job(body))
+    job = _job(body)
+    import_and_report(bootstrap.imports_for_job(job), job)
 
 
 def given_up(body: str) -> None:
-    import_given_up(bootstrap.imports(), _job(body))
+    job = _job(body)
+    import_given_up(bootstrap.imports_for_job(job), job)
 
 
 def _job(body: str) -> ImportJob:

@@ -9,11 +9,13 @@ from shared.worker import PoisonMessage, sqs_handler
 
 
 def handle(body: str) -> None:
-    fan_out(bootstrap.refresh(), _message(body))
+    message = _message(body)
+    fan_out(bootstrap.refresh_for_job(message), message)
 
 
 def given_up(body: str) -> None:
-    fan_out_given_up(bootstrap.refresh(), _message(body))
+    message = _message(body)
+    fan_out_given_up(bootstrap.refresh_for_job(message), message)
 
 
 def _message(body: str) -> FanoutMessage:
