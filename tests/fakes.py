@@ -8,22 +8,130 @@ fake raises NotImplementedError for the rest rather than guess.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import base64
+import binascii
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from shared.domain.accounts import AccountProblem, BankTransaction, SharedAccount
+from botocore.exceptions import ClientError
+from ulid import ULID
+
+from shared.domain.accounts import AccountProblem, AccountStatus, BankTransaction, SharedAccount
+from shared.domain.audit import AuditEvent
 from shared.domain.connections import Connection
-from shared.domain.errors import StaleConnection
-from shared.domain.identity import Firm
+from shared.domain.customers import Customer, Section, email_fingerprint
+from shared.domain.email import EmailMessage
+from shared.domain.errors import ConcurrentChange, InvalidRequest, StaleConnection
+from shared.domain.identity import CustomerLink, Firm, UserProfile
 from shared.domain.imports import Outcome
 from shared.domain.jobs import ImportJob
 from shared.domain.notifications import Notification
 from shared.ports.connections import ConnectionAddress
+from shared.ports.customers import CustomerPage
 from shared.ports.imports import FeedState, StoredTransaction
 from shared.ports.storage import TransactItem
+
+# transactions --------------------------------------------------------------------------------
+# A fake TransactItem names one row of one fake's dict, what to write there and the condition the
+# stored row must meet. It keeps DynamoDB's shape ({"Put": {...}}, {"Delete": {...}}) because
+# services adjust items as such: the onboarding service pops a token Delete's
+# "ConditionExpression" to make it unconditional. A condition is a predicate on the stored row
+# (None when there is none).
+Condition = Callable[[Any], bool]
+
+
+def absent(stored: Any) -> bool:
+    """attribute_not_exists(PK)"""
+    return stored is None
+
+
+def present(stored: Any) -> bool:
+    """attribute_exists(PK)"""
+    return stored is not None
+
+
+@dataclass(frozen=True)
+class Has:
+    """`#name = :value`: the row exists and its `name` is `value` (false on a missing row)."""
+
+    name: str
+    value: Any
+
+    def __call__(self, stored: Any) -> bool:
+        return stored is not None and getattr(stored, self.name) == self.value
+
+
+def put_item(rows: dict[Any, Any], key: Any, value: Any, condition: Condition | None = None) -> TransactItem:
+    put = {"Rows": rows, "Key": key, "Item": value}
+    return {"Put": put | ({"ConditionExpression": condition} if condition else {})}
+
+
+def delete_item(rows: dict[Any, Any], key: Any, condition: Condition | None = None) -> TransactItem:
+    delete = {"Rows": rows, "Key": key}
+    return {"Delete": delete | ({"ConditionExpression": condition} if condition else {})}
+
+
+def _transaction_canceled() -> Exception:
+    return _client_error("TransactionCanceledException", "Transaction cancelled [ConditionalCheckFailed]")
+
+
+def transact_write(
+    items: Sequence[TransactItem], canceled: Callable[[], Exception] = _transaction_canceled
+) -> None:
+    """TransactWriteItems: every condition holds and all is written, or nothing is: `canceled()` is
+    raised, by default the botocore ClientError the table answers (a repository's save raises
+    its own)."""
+    operations = [(kind, spec) for item in items for kind, spec in item.items()]
+    rows_touched = [(id(spec["Rows"]), spec["Key"]) for _, spec in operations]
+    if len(set(rows_touched)) != len(rows_touched):
+        raise _client_error(
+            "ValidationException", "Transaction request cannot include multiple operations on one item"
+        )
+    for _, spec in operations:
+        condition = spec.get("ConditionExpression")
+        if condition is not None and not condition(spec["Rows"].get(spec["Key"])):
+            raise canceled()
+    for kind, spec in operations:
+        if kind == "Put":
+            spec["Rows"][spec["Key"]] = spec["Item"]
+        elif kind == "Delete":
+            spec["Rows"].pop(spec["Key"], None)
+        else:
+            raise NotImplementedError(kind)
+
+
+def _client_error(code: str, message: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, "TransactWriteItems")
+
+
+def encode_cursor(last: str) -> str:
+    return base64.urlsafe_b64encode(last.encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor.encode()).decode() or _invalid_cursor()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return _invalid_cursor()
+
+
+def _invalid_cursor() -> str:
+    raise InvalidRequest("The page cursor is not valid.", code="invalid_cursor")
+
+
+def newest_first_page(ids: Sequence[str], cursor: str | None, limit: int) -> tuple[list[str], str | None]:
+    """A Query with ScanIndexForward=False and Limit: up to `limit` ids after the cursor's (the
+    filter, if any, applies to these afterwards), and a cursor when more remain. (So does moto;
+    DynamoDB may also give one after an exactly full last page: the next page is then empty.)"""
+    last = decode_cursor(cursor)
+    after = [i for i in sorted(ids, reverse=True) if last is None or i < last]
+    examined = after[:limit]
+    return examined, encode_cursor(examined[-1]) if len(after) > limit else None
 
 
 def line_sort_key(line: BankTransaction) -> str:
@@ -98,6 +206,11 @@ class FakeAccounts:
         key = (account.firm_id, account.customer_id, account.account_id)
         self.accounts[key] = replace(self.accounts[key], problem=problem)
 
+    def put_op(self, account: SharedAccount, *, expected_status: AccountStatus | None) -> TransactItem:
+        key = (account.firm_id, account.customer_id, account.account_id)
+        condition = absent if expected_status is None else Has("status", expected_status)
+        return put_item(self.accounts, key, account, condition)
+
     def write_transactions(
         self, firm_id: str, customer_id: str, puts: list[BankTransaction], deletes: Sequence[str] = ()
     ) -> None:
@@ -146,9 +259,23 @@ class FakeFeeds:
 @dataclass
 class FakeIdentities:
     firms: dict[str, Firm] = field(default_factory=dict)
+    profiles: dict[str, UserProfile] = field(default_factory=dict)
+    links: dict[tuple[str, str, str], CustomerLink] = field(default_factory=dict)  # user, firm, customer
 
     def get_firm(self, firm_id: str) -> Firm | None:
         return self.firms.get(firm_id)
+
+    def get_profile(self, user_id: str) -> UserProfile | None:
+        return self.profiles.get(user_id)
+
+    def put_profile_if_absent(self, profile: UserProfile) -> None:
+        self.profiles.setdefault(profile.user_id, profile)
+
+    def list_customer_links(self, user_id: str) -> list[CustomerLink]:
+        return [link for (u, *_), link in sorted(self.links.items()) if u == user_id]
+
+    def customer_link_op(self, user_id: str, link: CustomerLink) -> TransactItem:
+        return put_item(self.links, (user_id, link.firm_id, link.customer_id), link)
 
 
 @dataclass
@@ -204,13 +331,19 @@ class FakeEngagements:
 
 
 @dataclass
-class ImportFakes:
-    """Everything the import service needs, in memory (`ports(provider)` builds its ImportPorts)."""
+class ServiceFakes:
+    """The fakes most services' ports bags share."""
 
-    connections: FakeConnections = field(default_factory=FakeConnections)
     accounts: FakeAccounts = field(default_factory=FakeAccounts)
     identities: FakeIdentities = field(default_factory=FakeIdentities)
     notifications: FakeNotifications = field(default_factory=FakeNotifications)
+
+
+@dataclass
+class ImportFakes(ServiceFakes):
+    """Everything the import service needs, in memory (`ports(provider)` builds its ImportPorts)."""
+
+    connections: FakeConnections = field(default_factory=FakeConnections)
     queue: FakeQueue = field(default_factory=FakeQueue)
     engagements: FakeEngagements = field(default_factory=FakeEngagements)
 
@@ -236,4 +369,162 @@ class ImportFakes:
             default_timezone="Europe/London",
             clock=clock,
             rand=rand,
+        )
+
+
+# the customer side -----------------------------------------------------------------------------
+@dataclass
+class FakeCustomers:
+    """CustomerStore: customers under an optimistic lock (version), the firm's email claims
+    (R-INV-3) and invitation tokens, written in one all-or-nothing transaction with the callers'
+    items. Dashboard rows, counts and the reminders index are read from the customers themselves
+    (the table keeps them in step in the same transaction)."""
+
+    rows: dict[tuple[str, str], Customer] = field(default_factory=dict)  # firm, customer
+    emails: dict[tuple[str, str], str] = field(default_factory=dict)  # firm, email digest: customer
+    tokens: dict[str, tuple[str, str]] = field(default_factory=dict)  # token hash: firm, customer
+
+    def get(self, firm_id: str, customer_id: str) -> Customer | None:
+        return self.rows.get((firm_id, customer_id))
+
+    def find_by_email(self, firm_id: str, email: str) -> Customer | None:
+        customer_id = self.emails.get((firm_id, email_fingerprint(email)))
+        return self.get(firm_id, customer_id) if customer_id else None
+
+    def find_by_token_hash(self, token_hash: str) -> tuple[str, str] | None:
+        return self.tokens.get(token_hash)
+
+    def counts(self, firm_id: str, staff_id: str | None) -> dict[str, int]:
+        sections = [c.section for c in self._in_scope(firm_id, staff_id)]
+        return {section.value: sections.count(section) for section in Section}
+
+    def list_section(
+        self, firm_id: str, section: Section, *, staff_id: str | None, search: str | None, cursor: str | None,
+        limit: int,
+    ) -> CustomerPage:  # fmt: skip
+        found = {c.customer_id: c for c in self._in_scope(firm_id, staff_id) if c.section is section}
+        examined, next_cursor = newest_first_page(list(found), cursor, limit)
+        query = search.strip().lower() if search else None
+        rows = [
+            _customer_row(found[i])
+            for i in examined
+            if query is None or query in f"{found[i].name} {found[i].email}".lower()
+        ]
+        return CustomerPage(rows=rows, next_cursor=next_cursor)
+
+    def due_for_reminders(self, today: str) -> list[tuple[str, str]]:
+        due = sorted(
+            (day.isoformat(), firm_id, customer_id)
+            for (firm_id, customer_id), c in self.rows.items()
+            if (day := c.invitation.next_due()) is not None and day.isoformat() <= today
+        )
+        return [(firm_id, customer_id) for _, firm_id, customer_id in due]
+
+    def save(self, customer: Customer, previous: Customer | None, *extra: TransactItem) -> Customer:
+        saved = replace(customer, version=(previous.version + 1) if previous else 1)
+        condition = Has("version", previous.version) if previous else absent
+        customer_put = put_item(self.rows, (saved.firm_id, saved.customer_id), saved, condition)
+        transact_write([customer_put, *extra], canceled=ConcurrentChange)
+        return saved
+
+    def transact(self, items: list[TransactItem]) -> None:
+        transact_write(items)
+
+    def email_claim(self, customer: Customer) -> TransactItem:
+        key = (customer.firm_id, email_fingerprint(customer.email))
+        return put_item(self.emails, key, customer.customer_id, absent)
+
+    def token_put(self, customer: Customer) -> TransactItem:
+        owner = (customer.firm_id, customer.customer_id)
+        return put_item(self.tokens, customer.invitation.token_hash, owner)
+
+    def token_delete(self, token_hash: str) -> TransactItem:
+        return delete_item(self.tokens, token_hash, present)
+
+    def _in_scope(self, firm_id: str, staff_id: str | None) -> Iterable[Customer]:
+        """The firm's customers (admins), or those one adviser owns or is assigned to; only those
+        on a section have dashboard rows."""
+        return (
+            c
+            for (f, _), c in self.rows.items()
+            if f == firm_id and c.section is not None and (staff_id is None or staff_id in c.staff_ids)
+        )
+
+
+def _customer_row(customer: Customer) -> dict[str, Any]:
+    """A dashboard row, as the table's rows carry it."""
+    invitation, section = customer.invitation, customer.section
+    return dict(
+        customer_id=customer.customer_id, name=customer.name, email=customer.email,
+        section=section.value if section else None, invitation_status=invitation.status.value,
+        invitation_expires_at=invitation.expires_at.isoformat(), accepted=customer.has_accepted,
+        new_accounts=customer.new_accounts, accepted_accounts=customer.accepted_accounts,
+        created_at=customer.created_at.isoformat(),
+    )  # fmt: skip
+
+
+@dataclass
+class FakeAudit:
+    """AuditTrail: append-only, ids sortable by time, pages newest first."""
+
+    events: dict[str, AuditEvent] = field(default_factory=dict)
+
+    def record(self, event: AuditEvent) -> str:
+        event_id = str(ULID.from_datetime(event.occurred_at))
+        transact_write([put_item(self.events, event_id, event, absent)])
+        return event_id
+
+    def page(
+        self, firm_id: str, *, customer_id: str | None = None, cursor: str | None = None, limit: int = 50
+    ) -> tuple[list[AuditEvent], str | None]:
+        ids = [
+            i
+            for i, e in self.events.items()
+            if e.firm_id == firm_id and (customer_id is None or e.customer_id == customer_id)
+        ]
+        examined, next_cursor = newest_first_page(ids, cursor, limit)
+        return [self.events[i] for i in examined], next_cursor
+
+    def actions(self, customer_id: str | None = None) -> list[str]:
+        """What was recorded, oldest first (a test's view of the log)."""
+        return [e.action for _, e in sorted(self.events.items()) if customer_id in (None, e.customer_id)]
+
+
+@dataclass
+class FakeEmail:
+    """EmailSender: what was sent; `failing` makes every send raise, as a provider outage would."""
+
+    sent: list[EmailMessage] = field(default_factory=list)
+    failing: bool = False
+
+    def send(self, message: EmailMessage) -> str:
+        if self.failing:
+            raise RuntimeError("the email provider is down")
+        self.sent.append(message)
+        return f"message-{len(self.sent)}"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.sent if m.to == address]
+
+
+@dataclass
+class OnboardingFakes(ServiceFakes):
+    """Everything the onboarding service needs, in memory (`ports(clock)` builds OnboardingPorts)."""
+
+    customers: FakeCustomers = field(default_factory=FakeCustomers)
+    audit: FakeAudit = field(default_factory=FakeAudit)
+    email: FakeEmail = field(default_factory=FakeEmail)
+
+    def ports(self, clock: Callable[[], datetime]) -> Any:
+        from shared.services.onboarding import OnboardingPorts
+
+        return OnboardingPorts(
+            customers=self.customers,
+            accounts=self.accounts,  # type: ignore[arg-type]  # the subset services call
+            identities=self.identities,  # type: ignore[arg-type]
+            notifications=self.notifications,  # type: ignore[arg-type]
+            audit=self.audit,
+            email=self.email,
+            app_base_url="https://app.example",
+            clock=clock,
         )
