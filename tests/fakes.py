@@ -485,9 +485,9 @@ class FakeAudit:
         examined, next_cursor = newest_first_page(ids, cursor, limit)
         return [self.events[i] for i in examined], next_cursor
 
-    def actions(self, customer_id: str | None = None) -> list[str]:
-        """What was recorded, oldest first (a test's view of the log)."""
-        return [e.action for _, e in sorted(self.events.items()) if customer_id in (None, e.customer_id)]
+    def log(self) -> list[AuditEvent]:
+        """Every event, oldest first (a test's view of the log)."""
+        return [event for _, event in sorted(self.events.items())]
 
 
 @dataclass
