@@ -24,13 +24,15 @@ from shared.domain.audit import AuditEvent
 from shared.domain.connections import Connection
 from shared.domain.customers import Customer, Section, email_fingerprint
 from shared.domain.email import EmailMessage
-from shared.domain.errors import ConcurrentChange, InvalidRequest, StaleConnection
-from shared.domain.identity import CustomerLink, Firm, UserProfile
+from shared.domain.errors import ConcurrentChange, FileChanged, InvalidRequest, NotFound, StaleConnection
+from shared.domain.files import ExternalAdviser, FamilyMember, Grant, Subject, SubjectType
+from shared.domain.identity import CustomerLink, Firm, StaffMembership, UserProfile
 from shared.domain.imports import Outcome
 from shared.domain.jobs import ImportJob
 from shared.domain.notifications import Notification
 from shared.ports.connections import ConnectionAddress
 from shared.ports.customers import CustomerPage
+from shared.ports.files import Entry, FileContents, FileLink, GrantRef
 from shared.ports.imports import FeedState, StoredTransaction
 from shared.ports.storage import TransactItem
 
@@ -74,6 +76,20 @@ def delete_item(rows: dict[Any, Any], key: Any, condition: Condition | None = No
     return {"Delete": delete | ({"ConditionExpression": condition} if condition else {})}
 
 
+def check_item(rows: dict[Any, Any], key: Any, condition: Condition) -> TransactItem:
+    return {"ConditionCheck": {"Rows": rows, "Key": key, "ConditionExpression": condition}}
+
+
+@dataclass(frozen=True)
+class AbsentOr:
+    """`attribute_not_exists(PK) OR #name = :value`, on a row that holds just that value."""
+
+    value: Any
+
+    def __call__(self, stored: Any) -> bool:
+        return stored is None or stored == self.value
+
+
 def _transaction_canceled() -> Exception:
     return _client_error("TransactionCanceledException", "Transaction cancelled [ConditionalCheckFailed]")
 
@@ -99,7 +115,7 @@ def transact_write(
             spec["Rows"][spec["Key"]] = spec["Item"]
         elif kind == "Delete":
             spec["Rows"].pop(spec["Key"], None)
-        else:
+        elif kind != "ConditionCheck":
             raise NotImplementedError(kind)
 
 
@@ -261,9 +277,22 @@ class FakeIdentities:
     firms: dict[str, Firm] = field(default_factory=dict)
     profiles: dict[str, UserProfile] = field(default_factory=dict)
     links: dict[tuple[str, str, str], CustomerLink] = field(default_factory=dict)  # user, firm, customer
+    memberships: dict[tuple[str, str], StaffMembership] = field(default_factory=dict)  # user, firm
 
     def get_firm(self, firm_id: str) -> Firm | None:
         return self.firms.get(firm_id)
+
+    def get_firms(self, firm_ids: Iterable[str]) -> dict[str, Firm]:
+        return {f: self.firms[f] for f in firm_ids if f in self.firms}
+
+    def get_membership(self, user_id: str, firm_id: str) -> StaffMembership | None:
+        return self.memberships.get((user_id, firm_id))
+
+    def list_memberships(self, user_id: str) -> list[StaffMembership]:
+        return [m for (u, _), m in sorted(self.memberships.items()) if u == user_id]
+
+    def put_membership(self, membership: StaffMembership) -> None:
+        self.memberships[(membership.user_id, membership.firm_id)] = membership
 
     def get_profile(self, user_id: str) -> UserProfile | None:
         return self.profiles.get(user_id)
@@ -522,6 +551,171 @@ class OnboardingFakes(ServiceFakes):
             customers=self.customers,
             accounts=self.accounts,  # type: ignore[arg-type]  # the subset services call
             identities=self.identities,  # type: ignore[arg-type]
+            notifications=self.notifications,  # type: ignore[arg-type]
+            audit=self.audit,
+            email=self.email,
+            app_base_url="https://app.example",
+            clock=clock,
+        )
+
+
+# client files ------------------------------------------------------------------------------------
+ENTRY_IDS = {  # the type of each section's entries (in FileContents' order), and its id
+    "FamilyMember": "member_id",
+    "ExternalAdviser": "adviser_id",
+    "PatrimonyItem": "item_id",
+    "Donation": "donation_id",
+    "FileDocument": "document_id",
+}
+SUBJECT_ENTRIES = {SubjectType.MEMBER: "FamilyMember", SubjectType.ADVISER: "ExternalAdviser"}
+EntryKey = tuple[str, str, str, str]  # firm, file, entry type, id
+GrantKey = tuple[str, str, str, str]  # firm, file, subject type, subject id
+
+
+def entry_key(entry: Entry) -> EntryKey:
+    kind = type(entry).__name__
+    return entry.firm_id, entry.file_id, kind, getattr(entry, ENTRY_IDS[kind])
+
+
+def grant_key(firm_id: str, file_id: str, subject: Subject) -> GrantKey:
+    return firm_id, file_id, subject.type.value, subject.subject_id
+
+
+@dataclass
+class FakeFiles:
+    """FileStore: a file's entries, its grants under an optimistic lock (version), invitation
+    tokens, the links that let a grantee find a file, and the grantee index (email -> identity);
+    a grant changes with its items in one all-or-nothing transaction (FileChanged if not)."""
+
+    entries: dict[EntryKey, Entry] = field(default_factory=dict)
+    grants: dict[GrantKey, Grant] = field(default_factory=dict)
+    tokens: dict[str, GrantRef] = field(default_factory=dict)
+    links: dict[tuple[str, str, str], FileLink] = field(default_factory=dict)  # user, firm, file
+    accounts: dict[str, str] = field(default_factory=dict)  # email digest: user id
+
+    # reads
+    def contents(self, firm_id: str, file_id: str) -> FileContents:
+        def section(rows: dict[Any, Any], kind: str | None = None) -> list[Any]:
+            return [
+                row
+                for key, row in sorted(rows.items())
+                if key[:2] == (firm_id, file_id) and kind in (None, key[2])
+            ]
+
+        sections = (section(self.entries, kind) for kind in ENTRY_IDS)
+        return FileContents(*sections, grants=section(self.grants))
+
+    def _entry(self, kind: str, firm_id: str, file_id: str, entry_id: str) -> Any:
+        return self.entries.get((firm_id, file_id, kind, entry_id))
+
+    def get_member(self, firm_id: str, file_id: str, member_id: str) -> FamilyMember | None:
+        return self._entry("FamilyMember", firm_id, file_id, member_id)
+
+    def get_adviser(self, firm_id: str, file_id: str, adviser_id: str) -> ExternalAdviser | None:
+        return self._entry("ExternalAdviser", firm_id, file_id, adviser_id)
+
+    def get_patrimony_item(self, firm_id: str, file_id: str, item_id: str) -> Entry | None:  # a PatrimonyItem
+        return self._entry("PatrimonyItem", firm_id, file_id, item_id)
+
+    def get_donation(self, firm_id: str, file_id: str, donation_id: str) -> Entry | None:  # a Donation
+        return self._entry("Donation", firm_id, file_id, donation_id)
+
+    def get_grant(self, firm_id: str, file_id: str, subject: Subject) -> Grant | None:
+        return self.grants.get(grant_key(firm_id, file_id, subject))
+
+    def get_grants(self, refs: Iterable[GrantRef]) -> list[Grant]:
+        found = (self.get_grant(r.firm_id, r.file_id, r.subject) for r in dict.fromkeys(refs))
+        return [grant for grant in found if grant is not None]
+
+    def find_by_token_hash(self, token_hash: str) -> GrantRef | None:
+        return self.tokens.get(token_hash)
+
+    def links_of(self, user_id: str) -> list[FileLink]:
+        return [link for (u, *_), link in sorted(self.links.items()) if u == user_id]
+
+    def find_account(self, email: str) -> str | None:
+        return self.accounts.get(email_fingerprint(email))
+
+    def due_for_reminders(self, today: str) -> list[GrantRef]:
+        due = sorted(
+            (day.isoformat(), key)
+            for key, g in self.grants.items()
+            if g.invitation and (day := g.invitation.next_due()) is not None and day.isoformat() <= today
+        )
+        return [GrantRef(f, file, Subject(SubjectType(kind), i)) for _, (f, file, kind, i) in due]
+
+    # entries
+    def put_entry(self, entry: Entry, *, new: bool, grant_absent: Subject | None = None) -> None:
+        self._write(put_item(self.entries, entry_key(entry), entry, absent if new else present), grant_absent)
+
+    def delete_entry(self, entry: Entry, *, grant_absent: Subject | None = None) -> None:
+        self._write(delete_item(self.entries, entry_key(entry), present), grant_absent)
+
+    def _write(self, item: TransactItem, grant_absent: Subject | None) -> None:
+        [(_, spec)] = item.items()
+        if grant_absent is None:  # a single conditional write: NotFound when removed meanwhile
+            transact_write([item], canceled=NotFound)
+            return
+        guard = check_item(self.grants, grant_key(*spec["Key"][:2], grant_absent), absent)
+        self.transact([item, guard])
+
+    # grants
+    def save_grant(self, grant: Grant, previous: Grant | None, *extra: TransactItem) -> Grant:
+        saved = replace(grant, version=(previous.version + 1) if previous else 1)
+        condition = Has("version", previous.version) if previous else absent
+        key = grant_key(saved.firm_id, saved.file_id, saved.subject)
+        self.transact([put_item(self.grants, key, saved, condition), *extra])
+        return saved
+
+    def delete_grant_op(self, grant: Grant) -> TransactItem:
+        key = grant_key(grant.firm_id, grant.file_id, grant.subject)
+        return delete_item(self.grants, key, Has("version", grant.version))
+
+    def subject_exists(self, firm_id: str, file_id: str, subject: Subject) -> TransactItem:
+        key = (firm_id, file_id, SUBJECT_ENTRIES[subject.type], subject.subject_id)
+        return check_item(self.entries, key, present)
+
+    def token_put(self, grant: Grant) -> TransactItem:
+        assert grant.invitation is not None
+        ref = GrantRef(grant.firm_id, grant.file_id, grant.subject)
+        return put_item(self.tokens, grant.invitation.token_hash, ref)
+
+    def token_delete(self, token_hash: str, *, must_exist: bool) -> TransactItem:
+        return delete_item(self.tokens, token_hash, present if must_exist else None)
+
+    def link_put(self, grant: Grant, file_label: str) -> TransactItem:
+        assert grant.user_id is not None
+        link = FileLink(grant.firm_id, grant.file_id, file_label, grant.subject)
+        return put_item(self.links, (grant.user_id, grant.firm_id, grant.file_id), link, absent)
+
+    def link_delete(self, grant: Grant) -> TransactItem:
+        assert grant.user_id is not None
+        return delete_item(self.links, (grant.user_id, grant.firm_id, grant.file_id))
+
+    def account_put(self, email: str, user_id: str) -> TransactItem:
+        return put_item(self.accounts, email_fingerprint(email), user_id, AbsentOr(user_id))
+
+    def transact(self, items: list[TransactItem]) -> None:
+        transact_write(items, canceled=FileChanged)
+
+
+@dataclass
+class FileAccessFakes(OnboardingFakes):
+    """Everything the file services need (the onboarding fakes and the files), in memory:
+    `ports(clock)` builds their FileAccessPorts, `onboarding_ports(clock)` the customers' side."""
+
+    files: FakeFiles = field(default_factory=FakeFiles)
+
+    def onboarding_ports(self, clock: Callable[[], datetime]) -> Any:
+        return super().ports(clock)
+
+    def ports(self, clock: Callable[[], datetime]) -> Any:
+        from shared.services.file_access import FileAccessPorts
+
+        return FileAccessPorts(
+            files=self.files,
+            customers=self.customers,
+            identities=self.identities,  # type: ignore[arg-type]  # the subset services call
             notifications=self.notifications,  # type: ignore[arg-type]
             audit=self.audit,
             email=self.email,

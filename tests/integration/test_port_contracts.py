@@ -16,11 +16,31 @@ from shared.domain.accounts import AccountProblem, AccountStatus, BankTransactio
 from shared.domain.audit import AuditEvent
 from shared.domain.connections import Connection, ConnectionStatus
 from shared.domain.customers import Customer, InvitationStatus, Section, issue_invitation
-from shared.domain.errors import ConcurrentChange, InvalidRequest, StaleConnection
+from shared.domain.errors import ConcurrentChange, FileChanged, InvalidRequest, NotFound, StaleConnection
+from shared.domain.files import (
+    AccessLevel,
+    AdviserType,
+    Donation,
+    ExternalAdviser,
+    FamilyMember,
+    Grant,
+    Relation,
+    Subject,
+    SubjectType,
+)
 from shared.domain.identity import CustomerLink, UserProfile
 from shared.ports.connections import ConnectionAddress
+from shared.ports.files import FileLink, GrantRef
 from shared.ports.imports import FeedState
-from tests.fakes import FakeAccounts, FakeAudit, FakeConnections, FakeCustomers, FakeFeeds, FakeIdentities
+from tests.fakes import (
+    FakeAccounts,
+    FakeAudit,
+    FakeConnections,
+    FakeCustomers,
+    FakeFeeds,
+    FakeFiles,
+    FakeIdentities,
+)
 
 FIRM, CUSTOMER = "01JFIRMCONTRACT000000000000", "01JCUSTCONTRACT000000000000"
 NOW = datetime(2026, 6, 17, 9, 30, tzinfo=UTC)
@@ -437,3 +457,175 @@ def test_the_audit_log_pages_newest_first_for_the_firm_or_one_customer(side: Cus
     assert end is None and first[0] == events[3]
     mine, _ = side.audit.page(FIRM, customer_id="c-1")
     assert [e.action for e in mine] == ["action.3", "action.0"]
+
+
+# client files --------------------------------------------------------------------------------------
+FILE = "01JFILECONTRACT000000000000"
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def files(request: pytest.FixtureRequest) -> Any:
+    if request.param == "fake":
+        return FakeFiles()
+    request.getfixturevalue("aws")
+    from shared.adapters.dynamodb.files_repository import FilesRepository
+
+    return FilesRepository("data")
+
+
+def member(n: int, file_id: str = FILE, relation: Relation = Relation.CHILD) -> FamilyMember:
+    return FamilyMember(FIRM, file_id, f"01JMEMBER{n:018d}", f"Member {n}", relation, None, ADMIN, NOW)
+
+
+def adviser(n: int) -> ExternalAdviser:
+    return ExternalAdviser(
+        FIRM, FILE, f"01JADVISER{n:017d}", f"Adviser {n}", f"adviser{n}@example.org", "+33612345678",
+        AdviserType.NOTARY, ADMIN, NOW,
+    )  # fmt: skip
+
+
+def grant_of(entry: FamilyMember | ExternalAdviser, **changes: Any) -> Grant:
+    if isinstance(entry, FamilyMember):
+        subject = Subject(SubjectType.MEMBER, entry.member_id)
+    else:
+        subject = Subject(SubjectType.ADVISER, entry.adviser_id)
+    grant = Grant(
+        FIRM, entry.file_id, subject, entry.name, False, "kid@example.org", "+33612345678",
+        AccessLevel.READ_ONLY, ADMIN, NOW,
+    )  # fmt: skip
+    return replace(grant, **changes)
+
+
+def invited(entry: FamilyMember | ExternalAdviser, sent_at: datetime = NOW) -> Grant:
+    return grant_of(entry).reinvited(sent_at)[1]
+
+
+def test_file_entries_are_created_once_changed_while_they_exist_and_listed_by_section(files: Any):
+    kids = [member(2), member(1)]
+    for kid in kids:
+        files.put_entry(kid, new=True)
+    files.put_entry(adviser(1), new=True)
+    donation = Donation(
+        FIRM, FILE, "01JDONATION0000000000000000", "A", "B", date(2024, 3, 1), Decimal("10.10"), "EUR", None,
+        ADMIN, NOW,
+    )  # fmt: skip
+    files.put_entry(donation, new=True)
+    files.put_entry(member(9, file_id="01JOTHERFILE000000000000000"), new=True)
+
+    with pytest.raises(NotFound):
+        files.put_entry(kids[0], new=True)  # exists
+    with pytest.raises(NotFound):
+        files.put_entry(member(3), new=False)  # must exist
+    renamed = replace(kids[0], name="Renamed")
+    files.put_entry(renamed, new=False)
+    contents = files.contents(FIRM, FILE)
+    assert contents.members == [kids[1], renamed]  # oldest (smallest id) first
+    assert (contents.advisers, contents.donations, contents.grants) == ([adviser(1)], [donation], [])
+    assert files.get_member(FIRM, FILE, kids[1].member_id) == kids[1]
+    assert files.get_adviser(FIRM, FILE, adviser(1).adviser_id) == adviser(1)
+    assert files.get_donation(FIRM, FILE, donation.donation_id) == donation
+    assert files.get_member(FIRM, "01JOTHERFILE000000000000000", kids[1].member_id) is None
+    files.delete_entry(renamed)
+    with pytest.raises(NotFound):
+        files.delete_entry(renamed)
+    assert files.contents(FIRM, FILE).members == [kids[1]]
+
+
+def test_an_entry_guarded_by_a_grant_changes_only_while_the_subject_has_none(files: Any):
+    kid = member(1)
+    files.put_entry(kid, new=True)
+    files.put_entry(replace(kid, name="Kid"), new=False, grant_absent=grant_of(kid).subject)
+    files.save_grant(invited(kid), None)
+    with pytest.raises(FileChanged):
+        files.put_entry(replace(kid, relation=Relation.HOLDER), new=False, grant_absent=grant_of(kid).subject)
+    with pytest.raises(FileChanged):
+        files.delete_entry(kid, grant_absent=grant_of(kid).subject)
+    assert files.get_member(FIRM, FILE, kid.member_id) == replace(kid, name="Kid")
+
+
+def test_a_grant_is_written_with_its_items_under_an_optimistic_lock(files: Any):
+    kid = member(1)
+    with pytest.raises(FileChanged):  # the member is not in the file: nothing is written
+        files.save_grant(invited(kid), None, files.subject_exists(FIRM, FILE, grant_of(kid).subject))
+    assert files.get_grant(FIRM, FILE, grant_of(kid).subject) is None
+    files.put_entry(kid, new=True)
+    pending = invited(kid)
+    first = files.save_grant(
+        pending, None, files.subject_exists(FIRM, FILE, pending.subject), files.token_put(pending)
+    )
+    assert first.version == 1 and files.get_grant(FIRM, FILE, pending.subject) == first
+    assert files.contents(FIRM, FILE).grants == [first]
+    assert files.find_by_token_hash(pending.invitation.token_hash) == GrantRef(FIRM, FILE, pending.subject)
+    with pytest.raises(FileChanged):
+        files.save_grant(pending, None)  # exists already
+
+    bound = files.save_grant(
+        first.bound_to("kid-sub"),
+        first,
+        files.token_delete(pending.invitation.token_hash, must_exist=True),
+        files.link_put(first.bound_to("kid-sub"), "Jane Holder"),
+    )
+    assert bound.version == 2 and files.find_by_token_hash(pending.invitation.token_hash) is None
+    with pytest.raises(FileChanged):  # `first` is stale
+        files.save_grant(replace(first, level=AccessLevel.READ_WRITE), first)
+    with pytest.raises(FileChanged):  # the token was used
+        files.save_grant(
+            replace(bound, phone="+33700000000"),
+            bound,
+            files.token_delete(pending.invitation.token_hash, must_exist=True),
+        )
+    files.save_grant(bound, bound, files.token_delete(pending.invitation.token_hash, must_exist=False))
+    assert files.links_of("kid-sub") == [FileLink(FIRM, FILE, "Jane Holder", pending.subject)]
+    with pytest.raises(FileChanged):  # a stale delete
+        files.transact([files.delete_grant_op(bound)])
+    latest = files.get_grant(FIRM, FILE, pending.subject)
+    files.transact([files.delete_grant_op(latest), files.link_delete(latest)])
+    assert files.get_grant(FIRM, FILE, pending.subject) is None and files.links_of("kid-sub") == []
+
+
+def test_a_person_finds_a_file_once_and_an_email_maps_to_one_identity(files: Any):
+    kid, other = member(1), member(2, file_id="01JOTHERFILE000000000000000")
+    for entry in (kid, other):
+        files.put_entry(entry, new=True)
+    grant = files.save_grant(
+        grant_of(kid, user_id="kid-sub"), None, files.link_put(grant_of(kid, user_id="kid-sub"), "Jane")
+    )
+    with pytest.raises(FileChanged):  # they already reach this file
+        files.save_grant(
+            grant_of(member(5), user_id="kid-sub"),
+            None,
+            files.link_put(grant_of(kid, user_id="kid-sub"), "Jane"),
+        )
+    files.save_grant(
+        grant_of(other, user_id="kid-sub"), None, files.link_put(grant_of(other, user_id="kid-sub"), "Ben")
+    )
+    assert [link.file_label for link in files.links_of("kid-sub")] == ["Jane", "Ben"]
+    assert files.get_grants(
+        [GrantRef(FIRM, FILE, grant.subject)] * 2 + [GrantRef(FIRM, FILE, grant_of(member(7)).subject)]
+    ) == [grant]
+
+    assert files.find_account("kid@example.org") is None
+    files.transact([files.account_put("kid@example.org", "kid-sub")])
+    files.transact([files.account_put(" KID@example.org", "kid-sub")])  # the same person again: fine
+    with pytest.raises(FileChanged):
+        files.transact([files.account_put("kid@example.org", "someone-else")])
+    assert files.find_account("Kid@Example.org ") == "kid-sub"
+
+
+def test_grant_invitations_are_due_from_two_days_before_each_reminder_until_they_expire(files: Any):
+    early, later, bound = member(1), member(2), member(3)
+    for entry in (early, later, bound):
+        files.put_entry(entry, new=True)
+    files.save_grant(invited(early, NOW - timedelta(days=1)), None)
+    pending = files.save_grant(invited(later), None)
+    files.save_grant(grant_of(bound, user_id="bound-sub"), None)
+    ref = {g.subject.subject_id: GrantRef(FIRM, FILE, g.subject) for g in (invited(early), pending)}
+
+    assert files.due_for_reminders("2026-06-20") == []
+    assert files.due_for_reminders("2026-06-21") == [ref[early.member_id]]
+    assert files.due_for_reminders("2026-06-22") == [ref[early.member_id], ref[later.member_id]]
+    assert pending.invitation is not None
+    reminded = replace(pending.invitation, reminders_sent=(7, 30))
+    files.save_grant(replace(pending, invitation=reminded), pending)
+    assert files.due_for_reminders("2026-07-31") == [ref[early.member_id]]
+    assert files.due_for_reminders("2026-08-01") == [ref[early.member_id], ref[later.member_id]]  # expiry
