@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
+import pytest
 from botocore.exceptions import ClientError
 from ulid import ULID
 
@@ -24,7 +27,14 @@ from shared.domain.audit import AuditEvent
 from shared.domain.connections import Connection
 from shared.domain.customers import Customer, Section, email_fingerprint
 from shared.domain.email import EmailMessage
-from shared.domain.errors import ConcurrentChange, FileChanged, InvalidRequest, NotFound, StaleConnection
+from shared.domain.errors import (
+    ConcurrentChange,
+    DomainError,
+    FileChanged,
+    InvalidRequest,
+    NotFound,
+    StaleConnection,
+)
 from shared.domain.files import ExternalAdviser, FamilyMember, Grant, Subject, SubjectType
 from shared.domain.identity import CustomerLink, Firm, StaffMembership, UserProfile
 from shared.domain.imports import Outcome
@@ -518,6 +528,10 @@ class FakeAudit:
         """Every event, oldest first (a test's view of the log)."""
         return [event for _, event in sorted(self.events.items())]
 
+    def trail(self) -> list[tuple[str, str]]:
+        """(action, actor) of every event, oldest first."""
+        return [(event.action, event.actor_id) for event in self.log()]
+
 
 @dataclass
 class FakeEmail:
@@ -534,6 +548,21 @@ class FakeEmail:
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.sent if m.to == address]
+
+    def tokens(self, address: str) -> list[str]:
+        """The token of every link emailed to `address`, oldest first."""
+        links = [link for m in self.to(address) for link in re.findall(r"https://\S+", m.text)]
+        return [parse_qs(urlparse(link).query)["token"][0] for link in links]
+
+
+@dataclass
+class FakeClock:
+    """A service's clock (`Now`): it reads `at`, which a test sets or moves."""
+
+    at: datetime
+
+    def __call__(self) -> datetime:
+        return self.at
 
 
 @dataclass
@@ -722,3 +751,53 @@ class FileAccessFakes(OnboardingFakes):
             app_base_url="https://app.example",
             clock=clock,
         )
+
+
+# for the rule tests -------------------------------------------------------------------------------
+def refused(action: Callable[[], Any]) -> tuple[int, str]:
+    """The HTTP status and code of the domain error `action` raises (it must raise one)."""
+    with pytest.raises(DomainError) as error:
+        action()
+    return error.value.status, error.value.code
+
+
+@dataclass
+class FakesWorld:
+    """A service on its fakes (anything with `ports(clock)`) and its clock, started at `start`: a
+    rule test acts through `ports`, or `later()`, the ports a minute on (requests a minute apart)."""
+
+    clock: FakeClock
+    fakes: Any
+
+    def __post_init__(self) -> None:
+        self.start = self.clock.at
+
+    @property
+    def ports(self) -> Any:
+        return self.fakes.ports(self.clock)
+
+    def later(self) -> Any:
+        self.clock.at += timedelta(minutes=1)
+        return self.ports
+
+
+# races -------------------------------------------------------------------------------------------
+READ_PREFIXES = ("get", "find_", "list_", "counts", "due_for_", "contents", "links_of")
+
+
+@dataclass
+class ReadEarlier:
+    """A store as a request that read it earlier sees it: its reads are answered from `seen`, a
+    copy taken then; everything else (writes, transaction items) goes to the live store. A race,
+    one step at a time: take it, let another request write, then run this one."""
+
+    live: Any
+    seen: Any
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.seen if name.startswith(READ_PREFIXES) else self.live, name)
+
+
+def read_now(store: Any) -> ReadEarlier:
+    rows = {f.name: dict(value) for f in fields(store) if isinstance(value := getattr(store, f.name), dict)}
+    return ReadEarlier(store, replace(store, **rows))

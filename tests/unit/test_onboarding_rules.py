@@ -7,18 +7,15 @@ stay on moto in tests/integration/test_onboarding_rules.py and test_onboarding_j
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 from shared.domain.accounts import AccountStatus, Decision, SharedAccount
 from shared.domain.customers import INVITATION_LIFETIME, Customer, InvitationStatus, Section, hash_token
-from shared.domain.errors import DomainError
 from shared.domain.identity import CustomerLink, Firm, Principal, StaffContext, StaffRole, UserProfile
 
 # The use cases, by their public names: the one place to repoint when the service module is split.
@@ -39,7 +36,7 @@ from shared.services.onboarding import (
 )
 from tests.calendar_matrix import demo_firm_zone, scheduled_run
 from tests.conftest import clock_start
-from tests.fakes import FakeAccounts, FakeCustomers, OnboardingFakes
+from tests.fakes import FakeClock, FakesWorld, OnboardingFakes, read_now, refused
 from tests.integration import onboarding_support
 
 pytestmark = pytest.mark.fakes
@@ -61,33 +58,16 @@ OUTSIDER = staff("other-firm-admin", StaffRole.ADMIN, OTHER_FIRM_ID)
 
 
 @dataclass
-class Clock:
-    at: datetime
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
-@dataclass
-class World:
+class World(FakesWorld):
     """The onboarding service on fakes, with its clock; requests are a minute apart."""
 
-    clock: Clock
     fakes: OnboardingFakes = field(default_factory=OnboardingFakes)
 
     def __post_init__(self) -> None:
-        self.start = self.clock.at
+        super().__post_init__()
         zone = demo_firm_zone()  # the calendar moment's zone, in the matrix
         self.fakes.identities.firms[FIRM_ID] = Firm(FIRM_ID, "Demo Advisory LLP", zone)
         self.fakes.identities.firms[OTHER_FIRM_ID] = Firm(OTHER_FIRM_ID, "Other Practice", "Europe/Paris")
-
-    @property
-    def ports(self) -> Any:
-        return self.fakes.ports(self.clock)
-
-    def later(self) -> Any:
-        self.clock.at += timedelta(minutes=1)
-        return self.ports
 
     def invite(
         self, by: StaffContext = ADMIN, email: str = JANE.email, message: str | None = None
@@ -107,12 +87,7 @@ class World:
         return self.fakes.accounts.get(customer.firm_id, customer.customer_id, f"acct-{number}")
 
     def tokens(self, to: str = JANE.email) -> list[str]:
-        """The token of every invitation link emailed to `to`, oldest first."""
-        links = [link for email in self.fakes.email.to(to) for link in re.findall(r"https://\S+", email.text)]
-        return [parse_qs(urlparse(link).query)["token"][0] for link in links]
-
-    def audit(self) -> list[tuple[str, str]]:
-        return [(event.action, event.actor_id) for event in self.fakes.audit.log()]
+        return self.fakes.email.tokens(to)
 
     def remind_on(self, day: int) -> dict[str, int]:
         """The daily reminders run on the firm's local day `day` after the world's start."""
@@ -120,42 +95,16 @@ class World:
         return send_due_reminders(self.ports)
 
     def read_now(self) -> Any:
-        """Ports of a request that reads the stores now and writes after others have: its reads
-        come from a snapshot, its writes go to the live stores (a race, one step at a time)."""
-        customers, accounts = self.fakes.customers, self.fakes.accounts
-        seen_customers = FakeCustomers(dict(customers.rows), dict(customers.emails), dict(customers.tokens))
-        seen_accounts = FakeAccounts(dict(accounts.accounts))
+        """Ports of a request that reads the stores now and writes after others have (a race,
+        one step at a time)."""
         return replace(
-            self.ports,
-            customers=ReadEarlier(customers, seen_customers, CUSTOMER_READS),
-            accounts=ReadEarlier(accounts, seen_accounts, ACCOUNT_READS),
+            self.ports, customers=read_now(self.fakes.customers), accounts=read_now(self.fakes.accounts)
         )
-
-
-CUSTOMER_READS = {"get", "find_by_email", "find_by_token_hash", "due_for_reminders", "counts", "list_section"}
-ACCOUNT_READS = {"get", "list_for_customer"}
-
-
-@dataclass
-class ReadEarlier:
-    live: Any
-    seen: Any
-    reads: set[str]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.seen if name in self.reads else self.live, name)
 
 
 @pytest.fixture
 def world() -> World:
-    return World(Clock(clock_start()))
-
-
-def refused(action: Callable[[], Any]) -> tuple[int, str]:
-    """The HTTP status and code of the domain error `action` raises (it must raise one)."""
-    with pytest.raises(DomainError) as error:
-        action()
-    return error.value.status, error.value.code
+    return World(FakeClock(clock_start()))
 
 
 def shared_account(customer: Customer, number: int) -> SharedAccount:
@@ -183,7 +132,7 @@ def test_an_invitation_stores_the_customer_claims_the_email_and_sends_one_person
     [token] = world.tokens()
     assert len(token) >= 22 and hash_token(token) == stored.invitation.token_hash != token
     assert world.fakes.customers.find_by_email(FIRM_ID, "JANE.DOE@example.org") == stored
-    assert world.audit() == [("invitation.sent", "adviser")]
+    assert world.fakes.audit.trail() == [("invitation.sent", "adviser")]
     assert listed(world, ADVISER) == ([stored.customer_id], {"invited": 1, "pending": 0, "customers": 0})
 
 
@@ -200,7 +149,7 @@ def test_inviting_an_invited_email_again_resends_to_the_same_customer_with_a_new
     with pytest.raises(InvitationInvalid):
         verify_invitation(world.ports, old)
     assert verify_invitation(world.ports, new) == "Demo Advisory LLP"
-    assert world.audit() == [("invitation.sent", "admin"), ("invitation.resent", "admin")]
+    assert world.fakes.audit.trail() == [("invitation.sent", "admin"), ("invitation.resent", "admin")]
 
 
 def test_an_active_customers_email_and_a_colleagues_invitation_are_refused(world: World):
@@ -241,7 +190,7 @@ def test_an_invitation_that_lost_the_race_for_its_email_is_refused_and_stores_no
         "already_invited",
     )
     assert (dict(world.fakes.customers.rows), dict(world.fakes.customers.tokens)) == before
-    assert len(world.fakes.email.sent) == 1 and world.audit() == [("invitation.sent", "admin")]
+    assert len(world.fakes.email.sent) == 1 and world.fakes.audit.trail() == [("invitation.sent", "admin")]
 
 
 def test_resending_replaces_the_link_keeps_the_message_unless_given_and_restarts_the_lifetime(world: World):
@@ -275,7 +224,7 @@ def test_revoking_ends_the_link_and_takes_the_customer_off_the_dashboard_until_r
     assert world.customer(customer).invitation.status is InvitationStatus.SENT
     assert listed(world, ADMIN) == ([customer.customer_id], {"invited": 1, "pending": 0, "customers": 0})
     assert verify_invitation(world.ports, world.tokens()[-1]) == "Demo Advisory LLP"
-    assert [action for action, _ in world.audit()] == [
+    assert [action for action, _ in world.fakes.audit.trail()] == [
         "invitation.sent",
         "invitation.revoked",
         "invitation.resent",
@@ -313,7 +262,7 @@ def test_accepting_binds_the_signed_in_person_to_the_invited_customer_and_uses_t
     ]
     assert world.fakes.identities.get_profile("jane-sub") == UserProfile("jane-sub", JANE.email, "Jane Doe")
     assert world.fakes.customers.tokens == {}
-    assert world.audit()[-1] == ("invitation.accepted", "jane-sub")
+    assert world.fakes.audit.trail()[-1] == ("invitation.accepted", "jane-sub")
     # accepted, no account shared yet: still on the Invited section
     assert listed(world, ADMIN) == ([customer.customer_id], {"invited": 1, "pending": 0, "customers": 0})
 
@@ -407,7 +356,7 @@ def test_reminders_on_day_7_and_30_are_sent_once_each_then_the_invitation_expire
     with pytest.raises(InvitationInvalid):
         verify_invitation(world.ports, newest)
     assert world.remind_on(47) == NOTHING_DONE
-    assert world.audit()[-1] == ("invitation.expired", "system")
+    assert world.fakes.audit.trail()[-1] == ("invitation.expired", "system")
 
 
 @pytest.mark.calendar
