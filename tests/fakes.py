@@ -8,22 +8,156 @@ fake raises NotImplementedError for the rest rather than guess.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+import base64
+import binascii
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
-from shared.domain.accounts import AccountProblem, BankTransaction, SharedAccount
+import pytest
+from botocore.exceptions import ClientError
+from ulid import ULID
+
+from shared.domain.accounts import AccountProblem, AccountStatus, BankTransaction, SharedAccount
+from shared.domain.audit import AuditEvent
 from shared.domain.connections import Connection
-from shared.domain.errors import StaleConnection
-from shared.domain.identity import Firm
+from shared.domain.customers import Customer, Section, email_fingerprint
+from shared.domain.email import EmailMessage
+from shared.domain.errors import (
+    ConcurrentChange,
+    DomainError,
+    FileChanged,
+    InvalidRequest,
+    NotFound,
+    StaleConnection,
+)
+from shared.domain.files import ExternalAdviser, FamilyMember, Grant, Subject, SubjectType
+from shared.domain.identity import CustomerLink, Firm, StaffMembership, UserProfile
 from shared.domain.imports import Outcome
 from shared.domain.jobs import ImportJob
 from shared.domain.notifications import Notification
 from shared.ports.connections import ConnectionAddress
+from shared.ports.customers import CustomerPage
+from shared.ports.files import Entry, FileContents, FileLink, GrantRef
 from shared.ports.imports import FeedState, StoredTransaction
 from shared.ports.storage import TransactItem
+
+# transactions --------------------------------------------------------------------------------
+# A fake TransactItem names one row of one fake's dict, what to write there and the condition the
+# stored row must meet. It keeps DynamoDB's shape ({"Put": {...}}, {"Delete": {...}}) because
+# services adjust items as such: the onboarding service pops a token Delete's
+# "ConditionExpression" to make it unconditional. A condition is a predicate on the stored row
+# (None when there is none).
+Condition = Callable[[Any], bool]
+
+
+def absent(stored: Any) -> bool:
+    """attribute_not_exists(PK)"""
+    return stored is None
+
+
+def present(stored: Any) -> bool:
+    """attribute_exists(PK)"""
+    return stored is not None
+
+
+@dataclass(frozen=True)
+class Has:
+    """`#name = :value`: the row exists and its `name` is `value` (false on a missing row)."""
+
+    name: str
+    value: Any
+
+    def __call__(self, stored: Any) -> bool:
+        return stored is not None and getattr(stored, self.name) == self.value
+
+
+def put_item(rows: dict[Any, Any], key: Any, value: Any, condition: Condition | None = None) -> TransactItem:
+    put = {"Rows": rows, "Key": key, "Item": value}
+    return {"Put": put | ({"ConditionExpression": condition} if condition else {})}
+
+
+def delete_item(rows: dict[Any, Any], key: Any, condition: Condition | None = None) -> TransactItem:
+    delete = {"Rows": rows, "Key": key}
+    return {"Delete": delete | ({"ConditionExpression": condition} if condition else {})}
+
+
+def check_item(rows: dict[Any, Any], key: Any, condition: Condition) -> TransactItem:
+    return {"ConditionCheck": {"Rows": rows, "Key": key, "ConditionExpression": condition}}
+
+
+@dataclass(frozen=True)
+class AbsentOr:
+    """`attribute_not_exists(PK) OR #name = :value`, on a row that holds just that value."""
+
+    value: Any
+
+    def __call__(self, stored: Any) -> bool:
+        return stored is None or stored == self.value
+
+
+def _transaction_canceled() -> Exception:
+    return _client_error("TransactionCanceledException", "Transaction cancelled [ConditionalCheckFailed]")
+
+
+def transact_write(
+    items: Sequence[TransactItem], canceled: Callable[[], Exception] = _transaction_canceled
+) -> None:
+    """TransactWriteItems: every condition holds and all is written, or nothing is: `canceled()` is
+    raised, by default the botocore ClientError the table answers (a repository's save raises
+    its own)."""
+    operations = [(kind, spec) for item in items for kind, spec in item.items()]
+    rows_touched = [(id(spec["Rows"]), spec["Key"]) for _, spec in operations]
+    if len(set(rows_touched)) != len(rows_touched):
+        raise _client_error(
+            "ValidationException", "Transaction request cannot include multiple operations on one item"
+        )
+    for _, spec in operations:
+        condition = spec.get("ConditionExpression")
+        if condition is not None and not condition(spec["Rows"].get(spec["Key"])):
+            raise canceled()
+    for kind, spec in operations:
+        if kind == "Put":
+            spec["Rows"][spec["Key"]] = spec["Item"]
+        elif kind == "Delete":
+            spec["Rows"].pop(spec["Key"], None)
+        elif kind != "ConditionCheck":
+            raise NotImplementedError(kind)
+
+
+def _client_error(code: str, message: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, "TransactWriteItems")
+
+
+def encode_cursor(last: str) -> str:
+    return base64.urlsafe_b64encode(last.encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor.encode()).decode() or _invalid_cursor()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return _invalid_cursor()
+
+
+def _invalid_cursor() -> str:
+    raise InvalidRequest("The page cursor is not valid.", code="invalid_cursor")
+
+
+def newest_first_page(ids: Sequence[str], cursor: str | None, limit: int) -> tuple[list[str], str | None]:
+    """A Query with ScanIndexForward=False and Limit: up to `limit` ids after the cursor's (the
+    filter, if any, applies to these afterwards), and a cursor when more remain. (So does moto;
+    DynamoDB may also give one after an exactly full last page: the next page is then empty.)"""
+    last = decode_cursor(cursor)
+    after = [i for i in sorted(ids, reverse=True) if last is None or i < last]
+    examined = after[:limit]
+    return examined, encode_cursor(examined[-1]) if len(after) > limit else None
 
 
 def line_sort_key(line: BankTransaction) -> str:
@@ -98,6 +232,11 @@ class FakeAccounts:
         key = (account.firm_id, account.customer_id, account.account_id)
         self.accounts[key] = replace(self.accounts[key], problem=problem)
 
+    def put_op(self, account: SharedAccount, *, expected_status: AccountStatus | None) -> TransactItem:
+        key = (account.firm_id, account.customer_id, account.account_id)
+        condition = absent if expected_status is None else Has("status", expected_status)
+        return put_item(self.accounts, key, account, condition)
+
     def write_transactions(
         self, firm_id: str, customer_id: str, puts: list[BankTransaction], deletes: Sequence[str] = ()
     ) -> None:
@@ -146,9 +285,36 @@ class FakeFeeds:
 @dataclass
 class FakeIdentities:
     firms: dict[str, Firm] = field(default_factory=dict)
+    profiles: dict[str, UserProfile] = field(default_factory=dict)
+    links: dict[tuple[str, str, str], CustomerLink] = field(default_factory=dict)  # user, firm, customer
+    memberships: dict[tuple[str, str], StaffMembership] = field(default_factory=dict)  # user, firm
 
     def get_firm(self, firm_id: str) -> Firm | None:
         return self.firms.get(firm_id)
+
+    def get_firms(self, firm_ids: Iterable[str]) -> dict[str, Firm]:
+        return {f: self.firms[f] for f in firm_ids if f in self.firms}
+
+    def get_membership(self, user_id: str, firm_id: str) -> StaffMembership | None:
+        return self.memberships.get((user_id, firm_id))
+
+    def list_memberships(self, user_id: str) -> list[StaffMembership]:
+        return [m for (u, _), m in sorted(self.memberships.items()) if u == user_id]
+
+    def put_membership(self, membership: StaffMembership) -> None:
+        self.memberships[(membership.user_id, membership.firm_id)] = membership
+
+    def get_profile(self, user_id: str) -> UserProfile | None:
+        return self.profiles.get(user_id)
+
+    def put_profile_if_absent(self, profile: UserProfile) -> None:
+        self.profiles.setdefault(profile.user_id, profile)
+
+    def list_customer_links(self, user_id: str) -> list[CustomerLink]:
+        return [link for (u, *_), link in sorted(self.links.items()) if u == user_id]
+
+    def customer_link_op(self, user_id: str, link: CustomerLink) -> TransactItem:
+        return put_item(self.links, (user_id, link.firm_id, link.customer_id), link)
 
 
 @dataclass
@@ -204,13 +370,19 @@ class FakeEngagements:
 
 
 @dataclass
-class ImportFakes:
-    """Everything the import service needs, in memory (`ports(provider)` builds its ImportPorts)."""
+class ServiceFakes:
+    """The fakes most services' ports bags share."""
 
-    connections: FakeConnections = field(default_factory=FakeConnections)
     accounts: FakeAccounts = field(default_factory=FakeAccounts)
     identities: FakeIdentities = field(default_factory=FakeIdentities)
     notifications: FakeNotifications = field(default_factory=FakeNotifications)
+
+
+@dataclass
+class ImportFakes(ServiceFakes):
+    """Everything the import service needs, in memory (`ports(provider)` builds its ImportPorts)."""
+
+    connections: FakeConnections = field(default_factory=FakeConnections)
     queue: FakeQueue = field(default_factory=FakeQueue)
     engagements: FakeEngagements = field(default_factory=FakeEngagements)
 
@@ -237,3 +409,395 @@ class ImportFakes:
             clock=clock,
             rand=rand,
         )
+
+
+# the customer side -----------------------------------------------------------------------------
+@dataclass
+class FakeCustomers:
+    """CustomerStore: customers under an optimistic lock (version), the firm's email claims
+    (R-INV-3) and invitation tokens, written in one all-or-nothing transaction with the callers'
+    items. Dashboard rows, counts and the reminders index are read from the customers themselves
+    (the table keeps them in step in the same transaction)."""
+
+    rows: dict[tuple[str, str], Customer] = field(default_factory=dict)  # firm, customer
+    emails: dict[tuple[str, str], str] = field(default_factory=dict)  # firm, email digest: customer
+    tokens: dict[str, tuple[str, str]] = field(default_factory=dict)  # token hash: firm, customer
+
+    def get(self, firm_id: str, customer_id: str) -> Customer | None:
+        return self.rows.get((firm_id, customer_id))
+
+    def find_by_email(self, firm_id: str, email: str) -> Customer | None:
+        customer_id = self.emails.get((firm_id, email_fingerprint(email)))
+        return self.get(firm_id, customer_id) if customer_id else None
+
+    def find_by_token_hash(self, token_hash: str) -> tuple[str, str] | None:
+        return self.tokens.get(token_hash)
+
+    def counts(self, firm_id: str, staff_id: str | None) -> dict[str, int]:
+        sections = [c.section for c in self._in_scope(firm_id, staff_id)]
+        return {section.value: sections.count(section) for section in Section}
+
+    def list_section(
+        self, firm_id: str, section: Section, *, staff_id: str | None, search: str | None, cursor: str | None,
+        limit: int,
+    ) -> CustomerPage:  # fmt: skip
+        found = {c.customer_id: c for c in self._in_scope(firm_id, staff_id) if c.section is section}
+        examined, next_cursor = newest_first_page(list(found), cursor, limit)
+        query = search.strip().lower() if search else None
+        rows = [
+            _customer_row(found[i])
+            for i in examined
+            if query is None or query in f"{found[i].name} {found[i].email}".lower()
+        ]
+        return CustomerPage(rows=rows, next_cursor=next_cursor)
+
+    def due_for_reminders(self, today: str) -> list[tuple[str, str]]:
+        due = sorted(
+            (day.isoformat(), firm_id, customer_id)
+            for (firm_id, customer_id), c in self.rows.items()
+            if (day := c.invitation.next_due()) is not None and day.isoformat() <= today
+        )
+        return [(firm_id, customer_id) for _, firm_id, customer_id in due]
+
+    def save(self, customer: Customer, previous: Customer | None, *extra: TransactItem) -> Customer:
+        saved = replace(customer, version=(previous.version + 1) if previous else 1)
+        condition = Has("version", previous.version) if previous else absent
+        customer_put = put_item(self.rows, (saved.firm_id, saved.customer_id), saved, condition)
+        transact_write([customer_put, *extra], canceled=ConcurrentChange)
+        return saved
+
+    def transact(self, items: list[TransactItem]) -> None:
+        transact_write(items)
+
+    def email_claim(self, customer: Customer) -> TransactItem:
+        key = (customer.firm_id, email_fingerprint(customer.email))
+        return put_item(self.emails, key, customer.customer_id, absent)
+
+    def token_put(self, customer: Customer) -> TransactItem:
+        owner = (customer.firm_id, customer.customer_id)
+        return put_item(self.tokens, customer.invitation.token_hash, owner)
+
+    def token_delete(self, token_hash: str) -> TransactItem:
+        return delete_item(self.tokens, token_hash, present)
+
+    def _in_scope(self, firm_id: str, staff_id: str | None) -> Iterable[Customer]:
+        """The firm's customers (admins), or those one adviser owns or is assigned to; only those
+        on a section have dashboard rows."""
+        return (
+            c
+            for (f, _), c in self.rows.items()
+            if f == firm_id and c.section is not None and (staff_id is None or staff_id in c.staff_ids)
+        )
+
+
+def _customer_row(customer: Customer) -> dict[str, Any]:
+    """A dashboard row, as the table's rows carry it."""
+    invitation, section = customer.invitation, customer.section
+    return dict(
+        customer_id=customer.customer_id, name=customer.name, email=customer.email,
+        section=section.value if section else None, invitation_status=invitation.status.value,
+        invitation_expires_at=invitation.expires_at.isoformat(), accepted=customer.has_accepted,
+        new_accounts=customer.new_accounts, accepted_accounts=customer.accepted_accounts,
+        created_at=customer.created_at.isoformat(),
+    )  # fmt: skip
+
+
+@dataclass
+class FakeAudit:
+    """AuditTrail: append-only, ids sortable by time, pages newest first."""
+
+    events: dict[str, AuditEvent] = field(default_factory=dict)
+
+    def record(self, event: AuditEvent) -> str:
+        event_id = str(ULID.from_datetime(event.occurred_at))
+        transact_write([put_item(self.events, event_id, event, absent)])
+        return event_id
+
+    def page(
+        self, firm_id: str, *, customer_id: str | None = None, cursor: str | None = None, limit: int = 50
+    ) -> tuple[list[AuditEvent], str | None]:
+        ids = [
+            i
+            for i, e in self.events.items()
+            if e.firm_id == firm_id and (customer_id is None or e.customer_id == customer_id)
+        ]
+        examined, next_cursor = newest_first_page(ids, cursor, limit)
+        return [self.events[i] for i in examined], next_cursor
+
+    def log(self) -> list[AuditEvent]:
+        """Every event, oldest first (a test's view of the log)."""
+        return [event for _, event in sorted(self.events.items())]
+
+    def trail(self) -> list[tuple[str, str]]:
+        """(action, actor) of every event, oldest first."""
+        return [(event.action, event.actor_id) for event in self.log()]
+
+
+@dataclass
+class FakeEmail:
+    """EmailSender: what was sent; `failing` makes every send raise, as a provider outage would."""
+
+    sent: list[EmailMessage] = field(default_factory=list)
+    failing: bool = False
+
+    def send(self, message: EmailMessage) -> str:
+        if self.failing:
+            raise RuntimeError("the email provider is down")
+        self.sent.append(message)
+        return f"message-{len(self.sent)}"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.sent if m.to == address]
+
+    def tokens(self, address: str) -> list[str]:
+        """The token of every link emailed to `address`, oldest first."""
+        links = [link for m in self.to(address) for link in re.findall(r"https://\S+", m.text)]
+        return [parse_qs(urlparse(link).query)["token"][0] for link in links]
+
+
+@dataclass
+class FakeClock:
+    """A service's clock (`Now`): it reads `at`, which a test sets or moves."""
+
+    at: datetime
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@dataclass
+class OnboardingFakes(ServiceFakes):
+    """Everything the onboarding service needs, in memory (`ports(clock)` builds OnboardingPorts)."""
+
+    customers: FakeCustomers = field(default_factory=FakeCustomers)
+    audit: FakeAudit = field(default_factory=FakeAudit)
+    email: FakeEmail = field(default_factory=FakeEmail)
+
+    def ports(self, clock: Callable[[], datetime]) -> Any:
+        from shared.services.onboarding import OnboardingPorts
+
+        return OnboardingPorts(
+            customers=self.customers,
+            accounts=self.accounts,  # type: ignore[arg-type]  # the subset services call
+            identities=self.identities,  # type: ignore[arg-type]
+            notifications=self.notifications,  # type: ignore[arg-type]
+            audit=self.audit,
+            email=self.email,
+            app_base_url="https://app.example",
+            clock=clock,
+        )
+
+
+# client files ------------------------------------------------------------------------------------
+ENTRY_IDS = {  # the type of each section's entries (in FileContents' order), and its id
+    "FamilyMember": "member_id",
+    "ExternalAdviser": "adviser_id",
+    "PatrimonyItem": "item_id",
+    "Donation": "donation_id",
+    "FileDocument": "document_id",
+}
+SUBJECT_ENTRIES = {SubjectType.MEMBER: "FamilyMember", SubjectType.ADVISER: "ExternalAdviser"}
+EntryKey = tuple[str, str, str, str]  # firm, file, entry type, id
+GrantKey = tuple[str, str, str, str]  # firm, file, subject type, subject id
+
+
+def entry_key(entry: Entry) -> EntryKey:
+    kind = type(entry).__name__
+    return entry.firm_id, entry.file_id, kind, getattr(entry, ENTRY_IDS[kind])
+
+
+def grant_key(firm_id: str, file_id: str, subject: Subject) -> GrantKey:
+    return firm_id, file_id, subject.type.value, subject.subject_id
+
+
+@dataclass
+class FakeFiles:
+    """FileStore: a file's entries, its grants under an optimistic lock (version), invitation
+    tokens, the links that let a grantee find a file, and the grantee index (email -> identity);
+    a grant changes with its items in one all-or-nothing transaction (FileChanged if not)."""
+
+    entries: dict[EntryKey, Entry] = field(default_factory=dict)
+    grants: dict[GrantKey, Grant] = field(default_factory=dict)
+    tokens: dict[str, GrantRef] = field(default_factory=dict)
+    links: dict[tuple[str, str, str], FileLink] = field(default_factory=dict)  # user, firm, file
+    accounts: dict[str, str] = field(default_factory=dict)  # email digest: user id
+
+    # reads
+    def contents(self, firm_id: str, file_id: str) -> FileContents:
+        def section(rows: dict[Any, Any], kind: str | None = None) -> list[Any]:
+            return [
+                row
+                for key, row in sorted(rows.items())
+                if key[:2] == (firm_id, file_id) and kind in (None, key[2])
+            ]
+
+        sections = (section(self.entries, kind) for kind in ENTRY_IDS)
+        return FileContents(*sections, grants=section(self.grants))
+
+    def _entry(self, kind: str, firm_id: str, file_id: str, entry_id: str) -> Any:
+        return self.entries.get((firm_id, file_id, kind, entry_id))
+
+    def get_member(self, firm_id: str, file_id: str, member_id: str) -> FamilyMember | None:
+        return self._entry("FamilyMember", firm_id, file_id, member_id)
+
+    def get_adviser(self, firm_id: str, file_id: str, adviser_id: str) -> ExternalAdviser | None:
+        return self._entry("ExternalAdviser", firm_id, file_id, adviser_id)
+
+    def get_patrimony_item(self, firm_id: str, file_id: str, item_id: str) -> Entry | None:  # a PatrimonyItem
+        return self._entry("PatrimonyItem", firm_id, file_id, item_id)
+
+    def get_donation(self, firm_id: str, file_id: str, donation_id: str) -> Entry | None:  # a Donation
+        return self._entry("Donation", firm_id, file_id, donation_id)
+
+    def get_grant(self, firm_id: str, file_id: str, subject: Subject) -> Grant | None:
+        return self.grants.get(grant_key(firm_id, file_id, subject))
+
+    def get_grants(self, refs: Iterable[GrantRef]) -> list[Grant]:
+        found = (self.get_grant(r.firm_id, r.file_id, r.subject) for r in dict.fromkeys(refs))
+        return [grant for grant in found if grant is not None]
+
+    def find_by_token_hash(self, token_hash: str) -> GrantRef | None:
+        return self.tokens.get(token_hash)
+
+    def links_of(self, user_id: str) -> list[FileLink]:
+        return [link for (u, *_), link in sorted(self.links.items()) if u == user_id]
+
+    def find_account(self, email: str) -> str | None:
+        return self.accounts.get(email_fingerprint(email))
+
+    def due_for_reminders(self, today: str) -> list[GrantRef]:
+        due = sorted(
+            (day.isoformat(), key)
+            for key, g in self.grants.items()
+            if g.invitation and (day := g.invitation.next_due()) is not None and day.isoformat() <= today
+        )
+        return [GrantRef(f, file, Subject(SubjectType(kind), i)) for _, (f, file, kind, i) in due]
+
+    # entries
+    def put_entry(self, entry: Entry, *, new: bool, grant_absent: Subject | None = None) -> None:
+        self._write(put_item(self.entries, entry_key(entry), entry, absent if new else present), grant_absent)
+
+    def delete_entry(self, entry: Entry, *, grant_absent: Subject | None = None) -> None:
+        self._write(delete_item(self.entries, entry_key(entry), present), grant_absent)
+
+    def _write(self, item: TransactItem, grant_absent: Subject | None) -> None:
+        [(_, spec)] = item.items()
+        if grant_absent is None:  # a single conditional write: NotFound when removed meanwhile
+            transact_write([item], canceled=NotFound)
+            return
+        guard = check_item(self.grants, grant_key(*spec["Key"][:2], grant_absent), absent)
+        self.transact([item, guard])
+
+    # grants
+    def save_grant(self, grant: Grant, previous: Grant | None, *extra: TransactItem) -> Grant:
+        saved = replace(grant, version=(previous.version + 1) if previous else 1)
+        condition = Has("version", previous.version) if previous else absent
+        key = grant_key(saved.firm_id, saved.file_id, saved.subject)
+        self.transact([put_item(self.grants, key, saved, condition), *extra])
+        return saved
+
+    def delete_grant_op(self, grant: Grant) -> TransactItem:
+        key = grant_key(grant.firm_id, grant.file_id, grant.subject)
+        return delete_item(self.grants, key, Has("version", grant.version))
+
+    def subject_exists(self, firm_id: str, file_id: str, subject: Subject) -> TransactItem:
+        key = (firm_id, file_id, SUBJECT_ENTRIES[subject.type], subject.subject_id)
+        return check_item(self.entries, key, present)
+
+    def token_put(self, grant: Grant) -> TransactItem:
+        assert grant.invitation is not None
+        ref = GrantRef(grant.firm_id, grant.file_id, grant.subject)
+        return put_item(self.tokens, grant.invitation.token_hash, ref)
+
+    def token_delete(self, token_hash: str, *, must_exist: bool) -> TransactItem:
+        return delete_item(self.tokens, token_hash, present if must_exist else None)
+
+    def link_put(self, grant: Grant, file_label: str) -> TransactItem:
+        assert grant.user_id is not None
+        link = FileLink(grant.firm_id, grant.file_id, file_label, grant.subject)
+        return put_item(self.links, (grant.user_id, grant.firm_id, grant.file_id), link, absent)
+
+    def link_delete(self, grant: Grant) -> TransactItem:
+        assert grant.user_id is not None
+        return delete_item(self.links, (grant.user_id, grant.firm_id, grant.file_id))
+
+    def account_put(self, email: str, user_id: str) -> TransactItem:
+        return put_item(self.accounts, email_fingerprint(email), user_id, AbsentOr(user_id))
+
+    def transact(self, items: list[TransactItem]) -> None:
+        transact_write(items, canceled=FileChanged)
+
+
+@dataclass
+class FileAccessFakes(OnboardingFakes):
+    """Everything the file services need (the onboarding fakes and the files), in memory:
+    `ports(clock)` builds their FileAccessPorts, `onboarding_ports(clock)` the customers' side."""
+
+    files: FakeFiles = field(default_factory=FakeFiles)
+
+    def onboarding_ports(self, clock: Callable[[], datetime]) -> Any:
+        return super().ports(clock)
+
+    def ports(self, clock: Callable[[], datetime]) -> Any:
+        from shared.services.file_access import FileAccessPorts
+
+        return FileAccessPorts(
+            files=self.files,
+            customers=self.customers,
+            identities=self.identities,  # type: ignore[arg-type]  # the subset services call
+            notifications=self.notifications,  # type: ignore[arg-type]
+            audit=self.audit,
+            email=self.email,
+            app_base_url="https://app.example",
+            clock=clock,
+        )
+
+
+# for the rule tests -------------------------------------------------------------------------------
+def refused(action: Callable[[], Any]) -> tuple[int, str]:
+    """The HTTP status and code of the domain error `action` raises (it must raise one)."""
+    with pytest.raises(DomainError) as error:
+        action()
+    return error.value.status, error.value.code
+
+
+@dataclass
+class FakesWorld:
+    """A service on its fakes (anything with `ports(clock)`) and its clock, started at `start`: a
+    rule test acts through `ports`, or `later()`, the ports a minute on (requests a minute apart)."""
+
+    clock: FakeClock
+    fakes: Any
+
+    def __post_init__(self) -> None:
+        self.start = self.clock.at
+
+    @property
+    def ports(self) -> Any:
+        return self.fakes.ports(self.clock)
+
+    def later(self) -> Any:
+        self.clock.at += timedelta(minutes=1)
+        return self.ports
+
+
+# races -------------------------------------------------------------------------------------------
+READ_PREFIXES = ("get", "find_", "list_", "counts", "due_for_", "contents", "links_of")
+
+
+@dataclass
+class ReadEarlier:
+    """A store as a request that read it earlier sees it: its reads are answered from `seen`, a
+    copy taken then; everything else (writes, transaction items) goes to the live store. A race,
+    one step at a time: take it, let another request write, then run this one."""
+
+    live: Any
+    seen: Any
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.seen if name.startswith(READ_PREFIXES) else self.live, name)
+
+
+def read_now(store: Any) -> ReadEarlier:
+    rows = {f.name: dict(value) for f in fields(store) if isinstance(value := getattr(store, f.name), dict)}
+    return ReadEarlier(store, replace(store, **rows))

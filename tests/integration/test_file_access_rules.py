@@ -9,9 +9,7 @@ from tests.integration.file_access_support import (
     MANAGER,
     PHONE,
     FileWorld,
-    accept_latest,
     api,
-    file_tokens,
     new_file,
     seed_staff,
     table_state,
@@ -150,18 +148,6 @@ def test_a_member_with_access_keeps_their_relation_and_stays_in_the_file(world):
     assert (status, member["name"]) == (200, "Jane H.")
 
 
-def test_saving_a_pending_grant_again_resends_the_invitation(world):
-    world.grant_member("Kid", KID, "read_only")
-    status, grant = world.grant_member("Kid", KID, "read_write")
-    assert (status, grant["status"], grant["level"]) == (200, "invited", "read_write")
-    first, second = file_tokens(KID.email)
-    assert api("POST", "/file-invitations/verify", None, body={"token": first})[0] == 404
-    assert api("POST", "/file-invitations/verify", None, body={"token": second}) == (
-        200,
-        {"firm_name": "Demo Advisory LLP", "level": "read_write"},
-    )
-
-
 def test_creating_posts_honour_an_idempotency_key(world):
     headers = {"idempotency-key": "add-aunt-1"}
     body = {"name": "Aunt", "relation": "other"}
@@ -217,16 +203,3 @@ def test_sections_round_trip_with_exact_decimals(world):
     assert api("DELETE", route + "/{donation_id}", MANAGER, path_parameters=ids)[0] == 204
     _, file = api("GET", "/files/{file_id}", MANAGER, path_parameters=world.ids)
     assert file["donations"] == []
-
-
-def test_an_accepted_access_stays_with_its_person(world):
-    world.grant_member("Kid", KID, "read_only")
-    accept_latest(KID)
-    ids = {**world.ids, "member_id": world.members["Kid"]}
-    route = "/files/{file_id}/members/{member_id}/access"
-    body = {**GRANT, "email": "someone.else@example.org"}
-    status, answer = unchanged(world, "PUT", route, path_parameters=ids, body=body)
-    assert (status, answer["code"]) == (409, "access_bound_to_person")
-    # The level and the phone number can change.
-    status, grant = api("PUT", route, MANAGER, path_parameters=ids, body={**GRANT, "phone": "+33700000000"})
-    assert (status, grant["phone"], grant["status"]) == (200, "+33700000000", "active")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -13,10 +12,8 @@ from functions.platform_api import handler as platform
 from local.demo_data import DEMO_FIRM
 from local.outbox import sent_emails
 from shared import bootstrap
-from shared.clock import now as business_now
 from shared.domain.accounts import BankTransaction
-from shared.services.onboarding import OnboardingPorts, offer_accounts, send_due_reminders
-from tests.calendar_matrix import demo_firm_zone, scheduled_run
+from shared.services.onboarding import offer_accounts
 from tests.integration.onboarding_support import (
     ADMIN,
     INVITEE,
@@ -184,82 +181,3 @@ def test_invite_accept_review_and_browse(stack):
         "invitation.sent",
     ]
     assert audit["items"][-1]["actor_id"] == ADMIN.sub and audit["items"][-2]["actor_id"] == INVITEE.sub
-
-
-@pytest.mark.calendar
-def test_reminders_on_day_7_and_30_are_sent_once_each(stack):
-    start = business_now()
-    ports = replace(bootstrap.onboarding(), clock=lambda: start)
-    from shared.auth import staff_context
-    from shared.domain.identity import Principal
-    from shared.services.onboarding import invite_customer
-
-    staff = staff_context(Principal(ADMIN.sub, ADMIN.email), ports.identities, None)
-    invite_customer(ports, staff, name="Jane Doe", email=INVITEE.email, message=None)
-
-    def on_day(day: int) -> OnboardingPorts:
-        """The daily schedule's run on the firm's local day `day` after the invitation's."""
-        return replace(ports, clock=lambda: scheduled_run(start, day, demo_firm_zone()))
-
-    def run_on(day: int) -> dict[str, int]:
-        return send_due_reminders(on_day(day))
-
-    outcomes = [run_on(day) for day in (1, 7, 7, 8, 30, 30, 31)]
-    assert [o["reminders_sent"] for o in outcomes] == [0, 1, 0, 0, 1, 0, 0]
-    emails = [e for e in sent_emails() if INVITEE.email in e.to]
-    assert [e.subject.startswith("Reminder") for e in emails] == [False, True, True]
-    # Only the newest link works: each reminder carries a fresh token.
-    tokens = invitation_tokens(INVITEE.email)
-    later = on_day(31)
-    from shared.services.onboarding import InvitationInvalid, verify_invitation
-
-    assert verify_invitation(later, tokens[-1]) == "Demo Advisory LLP"
-    for stale in tokens[:-1]:
-        with pytest.raises(InvitationInvalid):
-            verify_invitation(later, stale)
-    # Past its lifetime (45 days) the invitation expires and its link stops working.
-    assert run_on(46)["expired"] == 1
-    with pytest.raises(InvitationInvalid):
-        verify_invitation(on_day(46), tokens[-1])
-    assert run_on(47) == {"reminders_sent": 0, "expired": 0, "skipped": 0, "failed": 0}
-
-
-@pytest.mark.calendar
-def test_a_missed_day_7_run_sends_one_reminder_on_day_31(stack):
-    start = business_now()
-    ports = replace(bootstrap.onboarding(), clock=lambda: start)
-    from shared.auth import staff_context
-    from shared.domain.identity import Principal
-    from shared.services.onboarding import invite_customer
-
-    staff = staff_context(Principal(ADMIN.sub, ADMIN.email), ports.identities, None)
-    invite_customer(ports, staff, name="Jane Doe", email=INVITEE.email, message=None)
-    late = replace(ports, clock=lambda: scheduled_run(start, 31, demo_firm_zone()))
-    assert send_due_reminders(late)["reminders_sent"] == 1
-    assert send_due_reminders(late)["reminders_sent"] == 0
-    assert sum(e.subject.startswith("Reminder") for e in sent_emails()) == 1
-
-
-@pytest.mark.calendar
-def test_a_failed_reminder_keeps_the_last_link_working_and_is_tried_again(stack):
-    from shared.auth import staff_context
-    from shared.domain.identity import Principal
-    from shared.services.onboarding import invite_customer, verify_invitation
-
-    start = business_now()
-    ports = replace(bootstrap.onboarding(), clock=lambda: start)
-    staff = staff_context(Principal(ADMIN.sub, ADMIN.email), ports.identities, None)
-    invite_customer(ports, staff, name="Jane Doe", email=INVITEE.email, message=None)
-    [token] = invitation_tokens(INVITEE.email)
-
-    class Broken:
-        def send(self, message):
-            raise RuntimeError("SES is down")
-
-    day_7 = scheduled_run(start, 7, demo_firm_zone())
-    broken = replace(ports, email=Broken(), clock=lambda: day_7)
-    assert send_due_reminders(broken)["failed"] == 1
-    assert verify_invitation(broken, token) == "Demo Advisory LLP"  # the emailed link still works
-    working = replace(ports, clock=lambda: day_7)
-    assert send_due_reminders(working)["reminders_sent"] == 1
-    assert send_due_reminders(working)["reminders_sent"] == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 
 import pytest
 
@@ -69,27 +68,6 @@ def test_outsiders_get_exactly_a_not_found(invited, method, route, outsider):
     assert item_count() == before
 
 
-def test_an_outsider_sees_no_rows_and_no_counts(invited):
-    for outsider in (OTHER_ADVISER, ADVISER):
-        _, listing = call(invitations, "GET", "/customers", outsider, query={"section": "invited"})
-        assert listing["items"] == [] and listing["counts"] == {"invited": 0, "pending": 0, "customers": 0}
-
-
-def test_an_assigned_adviser_sees_the_customer(invited):
-    ports = bootstrap.onboarding()
-    customer = ports.customers.get(DEMO_FIRM.firm_id, invited)
-    ports.customers.save(replace(customer, assignee_ids=(ADVISER.sub,)), customer)
-    _, listing = call(invitations, "GET", "/customers", ADVISER, query={"section": "invited"})
-    assert [row["customer_id"] for row in listing["items"]] == [invited]
-    assert listing["counts"]["invited"] == 1
-    assert (
-        call(
-            invitations, "GET", "/customers/{customer_id}", ADVISER, path_parameters={"customer_id": invited}
-        )[0]
-        == 200
-    )
-
-
 @pytest.mark.parametrize(
     ("method", "route"), [("GET", "/customers"), ("POST", "/customers/invitations"), ("GET", "/audit")]
 )
@@ -103,8 +81,8 @@ def test_only_admins_read_the_audit_log(invited):
     assert call(invitations, "GET", "/audit", ADMIN)[0] == 200
 
 
-@pytest.mark.calendar
-def test_wrong_used_expired_and_revoked_tokens_get_one_answer(invited):
+def test_wrong_used_and_revoked_tokens_get_one_answer(invited):
+    """On the wire: one 404 for all of them (expiry, the same error, is tested on the fakes)."""
     [token] = invitation_tokens(INVITEE.email)
     answers = [call(invitations, "POST", "/invitations/verify", None, body={"token": "x" * 43})]
     answers.append(
@@ -119,18 +97,11 @@ def test_wrong_used_expired_and_revoked_tokens_get_one_answer(invited):
     assert call(invitations, "POST", "/invitations/accept", INVITEE, body={"token": token})[0] == 200
     answers.append(call(invitations, "POST", "/invitations/accept", INVITEE, body={"token": token}))  # used
     answers.append(call(invitations, "POST", "/invitations/verify", None, body={"token": token}))
-    # expired: a second invitation, checked after its lifetime
+    # revoked
     _, other = call(
         invitations, "POST", "/customers/invitations", ADMIN, body={"name": "Bo", "email": "bo@example.org"}
     )
     [bo_token] = invitation_tokens("bo@example.org")
-    ports = bootstrap.onboarding()
-    from shared.services.onboarding import verify_invitation
-
-    later = replace(ports, clock=lambda: ports.clock() + timedelta(days=46))
-    with pytest.raises(Exception) as expired:
-        verify_invitation(later, bo_token)
-    # revoked
     call(
         invitations,
         "POST",
@@ -147,10 +118,9 @@ def test_wrong_used_expired_and_revoked_tokens_get_one_answer(invited):
         },
     )
     assert answers == [expected] * len(answers)
-    assert (expired.value.status, expired.value.code) == (404, "invitation_invalid")
 
 
-def test_reinviting_resends_and_an_active_customer_is_a_conflict(invited):
+def test_reinviting_is_a_200_and_an_active_customer_a_409(invited):
     status, again = call(
         invitations,
         "POST",
@@ -159,13 +129,10 @@ def test_reinviting_resends_and_an_active_customer_is_a_conflict(invited):
         body={"name": "Jane Doe", "email": "JANE.DOE@example.org "},
     )
     assert (status, again["customer_id"]) == (200, invited)
-    first, second = invitation_tokens(INVITEE.email)
-    assert call(invitations, "POST", "/invitations/verify", None, body={"token": first})[0] == 404
-    assert call(invitations, "POST", "/invitations/accept", INVITEE, body={"token": second})[0] == 200
+    latest = invitation_tokens(INVITEE.email)[-1]
+    assert call(invitations, "POST", "/invitations/accept", INVITEE, body={"token": latest})[0] == 200
     status, body = call(invitations, "POST", "/customers/invitations", ADMIN, body=INVITE)
     assert (status, body["code"]) == (409, "customer_already_active")
-    _, listing = call(invitations, "GET", "/customers", ADMIN, query={"section": "invited"})
-    assert len(listing["items"]) == 1 and listing["counts"]["invited"] == 1
 
 
 def test_idempotency_key_replays_the_first_answer(aws):
@@ -214,17 +181,6 @@ def test_bad_input_is_a_400_and_stores_nothing(aws, body):
 def test_bad_list_parameters_are_400(invited, query):
     status, body = call(invitations, "GET", "/customers", ADMIN, query=query)
     assert status == 400 and body["code"] in {"invalid_request", "invalid_cursor"}
-
-
-def test_an_account_is_reviewed_once(invited):
-    offer_accounts(bootstrap.onboarding(), DEMO_FIRM.firm_id, invited, [shared_account(invited, 1)])
-    route = "/customers/{customer_id}/accounts/{account_id}/accept"
-    ids = {"customer_id": invited, "account_id": "acct-1"}
-    assert call(invitations, "POST", route, ADMIN, path_parameters=ids)[0] == 200
-    status, body = call(invitations, "POST", route, ADMIN, path_parameters=ids)
-    assert (status, body["code"]) == (409, "account_already_reviewed")
-    decline = "/customers/{customer_id}/accounts/{account_id}/decline"
-    assert call(invitations, "POST", decline, ADMIN, path_parameters=ids)[0] == 409
 
 
 def outcome(action) -> str:
