@@ -743,6 +743,7 @@ class FileAccessFakes(OnboardingFakes):
 
         return FileAccessPorts(
             files=self.files,
+            grants=self.files,  # one fake for the file's contents and its grants
             customers=self.customers,
             identities=self.identities,  # type: ignore[arg-type]  # the subset services call
             notifications=self.notifications,  # type: ignore[arg-type]

@@ -19,7 +19,8 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import logging
-from functools import cache, partial
+from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar, cast
 
 from shared.domain.errors import NotFound
@@ -57,7 +58,7 @@ class FirmBound:
             return value
         if not inspect.ismethod(value):
             return _bound(value, self._firm_id)  # a store held by this one is bound too
-        firm_positions = _firm_positions(cast(Any, self._store).__class__, name)
+        firm_positions = _firm_positions(self._store, name, value)
 
         def call(*args: Any, **kwargs: Any) -> Any:
             self._check(name, args, kwargs, firm_positions)
@@ -133,11 +134,16 @@ def _owner(value: Any) -> str | None:
     return firm_id if isinstance(firm_id, str) else None
 
 
-@cache
-def _firm_positions(store_type: Any, method: str) -> tuple[int, ...]:
-    """Positions (after self) of the method's parameters named `firm_id`."""
-    try:
-        parameters = list(inspect.signature(getattr(store_type, method)).parameters)
-    except (TypeError, ValueError):
-        return ()
-    return tuple(i - 1 for i, name in enumerate(parameters) if name == FIRM_PARAMETER and i > 0)
+_positions: dict[tuple[type, str], tuple[int, ...]] = {}
+
+
+def _firm_positions(store: object, name: str, method: Callable[..., Any]) -> tuple[int, ...]:
+    """Positions of the method's parameters named `firm_id` (read once per store class)."""
+    key = (type(store), name)
+    if key not in _positions:
+        try:
+            parameters = list(inspect.signature(method).parameters)  # bound: no self
+        except (TypeError, ValueError):
+            parameters = []
+        _positions[key] = tuple(i for i, p in enumerate(parameters) if p == FIRM_PARAMETER)
+    return _positions[key]

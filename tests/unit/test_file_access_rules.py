@@ -243,7 +243,9 @@ def test_one_person_holds_one_grant_per_file(world: World):
 
 
 def test_a_grant_for_a_member_removed_meanwhile_is_refused_and_sends_nothing(world: World):
-    racing = replace(world.ports, files=read_now(world.fakes.files))  # it read the member
+    racing = replace(
+        world.ports, files=(seen := read_now(world.fakes.files)), grants=seen
+    )  # it read the member
     kid = world.fakes.files.get_member(FIRM_ID, FILE_ID, world.members["Kid"])
     world.fakes.files.delete_entry(kid)
 
@@ -386,7 +388,9 @@ def test_accepting_binds_the_grant_uses_the_token_and_indexes_the_invited_addres
 def test_of_two_people_accepting_one_link_at_once_only_the_first_is_bound(world: World):
     world.grant("Kid")
     [token] = world.tokens()
-    racing = replace(world.ports, files=read_now(world.fakes.files))  # it read the grant, still pending
+    racing = replace(
+        world.ports, files=(seen := read_now(world.fakes.files)), grants=seen
+    )  # it read the grant, still pending
     accept_file_invitation(world.later(), KID, token)
 
     someone = Principal("someone-sub", "someone@example.org")
@@ -478,7 +482,7 @@ def test_a_reminder_that_could_not_be_sent_is_tried_again_and_its_link_works(wor
 def test_a_reminders_run_that_lost_the_race_skips_the_grant(world: World):
     world.start = world.grant("Kid").granted_at
     world.clock.at = scheduled_run(world.start, 7, demo_firm_zone())
-    racing = replace(world.ports, files=read_now(world.fakes.files))
+    racing = replace(world.ports, files=(seen := read_now(world.fakes.files)), grants=seen)
     assert send_due_file_reminders(world.ports)["reminders_sent"] == 1
 
     assert send_due_file_reminders(racing) == NOTHING_DONE | {"skipped": 1}
