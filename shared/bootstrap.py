@@ -26,14 +26,11 @@ if TYPE_CHECKING:
     from shared.domain.jobs import ImportJob
     from shared.domain.refresh import FanoutMessage
     from shared.services.connections import ConnectionsPorts
+    from shared.services.engagement_rows import EngagementIndexPorts, EngagementRowsSync
     from shared.services.file_access import FileAccessPorts
     from shared.services.imports import ImportPorts
     from shared.services.onboarding import OnboardingPorts
-    from shared.services.refresh import (
-        EngagementIndexPorts,
-        EngagementRowsSync,
-        RefreshPorts,
-    )
+    from shared.services.refresh import RefreshPorts
 
 
 @cache
@@ -130,8 +127,8 @@ def imports() -> ImportPorts:
     from shared.adapters import aggregator
     from shared.adapters.dynamodb.accounts_repository import AccountsRepository
     from shared.adapters.queue import JobQueue
+    from shared.services.engagement_rows import RefreshProgress
     from shared.services.imports import ImportPorts
-    from shared.services.refresh import RefreshProgress
 
     settings = get_settings()
     return ImportPorts(
@@ -154,13 +151,15 @@ def engagement_index() -> EngagementIndexPorts:
     """The Data Refresh dashboard rows, kept in step with customers, connections and imports."""
     from shared.adapters.dynamodb.connections_repository import ConnectionsRepository
     from shared.adapters.dynamodb.customers_repository import CustomersRepository
+    from shared.adapters.dynamodb.engagement_rows_repository import EngagementRowsRepository
     from shared.adapters.dynamodb.eula_repository import EulaRepository
-    from shared.adapters.dynamodb.refresh_repository import RefreshRepository
-    from shared.services.refresh import EngagementIndexPorts
+    from shared.adapters.dynamodb.refresh_jobs_repository import RefreshJobsRepository
+    from shared.services.engagement_rows import EngagementIndexPorts
 
     settings = get_settings()
     return EngagementIndexPorts(
-        refresh=RefreshRepository(settings.data_table_name),
+        rows=EngagementRowsRepository(settings.data_table_name),
+        jobs=RefreshJobsRepository(settings.data_table_name),
         eula=EulaRepository(settings.data_table_name),
         customers=CustomersRepository(settings.data_table_name),
         connections=ConnectionsRepository(settings.data_table_name),
@@ -178,7 +177,7 @@ def connections_repository() -> ConnectionsRepository:
 @cache
 def engagement_rows() -> EngagementRowsSync:
     """What connection use cases call after storing a connection (the Data Refresh rows)."""
-    from shared.services.refresh import EngagementRowsSync
+    from shared.services.engagement_rows import EngagementRowsSync
 
     return EngagementRowsSync(engagement_index())
 

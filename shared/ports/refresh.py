@@ -1,6 +1,6 @@
-"""Port: Data Refresh: engagement rows, the daily cap, jobs and outcomes, EULA acceptances.
+"""Ports: Data Refresh: engagement rows; jobs, their outcomes and the daily cap; EULA acceptances.
 
-What services need from storage; `shared/adapters/dynamodb/` implements it, tests may fake it.
+What services need from storage; `shared/adapters/dynamodb/` implements them, tests may fake them.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ class EngagementPage:
     next_cursor: str | None
 
 
-class RefreshStore(Protocol):
-    """Data Refresh: engagement rows, the daily cap, jobs and outcomes, EULA acceptances."""
+class EngagementRowStore(Protocol):
+    """The dashboard's engagement rows: one per scope that sees the engagement."""
 
     def get_engagement(self, firm_id: str, customer_id: str) -> Engagement | None: ...
 
@@ -71,6 +71,11 @@ class RefreshStore(Protocol):
         """Newest upload first. One or two index partitions (see keys.py #38/#39), read in turn; the
         other filters narrow the rows read from them."""
         ...
+
+
+class RefreshJobStore(Protocol):
+    """Refresh jobs and their counters, the outcome per engagement, the daily cap. A claim or an
+    advance also changes the engagement's rows (`RowChange`) in the same transaction."""
 
     def create_job(self, job: RefreshJob) -> None: ...
 

@@ -1,33 +1,27 @@
-"""Data Refresh (R-REF-1..6): EULA, dashboard, trigger, fan-out, progress from the import worker.
+"""Data Refresh (R-REF-1..6): EULA, dashboard, trigger, fan-out, job progress.
 
 The trigger only records the job and queues its selection; the fan-out worker reads the
 engagements a page at a time, claims each one's day (the daily cap), excludes the rest with
 their reason, and sends one import job per refreshable connection to the import worker,
-which reports back here. Nothing in this module knows about Lambda, HTTP or the environment.
+which reports back to `engagement_rows`. Nothing in this module knows about Lambda, HTTP or
+the environment.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from ulid import ULID
 
 from shared.auth import FirmAction, authorize
-from shared.clock import Now
-from shared.clock import now as business_now
 from shared.domain.audit import AuditEvent
-from shared.domain.connections import IMPORTABLE, Connection
 from shared.domain.errors import Conflict, NotFound, QueueSendFailed, StaleEngagement, UpstreamUnavailable
 from shared.domain.identity import Principal, StaffContext
-from shared.domain.imports import Outcome
 from shared.domain.jobs import ImportJob, ImportReason
 from shared.domain.refresh import (
     FANOUT_PAGE,
-    Connector,
     DashboardClock,
     Engagement,
     EngagementOutcome,
@@ -39,31 +33,13 @@ from shared.domain.refresh import (
     RefreshState,
     exclusion_for,
     firm_day,
-    refresh_result,
 )
 from shared.observability import logger, metrics
 from shared.ports.audit import AuditTrail
-from shared.ports.connections import ConnectionStore
-from shared.ports.customers import CustomerStore
 from shared.ports.identity import IdentityStore
 from shared.ports.queue import JobSender
-from shared.ports.refresh import Claim, EngagementPage, EulaStore, RefreshStore, RowChange
-
-ROW_RETRIES = 5  # retries when a row or the job changed between our read and our write
-IMPORT_GIVEN_UP = "import_failed"  # the refresh error when its import job ends in the DLQ
-CONFLICT_BACKOFF_SECONDS = 0.02  # doubled each retry: concurrent import workers share a job's item
-
-
-@dataclass
-class EngagementIndexPorts:
-    """What keeping the dashboard rows in step needs (also used by connections and imports)."""
-
-    refresh: RefreshStore
-    eula: EulaStore
-    customers: CustomerStore
-    connections: ConnectionStore
-    current_eula_version: str
-    clock: Now = field(default=business_now)
+from shared.ports.refresh import Claim, EngagementPage, RowChange
+from shared.services.engagement_rows import ROW_RETRIES, EngagementIndexPorts, back_off, sync_engagement
 
 
 @dataclass
@@ -101,91 +77,6 @@ def accept_eula(ports: RefreshPorts, principal: Principal, version: str) -> Eula
     return EulaAcceptance(current, accepted_at)
 
 
-# keeping the rows in step --------------------------------------------------------------------
-def sync_engagement(index: EngagementIndexPorts, firm_id: str, customer_id: str) -> None:
-    """Rewrite the engagement's rows from its customer and connections (a customer with no
-    connection has no online connector: no engagement)."""
-
-    def rebuild(previous: Engagement | None) -> Engagement | None:
-        customer = index.customers.get(firm_id, customer_id)
-        connections = index.connections.list_for_customer(firm_id, customer_id)
-        if customer is None or not connections:
-            return None
-        accepted = customer.user_id is not None and index.eula.has_accepted(
-            customer.user_id, index.current_eula_version
-        )
-        return Engagement(
-            firm_id=firm_id,
-            customer_id=customer_id,
-            customer_name=customer.name,
-            contact_email=customer.email,
-            owner_id=customer.owner_id,
-            staff_ids=customer.staff_ids,
-            connectors=tuple(_connector(c) for c in connections),
-            customer_user_id=customer.user_id,
-            eula_version=index.current_eula_version if accepted else None,
-            last_upload_at=previous.last_upload_at if previous else None,
-            last_refresh=previous.last_refresh if previous else None,
-        )
-
-    _change_rows(index, firm_id, customer_id, rebuild)
-
-
-@dataclass
-class EngagementRowsSync:
-    """The `EngagementRows` port: what a connection use case calls after storing a connection."""
-
-    index: EngagementIndexPorts
-
-    def connection_changed(self, connection: Connection) -> None:
-        sync_engagement(self.index, connection.firm_id, connection.customer_id)
-
-
-def record_upload(index: EngagementIndexPorts, firm_id: str, customer_id: str, at: datetime) -> None:
-    """The engagement's "last upload" (R-REF-2's from/to filter) after an import stored data. An
-    engagement connected before Data Refresh existed gets its rows here (the daily import backfills)."""
-    if index.refresh.get_engagement(firm_id, customer_id) is None:
-        sync_engagement(index, firm_id, customer_id)
-    _change_rows(
-        index,
-        firm_id,
-        customer_id,
-        lambda previous: replace(previous, last_upload_at=at) if previous else None,
-    )
-
-
-def _change_rows(
-    index: EngagementIndexPorts,
-    firm_id: str,
-    customer_id: str,
-    change: Callable[[Engagement | None], Engagement | None],
-) -> None:
-    for attempt in range(ROW_RETRIES):
-        _back_off(attempt)
-        previous = index.refresh.get_engagement(firm_id, customer_id)
-        updated = change(previous)
-        if updated is None or updated == previous:
-            return
-        bucket = updated.stored_bucket(index.clock(), index.current_eula_version)
-        try:
-            index.refresh.save_engagement(updated, previous, bucket)
-            return
-        except StaleEngagement:
-            continue
-    raise StaleEngagement()
-
-
-def _connector(connection: Connection) -> Connector:
-    return Connector(
-        connection_id=connection.connection_id,
-        provider=connection.provider,
-        institution_id=connection.institution_id,
-        institution_name=connection.institution_name,
-        importable=connection.status in IMPORTABLE and connection.credential is not None,
-        consent_expires_at=connection.expires_at,
-    )
-
-
 # dashboard (R-REF-1, R-REF-2) ----------------------------------------------------------------
 def list_engagements(
     ports: RefreshPorts, staff: StaffContext, filters: RefreshFilters, *, cursor: str | None, limit: int
@@ -194,7 +85,7 @@ def list_engagements(
     advisers: those they own or are assigned to), and the clock their statuses are read with."""
     authorize(staff, FirmAction.TRIGGER_REFRESH)
     clock = _dashboard_clock(ports, staff.firm_id)
-    page = ports.index.refresh.page(staff.firm_id, _scope(staff), filters, clock, cursor=cursor, limit=limit)
+    page = ports.index.rows.page(staff.firm_id, _scope(staff), filters, clock, cursor=cursor, limit=limit)
     return page, clock
 
 
@@ -226,7 +117,7 @@ def trigger_refresh(
         selection = {"all_matching": (filters or RefreshFilters()).to_dict()}
         messages = [replace(base, filters=filters or RefreshFilters())]
         job = RefreshJob(staff.firm_id, job_id, actor, now, selection, True, JobCounts())
-    ports.index.refresh.create_job(job)
+    ports.index.jobs.create_job(job)
     try:
         ports.fanout.send([message.to_json() for message in messages])
     except QueueSendFailed as failure:
@@ -249,24 +140,24 @@ def _not_queued(ports: RefreshPorts, job: RefreshJob, unsent: list[FanoutMessage
     goes ahead and the engagements of the others are excluded as `not_queued`."""
     logger.warning("Refresh pages not queued", extra={"job_id": job.job_id, "unsent": len(unsent)})
     if len(unsent) == sent_of:
-        ports.index.refresh.delete_job(job.firm_id, job.job_id)
+        ports.index.jobs.delete_job(job.firm_id, job.job_id)
         raise UpstreamUnavailable("The refresh could not be queued and was not started; try again.")
     not_queued = [(i, ExclusionReason.NOT_QUEUED) for message in unsent for i in message.engagement_ids]
-    ports.index.refresh.exclude(job.firm_id, job.job_id, not_queued)
+    ports.index.jobs.exclude(job.firm_id, job.job_id, not_queued)
 
 
 # fan-out (worker) ----------------------------------------------------------------------------
 def fan_out(ports: RefreshPorts, message: FanoutMessage) -> None:
     """One page of a job: its engagements claimed (or excluded, with the reason) and their import
     jobs sent; for "all matching", the next page re-queued. Safe to run again (redelivery)."""
-    repository = ports.index.refresh
-    job = repository.get_job(message.firm_id, message.job_id)
+    rows, jobs = ports.index.rows, ports.index.jobs
+    job = jobs.get_job(message.firm_id, message.job_id)
     if job is None:
         logger.warning("Refresh job not found", extra={"job_id": message.job_id})
         return
     clock = _dashboard_clock(ports, message.firm_id)
     if message.filters is not None:
-        page = repository.page(
+        page = rows.page(
             message.firm_id,
             message.staff_scope,
             message.filters,
@@ -276,18 +167,18 @@ def fan_out(ports: RefreshPorts, message: FanoutMessage) -> None:
         )
         found = {e.customer_id: e for e in page.rows}
         ids = list(found)
-        first_time = repository.add_expanded(
+        first_time = jobs.add_expanded(
             message.firm_id, message.job_id, len(ids), at=message.cursor or "", next_cursor=page.next_cursor
         )
         if page.next_cursor and (
-            first_time or repository.expansion_cursor(message.firm_id, message.job_id) == page.next_cursor
+            first_time or jobs.expansion_cursor(message.firm_id, message.job_id) == page.next_cursor
         ):
             ports.fanout.send([replace(message, cursor=page.next_cursor).to_json()])
     else:
         ids = list(message.engagement_ids)
-        found = repository.visible_engagements(message.firm_id, message.staff_scope, ids)
+        found = rows.visible_engagements(message.firm_id, message.staff_scope, ids)
     to_import, excluded = _claim_page(ports, job, clock, ids, found)
-    repository.exclude(message.firm_id, message.job_id, excluded)
+    jobs.exclude(message.firm_id, message.job_id, excluded)
     ports.imports.send(
         [
             ImportJob(job.firm_id, engagement_id, connection_id, ImportReason.REFRESH, job.job_id).to_json()
@@ -316,14 +207,14 @@ def fan_out_given_up(ports: RefreshPorts, message: FanoutMessage) -> None:
     are excluded as `not_queued` rather than left pending (claimed ones keep their outcome). Which
     engagements an "all matching" page held is not known once it is given up: they stay pending."""
     excluded = [(engagement_id, ExclusionReason.NOT_QUEUED) for engagement_id in message.engagement_ids]
-    ports.index.refresh.exclude(message.firm_id, message.job_id, excluded)
+    ports.index.jobs.exclude(message.firm_id, message.job_id, excluded)
 
 
 def _claim_page(
     ports: RefreshPorts, job: RefreshJob, clock: DashboardClock, ids: list[str], found: dict[str, Engagement]
 ) -> tuple[list[tuple[str, list[str]]], list[tuple[str, ExclusionReason]]]:
     """(engagement id, its connections to import) claimed by this job, and the excluded ones."""
-    repository = ports.index.refresh
+    jobs = ports.index.jobs
     to_import: list[tuple[str, list[str]]] = []
     excluded: list[tuple[str, ExclusionReason]] = []
     for engagement_id in ids:
@@ -339,10 +230,10 @@ def _claim_page(
         connection_ids = [c.connection_id for c in engagement.refreshable_connectors(clock.now)]
         if _claim(ports, job, clock, engagement, connection_ids) is Claim.CLAIMED:
             to_import.append((engagement_id, connection_ids))
-        elif repository.cap_holder(job.firm_id, engagement_id, clock.today) == job.job_id:
+        elif jobs.cap_holder(job.firm_id, engagement_id, clock.today) == job.job_id:
             # This job claimed it before a redelivery: send its imports again if still queued
             # (at least once; the import worker's progress updates happen once).
-            outcome = repository.get_outcome(job.firm_id, job.job_id, engagement_id)
+            outcome = jobs.get_outcome(job.firm_id, job.job_id, engagement_id)
             if outcome and outcome.state is RefreshState.QUEUED:
                 to_import.append((engagement_id, list(outcome.connection_ids)))
         else:
@@ -357,10 +248,9 @@ def _claim(
     engagement: Engagement,
     connection_ids: list[str],
 ) -> Claim:
-    repository = ports.index.refresh
     current: Engagement | None = engagement
     for attempt in range(ROW_RETRIES):
-        _back_off(attempt)
+        back_off(attempt)
         if current is None:
             break
         last = current.last_refresh
@@ -369,95 +259,9 @@ def _claim(
         queued = current.refreshed(job.job_id, clock.today, RefreshState.QUEUED)
         rows = RowChange(queued, current, queued.stored_bucket(clock.now, clock.current_eula))
         try:
-            return repository.claim(job.job_id, clock.today, connection_ids, rows)
+            return ports.index.jobs.claim(job.job_id, clock.today, connection_ids, rows)
         except StaleEngagement:
-            current = repository.get_engagement(job.firm_id, engagement.customer_id)
-    raise StaleEngagement()
-
-
-# progress from the import worker -------------------------------------------------------------
-@dataclass
-class RefreshProgress:
-    """The `ImportProgress` port: imports report to the Data Refresh through it."""
-
-    index: EngagementIndexPorts
-
-    def started(self, job: ImportJob) -> None:
-        import_started(self.index, job)
-
-    def uploaded(self, firm_id: str, customer_id: str, at: datetime) -> None:
-        record_upload(self.index, firm_id, customer_id, at)
-
-    def finished(self, job: ImportJob, outcome: Outcome) -> None:
-        import_finished(self.index, job, outcome)
-
-    def given_up(self, job: ImportJob) -> None:
-        import_given_up(self.index, job)
-
-
-def import_started(index: EngagementIndexPorts, job: ImportJob) -> None:
-    """The first import of an engagement's refresh starts: queued -> running (once)."""
-    if job.refresh_job_id:
-        _advance(index, job, job.refresh_job_id, RefreshState.RUNNING, expected=RefreshState.QUEUED)
-
-
-def import_finished(index: EngagementIndexPorts, job: ImportJob, outcome: Outcome) -> None:
-    """One connection's import is done; when all of the engagement's are, running -> succeeded
-    or failed (with the error), once, however often the import job is delivered."""
-    _connection_finished(index, job, refresh_result(outcome)[1])
-
-
-def import_given_up(index: EngagementIndexPorts, job: ImportJob) -> None:
-    """The import job was parked in the dead-letter queue after its last delivery: its refresh
-    ends as failed (`import_failed`) instead of staying queued or running for ever."""
-    import_started(index, job)
-    _connection_finished(index, job, IMPORT_GIVEN_UP)
-
-
-def _connection_finished(index: EngagementIndexPorts, job: ImportJob, error: str | None) -> None:
-    if not job.refresh_job_id:
-        return
-    progress = index.refresh.connection_finished(
-        job.firm_id, job.refresh_job_id, job.customer_id, job.connection_id, error
-    )
-    if progress is None or not progress.finished_all:
-        return
-    _advance(
-        index,
-        job,
-        job.refresh_job_id,
-        progress.final_state,
-        expected=RefreshState.RUNNING,
-        error=progress.error,
-    )
-
-
-def _advance(
-    index: EngagementIndexPorts,
-    job: ImportJob,
-    refresh_job_id: str,
-    to: RefreshState,
-    *,
-    expected: RefreshState,
-    error: str | None = None,
-) -> None:
-    for attempt in range(ROW_RETRIES):
-        _back_off(attempt)
-        engagement = index.refresh.get_engagement(job.firm_id, job.customer_id)
-        rows = None
-        last = engagement.last_refresh if engagement else None
-        if engagement and last and last.job_id == refresh_job_id:
-            moved = engagement.refreshed(refresh_job_id, last.day, to, error)
-            rows = RowChange(
-                moved, engagement, moved.stored_bucket(index.clock(), index.current_eula_version)
-            )
-        try:
-            index.refresh.advance(
-                job.firm_id, refresh_job_id, job.customer_id, to, expected=expected, error=error, rows=rows
-            )
-            return
-        except StaleEngagement:
-            continue
+            current = ports.index.rows.get_engagement(job.firm_id, engagement.customer_id)
     raise StaleEngagement()
 
 
@@ -467,19 +271,14 @@ def job_progress(
 ) -> JobProgress:
     """Counts and per-engagement outcomes. Admins see the firm's jobs, advisers their own."""
     authorize(staff, FirmAction.TRIGGER_REFRESH)
-    job = ports.index.refresh.get_job(staff.firm_id, job_id)
+    job = ports.index.jobs.get_job(staff.firm_id, job_id)
     if job is None or not (staff.is_admin or job.requested_by == staff.principal.user_id):
         raise NotFound()
-    outcomes, next_cursor = ports.index.refresh.outcomes(staff.firm_id, job_id, cursor=cursor, limit=limit)
+    outcomes, next_cursor = ports.index.jobs.outcomes(staff.firm_id, job_id, cursor=cursor, limit=limit)
     return JobProgress(job, outcomes, next_cursor)
 
 
 # helpers -------------------------------------------------------------------------------------
-def _back_off(attempt: int) -> None:
-    if attempt:
-        time.sleep(CONFLICT_BACKOFF_SECONDS * 2 ** (attempt - 1))
-
-
 def _scope(staff: StaffContext) -> str | None:
     """None: the whole firm (admins); else the adviser's own rows (R-ROLE-2)."""
     return None if staff.is_admin else staff.principal.user_id

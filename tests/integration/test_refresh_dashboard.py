@@ -25,7 +25,7 @@ from shared.domain.connections import Connection, ConnectionStatus
 from shared.domain.customers import Customer, issue_invitation
 from shared.domain.imports import Outcome
 from shared.domain.jobs import ImportJob
-from shared.services.refresh import import_finished, import_started, record_upload
+from shared.services.engagement_rows import import_finished, import_started, record_upload
 from tests.conftest import FakeLambdaContext
 from tests.integration.onboarding_support import ADMIN, ADVISER, INVITEE, OTHER_FIRM, Person, call, seed_firms
 

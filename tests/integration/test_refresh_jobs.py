@@ -25,7 +25,7 @@ from shared.domain.imports import Outcome
 from shared.domain.refresh import Connector, Engagement
 from shared.services import imports as imports_service
 from shared.services import refresh as refresh_service
-from shared.services.refresh import import_finished, import_started
+from shared.services.engagement_rows import import_finished, import_started
 from tests.conftest import FakeLambdaContext, counting_aws_calls
 from tests.integration.onboarding_support import ADMIN, ADVISER, INVITEE, OTHER_ADVISER, OTHER_FIRM, call
 from tests.integration.test_refresh_dashboard import (
@@ -265,7 +265,7 @@ def test_fan_out_makes_the_minimum_aws_calls(refresh_system, monkeypatch):
             ),
             eula_version=CURRENT_EULA,
         )
-        index.refresh.save_engagement(engagement, None, "active")
+        index.rows.save_engagement(engagement, None, "active")
     job_id = trigger(ADMIN, {"all_matching": {"status": "active"}})
     with counting_aws_calls("dynamodb", "sqs") as calls:
         pump("refresh", fanout_worker)

@@ -168,12 +168,13 @@ def _flush(client: Any, batch: list[dict[str, Any]]) -> int:
 def engagement_row_items(
     engagements: Iterable[Engagement], now: datetime, eula: str
 ) -> Iterator[dict[str, Any]]:
-    """Every scope's dashboard row of each new engagement, as RefreshRepository writes them."""
-    from shared import bootstrap
+    """Every scope's dashboard row of each new engagement, as EngagementRowsRepository writes them."""
+    from shared.adapters.dynamodb.engagement_rows_repository import row_writes
+    from shared.settings import get_settings
 
-    repository = bootstrap.engagement_index().refresh
+    table_name = get_settings().data_table_name
     for engagement in engagements:
-        for write in repository._row_writes(engagement, None, engagement.stored_bucket(now, eula)):
+        for write in row_writes(table_name, engagement, None, engagement.stored_bucket(now, eula)):
             yield write["Put"]["Item"]
 
 

@@ -39,7 +39,7 @@ from tests.perf.conftest import bulk_put, engagement_row_items, seed_customers, 
 __all__ = ["refresh_system"]
 
 N = 10_000
-MAX_QUERIES = 5  # a page stops after 5 Queries with a cursor (refresh_repository)
+MAX_QUERIES = 5  # a page stops after 5 Queries with a cursor (engagement_rows_repository)
 
 
 def _seed(now) -> None:

@@ -74,14 +74,14 @@ def _post(body: dict) -> tuple[str, float]:
 
 
 def _counts(job_id: str) -> dict:
-    job = bootstrap.refresh().index.refresh.get_job(DEMO_FIRM.firm_id, job_id)
+    job = bootstrap.refresh().index.jobs.get_job(DEMO_FIRM.firm_id, job_id)
     assert job is not None
     return {**asdict(job.counts), "total": job.counts.total}
 
 
 def _outcomes(job_id: str) -> Counter[tuple[str, str]]:
     """(engagement, state or exclusion reason) of every outcome item of the job."""
-    repository = bootstrap.refresh().index.refresh
+    repository = bootstrap.refresh().index.jobs
     found: Counter[tuple[str, str]] = Counter()
     cursor = None
     while True:

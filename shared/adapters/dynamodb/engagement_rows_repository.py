@@ -1,0 +1,406 @@
+"""Data Refresh storage: the dashboard's engagement rows (access patterns 37-39 in keys.py).
+
+Engagement rows mirror the customer rows (customers_repository): one item per scope (the
+firm, and each staff member who sees the customer), rewritten together in one transaction
+with an optimistic lock on the firm-wide row, so a dashboard page is one Query on an index.
+A refresh job changes the rows in its own transactions with `row_change_writes`
+(refresh_jobs_repository).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.adapters.dynamodb import keys
+from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor
+from shared.domain.errors import (
+    Conflict,
+    InvalidRequest,
+    StaleEngagement,
+)
+from shared.domain.refresh import (
+    Connector,
+    DashboardClock,
+    Engagement,
+    LastRefresh,
+    RefreshFilters,
+    RefreshState,
+    RefreshStatus,
+)
+from shared.ports.refresh import EngagementPage, RowChange
+from shared.ports.storage import TransactItem
+
+MAX_QUERIES_PER_PAGE = 5  # a very selective filter returns a short page and a cursor, never a long wait
+BATCH_GET = 100
+
+
+@dataclass(frozen=True)
+class _Segment:
+    index: str  # GSI1 (a scope's rows) or GSI2 (a scope's rows in one stored status)
+    partition: str
+    row_scope: str | None  # whose row the partition holds: builds the start key of a cursor
+
+
+@dataclass
+class EngagementRowsRepository:
+    """The `EngagementRowStore` port on the data table."""
+
+    table_name: str
+
+    def get_engagement(self, firm_id: str, customer_id: str) -> Engagement | None:
+        response = dynamodb_client().get_item(
+            TableName=self.table_name,
+            Key=to_item(
+                {"PK": keys.customer_collection_pk(firm_id, customer_id), "SK": keys.refresh_row_sk(None)}
+            ),
+            ConsistentRead=True,
+        )
+        return _engagement(from_item(response["Item"])) if "Item" in response else None
+
+    def save_engagement(self, engagement: Engagement, previous: Engagement | None, bucket: str) -> Engagement:
+        saved = replace(engagement, version=(previous.version + 1) if previous else 1)
+        self._transact(row_writes(self.table_name, saved, previous, bucket), StaleEngagement)
+        return saved
+
+    def visible_engagements(
+        self, firm_id: str, staff_scope: str | None, customer_ids: Iterable[str]
+    ) -> dict[str, Engagement]:
+        """The engagements among `customer_ids` that this scope sees: its own rows, read by key,
+        so an id of another firm or one the adviser does not see is simply absent (R-ROLE-1)."""
+        wanted = list(dict.fromkeys(customer_ids))
+        found: dict[str, Engagement] = {}
+        for start in range(0, len(wanted), BATCH_GET):
+            request = {
+                self.table_name: {
+                    "Keys": [
+                        to_item(
+                            {
+                                "PK": keys.customer_collection_pk(firm_id, customer_id),
+                                "SK": keys.refresh_row_sk(staff_scope),
+                            }
+                        )
+                        for customer_id in wanted[start : start + BATCH_GET]
+                    ],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                response = dynamodb_client().batch_get_item(RequestItems=request)
+                for raw in response["Responses"].get(self.table_name, []):
+                    engagement = _engagement(from_item(raw))
+                    found[engagement.customer_id] = engagement
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def page(
+        self,
+        firm_id: str,
+        staff_scope: str | None,
+        filters: RefreshFilters,
+        clock: DashboardClock,
+        *,
+        cursor: str | None,
+        limit: int,
+    ) -> EngagementPage:
+        """Newest upload first. One or two index partitions (see keys.py #38/#39), read in turn;
+        the other filters narrow the rows read from them."""
+        segments = _segments(firm_id, staff_scope, filters)
+        segment_no, last_sort = _position(cursor, len(segments))
+        rows: list[Engagement] = []
+        for _ in range(MAX_QUERIES_PER_PAGE):
+            if segment_no >= len(segments):
+                return EngagementPage(rows, None)
+            segment = segments[segment_no]
+            query = self._page_query(firm_id, segment, filters, clock, last_sort, limit - len(rows))
+            response = dynamodb_client().query(**query)
+            items = [from_item(raw) for raw in response["Items"]]
+            take = items[: limit - len(rows)]
+            rows += [_engagement(item) for item in take]
+            evaluated = response.get("LastEvaluatedKey")
+            sort_name = "GSI1SK" if segment.index == "GSI1" else "GSI2SK"
+            if len(take) < len(items):
+                last_sort = take[-1][sort_name]
+            elif evaluated:
+                last_sort = evaluated[sort_name]["S"]
+            else:
+                segment_no, last_sort = segment_no + 1, None
+            if len(rows) >= limit:
+                break
+        more = segment_no < len(segments)
+        return EngagementPage(rows, encode_cursor(f"{segment_no}|{last_sort or ''}") if more else None)
+
+    def _page_query(
+        self,
+        firm_id: str,
+        segment: _Segment,
+        filters: RefreshFilters,
+        clock: DashboardClock,
+        last_sort: str | None,
+        wanted: int,
+    ) -> dict[str, Any]:
+        pk_name, sk_name = ("GSI1PK", "GSI1SK") if segment.index == "GSI1" else ("GSI2PK", "GSI2SK")
+        values: dict[str, Any] = {":pk": segment.partition}
+        key_condition = f"{pk_name} = :pk"
+        if filters.last_upload_from or filters.last_upload_to:
+            # Served by the sort key (<last upload>#<id>); never-uploaded rows ("-") fall outside.
+            values[":from"], values[":to"] = keys.refresh_uploads_between(
+                _utc(filters.last_upload_from) if filters.last_upload_from else None,
+                _utc(filters.last_upload_to) if filters.last_upload_to else None,
+            )
+            key_condition += f" AND {sk_name} BETWEEN :from AND :to"
+        conditions, names = _filter_conditions(filters, clock, values)
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": segment.index,
+            "KeyConditionExpression": key_condition,
+            "ScanIndexForward": False,
+            "Limit": max(wanted, 1) * 2 if conditions else wanted,
+        }
+        if conditions:
+            query["FilterExpression"] = " AND ".join(conditions)
+        if names:
+            query["ExpressionAttributeNames"] = names
+        query["ExpressionAttributeValues"] = to_item(values)
+        if last_sort:
+            customer_id = keys.refresh_row_sort_customer(last_sort)
+            query["ExclusiveStartKey"] = to_item(
+                {
+                    "PK": keys.customer_collection_pk(firm_id, customer_id),
+                    "SK": keys.refresh_row_sk(segment.row_scope),
+                    pk_name: segment.partition,
+                    sk_name: last_sort,
+                }
+            )
+        return query
+
+    def _transact(self, items: list[TransactItem], conflict: type[Conflict]) -> None:
+        try:
+            dynamodb_client().transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                raise conflict() from None
+            raise
+
+
+# the rows' writes (a refresh job's transactions include them) --------------------------------
+def row_change_writes(table_name: str, rows: RowChange | None) -> list[TransactItem]:
+    """The writes of `rows` (their version moved on), locked on the previous version; none if None."""
+    if rows is None:
+        return []
+    return row_writes(
+        table_name, replace(rows.new, version=rows.previous.version + 1), rows.previous, rows.bucket
+    )
+
+
+def row_writes(
+    table_name: str, engagement: Engagement, previous: Engagement | None, bucket: str
+) -> list[TransactItem]:
+    """Every scope's row of the engagement; the firm-wide row carries the optimistic lock."""
+    items: list[TransactItem] = []
+    for scope in (None, *engagement.staff_ids):
+        put: TransactItem = {
+            "TableName": table_name,
+            "Item": to_item(_row_values(engagement, scope, bucket)),
+        }
+        if scope is None:
+            if previous:
+                put["ConditionExpression"] = "version = :version"
+                put["ExpressionAttributeValues"] = {":version": {"N": str(previous.version)}}
+            else:
+                put["ConditionExpression"] = "attribute_not_exists(PK)"
+        items.append({"Put": put})
+    for gone in set(previous.staff_ids if previous else ()) - set(engagement.staff_ids):
+        items.append(
+            {
+                "Delete": {
+                    "TableName": table_name,
+                    "Key": to_item(
+                        {
+                            "PK": keys.customer_collection_pk(engagement.firm_id, engagement.customer_id),
+                            "SK": keys.refresh_row_sk(gone),
+                        }
+                    ),
+                }
+            }
+        )
+    return items
+
+
+# dashboard queries ---------------------------------------------------------------------------
+def _segments(firm_id: str, staff_scope: str | None, filters: RefreshFilters) -> list[_Segment]:
+    """Where a page is read from. An admin filtering by owner reads that owner's rows only."""
+    row_scope = staff_scope or filters.owner_id
+    status = filters.status
+    if status is None or status is RefreshStatus.INACTIVE:
+        # Inactive depends on today's clock and configured EULA: read the scope, filtered.
+        return [_Segment("GSI1", keys.refresh_rows_gsi1pk(firm_id, row_scope), row_scope)]
+    buckets = (
+        [RefreshStatus.SUCCEEDED.value, RefreshStatus.FAILED.value]
+        if status is RefreshStatus.CAPPED_TODAY
+        else [status.value]
+    )
+    return [
+        _Segment("GSI2", keys.refresh_status_gsi2pk(firm_id, row_scope, bucket), row_scope)
+        for bucket in buckets
+    ]
+
+
+def _filter_conditions(
+    filters: RefreshFilters, clock: DashboardClock, values: dict[str, Any]
+) -> tuple[list[str], dict[str, str]]:
+    conditions: list[str] = []
+    names: dict[str, str] = {}
+    if filters.q:
+        conditions.append("contains(search_text, :q)")
+        values[":q"] = filters.q.strip().lower()
+    if filters.contact:
+        conditions.append("contains(contact_search, :contact)")
+        values[":contact"] = filters.contact.strip().lower()
+    if filters.owner_id:
+        conditions.append("owner_id = :owner")
+        values[":owner"] = filters.owner_id
+    if filters.package:
+        conditions.append("contains(packages, :package)")
+        values[":package"] = filters.package.strip().lower()
+    status = filters.status
+    if status is None:
+        return conditions, names
+    values[":eula"] = clock.current_eula
+    values[":now"] = clock.now.astimezone(UTC).isoformat()
+    if status is RefreshStatus.INACTIVE:
+        conditions.append(
+            "(attribute_not_exists(eula_version) OR eula_version <> :eula"
+            " OR attribute_not_exists(consent_valid_until) OR consent_valid_until <= :now)"
+        )
+        return conditions, names
+    conditions.append("eula_version = :eula AND consent_valid_until > :now")
+    if status in (RefreshStatus.SUCCEEDED, RefreshStatus.FAILED, RefreshStatus.CAPPED_TODAY):
+        values[":today"] = clock.today.isoformat()
+        comparison = "=" if status is RefreshStatus.CAPPED_TODAY else "<>"
+        conditions.append(f"last_refresh_day {comparison} :today")
+    return conditions, names
+
+
+def _position(cursor: str | None, segments: int) -> tuple[int, str | None]:
+    decoded = decode_cursor(cursor)
+    if decoded is None:
+        return 0, None
+    number, _, last_sort = decoded.partition("|")
+    if not number.isdigit() or int(number) >= segments:
+        raise InvalidRequest("The page cursor is not valid.", code="invalid_cursor")
+    return int(number), last_sort or None
+
+
+# items ---------------------------------------------------------------------------------------
+def _row_values(engagement: Engagement, scope: str | None, bucket: str) -> dict[str, Any]:
+    firm_id, customer_id = engagement.firm_id, engagement.customer_id
+    last_upload = _utc(engagement.last_upload_at) if engagement.last_upload_at else None
+    sort = keys.refresh_row_sort(last_upload, customer_id)
+    valid_until = [
+        _utc(c.consent_expires_at) if c.consent_expires_at else "9999"
+        for c in engagement.connectors
+        if c.importable
+    ]
+    last = engagement.last_refresh
+    connectors_text = " ".join(
+        f"{c.provider} {c.institution_id} {c.institution_name}" for c in engagement.connectors
+    )
+    return {
+        "PK": keys.customer_collection_pk(firm_id, customer_id),
+        "SK": keys.refresh_row_sk(scope),
+        "type": "refresh_row",
+        "firm_id": firm_id,
+        "customer_id": customer_id,
+        "customer_name": engagement.customer_name,
+        "contact_email": engagement.contact_email,
+        "customer_user_id": engagement.customer_user_id,
+        "owner_id": engagement.owner_id,
+        "staff_ids": list(engagement.staff_ids),
+        "connectors": [
+            {
+                "connection_id": c.connection_id,
+                "provider": c.provider,
+                "institution_id": c.institution_id,
+                "institution_name": c.institution_name,
+                "importable": c.importable,
+                "consent_expires_at": _utc(c.consent_expires_at) if c.consent_expires_at else None,
+            }
+            for c in engagement.connectors
+        ],
+        "search_text": f"{engagement.customer_name} {engagement.contact_email} {connectors_text}".lower(),
+        "contact_search": f"{engagement.customer_name} {engagement.contact_email}".lower(),
+        "packages": sorted(
+            {
+                p.lower()
+                for c in engagement.connectors
+                for p in (c.provider, c.institution_id, c.institution_name)
+            }
+        ),
+        "consent_valid_until": max(valid_until) if valid_until else None,
+        "eula_version": engagement.eula_version,
+        "last_upload_at": last_upload,
+        "last_refresh": {
+            "job_id": last.job_id,
+            "day": last.day.isoformat(),
+            "state": last.state.value,
+            "error": last.error,
+        }
+        if last
+        else None,
+        "last_refresh_day": last.day.isoformat() if last else None,
+        "bucket": bucket,
+        "version": engagement.version,
+        "GSI1PK": keys.refresh_rows_gsi1pk(firm_id, scope),
+        "GSI1SK": sort,
+        "GSI2PK": keys.refresh_status_gsi2pk(firm_id, scope, bucket),
+        "GSI2SK": sort,
+    }
+
+
+def _engagement(item: dict[str, Any]) -> Engagement:
+    last = item.get("last_refresh")
+    return Engagement(
+        firm_id=item["firm_id"],
+        customer_id=item["customer_id"],
+        customer_name=item["customer_name"],
+        contact_email=item["contact_email"],
+        owner_id=item["owner_id"],
+        staff_ids=tuple(item.get("staff_ids", [])),
+        connectors=tuple(
+            Connector(
+                connection_id=c["connection_id"],
+                provider=c["provider"],
+                institution_id=c["institution_id"],
+                institution_name=c["institution_name"],
+                importable=bool(c["importable"]),
+                consent_expires_at=_dt(c.get("consent_expires_at")),
+            )
+            for c in item.get("connectors", [])
+        ),
+        customer_user_id=item.get("customer_user_id"),
+        eula_version=item.get("eula_version"),
+        last_upload_at=_dt(item.get("last_upload_at")),
+        last_refresh=LastRefresh(
+            job_id=last["job_id"],
+            day=date.fromisoformat(last["day"]),
+            state=RefreshState(last["state"]),
+            error=last.get("error"),
+        )
+        if last
+        else None,
+        version=int(item["version"]),
+    )
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
