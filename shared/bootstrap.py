@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from shared.adapters.dynamodb.request_gate import DynamoRequestGate
     from shared.adapters.email import SesEmailSender
     from shared.services.connections import ConnectionsPorts
+    from shared.services.customers import OnboardingPorts
     from shared.services.file_access import FileAccessPorts
     from shared.services.imports import ImportPorts
-    from shared.services.onboarding import OnboardingPorts
     from shared.services.refresh import (
         EngagementIndexPorts,
         EngagementRowsSync,
@@ -66,7 +66,7 @@ def email_sender() -> SesEmailSender:
 def onboarding() -> OnboardingPorts:
     from shared.adapters.dynamodb.accounts_repository import AccountsRepository
     from shared.adapters.dynamodb.customers_repository import CustomersRepository
-    from shared.services.onboarding import OnboardingPorts
+    from shared.services.customers import OnboardingPorts
 
     settings = get_settings()
     return OnboardingPorts(

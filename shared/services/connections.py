@@ -48,8 +48,8 @@ from shared.ports.engagements import EngagementRows
 from shared.ports.once import OnceOnly
 from shared.ports.queue import JobSender
 from shared.ports.storage import TransactItem
-from shared.services import onboarding
-from shared.services.onboarding import OnboardingPorts
+from shared.services import customers
+from shared.services.customers import OnboardingPorts
 
 
 @dataclass
@@ -270,7 +270,7 @@ def _offer_accounts(
         )
         for account, account_id in ids
     ]
-    return onboarding.offer_accounts(
+    return customers.offer_accounts(
         ports.onboarding,
         connection.firm_id,
         connection.customer_id,
@@ -409,7 +409,7 @@ def import_now(ports: ConnectionsPorts, staff: StaffContext, customer_id: str) -
 
 
 def customer_connections(ports: ConnectionsPorts, staff: StaffContext, customer_id: str) -> list[Connection]:
-    onboarding.visible_customer(ports.onboarding, staff, customer_id)
+    customers.visible_customer(ports.onboarding, staff, customer_id)
     return ports.connections.list_for_customer(staff.firm_id, customer_id)
 
 
@@ -535,7 +535,7 @@ def _staff_connection(ports: ConnectionsPorts, staff: StaffContext, connection_i
     address = ports.connections.locate(connection_id)
     if address is None or address.firm_id != staff.firm_id:
         raise NotFound()
-    onboarding.visible_customer(ports.onboarding, staff, address.customer_id)
+    customers.visible_customer(ports.onboarding, staff, address.customer_id)
     connection = ports.connections.get(address)
     if connection is None:
         raise NotFound()

@@ -55,8 +55,8 @@ from shared.ports.customers import CustomerStore
 from shared.ports.files import FileStore, GrantRef
 from shared.ports.identity import IdentityStore
 from shared.ports.notifications import NotificationStore
+from shared.services.customer_invitations import InvitationInvalid
 from shared.services.emails import file_access_email, file_invitation_email, file_invitation_link
-from shared.services.onboarding import InvitationInvalid
 
 SYSTEM_ACTOR = "system"
 ACCESS_LOG_PREFIX = "access."  # every audit action of this module starts with it

@@ -23,13 +23,13 @@ from shared.domain.email import EmailMessage
 from shared.domain.errors import DomainError
 from shared.domain.files import AccessLevel
 from shared.domain.identity import Principal
+from shared.services.customer_invitations import InvitationInvalid
 from shared.services.file_access import (
     accept_file_invitation,
     grant_member_access,
     send_due_file_reminders,
     verify_file_invitation,
 )
-from shared.services.onboarding import InvitationInvalid
 from tests.calendar_matrix import demo_firm_zone, scheduled_run
 from tests.conftest import clock_start
 from tests.integration.file_access_support import (

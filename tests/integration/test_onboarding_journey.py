@@ -15,7 +15,8 @@ from local.outbox import sent_emails
 from shared import bootstrap
 from shared.clock import now as business_now
 from shared.domain.accounts import BankTransaction
-from shared.services.onboarding import OnboardingPorts, offer_accounts, send_due_reminders
+from shared.services.customer_invitations import send_due_reminders
+from shared.services.customers import OnboardingPorts, offer_accounts
 from tests.calendar_matrix import demo_firm_zone, scheduled_run
 from tests.integration.onboarding_support import (
     ADMIN,
@@ -192,7 +193,7 @@ def test_reminders_on_day_7_and_30_are_sent_once_each(stack):
     ports = replace(bootstrap.onboarding(), clock=lambda: start)
     from shared.auth import staff_context
     from shared.domain.identity import Principal
-    from shared.services.onboarding import invite_customer
+    from shared.services.customer_invitations import invite_customer
 
     staff = staff_context(Principal(ADMIN.sub, ADMIN.email), ports.identities, None)
     invite_customer(ports, staff, name="Jane Doe", email=INVITEE.email, message=None)
@@ -211,7 +212,7 @@ def test_reminders_on_day_7_and_30_are_sent_once_each(stack):
     # Only the newest link works: each reminder carries a fresh token.
     tokens = invitation_tokens(INVITEE.email)
     later = on_day(31)
-    from shared.services.onboarding import InvitationInvalid, verify_invitation
+    from shared.services.customer_invitations import InvitationInvalid, verify_invitation
 
     assert verify_invitation(later, tokens[-1]) == "Demo Advisory LLP"
     for stale in tokens[:-1]:
@@ -230,7 +231,7 @@ def test_a_missed_day_7_run_sends_one_reminder_on_day_31(stack):
     ports = replace(bootstrap.onboarding(), clock=lambda: start)
     from shared.auth import staff_context
     from shared.domain.identity import Principal
-    from shared.services.onboarding import invite_customer
+    from shared.services.customer_invitations import invite_customer
 
     staff = staff_context(Principal(ADMIN.sub, ADMIN.email), ports.identities, None)
     invite_customer(ports, staff, name="Jane Doe", email=INVITEE.email, message=None)
@@ -244,7 +245,7 @@ def test_a_missed_day_7_run_sends_one_reminder_on_day_31(stack):
 def test_a_failed_reminder_keeps_the_last_link_working_and_is_tried_again(stack):
     from shared.auth import staff_context
     from shared.domain.identity import Principal
-    from shared.services.onboarding import invite_customer, verify_invitation
+    from shared.services.customer_invitations import invite_customer, verify_invitation
 
     start = business_now()
     ports = replace(bootstrap.onboarding(), clock=lambda: start)
