@@ -90,13 +90,18 @@ def connections() -> ConnectionsPorts:
     settings = get_settings()
     return ConnectionsPorts(
         connections=connections_repository(),
-        onboarding=onboarding(),
+        customers=onboarding().customers,
+        accounts=onboarding().accounts,
+        identities=identity_repository(),
+        notifications=notifications_repository(),
+        audit=audit_log(),
         providers=aggregator.provider,
         imports=JobQueue(settings.import_queue_url),
         engagements=engagement_rows(),
         webhooks_once=OncePerKey("webhook"),
         redirect_urls={"gocardless": f"{settings.api_base_url}/callbacks/gocardless", "plaid": None},
         api_base_url=settings.api_base_url,
+        app_base_url=settings.app_base_url,
     )
 
 
