@@ -27,7 +27,7 @@ ACCEPT = f"{PREFIX}/invitations/accept"
 FILE_ACCEPT = f"{PREFIX}/file-invitations/accept"
 CONNECTION_COMPLETE = f"{PREFIX}/connections/complete"
 _LEVELS = {"read_write": "read and write", "read_only": "read-only"}
-# The outcomes of `shared.services.connections.complete_from_callback`: a connection's status, or
+# The outcomes of `shared.services.connection_consents.complete_from_callback`: a connection's status, or
 # `invalid` (an unknown, used or replayed reference) and `error` (the bank's answer could not be read).
 OUTCOMES: dict[str, tuple[str, str]] = {
     "linked": (

@@ -26,10 +26,10 @@ if TYPE_CHECKING:
     from shared.domain.jobs import ImportJob
     from shared.domain.refresh import FanoutMessage
     from shared.services.connections import ConnectionsPorts
+    from shared.services.customers import OnboardingPorts
     from shared.services.engagement_rows import EngagementIndexPorts, EngagementRowsSync
     from shared.services.file_access import FileAccessPorts
     from shared.services.imports import ImportPorts
-    from shared.services.onboarding import OnboardingPorts
     from shared.services.refresh import RefreshPorts
 
 
@@ -66,7 +66,7 @@ def email_sender() -> SesEmailSender:
 def onboarding() -> OnboardingPorts:
     from shared.adapters.dynamodb.accounts_repository import AccountsRepository
     from shared.adapters.dynamodb.customers_repository import CustomersRepository
-    from shared.services.onboarding import OnboardingPorts
+    from shared.services.customers import OnboardingPorts
 
     settings = get_settings()
     return OnboardingPorts(
@@ -90,13 +90,18 @@ def connections() -> ConnectionsPorts:
     settings = get_settings()
     return ConnectionsPorts(
         connections=connections_repository(),
-        onboarding=onboarding(),
+        customers=onboarding().customers,
+        accounts=onboarding().accounts,
+        identities=identity_repository(),
+        notifications=notifications_repository(),
+        audit=audit_log(),
         providers=aggregator.provider,
         imports=JobQueue(settings.import_queue_url),
         engagements=engagement_rows(),
         webhooks_once=OncePerKey("webhook"),
         redirect_urls={"gocardless": f"{settings.api_base_url}/callbacks/gocardless", "plaid": None},
         api_base_url=settings.api_base_url,
+        app_base_url=settings.app_base_url,
     )
 
 

@@ -574,7 +574,7 @@ class OnboardingFakes(ServiceFakes):
     email: FakeEmail = field(default_factory=FakeEmail)
 
     def ports(self, clock: Callable[[], datetime]) -> Any:
-        from shared.services.onboarding import OnboardingPorts
+        from shared.services.customers import OnboardingPorts
 
         return OnboardingPorts(
             customers=self.customers,

@@ -4,8 +4,8 @@ customers' invitations and for client-file grantees' invitations (R-ACC-3)."""
 from typing import Any
 
 from shared import bootstrap
+from shared.services.customer_invitations import send_due_reminders
 from shared.services.file_access import send_due_file_reminders
-from shared.services.onboarding import send_due_reminders
 from shared.worker import scheduled_handler
 
 

@@ -15,8 +15,7 @@ from shared.domain.identity import StaffContext
 from shared.observability import metrics
 from shared.ports.accounts import AccountStore
 from shared.ports.assignment import AssignmentStore
-from shared.services import onboarding
-from shared.services.onboarding import OnboardingPorts
+from shared.services.customers import OnboardingPorts, visible_customer
 
 PAGE = 100
 
@@ -55,7 +54,7 @@ def auto_assign_now(
 ) -> int:
     """Seed 003 "Auto assign bank lines", on demand."""
     authorize(staff, FirmAction.ASSIGN_LINES)
-    onboarding.visible_customer(ports, staff, customer_id)
+    visible_customer(ports, staff, customer_id)
     return auto_assign(assignment, ports.accounts, staff.firm_id, customer_id)
 
 
@@ -67,7 +66,7 @@ def unassigned_lines(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[BankTransaction], str | None]:
-    onboarding.visible_customer(ports, staff, customer_id)
+    visible_customer(ports, staff, customer_id)
     return assignment.unassigned(staff.firm_id, customer_id, cursor=cursor, limit=limit)
 
 
@@ -82,7 +81,7 @@ def assign_line(
     category: str | None,
 ) -> BankTransaction:
     authorize(staff, FirmAction.ASSIGN_LINES)
-    onboarding.visible_customer(ports, staff, customer_id)
+    visible_customer(ports, staff, customer_id)
     if not (ledger_account or category):
         raise InvalidRequest("Give a ledger account or a category.", code="assignment_required")
     line = assignment.get_line(staff.firm_id, customer_id, line_id)

@@ -1,4 +1,6 @@
-"""Connect a bank, complete the consent, reauthorise, deauthorise, troubleshoot (R-CON-1..9).
+"""A bank connection's life after its consent: the accounts it shares, its status and refresh,
+the provider's events (webhooks), listing, importing now (R-CON-5, R-CON-8). Connecting and
+consenting are in `connection_consents`, on the same ports.
 
 Use cases talk to the aggregator only through the port; the provider's name is data here,
 never a branch.
@@ -10,52 +12,43 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
-from urllib.parse import urlencode
 
 from ulid import ULID
 
 from shared.clock import Now
 from shared.clock import now as business_now
 from shared.domain.accounts import AccountStatus, SharedAccount, identity_key, stable_account_id
-from shared.domain.aggregator import (
-    AggregatorAccount,
-    AggregatorProvider,
-    CompletionInput,
-    ConsentRequest,
-    ConsentState,
-    Institution,
-    WebhookEvent,
-)
+from shared.domain.aggregator import AggregatorAccount, AggregatorProvider, WebhookEvent
 from shared.domain.audit import AuditEvent
-from shared.domain.connections import (
-    CALLBACK_REPLAY_WINDOW,
-    FROM_CONSENT,
-    IMPORTABLE,
-    Connection,
-    ConnectionStatus,
-    hash_reference,
-    new_reference,
-    status_problem,
-)
-from shared.domain.customers import Customer
-from shared.domain.errors import Conflict, DomainError, Forbidden, InvalidRequest, NotFound, StaleConnection
+from shared.domain.connections import FROM_CONSENT, IMPORTABLE, Connection, ConnectionStatus, status_problem
+from shared.domain.errors import Conflict, NotFound
 from shared.domain.identity import Principal, StaffContext
 from shared.domain.jobs import ImportJob, ImportReason
 from shared.domain.notifications import Notification
-from shared.observability import logger
-from shared.ports.connections import ConnectionAddress, ConnectionStore
+from shared.ports.accounts import AccountStore
+from shared.ports.audit import AuditTrail
+from shared.ports.connections import ConnectionStore
+from shared.ports.customers import CustomerStore
 from shared.ports.engagements import EngagementRows
+from shared.ports.firm_bound import bind_ports
+from shared.ports.identity import IdentityStore
+from shared.ports.notifications import NotificationStore
 from shared.ports.once import OnceOnly
 from shared.ports.queue import JobSender
 from shared.ports.storage import TransactItem
-from shared.services import onboarding
-from shared.services.onboarding import OnboardingPorts
+from shared.services.customers import offer_accounts, visible_customer
 
 
 @dataclass
 class ConnectionsPorts:
+    """The ports of the connection use cases (here and in `connection_consents`)."""
+
     connections: ConnectionStore
-    onboarding: OnboardingPorts
+    customers: CustomerStore
+    accounts: AccountStore
+    identities: IdentityStore
+    notifications: NotificationStore
+    audit: AuditTrail
     providers: Callable[[str], AggregatorProvider]
     imports: JobSender
     engagements: EngagementRows  # the Data Refresh rows, rewritten after each connection change
@@ -64,176 +57,15 @@ class ConnectionsPorts:
     # GoCardless -> our callback; Plaid -> None (Link completes in the page, then /complete).
     redirect_urls: Mapping[str, str | None]
     api_base_url: str
+    app_base_url: str  # our front end, where the callback finally sends the person
     clock: Now = field(default=business_now)
 
 
-@dataclass(frozen=True)
-class Started:
-    connection: Connection
-    consent_url: str | None
-    link_token: str | None
-
-
-# institutions and connecting -----------------------------------------------------------------
-def search_institutions(
-    ports: ConnectionsPorts, provider: str, country: str, query: str
-) -> list[Institution]:
-    """R-CON-1: name, web address and notice, so people pick the right bank among look-alikes."""
-    return ports.providers(provider).search_institutions(country, query)
-
-
-def start_connection(
-    ports: ConnectionsPorts, principal: Principal, *, provider: str, institution_id: str, firm_id: str | None
-) -> Started:
-    """R-CON-2/3: a consent at the bank (90 days, the institution's full history, all scopes)."""
-    customer = _own_engagement(ports, principal, firm_id)
-    aggregator = ports.providers(provider)
-    institution = aggregator.get_institution(institution_id)
-    now = ports.clock()
-    connection = Connection(
-        firm_id=customer.firm_id,
-        customer_id=customer.customer_id,
-        connection_id=str(ULID.from_datetime(now)),
-        user_id=principal.user_id,
-        provider=provider,
-        institution_id=institution.id,
-        institution_name=institution.name,
-        status=ConnectionStatus.PENDING,
-        created_at=now,
-        status_changed_at=now,
-    )
-    started = _begin_consent(ports, connection, None)
-    _audit(ports, principal.user_id, started.connection, "connection.started")
-    return started
-
-
-def reauthorise(ports: ConnectionsPorts, principal: Principal, connection_id: str) -> Started:
-    """R-CON-6: a new consent; on success the expiry is 90 days from then."""
-    connection = _own_connection(ports, principal, connection_id)
-    started = _begin_consent(ports, connection, connection)
-    _audit(ports, principal.user_id, connection, "connection.reauthorisation_started")
-    return started
-
-
-def _begin_consent(ports: ConnectionsPorts, connection: Connection, previous: Connection | None) -> Started:
-    aggregator = ports.providers(connection.provider)
-    reference, reference_hash = new_reference()
-    consent = aggregator.start_consent(
-        ConsentRequest(
-            institution_id=connection.institution_id,
-            reference=reference,
-            redirect_url=ports.redirect_urls.get(connection.provider),
-            user_id=connection.user_id,
-            webhook_url=f"{ports.api_base_url}/webhooks/{connection.provider}",
-            update_consent=connection.credential if previous is not None else None,
-        )
-    )
-    # A new consent on a revoked connection starts it again (pending until the bank answers).
-    restarted = (
-        connection.with_status(ConnectionStatus.PENDING, ports.clock())
-        if (connection.status is ConnectionStatus.REVOKED)
-        else connection
-    )
-    pending = replace(restarted, consent_handle=consent.consent_handle, reference_hash=reference_hash)
-    saved = _save(
-        ports,
-        pending,
-        previous,
-        ports.connections.reference_put(pending, reference_hash, issued_at=ports.clock()),
-    )
-    return Started(saved, consent.consent_url, consent.link_token)
-
-
-# completing a consent ------------------------------------------------------------------------
-def callback_redirect(ports: ConnectionsPorts, reference: str) -> str:
-    """Where to send the person after the bank's redirect: our own front end (allow-listed by
-    construction), carrying only the outcome."""
-    outcome = complete_from_callback(ports, reference)
-    return f"{ports.onboarding.app_base_url}/connections/complete?{urlencode({'outcome': outcome})}"
-
-
-def complete_from_callback(ports: ConnectionsPorts, reference: str) -> str:
-    """The bank's redirect (unsigned): only our reference is trusted; the provider is asked for
-    the truth. Returns the outcome; a wrong or replayed reference changes nothing.
-
-    A double click (or a reload) replays the reference that has just completed its connection:
-    within `CALLBACK_REPLAY_WINDOW` it lands on the connection's current outcome, without asking
-    the provider again; any other reference, or a replay after that, is "invalid"."""
-    if not reference or len(reference) > 128:
-        return "invalid"
-    reference_hash = hash_reference(reference)
-    address = ports.connections.locate_by_reference(reference_hash)
-    connection = ports.connections.get(address) if address else None
-    if address is None or connection is None:
-        return "invalid"
-    if connection.reference_hash != reference_hash:
-        return _replayed(ports, reference_hash, address)
-    try:
-        completed = _complete(
-            ports, connection, CompletionInput(consent_handle=connection.consent_handle or "")
-        )
-    except StaleConnection:
-        return _replayed(ports, reference_hash, address)  # a concurrent click won: its outcome
-    except DomainError as error:  # the aggregator is down, a double click raced...: the browser still lands
-        logger.warning(
-            "Consent callback failed",
-            extra={"connection_id": connection.connection_id, "error_type": type(error).__name__},
-        )
-        return "error"
-    return completed.status.value
-
-
-def _replayed(ports: ConnectionsPorts, reference_hash: str, address: ConnectionAddress) -> str:
-    """A reference already used: the connection's status if this very reference completed it
-    within the replay window (nothing is changed or asked of the provider), else "invalid"."""
-    used_at = ports.connections.reference_used_at(reference_hash)
-    if used_at is None or ports.clock() - used_at > CALLBACK_REPLAY_WINDOW:
-        return "invalid"
-    connection = ports.connections.get(address)
-    return connection.status.value if connection else "invalid"
-
-
-def complete_consent(
-    ports: ConnectionsPorts, principal: Principal, connection_id: str, public_token: str | None
-) -> Connection:
-    """The front end finishing a consent (Plaid's public token) or checking a pending one."""
-    connection = _own_connection(ports, principal, connection_id)
-    if connection.consent_handle is None:
-        raise Conflict("There is no consent in progress on this connection.", code="no_consent_in_progress")
-    completion = CompletionInput(
-        consent_handle=connection.consent_handle, public_token=public_token, credential=connection.credential
-    )
-    return _complete(ports, connection, completion)
-
-
-def _complete(ports: ConnectionsPorts, connection: Connection, completion: CompletionInput) -> Connection:
-    aggregator = ports.providers(connection.provider)
-    outcome = aggregator.complete_consent(completion)
-    now = ports.clock()
-    if outcome.state is ConsentState.PENDING:
-        return connection  # the person has not finished at the bank: the link stays usable
-    extra = []
-    if connection.reference_hash:
-        extra.append(ports.connections.reference_consume(connection.reference_hash, used_at=now))
-    if outcome.state is ConsentState.LINKED and outcome.credential:
-        updated = replace(
-            connection.linked(now, outcome.credential, outcome.access_expires_at),
-            consent_handle=None,
-            item_id=outcome.item_id or connection.item_id,
-        )
-        offered = _offer_accounts(ports, updated, _read_accounts(ports, updated, outcome.credential))
-        if offered is None:
-            updated = updated.with_status(ConnectionStatus.NO_ACCOUNTS, now)
-    else:
-        status = FROM_CONSENT[outcome.state]
-        updated = replace(
-            connection.with_status(status, now, error=status_problem(status, outcome.reason)),
-            consent_handle=None,
-            reference_hash=None,
-        )
-    saved = _save(ports, updated, connection, *extra)
-    _audit(ports, connection.user_id, saved, "connection.consent_completed", {"status": saved.status.value})
-    return saved
+# discovering accounts -----------------------------------------------------------------------
+def discover_accounts(ports: ConnectionsPorts, connection: Connection, credential: str) -> int | None:
+    """Read the consent's accounts at the bank and offer them to the firm (after a consent, on
+    the customer's request, on the provider's "new accounts" event)."""
+    return _offer_accounts(ports, connection, _read_accounts(ports, connection, credential))
 
 
 def _offer_accounts(
@@ -270,8 +102,8 @@ def _offer_accounts(
         )
         for account, account_id in ids
     ]
-    return onboarding.offer_accounts(
-        ports.onboarding,
+    return offer_accounts(
+        ports,
         connection.firm_id,
         connection.customer_id,
         _not_imported_elsewhere(ports, connection, shared),
@@ -291,12 +123,11 @@ def _not_imported_elsewhere(
     }
     if not live:
         return accounts
-    stored = ports.onboarding.accounts.list_for_customer(connection.firm_id, connection.customer_id)
+    stored = ports.accounts.list_for_customer(connection.firm_id, connection.customer_id)
     elsewhere = {a.identity_key for a in stored if a.identity_key and a.connection_id in live}
     return [a for a in accounts if a.identity_key is None or a.identity_key not in elsewhere]
 
 
-# troubleshooting -----------------------------------------------------------------------------
 def _read_accounts(
     ports: ConnectionsPorts, connection: Connection, credential: str
 ) -> list[AggregatorAccount]:
@@ -304,7 +135,7 @@ def _read_accounts(
     (R-INV-6: never read again, known by provider id or, under a new consent, by identity).
     Where the provider limits requests per account and day, the adapter spends them before
     each request, from the counters imports use; spent, it raises with the next possible time."""
-    stored = ports.onboarding.accounts.list_for_customer(connection.firm_id, connection.customer_id)
+    stored = ports.accounts.list_for_customer(connection.firm_id, connection.customer_id)
     declined = [a for a in stored if a.status is AccountStatus.DECLINED]
     declined_ids = {a.provider_account_id for a in declined}
     declined_keys = {a.identity_key for a in declined if a.identity_key}
@@ -316,15 +147,16 @@ def _read_accounts(
     return ports.providers(connection.provider).list_accounts(credential, skip=refused)
 
 
+# troubleshooting -----------------------------------------------------------------------------
 def find_new_accounts(ports: ConnectionsPorts, principal: Principal, connection_id: str) -> int:
     """R-CON-8: the customer (never the adviser) asks the bank again for accounts."""
-    connection = _own_connection(ports, principal, connection_id)
+    connection, ports = own_connection(ports, principal, connection_id)
     if connection.credential is None:
         raise Conflict("This connection has no consent yet.", code="no_consent")
     connection.check_not_held(ports.clock())
-    offered = _offer_accounts(ports, connection, _read_accounts(ports, connection, connection.credential))
+    offered = discover_accounts(ports, connection, connection.credential)
     if connection.status is ConnectionStatus.NO_ACCOUNTS and offered is not None:
-        _save(ports, connection.with_status(ConnectionStatus.LINKED, ports.clock()), connection)
+        save_connection(ports, connection.with_status(ConnectionStatus.LINKED, ports.clock()), connection)
     return offered or 0
 
 
@@ -334,10 +166,10 @@ def refresh(ports: ConnectionsPorts, caller: Principal | StaffContext, connectio
     A revoked connection says so (connect the bank again). Before the provider's rate-limit
     reset (`rate_limited_until`) the provider is not asked: the answer is at once a 429 that
     says when the next call is possible (R-IMP-4)."""
-    connection = (
-        _staff_connection(ports, caller, connection_id)
+    connection, ports = (
+        staff_connection(ports, caller, connection_id)
         if isinstance(caller, StaffContext)
-        else _own_connection(ports, caller, connection_id)
+        else own_connection(ports, caller, connection_id)
     )
     if connection.status is ConnectionStatus.REVOKED:
         raise Conflict("This connection was revoked: connect the bank again.", code="connection_revoked")
@@ -348,41 +180,15 @@ def refresh(ports: ConnectionsPorts, caller: Principal | StaffContext, connectio
     status = FROM_CONSENT[outcome.state]
     updated = connection.with_status(status, ports.clock(), error=status_problem(status, outcome.reason))
     if updated != connection:
-        updated = _save(ports, updated, connection)
+        updated = save_connection(ports, updated, connection)
     if updated.status in IMPORTABLE:
         ports.imports.send([_job(updated, ImportReason.MANUAL).to_json()])
     return updated
 
 
-def deauthorise(ports: ConnectionsPorts, caller: Principal | StaffContext, connection_id: str) -> Connection:
-    """R-CON-7: revoke at the aggregator, mark revoked, no more imports. The customer, or a firm admin."""
-    if isinstance(caller, StaffContext):
-        if not caller.is_admin:
-            raise Forbidden()
-        connection = _staff_connection(ports, caller, connection_id)
-        actor = caller.principal.user_id
-    else:
-        connection = _own_connection(ports, caller, connection_id)
-        actor = caller.user_id
-    if connection.credential:
-        ports.providers(connection.provider).revoke(connection.credential)
-    revoked = replace(
-        connection.with_status(ConnectionStatus.REVOKED, ports.clock()),
-        consent_handle=None,
-        credential=None,  # dead at the provider: nothing may use it again
-        reference_hash=None,
-    )
-    extra = (
-        [ports.connections.reference_forget(connection.reference_hash)] if connection.reference_hash else []
-    )
-    saved = _save(ports, revoked, connection, *extra)
-    _audit(ports, actor, saved, "connection.deauthorised")
-    return saved
-
-
 # listing -------------------------------------------------------------------------------------
 def my_connections(ports: ConnectionsPorts, principal: Principal) -> list[Connection]:
-    links = ports.onboarding.identities.list_customer_links(principal.user_id)
+    links = ports.identities.list_customer_links(principal.user_id)
     found: list[Connection] = []
     for link in links:
         found += [
@@ -409,7 +215,7 @@ def import_now(ports: ConnectionsPorts, staff: StaffContext, customer_id: str) -
 
 
 def customer_connections(ports: ConnectionsPorts, staff: StaffContext, customer_id: str) -> list[Connection]:
-    onboarding.visible_customer(ports.onboarding, staff, customer_id)
+    visible_customer(ports, staff, customer_id)
     return ports.connections.list_for_customer(staff.firm_id, customer_id)
 
 
@@ -423,7 +229,10 @@ def apply_provider_event(
     revoked, new_accounts); an event older than the connection's state changes nothing.
     """
     address = ports.connections.locate_by_item(item_id)
-    connection = ports.connections.get(address) if address else None
+    if address is None:
+        return "unknown_item"
+    ports = bind_ports(ports, address.firm_id)  # the item's firm, from our own records
+    connection = ports.connections.get(address)
     if connection is None:
         return "unknown_item"
     if event == "new_data":
@@ -434,7 +243,7 @@ def apply_provider_event(
     if event == "new_accounts":
         if connection.credential is None:
             return "no_consent"
-        offered = _offer_accounts(ports, connection, _read_accounts(ports, connection, connection.credential))
+        offered = discover_accounts(ports, connection, connection.credential)
         return f"offered_{offered or 0}"
     if event == "expiring":
         expires_at = details.get("expires_at")
@@ -442,7 +251,7 @@ def apply_provider_event(
             replace(connection, expires_at=expires_at) if isinstance(expires_at, datetime) else connection
         )
         if updated != connection:
-            _save(ports, updated, connection)
+            save_connection(ports, updated, connection)
         _notify_customer(
             ports,
             connection,
@@ -459,8 +268,8 @@ def apply_provider_event(
     updated = connection.with_status(status, at, error=status_problem(status, details.get("error_code")))
     if updated == connection:
         return "stale_or_unchanged"
-    _save(ports, updated, connection)
-    _audit(ports, "system", updated, "connection.status_changed", {"status": status.value})
+    save_connection(ports, updated, connection)
+    audit_connection(ports, "system", updated, "connection.status_changed", {"status": status.value})
     if status is ConnectionStatus.CREDENTIALS_REJECTED:
         _notify_customer(
             ports,
@@ -501,48 +310,33 @@ def receive_webhook(
 
 
 # helpers -------------------------------------------------------------------------------------
-def _own_engagement(ports: ConnectionsPorts, principal: Principal, firm_id: str | None) -> Customer:
-    links = [
-        link
-        for link in ports.onboarding.identities.list_customer_links(principal.user_id)
-        if firm_id is None or link.firm_id == firm_id
-    ]
-    if not links:
-        raise (
-            NotFound()
-            if firm_id
-            else Forbidden("Only a firm's customer connects a bank.", code="customers_only")
-        )
-    if len(links) > 1:
-        raise InvalidRequest(
-            "You are a customer of several firms: say which in firm_id.", code="firm_required"
-        )
-    customer = ports.onboarding.customers.get(links[0].firm_id, links[0].customer_id)
-    if customer is None or customer.user_id != principal.user_id:
-        raise NotFound()
-    return customer
-
-
-def _own_connection(ports: ConnectionsPorts, principal: Principal, connection_id: str) -> Connection:
+def own_connection(
+    ports: ConnectionsPorts, principal: Principal, connection_id: str
+) -> tuple[Connection, ConnectionsPorts]:
+    """The customer's own connection, and the ports the use case goes on with: bound to its firm."""
     address = ports.connections.locate(connection_id)
     connection = ports.connections.get(address) if address else None
     if connection is None or connection.user_id != principal.user_id:
         raise NotFound()
-    return connection
+    return connection, bind_ports(ports, connection.firm_id)
 
 
-def _staff_connection(ports: ConnectionsPorts, staff: StaffContext, connection_id: str) -> Connection:
+def staff_connection(
+    ports: ConnectionsPorts, staff: StaffContext, connection_id: str
+) -> tuple[Connection, ConnectionsPorts]:
+    """A connection of a customer the staff member sees, with the ports bound to their firm."""
+    ports = bind_ports(ports, staff.firm_id)
     address = ports.connections.locate(connection_id)
-    if address is None or address.firm_id != staff.firm_id:
+    if address is None:
         raise NotFound()
-    onboarding.visible_customer(ports.onboarding, staff, address.customer_id)
+    visible_customer(ports, staff, address.customer_id)
     connection = ports.connections.get(address)
     if connection is None:
         raise NotFound()
-    return connection
+    return connection, ports
 
 
-def _save(
+def save_connection(
     ports: ConnectionsPorts, connection: Connection, previous: Connection | None, *extra: TransactItem
 ) -> Connection:
     """Store the connection (with `extra` writes, atomically), then rewrite its engagement's Data
@@ -558,7 +352,7 @@ def _job(connection: Connection, reason: ImportReason) -> ImportJob:
 
 def _notify_customer(ports: ConnectionsPorts, connection: Connection, kind: str, text: str) -> None:
     now = ports.clock()
-    ports.onboarding.notifications.add(
+    ports.notifications.add(
         Notification(
             user_id=connection.user_id,
             notification_id=str(ULID.from_datetime(now)),
@@ -574,7 +368,7 @@ def _notify_customer(ports: ConnectionsPorts, connection: Connection, kind: str,
 def _audit_customer(
     ports: ConnectionsPorts, staff: StaffContext, customer_id: str, action: str, details: dict
 ) -> None:
-    ports.onboarding.audit.record(
+    ports.audit.record(
         AuditEvent(
             firm_id=staff.firm_id,
             actor_id=staff.principal.user_id,
@@ -588,10 +382,10 @@ def _audit_customer(
     )
 
 
-def _audit(
+def audit_connection(
     ports: ConnectionsPorts, actor: str, connection: Connection, action: str, details: dict | None = None
 ) -> None:
-    ports.onboarding.audit.record(
+    ports.audit.record(
         AuditEvent(
             firm_id=connection.firm_id,
             actor_id=actor,

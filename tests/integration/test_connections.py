@@ -75,7 +75,7 @@ def callback(ref: str) -> str:
     )
     assert response["statusCode"] == 302
     location = response["headers"]["Location"]
-    assert location.startswith(bootstrap.connections().onboarding.app_base_url + "/connections/complete?")
+    assert location.startswith(bootstrap.connections().app_base_url + "/connections/complete?")
     return parse_qs(urlsplit(location).query)["outcome"][0]
 
 

@@ -17,7 +17,7 @@ from functions.invitations_api import handler as invitations
 from local.demo_data import DEMO_FIRM
 from shared import bootstrap
 from shared.domain.accounts import BankTransaction
-from shared.services.onboarding import offer_accounts
+from shared.services.customers import offer_accounts
 from tests.integration.onboarding_support import ADMIN, call, seed_firms, shared_account
 
 # (account number, currency, stored balance, balance on the wire)

@@ -13,7 +13,7 @@ from local.demo_data import DEMO_FIRM
 from local.outbox import sent_emails
 from shared import bootstrap
 from shared.domain.accounts import BankTransaction
-from shared.services.onboarding import offer_accounts
+from shared.services.customers import offer_accounts
 from tests.integration.onboarding_support import (
     ADMIN,
     INVITEE,

@@ -11,7 +11,7 @@ from local.demo_data import DEMO_FIRM
 from local.outbox import sent_emails
 from shared import bootstrap
 from shared.adapters.dynamodb.client import dynamodb_client
-from shared.services.onboarding import offer_accounts
+from shared.services.customers import offer_accounts
 from tests.integration.onboarding_support import (
     ADMIN,
     ADVISER,
@@ -200,7 +200,7 @@ def test_concurrent_accepts_of_one_token_bind_it_once(invited, atomic_aws_reques
     from concurrent.futures import ThreadPoolExecutor
 
     from shared.domain.identity import Principal
-    from shared.services.onboarding import accept_invitation
+    from shared.services.customer_invitations import accept_invitation
 
     [token] = invitation_tokens(INVITEE.email)
     ports = bootstrap.onboarding()
@@ -219,7 +219,7 @@ def test_concurrent_invitations_of_one_email_create_one_customer(aws, atomic_aws
 
     from shared.auth import staff_context
     from shared.domain.identity import Principal
-    from shared.services.onboarding import invite_customer
+    from shared.services.customer_invitations import invite_customer
 
     seed_firms()
     ports = bootstrap.onboarding()

@@ -469,8 +469,23 @@ def files(request: pytest.FixtureRequest) -> Any:
         return FakeFiles()
     request.getfixturevalue("aws")
     from shared.adapters.dynamodb.files_repository import FilesRepository
+    from shared.adapters.dynamodb.grants_repository import GrantsRepository
 
-    return FilesRepository("data")
+    return FileStores(FilesRepository("data"), GrantsRepository("data"))
+
+
+@dataclass
+class FileStores:
+    """The two DynamoDB stores of a client file (its contents, its grants) as the one fake that
+    plays both (FileAccessPorts gets it as `files` and as `grants`)."""
+
+    contents_store: Any
+    grants_store: Any
+
+    def __getattr__(self, name: str) -> Any:
+        if hasattr(self.contents_store, name):
+            return getattr(self.contents_store, name)
+        return getattr(self.grants_store, name)
 
 
 def member(n: int, file_id: str = FILE, relation: Relation = Relation.CHILD) -> FamilyMember:

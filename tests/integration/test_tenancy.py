@@ -12,7 +12,7 @@ from shared import bootstrap
 from shared.auth import staff_context
 from shared.domain.identity import Principal
 from shared.ports.firm_bound import FirmBound, OtherFirm
-from shared.services import onboarding
+from shared.services import customer_invitations, customers
 from tests.integration.onboarding_support import ADMIN, OTHER_ADVISER, OTHER_FIRM, call, seed_firms
 
 
@@ -52,10 +52,10 @@ def test_a_use_case_handed_another_firm_reads_nothing_of_it(other_firms_customer
     staff = admin()
     forged = replace(staff, firm_id=OTHER_FIRM.firm_id)
     with pytest.raises(OtherFirm) as refused:
-        onboarding.visible_customer(bootstrap.onboarding_for(staff), forged, other_firms_customer)
+        customers.visible_customer(bootstrap.onboarding_for(staff), forged, other_firms_customer)
     assert refused.value.status == 404
     # on unbound ports the same forged context would have read it: the binding is what stops it
-    assert onboarding.visible_customer(bootstrap.onboarding(), forged, other_firms_customer).name == "Ann"
+    assert customers.visible_customer(bootstrap.onboarding(), forged, other_firms_customer).name == "Ann"
 
 
 def test_a_write_for_another_firm_is_refused_before_it_is_made(other_firms_customer):
@@ -63,5 +63,5 @@ def test_a_write_for_another_firm_is_refused_before_it_is_made(other_firms_custo
     forged = replace(staff, firm_id=OTHER_FIRM.firm_id)
     before = bootstrap.onboarding().customers.get(OTHER_FIRM.firm_id, other_firms_customer)
     with pytest.raises(OtherFirm):
-        onboarding.revoke_invitation(bootstrap.onboarding_for(staff), forged, other_firms_customer)
+        customer_invitations.revoke_invitation(bootstrap.onboarding_for(staff), forged, other_firms_customer)
     assert bootstrap.onboarding().customers.get(OTHER_FIRM.firm_id, other_firms_customer) == before

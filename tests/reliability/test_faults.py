@@ -46,8 +46,8 @@ from shared import bootstrap
 from shared.adapters.aws_clients import aws_client
 from shared.auth import staff_context
 from shared.domain.identity import Principal
+from shared.services.customer_invitations import invite_customer
 from shared.services.imports import import_connection
-from shared.services.onboarding import invite_customer
 from tests.conftest import FakeLambdaContext, load_event
 from tests.integration.aggregator_sandboxes import Sandboxes, sandboxes
 from tests.integration.onboarding_support import ADMIN, INVITEE, call

@@ -38,7 +38,7 @@ from functions.connections_api import handler as connections_api
 from functions.invitations_api import handler as invitations
 from functions.platform_api import handler as platform_api
 from shared import bootstrap
-from shared.services import connections
+from shared.services import connection_consents, connections
 from tests.integration.aggregator_sandboxes import sandboxes
 from tests.integration.onboarding_support import ADMIN, INVITEE, call
 from tests.integration.test_connections import (
@@ -277,7 +277,9 @@ def test_webhooks_and_callbacks_are_verified_applied_once_and_never_step_back(
     second = connect("gocardless", "NORTHWIND_NWNDGB2L")
     second_ref = approve_at_gocardless(sandboxes, second["consent_url"])
     with ThreadPoolExecutor(max_workers=5) as pool:  # the use case behind the route, five at once
-        outcomes = list(pool.map(lambda _: connections.complete_from_callback(ports, second_ref), range(5)))
+        outcomes = list(
+            pool.map(lambda _: connection_consents.complete_from_callback(ports, second_ref), range(5))
+        )
     replays = (len(linked) - 1) + (len(outcomes) - 1)
     # a replay lands on the outcome ("linked"; "error" if it lost a race at the provider) but never
     # completes the consent again: an acceptance is a second completion

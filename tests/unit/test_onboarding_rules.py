@@ -19,19 +19,21 @@ from shared.domain.customers import INVITATION_LIFETIME, Customer, InvitationSta
 from shared.domain.identity import CustomerLink, Firm, Principal, StaffContext, StaffRole, UserProfile
 
 # The use cases, by their public names: the one place to repoint when the service module is split.
-from shared.services.onboarding import (
+from shared.services.customer_invitations import (
     InvitationInvalid,
     accept_invitation,
     invite_customer,
+    resend_invitation,
+    revoke_invitation,
+    send_due_reminders,
+    verify_invitation,
+)
+from shared.services.customers import (
     list_customers,
     list_shared_accounts,
     list_transactions,
     offer_accounts,
-    resend_invitation,
     review_account,
-    revoke_invitation,
-    send_due_reminders,
-    verify_invitation,
     visible_customer,
 )
 from tests.calendar_matrix import demo_firm_zone, scheduled_run

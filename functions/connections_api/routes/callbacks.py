@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from shared import bootstrap
-from shared.services import connections
+from shared.services import connection_consents
 
 router = Router()
 
@@ -25,5 +25,5 @@ def gocardless_callback(
     error: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response[None]:
     # `error` is informational only: the requisition read server-side decides the outcome.
-    target = connections.callback_redirect(bootstrap.connections(), ref)
+    target = connection_consents.callback_redirect(bootstrap.connections(), ref)
     return Response(status_code=302, headers={"Location": target, "Cache-Control": "no-store"})

@@ -20,8 +20,8 @@ from shared import bootstrap
 from shared.api.caller import current_principal, current_staff
 from shared.domain.connections import Connection
 from shared.domain.identity import Principal, StaffContext
-from shared.services import connections
-from shared.services.connections import Started
+from shared.services import connection_consents, connections
+from shared.services.connection_consents import Started
 
 router = Router()
 TAGS = ["connections"]
@@ -50,13 +50,13 @@ def search_institutions(
     country: Annotated[str, Query(min_length=2, max_length=2, pattern="^[A-Za-z]{2}$")] = "GB",
     q: Annotated[str, Query(max_length=100)] = "",
 ) -> list[InstitutionOut]:
-    found = connections.search_institutions(bootstrap.connections(), provider, country, q)
+    found = connection_consents.search_institutions(bootstrap.connections(), provider, country, q)
     return [InstitutionOut.of(institution) for institution in found]
 
 
 @router.post("/connections", tags=TAGS, summary="Start connecting a bank (the customer)", status_code=201)
 def connect(body: ConnectIn, principal: Me) -> Response[StartedOut]:
-    started = connections.start_connection(
+    started = connection_consents.start_connection(
         bootstrap.connections(),
         principal,
         provider=body.provider,
@@ -74,18 +74,20 @@ def my_connections(principal: Me) -> list[ConnectionOut]:
 
 @router.post("/connections/<connection_id>/complete", tags=TAGS, summary="Finish or check a consent")
 def complete(connection_id: ConnectionId, body: CompleteIn, principal: Me) -> ConnectionOut:
-    done = connections.complete_consent(bootstrap.connections(), principal, connection_id, body.public_token)
+    done = connection_consents.complete_consent(
+        bootstrap.connections(), principal, connection_id, body.public_token
+    )
     return _shown(done)
 
 
 @router.post("/connections/<connection_id>/reauthorise", tags=TAGS, summary="New consent (R-CON-6)")
 def reauthorise(connection_id: ConnectionId, principal: Me) -> StartedOut:
-    return _out(connections.reauthorise(bootstrap.connections(), principal, connection_id))
+    return _out(connection_consents.reauthorise(bootstrap.connections(), principal, connection_id))
 
 
 @router.post("/connections/<connection_id>/deauthorise", tags=TAGS, summary="Revoke the consent (R-CON-7)")
 def deauthorise(connection_id: ConnectionId, principal: Me) -> ConnectionOut:
-    done = connections.deauthorise(bootstrap.connections(), principal, connection_id)
+    done = connection_consents.deauthorise(bootstrap.connections(), principal, connection_id)
     return _shown(done)
 
 
@@ -130,7 +132,7 @@ def customer_connections(
     "/firm/connections/<connection_id>/deauthorise", tags=TAGS, summary="Revoke a consent (firm admin)"
 )
 def deauthorise_as_admin(connection_id: ConnectionId, staff: Staff) -> ConnectionOut:
-    done = connections.deauthorise(bootstrap.connections_for(staff), staff, connection_id)
+    done = connection_consents.deauthorise(bootstrap.connections_for(staff), staff, connection_id)
     return _shown(done)
 
 

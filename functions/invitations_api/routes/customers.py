@@ -25,7 +25,7 @@ from shared.api.caller import current_staff
 from shared.domain.accounts import AccountStatus, Decision
 from shared.domain.customers import Section
 from shared.domain.identity import StaffContext
-from shared.services import onboarding
+from shared.services import customers
 from shared.services.audit import read_audit_log
 
 router = Router()
@@ -45,7 +45,7 @@ def list_customers(
     cursor: Cursor = None,
     limit: Limit = 25,
 ) -> CustomerListOut:
-    page, counts = onboarding.list_customers(
+    page, counts = customers.list_customers(
         bootstrap.onboarding_for(staff), staff, section=section, search=q, cursor=cursor, limit=limit
     )
     return CustomerListOut(
@@ -57,12 +57,12 @@ def list_customers(
 
 @router.get("/customers/<customer_id>", tags=TAGS, summary="One customer")
 def get_customer(customer_id: CustomerId, staff: Staff) -> CustomerOut:
-    return CustomerOut.of(onboarding.visible_customer(bootstrap.onboarding_for(staff), staff, customer_id))
+    return CustomerOut.of(customers.visible_customer(bootstrap.onboarding_for(staff), staff, customer_id))
 
 
 @router.get("/customers/<customer_id>/accounts", tags=TAGS, summary="New and connected shared accounts")
 def list_accounts(customer_id: CustomerId, staff: Staff) -> AccountListOut:
-    accounts = onboarding.list_shared_accounts(bootstrap.onboarding_for(staff), staff, customer_id)
+    accounts = customers.list_shared_accounts(bootstrap.onboarding_for(staff), staff, customer_id)
     return AccountListOut(
         new_accounts=[AccountOut.of(a) for a in accounts if a.status is AccountStatus.NEW],
         connected_accounts=[AccountOut.of(a) for a in accounts if a.status is AccountStatus.ACCEPTED],
@@ -74,7 +74,7 @@ def list_accounts(customer_id: CustomerId, staff: Staff) -> AccountListOut:
 )
 def accept_account(customer_id: CustomerId, account_id: AccountId, staff: Staff) -> AccountOut:
     return AccountOut.of(
-        onboarding.review_account(
+        customers.review_account(
             bootstrap.onboarding_for(staff), staff, customer_id, account_id, Decision.ACCEPT
         )
     )
@@ -85,7 +85,7 @@ def accept_account(customer_id: CustomerId, account_id: AccountId, staff: Staff)
 )
 def decline_account(customer_id: CustomerId, account_id: AccountId, staff: Staff) -> AccountOut:
     return AccountOut.of(
-        onboarding.review_account(
+        customers.review_account(
             bootstrap.onboarding_for(staff), staff, customer_id, account_id, Decision.DECLINE
         )
     )
@@ -95,7 +95,7 @@ def decline_account(customer_id: CustomerId, account_id: AccountId, staff: Staff
     "/customers/<customer_id>/accounts/<account_id>/link", tags=TAGS, summary="Link to a ledger account"
 )
 def link_account(customer_id: CustomerId, account_id: AccountId, body: LinkIn, staff: Staff) -> AccountOut:
-    linked = onboarding.link_account(
+    linked = customers.link_account(
         bootstrap.onboarding_for(staff), staff, customer_id, account_id, body.ledger_account
     )
     return AccountOut.of(linked)
@@ -106,7 +106,7 @@ def link_account(customer_id: CustomerId, account_id: AccountId, body: LinkIn, s
 )
 def unlink_account(customer_id: CustomerId, account_id: AccountId, staff: Staff) -> AccountOut:
     return AccountOut.of(
-        onboarding.link_account(bootstrap.onboarding_for(staff), staff, customer_id, account_id, None)
+        customers.link_account(bootstrap.onboarding_for(staff), staff, customer_id, account_id, None)
     )
 
 
@@ -120,7 +120,7 @@ def list_transactions(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> TransactionListOut:
-    page = onboarding.list_transactions(
+    page = customers.list_transactions(
         bootstrap.onboarding_for(staff),
         staff,
         customer_id,

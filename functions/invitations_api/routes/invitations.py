@@ -11,7 +11,7 @@ from shared import bootstrap
 from shared.api.caller import current_principal, current_staff
 from shared.api.idempotency import IdempotentCommand, idempotent_command
 from shared.domain.identity import Principal, StaffContext
-from shared.services import onboarding
+from shared.services import customer_invitations
 
 router = Router()
 TAGS = ["invitations"]
@@ -37,7 +37,9 @@ def invite(
 ) -> Response[CustomerOut]:
     @idempotent_command
     def invite_customer(command: IdempotentCommand) -> dict[str, Any]:
-        outcome = onboarding.invite_customer(bootstrap.onboarding_for(staff), staff, **command.payload)
+        outcome = customer_invitations.invite_customer(
+            bootstrap.onboarding_for(staff), staff, **command.payload
+        )
         return {
             "created": outcome.created,
             "customer": CustomerOut.of(outcome.customer).model_dump(mode="json"),
@@ -59,14 +61,18 @@ def invite(
 
 @router.post("/customers/<customer_id>/invitation/resend", tags=TAGS, summary="Send the invitation again")
 def resend(customer_id: CustomerId, staff: Annotated[StaffContext, Depends(current_staff)]) -> CustomerOut:
-    return CustomerOut.of(onboarding.resend_invitation(bootstrap.onboarding_for(staff), staff, customer_id))
+    return CustomerOut.of(
+        customer_invitations.resend_invitation(bootstrap.onboarding_for(staff), staff, customer_id)
+    )
 
 
 @router.post(
     "/customers/<customer_id>/invitation/revoke", tags=TAGS, summary="Revoke an unaccepted invitation"
 )
 def revoke(customer_id: CustomerId, staff: Annotated[StaffContext, Depends(current_staff)]) -> CustomerOut:
-    return CustomerOut.of(onboarding.revoke_invitation(bootstrap.onboarding_for(staff), staff, customer_id))
+    return CustomerOut.of(
+        customer_invitations.revoke_invitation(bootstrap.onboarding_for(staff), staff, customer_id)
+    )
 
 
 @router.post(
@@ -79,11 +85,13 @@ def revoke(customer_id: CustomerId, staff: Annotated[StaffContext, Depends(curre
     },
 )
 def verify(body: TokenIn) -> InvitationCheckOut:
-    return InvitationCheckOut(firm_name=onboarding.verify_invitation(bootstrap.onboarding(), body.token))
+    return InvitationCheckOut(
+        firm_name=customer_invitations.verify_invitation(bootstrap.onboarding(), body.token)
+    )
 
 
 @router.post("/invitations/accept", tags=TAGS, summary="Accept an invitation as the signed-in person")
 def accept(body: TokenIn, principal: Annotated[Principal, Depends(current_principal)]) -> InvitationCheckOut:
-    customer = onboarding.accept_invitation(bootstrap.onboarding(), principal, body.token)
+    customer = customer_invitations.accept_invitation(bootstrap.onboarding(), principal, body.token)
     firm = bootstrap.identity_repository().get_firm(customer.firm_id)
     return InvitationCheckOut(firm_name=firm.name if firm else "")

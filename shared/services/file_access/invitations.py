@@ -20,10 +20,10 @@ from shared.domain.file_access import grantee_kind
 from shared.domain.files import Grant
 from shared.domain.identity import Firm, Principal, UserProfile
 from shared.observability import logger, metrics
+from shared.services.customer_invitations import InvitationInvalid
 from shared.services.emails import file_invitation_email, file_invitation_link
 from shared.services.file_access.access_log import _record
 from shared.services.file_access.ports import FileAccessPorts, FileInvitationCheck, MyFile
-from shared.services.onboarding import InvitationInvalid
 
 SYSTEM_ACTOR = "system"
 
