@@ -1,7 +1,8 @@
 """A connection: one consent at one institution through one aggregator (R-CON-1..9).
 
 Its state machine is here; the aggregator port says what the provider reports, the use
-cases in shared/services/connections.py decide what changes.
+cases in shared/services/connection_consents.py (consents) and connections.py (a connection's
+life afterwards) decide what changes.
 """
 
 from __future__ import annotations

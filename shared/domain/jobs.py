@@ -33,12 +33,21 @@ class ImportJob:
     @classmethod
     def from_json(cls, body: str) -> ImportJob:
         data = json.loads(body)
+        if not isinstance(data, dict):
+            raise ValueError("an import job is a JSON object")
         return cls(
-            data["firm_id"],
-            data["customer_id"],
-            data["connection_id"],
+            _id(data["firm_id"]),
+            _id(data["customer_id"]),
+            _id(data["connection_id"]),
             ImportReason(data["reason"]),
             data.get("refresh_job_id"),
             tuple(str(a) for a in data["accounts"]) if isinstance(data.get("accounts"), list) else None,
             int(data.get("attempt", 0)),
         )
+
+
+def _id(value: object) -> str:
+    """An id a job names: a non-blank string, or the message is not a job (it is parked)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("a job names its firm, customer and connection")
+    return value

@@ -291,11 +291,18 @@ class FanoutMessage:
             raise ValueError("a fan-out message is a JSON object")
         filters = data.get("filters")
         return cls(
-            firm_id=str(data["firm_id"]),
-            job_id=str(data["job_id"]),
+            firm_id=_named(data["firm_id"]),
+            job_id=_named(data["job_id"]),
             actor_id=str(data["actor_id"]),
             staff_scope=data["staff_scope"],
             engagement_ids=tuple(str(i) for i in data.get("engagement_ids", ())),
             filters=RefreshFilters.from_dict(filters) if filters is not None else None,
             cursor=data.get("cursor"),
         )
+
+
+def _named(value: object) -> str:
+    """An id a message names: a non-blank string, or the message is not one of ours (parked)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("a fan-out message names its firm and job")
+    return value

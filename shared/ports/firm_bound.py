@@ -1,35 +1,62 @@
 """Ports bound to one firm: tenancy by construction (R-ROLE-1).
 
-Once the caller's firm is known (`shared/auth.py` resolves it, the only code that does), the
-composition root or the resolving use case hands the rest of the use case its ports bound to that
-firm (`bind_ports`). A bound store refuses any call that names another firm — a `firm_id`
-argument, or an argument that belongs to a firm (a customer, a connection, a job, an audit event)
-— before the adapter runs, with the 404 that another firm's data always gets; and whatever it
-returns that belongs to another firm is dropped (a single record becomes None, a list loses it).
-So a use case on bound ports has no way to read or write another firm's items, whatever ids it
-is given or however it is changed later.
+Once the caller's firm is known (`shared/auth.py` resolves callers; a stored record — a connection,
+a callback reference, a job — names the firm of what it points at), the use case goes on with its
+ports bound to that firm (`bind_ports`). What a bound store checks, before the adapter runs:
 
-What is not a record (a transaction's raw items, a (firm_id, customer_id) pair, an iterator) is
-neither checked nor filtered: the use cases that need those (token look-ups, the daily sweeps)
-run before a firm is known, on unbound ports.
+- every argument named `firm_id`;
+- every record among the arguments that belongs to a firm (has a string `firm_id`: a customer, a
+  connection, a job, an audit event), also inside a list, tuple, set, mapping or iterator argument
+  and one level down inside a dataclass argument (a `RowChange`'s engagement).
+
+Any of them naming another firm is refused with the 404 that another firm's data always gets. What
+it returns is filtered the same way: a record of another firm becomes None, and lists, tuples,
+mappings and iterators lose such records. A bound store offers no private attribute.
+
+Not checked: writes addressed only by a token or reference hash, and raw transaction items — the
+use cases that need them run before a firm is known (token acceptance, callbacks) or build them
+from records the store has checked. A bound store answers for its firm only, so person-scoped reads
+(a person's memberships, links, notifications) list that firm's entries: use the unbound store to
+look across firms, which only resolvers and the daily sweeps do.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
-import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import Enum
 from functools import partial
 from typing import Any, TypeVar, cast
 
 from shared.domain.errors import NotFound
+from shared.observability import logger
 
 T = TypeVar("T")
 FIRM_PARAMETER = "firm_id"
-_PLAIN = (str, bytes, int, float, bool, type(None), type, partial, dict, list, tuple)
-
-logger = logging.getLogger(__name__)
+_PLAIN = (
+    str,
+    bytes,
+    int,
+    float,
+    bool,
+    type(None),
+    type,
+    partial,
+    Decimal,
+    date,
+    datetime,
+    time,
+    timedelta,
+    Enum,
+    frozenset,
+    set,
+    dict,
+    list,
+    tuple,
+)
 
 
 class OtherFirm(NotFound):
@@ -43,7 +70,7 @@ class FirmBound:
     __slots__ = ("_firm_id", "_store")
 
     def __init__(self, store: object, firm_id: str) -> None:
-        if not firm_id:
+        if not firm_id or not isinstance(firm_id, str):
             raise ValueError("a firm-bound store needs a firm")
         self._store = store
         self._firm_id = firm_id
@@ -53,15 +80,18 @@ class FirmBound:
         return self._firm_id
 
     def __getattr__(self, name: str) -> Any:
-        value = getattr(self._store, name)
         if name.startswith("_"):
-            return value
-        if not inspect.ismethod(value):
+            raise AttributeError(f"a firm-bound store offers no private attribute ({name})")
+        value = getattr(self._store, name)
+        if not callable(value) or isinstance(value, type):
             return _bound(value, self._firm_id)  # a store held by this one is bound too
-        firm_positions = _firm_positions(self._store, name, value)
+        firm_positions = _firm_positions(value)
+        method = f"{type(self._store).__name__}.{name}"
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            self._check(name, args, kwargs, firm_positions)
+            args = tuple(_materialised(a) for a in args)
+            kwargs = {k: _materialised(v) for k, v in kwargs.items()}
+            self._check(method, args, kwargs, firm_positions)
             return self._keep_own(value(*args, **kwargs))
 
         return call
@@ -75,26 +105,37 @@ class FirmBound:
         named = [args[i] for i in firm_positions if i < len(args)]
         if FIRM_PARAMETER in kwargs:
             named.append(kwargs[FIRM_PARAMETER])
-        owned = [
-            owner
-            for value in (*args, *kwargs.values())
-            for item in (value if isinstance(value, list | tuple) else (value,))
-            if (owner := _owner(item)) is not None
-        ]
-        if any(firm != self._firm_id for firm in (*named, *owned)):
-            logger.error(
-                "refused a call naming another firm",
-                extra={"method": f"{type(self._store).__name__}.{method}", "bound_firm": self._firm_id},
-            )
-            raise OtherFirm()
+        owners = [owner for value in (*args, *kwargs.values()) for owner in _owners(value, depth=2)]
+        if any(firm != self._firm_id for firm in (*named, *owners)):
+            refuse(method, self._firm_id)
 
     def _keep_own(self, result: Any) -> Any:
         owner = _owner(result)
         if owner is not None:
             return result if owner == self._firm_id else None
         if isinstance(result, list):
-            return [item for item in result if _owner(item) in (None, self._firm_id)]
+            return [item for item in result if self._is_own(item)]
+        if isinstance(result, tuple) and not _is_named_tuple(result):
+            return tuple(self._keep_own(item) if isinstance(item, list) else item for item in result)
+        if isinstance(result, Mapping):
+            return {key: item for key, item in result.items() if self._is_own(item)}
+        if isinstance(result, Iterator):
+            return self._own_items(result)
         return result
+
+    def _is_own(self, item: Any) -> bool:
+        return _owner(item) in (None, self._firm_id)
+
+    def _own_items(self, items: Iterator[Any]) -> Iterator[Any]:
+        for item in items:
+            kept = self._keep_own(item)
+            if kept is not None:
+                yield kept
+
+
+def refuse(method: str, firm_id: str) -> None:
+    logger.error(f"firm-bound store refused {method}: it named another firm than {firm_id}")
+    raise OtherFirm()
 
 
 def bind(store: T, firm_id: str) -> T:
@@ -108,21 +149,20 @@ def bind_ports(ports: T, firm_id: str) -> T:
     kept as they are."""
     if not dataclasses.is_dataclass(ports) or isinstance(ports, type):
         raise TypeError("bind_ports takes a dataclass instance of ports")
-    changes = {
-        field.name: _bound(getattr(ports, field.name), firm_id)
-        for field in dataclasses.fields(ports)
-        if field.init
-    }
+    fields = dataclasses.fields(ports)
+    if any(not field.init for field in fields):
+        raise TypeError("ports with fields built after init cannot be bound (they would be rebuilt unbound)")
+    changes = {field.name: _bound(getattr(ports, field.name), firm_id) for field in fields}
     return cast(T, dataclasses.replace(ports, **changes))  # type: ignore[type-var]
 
 
 def _bound(value: Any, firm_id: str) -> Any:
     if isinstance(value, FirmBound):
         if value.firm_id != firm_id:
-            raise OtherFirm()
+            refuse("bind_ports", value.firm_id)
         return value
-    if isinstance(value, _PLAIN) or callable(value):
-        return value  # values, and functions such as the clock or the provider registry
+    if isinstance(value, _PLAIN) or callable(value) or _owner(value) is not None:
+        return value  # values, records, and functions such as the clock or the provider registry
     return FirmBound(value, firm_id)
 
 
@@ -134,16 +174,50 @@ def _owner(value: Any) -> str | None:
     return firm_id if isinstance(firm_id, str) else None
 
 
-_positions: dict[tuple[type, str], tuple[int, ...]] = {}
+def _owners(value: Any, depth: int) -> Iterator[str]:
+    """The firms of the records in an argument: itself, its items, and (one level) the fields of
+    a dataclass that is not itself a record."""
+    owner = _owner(value)
+    if owner is not None:
+        yield owner
+        return
+    if depth == 0 or isinstance(value, str | bytes):
+        return
+    if isinstance(value, Mapping):
+        items: Any = value.values()
+    elif isinstance(value, list | tuple | set | frozenset):
+        items = value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        items = [getattr(value, field.name) for field in dataclasses.fields(value)]
+    else:
+        return
+    for item in items:
+        yield from _owners(item, depth - 1)
 
 
-def _firm_positions(store: object, name: str, method: Callable[..., Any]) -> tuple[int, ...]:
-    """Positions of the method's parameters named `firm_id` (read once per store class)."""
-    key = (type(store), name)
-    if key not in _positions:
-        try:
-            parameters = list(inspect.signature(method).parameters)  # bound: no self
-        except (TypeError, ValueError):
-            parameters = []
-        _positions[key] = tuple(i for i, p in enumerate(parameters) if p == FIRM_PARAMETER)
-    return _positions[key]
+def _materialised(value: Any) -> Any:
+    """An iterator argument read once into a list, so that it can be checked and still used."""
+    if isinstance(value, Iterator):
+        return list(value)
+    return value
+
+
+def _is_named_tuple(value: tuple[Any, ...]) -> bool:
+    return hasattr(value, "_fields")
+
+
+_positions: dict[Callable[..., Any], tuple[int, ...]] = {}
+
+
+def _firm_positions(method: Callable[..., Any]) -> tuple[int, ...]:
+    """Positions of the method's parameters named `firm_id` (read once per function; a proxy's
+    methods are told apart by the function they resolve to)."""
+    function = getattr(method, "__func__", method)
+    if function in _positions:
+        return _positions[function]
+    try:
+        parameters = list(inspect.signature(method).parameters)  # bound: no self
+    except (TypeError, ValueError):
+        return ()  # not cached: asked again next time; the records are still checked
+    _positions[function] = found = tuple(i for i, p in enumerate(parameters) if p == FIRM_PARAMETER)
+    return found

@@ -190,12 +190,10 @@ def refresh(ports: ConnectionsPorts, caller: Principal | StaffContext, connectio
 def my_connections(ports: ConnectionsPorts, principal: Principal) -> list[Connection]:
     links = ports.identities.list_customer_links(principal.user_id)
     found: list[Connection] = []
-    for link in links:
-        found += [
-            c
-            for c in ports.connections.list_for_customer(link.firm_id, link.customer_id)
-            if c.user_id == principal.user_id
-        ]
+    for link in links:  # each firm the person is a customer of, on ports bound to it
+        connections = bind_ports(ports, link.firm_id).connections
+        mine = connections.list_for_customer(link.firm_id, link.customer_id)
+        found += [c for c in mine if c.user_id == principal.user_id]
     return found
 
 

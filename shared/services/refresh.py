@@ -36,6 +36,7 @@ from shared.domain.refresh import (
 )
 from shared.observability import logger, metrics
 from shared.ports.audit import AuditTrail
+from shared.ports.firm_bound import bind_ports
 from shared.ports.identity import IdentityStore
 from shared.ports.queue import JobSender
 from shared.ports.refresh import Claim, EngagementPage, RowChange
@@ -72,8 +73,8 @@ def accept_eula(ports: RefreshPorts, principal: Principal, version: str) -> Eula
     if version != current:
         raise Conflict(f"The current EULA is version {current}.", code="eula_version_outdated")
     accepted_at = ports.index.eula.record_eula(principal.user_id, current, ports.index.clock())
-    for link in ports.identities.list_customer_links(principal.user_id):
-        sync_engagement(ports.index, link.firm_id, link.customer_id)
+    for link in ports.identities.list_customer_links(principal.user_id):  # each firm, bound to it
+        sync_engagement(bind_ports(ports.index, link.firm_id), link.firm_id, link.customer_id)
     return EulaAcceptance(current, accepted_at)
 
 

@@ -246,6 +246,16 @@ def test_a_poison_message_goes_to_the_dlq_with_its_reason_and_the_rest_succeed(s
     assert stored(job)
 
 
+@pytest.mark.parametrize("firm_id", ["", "  ", 7, None])
+def test_a_job_without_a_firm_is_parked_as_poison_at_once(sandboxes, firm_id):
+    """The worker binds its ports to the job's firm: a job naming none is not one of ours."""
+    job, _ = linked(sandboxes)
+    body = json.dumps({**json.loads(job.to_json()), "firm_id": firm_id})
+    assert deliver(body, receive_count=1) == {"batchItemFailures": []}  # not retried
+    [parked] = dead_letters()
+    assert parked["MessageAttributes"]["failure_reason"]["StringValue"].startswith("poison")
+
+
 def test_a_failing_job_is_retried_then_parked_with_its_reason(sandboxes):
     job, _ = linked(sandboxes)
     sandboxes.gocardless.handle(

@@ -136,3 +136,120 @@ def test_bound_ports_cannot_be_rebound_to_another_firm(store: Store) -> None:
 def test_bind_ports_takes_a_ports_dataclass_only(store: Store) -> None:
     with pytest.raises(TypeError):
         bind_ports(store.records, "firm-a")
+
+
+# what the review of the first version found ------------------------------------------------------
+@dataclass(frozen=True)
+class Change:
+    """Like the Data Refresh's RowChange: no firm of its own, records inside."""
+
+    new: Record
+    note: str = ""
+
+
+@dataclass
+class Wide:
+    records: list[Record] = field(default_factory=lambda: [A, B])
+
+    def claim(self, job_id: str, change: Change) -> str:
+        return change.new.firm_id
+
+    def batch(self, refs) -> list[Record]:
+        return [r for r in self.records if r.record_id in set(refs)]
+
+    def batch_of(self, refs) -> list[Record]:
+        return [r for r in refs]
+
+    def page(self) -> tuple[list[Record], str | None]:
+        return list(self.records), "cursor"
+
+    def by_id(self) -> dict[str, Record]:
+        return {r.record_id: r for r in self.records}
+
+    def each(self):
+        yield from self.records
+
+    def _raw(self) -> list[Record]:
+        return self.records
+
+    @staticmethod
+    def lookup(firm_id: str) -> str:
+        return firm_id
+
+
+def test_records_inside_an_argument_and_iterator_arguments_are_checked():
+    bound = bind(Wide(), "firm-a")
+    assert bound.claim("job", Change(A)) == "firm-a"
+    with pytest.raises(OtherFirm):
+        bound.claim("job", Change(B))  # the firm is one level down, in the change's record
+    assert bound.batch_of(r for r in [A]) == [A]  # an iterator is read once, checked, passed on
+    with pytest.raises(OtherFirm):
+        bound.batch_of(r for r in [A, B])
+    with pytest.raises(OtherFirm):
+        bound.batch_of({"x": B})
+
+
+def test_tuples_mappings_and_iterators_lose_another_firms_records():
+    bound = bind(Wide(), "firm-a")
+    assert bound.page() == ([A], "cursor")
+    assert bound.by_id() == {"r1": A}
+    assert list(bound.each()) == [A]
+
+
+def test_private_attributes_are_not_offered_and_static_methods_are_checked():
+    bound = bind(Wide(), "firm-a")
+    with pytest.raises(AttributeError):
+        bound._raw()
+    assert bound.lookup("firm-a") == "firm-a"
+    with pytest.raises(OtherFirm):
+        bound.lookup("firm-b")
+
+
+@dataclass
+class Delegating:
+    """Like the race tests' ReadEarlier: one class, many stores behind it."""
+
+    inner: object
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+
+@dataclass
+class Addresses:
+    def get(self, address: Record) -> Record:
+        return address
+
+
+def test_a_delegating_proxy_is_checked_per_method_it_resolves_to(store: Store):
+    by_firm_id = bind(Delegating(store), "firm-a")
+    by_record = bind(Delegating(Addresses()), "firm-a")
+    assert by_firm_id.get("firm-a", "r1") == A  # `get(firm_id, record_id)`
+    assert by_record.get(A) == A  # `get(address)`: not mistaken for the other `get`
+    with pytest.raises(OtherFirm):
+        by_record.get(B)
+    with pytest.raises(OtherFirm):
+        by_firm_id.get("firm-b", "r2")
+    assert store.calls == ["get"]
+
+
+@dataclass
+class Config:
+    store: Store
+    window: object = None
+    kinds: frozenset[str] = frozenset({"a"})
+
+
+def test_plain_values_stay_plain_and_late_fields_are_refused(store: Store):
+    from datetime import timedelta
+
+    bound = bind_ports(Config(store, window=timedelta(days=1)), "firm-a")
+    assert bound.window * 2 == timedelta(days=2) and "a" in bound.kinds
+
+    @dataclass
+    class Late:
+        store: Store
+        derived: int = field(init=False, default=0)
+
+    with pytest.raises(TypeError):
+        bind_ports(Late(store), "firm-a")

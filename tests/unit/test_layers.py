@@ -85,7 +85,10 @@ def unbound_calls_in_staff_routes(root: Path = ROOT) -> list[str]:
     found = []
     for path in sorted((root / "functions").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.FunctionDef) or "staff" not in {a.arg for a in node.args.args}:
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            arguments = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+            if "staff" not in {a.arg for a in arguments}:
                 continue
             for call in ast.walk(node):
                 if (
@@ -112,5 +115,20 @@ def test_the_check_finds_an_unbound_staff_route(tmp_path):
         "def ok(customer_id, staff):\n    return use(bootstrap.onboarding_for(staff), staff)\n"
         "def bad(customer_id, staff):\n    return use(bootstrap.onboarding(), staff)\n"
         "def public(token):\n    return use(bootstrap.onboarding(), token)\n"
+        "async def later(*, staff):\n    return use(bootstrap.refresh(), staff)\n"
     )
-    assert unbound_calls_in_staff_routes(tmp_path) == ["functions/api/routes.py:4 bootstrap.onboarding"]
+    assert unbound_calls_in_staff_routes(tmp_path) == [
+        "functions/api/routes.py:4 bootstrap.onboarding",
+        "functions/api/routes.py:8 bootstrap.refresh",
+    ]
+
+
+def test_handlers_reach_the_composition_root_only_as_bootstrap_dot_name():
+    """So the check above sees every accessor a route calls (no `from shared.bootstrap import x`)."""
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in sorted((ROOT / "functions").rglob("*.py"))
+        for line, module in imported_modules(path)
+        if module == "shared.bootstrap"
+    ]
+    assert found == []
