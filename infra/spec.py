@@ -152,7 +152,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         handler="functions.invitations_api.handler.lambda_handler",
         description="Customer invitations, onboarding and shared-account review",
         service="invitations",
-        grants=(_DATA_RW, _IDEMPOTENCY, _EMAIL),
+        # imports/send: an account the firm accepts gets its first import at once
+        grants=(_DATA_RW, _IDEMPOTENCY, _EMAIL, Grant("imports", "send")),
     ),
     "access_api": FunctionSpec(
         handler="functions.access_api.handler.lambda_handler",

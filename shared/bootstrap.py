@@ -66,6 +66,7 @@ def email_sender() -> SesEmailSender:
 def onboarding() -> OnboardingPorts:
     from shared.adapters.dynamodb.accounts_repository import AccountsRepository
     from shared.adapters.dynamodb.customers_repository import CustomersRepository
+    from shared.adapters.queue import JobQueue
     from shared.services.customers import OnboardingPorts
 
     settings = get_settings()
@@ -76,6 +77,7 @@ def onboarding() -> OnboardingPorts:
         notifications=notifications_repository(),
         audit=audit_log(),
         email=email_sender(),
+        imports=JobQueue(settings.import_queue_url),
         app_base_url=settings.app_base_url,
     )
 

@@ -33,6 +33,7 @@ from shared.domain.errors import (
     FileChanged,
     InvalidRequest,
     NotFound,
+    QueueSendFailed,
     StaleConnection,
 )
 from shared.domain.files import ExternalAdviser, FamilyMember, Grant, Subject, SubjectType
@@ -341,8 +342,11 @@ class FakeQueue:
     """JobSender: what was sent, with its delay."""
 
     sent: list[tuple[str, int]] = field(default_factory=list)
+    failing: bool = False  # SQS takes nothing: QueueSendFailed, as the adapter raises it
 
     def send(self, bodies: Sequence[str], delay_seconds: int = 0) -> None:
+        if self.failing:
+            raise QueueSendFailed(list(range(len(bodies))))
         self.sent += [(body, delay_seconds) for body in bodies]
 
 
@@ -572,6 +576,7 @@ class OnboardingFakes(ServiceFakes):
     customers: FakeCustomers = field(default_factory=FakeCustomers)
     audit: FakeAudit = field(default_factory=FakeAudit)
     email: FakeEmail = field(default_factory=FakeEmail)
+    imports: FakeQueue = field(default_factory=FakeQueue)
 
     def ports(self, clock: Callable[[], datetime]) -> Any:
         from shared.services.customers import OnboardingPorts
@@ -583,6 +588,7 @@ class OnboardingFakes(ServiceFakes):
             notifications=self.notifications,  # type: ignore[arg-type]
             audit=self.audit,
             email=self.email,
+            imports=self.imports,
             app_base_url="https://app.example",
             clock=clock,
         )

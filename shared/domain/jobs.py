@@ -12,6 +12,7 @@ class ImportReason(StrEnum):
     REFRESH = "refresh"  # Data Refresh (R-REF-*)
     MANUAL = "manual"  # "Import transactions" by a firm user
     PROVIDER = "provider"  # the aggregator says new data is ready (Plaid SYNC_UPDATES_AVAILABLE)
+    ACCEPTED = "accepted"  # an account the firm has just accepted: its first import, at once
 
 
 @dataclass(frozen=True)

@@ -20,15 +20,17 @@ from shared.domain.accounts import AccountStatus, Decision, SharedAccount
 from shared.domain.audit import AuditEvent
 from shared.domain.customers import Customer, Section
 from shared.domain.email import EmailSender
-from shared.domain.errors import Conflict, NotFound
+from shared.domain.errors import Conflict, NotFound, QueueSendFailed
 from shared.domain.identity import StaffContext
+from shared.domain.jobs import ImportJob, ImportReason
 from shared.domain.notifications import Notification
-from shared.observability import logger
+from shared.observability import logger, metrics
 from shared.ports.accounts import AccountStore, TransactionPage
 from shared.ports.audit import AuditTrail
 from shared.ports.customers import CustomerPage, CustomerStore
 from shared.ports.identity import IdentityStore
 from shared.ports.notifications import NotificationStore
+from shared.ports.queue import JobSender
 from shared.services.emails import account_decision_email
 
 
@@ -42,6 +44,7 @@ class OnboardingPorts:
     notifications: NotificationStore
     audit: AuditTrail
     email: EmailSender
+    imports: JobSender  # an accepted account's first import is queued at once
     app_base_url: str
     clock: Now = field(default=business_now)
 
@@ -210,7 +213,28 @@ def review_account(
         {"account_id": account_id},
         target=("account", account_id),
     )
+    if accepted:
+        _queue_first_import(ports, reviewed)
     return reviewed
+
+
+def _queue_first_import(ports: OnboardingPorts, account: SharedAccount) -> None:
+    """The adviser sees the account's transactions within a minute, not after the night's run: one
+    import job for this account only, on the same worker and the same daily budget as any other.
+    The decision is already stored, so a queue that cannot take the job does not undo it: the
+    night's import (or "Import transactions") brings the data instead."""
+    job = ImportJob(
+        account.firm_id,
+        account.customer_id,
+        account.connection_id,
+        ImportReason.ACCEPTED,
+        accounts=(account.account_id,),
+    )
+    try:
+        ports.imports.send([job.to_json()])
+    except QueueSendFailed:
+        logger.warning("First import not queued", extra={"account_id": account.account_id})
+        metrics.add_metric(name="FirstImportNotQueued", unit="Count", value=1)
 
 
 def link_account(

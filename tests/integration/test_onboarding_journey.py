@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 from datetime import date
 from decimal import Decimal
 
+import boto3
 import pytest
 
 from functions.invitations_api import handler as invitations
@@ -27,8 +30,12 @@ INVITE = {"name": "Jane Doe", "email": "Jane.Doe@Example.org", "message": "Hello
 
 
 @pytest.fixture
-def stack(aws):
+def stack(aws, monkeypatch):
+    from local.provision import create_queues
+
     seed_firms()
+    monkeypatch.setenv("IMPORT_QUEUE_URL", create_queues()["imports"].url)
+    bootstrap.reset()
 
 
 def test_invite_accept_review_and_browse(stack):
@@ -81,6 +88,12 @@ def test_invite_accept_review_and_browse(stack):
             path_parameters={"customer_id": customer_id, "account_id": account_id},
         )
         assert status == 200 and account["status"] == {"accept": "accepted", "decline": "declined"}[decision]
+    # The accepted account's first import is queued at once, for that account only (issue 16).
+    sqs = boto3.client("sqs")
+    queue = os.environ["IMPORT_QUEUE_URL"]
+    [message] = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    job = json.loads(message["Body"])
+    assert (job["customer_id"], job["reason"], job["accounts"]) == (customer_id, "accepted", ["acct-1"])
 
     _, listing = call(invitations, "GET", "/customers", ADMIN, query={"section": "customers"})
     assert [row["customer_id"] for row in listing["items"]] == [customer_id]

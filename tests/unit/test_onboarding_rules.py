@@ -17,6 +17,7 @@ import pytest
 from shared.domain.accounts import AccountStatus, Decision, SharedAccount
 from shared.domain.customers import INVITATION_LIFETIME, Customer, InvitationStatus, Section, hash_token
 from shared.domain.identity import CustomerLink, Firm, Principal, StaffContext, StaffRole, UserProfile
+from shared.domain.jobs import ImportJob, ImportReason
 
 # The use cases, by their public names: the one place to repoint when the service module is split.
 from shared.services.customer_invitations import (
@@ -518,6 +519,39 @@ def test_accepting_an_account_connects_it_and_tells_the_customer_in_the_app_and_
         "account",
         "acct-1",
     )
+
+
+def test_an_accepted_account_gets_its_first_import_at_once_and_a_declined_one_none(world: World):
+    """Issue 16 item 1: data right after accepting, through the same import worker and budget."""
+    customer = world.accepted()
+    offered = [shared_account(customer, 1), shared_account(customer, 2)]
+    offer_accounts(world.later(), FIRM_ID, customer.customer_id, offered)
+
+    review_account(world.later(), ADMIN, customer.customer_id, "acct-2", Decision.DECLINE)
+    assert world.fakes.imports.sent == []
+    review_account(world.later(), ADMIN, customer.customer_id, "acct-1", Decision.ACCEPT)
+
+    [(body, delay)] = world.fakes.imports.sent
+    job = ImportJob.from_json(body)
+    assert delay == 0
+    assert (job.firm_id, job.customer_id, job.connection_id) == (
+        FIRM_ID,
+        customer.customer_id,
+        offered[0].connection_id,
+    )
+    assert (job.reason, job.accounts) == (ImportReason.ACCEPTED, ("acct-1",))  # that account only
+
+
+def test_a_queue_that_takes_no_job_does_not_undo_the_acceptance(world: World):
+    customer = world.accepted()
+    offer_accounts(world.later(), FIRM_ID, customer.customer_id, [shared_account(customer, 1)])
+    world.fakes.imports.failing = True
+
+    reviewed = review_account(world.later(), ADMIN, customer.customer_id, "acct-1", Decision.ACCEPT)
+
+    assert reviewed.status is AccountStatus.ACCEPTED == world.account(customer, 1).status
+    assert world.fakes.imports.sent == []  # the night's import brings the data instead
+    assert world.fakes.audit.log()[-1].action == "account.accepted"
 
 
 def assigned_adviser(world: World, customer: Customer) -> StaffContext:
