@@ -113,6 +113,7 @@ class Customer:
     accepted_at: datetime | None = None
     new_accounts: int = 0
     accepted_accounts: int = 0
+    declined_accounts: int = 0
     version: int = 0  # optimistic lock: every write checks and bumps it
     staff_ids: tuple[str, ...] = field(init=False)
 
@@ -128,8 +129,8 @@ class Customer:
         """None: revoked before acceptance, so on no dashboard section."""
         if self.accepted_accounts > 0:
             return Section.CUSTOMERS
-        if self.has_accepted and self.new_accounts > 0:
-            return Section.PENDING
+        if self.has_accepted and (self.new_accounts > 0 or self.declined_accounts > 0):
+            return Section.PENDING  # connected a bank (R-INV-5), even if every account was declined
         if self.has_accepted or self.invitation.status in (InvitationStatus.SENT, InvitationStatus.EXPIRED):
             return Section.INVITED
         return None

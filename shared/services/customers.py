@@ -183,8 +183,10 @@ def review_account(
     authorize(staff, FirmAction.REVIEW_ACCOUNTS)
     customer = visible_customer(ports, staff, customer_id)
     account = ports.accounts.get(staff.firm_id, customer_id, account_id)
-    if account is None or account.status is AccountStatus.DECLINED:
+    if account is None:
         raise NotFound()
+    if account.status is AccountStatus.DECLINED:
+        raise Conflict("This account was declined: it stays out of the firm's view.", code="account_declined")
     if account.status is not AccountStatus.NEW:
         raise Conflict("This account was already reviewed.", code="account_already_reviewed")
     accepted = decision is Decision.ACCEPT
@@ -200,6 +202,7 @@ def review_account(
             customer,
             new_accounts=customer.new_accounts - 1,
             accepted_accounts=customer.accepted_accounts + (1 if accepted else 0),
+            declined_accounts=customer.declined_accounts + (0 if accepted else 1),
         ),
         customer,
         ports.accounts.put_op(reviewed, expected_status=AccountStatus.NEW),

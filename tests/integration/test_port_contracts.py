@@ -255,6 +255,9 @@ def test_a_customer_is_saved_under_an_optimistic_lock_with_its_items_all_or_noth
     assert c.find_by_token_hash(first.invitation.token_hash) == (FIRM, first.customer_id)
     renamed = c.save(replace(first, name="Jane"), first)
     assert renamed.version == 2 and c.get(FIRM, first.customer_id) == renamed
+    counted = c.save(replace(renamed, new_accounts=2, accepted_accounts=1, declined_accounts=3), renamed)
+    assert c.get(FIRM, first.customer_id) == counted  # every counter is kept
+    renamed = c.save(replace(counted, new_accounts=0, accepted_accounts=0, declined_accounts=0), counted)
 
     _, fresh = issue_invitation(NOW, None)
     late = replace(first, invitation=fresh)

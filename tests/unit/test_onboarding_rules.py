@@ -575,14 +575,29 @@ def test_a_declined_account_is_hidden_stays_declined_and_is_not_reviewed_again(w
     stored = world.customer(customer)
     assert (stored.new_accounts, stored.accepted_accounts, stored.section) == (1, 0, Section.PENDING)
     assert world.fakes.notifications.added[-1].kind == "account.declined"
-    for decision in Decision:
+    for decision in Decision:  # issue 16 item 9: a clear conflict, not a 404
         assert refused(
             lambda decision=decision: review_account(
                 world.ports, ADMIN, customer.customer_id, "acct-2", decision
             )
-        ) == (404, "not_found")
+        ) == (409, "account_declined")
     assert offer_accounts(world.later(), FIRM_ID, customer.customer_id, offered) == 0
     assert world.account(customer, 2).status is AccountStatus.DECLINED
+
+
+def test_a_customer_whose_every_account_was_declined_stays_pending_not_invited(world: World):
+    """Issue 16 item 9: they accepted and connected a bank (R-INV-5); declining does not undo that."""
+    customer = world.accepted()
+    offer_accounts(world.later(), FIRM_ID, customer.customer_id, [shared_account(customer, 1)])
+    review_account(world.later(), ADMIN, customer.customer_id, "acct-1", Decision.DECLINE)
+
+    stored = world.customer(customer)
+    assert (stored.new_accounts, stored.accepted_accounts, stored.declined_accounts) == (0, 0, 1)
+    assert stored.section is Section.PENDING
+    assert listed(world, ADMIN, Section.PENDING) == (
+        [customer.customer_id],
+        {"invited": 0, "pending": 1, "customers": 0},
+    )
 
 
 def test_only_a_new_account_is_reviewed(world: World):

@@ -279,6 +279,7 @@ def _row_values(customer: Customer) -> dict[str, Any]:
         "accepted": customer.has_accepted,
         "new_accounts": customer.new_accounts,
         "accepted_accounts": customer.accepted_accounts,
+        "declined_accounts": customer.declined_accounts,
         "created_at": customer.created_at.isoformat(),
         "GSI1PK": keys.section_gsi1pk(customer.firm_id, section.value) if section else None,
         "GSI1SK": customer.customer_id if section else None,
@@ -317,6 +318,7 @@ def _customer(item: dict[str, Any]) -> Customer:
         accepted_at=datetime.fromisoformat(item["accepted_at"]) if item.get("accepted_at") else None,
         new_accounts=int(item.get("new_accounts", 0)),
         accepted_accounts=int(item.get("accepted_accounts", 0)),
+        declined_accounts=int(item.get("declined_accounts", 0)),
         version=int(item["version"]),
         invitation=Invitation(
             token_hash=invitation["token_hash"],
