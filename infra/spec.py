@@ -281,6 +281,7 @@ ROUTES: tuple[Route, ...] = (
     # Data Refresh (R-REF-*)
     Route("GET", "/data-refresh/engagements", "refresh_api"),
     Route("POST", "/data-refresh/jobs", "refresh_api"),
+    Route("GET", "/data-refresh/jobs", "refresh_api"),
     Route("GET", "/data-refresh/jobs/{job_id}", "refresh_api"),
     Route("POST", "/me/eula", "refresh_api"),
 )

@@ -85,6 +85,12 @@ class RefreshJobStore(Protocol):
 
     def get_job(self, firm_id: str, job_id: str) -> RefreshJob | None: ...
 
+    def list_jobs(
+        self, firm_id: str, requested_by: str | None, *, cursor: str | None, limit: int
+    ) -> tuple[list[RefreshJob], str | None]:
+        """Newest first: the firm's jobs (`requested_by` None) or those one person started."""
+        ...
+
     def add_expanded(
         self, firm_id: str, job_id: str, count: int, *, at: str, next_cursor: str | None
     ) -> bool:

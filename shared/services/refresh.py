@@ -279,6 +279,14 @@ def job_progress(
     return JobProgress(job, outcomes, next_cursor)
 
 
+def list_jobs(
+    ports: RefreshPorts, staff: StaffContext, *, cursor: str | None, limit: int
+) -> tuple[list[RefreshJob], str | None]:
+    """Newest first: admins see the firm's jobs, advisers the jobs they started (as job_progress)."""
+    authorize(staff, FirmAction.TRIGGER_REFRESH)
+    return ports.index.jobs.list_jobs(staff.firm_id, _scope(staff), cursor=cursor, limit=limit)
+
+
 # helpers -------------------------------------------------------------------------------------
 def _scope(staff: StaffContext) -> str | None:
     """None: the whole firm (admins); else the adviser's own rows (R-ROLE-2)."""

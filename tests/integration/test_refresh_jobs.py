@@ -422,3 +422,46 @@ def test_a_fan_out_page_parked_after_its_last_delivery_excludes_what_it_did_not_
     assert counts(progress) == dict(
         total=3, pending=0, queued=0, running=0, succeeded=0, failed=0, excluded=3
     )
+
+
+def list_jobs(user: Any, limit: int = 2) -> list[dict]:
+    """Every page of `GET /data-refresh/jobs` (asserts each page is at most `limit` long)."""
+    found: list[dict] = []
+    cursor = None
+    for _ in range(20):  # bounded
+        query = {"limit": str(limit), **({"cursor": cursor} if cursor else {})}
+        status, body = call(refresh_api, "GET", "/data-refresh/jobs", user, query=query)
+        assert status == 200 and len(body["items"]) <= limit, body
+        found += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return found
+    raise AssertionError("the job list never ended")
+
+
+def test_jobs_are_listed_newest_first_admins_the_firms_advisers_their_own(refresh_system):
+    """Issue 16 item 6: one Query of listing items and one BatchGetItem of the jobs per page."""
+    clock = refresh_system.clock
+    theirs = seed_engagement(clock, "Adviser's", owner=ADVISER.sub)
+    firms = seed_engagement(clock, "Firm's")
+    started = []
+    for user, engagement in ((ADMIN, firms), (ADVISER, theirs), (ADMIN, firms), (ADVISER, theirs)):
+        refresh_system.now += timedelta(seconds=5)  # job ids are ULIDs of the trigger's time
+        started.append((user, trigger(user, {"engagement_ids": [engagement]})))
+    trigger(OTHER_ADVISER, {"engagement_ids": [firms]})  # another firm's job
+    pump("refresh", fanout_worker)
+
+    newest_first = [job_id for _, job_id in reversed(started)]
+    listed = list_jobs(ADMIN)
+    assert [j["job_id"] for j in listed] == newest_first
+    assert listed[-1]["counts"]["queued"] == 1 and listed[-1]["requested_by"] == ADMIN.sub
+    assert listed[1]["counts"]["excluded"] == 1  # the day's cap: the engagement was refreshed already
+    assert [j["job_id"] for j in list_jobs(ADVISER)] == [j for u, j in reversed(started) if u is ADVISER]
+    assert [j["job_id"] for j in list_jobs(OTHER_ADVISER)] != [] and not set(
+        j["job_id"] for j in list_jobs(OTHER_ADVISER)
+    ) & set(newest_first)
+
+    with counting_aws_calls("dynamodb") as calls:
+        call(refresh_api, "GET", "/data-refresh/jobs", ADMIN, query={"limit": "25"})
+    # one Query resolves the caller's firm (their memberships), one reads the page
+    assert (calls["Query"], calls["BatchGetItem"]) == (2, 1)

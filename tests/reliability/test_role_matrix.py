@@ -194,6 +194,7 @@ RULES: dict[str, Rule] = {
     "POST /webhooks/plaid": never,
     "GET /data-refresh/engagements": firm(F.TRIGGER_REFRESH),
     "POST /data-refresh/jobs": firm(F.TRIGGER_REFRESH),
+    "GET /data-refresh/jobs": firm(F.TRIGGER_REFRESH),  # advisers: the jobs they started
     "GET /data-refresh/jobs/{job_id}": firm(F.TRIGGER_REFRESH, "job"),
     "POST /me/eula": signed_in,
 }

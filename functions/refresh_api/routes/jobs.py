@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 
-from functions.refresh_api.routes.models import JobAcceptedOut, JobOut, TriggerIn
+from functions.refresh_api.routes.models import JobAcceptedOut, JobListOut, JobOut, JobSummaryOut, TriggerIn
 from shared import bootstrap
 from shared.api.caller import current_staff
 from shared.api.idempotency import IdempotentCommand, idempotent_command
@@ -49,6 +49,16 @@ def trigger(
         )
     )
     return Response(status_code=202, content_type="application/json", body=JobAcceptedOut(**result))
+
+
+@router.get("/data-refresh/jobs", tags=TAGS, summary="Refresh jobs, newest first (advisers: their own)")
+def list_jobs(
+    staff: Staff,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+) -> JobListOut:
+    jobs, next_cursor = refresh.list_jobs(bootstrap.refresh_for(staff), staff, cursor=cursor, limit=limit)
+    return JobListOut(items=[JobSummaryOut.of(job) for job in jobs], next_cursor=next_cursor)
 
 
 @router.get("/data-refresh/jobs/<job_id>", tags=TAGS, summary="A refresh job's counts and outcomes")

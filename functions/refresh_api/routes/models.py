@@ -218,3 +218,32 @@ class JobOut(BaseModel):
             outcomes=[OutcomeOut.of(o) for o in outcomes],
             next_cursor=next_cursor,
         )
+
+
+class JobSummaryOut(BaseModel):
+    """A job in the list: its counts now, without its per-engagement outcomes."""
+
+    job_id: str
+    requested_by: str
+    requested_at: datetime
+    selection: dict[str, object]
+    expanding: bool
+    done: bool
+    counts: CountsOut
+
+    @classmethod
+    def of(cls, job: RefreshJob) -> JobSummaryOut:
+        return cls(
+            job_id=job.job_id,
+            requested_by=job.requested_by,
+            requested_at=job.requested_at,
+            selection=job.selection,
+            expanding=job.expanding,
+            done=job.done,
+            counts=CountsOut.of(job.counts),
+        )
+
+
+class JobListOut(BaseModel):
+    items: list[JobSummaryOut]
+    next_cursor: str | None

@@ -35,3 +35,35 @@ def to_item(values: dict[str, Any]) -> dict[str, Any]:
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
     _, deserializer = _serializers()
     return {name: deserializer.deserialize(value) for name, value in item.items()}
+
+
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem call
+_BATCH_GET_ATTEMPTS = 8
+
+
+def batch_get(
+    table_name: str, keys: list[dict[str, Any]], *, consistent: bool = False
+) -> list[dict[str, Any]]:
+    """The items that exist among `keys` (each {"PK": …, "SK": …}), one BatchGetItem per 100
+    keys; keys DynamoDB leaves unprocessed (throttling) are asked again with backoff. Order is not
+    kept: callers index the items by what they need."""
+    import time
+
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(keys), BATCH_GET_LIMIT):
+        request: Any = {
+            table_name: {
+                "Keys": [to_item(key) for key in keys[start : start + BATCH_GET_LIMIT]],
+                "ConsistentRead": consistent,
+            }
+        }
+        for attempt in range(_BATCH_GET_ATTEMPTS):
+            response = dynamodb_client().batch_get_item(RequestItems=request)
+            found += [from_item(raw) for raw in response["Responses"].get(table_name, [])]
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(min(0.05 * 2**attempt, 2.0))
+        else:
+            raise RuntimeError("DynamoDB left keys unprocessed after every retry")
+    return found

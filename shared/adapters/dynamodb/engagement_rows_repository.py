@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.client import batch_get, dynamodb_client, from_item, to_item
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor
 from shared.domain.errors import (
     Conflict,
@@ -37,7 +37,6 @@ from shared.ports.refresh import EngagementPage, RowChange
 from shared.ports.storage import TransactItem
 
 MAX_QUERIES_PER_PAGE = 5  # a very selective filter returns a short page and a cursor, never a long wait
-BATCH_GET = 100
 
 
 @dataclass(frozen=True)
@@ -74,29 +73,13 @@ class EngagementRowsRepository:
         """The engagements among `customer_ids` that this scope sees: its own rows, read by key,
         so an id of another firm or one the adviser does not see is simply absent (R-ROLE-1)."""
         wanted = list(dict.fromkeys(customer_ids))
-        found: dict[str, Engagement] = {}
-        for start in range(0, len(wanted), BATCH_GET):
-            request = {
-                self.table_name: {
-                    "Keys": [
-                        to_item(
-                            {
-                                "PK": keys.customer_collection_pk(firm_id, customer_id),
-                                "SK": keys.refresh_row_sk(staff_scope),
-                            }
-                        )
-                        for customer_id in wanted[start : start + BATCH_GET]
-                    ],
-                    "ConsistentRead": True,
-                }
-            }
-            while request:
-                response = dynamodb_client().batch_get_item(RequestItems=request)
-                for raw in response["Responses"].get(self.table_name, []):
-                    engagement = _engagement(from_item(raw))
-                    found[engagement.customer_id] = engagement
-                request = response.get("UnprocessedKeys") or {}
-        return found
+        scope_sk = keys.refresh_row_sk(staff_scope)
+        items = batch_get(
+            self.table_name,
+            [{"PK": keys.customer_collection_pk(firm_id, c), "SK": scope_sk} for c in wanted],
+            consistent=True,
+        )
+        return {engagement.customer_id: engagement for engagement in map(_engagement, items)}
 
     def page(
         self,

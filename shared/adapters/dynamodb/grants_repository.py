@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.client import batch_get, dynamodb_client, from_item, to_item
 from shared.domain.customers import Invitation, InvitationStatus, email_fingerprint
 from shared.domain.errors import FileChanged
 from shared.domain.files import AccessLevel, Grant, Subject, SubjectType
@@ -36,29 +36,11 @@ class GrantsRepository:
     def get_grants(self, refs: Iterable[GrantRef]) -> list[Grant]:
         """The grants that still exist among `refs`, in one BatchGetItem per 100."""
         wanted = list(dict.fromkeys(refs))
-        found: list[Grant] = []
-        for start in range(0, len(wanted), 100):
-            request: dict[str, Any] = {
-                self.table_name: {
-                    "Keys": [
-                        to_item(
-                            {
-                                "PK": keys.customer_collection_pk(ref.firm_id, ref.file_id),
-                                "SK": _grant_sk(ref.subject),
-                            }
-                        )
-                        for ref in wanted[start : start + 100]
-                    ],
-                    "ConsistentRead": True,
-                }
-            }
-            while request:
-                response = dynamodb_client().batch_get_item(RequestItems=request)
-                found += [
-                    grant_from_item(from_item(raw)) for raw in response["Responses"].get(self.table_name, [])
-                ]
-                request = response.get("UnprocessedKeys") or {}
-        return found
+        requested = [
+            {"PK": keys.customer_collection_pk(ref.firm_id, ref.file_id), "SK": _grant_sk(ref.subject)}
+            for ref in wanted
+        ]
+        return [grant_from_item(item) for item in batch_get(self.table_name, requested, consistent=True)]
 
     def find_by_token_hash(self, token_hash: str) -> GrantRef | None:
         item = read_item(self.table_name, keys.file_invite_token_pk(token_hash), keys.INVITE)

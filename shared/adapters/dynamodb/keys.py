@@ -61,6 +61,10 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |   | engagement per firm-local day          |       | SK=REFRESH_CAP (put if not exists; TTL)             |
 |41 | a refresh job and its counters         | table | PK=FIRM#<firm>#REFRESH_JOB#<job>, SK=JOB            |
 |42 | a refresh job's outcome per engagement | table | PK=FIRM#<firm>#REFRESH_JOB#<job>, SK=ENGAGEMENT#... |
+|43 | a firm's refresh jobs, newest first    | GSI1  | GSI1PK=FIRM#<firm>#REFRESH_JOBS, GSI1SK=<job ulid>  |
+|   | (admins; one listing item per job: SK=LISTED, written once with the job, never updated)      |
+|44 | the refresh jobs one person started    | GSI2  | GSI2PK=FIRM#<firm>#STAFF#<sub>#REFRESH_JOBS         |
+|   | (advisers), newest first               |       | GSI2SK=<job ulid> (same listing item)               |
 
 Customer rows are denormalised into one visibility item per staff member who may see the
 customer (owner and assignees): every customer write rewrites them in the same transaction,
@@ -75,7 +79,10 @@ Data Refresh rows (#37) mirror the customer rows: one per scope (the firm, and e
 member who may see the customer), rewritten together with an optimistic lock on the ALL row,
 so a page of the dashboard is one Query on GSI1 (by last upload) or GSI2 (by stored status).
 A refresh claims its engagement-day (#40) in the same transaction that moves the job's
-counters (#41) and writes the outcome (#42), so the counters always add up.
+counters (#41) and writes the outcome (#42), so the counters always add up. A job is listed
+(#43, #44) through a second item written once with it: the counters, updated on every claim,
+stay off the indexes (no GSI write per counter change); a page of the list is one Query and
+one BatchGetItem of the jobs themselves.
 Later issues add their rows here: this table is the data model's documentation.
 Every key string -- whole keys, the bounds of a key condition, and the pieces read back from
 a sort key to resume a page -- is built here and nowhere else (tests/unit/test_keys.py
@@ -379,6 +386,17 @@ def refresh_job_pk(firm_id: str, job_id: str) -> str:
 
 
 REFRESH_JOB = "JOB"
+REFRESH_JOB_LISTED = "LISTED"  # the job's listing item (#43, #44): its counters stay on JOB
+
+
+def refresh_jobs_gsi1pk(firm_id: str) -> str:
+    return f"FIRM#{firm_id}#REFRESH_JOBS"
+
+
+def refresh_jobs_by_gsi2pk(firm_id: str, staff_id: str) -> str:
+    return f"FIRM#{firm_id}#STAFF#{staff_id}#REFRESH_JOBS"
+
+
 REFRESH_OUTCOME_PREFIX = "ENGAGEMENT#"
 
 

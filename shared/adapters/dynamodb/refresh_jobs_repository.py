@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.client import batch_get, dynamodb_client, from_item, to_item
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor
 from shared.adapters.dynamodb.engagement_rows_repository import row_change_writes
 from shared.domain.errors import StaleEngagement
@@ -41,34 +41,95 @@ class RefreshJobsRepository:
     table_name: str
 
     def create_job(self, job: RefreshJob) -> None:
+        """The job with its counters (#41) and its listing item (#43, #44), together."""
         c = job.counts
-        dynamodb_client().put_item(
-            TableName=self.table_name,
-            Item=to_item(
+        pk = keys.refresh_job_pk(job.firm_id, job.job_id)
+        job_item = {
+            "PK": pk,
+            "SK": keys.REFRESH_JOB,
+            "type": "refresh_job",
+            "firm_id": job.firm_id,
+            "job_id": job.job_id,
+            "requested_by": job.requested_by,
+            "requested_at": job.requested_at.isoformat(),
+            "selection": job.selection,
+            "expanding": job.expanding,
+            "expansion_cursor": "",
+            "excluded_by_reason": {},
+            **{state.value: getattr(c, state.value) for state in RefreshState},
+        }
+        listing = {
+            "PK": pk,
+            "SK": keys.REFRESH_JOB_LISTED,
+            "type": "refresh_job_listing",
+            "job_id": job.job_id,
+            "GSI1PK": keys.refresh_jobs_gsi1pk(job.firm_id),
+            "GSI1SK": job.job_id,
+            "GSI2PK": keys.refresh_jobs_by_gsi2pk(job.firm_id, job.requested_by),
+            "GSI2SK": job.job_id,
+        }
+        dynamodb_client().transact_write_items(
+            TransactItems=[
                 {
-                    "PK": keys.refresh_job_pk(job.firm_id, job.job_id),
-                    "SK": keys.REFRESH_JOB,
-                    "type": "refresh_job",
-                    "firm_id": job.firm_id,
-                    "job_id": job.job_id,
-                    "requested_by": job.requested_by,
-                    "requested_at": job.requested_at.isoformat(),
-                    "selection": job.selection,
-                    "expanding": job.expanding,
-                    "expansion_cursor": "",
-                    "excluded_by_reason": {},
-                    **{state.value: getattr(c, state.value) for state in RefreshState},
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": to_item(item),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
                 }
-            ),
-            ConditionExpression="attribute_not_exists(PK)",
+                for item in (job_item, listing)
+            ]
         )
 
     def delete_job(self, firm_id: str, job_id: str) -> None:
         """Undo `create_job` for a job whose selection could not be queued (it has no outcomes)."""
-        dynamodb_client().delete_item(
-            TableName=self.table_name,
-            Key=to_item({"PK": keys.refresh_job_pk(firm_id, job_id), "SK": keys.REFRESH_JOB}),
+        pk = keys.refresh_job_pk(firm_id, job_id)
+        dynamodb_client().transact_write_items(
+            TransactItems=[
+                {"Delete": {"TableName": self.table_name, "Key": to_item({"PK": pk, "SK": sk})}}
+                for sk in (keys.REFRESH_JOB, keys.REFRESH_JOB_LISTED)
+            ]
         )
+
+    def list_jobs(
+        self, firm_id: str, requested_by: str | None, *, cursor: str | None, limit: int
+    ) -> tuple[list[RefreshJob], str | None]:
+        """Newest first: the firm's jobs (`requested_by` None), or one person's. One Query on the
+        listing items, one BatchGetItem of the jobs (consistent: the counters as they are now)."""
+        index, pk_name, sk_name, pk = (
+            ("GSI1", "GSI1PK", "GSI1SK", keys.refresh_jobs_gsi1pk(firm_id))
+            if requested_by is None
+            else ("GSI2", "GSI2PK", "GSI2SK", keys.refresh_jobs_by_gsi2pk(firm_id, requested_by))
+        )
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": index,
+            "KeyConditionExpression": f"{pk_name} = :pk",
+            "ExpressionAttributeValues": to_item({":pk": pk}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        last = decode_cursor(cursor)
+        if last:
+            query["ExclusiveStartKey"] = to_item(
+                {
+                    "PK": keys.refresh_job_pk(firm_id, last),
+                    "SK": keys.REFRESH_JOB_LISTED,
+                    pk_name: pk,
+                    sk_name: last,
+                }
+            )
+        response = dynamodb_client().query(**query)
+        job_ids = [from_item(raw)["job_id"] for raw in response["Items"]]
+        items = batch_get(
+            self.table_name,
+            [{"PK": keys.refresh_job_pk(firm_id, job_id), "SK": keys.REFRESH_JOB} for job_id in job_ids],
+            consistent=True,
+        )
+        jobs = {job.job_id: job for job in map(_job, items)}
+        found = [jobs[job_id] for job_id in job_ids if job_id in jobs]
+        more = response.get("LastEvaluatedKey") and job_ids
+        return found, (encode_cursor(job_ids[-1]) if more else None)
 
     def get_job(self, firm_id: str, job_id: str) -> RefreshJob | None:
         item = self._get(keys.refresh_job_pk(firm_id, job_id), keys.REFRESH_JOB)
