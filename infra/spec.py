@@ -156,13 +156,13 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         handler="functions.invitations_api.handler.lambda_handler",
         description="Customer invitations, onboarding and shared-account review",
         service="invitations",
-        grants=(_DATA_RW, _IDEMPOTENCY, _EMAIL),
+        grants=(_DATA_RW, _IDEMPOTENCY, _EMAIL, Grant(USER_POOL_KEY, "manage_users")),
     ),
     "access_api": FunctionSpec(
         handler="functions.access_api.handler.lambda_handler",
         description="Client file access grants for members and external advisers",
         service="access",
-        grants=(_DATA_RW, _IDEMPOTENCY, _EMAIL),
+        grants=(_DATA_RW, _IDEMPOTENCY, _EMAIL, Grant(USER_POOL_KEY, "create_users")),
     ),
     "connections_api": FunctionSpec(
         handler="functions.connections_api.handler.lambda_handler",
