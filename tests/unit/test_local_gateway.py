@@ -12,8 +12,8 @@ from infra.spec import Route
 from local.authorizer import JwtAuthorizer
 from local.gateway import ApiGateway
 from local.http_types import Headers, HttpRequest
-from local.issuer import CLIENT_ID, ISSUER, LocalIssuer
 from local.routing import RouteTable
+from tests.token_issuer import CLIENT_ID, ISSUER, LocalIssuer
 
 USER = {"sub": "user-1", "email": "someone@example.com", "name": "Someone"}
 
