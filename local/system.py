@@ -14,6 +14,7 @@ import boto3
 from infra.spec import QUEUES, ROUTES, SCHEDULES, SECRETS
 from local import app_pages, console
 from local.authorizer import JwtAuthorizer
+from local.demo_connection import DemoConnection
 from local.demo_data import DEMO_USERS, DemoUser, create_demo_users, seed_demo_data
 from local.environment import (
     EMAIL_SENDER,
@@ -46,7 +47,7 @@ class LocalSystem:
     fake_aws: FakeAws
     server: LocalHttpServer
     stop_signal: threading.Event = field(default_factory=threading.Event)
-    workers: list[QueuePump | Scheduler | OutboxPrinter] = field(default_factory=list)
+    workers: list[QueuePump | Scheduler | OutboxPrinter | DemoConnection] = field(default_factory=list)
     aggregator_urls: dict[str, str] = field(default_factory=dict)  # set from the outer environment
     users: tuple[DemoUser, ...] = DEMO_USERS  # with the subs the pool gave them, once wired
 
@@ -80,6 +81,7 @@ Local system running (AWS on moto at {self.fake_aws.endpoint_url}; Ctrl-C stops 
   Plaid sandbox       {url}{PLAID_SANDBOX_MOUNT}   (Link: {url}{PLAID_SANDBOX_MOUNT}/link/<link_token>)
 {self._aggregator_lines()}Demo users (password {DEMO_PASSWORD}, in the user pool on moto)
 {users}
+  The customer's bank (Demo Bank, GoCardless sandbox) is connected in the first seconds.
 Token: make token USER=<email>   (signs in through the pool; default: the admin), then
   curl -H "Authorization: Bearer $(make -s token)" {url}/me
 """
@@ -152,6 +154,11 @@ def _wire(system: LocalSystem) -> None:
         scheduler,
         OutboxPrinter(system.stop_signal),
     ]
+    if "GOCARDLESS_BASE_URL" not in system.aggregator_urls:  # the built-in sandbox's Demo Bank only
+        customer = next(user.email for user in system.users if user.role == "customer")
+        system.workers.append(
+            DemoConnection(system.server.port, lambda: pool.sign_in(customer), system.stop_signal)
+        )
     for worker in system.workers:
         worker.start()
 

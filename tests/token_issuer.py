@@ -26,14 +26,14 @@ ALGORITHM = "RS256"
 TOKEN_LIFETIME_SECONDS = 3600
 
 
-class LocalIssuer:
+class KeyIssuer:
     def __init__(self, private_key: rsa.RSAPrivateKey):
         self._private_key = private_key
         public_jwk: dict[str, Any] = RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
         self._public_jwk = {**public_jwk, "kid": _thumbprint(public_jwk), "alg": ALGORITHM, "use": "sig"}
 
     @classmethod
-    def load_or_create(cls, key_file: Path) -> LocalIssuer:
+    def load_or_create(cls, key_file: Path) -> KeyIssuer:
         if not key_file.exists():
             _create_key_file(key_file)
         private_key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
