@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import boto3
 import pytest
 
 from infra.spec_user_pool import USER_POOL
-from local.provision import ProvisionedUserPool, create_user_pool
+from local.provision import ProvisionedUserPool
 from shared.adapters.cognito import CognitoDirectory, email_filter
 from shared.domain.errors import Conflict, InvalidRequest
 from shared.ports.directory import DirectoryUser
+from shared.settings import get_settings
 
 GOOD_PASSWORD = "Correct-Horse-9!"
 
 
 @pytest.fixture
-def pool(aws: None) -> Iterator[ProvisionedUserPool]:
-    yield create_user_pool()
+def pool(user_pool: ProvisionedUserPool) -> ProvisionedUserPool:
+    return user_pool
 
 
 @pytest.fixture
 def directory(pool: ProvisionedUserPool) -> CognitoDirectory:
-    return CognitoDirectory(pool.user_pool_id)
+    """Built as bootstrap will build it: from the USER_POOL_ID setting."""
+    return CognitoDirectory(get_settings().user_pool_id)
 
 
 def sign_in(pool: ProvisionedUserPool, email: str, password: str) -> dict:
