@@ -11,7 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Access = Literal["read", "write", "read_write", "send", "consume", "read_secret"]
+from infra.spec_user_pool import USER_POOL, USER_POOL_KEY
+
+Access = Literal[
+    "read", "write", "read_write", "send", "consume", "read_secret", "create_users", "manage_users"
+]
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ class SecretSpec:
 
 @dataclass(frozen=True)
 class Grant:
-    resource: str  # key in TABLES, QUEUES or SECRETS, or "email"
+    resource: str  # key in TABLES, QUEUES or SECRETS, USER_POOL_KEY, or "email"
     access: Access
 
 
@@ -152,14 +156,17 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         handler="functions.invitations_api.handler.lambda_handler",
         description="Customer invitations, onboarding and shared-account review",
         service="invitations",
-        # imports/send: an account the firm accepts gets its first import at once
-        grants=(_DATA_RW, _IDEMPOTENCY, _EMAIL, Grant("imports", "send")),
+        grants=(
+            *(_DATA_RW, _IDEMPOTENCY, _EMAIL),
+            Grant("imports", "send"),  # an account the firm accepts gets its first import at once
+            Grant(USER_POOL_KEY, "manage_users"),
+        ),
     ),
     "access_api": FunctionSpec(
         handler="functions.access_api.handler.lambda_handler",
         description="Client file access grants for members and external advisers",
         service="access",
-        grants=(_DATA_RW, _IDEMPOTENCY, _EMAIL),
+        grants=(_DATA_RW, _IDEMPOTENCY, _EMAIL, Grant(USER_POOL_KEY, "create_users")),
     ),
     "connections_api": FunctionSpec(
         handler="functions.connections_api.handler.lambda_handler",
@@ -303,12 +310,18 @@ COMMON_ENV = (
 def function_environment(name: str, resolve: dict[str, str]) -> dict[str, str]:
     """Environment variables for one function, given resolved names/URLs of its resources.
 
-    `resolve` maps a resource key (table, queue or secret key) to its physical name or URL.
+    `resolve` maps a resource key (table, queue, secret key or USER_POOL_KEY) to its physical name,
+    URL or id.
     """
     spec = FUNCTIONS[name]
     env: dict[str, str] = {"POWERTOOLS_SERVICE_NAME": spec.service}
     for grant in spec.grants:
-        declared = TABLES.get(grant.resource) or QUEUES.get(grant.resource) or SECRETS.get(grant.resource)
+        declared = (
+            TABLES.get(grant.resource)
+            or QUEUES.get(grant.resource)
+            or SECRETS.get(grant.resource)
+            or (USER_POOL if grant.resource == USER_POOL_KEY else None)
+        )
         if declared is not None and grant.access != "consume":
             env[declared.env] = resolve[grant.resource]
     return env

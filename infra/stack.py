@@ -43,11 +43,16 @@ class ClientDataSharingStack(Stack):
         queues = Queues(self, "Queues")
         secrets = Secrets(self, "Secrets")
         email = Email(self, "Email", sender=config.email_sender, domain=config.email_domain)
+        api = Api(self, "Api", allowed_origin=config.app_base_url)
         functions = Functions(
             self,
             "Functions",
             targets=GrantTargets(
-                tables=data.tables, queues=queues.queues, secrets=secrets.secrets, email=email
+                tables=data.tables,
+                queues=queues.queues,
+                secrets=secrets.secrets,
+                email=email,
+                users=api.users,
             ),
             common_environment=_common_environment(config, email),
             metrics_namespace=METRICS_NAMESPACE,
@@ -55,7 +60,7 @@ class ClientDataSharingStack(Stack):
         for key, queue_spec in QUEUES.items():
             # Workers park a message in its DLQ themselves, with the reason (shared/worker.py).
             queues.dead_letter_queues[key].grant_send_messages(functions[queue_spec.consumer])
-        api = Api(self, "Api", functions=functions, allowed_origin=config.app_base_url)
+        api.add_routes(functions)
         # Known only once the API exists: aggregator callbacks and webhooks point at it.
         api_base_url = config.api_base_url or api.http_api.api_endpoint
         for function in functions.values():
@@ -72,8 +77,8 @@ class ClientDataSharingStack(Stack):
         )
 
         CfnOutput(self, "ApiUrl", value=api.stage.url)
-        CfnOutput(self, "UserPoolId", value=api.user_pool.user_pool_id)
-        CfnOutput(self, "UserPoolClientId", value=api.user_pool_client.user_pool_client_id)
+        CfnOutput(self, "UserPoolId", value=api.users.user_pool.user_pool_id)
+        CfnOutput(self, "UserPoolClientId", value=api.users.user_pool_client.user_pool_client_id)
         CfnOutput(self, "AlarmTopicArn", value=alarms.topic.topic_arn)
         for key, table in data.tables.items():
             CfnOutput(self, f"{pascal_case(key)}TableName", value=table.table_name)

@@ -2,7 +2,7 @@
 
 In AWS these pages belong to the web app at APP_BASE_URL; locally they are plain HTML that
 calls the real API over loopback, so an invitation link from the outbox can be followed to
-the end: check the token, "sign in" as an email (the local issuer mints its ID token), accept.
+the end: check the token, sign in as that email through the local user pool, accept.
 Two such links exist: a customer's invitation and a client-file grantee's invitation. The bank's
 redirect ends here too: `/callbacks/gocardless` sends the browser to
 `/connections/complete?outcome=…`, answered with a sentence per outcome.
@@ -14,13 +14,11 @@ import json
 import urllib.error
 import urllib.request
 from html import escape
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
-from local.demo_data import local_identity
 from local.environment import APP_PAGES_PREFIX
 from local.http_types import HttpRequest, HttpResponse
-from local.issuer import LocalIssuer
 
 PREFIX = APP_PAGES_PREFIX
 ACCEPT = f"{PREFIX}/invitations/accept"
@@ -74,10 +72,16 @@ UNKNOWN_OUTCOME = (
 )
 
 
+class InviteeSignIn(Protocol):
+    def sign_in_invitee(self, email: str) -> str:
+        """An ID token of this email's user in the pool (`local.user_pool.LocalPool`)."""
+        ...
+
+
 class AppPages:
-    def __init__(self, api_base_url: str, issuer: LocalIssuer):
+    def __init__(self, api_base_url: str, accounts: InviteeSignIn):
         self._api = api_base_url
-        self._issuer = issuer
+        self._accounts = accounts
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         pages = {
@@ -114,12 +118,11 @@ class AppPages:
     def _accept(self, token: str, email: str) -> HttpResponse:
         if "@" not in email:
             return _page(400, "Email needed", "<p>Enter the email you sign in with.</p>")
-        person = local_identity(email)
-        bearer = self._issuer.id_token(sub=person.sub, email=person.email, name=person.name)
+        bearer = self._accounts.sign_in_invitee(email)
         status, answer = self._call("POST", "/invitations/accept", {"token": token}, bearer)
         if status != 200:
             return _page(status, "Could not accept", f"<p>{escape(answer.get('message', ''))}</p>")
-        command = f"make token USER={person.email}"
+        command = f"make token USER={email.strip().lower()}"
         return _page(
             200,
             "Invitation accepted",
@@ -145,12 +148,11 @@ class AppPages:
     def _accept_file(self, token: str, email: str) -> HttpResponse:
         if "@" not in email:
             return _page(400, "Email needed", "<p>Enter the email you sign in with.</p>")
-        person = local_identity(email)
-        bearer = self._issuer.id_token(sub=person.sub, email=person.email, name=person.name)
+        bearer = self._accounts.sign_in_invitee(email)
         status, answer = self._call("POST", "/file-invitations/accept", {"token": token}, bearer)
         if status != 200:
             return _page(status, "Could not accept", f"<p>{escape(answer.get('message', ''))}</p>")
-        command = f"make token USER={person.email}"
+        command = f"make token USER={email.strip().lower()}"
         return _page(
             200,
             "Invitation accepted",

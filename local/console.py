@@ -1,5 +1,6 @@
 """Local-only routes under /_local/: the outbox, the schedules (list, run now), the business
-clock (read, move forward) and the issuer's JWKS. They exist only in the local system, never
+clock (read, move forward), the user pool's JWKS and where the pool is (`make token` signs in
+there). They exist only in the local system, never
 in the deployed API."""
 
 from __future__ import annotations
@@ -22,10 +23,18 @@ log = logging.getLogger("local.console")
 
 
 class LocalConsole:
-    def __init__(self, *, scheduler: Scheduler, emails: Callable[[], list[Email]], jwks: dict[str, Any]):
+    def __init__(
+        self,
+        *,
+        scheduler: Scheduler,
+        emails: Callable[[], list[Email]],
+        jwks: dict[str, Any],
+        user_pool: dict[str, str],
+    ):
         self._scheduler = scheduler
         self._emails = emails
         self._jwks = jwks
+        self._user_pool = user_pool
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         path, method = request.raw_path, request.method
@@ -35,6 +44,8 @@ class LocalConsole:
             return json_response(200, {"schedules": self._scheduler.describe()})
         if method == "GET" and path == f"{PREFIX}/.well-known/jwks.json":
             return json_response(200, self._jwks)
+        if method == "GET" and path == f"{PREFIX}/user-pool":
+            return json_response(200, self._user_pool)
         if method == "GET" and path == f"{PREFIX}/clock":
             return json_response(200, reading())
         if method == "POST" and path == f"{PREFIX}/clock":

@@ -1,4 +1,5 @@
-"""Creates every resource declared in `infra/spec.py` on moto (or under `mock_aws` in tests).
+"""Creates every resource declared in `infra/spec.py` on moto (or under `mock_aws` in tests), its
+user pool too.
 
 Physical names are the spec's keys (`data`, `imports`, `imports-dlq`, …): one account,
 one stage, nothing to disambiguate.
@@ -14,6 +15,12 @@ from typing import Any
 import boto3
 
 from infra.spec import QUEUES, SECRETS, TABLES, create_table_request
+from infra.spec_user_pool import (
+    USER_POOL_KEY,
+    create_user_pool_client_request,
+    create_user_pool_request,
+    user_pool_mfa_request,
+)
 
 # Locally a message that its consumer failed becomes visible again after 5 s, so a demo shows
 # the retries and the move to the dead-letter queue within a minute. In AWS the visibility
@@ -21,6 +28,7 @@ from infra.spec import QUEUES, SECRETS, TABLES, create_table_request
 LOCAL_VISIBILITY_TIMEOUT_SECONDS = 5
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 SCHEDULES_DLQ_NAME = "schedules-dlq"
+APP_CLIENT_NAME = "web"
 
 
 @dataclass(frozen=True)
@@ -31,15 +39,27 @@ class ProvisionedQueue:
 
 
 @dataclass(frozen=True)
+class ProvisionedUserPool:
+    user_pool_id: str
+    client_id: str  # the app client people sign in with (the JWT authorizer's audience)
+
+
+@dataclass(frozen=True)
 class Resources:
     tables: dict[str, str]  # spec key -> table name
     queues: dict[str, ProvisionedQueue]  # spec key -> queue and its dead-letter queue
     secrets: dict[str, str]  # spec key -> secret name
     schedules_dlq_url: str
+    user_pool: ProvisionedUserPool
 
     def resolve(self) -> dict[str, str]:
-        """Resource key -> physical name or URL, as `infra.spec.function_environment` takes it."""
-        return {**self.tables, **{key: queue.url for key, queue in self.queues.items()}, **self.secrets}
+        """Resource key -> physical name, URL or id, as `infra.spec.function_environment` takes it."""
+        return {
+            **self.tables,
+            **{key: queue.url for key, queue in self.queues.items()},
+            **self.secrets,
+            USER_POOL_KEY: self.user_pool.user_pool_id,
+        }
 
 
 def provision(email_sender: str, configuration_set: str) -> Resources:
@@ -50,6 +70,7 @@ def provision(email_sender: str, configuration_set: str) -> Resources:
         queues=create_queues(),
         secrets=create_secrets(),
         schedules_dlq_url=create_schedules_dlq(),
+        user_pool=create_user_pool(),
     )
     create_email_sending(email_sender, configuration_set)
     return resources
@@ -108,6 +129,15 @@ def create_secrets() -> dict[str, str]:
             Name=key, Description=spec.description, SecretString=json.dumps(spec.local_value)
         )
     return {key: key for key in SECRETS}
+
+
+def create_user_pool() -> ProvisionedUserPool:
+    """The spec's user pool (self sign-up off, the password policy, TOTP offered) and its app client."""
+    cognito = boto3.client("cognito-idp")
+    pool_id = cognito.create_user_pool(**create_user_pool_request(USER_POOL_KEY))["UserPool"]["Id"]
+    cognito.set_user_pool_mfa_config(**user_pool_mfa_request(pool_id))
+    client = cognito.create_user_pool_client(**create_user_pool_client_request(pool_id, APP_CLIENT_NAME))
+    return ProvisionedUserPool(user_pool_id=pool_id, client_id=client["UserPoolClient"]["ClientId"])
 
 
 def create_email_sending(sender: str, configuration_set: str) -> None:

@@ -14,7 +14,8 @@ import boto3
 from infra.spec import QUEUES, ROUTES, SCHEDULES, SECRETS
 from local import app_pages, console
 from local.authorizer import JwtAuthorizer
-from local.demo_data import DEMO_USERS, seed_demo_data
+from local.demo_connection import DemoConnection
+from local.demo_data import DEMO_USERS, DemoUser, create_demo_users, seed_demo_data
 from local.environment import (
     EMAIL_SENDER,
     GOCARDLESS_SANDBOX_MOUNT,
@@ -23,10 +24,9 @@ from local.environment import (
     aggregator_urls,
     handler_environment,
 )
-from local.fake_aws import HOST, FakeAws, start_fake_aws
+from local.fake_aws import HOST, REGION, FakeAws, start_fake_aws
 from local.functions import Functions
 from local.gateway import ApiGateway
-from local.issuer import CLIENT_ID, ISSUER, LocalIssuer
 from local.outbox import OutboxPrinter, sent_emails
 from local.provision import Resources, provision
 from local.queue_pump import QueuePump
@@ -35,6 +35,7 @@ from local.sandbox.gocardless import GoCardlessSandbox
 from local.sandbox.plaid import PlaidSandbox
 from local.scheduler import Scheduler
 from local.server import LocalHttpServer, dispatcher, mounted
+from local.user_pool import DEMO_PASSWORD, LocalPool
 from local.webhooks import webhook_poster
 from shared.clock import now as business_now
 
@@ -46,8 +47,9 @@ class LocalSystem:
     fake_aws: FakeAws
     server: LocalHttpServer
     stop_signal: threading.Event = field(default_factory=threading.Event)
-    workers: list[QueuePump | Scheduler | OutboxPrinter] = field(default_factory=list)
+    workers: list[QueuePump | Scheduler | OutboxPrinter | DemoConnection] = field(default_factory=list)
     aggregator_urls: dict[str, str] = field(default_factory=dict)  # set from the outer environment
+    users: tuple[DemoUser, ...] = DEMO_USERS  # with the subs the pool gave them, once wired
 
     @property
     def base_url(self) -> str:
@@ -65,7 +67,7 @@ class LocalSystem:
 
     def banner(self) -> str:
         url = self.base_url
-        users = "\n".join(f"  {user.email:<36} {user.role}" for user in DEMO_USERS)
+        users = "\n".join(f"  {user.email:<36} {user.role}" for user in self.users)
         return f"""
 Local system running (AWS on moto at {self.fake_aws.endpoint_url}; Ctrl-C stops everything)
   API                 {url}
@@ -77,9 +79,10 @@ Local system running (AWS on moto at {self.fake_aws.endpoint_url}; Ctrl-C stops 
                       move it: curl -X POST {url}{console.PREFIX}/clock -d '{{"advance": "P7D"}}'
   GoCardless sandbox  {url}{GOCARDLESS_SANDBOX_MOUNT}
   Plaid sandbox       {url}{PLAID_SANDBOX_MOUNT}   (Link: {url}{PLAID_SANDBOX_MOUNT}/link/<link_token>)
-{self._aggregator_lines()}Demo users
+{self._aggregator_lines()}Demo users (password {DEMO_PASSWORD}, in the user pool on moto)
 {users}
-Token: make token USER=<email>   (default: the admin), then
+  The customer's bank (Demo Bank, GoCardless sandbox) is connected in the first seconds.
+Token: make token USER=<email>   (signs in through the pool; default: the admin), then
   curl -H "Authorization: Bearer $(make -s token)" {url}/me
 """
 
@@ -110,10 +113,15 @@ def start_local_system(port: int, moto_port: int = 0, outer: Mapping[str, str] |
 def _wire(system: LocalSystem) -> None:
     resources = provision(EMAIL_SENDER, SES_CONFIGURATION_SET)
     os.environ.update(handler_environment(resources.resolve(), system.base_url, system.aggregator_urls))
-    seed_demo_data(resources.tables[DATA_TABLE])
+    pool = LocalPool(
+        system.fake_aws.endpoint_url, REGION, resources.user_pool.user_pool_id, resources.user_pool.client_id
+    )
+    system.users = create_demo_users(pool.directory(), DEMO_PASSWORD)
+    seed_demo_data(resources.tables[DATA_TABLE], system.users, now=business_now())
     functions = Functions.load()
-    issuer = LocalIssuer.load_or_create()
-    authorizer = JwtAuthorizer(ISSUER, [CLIENT_ID], issuer.jwks())
+    jwks = pool.jwks()
+    # As API Gateway's JWT authorizer: the pool's issuer, the app client, the pool's keys.
+    authorizer = JwtAuthorizer(pool.issuer, [pool.client_id], jwks)
     gateway = ApiGateway(RouteTable(ROUTES), authorizer, functions.invoke)
     scheduler = Scheduler(
         SCHEDULES,
@@ -122,7 +130,9 @@ def _wire(system: LocalSystem) -> None:
         dead_letter_queue_url=resources.schedules_dlq_url,
         stop=system.stop_signal,
     )
-    local_console = console.LocalConsole(scheduler=scheduler, emails=sent_emails, jwks=issuer.jwks())
+    local_console = console.LocalConsole(
+        scheduler=scheduler, emails=sent_emails, jwks=jwks, user_pool=pool.as_dict()
+    )
     sandbox = GoCardlessSandbox(public_base_url=system.base_url + GOCARDLESS_SANDBOX_MOUNT)
     plaid_keys = SECRETS["aggregator"].local_value
     plaid = PlaidSandbox(
@@ -131,7 +141,7 @@ def _wire(system: LocalSystem) -> None:
         client_id=plaid_keys["plaid_client_id"],
         secret=plaid_keys["plaid_secret"],
     )
-    pages = app_pages.AppPages(system.base_url, issuer)
+    pages = app_pages.AppPages(system.base_url, pool)
     mounts = {
         console.PREFIX: local_console.handle,
         app_pages.PREFIX: pages.handle,
@@ -144,6 +154,11 @@ def _wire(system: LocalSystem) -> None:
         scheduler,
         OutboxPrinter(system.stop_signal),
     ]
+    if "GOCARDLESS_BASE_URL" not in system.aggregator_urls:  # the built-in sandbox's Demo Bank only
+        customer = next(user.email for user in system.users if user.role == "customer")
+        system.workers.append(
+            DemoConnection(system.server.port, lambda: pool.sign_in(customer), system.stop_signal)
+        )
     for worker in system.workers:
         worker.start()
 

@@ -112,6 +112,19 @@ def aws() -> Iterator[None]:
     bootstrap.reset()
 
 
+@pytest.fixture
+def user_pool(aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The spec's user pool and app client on moto, its id in USER_POOL_ID as the functions get it
+    (`shared.settings.user_pool_id`; bootstrap builds its directory from it)."""
+    from local.provision import create_user_pool
+    from shared import bootstrap
+
+    pool = create_user_pool()
+    monkeypatch.setenv("USER_POOL_ID", pool.user_pool_id)
+    bootstrap.reset()  # settings are read again (moto and its tables stay)
+    return pool
+
+
 def api_event(
     method: str,
     route: str,

@@ -3,9 +3,8 @@ answers, stopped with its whole process group.
 
 Nothing clashes with a developer's `make run` or with another xdist worker: the API's PORT is a free
 port picked here (retried if another process takes it first), moto's port is always "any free port"
-(MOTO_PORT=0, whatever the shell says), and all state is in the process's memory. The only file the
-local system shares is the signing key in `.local/` (created atomically once, then only read), so a
-token minted here with `local_token()` is accepted by every local system on this checkout.
+(MOTO_PORT=0, whatever the shell says), and all state is in the process's memory, its user pool too:
+`local_token(port, email)` signs in through the pool of the system on that port, as `make token` does.
 """
 
 from __future__ import annotations
@@ -24,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from local.demo_data import DEFAULT_TOKEN_USER, local_identity
-from local.issuer import LocalIssuer
+from local.demo_data import DEFAULT_TOKEN_USER
+from local.user_pool import DEMO_PASSWORD, running_pool
 from shared.clock import CLOCK
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,10 +39,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def local_token(email: str = DEFAULT_TOKEN_USER) -> str:
-    """The token `make token USER=<email>` prints, minted in this process with the same key."""
-    user = local_identity(email)
-    return LocalIssuer.load_or_create().id_token(sub=user.sub, email=user.email, name=user.name)
+def local_token(port: int, email: str = DEFAULT_TOKEN_USER, password: str = DEMO_PASSWORD) -> str:
+    """The token `make token USER=<email>` prints: a sign-in through the pool of the system on `port`."""
+    return running_pool(port).sign_in(email, password)
 
 
 def http_call(

@@ -6,16 +6,16 @@ import json
 from collections.abc import Mapping
 
 import jsii
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_apigatewayv2 as apigwv2
-from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk.aws_apigatewayv2_authorizers import HttpJwtAuthorizer
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
+from infra.constructs.users import build_users
 from infra.nag import acknowledge
 from infra.naming import pascal_case
 from infra.spec import ROUTES
@@ -61,20 +61,16 @@ class Api(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        functions: Mapping[str, lambda_.IFunction],
         allowed_origin: str,
     ) -> None:
+        """The pool, the API and its stage; the routes come with `add_routes`, once the functions
+        (which are granted access to the pool) exist."""
         super().__init__(scope, construct_id)
-        self.user_pool = _user_pool(self)
-        self.user_pool_client = self.user_pool.add_client(
-            "WebClient",
-            auth_flows=cognito.AuthFlow(user_srp=True),
-            prevent_user_existence_errors=True,
-        )
+        self.users = build_users(self)
         authorizer = HttpJwtAuthorizer(
             "CognitoJwt",
-            jwt_issuer=f"https://{self.user_pool.user_pool_provider_url}",
-            jwt_audience=[self.user_pool_client.user_pool_client_id],
+            jwt_issuer=f"https://{self.users.user_pool.user_pool_provider_url}",
+            jwt_audience=[self.users.user_pool_client.user_pool_client_id],
         )
         self.http_api = apigwv2.HttpApi(
             self,
@@ -100,9 +96,8 @@ class Api(Construct):
                 logs.LogGroup(self, "AccessLogs", retention=ACCESS_LOG_RETENTION)
             ),
         )
-        self._add_routes(functions)
 
-    def _add_routes(self, functions: Mapping[str, lambda_.IFunction]) -> None:
+    def add_routes(self, functions: Mapping[str, lambda_.IFunction]) -> None:
         integrations = {
             name: HttpLambdaIntegration(f"{pascal_case(name)}Integration", functions[name])
             for name in dict.fromkeys(route.function for route in ROUTES)
@@ -121,41 +116,3 @@ class Api(Construct):
                     f"{route.method} {route.path} is public by design (infra/spec.py ROUTES): health, API "
                     "documentation, aggregator callbacks and invitation-token checks have no signed-in user.",
                 )
-
-
-def _user_pool(scope: Construct) -> cognito.UserPool:
-    user_pool = cognito.UserPool(
-        scope,
-        "UserPool",
-        self_sign_up_enabled=False,  # firm staff are created by an admin; customers join by invitation
-        sign_in_aliases=cognito.SignInAliases(email=True),
-        auto_verify=cognito.AutoVerifiedAttrs(email=True),
-        # An email change takes effect only once verified: the `email` claim stays trustworthy.
-        keep_original=cognito.KeepOriginalAttrs(email=True),
-        standard_attributes=cognito.StandardAttributes(
-            email=cognito.StandardAttribute(required=True, mutable=True)
-        ),
-        password_policy=cognito.PasswordPolicy(
-            min_length=12,
-            require_lowercase=True,
-            require_uppercase=True,
-            require_digits=True,
-            require_symbols=True,
-            temp_password_validity=Duration.days(3),
-        ),
-        mfa=cognito.Mfa.OPTIONAL,
-        mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
-        account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
-        feature_plan=cognito.FeaturePlan.PLUS,
-        standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
-        deletion_protection=True,
-        removal_policy=RemovalPolicy.RETAIN,
-    )
-    acknowledge(
-        user_pool,
-        "AwsSolutions-COG2",
-        "MFA is optional by product decision: customers and their family members join by an emailed "
-        "invitation and must not need an authenticator app; every user can enrol TOTP, and threat "
-        "protection (Plus plan, full function) blocks risky sign-ins.",
-    )
-    return user_pool

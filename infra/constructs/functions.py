@@ -17,9 +17,11 @@ from constructs import Construct, IConstruct
 
 from infra import bundling
 from infra.constructs.email import Email
+from infra.constructs.users import Users
 from infra.nag import acknowledge, wildcard_finding
 from infra.naming import pascal_case
 from infra.spec import FUNCTIONS, QUEUES, TABLES, FunctionSpec, Grant, function_environment
+from infra.spec_user_pool import USER_POOL_ACTIONS, USER_POOL_KEY
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -35,13 +37,16 @@ class GrantTargets:
     queues: Mapping[str, sqs.Queue]
     secrets: Mapping[str, secretsmanager.Secret]
     email: Email
+    users: Users
 
     def physical_names(self) -> dict[str, str]:
-        """What `spec.function_environment` puts in the environment: table names, queue URLs, secret names."""
+        """What `spec.function_environment` puts in the environment: table names, queue URLs, secret
+        names, the user pool's id."""
         return {
             **{key: table.table_name for key, table in self.tables.items()},
             **{key: queue.queue_url for key, queue in self.queues.items()},
             **{key: secret.secret_name for key, secret in self.secrets.items()},
+            USER_POOL_KEY: self.users.user_pool.user_pool_id,
         }
 
 
@@ -137,6 +142,8 @@ class Functions(Construct):
                 function.add_event_source(_queue_event_source(name, grant.resource, targets.queues))
             case "read_secret":
                 targets.secrets[grant.resource].grant_read(function)
+            case access if grant.resource == USER_POOL_KEY and access in USER_POOL_ACTIONS:
+                targets.users.grant(function, access)
             case _:
                 raise ValueError(f"{name}: no grant for {grant}")
 

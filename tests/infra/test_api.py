@@ -6,6 +6,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.spec import ROUTES, Route
+from infra.spec_user_pool import create_user_pool_client_request, create_user_pool_request
 from tests.infra.conftest import cdk_json_context
 from tests.infra.template_queries import Resources, function_id, of_type, referenced_ids
 
@@ -74,6 +75,26 @@ def test_user_pool_is_invitation_only_with_strong_passwords(template: Template) 
         },
     )
     template.has_resource_properties("AWS::Cognito::UserPoolClient", {"GenerateSecret": Match.absent()})
+
+
+def test_the_pool_and_client_are_those_the_local_system_creates_from_the_spec(resources: Resources) -> None:
+    """infra/spec_user_pool.py gives moto (local/provision.py) and the stack the same pool and client."""
+    ((pool_id, pool),) = of_type(resources, "AWS::Cognito::UserPool").items()
+    ((client_id, client),) = of_type(resources, "AWS::Cognito::UserPoolClient").items()
+    local_pool = create_user_pool_request("users")
+    local_client = create_user_pool_client_request("pool", "web")
+    properties = pool["Properties"]
+    for name in ("UsernameAttributes", "AutoVerifiedAttributes", "AdminCreateUserConfig", "MfaConfiguration"):
+        assert properties[name] == local_pool[name], name
+    local_policy = local_pool["Policies"]["PasswordPolicy"]  # type: ignore[index]
+    assert properties["Policies"]["PasswordPolicy"] == local_policy
+    assert properties["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    client_properties = client["Properties"]
+    assert set(client_properties["ExplicitAuthFlows"]) == set(local_client["ExplicitAuthFlows"])  # type: ignore[arg-type]
+    assert "ALLOW_USER_PASSWORD_AUTH" not in client_properties["ExplicitAuthFlows"]
+    assert set(client_properties["ReadAttributes"]) == set(local_client["ReadAttributes"])  # type: ignore[arg-type]
+    # The deployed pool and client keep their logical ids (a new id would be a new pool without its users).
+    assert (pool_id, client_id) == ("ApiUserPool5AB2526B", "ApiUserPoolWebClient14D21EAE")
 
 
 def test_default_stage_logs_every_request_as_json_and_throttles(resources: Resources) -> None:

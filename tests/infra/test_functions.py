@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from infra.spec import COMMON_ENV, FUNCTIONS, QUEUES, SCHEDULES, SECRETS, TABLES, function_environment
+from infra.spec_user_pool import USER_POOL, USER_POOL_ACTIONS, USER_POOL_KEY
 from tests.infra.template_queries import (
     Resources,
     actions,
@@ -20,7 +21,7 @@ from tests.infra.template_queries import (
 )
 
 POWERTOOLS_SETTINGS = {"POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "POWERTOOLS_LOGGER_LOG_EVENT"}
-RESOURCE_KEYS = {key: key for key in (*TABLES, *QUEUES, *SECRETS)}
+RESOURCE_KEYS = {key: key for key in (*TABLES, *QUEUES, *SECRETS, USER_POOL_KEY)}
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -90,11 +91,24 @@ def test_function_may_use_exactly_the_resources_it_is_granted(resources: Resourc
     assert resources_allowed(statements, "ses:SendEmail") == (email_resources if sends_email else set())
 
 
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_function_may_manage_users_of_the_pool_only_as_granted(resources: Resources, name: str) -> None:
+    statements = policy_statements(resources, name)
+    allowed = {action for s in statements for action in actions(s) if action.startswith("cognito-idp:")}
+    (granted,) = [g.access for g in FUNCTIONS[name].grants if g.resource == USER_POOL_KEY] or [None]
+    assert allowed == set(USER_POOL_ACTIONS.get(granted or "", ()))
+    pools = set(of_type(resources, "AWS::Cognito::UserPool"))
+    for action in allowed:
+        assert resources_allowed(statements, action) == pools
+    if granted:
+        assert resource_behind(resources, USER_POOL.env) in pools
+
+
 def test_no_policy_allows_data_or_queue_actions_on_every_resource(resources: Resources) -> None:
     for policy_id, policy in of_type(resources, "AWS::IAM::Policy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if any(
-                action.startswith(("dynamodb:", "sqs:", "ses:", "secretsmanager:"))
+                action.startswith(("dynamodb:", "sqs:", "ses:", "secretsmanager:", "cognito-idp:"))
                 for action in actions(statement)
             ):
                 assert "*" not in statement["Resource"], f"{policy_id}: {statement}"

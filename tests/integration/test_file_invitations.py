@@ -14,7 +14,6 @@ import pytest
 from functions.invitations_api import handler as invitations
 from functions.reminders_job.handler import run as run_reminders_job
 from local.app_pages import FILE_ACCEPT, AppPages
-from local.demo_data import local_identity
 from local.environment import common_environment
 from local.http_types import HttpRequest
 from local.outbox import sent_emails
@@ -134,9 +133,12 @@ class HandlerBackedPages(AppPages):
         return api(method, path, user, body=body)
 
 
-class PlainIssuer:
-    def id_token(self, *, sub: str, email: str, name: str) -> str:
-        return f"{sub}|{email}"
+POOL_SUB = "kid-pool-sub"  # the sub the pool gives the invitee's user
+
+
+class PlainSignIn:
+    def sign_in_invitee(self, email: str) -> str:
+        return f"{POOL_SUB}|{email}"
 
 
 def test_the_emailed_link_works_on_the_local_page(world, monkeypatch):
@@ -148,14 +150,13 @@ def test_the_emailed_link_works_on_the_local_page(world, monkeypatch):
     [link] = [link for link in email.links if "token=" in link]
     parsed = urlparse(link)
     assert f"{parsed.scheme}://{parsed.netloc}{parsed.path}" == local_base + FILE_ACCEPT
-    pages = HandlerBackedPages("http://unused", PlainIssuer())  # type: ignore[arg-type]
+    pages = HandlerBackedPages("http://unused", PlainSignIn())
     shown = pages.handle(HttpRequest("GET", f"{FILE_ACCEPT}?{parsed.query}"))
     assert shown.status == 200 and b"Demo Advisory LLP" in shown.body and b"read-only" in shown.body
     token = parsed.query.removeprefix("token=")
     form = urlencode({"token": token, "email": KID.email}).encode()
     accepted = pages.handle(HttpRequest("POST", FILE_ACCEPT, body=form))
     assert accepted.status == 200 and b"Jane Holder" in accepted.body, accepted.body
-    me = local_identity(KID.email)
-    _, mine = api("GET", "/me/files", Person(me.sub, me.email))
+    _, mine = api("GET", "/me/files", Person(POOL_SUB, KID.email))
     assert [f["file_id"] for f in mine["items"]] == [world.file_id]
     assert pages.handle(HttpRequest("GET", f"{FILE_ACCEPT}?{parsed.query}")).status == 404  # single use

@@ -44,7 +44,7 @@ def request(
 def become_a_customer(local: LocalProcess) -> str:
     """The demo admin invites CUSTOMER, who accepts on the local page; returns CUSTOMER's token."""
     invite = {"name": "Gina Customer", "email": CUSTOMER}
-    assert request(local.port, "POST", "/customers/invitations", invite, local_token())[0] == 201
+    assert request(local.port, "POST", "/customers/invitations", invite, local_token(local.port))[0] == 201
     _, _, outbox = request(local.port, "GET", "/_local/outbox")
     [email] = [e for e in json.loads(outbox)["emails"] if CUSTOMER in e["to"]]
     [link] = [link for link in email["links"] if "token=" in link]
@@ -57,7 +57,7 @@ def become_a_customer(local: LocalProcess) -> str:
         assert connection.getresponse().status == 200
     finally:
         connection.close()
-    return local_token(CUSTOMER)
+    return local_token(local.port, CUSTOMER)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+import jwt
 import pytest
 
 from local.demo_data import DEFAULT_TOKEN_USER
@@ -131,8 +132,40 @@ def moving_the_clock_fires_the_reminder_that_fell_due(local: LocalProcess, admin
     assert len(reminders) == 1, local.output()
 
 
+def signing_in_goes_through_the_pool(local: LocalProcess, token: str) -> None:
+    """`make token` printed an ID token of the local pool for its app client; the demo customer has a
+    customer record (so can connect a bank); nobody else has a user until an invitation is accepted."""
+    _, pool = http_get(local.port, "/_local/user-pool")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["iss"] == f"https://cognito-idp.eu-west-2.amazonaws.com/{pool['user_pool_id']}"
+    assert (claims["aud"], claims["token_use"], claims["email"]) == (
+        pool["client_id"],
+        "id",
+        DEFAULT_TOKEN_USER,
+    )
+    assert (
+        http_get(local.port, "/_local/.well-known/jwks.json")[1]["keys"][0]["kid"]
+        == jwt.get_unverified_header(token)["kid"]
+    )
+
+    refused = local.token("nobody@example.org")
+    assert refused.returncode == 1 and refused.stdout == "" and "nobody@example.org" in refused.stderr
+    assert local.token().returncode == 0 and local.token("customer@example.com").returncode == 0
+    customer = local.token("customer@example.com").stdout.strip()
+    status, me = http_get(local.port, "/me", customer)
+    assert status == 200 and [c["firm_name"] for c in me["customer_of"]] == ["Demo Advisory LLP"], me
+    # The demo customer's bank was connected at start-up, through the API and the sandbox's bank page.
+    deadline = time.monotonic() + 20
+    linked: list[dict] = []
+    while not linked and time.monotonic() < deadline:
+        status, connections = http_get(local.port, "/connections", customer)
+        linked = [c for c in connections if c["status"] == "linked"] if status == 200 else []
+        time.sleep(0.2)
+    assert [c["institution_name"] for c in linked] == ["Demo Bank"], local.output()
+
+
 @pytest.mark.slow
-def test_python_m_local_serves_the_api_with_local_tokens(tmp_path):
+def test_python_m_local_serves_the_api_with_tokens_of_its_user_pool(tmp_path):
     local, startup_seconds = start_local_process(tmp_path)
     try:
         print(f"python -m local: first /health 200 after {startup_seconds:.1f} s")
@@ -144,6 +177,7 @@ def test_python_m_local_serves_the_api_with_local_tokens(tmp_path):
 
         status, me = http_get(local.port, "/me", token)
         assert status == 200 and me["email"] == DEFAULT_TOKEN_USER
+        signing_in_goes_through_the_pool(local, token)
 
         assert http_get(local.port, "/me") == (401, {"message": "Unauthorized"})
         assert http_get(local.port, "/me", token + "x") == (401, {"message": "Unauthorized"})

@@ -116,7 +116,7 @@ def p99(samples: list[float]) -> float:
 
 
 def test_b7_api_latency_against_the_trivial_route(local, bar):
-    client = Client(local.port, local_token())  # the demo firm's admin, as `make token` prints it
+    client = Client(local.port, local_token(local.port))  # the demo firm's admin, as `make token` prints it
     try:
         customer = invite(client, "bench-customer@example.org")
         trivial = Route(TRIVIAL, "GET", "/health", authenticated=False)

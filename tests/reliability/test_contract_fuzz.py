@@ -96,7 +96,7 @@ def fuzz(local: LocalProcess, email: str, chosen: Profile, seed: int) -> FuzzRes
     schema = schemathesis.openapi.from_url(f"{local.base_url}/openapi.json", config=config)
     schema.config.update(
         base_url=local.base_url,
-        headers={"Authorization": f"Bearer {local_token(email)}"},
+        headers={"Authorization": f"Bearer {local_token(local.port, email)}"},
         workers=1,
         request_timeout=30,
     )
@@ -196,7 +196,7 @@ UNREADABLE_BODIES = {
 
 def test_an_unreadable_body_is_a_documented_400_on_every_operation_that_takes_one(local, bar):
     """Powertools reads the body before any route runs; what it cannot read is the caller's error."""
-    token = local_token()
+    token = local_token(local.port)
     document = served_document(local)
     operations = [
         (method.upper(), path, operation)

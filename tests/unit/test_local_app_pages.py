@@ -13,8 +13,8 @@ from local.http_types import HttpRequest
 from shared.domain.connections import ConnectionStatus
 
 
-class NoIssuer:
-    def id_token(self, *, sub: str, email: str, name: str) -> str:
+class NoSignIn:
+    def sign_in_invitee(self, email: str) -> str:
         raise AssertionError("the landing page signs nobody in")
 
 
@@ -25,7 +25,7 @@ class NoApi(AppPages):
 
 @pytest.fixture
 def pages() -> AppPages:
-    return NoApi("http://127.0.0.1:9", NoIssuer())  # type: ignore[arg-type]
+    return NoApi("http://127.0.0.1:9", NoSignIn())
 
 
 def landing(pages: AppPages, query: str, method: str = "GET"):

@@ -24,7 +24,12 @@ def console(invoke=lambda name, event: {"ran": name}):
         stop=threading.Event(),
     )
     emails = [Email("m-1", "no-reply@example.com", ["a@example.com"], "Hi", "Go http://x/1", ["http://x/1"])]
-    return LocalConsole(scheduler=scheduler, emails=lambda: emails, jwks={"keys": [{"kid": "k"}]})
+    return LocalConsole(
+        scheduler=scheduler, emails=lambda: emails, jwks={"keys": [{"kid": "k"}]}, user_pool=USER_POOL
+    )
+
+
+USER_POOL = {"aws_endpoint_url": "http://127.0.0.1:5000", "user_pool_id": "eu-west-2_x", "client_id": "c"}
 
 
 def call(handle, method, target):
@@ -76,6 +81,10 @@ def test_a_failing_schedule_run_is_a_500_with_the_error():
 
 def test_the_jwks_is_served():
     assert call(console().handle, "GET", "/_local/.well-known/jwks.json") == (200, {"keys": [{"kid": "k"}]})
+
+
+def test_where_the_user_pool_is_is_served():
+    assert call(console().handle, "GET", "/_local/user-pool") == (200, USER_POOL)
 
 
 def test_unknown_local_paths_are_404():

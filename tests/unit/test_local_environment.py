@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from infra.spec import COMMON_ENV, QUEUES, SECRETS, TABLES
+from infra.spec_user_pool import USER_POOL_KEY
 from local.environment import (
     GOCARDLESS_SANDBOX_MOUNT,
     PLAID_ENVIRONMENT_NAMES,
@@ -26,7 +27,8 @@ from tests.fixtures.aggregator import documented as doc
 
 LOCAL = "http://127.0.0.1:3000"
 STAGING = "https://gocardless-double.staging.example"
-RESOLVED = {key: f"local-{key}" for key in (*TABLES, *QUEUES, *SECRETS)}  # the resources' local names
+# the resources' local names
+RESOLVED = {key: f"local-{key}" for key in (*TABLES, *QUEUES, *SECRETS, USER_POOL_KEY)}
 
 
 @pytest.fixture

@@ -12,20 +12,20 @@ from infra.spec import Route
 from local.authorizer import JwtAuthorizer
 from local.gateway import ApiGateway
 from local.http_types import Headers, HttpRequest
-from local.issuer import CLIENT_ID, ISSUER, LocalIssuer
 from local.routing import RouteTable
+from tests.token_issuer import CLIENT_ID, ISSUER, KeyIssuer
 
 USER = {"sub": "user-1", "email": "someone@example.com", "name": "Someone"}
 
 
 @pytest.fixture(scope="module")
 def issuer(tmp_path_factory):
-    return LocalIssuer.load_or_create(tmp_path_factory.mktemp("issuer") / "key.pem")
+    return KeyIssuer.load_or_create(tmp_path_factory.mktemp("issuer") / "key.pem")
 
 
 @pytest.fixture(scope="module")
 def other_issuer(tmp_path_factory):
-    return LocalIssuer.load_or_create(tmp_path_factory.mktemp("other") / "key.pem")
+    return KeyIssuer.load_or_create(tmp_path_factory.mktemp("other") / "key.pem")
 
 
 class FakeFunctions:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -23,11 +23,25 @@ from shared.domain.identity import Principal, StaffContext
 from shared.services import connection_consents, connections
 from shared.services.connection_consents import Started
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
 router = Router()
 TAGS = ["connections"]
 Me = Annotated[Principal, Depends(current_principal)]
 Staff = Annotated[StaffContext, Depends(current_staff)]
 ConnectionId = Annotated[str, Path(min_length=1, max_length=40)]
+# The 409s of a connection in the wrong state for the call (the Error body is added by tools/openapi.py).
+NOT_REFRESHABLE = "Revoked (connection_revoked) or no consent yet (no_consent): connect the bank again"
+
+
+def _responses(status: int, success: str, conflict: str) -> dict[int, OpenAPIResponse]:
+    """A route's documented answers: its success (Powertools adds the returned model), and the 409."""
+    return {status: {"description": success}, 409: {"description": conflict}}
+
+
+COMPLETE_ANSWERS = _responses(200, "The connection", "No consent in progress (no_consent_in_progress)")
+FOUND_ANSWERS = _responses(200, "How many new accounts were offered", "No consent yet (no_consent)")
 
 
 def _shown(connection: Connection) -> ConnectionOut:
@@ -72,7 +86,12 @@ def my_connections(principal: Me) -> list[ConnectionOut]:
     return [ConnectionOut.of(c, now) for c in connections.my_connections(bootstrap.connections(), principal)]
 
 
-@router.post("/connections/<connection_id>/complete", tags=TAGS, summary="Finish or check a consent")
+@router.post(
+    "/connections/<connection_id>/complete",
+    tags=TAGS,
+    summary="Finish or check a consent",
+    responses=COMPLETE_ANSWERS,
+)
 def complete(connection_id: ConnectionId, body: CompleteIn, principal: Me) -> ConnectionOut:
     done = connection_consents.complete_consent(
         bootstrap.connections(), principal, connection_id, body.public_token
@@ -96,6 +115,7 @@ def deauthorise(connection_id: ConnectionId, principal: Me) -> ConnectionOut:
     tags=TAGS,
     summary="Get recent values again (R-CON-8)",
     status_code=202,
+    responses=_responses(202, "Accepted: the connection, its refresh under way", NOT_REFRESHABLE),
 )
 def refresh(connection_id: ConnectionId, principal: Me) -> Response[ConnectionOut]:
     done = connections.refresh(bootstrap.connections(), principal, connection_id)
@@ -110,6 +130,7 @@ def refresh(connection_id: ConnectionId, principal: Me) -> Response[ConnectionOu
     "/connections/<connection_id>/find-new-accounts",
     tags=TAGS,
     summary="Look for new accounts (customer only)",
+    responses=FOUND_ANSWERS,
 )
 def find_new_accounts(connection_id: ConnectionId, principal: Me) -> FoundAccountsOut:
     offered = connections.find_new_accounts(bootstrap.connections(), principal, connection_id)
@@ -141,6 +162,7 @@ def deauthorise_as_admin(connection_id: ConnectionId, staff: Staff) -> Connectio
     tags=TAGS,
     summary="Get recent values again (firm staff)",
     status_code=202,
+    responses=_responses(202, "Accepted: the connection, its refresh under way", NOT_REFRESHABLE),
 )
 def refresh_as_staff(connection_id: ConnectionId, staff: Staff) -> Response[ConnectionOut]:
     done = connections.refresh(bootstrap.connections_for(staff), staff, connection_id)

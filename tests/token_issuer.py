@@ -1,8 +1,6 @@
-"""The local identity provider: mints Cognito-like ID tokens that the local gateway's JWT
-authorizer accepts.
-
-The RSA key is created on first use and kept in `.local/` (gitignored), so `python -m
-local.token` in another process signs with the key the running server trusts.
+"""A test identity provider: mints Cognito-like ID tokens with a test key, for the unit tests of the
+local gateway's JWT authorizer (which check what it refuses: another key, issuer, audience, expiry…).
+The local system itself trusts only its user pool's tokens (`local/user_pool.py`).
 """
 
 from __future__ import annotations
@@ -22,26 +20,20 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-KEY_FILE = REPO_ROOT / ".local" / "jwt-signing-key.pem"
-# Fixed, port-independent values: a token minted before the server starts, or for another
-# PORT, is still valid. `.invalid` says it resolves nowhere: the JWKS is served by the
-# local server at /_local/.well-known/jwks.json.
-ISSUER = "https://local-issuer.invalid"
-CLIENT_ID = "local-app-client"
+ISSUER = "https://test-issuer.invalid"  # `.invalid`: it resolves nowhere
+CLIENT_ID = "test-app-client"
 ALGORITHM = "RS256"
 TOKEN_LIFETIME_SECONDS = 3600
 
 
-class LocalIssuer:
+class KeyIssuer:
     def __init__(self, private_key: rsa.RSAPrivateKey):
         self._private_key = private_key
         public_jwk: dict[str, Any] = RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
         self._public_jwk = {**public_jwk, "kid": _thumbprint(public_jwk), "alg": ALGORITHM, "use": "sig"}
 
     @classmethod
-    def load_or_create(cls, key_file: Path | None = None) -> LocalIssuer:
-        key_file = key_file or KEY_FILE
+    def load_or_create(cls, key_file: Path) -> KeyIssuer:
         if not key_file.exists():
             _create_key_file(key_file)
         private_key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)

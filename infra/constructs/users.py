@@ -1,0 +1,84 @@
+"""The user pool people sign in through and its app client, built from `spec_user_pool.USER_POOL`
+(the local system builds the same on moto from the same declaration)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from infra.nag import acknowledge
+from infra.spec_user_pool import USER_POOL, USER_POOL_ACTIONS
+
+MFA = {"OFF": cognito.Mfa.OFF, "OPTIONAL": cognito.Mfa.OPTIONAL, "ON": cognito.Mfa.REQUIRED}
+
+
+@dataclass(frozen=True)
+class Users:
+    user_pool: cognito.UserPool
+    user_pool_client: cognito.UserPoolClient
+
+    def grant(self, grantee: iam.IGrantable, access: str) -> None:
+        """The grant's Cognito actions (`USER_POOL_ACTIONS`), on this pool's ARN only."""
+        self.user_pool.grant(grantee, *USER_POOL_ACTIONS[access])
+
+
+def build_users(scope: Construct) -> Users:
+    """The pool and its client in `scope` (the API construct: their logical ids, hence the deployed
+    pool and its users, stay those of the first deployments)."""
+    user_pool = _user_pool(scope)
+    return Users(
+        user_pool,
+        user_pool.add_client(
+            "WebClient",
+            auth_flows=cognito.AuthFlow(**{flow: True for flow in USER_POOL.client_auth_flows}),
+            read_attributes=cognito.ClientAttributes().with_standard_attributes(
+                email="email" in USER_POOL.client_read_attributes,
+                email_verified="email_verified" in USER_POOL.client_read_attributes,
+                fullname="name" in USER_POOL.client_read_attributes,
+            ),
+            prevent_user_existence_errors=True,
+        ),
+    )
+
+
+def _user_pool(scope: Construct) -> cognito.UserPool:
+    policy = USER_POOL.password_policy
+    # The spec's rules carry CDK's keyword names (min_length, require_digits, …).
+    rules = {
+        name: value for name, value in asdict(policy).items() if name != "temporary_password_validity_days"
+    }
+    user_pool = cognito.UserPool(
+        scope,
+        "UserPool",
+        # Accounts are created by an invitation's acceptance (AdminCreateUser), never by sign-up.
+        self_sign_up_enabled=USER_POOL.self_sign_up,
+        sign_in_aliases=cognito.SignInAliases(email=True),
+        auto_verify=cognito.AutoVerifiedAttrs(email=True),
+        # An email change takes effect only once verified: the `email` claim stays trustworthy.
+        keep_original=cognito.KeepOriginalAttrs(email=True),
+        standard_attributes=cognito.StandardAttributes(
+            email=cognito.StandardAttribute(required=True, mutable=True)
+        ),
+        password_policy=cognito.PasswordPolicy(
+            **rules, temp_password_validity=Duration.days(policy.temporary_password_validity_days)
+        ),
+        mfa=MFA[USER_POOL.mfa],
+        mfa_second_factor=cognito.MfaSecondFactor(otp=USER_POOL.mfa_totp, sms=False),
+        account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+        feature_plan=cognito.FeaturePlan.PLUS,
+        standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+        deletion_protection=True,
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+    acknowledge(
+        user_pool,
+        "AwsSolutions-COG2",
+        "MFA is optional by product decision: customers and their family members join by an emailed "
+        "invitation and must not need an authenticator app; every user can enrol TOTP, and threat "
+        "protection (Plus plan, full function) blocks risky sign-ins.",
+    )
+    return user_pool
