@@ -32,6 +32,11 @@ if TYPE_CHECKING:
     from shared.services.imports import ImportPorts
     from shared.services.refresh import RefreshPorts
 
+if TYPE_CHECKING:  # issue 15: staff administration
+    from shared.ports.directory import UserDirectory
+    from shared.services.assignees import AssigneesPorts
+    from shared.services.staff import StaffPorts
+
 
 @cache
 def identity_repository() -> IdentityRepository:
@@ -315,3 +320,34 @@ def refresh_for_job(message: FanoutMessage) -> RefreshPorts:
     from shared.ports.firm_bound import bind_ports
 
     return bind_ports(refresh(), message.firm_id)
+
+
+# The firm's staff and who looks after each customer (issue 15) --------------------------------
+def user_directory() -> UserDirectory:
+    """The user pool people sign in through (Cognito; locally the same pool on moto)."""
+    from shared.adapters.cognito import CognitoDirectory
+
+    return cast("UserDirectory", CognitoDirectory(get_settings().user_pool_id))
+
+
+def staff_for(staff: StaffContext) -> StaffPorts:
+    from shared.ports.firm_bound import bind_ports
+    from shared.services.staff import StaffPorts
+
+    ports = StaffPorts(identities=identity_repository(), directory=user_directory(), audit=audit_log())
+    return bind_ports(ports, staff.firm_id)
+
+
+def assignees_for(staff: StaffContext) -> AssigneesPorts:
+    from shared.ports.firm_bound import bind_ports
+    from shared.services.assignees import AssigneesPorts
+
+    index = engagement_index()
+    ports = AssigneesPorts(
+        customers=onboarding().customers,
+        rows=index.rows,
+        identities=identity_repository(),
+        audit=audit_log(),
+        current_eula_version=index.current_eula_version,
+    )
+    return bind_ports(ports, staff.firm_id)

@@ -145,6 +145,7 @@ PARAM_OBJECTS = {
     "item_id": "item",
     "donation_id": "donation",
     "adviser_id": "adviser",
+    "user_id": "staff_member",  # the assigned adviser: assignable, role-changeable, deactivatable
 }
 ROUTE_OBJECTS = {
     ("POST /customers/{customer_id}/invitation/resend", "customer_id"): "invited_customer",
@@ -239,6 +240,8 @@ BODIES: dict[str, Body] = {
     "POST /connections/{connection_id}/complete": lambda w: {},
     "POST /data-refresh/jobs": lambda w: {"engagement_ids": [w.ids["customer"]]},
     "POST /me/eula": lambda w: {"version": DEFAULT_EULA_VERSION},
+    "PATCH /staff/{user_id}": lambda w: {"role": "adviser"},
+    "POST /customers/{customer_id}/transfer": lambda w: {"owner_id": w.ids["staff_member"]},
 }
 
 
@@ -327,6 +330,7 @@ def _build_firm(sandboxes: Any, people: FirmPeople) -> FirmWorld:
     for person, role in people.staff().values():
         identities.put_membership(StaffMembership(people.firm_id, person.sub, role))
     ids["owner"], ids["firm"] = owner.sub, people.firm_id
+    ids["staff_member"] = people.assigned.sub
 
     # the customer and a pending invitation: owned by `owner`, `assigned` assigned to both
     def invite(person: Person, name: str) -> str:

@@ -47,6 +47,7 @@ __all__ = ["sandboxes"]
 # Bodies that name a tenant object: the object, and the body that names it.
 BODY_OBJECTS = {
     "POST /data-refresh/jobs": ("customer", lambda object_id: {"engagement_ids": [object_id]}),
+    "POST /customers/{customer_id}/transfer": ("staff_member", lambda object_id: {"owner_id": object_id}),
     "POST /connections": (
         "firm",
         lambda object_id: {

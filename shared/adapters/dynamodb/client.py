@@ -35,3 +35,15 @@ def to_item(values: dict[str, Any]) -> dict[str, Any]:
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
     _, deserializer = _serializers()
     return {name: deserializer.deserialize(value) for name, value in item.items()}
+
+
+def transact_or_raise(items: list[dict[str, Any]], conflict: type[Exception]) -> None:
+    """TransactWriteItems; a failed condition (the whole transaction cancelled) raises `conflict`."""
+    from botocore.exceptions import ClientError
+
+    try:
+        dynamodb_client().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "TransactionCanceledException":
+            raise conflict() from None
+        raise

@@ -61,6 +61,7 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |   | engagement per firm-local day          |       | SK=REFRESH_CAP (put if not exists; TTL)             |
 |41 | a refresh job and its counters         | table | PK=FIRM#<firm>#REFRESH_JOB#<job>, SK=JOB            |
 |42 | a refresh job's outcome per engagement | table | PK=FIRM#<firm>#REFRESH_JOB#<job>, SK=ENGAGEMENT#... |
+|43 | every firm (operator: tools.firms)     | GSI2  | GSI2PK=FIRMS, GSI2SK=<firm> (on the firm items)     |
 
 Customer rows are denormalised into one visibility item per staff member who may see the
 customer (owner and assignees): every customer write rewrites them in the same transaction,
@@ -105,6 +106,9 @@ def firm_pk(firm_id: str) -> str:
 
 def firm_staff_gsi1pk(firm_id: str) -> str:
     return f"FIRM#{firm_id}#STAFF"
+
+
+FIRMS = "FIRMS"
 
 
 def customer_link_sk(firm_id: str, customer_id: str) -> str:
