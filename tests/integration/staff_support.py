@@ -11,11 +11,16 @@ from shared import bootstrap
 from tests.staff_fakes import FakeDirectory
 
 
-@pytest.fixture
-def staff_directory(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDirectory]:
+def fake_directory(monkeypatch: pytest.MonkeyPatch) -> FakeDirectory:
+    """A fake directory in place of the pool, for the test that `monkeypatch` belongs to."""
     directory = FakeDirectory()
     monkeypatch.setattr(bootstrap, "user_directory", lambda: directory)
-    yield directory
+    return directory
+
+
+@pytest.fixture
+def staff_directory(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDirectory]:
+    yield fake_directory(monkeypatch)
 
 
 def known(directory: FakeDirectory, *people: object) -> None:

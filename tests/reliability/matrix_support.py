@@ -27,6 +27,7 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 
 from infra.spec import ROUTES, Route
@@ -48,10 +49,12 @@ from tests.integration.onboarding_support import (
     Person,
     invitation_tokens,
 )
+from tests.integration.staff_support import fake_directory, known
 from tests.integration.test_connections import approve_at_gocardless, callback
 from tests.integration.test_file_access_matrix import DOCUMENT, DONATION, PATRIMONY
 from tests.integration.test_imports import BANK
 from tests.integration.test_refresh_dashboard import pump
+from tests.staff_fakes import FakeDirectory
 
 # people ----------------------------------------------------------------------------------------
 GRANTEE_ROLES = ("holder_rw", "holder_ro", "member_rw", "member_ro", "adviser_rw", "adviser_ro")
@@ -117,6 +120,15 @@ FIRM_B = FirmPeople(
     grantees={role: _b(role.replace("_", "-")) for role in GRANTEE_ROLES},
     file_invitee=_b("file-invitee"),
 )
+
+
+@pytest.fixture
+def matrix_directory(monkeypatch: pytest.MonkeyPatch) -> FakeDirectory:
+    """The user directory (a fake in place of the pool) holding everyone of both firms: staff routes
+    disable and enable their users."""
+    directory = fake_directory(monkeypatch)
+    known(directory, *FIRM_A.everyone(), *FIRM_B.everyone())
+    return directory
 
 
 # routes ----------------------------------------------------------------------------------------

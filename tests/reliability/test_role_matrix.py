@@ -29,11 +29,12 @@ from tests.reliability.matrix_support import (
     Checkpoint,
     build_world,
     key,
+    matrix_directory,
     request,
     undeclared,
 )
 
-__all__ = ["sandboxes"]
+__all__ = ["matrix_directory", "sandboxes"]
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ def test_every_route_and_every_kind_of_caller_is_in_the_matrix():
     assert {key(r) for r in ROUTES if r.public} == {k for k, rule in RULES.items() if rule in (public, never)}
 
 
-def test_each_role_gets_2xx_exactly_where_the_policy_allows(sandboxes, bar):
+def test_each_role_gets_2xx_exactly_where_the_policy_allows(sandboxes, bar, matrix_directory):
     world = build_world(sandboxes)
     checkpoint = Checkpoint(sandboxes)
     a = world.a
