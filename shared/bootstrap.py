@@ -5,8 +5,9 @@ Tests reset them with `reset()` after changing the environment.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from shared.settings import get_settings
 
@@ -334,7 +335,8 @@ def staff_for(staff: StaffContext) -> StaffPorts:
     from shared.ports.firm_bound import bind_ports
     from shared.services.staff import StaffPorts
 
-    ports = StaffPorts(identities=identity_repository(), directory=user_directory(), audit=audit_log())
+    directory = cast("UserDirectory", _OnFirstUse(user_directory))  # reads never reach the pool
+    ports = StaffPorts(identities=identity_repository(), directory=directory, audit=audit_log())
     return bind_ports(ports, staff.firm_id)
 
 
@@ -351,3 +353,13 @@ def assignees_for(staff: StaffContext) -> AssigneesPorts:
         current_eula_version=index.current_eula_version,
     )
     return bind_ports(ports, staff.firm_id)
+
+
+class _OnFirstUse:
+    """A store built when one of its methods is first called (not for a request that needs none)."""
+
+    def __init__(self, build: Callable[[], object]) -> None:
+        self._build = build
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._build(), name)
