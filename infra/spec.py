@@ -246,6 +246,13 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/customers/{customer_id}/unassigned-lines", "invitations_api"),
     Route("POST", "/customers/{customer_id}/lines/{line_id}/assign", "invitations_api"),
     Route("GET", "/audit", "invitations_api"),
+    Route("GET", "/staff", "invitations_api"),
+    Route("PATCH", "/staff/{user_id}", "invitations_api"),
+    Route("POST", "/staff/{user_id}/deactivate", "invitations_api"),
+    Route("POST", "/staff/{user_id}/reactivate", "invitations_api"),
+    Route("PUT", "/customers/{customer_id}/assignees/{user_id}", "invitations_api"),
+    Route("DELETE", "/customers/{customer_id}/assignees/{user_id}", "invitations_api"),
+    Route("POST", "/customers/{customer_id}/transfer", "invitations_api"),
     # Client file access grants (R-ACC-*): file = the customer's file; see shared/domain/file_access.py
     Route("GET", "/files/{file_id}", "access_api"),
     Route("POST", "/files/{file_id}/members", "access_api"),

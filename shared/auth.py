@@ -67,6 +67,9 @@ class FirmAction(StrEnum):
     UNLINK_ACCOUNT = "unlink_account"  # R-CON-4: a link is undone by a firm admin only
     MANAGE_ASSIGNMENT_RULES = "manage_assignment_rules"
     ASSIGN_LINES = "assign_lines"
+    VIEW_STAFF = "view_staff"  # the firm's staff with names and roles (owner filters, assignees)
+    MANAGE_STAFF = "manage_staff"  # change a role, deactivate, reactivate (R-ID-2)
+    ASSIGN_CUSTOMERS = "assign_customers"  # assign/unassign advisers, transfer ownership (R-ID-3)
 
 
 FIRM_POLICY: Mapping[FirmAction, frozenset[StaffRole]] = {
@@ -79,6 +82,9 @@ FIRM_POLICY: Mapping[FirmAction, frozenset[StaffRole]] = {
     FirmAction.UNLINK_ACCOUNT: frozenset({StaffRole.ADMIN}),
     FirmAction.MANAGE_ASSIGNMENT_RULES: frozenset({StaffRole.ADMIN}),  # firm-wide rules
     FirmAction.ASSIGN_LINES: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),
+    FirmAction.VIEW_STAFF: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),
+    FirmAction.MANAGE_STAFF: frozenset({StaffRole.ADMIN}),
+    FirmAction.ASSIGN_CUSTOMERS: frozenset({StaffRole.ADMIN}),
 }
 
 
@@ -92,14 +98,15 @@ def principal_from_claims(claims: Mapping[str, Any] | None) -> Principal:
 def staff_context(principal: Principal, memberships: MembershipReader, firm_id: str | None) -> StaffContext:
     """The firm the caller acts in, and their role there.
 
-    `firm_id` (the X-Firm-Id header) is needed only by someone on the staff of several firms.
+    `firm_id` (the X-Firm-Id header) is needed only by someone on the staff of several firms. A
+    deactivated membership is no membership: read on every request, so the next one is refused.
     """
     if firm_id:
         membership = memberships.get_membership(principal.user_id, firm_id)
-        if membership is None:
+        if membership is None or not membership.active:
             raise NotFound()
     else:
-        found = memberships.list_memberships(principal.user_id)
+        found = active_memberships(memberships, principal.user_id)
         if not found:
             raise Forbidden("This is for firm staff only.", code="staff_only")
         if len(found) > 1:
@@ -108,6 +115,11 @@ def staff_context(principal: Principal, memberships: MembershipReader, firm_id: 
             )
         membership = found[0]
     return StaffContext(principal=principal, firm_id=membership.firm_id, role=membership.role)
+
+
+def active_memberships(memberships: MembershipReader, user_id: str) -> list[StaffMembership]:
+    """The firms a person works for now: a deactivated membership counts for nothing."""
+    return [m for m in memberships.list_memberships(user_id) if m.active]
 
 
 def customer_of(
@@ -151,9 +163,9 @@ def file_caller(
     user_id = principal.user_id
     if firm_id:
         membership = memberships.get_membership(user_id, firm_id)
-        staff_of = [membership] if membership else []
+        staff_of = [membership] if membership and membership.active else []
     else:
-        staff_of = memberships.list_memberships(user_id)
+        staff_of = active_memberships(memberships, user_id)
     for membership in staff_of:
         customer = customers.get(membership.firm_id, file_id)
         if customer is None:

@@ -5,8 +5,9 @@ Tests reset them with `reset()` after changing the environment.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from shared.settings import get_settings
 
@@ -31,6 +32,11 @@ if TYPE_CHECKING:
     from shared.services.file_access import FileAccessPorts
     from shared.services.imports import ImportPorts
     from shared.services.refresh import RefreshPorts
+
+if TYPE_CHECKING:  # issue 15: staff administration
+    from shared.ports.directory import UserDirectory
+    from shared.services.assignees import AssigneesPorts
+    from shared.services.staff import StaffPorts
 
 
 @cache
@@ -317,3 +323,45 @@ def refresh_for_job(message: FanoutMessage) -> RefreshPorts:
     from shared.ports.firm_bound import bind_ports
 
     return bind_ports(refresh(), message.firm_id)
+
+
+# The firm's staff and who looks after each customer (issue 15) --------------------------------
+def user_directory() -> UserDirectory:
+    """The user pool people sign in through (Cognito; locally the same pool on moto)."""
+    from shared.adapters.cognito import CognitoDirectory
+
+    return cast("UserDirectory", CognitoDirectory(get_settings().user_pool_id))
+
+
+def staff_for(staff: StaffContext) -> StaffPorts:
+    from shared.ports.firm_bound import bind_ports
+    from shared.services.staff import StaffPorts
+
+    directory = cast("UserDirectory", _OnFirstUse(user_directory))  # reads never reach the pool
+    ports = StaffPorts(identities=identity_repository(), directory=directory, audit=audit_log())
+    return bind_ports(ports, staff.firm_id)
+
+
+def assignees_for(staff: StaffContext) -> AssigneesPorts:
+    from shared.ports.firm_bound import bind_ports
+    from shared.services.assignees import AssigneesPorts
+
+    index = engagement_index()
+    ports = AssigneesPorts(
+        customers=onboarding().customers,
+        rows=index.rows,
+        identities=identity_repository(),
+        audit=audit_log(),
+        current_eula_version=index.current_eula_version,
+    )
+    return bind_ports(ports, staff.firm_id)
+
+
+class _OnFirstUse:
+    """A store built when one of its methods is first called (not for a request that needs none)."""
+
+    def __init__(self, build: Callable[[], object]) -> None:
+        self._build = build
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._build(), name)

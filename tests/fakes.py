@@ -499,6 +499,7 @@ def _customer_row(customer: Customer) -> dict[str, Any]:
     invitation, section = customer.invitation, customer.section
     return dict(
         customer_id=customer.customer_id, name=customer.name, email=customer.email,
+        owner_id=customer.owner_id, assignee_ids=list(customer.assignee_ids),
         section=section.value if section else None, invitation_status=invitation.status.value,
         invitation_expires_at=invitation.expires_at.isoformat(), accepted=customer.has_accepted,
         new_accounts=customer.new_accounts, accepted_accounts=customer.accepted_accounts,

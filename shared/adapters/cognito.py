@@ -35,26 +35,7 @@ class CognitoDirectory:
         return _directory_user(found[0]) if found else None
 
     def create_user(self, email: str, password: str) -> DirectoryUser:
-        address = normalised(email)
-        try:
-            created = self._cognito.admin_create_user(
-                UserPoolId=self._user_pool_id,
-                Username=address,
-                UserAttributes=[
-                    {"Name": "email", "Value": address},
-                    {"Name": "email_verified", "Value": "true"},
-                ],
-                MessageAction="SUPPRESS",  # our invitation was the message
-            )["User"]
-        except ClientError as error:
-            if _code(error) == "UsernameExistsException":
-                raise Conflict(
-                    "An account with this email already exists.", code=ACCOUNT_EXISTS_CODE
-                ) from error
-            if _code(error) == "InvalidPasswordException":
-                raise _weak_password(error) from error
-            raise
-        user = _directory_user(created)
+        user = self._admin_create(normalised(email))
         try:
             self._cognito.admin_set_user_password(
                 UserPoolId=self._user_pool_id, Username=user.user_id, Password=password, Permanent=True
@@ -66,6 +47,31 @@ class CognitoDirectory:
                 raise _weak_password(error) from error
             raise
         return user
+
+    def create_user_with_temporary_password(self, email: str, temporary_password: str) -> DirectoryUser:
+        return self._admin_create(normalised(email), TemporaryPassword=temporary_password)
+
+    def _admin_create(self, address: str, **password: str) -> DirectoryUser:
+        try:
+            created = self._cognito.admin_create_user(
+                UserPoolId=self._user_pool_id,
+                Username=address,
+                UserAttributes=[
+                    {"Name": "email", "Value": address},
+                    {"Name": "email_verified", "Value": "true"},
+                ],
+                MessageAction="SUPPRESS",  # our invitation (or the operator) was the message
+                **password,
+            )["User"]
+        except ClientError as error:
+            if _code(error) == "UsernameExistsException":
+                raise Conflict(
+                    "An account with this email already exists.", code=ACCOUNT_EXISTS_CODE
+                ) from error
+            if _code(error) == "InvalidPasswordException":
+                raise _weak_password(error) from error
+            raise
+        return _directory_user(created)
 
     def disable_user(self, user_id: str) -> None:
         self._cognito.admin_disable_user(UserPoolId=self._user_pool_id, Username=user_id)

@@ -89,6 +89,11 @@ class StaleEngagement(Conflict):
     default_message = "This engagement changed at the same time; try again."
 
 
+class StaffChanged(Conflict):
+    code = "concurrent_update"
+    default_message = "This staff member changed at the same time; reload and try again."
+
+
 class QueueSendFailed(UpstreamUnavailable):
     """Some messages could not be queued (after retries): `unsent` are their positions."""
 

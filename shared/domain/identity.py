@@ -38,6 +38,24 @@ class StaffMembership:
     firm_id: str
     user_id: str
     role: StaffRole
+    active: bool = True  # False: deactivated by an admin; behaves like no membership (R-ID-2)
+
+    @property
+    def is_active_admin(self) -> bool:
+        return self.active and self.role is StaffRole.ADMIN
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """A membership as the firm's staff list shows it: with the person's name and email (from
+    their profile; None for someone who never got one)."""
+
+    firm_id: str
+    user_id: str
+    role: StaffRole
+    active: bool
+    name: str | None
+    email: str | None
 
 
 @dataclass(frozen=True)

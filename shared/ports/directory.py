@@ -33,6 +33,13 @@ class UserDirectory(Protocol):
         `account_exists` when the email already has a user."""
         ...
 
+    def create_user_with_temporary_password(self, email: str, temporary_password: str) -> DirectoryUser:
+        """A user with a verified email who must choose their own password at the first sign-in
+        (Cognito's FORCE_CHANGE_PASSWORD; no email is sent by the directory). Only the operator's
+        command that creates a firm and its first admin (`tools.firms`) calls it. Same errors as
+        `create_user`."""
+        ...
+
     def disable_user(self, user_id: str) -> None:
         """The user can no longer sign in, and every session they have is signed out (their
         refresh tokens are revoked; access tokens already issued lapse within the hour and our

@@ -36,6 +36,26 @@ class IdentityStore(Protocol):
 
     def put_membership(self, membership: StaffMembership) -> None: ...
 
+    def list_staff(self, firm_id: str) -> list[StaffMembership]:
+        """Every membership of the firm, deactivated ones included (access pattern #4)."""
+        ...
+
+    def get_profiles(self, user_ids: Iterable[str]) -> dict[str, UserProfile]:
+        """The profiles of these people, in one BatchGetItem per 100 ids."""
+        ...
+
+    def save_membership(
+        self, membership: StaffMembership, previous: StaffMembership, *, other_admin: StaffMembership | None
+    ) -> None:
+        """Replace `previous` (still as read: role and active, else `StaffChanged`), in one
+        transaction with a check that `other_admin` is still an active admin when given (so two
+        admins demoting each other at once cannot leave the firm without one)."""
+        ...
+
+    def list_firms(self) -> list[Firm]:
+        """Every firm (the operator's command; access pattern #43)."""
+        ...
+
     def put_customer_link(self, user_id: str, link: CustomerLink) -> None: ...
 
     def customer_link_op(self, user_id: str, link: CustomerLink) -> dict[str, Any]:

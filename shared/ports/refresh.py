@@ -20,6 +20,7 @@ from shared.domain.refresh import (
     RefreshJob,
     RefreshState,
 )
+from shared.ports.storage import TransactItem
 
 
 class Claim(StrEnum):
@@ -50,6 +51,11 @@ class EngagementRowStore(Protocol):
     def save_engagement(
         self, engagement: Engagement, previous: Engagement | None, bucket: str
     ) -> Engagement: ...
+
+    def row_change_ops(self, rows: RowChange) -> list[TransactItem]:
+        """The writes of `rows` (every scope's row, the version moved on, locked on the previous
+        version) as transaction items, for a change that also writes the customer (a transfer)."""
+        ...
 
     def visible_engagements(
         self, firm_id: str, staff_scope: str | None, customer_ids: Iterable[str]

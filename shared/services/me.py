@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.auth import active_memberships
 from shared.domain.identity import Principal, StaffRole
 from shared.ports.identity import IdentityStore
 
@@ -33,7 +34,7 @@ class CallerDescription:
 
 def describe_caller(principal: Principal, identities: IdentityStore) -> CallerDescription:
     profile = identities.get_profile(principal.user_id)
-    memberships = identities.list_memberships(principal.user_id)
+    memberships = active_memberships(identities, principal.user_id)
     links = identities.list_customer_links(principal.user_id)
     firms = identities.get_firms([m.firm_id for m in memberships] + [link.firm_id for link in links])
     return CallerDescription(

@@ -333,6 +333,8 @@ def test_sections_pages_and_counts_follow_every_save_in_each_scope(side: Custome
         "customer_id": made[4].customer_id,
         "name": "Person 5",
         "email": "person5@example.org",
+        "owner_id": ADMIN,
+        "assignee_ids": [],
         "section": "invited",
         "invitation_status": "sent",
         "invitation_expires_at": made[4].invitation.expires_at.isoformat(),

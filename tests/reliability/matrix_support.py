@@ -27,6 +27,7 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 
 from infra.spec import ROUTES, Route
@@ -48,10 +49,12 @@ from tests.integration.onboarding_support import (
     Person,
     invitation_tokens,
 )
+from tests.integration.staff_support import fake_directory, known
 from tests.integration.test_connections import approve_at_gocardless, callback
 from tests.integration.test_file_access_matrix import DOCUMENT, DONATION, PATRIMONY
 from tests.integration.test_imports import BANK
 from tests.integration.test_refresh_dashboard import pump
+from tests.staff_fakes import FakeDirectory
 
 # people ----------------------------------------------------------------------------------------
 GRANTEE_ROLES = ("holder_rw", "holder_ro", "member_rw", "member_ro", "adviser_rw", "adviser_ro")
@@ -119,6 +122,15 @@ FIRM_B = FirmPeople(
 )
 
 
+@pytest.fixture
+def matrix_directory(monkeypatch: pytest.MonkeyPatch) -> FakeDirectory:
+    """The user directory (a fake in place of the pool) holding everyone of both firms: staff routes
+    disable and enable their users."""
+    directory = fake_directory(monkeypatch)
+    known(directory, *FIRM_A.everyone(), *FIRM_B.everyone())
+    return directory
+
+
 # routes ----------------------------------------------------------------------------------------
 def key(route: Route) -> str:
     return f"{route.method} {route.path}"
@@ -145,6 +157,7 @@ PARAM_OBJECTS = {
     "item_id": "item",
     "donation_id": "donation",
     "adviser_id": "adviser",
+    "user_id": "staff_member",  # the assigned adviser: assignable, role-changeable, deactivatable
 }
 ROUTE_OBJECTS = {
     ("POST /customers/{customer_id}/invitation/resend", "customer_id"): "invited_customer",
@@ -239,6 +252,8 @@ BODIES: dict[str, Body] = {
     "POST /connections/{connection_id}/complete": lambda w: {},
     "POST /data-refresh/jobs": lambda w: {"engagement_ids": [w.ids["customer"]]},
     "POST /me/eula": lambda w: {"version": DEFAULT_EULA_VERSION},
+    "PATCH /staff/{user_id}": lambda w: {"role": "adviser"},
+    "POST /customers/{customer_id}/transfer": lambda w: {"owner_id": w.ids["staff_member"]},
 }
 
 
@@ -327,6 +342,7 @@ def _build_firm(sandboxes: Any, people: FirmPeople) -> FirmWorld:
     for person, role in people.staff().values():
         identities.put_membership(StaffMembership(people.firm_id, person.sub, role))
     ids["owner"], ids["firm"] = owner.sub, people.firm_id
+    ids["staff_member"] = people.assigned.sub
 
     # the customer and a pending invitation: owned by `owner`, `assigned` assigned to both
     def invite(person: Person, name: str) -> str:

@@ -37,16 +37,18 @@ from tests.reliability.matrix_support import (
     handler,
     items_of,
     key,
+    matrix_directory,
     params,
     request,
     undeclared,
 )
 
-__all__ = ["sandboxes"]
+__all__ = ["matrix_directory", "sandboxes"]
 
 # Bodies that name a tenant object: the object, and the body that names it.
 BODY_OBJECTS = {
     "POST /data-refresh/jobs": ("customer", lambda object_id: {"engagement_ids": [object_id]}),
+    "POST /customers/{customer_id}/transfer": ("staff_member", lambda object_id: {"owner_id": object_id}),
     "POST /connections": (
         "firm",
         lambda object_id: {
@@ -170,7 +172,7 @@ def _settle(route: Route) -> None:
         pump("refresh", handler("refresh_fanout_worker"))
 
 
-def test_firm_b_cannot_read_or_change_firm_a_objects(sandboxes, bar):
+def test_firm_b_cannot_read_or_change_firm_a_objects(sandboxes, bar, matrix_directory):
     world = build_world(sandboxes)
     checkpoint = Checkpoint(sandboxes)
     markers = world.a.markers()

@@ -25,12 +25,13 @@ from tests.reliability.matrix_support import (
     body_model,
     build_world,
     key,
+    matrix_directory,
     request,
     undeclared,
 )
 from tests.reliability.test_role_matrix import ROLES, RULES, Role
 
-__all__ = ["sandboxes"]
+__all__ = ["matrix_directory", "sandboxes"]
 
 # What nobody sets through a body: who they are, whose it is, how much access, how long, in what state.
 INJECTED: dict[str, Any] = {
@@ -80,7 +81,7 @@ def test_every_body_route_is_probed():
         assert declared is not None and set(fields) <= set(declared.model_fields)
 
 
-def test_no_body_sets_what_the_caller_must_not(sandboxes, bar):
+def test_no_body_sets_what_the_caller_must_not(sandboxes, bar, matrix_directory):
     world = build_world(sandboxes)
     checkpoint = Checkpoint(sandboxes)
     a: FirmWorld = world.a

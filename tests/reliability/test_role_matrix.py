@@ -29,11 +29,12 @@ from tests.reliability.matrix_support import (
     Checkpoint,
     build_world,
     key,
+    matrix_directory,
     request,
     undeclared,
 )
 
-__all__ = ["sandboxes"]
+__all__ = ["matrix_directory", "sandboxes"]
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,13 @@ RULES: dict[str, Rule] = {
     "GET /customers/{customer_id}/unassigned-lines": firm(F.VIEW_CUSTOMERS, "customer"),
     "POST /customers/{customer_id}/lines/{line_id}/assign": firm(F.ASSIGN_LINES, "customer"),
     "GET /audit": firm(F.VIEW_AUDIT_LOG),
+    "GET /staff": firm(F.VIEW_STAFF),
+    "PATCH /staff/{user_id}": firm(F.MANAGE_STAFF),
+    "POST /staff/{user_id}/deactivate": firm(F.MANAGE_STAFF),
+    "POST /staff/{user_id}/reactivate": firm(F.MANAGE_STAFF),
+    "PUT /customers/{customer_id}/assignees/{user_id}": firm(F.ASSIGN_CUSTOMERS, "customer"),
+    "DELETE /customers/{customer_id}/assignees/{user_id}": firm(F.ASSIGN_CUSTOMERS, "customer"),
+    "POST /customers/{customer_id}/transfer": firm(F.ASSIGN_CUSTOMERS, "customer"),
     "GET /files/{file_id}": file(FileAction.VIEW_FILE),
     "POST /files/{file_id}/members": file(FileAction.EDIT_FAMILY),
     "PUT /files/{file_id}/members/{member_id}": file(FileAction.EDIT_FAMILY),
@@ -212,7 +220,7 @@ def test_every_route_and_every_kind_of_caller_is_in_the_matrix():
     assert {key(r) for r in ROUTES if r.public} == {k for k, rule in RULES.items() if rule in (public, never)}
 
 
-def test_each_role_gets_2xx_exactly_where_the_policy_allows(sandboxes, bar):
+def test_each_role_gets_2xx_exactly_where_the_policy_allows(sandboxes, bar, matrix_directory):
     world = build_world(sandboxes)
     checkpoint = Checkpoint(sandboxes)
     a = world.a

@@ -15,6 +15,7 @@ from shared.domain.accounts import (
     SharedAccount,
 )
 from shared.domain.customers import Customer, InvitationStatus, Section
+from shared.domain.identity import StaffMember, StaffRole
 from shared.domain.money import format_amount
 
 # Amounts on the wire (shared/domain/money.py): the stored value, written with the currency's decimals.
@@ -55,10 +56,15 @@ class InvitationOut(BaseModel):
     reminders_sent: list[int]
 
 
+STAFF_NAMES = "staff user ids: their names and emails are in GET /staff"
+
+
 class CustomerOut(BaseModel):
     customer_id: str
     name: str
     email: str
+    owner_id: str = Field(description=f"The owner, also the client file's manager ({STAFF_NAMES})")
+    assignee_ids: list[str] = Field(description=f"Advisers assigned to the customer ({STAFF_NAMES})")
     section: Section | None
     accepted: bool
     new_accounts: int
@@ -73,6 +79,8 @@ class CustomerOut(BaseModel):
             customer_id=customer.customer_id,
             name=customer.name,
             email=customer.email,
+            owner_id=customer.owner_id,
+            assignee_ids=list(customer.assignee_ids),
             section=customer.section,
             accepted=customer.has_accepted,
             new_accounts=customer.new_accounts,
@@ -91,6 +99,8 @@ class CustomerRow(BaseModel):
     customer_id: str
     name: str
     email: str
+    owner_id: str | None = Field(default=None, description=f"The owner ({STAFF_NAMES})")
+    assignee_ids: list[str] = Field(default_factory=list, description=f"Assigned advisers ({STAFF_NAMES})")
     section: Section
     invitation_status: InvitationStatus
     invitation_expires_at: datetime
@@ -203,3 +213,30 @@ class AuditEventOut(BaseModel):
 class AuditListOut(BaseModel):
     items: list[AuditEventOut]
     next_cursor: str | None
+
+
+# staff and who looks after a customer ------------------------------------------------------------
+class StaffMemberOut(BaseModel):
+    user_id: str
+    name: str | None = Field(description="From the person's profile (None if they have none yet)")
+    email: str | None
+    role: StaffRole
+    active: bool = Field(description="False: deactivated, every request of theirs is refused")
+
+    @classmethod
+    def of(cls, member: StaffMember) -> StaffMemberOut:
+        return cls.model_validate(member, from_attributes=True)
+
+
+class StaffListOut(BaseModel):
+    items: list[StaffMemberOut]
+
+
+class RoleIn(StrictBody):
+    role: StaffRole
+
+
+class TransferIn(StrictBody):
+    owner_id: str = Field(
+        min_length=1, max_length=128, description="The staff member who takes the customer over"
+    )

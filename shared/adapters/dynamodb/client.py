@@ -67,3 +67,15 @@ def batch_get(
         else:
             raise RuntimeError("DynamoDB left keys unprocessed after every retry")
     return found
+
+
+def transact_or_raise(items: list[dict[str, Any]], conflict: type[Exception]) -> None:
+    """TransactWriteItems; a failed condition (the whole transaction cancelled) raises `conflict`."""
+    from botocore.exceptions import ClientError
+
+    try:
+        dynamodb_client().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "TransactionCanceledException":
+            raise conflict() from None
+        raise

@@ -67,6 +67,10 @@ class EngagementRowsRepository:
         self._transact(row_writes(self.table_name, saved, previous, bucket), StaleEngagement)
         return saved
 
+    def row_change_ops(self, rows: RowChange) -> list[TransactItem]:
+        """The writes of `rows` as transaction items, for a change that also writes the customer."""
+        return row_change_writes(self.table_name, rows)
+
     def visible_engagements(
         self, firm_id: str, staff_scope: str | None, customer_ids: Iterable[str]
     ) -> dict[str, Engagement]:

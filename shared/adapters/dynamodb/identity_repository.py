@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item, transact_or_raise
+from shared.domain.errors import StaffChanged
 from shared.domain.identity import CustomerLink, Firm, StaffMembership, StaffRole, UserProfile
 
 if TYPE_CHECKING:
@@ -28,32 +29,53 @@ class IdentityRepository:
 
     def get_firms(self, firm_ids: Iterable[str]) -> dict[str, Firm]:
         """The firms with these ids, in one BatchGetItem per 100 ids."""
-        wanted = sorted(set(firm_ids))
-        firms: dict[str, Firm] = {}
-        for start in range(0, len(wanted), 100):
-            request = {
-                self.table_name: {
-                    "Keys": [
-                        to_item({"PK": keys.firm_pk(f), "SK": keys.FIRM}) for f in wanted[start : start + 100]
-                    ]
-                }
-            }
-            while request:
-                response = dynamodb_client().batch_get_item(RequestItems=request)
-                for raw in response["Responses"].get(self.table_name, []):
-                    item = from_item(raw)
-                    firms[item["firm_id"]] = Firm(item["firm_id"], item["name"], item["timezone"])
-                request = response.get("UnprocessedKeys") or {}
-        return firms
+        items = self._batch_get([(keys.firm_pk(f), keys.FIRM) for f in set(firm_ids)])
+        return {item["firm_id"]: Firm(item["firm_id"], item["name"], item["timezone"]) for item in items}
 
     def get_membership(self, user_id: str, firm_id: str) -> StaffMembership | None:
         item = self._get(keys.user_pk(user_id), keys.membership_sk(firm_id))
-        return StaffMembership(firm_id, user_id, StaffRole(item["role"])) if item else None
+        return _membership(item) if item else None
 
     def list_memberships(self, user_id: str) -> list[StaffMembership]:
         return [
-            StaffMembership(item["firm_id"], user_id, StaffRole(item["role"]))
-            for item in self._query_prefix(keys.user_pk(user_id), keys.MEMBERSHIP_PREFIX)
+            _membership(item) for item in self._query_prefix(keys.user_pk(user_id), keys.MEMBERSHIP_PREFIX)
+        ]
+
+    def list_staff(self, firm_id: str) -> list[StaffMembership]:
+        """Every membership of the firm, deactivated ones included (access pattern #4)."""
+        return [
+            _membership(item)
+            for item in self._query_index("GSI1", "GSI1PK", keys.firm_staff_gsi1pk(firm_id))
+            if item.get("type") == "membership"
+        ]
+
+    def get_profiles(self, user_ids: Iterable[str]) -> dict[str, UserProfile]:
+        """The profiles of these people, in one BatchGetItem per 100 ids."""
+        items = self._batch_get([(keys.user_pk(u), keys.PROFILE) for u in set(user_ids)])
+        return {item["user_id"]: UserProfile(item["user_id"], item["email"], item["name"]) for item in items}
+
+    def save_membership(
+        self, membership: StaffMembership, previous: StaffMembership, *, other_admin: StaffMembership | None
+    ) -> None:
+        """Replace `previous` (still as read: role and active, else `StaffChanged`), in one
+        transaction with a check that `other_admin` is still an active admin when given."""
+        put = {
+            "TableName": self.table_name,
+            "Item": to_item(_membership_item(membership)),
+            **_still(previous),
+        }
+        items: list[dict[str, Any]] = [{"Put": put}]
+        if other_admin is not None:
+            key = {"PK": keys.user_pk(other_admin.user_id), "SK": keys.membership_sk(other_admin.firm_id)}
+            check = {"TableName": self.table_name, "Key": to_item(key), **_still(other_admin)}
+            items.append({"ConditionCheck": check})
+        transact_or_raise(items, StaffChanged)
+
+    def list_firms(self) -> list[Firm]:
+        """Every firm (the operator's command; access pattern #43)."""
+        return [
+            Firm(item["firm_id"], item["name"], item["timezone"])
+            for item in self._query_index("GSI2", "GSI2PK", keys.FIRMS)
         ]
 
     def list_customer_links(self, user_id: str) -> list[CustomerLink]:
@@ -83,22 +105,13 @@ class IdentityRepository:
                 "firm_id": firm.firm_id,
                 "name": firm.name,
                 "timezone": firm.timezone,
+                "GSI2PK": keys.FIRMS,
+                "GSI2SK": firm.firm_id,
             }
         )
 
     def put_membership(self, membership: StaffMembership) -> None:
-        self._put(
-            {
-                "PK": keys.user_pk(membership.user_id),
-                "SK": keys.membership_sk(membership.firm_id),
-                "GSI1PK": keys.firm_staff_gsi1pk(membership.firm_id),
-                "GSI1SK": membership.user_id,
-                "type": "membership",
-                "firm_id": membership.firm_id,
-                "user_id": membership.user_id,
-                "role": membership.role.value,
-            }
-        )
+        self._put(_membership_item(membership))
 
     def put_customer_link(self, user_id: str, link: CustomerLink) -> None:
         self._put(_customer_link(user_id, link))
@@ -107,12 +120,36 @@ class IdentityRepository:
         """The link as a transaction item, written with the acceptance that creates it."""
         return {"Put": {"TableName": self.table_name, "Item": to_item(_customer_link(user_id, link))}}
 
+    def _batch_get(self, wanted: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """The items with these (PK, SK), 100 per BatchGetItem (and its unprocessed keys again)."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(wanted), 100):
+            chunk = [to_item({"PK": pk, "SK": sk}) for pk, sk in sorted(wanted)[start : start + 100]]
+            request: dict[str, Any] = {self.table_name: {"Keys": chunk}}
+            while request:
+                response = dynamodb_client().batch_get_item(RequestItems=request)
+                found += [from_item(raw) for raw in response["Responses"].get(self.table_name, [])]
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         response = dynamodb_client().get_item(TableName=self.table_name, Key=to_item({"PK": pk, "SK": sk}))
         return from_item(response["Item"]) if "Item" in response else None
 
     def _put(self, values: dict[str, Any]) -> None:
         dynamodb_client().put_item(TableName=self.table_name, Item=to_item(values))
+
+    def _query_index(self, index: str, partition_name: str, partition: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        paginator = dynamodb_client().get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            IndexName=index,
+            KeyConditionExpression=f"{partition_name} = :pk",
+            ExpressionAttributeValues=to_item({":pk": partition}),
+        ):
+            items.extend(from_item(raw) for raw in page["Items"])
+        return items
 
     def _query_prefix(self, pk: str, sk_prefix: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -124,6 +161,37 @@ class IdentityRepository:
         ):
             items.extend(from_item(raw) for raw in page["Items"])
         return items
+
+
+def _membership(item: dict[str, Any]) -> StaffMembership:
+    # a membership written before deactivation existed has no `active`: it is active
+    return StaffMembership(
+        item["firm_id"], item["user_id"], StaffRole(item["role"]), bool(item.get("active", True))
+    )
+
+
+def _membership_item(membership: StaffMembership) -> dict[str, Any]:
+    return {
+        "PK": keys.user_pk(membership.user_id),
+        "SK": keys.membership_sk(membership.firm_id),
+        "GSI1PK": keys.firm_staff_gsi1pk(membership.firm_id),
+        "GSI1SK": membership.user_id,
+        "type": "membership",
+        "firm_id": membership.firm_id,
+        "user_id": membership.user_id,
+        "role": membership.role.value,
+        "active": membership.active,
+    }
+
+
+def _still(membership: StaffMembership) -> dict[str, Any]:
+    """The condition that the stored membership is still `membership` (role and active)."""
+    active = "(attribute_not_exists(active) OR active = :active)" if membership.active else "active = :active"
+    return {
+        "ConditionExpression": f"attribute_exists(PK) AND #role = :role AND {active}",
+        "ExpressionAttributeNames": {"#role": "role"},
+        "ExpressionAttributeValues": to_item({":role": membership.role.value, ":active": membership.active}),
+    }
 
 
 def _profile(profile: UserProfile) -> dict[str, Any]:

@@ -61,9 +61,10 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |   | engagement per firm-local day          |       | SK=REFRESH_CAP (put if not exists; TTL)             |
 |41 | a refresh job and its counters         | table | PK=FIRM#<firm>#REFRESH_JOB#<job>, SK=JOB            |
 |42 | a refresh job's outcome per engagement | table | PK=FIRM#<firm>#REFRESH_JOB#<job>, SK=ENGAGEMENT#... |
-|43 | a firm's refresh jobs, newest first    | GSI1  | GSI1PK=FIRM#<firm>#REFRESH_JOBS, GSI1SK=<job ulid>  |
+|43 | every firm (operator: tools.firms)     | GSI2  | GSI2PK=FIRMS, GSI2SK=<firm> (on the firm items)     |
+|44 | a firm's refresh jobs, newest first    | GSI1  | GSI1PK=FIRM#<firm>#REFRESH_JOBS, GSI1SK=<job ulid>  |
 |   | (admins; one listing item per job: SK=LISTED, written once with the job, never updated)      |
-|44 | the refresh jobs one person started    | GSI2  | GSI2PK=FIRM#<firm>#STAFF#<sub>#REFRESH_JOBS         |
+|45 | the refresh jobs one person started    | GSI2  | GSI2PK=FIRM#<firm>#STAFF#<sub>#REFRESH_JOBS         |
 |   | (advisers), newest first               |       | GSI2SK=<job ulid> (same listing item)               |
 
 Customer rows are denormalised into one visibility item per staff member who may see the
@@ -80,7 +81,7 @@ member who may see the customer), rewritten together with an optimistic lock on 
 so a page of the dashboard is one Query on GSI1 (by last upload) or GSI2 (by stored status).
 A refresh claims its engagement-day (#40) in the same transaction that moves the job's
 counters (#41) and writes the outcome (#42), so the counters always add up. A job is listed
-(#43, #44) through a second item written once with it: the counters, updated on every claim,
+(#44, #45) through a second item written once with it: the counters, updated on every claim,
 stay off the indexes (no GSI write per counter change); a page of the list is one Query and
 one BatchGetItem of the jobs themselves.
 Later issues add their rows here: this table is the data model's documentation.
@@ -112,6 +113,9 @@ def firm_pk(firm_id: str) -> str:
 
 def firm_staff_gsi1pk(firm_id: str) -> str:
     return f"FIRM#{firm_id}#STAFF"
+
+
+FIRMS = "FIRMS"
 
 
 def customer_link_sk(firm_id: str, customer_id: str) -> str:
@@ -386,7 +390,7 @@ def refresh_job_pk(firm_id: str, job_id: str) -> str:
 
 
 REFRESH_JOB = "JOB"
-REFRESH_JOB_LISTED = "LISTED"  # the job's listing item (#43, #44): its counters stay on JOB
+REFRESH_JOB_LISTED = "LISTED"  # the job's listing item (#44, #45): its counters stay on JOB
 
 
 def refresh_jobs_gsi1pk(firm_id: str) -> str:
