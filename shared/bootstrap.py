@@ -5,7 +5,7 @@ Tests reset them with `reset()` after changing the environment.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, cast
 
 from shared.settings import get_settings
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from shared.domain.identity import StaffContext
     from shared.domain.jobs import ImportJob
     from shared.domain.refresh import FanoutMessage
+    from shared.ports.directory import DirectoryUser, UserDirectory
     from shared.services.connections import ConnectionsPorts
     from shared.services.customers import OnboardingPorts
     from shared.services.engagement_rows import EngagementIndexPorts, EngagementRowsSync
@@ -76,8 +77,33 @@ def onboarding() -> OnboardingPorts:
         notifications=notifications_repository(),
         audit=audit_log(),
         email=email_sender(),
+        directory=_UserPoolOnFirstUse(),
         app_base_url=settings.app_base_url,
     )
+
+
+class _UserPoolOnFirstUse:
+    """The user pool's directory (`UserDirectory`), built on its first use: a placeholder until
+    the Cognito adapter's own builder is wired here (issue 15). Only accepting an invitation with
+    a new account calls it, so nothing else imports the adapter."""
+
+    @cached_property
+    def _pool(self) -> UserDirectory:
+        from shared.adapters.cognito import CognitoDirectory
+
+        return cast("UserDirectory", CognitoDirectory(get_settings().user_pool_id))
+
+    def find_by_email(self, email: str) -> DirectoryUser | None:
+        return self._pool.find_by_email(email)
+
+    def create_user(self, email: str, password: str) -> DirectoryUser:
+        return self._pool.create_user(email, password)
+
+    def disable_user(self, user_id: str) -> None:
+        self._pool.disable_user(user_id)
+
+    def enable_user(self, user_id: str) -> None:
+        self._pool.enable_user(user_id)
 
 
 @cache
@@ -233,6 +259,7 @@ def file_access() -> FileAccessPorts:
         notifications=notifications_repository(),
         audit=audit_log(),
         email=email_sender(),
+        directory=onboarding().directory,
         app_base_url=settings.app_base_url,
     )
 

@@ -30,6 +30,7 @@ class Settings:
     plaid_base_url: str  # "sandbox", "production" or a URL (the local sandbox)
     default_firm_timezone: str
     current_eula_version: str  # the Data Refresh EULA customers must have accepted (R-REF-5)
+    user_pool_id: str  # the Cognito user pool people sign in through (accounts made on invitations)
 
 
 @cache
@@ -52,6 +53,7 @@ def get_settings() -> Settings:
         plaid_base_url=env("PLAID_BASE_URL", "sandbox"),
         default_firm_timezone=env("DEFAULT_FIRM_TIMEZONE", "Europe/London"),
         current_eula_version=env("CURRENT_EULA_VERSION", DEFAULT_EULA_VERSION),
+        user_pool_id=env("USER_POOL_ID", ""),
     )
 
 

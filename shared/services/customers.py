@@ -27,6 +27,7 @@ from shared.observability import logger
 from shared.ports.accounts import AccountStore, TransactionPage
 from shared.ports.audit import AuditTrail
 from shared.ports.customers import CustomerPage, CustomerStore
+from shared.ports.directory import UserDirectory
 from shared.ports.identity import IdentityStore
 from shared.ports.notifications import NotificationStore
 from shared.services.emails import account_decision_email
@@ -42,6 +43,7 @@ class OnboardingPorts:
     notifications: NotificationStore
     audit: AuditTrail
     email: EmailSender
+    directory: UserDirectory  # the accounts people sign in with (created on an invitation's acceptance)
     app_base_url: str
     clock: Now = field(default=business_now)
 
