@@ -55,6 +55,7 @@ from shared.domain.customers import (
     InvitationStatus,
     hash_token,
     issue_invitation,
+    normalise_email,
 )
 from shared.domain.email import EmailMessage, EmailSender
 from shared.domain.errors import Conflict, Forbidden, NotFound, UpstreamUnavailable
@@ -266,6 +267,8 @@ def verify(kind: InvitationKind[R], token: str) -> R:
 def accept(kind: InvitationKind[R], principal: Principal, token: str) -> R:
     """Bind the invitation to the signed-in person, who must be signed in with the invited email."""
     record = verify(kind, token)
+    if normalise_email(principal.email) != record.email:
+        raise WrongAccount()
     return _bind(kind, record, principal.user_id, principal.email, {})
 
 
