@@ -229,6 +229,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/customers/{customer_id}/invitation/revoke", "invitations_api"),
     Route("POST", "/invitations/verify", "invitations_api", public=True),
     Route("POST", "/invitations/accept", "invitations_api"),
+    Route("POST", "/invitations/create-account", "invitations_api", public=True),
     Route("GET", "/customers", "invitations_api"),
     Route("GET", "/customers/{customer_id}", "invitations_api"),
     Route("GET", "/customers/{customer_id}/accounts", "invitations_api"),
@@ -276,6 +277,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/me/files", "access_api"),
     Route("POST", "/file-invitations/verify", "access_api", public=True),
     Route("POST", "/file-invitations/accept", "access_api"),
+    Route("POST", "/file-invitations/create-account", "access_api", public=True),
     # end of client file access grants
     # Aggregator connections (R-CON-*)
     Route("GET", "/institutions", "connections_api"),

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from shared.domain.identity import StaffContext
     from shared.domain.jobs import ImportJob
     from shared.domain.refresh import FanoutMessage
+    from shared.ports.directory import UserDirectory
     from shared.services.connections import ConnectionsPorts
     from shared.services.customers import OnboardingPorts
     from shared.services.engagement_rows import EngagementIndexPorts, EngagementRowsSync
@@ -84,6 +85,7 @@ def onboarding() -> OnboardingPorts:
         audit=audit_log(),
         email=email_sender(),
         imports=JobQueue(settings.import_queue_url),
+        directory=cast("UserDirectory", _OnFirstUse(user_directory)),
         app_base_url=settings.app_base_url,
     )
 
@@ -241,6 +243,7 @@ def file_access() -> FileAccessPorts:
         notifications=notifications_repository(),
         audit=audit_log(),
         email=email_sender(),
+        directory=onboarding().directory,
         app_base_url=settings.app_base_url,
     )
 

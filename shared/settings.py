@@ -30,7 +30,7 @@ class Settings:
     plaid_base_url: str  # "sandbox", "production" or a URL (the local sandbox)
     default_firm_timezone: str
     current_eula_version: str  # the Data Refresh EULA customers must have accepted (R-REF-5)
-    user_pool_id: str  # the Cognito user pool people sign in through (the functions that manage users)
+    user_pool_id: str  # the Cognito user pool people sign in through (invitations' accounts, staff)
 
 
 @cache

@@ -25,10 +25,11 @@ from ulid import ULID
 from shared.domain.accounts import AccountProblem, AccountStatus, BankTransaction, SharedAccount
 from shared.domain.audit import AuditEvent
 from shared.domain.connections import Connection
-from shared.domain.customers import Customer, Section, email_fingerprint
+from shared.domain.customers import Customer, Section, email_fingerprint, normalise_email
 from shared.domain.email import EmailMessage
 from shared.domain.errors import (
     ConcurrentChange,
+    Conflict,
     DomainError,
     FileChanged,
     InvalidRequest,
@@ -43,6 +44,7 @@ from shared.domain.jobs import ImportJob
 from shared.domain.notifications import Notification
 from shared.ports.connections import ConnectionAddress
 from shared.ports.customers import CustomerPage
+from shared.ports.directory import DirectoryUser
 from shared.ports.files import Entry, FileContents, FileLink, GrantRef
 from shared.ports.imports import FeedState, StoredTransaction
 from shared.ports.storage import TransactItem
@@ -561,6 +563,52 @@ class FakeEmail:
 
 
 @dataclass
+class FakeDirectory:
+    """UserDirectory: the user pool's accounts by email. A password under 12 characters is refused
+    as the pool's policy would (`weak_password`); passwords are kept only to check a sign-in."""
+
+    users: dict[str, DirectoryUser] = field(default_factory=dict)  # by normalised email
+    passwords: dict[str, str] = field(default_factory=dict)  # user id -> password
+    created: list[str] = field(default_factory=list)  # user ids, in creation order
+
+    def find_by_email(self, email: str) -> DirectoryUser | None:
+        return self.users.get(normalise_email(email))
+
+    def create_user(self, email: str, password: str) -> DirectoryUser:
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidRequest("The password is too weak.", code="weak_password")
+        if self.find_by_email(email) is not None:
+            raise Conflict("An account with this email already exists.", code="account_exists")
+        user = DirectoryUser(f"pool-sub-{len(self.created) + 1}", normalise_email(email), enabled=True)
+        self.users[user.email] = user
+        self.passwords[user.user_id] = password
+        self.created.append(user.user_id)
+        return user
+
+    def add(self, email: str, user_id: str) -> DirectoryUser:
+        """A user who already has an account (signed up through an earlier invitation)."""
+        user = DirectoryUser(user_id, normalise_email(email), enabled=True)
+        self.users[user.email] = user
+        return user
+
+    def disable_user(self, user_id: str) -> None:
+        self._set_enabled(user_id, False)
+
+    def enable_user(self, user_id: str) -> None:
+        self._set_enabled(user_id, True)
+
+    def _set_enabled(self, user_id: str, enabled: bool) -> None:
+        for email, user in self.users.items():
+            if user.user_id == user_id:
+                self.users[email] = replace(user, enabled=enabled)
+                return
+        raise NotFound()
+
+
+MIN_PASSWORD_LENGTH = 12  # the pool's policy (infra/constructs/api.py)
+
+
+@dataclass
 class FakeClock:
     """A service's clock (`Now`): it reads `at`, which a test sets or moves."""
 
@@ -578,6 +626,7 @@ class OnboardingFakes(ServiceFakes):
     audit: FakeAudit = field(default_factory=FakeAudit)
     email: FakeEmail = field(default_factory=FakeEmail)
     imports: FakeQueue = field(default_factory=FakeQueue)
+    directory: FakeDirectory = field(default_factory=FakeDirectory)
 
     def ports(self, clock: Callable[[], datetime]) -> Any:
         from shared.services.customers import OnboardingPorts
@@ -590,6 +639,7 @@ class OnboardingFakes(ServiceFakes):
             audit=self.audit,
             email=self.email,
             imports=self.imports,
+            directory=self.directory,
             app_base_url="https://app.example",
             clock=clock,
         )
@@ -756,6 +806,7 @@ class FileAccessFakes(OnboardingFakes):
             notifications=self.notifications,  # type: ignore[arg-type]
             audit=self.audit,
             email=self.email,
+            directory=self.directory,
             app_base_url="https://app.example",
             clock=clock,
         )

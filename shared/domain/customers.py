@@ -139,10 +139,6 @@ class Customer:
         """R-ROLE-2: admins see every customer; advisers those they own or are assigned to."""
         return is_admin or staff_id in self.staff_ids
 
-    def reinvited(self, now: datetime, message: str | None) -> tuple[str, Customer]:
-        token, invitation = issue_invitation(now, message if message is not None else self.invitation.message)
-        return token, replace(self, invitation=invitation)
-
     def accepted_by(self, user_id: str, now: datetime) -> Customer:
         return replace(
             self,

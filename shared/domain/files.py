@@ -18,7 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-from shared.domain.customers import Invitation, InvitationStatus, issue_invitation
+from shared.domain.customers import Invitation, issue_invitation
 
 
 class Relation(StrEnum):
@@ -216,16 +216,3 @@ class Grant:
         """A fresh invitation (token, 45 days, reminders from zero); the old token stops working."""
         token, invitation = issue_invitation(now, None)
         return token, replace(self, invitation=invitation)
-
-    def invitation_usable(self, token_hash: str, now: datetime) -> bool:
-        invitation = self.invitation
-        return (
-            self.user_id is None
-            and invitation is not None
-            and invitation.token_hash == token_hash
-            and invitation.is_usable(now)
-        )
-
-    def expired(self) -> Grant:
-        assert self.invitation is not None
-        return replace(self, invitation=replace(self.invitation, status=InvitationStatus.EXPIRED))

@@ -28,6 +28,7 @@ from shared.observability import logger, metrics
 from shared.ports.accounts import AccountStore, TransactionPage
 from shared.ports.audit import AuditTrail
 from shared.ports.customers import CustomerPage, CustomerStore
+from shared.ports.directory import UserDirectory
 from shared.ports.identity import IdentityStore
 from shared.ports.notifications import NotificationStore
 from shared.ports.queue import JobSender
@@ -45,6 +46,7 @@ class OnboardingPorts:
     audit: AuditTrail
     email: EmailSender
     imports: JobSender  # an accepted account's first import is queued at once
+    directory: UserDirectory  # the accounts people sign in with (created on an invitation's acceptance)
     app_base_url: str
     clock: Now = field(default=business_now)
 

@@ -13,10 +13,12 @@ import boto3
 
 from local.demo_data import DEMO_FIRM, DEMO_USERS, seed_demo_data
 from local.outbox import sent_emails
+from shared import bootstrap
 from shared.adapters.dynamodb.identity_repository import IdentityRepository
 from shared.domain.accounts import SharedAccount
 from shared.domain.identity import Firm, StaffMembership, StaffRole
 from tests.conftest import FakeLambdaContext, api_event
+from tests.fakes import FakeDirectory
 
 ADMIN, ADVISER, CUSTOMER = DEMO_USERS
 OTHER_FIRM = Firm("01JOTHERFIRM000000000000000", "Other Practice", "Europe/Paris")
@@ -38,6 +40,15 @@ def seed_firms() -> None:
     identities.put_firm(OTHER_FIRM)
     identities.put_membership(StaffMembership(OTHER_FIRM.firm_id, OTHER_ADVISER.sub, StaffRole.ADMIN))
     boto3.client("sesv2").create_email_identity(EmailIdentity="no-reply@example.com")
+
+
+def use_fake_directory() -> FakeDirectory:
+    """The user pool, in memory, for the routes that create accounts (accepting an invitation
+    without one): set on the cached ports until the next `bootstrap.reset()`."""
+    directory = FakeDirectory()
+    bootstrap.onboarding().directory = directory
+    bootstrap.file_access().directory = directory
+    return directory
 
 
 def call(handler_module: Any, method: str, route: str, user: Any = None, **kwargs: Any) -> tuple[int, Any]:

@@ -115,7 +115,7 @@ def test_concurrent_accepts_of_one_token_bind_it_once(world, atomic_aws_requests
     grant_kid(world, bootstrap.file_access())
     [token] = file_tokens(KID.email)
     ports = bootstrap.file_access()
-    people = [Principal(f"person-{n}", f"p{n}@example.org") for n in range(6)]
+    people = [Principal(f"person-{n}", KID.email) for n in range(6)]  # the invited address
     with ThreadPoolExecutor(max_workers=6) as pool:
         codes = list(pool.map(lambda p: outcome(lambda: accept_file_invitation(ports, p, token)), people))
     assert sorted(codes) == ["invitation_invalid"] * 5 + ["ok"]

@@ -204,7 +204,7 @@ def test_concurrent_accepts_of_one_token_bind_it_once(invited, atomic_aws_reques
 
     [token] = invitation_tokens(INVITEE.email)
     ports = bootstrap.onboarding()
-    people = [Principal(f"person-{n}", f"p{n}@example.org") for n in range(6)]
+    people = [Principal(f"person-{n}", INVITEE.email) for n in range(6)]  # the invited address
     with ThreadPoolExecutor(max_workers=6) as pool:
         codes = list(
             pool.map(lambda person: outcome(lambda: accept_invitation(ports, person, token)), people)

@@ -48,6 +48,7 @@ from tests.integration.onboarding_support import (
     OTHER_FIRM,
     Person,
     invitation_tokens,
+    use_fake_directory,
 )
 from tests.integration.staff_support import fake_directory, known
 from tests.integration.test_connections import approve_at_gocardless, callback
@@ -217,11 +218,13 @@ def dependencies(route: Route) -> set[str]:
 
 # A valid body for every route that reads one (`world` is the firm whose objects the call uses).
 Body = Callable[["FirmWorld"], Any]
+PASSWORD = "Correct-Horse-42-battery"  # a new account's (the user pool in memory: FakeDirectory)
 RULE = {"name": "Rent", "position": 1, "text_contains": "rent", "ledger_account": "613200"}
 BODIES: dict[str, Body] = {
     "POST /customers/invitations": lambda w: {"name": "New Customer", "email": "new.customer@example.org"},
     "POST /invitations/verify": lambda w: {"token": w.tokens["invitation"]},
     "POST /invitations/accept": lambda w: {"token": w.tokens["invitation"]},
+    "POST /invitations/create-account": lambda w: {"token": w.tokens["invitation"], "password": PASSWORD},
     "POST /customers/{customer_id}/accounts/{account_id}/link": lambda w: {"ledger_account": "512100"},
     "POST /assignment-rules": lambda w: dict(RULE),
     "PUT /assignment-rules/{rule_id}": lambda w: {**RULE, "name": "Rent (renamed)"},
@@ -248,6 +251,10 @@ BODIES: dict[str, Body] = {
     "PUT /files/{file_id}/advisers/{adviser_id}/access": lambda w: {"level": "read_write"},
     "POST /file-invitations/verify": lambda w: {"token": w.tokens["file_invitation"]},
     "POST /file-invitations/accept": lambda w: {"token": w.tokens["file_invitation"]},
+    "POST /file-invitations/create-account": lambda w: {
+        "token": w.tokens["file_invitation"],
+        "password": PASSWORD,
+    },
     "POST /connections": lambda w: {"provider": "gocardless", "institution_id": BANK},
     "POST /connections/{connection_id}/complete": lambda w: {},
     "POST /data-refresh/jobs": lambda w: {"engagement_ids": [w.ids["customer"]]},
@@ -330,6 +337,7 @@ def _ok(route_key: str, user: Any, **kwargs: Any) -> Any:
 def build_world(sandboxes: Any) -> World:
     """Both firms, populated (`sandboxes` is the tests/integration fixture)."""
     fas.seed_staff()  # the demo firm and its staff, the other firm and its admin, SES
+    use_fake_directory()  # the user pool, for the routes that create accounts
     world = World(a=_build_firm(sandboxes, FIRM_A), b=_build_firm(sandboxes, FIRM_B))
     pump("refresh", handler("refresh_fanout_worker"))  # the refresh jobs fanned out: a settled world
     return world
@@ -445,15 +453,19 @@ class Checkpoint:
     def __init__(self, sandboxes: Any) -> None:
         self._boxes = [sandboxes.gocardless, sandboxes.plaid]
         self._tables = _tables()
-        self._saved = pickle.dumps(([t.items for t in self._tables], [b._state for b in self._boxes]))
+        self._directory = bootstrap.onboarding().directory  # the user pool in memory (build_world)
+        self._saved = pickle.dumps(
+            ([t.items for t in self._tables], [b._state for b in self._boxes], vars(self._directory))
+        )
 
     def restore(self) -> None:
         # a deep copy, several times quicker than deepcopy; the bytes are our own, from this process
-        items, states = pickle.loads(self._saved)  # noqa: S301  # nosec B301
+        items, states, directory = pickle.loads(self._saved)  # noqa: S301  # nosec B301
         for table, table_items in zip(self._tables, items, strict=True):
             table.items = table_items
         for box, state in zip(self._boxes, states, strict=True):
             box._state = state
+        vars(self._directory).update(directory)
 
 
 def items_of(world: FirmWorld, other: FirmWorld) -> dict[tuple[str, str], str]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from infra.spec import ROUTES
 from shared.auth import FIRM_POLICY, FirmAction
-from shared.domain.file_access import GRANTEES, CallerKind, FileAction, access_action, is_allowed
+from shared.domain.file_access import CallerKind, FileAction, access_action, is_allowed
 from shared.domain.files import Relation, SubjectType
 from shared.domain.identity import StaffRole
 from tests.integration.aggregator_sandboxes import sandboxes
@@ -74,6 +74,8 @@ ROLES = [
     Role("external_adviser_rw", FIRM_A.grantees["adviser_rw"], file_kind=CallerKind.ADVISER_RW),
     Role("external_adviser_ro", FIRM_A.grantees["adviser_ro"], file_kind=CallerKind.ADVISER_RO),
     Role("signed_in_nobody", NOBODY),
+    Role("invitee", FIRM_A.invited),  # signed in with the invited email, has not accepted yet
+    Role("file_invitee", FIRM_A.file_invitee),
     Role("anonymous", None),
 ]
 
@@ -122,9 +124,14 @@ def the_customer(role: Role) -> bool:
     return role.customer
 
 
-def new_to_the_file(role: Role) -> bool:
-    """A file invitation's token binds any signed-in person but one already granted on the file."""
-    return signed_in(role) and role.file_kind not in GRANTEES
+def the_invitee(role: Role) -> bool:
+    """A customer invitation binds only the person signed in with the invited email."""
+    return role.person == FIRM_A.invited
+
+
+def the_file_invitee(role: Role) -> bool:
+    """A file invitation binds only the person signed in with the invited email."""
+    return role.person == FIRM_A.file_invitee
 
 
 MEMBER_ACCESS = access_action(SubjectType.MEMBER, Relation.OTHER.is_central)  # the world's targets: "other"
@@ -140,7 +147,8 @@ RULES: dict[str, Rule] = {
     "POST /customers/{customer_id}/invitation/resend": firm(F.INVITE_CUSTOMER, "customer"),
     "POST /customers/{customer_id}/invitation/revoke": firm(F.INVITE_CUSTOMER, "customer"),
     "POST /invitations/verify": public,
-    "POST /invitations/accept": signed_in,
+    "POST /invitations/accept": the_invitee,
+    "POST /invitations/create-account": public,  # creates the invited email's account, whoever calls
     "GET /customers": firm(F.VIEW_CUSTOMERS),
     "GET /customers/{customer_id}": firm(F.VIEW_CUSTOMERS, "customer"),
     "GET /customers/{customer_id}/accounts": firm(F.VIEW_CUSTOMERS, "customer"),
@@ -185,7 +193,8 @@ RULES: dict[str, Rule] = {
     "GET /files/{file_id}/access-log": file(FileAction.VIEW_ACCESS_LOG),
     "GET /me/files": signed_in,
     "POST /file-invitations/verify": public,
-    "POST /file-invitations/accept": new_to_the_file,
+    "POST /file-invitations/accept": the_file_invitee,
+    "POST /file-invitations/create-account": public,
     "GET /institutions": signed_in,
     "POST /connections": the_customer,
     "GET /connections": signed_in,

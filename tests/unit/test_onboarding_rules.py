@@ -291,8 +291,8 @@ def test_of_two_people_accepting_one_link_at_once_only_the_first_is_bound(world:
     racing = world.read_now()  # it read the invitation before the first acceptance was written
     accept_invitation(world.later(), JANE, token)
 
-    with pytest.raises(InvitationInvalid):
-        accept_invitation(racing, Principal("someone-sub", "someone@example.org"), token)
+    with pytest.raises(InvitationInvalid):  # another identity with the invited address
+        accept_invitation(racing, Principal("someone-sub", JANE.email), token)
     assert world.customer(customer).user_id == "jane-sub"
     assert world.fakes.identities.list_customer_links("someone-sub") == []
     assert world.fakes.identities.get_profile("someone-sub") is None

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from shared.api.fields import EmailAddress
+from shared.api.fields import EmailAddress, Password
 from shared.domain.audit import AuditEvent
 from shared.domain.file_access import CallerKind, FileAction, allowed_actions
 from shared.domain.files import (
@@ -136,6 +136,11 @@ class DocumentIn(StrictBody):
 
 class FileTokenIn(StrictBody):
     token: str = Field(min_length=1, max_length=256)
+
+
+class FileNewAccountIn(FileTokenIn):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)  # a password is taken as typed
+    password: Password
 
 
 # responses -----------------------------------------------------------------------------------

@@ -6,10 +6,18 @@ from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 
-from functions.invitations_api.routes.models import CustomerOut, InvitationCheckOut, InvitationIn, TokenIn
+from functions.invitations_api.routes.models import (
+    CustomerOut,
+    InvitationCheckOut,
+    InvitationIn,
+    NewAccountIn,
+    TokenIn,
+)
 from shared import bootstrap
 from shared.api.caller import current_principal, current_staff
 from shared.api.idempotency import IdempotentCommand, idempotent_command
+from shared.api.invitation_answers import INVALID, NEW_ACCOUNT, SIGNED_IN
+from shared.domain.customers import Customer
 from shared.domain.identity import Principal, StaffContext
 from shared.services import customer_invitations
 
@@ -79,10 +87,7 @@ def revoke(customer_id: CustomerId, staff: Annotated[StaffContext, Depends(curre
     "/invitations/verify",
     tags=TAGS,
     summary="Check an invitation token before signing in (no authentication)",
-    responses={
-        200: {"description": "The token is valid: the inviting firm"},
-        404: {"description": "Wrong, used or expired token: one answer (invitation_invalid)"},
-    },
+    responses={200: {"description": "The token is valid: the inviting firm"}, **INVALID},
 )
 def verify(body: TokenIn) -> InvitationCheckOut:
     return InvitationCheckOut(
@@ -90,8 +95,28 @@ def verify(body: TokenIn) -> InvitationCheckOut:
     )
 
 
-@router.post("/invitations/accept", tags=TAGS, summary="Accept an invitation as the signed-in person")
+@router.post(
+    "/invitations/accept",
+    tags=TAGS,
+    summary="Accept an invitation as the signed-in person (signed in with the invited email)",
+    responses={200: {"description": "Accepted: the inviting firm"}, **SIGNED_IN},
+)
 def accept(body: TokenIn, principal: Annotated[Principal, Depends(current_principal)]) -> InvitationCheckOut:
-    customer = customer_invitations.accept_invitation(bootstrap.onboarding(), principal, body.token)
+    return _accepted(customer_invitations.accept_invitation(bootstrap.onboarding(), principal, body.token))
+
+
+@router.post(
+    "/invitations/create-account",
+    tags=TAGS,
+    summary="Accept an invitation by creating my account with a password (no authentication)",
+    responses={200: {"description": "Account created, invitation accepted"}, **NEW_ACCOUNT},
+)
+def create_account(body: NewAccountIn) -> InvitationCheckOut:
+    password = body.password.get_secret_value()
+    ports = bootstrap.onboarding()
+    return _accepted(customer_invitations.accept_invitation_with_new_account(ports, body.token, password))
+
+
+def _accepted(customer: Customer) -> InvitationCheckOut:
     firm = bootstrap.identity_repository().get_firm(customer.firm_id)
     return InvitationCheckOut(firm_name=firm.name if firm else "")

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.api.fields import EmailAddress
+from shared.api.fields import EmailAddress, Password
 from shared.domain.accounts import (
     ACCOUNT_FIXES,
     AccountProblem,
@@ -47,6 +47,11 @@ class LinkIn(StrictBody):
 
 class TokenIn(StrictBody):
     token: str = Field(min_length=1, max_length=256)
+
+
+class NewAccountIn(TokenIn):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)  # a password is taken as typed
+    password: Password
 
 
 class InvitationOut(BaseModel):

@@ -19,6 +19,7 @@ from shared.services.file_access.grants import (
 )
 from shared.services.file_access.invitations import (
     accept_file_invitation,
+    accept_file_invitation_with_new_account,
     send_due_file_reminders,
     verify_file_invitation,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "MemberAccess",
     "MyFile",
     "accept_file_invitation",
+    "accept_file_invitation_with_new_account",
     "grant_adviser_access",
     "grant_member_access",
     "list_access",

@@ -21,9 +21,10 @@ from shared.domain.files import (
 )
 from shared.domain.notifications import Notification
 from shared.observability import logger, metrics
+from shared.services import invitations
 from shared.services.emails import file_access_email
 from shared.services.file_access.access_log import _audit
-from shared.services.file_access.invitations import _send_invitation
+from shared.services.file_access.invitations import GranteeInvitee
 from shared.services.file_access.ports import FileAccessPorts, FileActor, FileScope, new_id
 from shared.services.file_access.scope import open_file
 
@@ -158,19 +159,17 @@ def _grant(
             _audit(ports, scope, "access.level_changed", subject, level_change)
         return saved
     # Still waiting for its person: saving it again sends a fresh invitation (the old link dies).
-    assert previous.invitation is not None
-    token, reinvited = changed.reinvited(ports.clock())
-    saved = grants.save_grant(
-        reinvited,
-        previous,
-        grants.token_delete(previous.invitation.token_hash, must_exist=False),
-        grants.token_put(reinvited),
-    )
+    audit: list[tuple[str, dict[str, Any]]] = []
     if level is not previous.level:
-        _audit(ports, scope, "access.level_changed", subject, level_change)
-    _audit(ports, scope, "access.invitation_resent", subject, {})
-    _send_invitation(ports, scope.customer, saved, token, firm=ports.identities.get_firm(saved.firm_id))
-    return saved
+        audit.append(("access.level_changed", level_change))
+    audit.append(("access.invitation_resent", {}))
+    return invitations.issue(
+        GranteeInvitee(ports, scope.customer),
+        lambda invitation: replace(changed, invitation=invitation),
+        previous,
+        actor_id=scope.actor_id,
+        audit=audit,
+    )
 
 
 def _new_grant(
@@ -216,15 +215,14 @@ def _new_grant(
         _audit(ports, scope, "access.granted", subject, details | {"via": "account"})
         _notify_access(ports, scope.customer, saved, now)
     else:  # no account: an invitation, reminded after 7 and 30 days
-        token, invited = grant.reinvited(now)
-        saved = grants.save_grant(
-            invited,
+        saved = invitations.issue(
+            GranteeInvitee(ports, scope.customer),
+            lambda invitation: replace(grant, invitation=invitation),
             None,
-            grants.subject_exists(scope.firm_id, scope.file_id, subject),
-            grants.token_put(invited),
+            actor_id=scope.actor_id,
+            extra=lambda _: [grants.subject_exists(scope.firm_id, scope.file_id, subject)],
+            audit=[("access.granted", details | {"via": "invitation"})],
         )
-        _audit(ports, scope, "access.granted", subject, details | {"via": "invitation"})
-        _send_invitation(ports, scope.customer, saved, token, firm=ports.identities.get_firm(saved.firm_id))
     metrics.add_metric(name="FileAccessGranted", unit="Count", value=1)
     return saved
 

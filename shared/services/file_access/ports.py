@@ -17,6 +17,7 @@ from shared.domain.files import AccessLevel, ExternalAdviser, FamilyMember, Gran
 from shared.domain.identity import Principal
 from shared.ports.audit import AuditTrail
 from shared.ports.customers import CustomerStore
+from shared.ports.directory import UserDirectory
 from shared.ports.files import FileStore, GrantStore
 from shared.ports.identity import IdentityStore
 from shared.ports.notifications import NotificationStore
@@ -31,6 +32,7 @@ class FileAccessPorts:
     notifications: NotificationStore
     audit: AuditTrail
     email: EmailSender
+    directory: UserDirectory  # the accounts people sign in with (created on an invitation's acceptance)
     app_base_url: str
     clock: Now = field(default=business_now)
 
