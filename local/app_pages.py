@@ -2,7 +2,9 @@
 
 In AWS these pages belong to the web app at APP_BASE_URL; locally they are plain HTML that
 calls the real API over loopback, so an invitation link from the outbox can be followed to
-the end: check the token, sign in as that email through the local user pool, accept.
+the end: check the token, then either create the account (the invited email, a password the invitee
+chooses: the API's create-account route, no sign-in) or sign in through the local user pool with an
+existing account and accept.
 Two such links exist: a customer's invitation and a client-file grantee's invitation. The bank's
 redirect ends here too: `/callbacks/gocardless` sends the browser to
 `/connections/complete?outcome=…`, answered with a sentence per outcome.
@@ -13,12 +15,14 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from html import escape
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from local.environment import APP_PAGES_PREFIX
 from local.http_types import HttpRequest, HttpResponse
+from local.user_pool import SignInRefused
 
 PREFIX = APP_PAGES_PREFIX
 ACCEPT = f"{PREFIX}/invitations/accept"
@@ -73,8 +77,9 @@ UNKNOWN_OUTCOME = (
 
 
 class InviteeSignIn(Protocol):
-    def sign_in_invitee(self, email: str) -> str:
-        """An ID token of this email's user in the pool (`local.user_pool.LocalPool`)."""
+    def sign_in(self, email: str, password: str) -> str:
+        """An ID token of this user's password sign-in through the pool (`local.user_pool.LocalPool`);
+        raises `SignInRefused` when the pool refuses it."""
         ...
 
 
@@ -98,36 +103,27 @@ class AppPages:
         if request.method == "GET":
             return show(parse_qs(request.raw_query).get("token", [""])[0])
         if request.method == "POST":
-            form = parse_qs(request.body.decode("utf-8", "replace"))
-            return accept(form.get("token", [""])[0], form.get("email", [""])[0])
+            form = {k: v[0] for k, v in parse_qs(request.body.decode("utf-8", "replace")).items()}
+            return accept(Answer(form.get("token", ""), form.get("email", ""), form.get("password", "")))
         return _page(405, "Method not allowed", "")
 
     def _show_invitation(self, token: str) -> HttpResponse:
         status, answer = self._call("POST", "/invitations/verify", {"token": token})
         if status != 200:
             return _page(404, "Invitation not valid", f"<p>{escape(answer.get('message', ''))}</p>")
-        form = (
-            f"<p><strong>{escape(answer['firm_name'])}</strong> invites you to share your bank data.</p>"
-            f'<form method="post" action="{ACCEPT}">'
-            f'<input type="hidden" name="token" value="{escape(token, quote=True)}">'
-            '<label>Sign in with your email <input name="email" type="email" required></label> '
-            "<button>Sign in and accept</button></form>"
-        )
-        return _page(200, "Your invitation", form)
+        intro = f"<p><strong>{escape(answer['firm_name'])}</strong> invites you to share your bank data.</p>"
+        return _page(200, "Your invitation", intro + _forms(ACCEPT, token))
 
-    def _accept(self, token: str, email: str) -> HttpResponse:
-        if "@" not in email:
-            return _page(400, "Email needed", "<p>Enter the email you sign in with.</p>")
-        bearer = self._accounts.sign_in_invitee(email)
-        status, answer = self._call("POST", "/invitations/accept", {"token": token}, bearer)
-        if status != 200:
-            return _page(status, "Could not accept", f"<p>{escape(answer.get('message', ''))}</p>")
-        command = f"make token USER={email.strip().lower()}"
+    def _accept(self, answer: Answer) -> HttpResponse:
+        done = self._answer(answer, "/invitations")
+        if isinstance(done, HttpResponse):
+            return done
+        email, accepted = done
         return _page(
             200,
             "Invitation accepted",
-            f"<p>You now share data with <strong>{escape(answer['firm_name'])}</strong>.</p>"
-            f"<p>Call the API as yourself: <code>{escape(command)}</code></p>",
+            f"<p>You now share data with <strong>{escape(accepted['firm_name'])}</strong>.</p>"
+            + _token_hint(email),
         )
 
     def _show_file_invitation(self, token: str) -> HttpResponse:
@@ -135,31 +131,44 @@ class AppPages:
         if status != 200:
             return _page(404, "Invitation not valid", f"<p>{escape(answer.get('message', ''))}</p>")
         level = _LEVELS.get(answer["level"], answer["level"])
-        form = (
+        intro = (
             f"<p><strong>{escape(answer['firm_name'])}</strong> gives you {escape(level)} access to a "
             "client file.</p>"
-            f'<form method="post" action="{FILE_ACCEPT}">'
-            f'<input type="hidden" name="token" value="{escape(token, quote=True)}">'
-            '<label>Sign in with your email <input name="email" type="email" required></label> '
-            "<button>Sign in and open the file</button></form>"
         )
-        return _page(200, "Your access to a client file", form)
+        return _page(200, "Your access to a client file", intro + _forms(FILE_ACCEPT, token))
 
-    def _accept_file(self, token: str, email: str) -> HttpResponse:
-        if "@" not in email:
-            return _page(400, "Email needed", "<p>Enter the email you sign in with.</p>")
-        bearer = self._accounts.sign_in_invitee(email)
-        status, answer = self._call("POST", "/file-invitations/accept", {"token": token}, bearer)
-        if status != 200:
-            return _page(status, "Could not accept", f"<p>{escape(answer.get('message', ''))}</p>")
-        command = f"make token USER={email.strip().lower()}"
+    def _accept_file(self, answer: Answer) -> HttpResponse:
+        done = self._answer(answer, "/file-invitations")
+        if isinstance(done, HttpResponse):
+            return done
+        email, accepted = done
         return _page(
             200,
             "Invitation accepted",
-            f"<p>You now have access to the file of <strong>{escape(answer['file_label'])}</strong> "
-            f"at {escape(answer['firm_name'])} (<code>/files/{escape(answer['file_id'])}</code>).</p>"
-            f"<p>Call the API as yourself: <code>{escape(command)}</code></p>",
+            f"<p>You now have access to the file of <strong>{escape(accepted['file_label'])}</strong> "
+            f"at {escape(accepted['firm_name'])} (<code>/files/{escape(accepted['file_id'])}</code>).</p>"
+            + _token_hint(email),
         )
+
+    def _answer(self, answer: Answer, base: str) -> HttpResponse | tuple[str, Any]:
+        """Create the account and accept (no email: the invited one), or sign in and accept."""
+        if not answer.password:
+            return _page(400, "Password needed", "<p>Enter a password.</p>")
+        if not answer.email:
+            status, accepted = self._call(
+                "POST", f"{base}/create-account", {"token": answer.token, "password": answer.password}
+            )
+            if status != 200:
+                return _page(status, "Could not accept", f"<p>{escape(accepted.get('message', ''))}</p>")
+            return "", accepted  # the account is the invited email's
+        try:
+            bearer = self._accounts.sign_in(answer.email, answer.password)
+        except SignInRefused:
+            return _page(401, "Sign-in refused", "<p>That email and password do not sign in.</p>")
+        status, accepted = self._call("POST", f"{base}/accept", {"token": answer.token}, bearer)
+        if status != 200:
+            return _page(status, "Could not accept", f"<p>{escape(accepted.get('message', ''))}</p>")
+        return answer.email.strip().lower(), accepted
 
     def _call(
         self, method: str, path: str, body: dict[str, Any], bearer: str | None = None
@@ -190,3 +199,32 @@ def _page(status: int, title: str, content: str) -> HttpResponse:
         f"{content}</body></html>"
     )
     return HttpResponse(status, [("content-type", "text/html; charset=utf-8")], html.encode())
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an accept form posts: the link's token, and a password alone (create the account) or
+    an email and password (sign in with an existing account)."""
+
+    token: str
+    email: str
+    password: str
+
+
+def _forms(action: str, token: str) -> str:
+    hidden = f'<input type="hidden" name="token" value="{escape(token, quote=True)}">'
+    return (
+        f'<form method="post" action="{action}">{hidden}'
+        '<p><label>Choose a password <input name="password" type="password" required '
+        'autocomplete="new-password" minlength="12"></label> '
+        "<button>Create my account and accept</button></p></form>"
+        f'<form method="post" action="{action}">{hidden}'
+        '<p>Already have an account? <label>Email <input name="email" type="email" required></label> '
+        '<label>Password <input name="password" type="password" required '
+        'autocomplete="current-password"></label> <button>Sign in and accept</button></p></form>'
+    )
+
+
+def _token_hint(email: str) -> str:
+    command = f"make token USER={email or '<the invited email>'} PASSWORD=<yours>"
+    return f"<p>Call the API as yourself: <code>{escape(command)}</code></p>"

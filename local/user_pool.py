@@ -80,14 +80,6 @@ class LocalPool:
             raise SignInRefused(f"{email} cannot sign in with a password alone ({challenge})")
         return str(answer["AuthenticationResult"]["IdToken"])
 
-    def sign_in_invitee(self, email: str) -> str:
-        """The local accept pages' sign-in: the invitee's user, created with DEMO_PASSWORD when the
-        email has none yet. A stand-in until accepting an invitation creates the user with the
-        password the invitee chooses (issue 15's invitation lifecycle)."""
-        if self.directory().find_by_email(email) is None:
-            self.directory().create_user(email, DEMO_PASSWORD)
-        return self.sign_in(email)
-
 
 def running_pool(port: int, host: str = "127.0.0.1") -> LocalPool:
     """The pool of the local system serving its API on `port`."""

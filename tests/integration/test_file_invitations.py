@@ -17,6 +17,7 @@ from local.app_pages import FILE_ACCEPT, AppPages
 from local.environment import common_environment
 from local.http_types import HttpRequest
 from local.outbox import sent_emails
+from local.user_pool import SignInRefused
 from shared import bootstrap
 from shared.clock import now as business_now
 from shared.domain.errors import DomainError
@@ -137,7 +138,14 @@ POOL_SUB = "kid-pool-sub"  # the sub the pool gives the invitee's user
 
 
 class PlainSignIn:
-    def sign_in_invitee(self, email: str) -> str:
+    """The pool as the pages see it: one existing account (email, password)."""
+
+    def __init__(self, email: str, password: str) -> None:
+        self.account = (email, password)
+
+    def sign_in(self, email: str, password: str) -> str:
+        if (email, password) != self.account:
+            raise SignInRefused(email)
         return f"{POOL_SUB}|{email}"
 
 
@@ -150,13 +158,39 @@ def test_the_emailed_link_works_on_the_local_page(world, monkeypatch):
     [link] = [link for link in email.links if "token=" in link]
     parsed = urlparse(link)
     assert f"{parsed.scheme}://{parsed.netloc}{parsed.path}" == local_base + FILE_ACCEPT
-    pages = HandlerBackedPages("http://unused", PlainSignIn())
+    pages = HandlerBackedPages("http://unused", PlainSignIn(KID.email, "a-long-passphrase"))
     shown = pages.handle(HttpRequest("GET", f"{FILE_ACCEPT}?{parsed.query}"))
     assert shown.status == 200 and b"Demo Advisory LLP" in shown.body and b"read-only" in shown.body
+    assert b"Create my account and accept" in shown.body and b"Sign in and accept" in shown.body
     token = parsed.query.removeprefix("token=")
-    form = urlencode({"token": token, "email": KID.email}).encode()
+    wrong = urlencode({"token": token, "email": KID.email, "password": "not-it"}).encode()
+    assert pages.handle(HttpRequest("POST", FILE_ACCEPT, body=wrong)).status == 401
+    form = urlencode({"token": token, "email": KID.email, "password": "a-long-passphrase"}).encode()
     accepted = pages.handle(HttpRequest("POST", FILE_ACCEPT, body=form))
     assert accepted.status == 200 and b"Jane Holder" in accepted.body, accepted.body
     _, mine = api("GET", "/me/files", Person(POOL_SUB, KID.email))
     assert [f["file_id"] for f in mine["items"]] == [world.file_id]
     assert pages.handle(HttpRequest("GET", f"{FILE_ACCEPT}?{parsed.query}")).status == 404  # single use
+
+
+def test_the_local_page_creates_the_invitees_account_with_the_password_they_choose(world, monkeypatch):
+    """Issue 15: no account yet, so the page's first form makes one (create-account, no sign-in)."""
+    from tests.integration.onboarding_support import use_fake_directory
+
+    directory = use_fake_directory()
+    grant_kid(world, bootstrap.file_access())
+    [email] = [e for e in sent_emails() if KID.email in e.to]
+    [link] = [link for link in email.links if "token=" in link]
+    token = urlparse(link).query.removeprefix("token=")
+    pages = HandlerBackedPages("http://unused", PlainSignIn("nobody@example.org", "-"))
+
+    weak = urlencode({"token": token, "password": "short"}).encode()
+    assert pages.handle(HttpRequest("POST", FILE_ACCEPT, body=weak)).status == 400
+    assert directory.find_by_email(KID.email) is None  # nothing made; the link still works
+    chosen = urlencode({"token": token, "password": "a-long-passphrase"}).encode()
+    accepted = pages.handle(HttpRequest("POST", FILE_ACCEPT, body=chosen))
+    assert accepted.status == 200 and b"Jane Holder" in accepted.body, accepted.body
+    user = directory.find_by_email(KID.email)
+    assert user is not None  # bound to the invited email, whatever was typed elsewhere
+    _, mine = api("GET", "/me/files", Person(user.user_id, KID.email))
+    assert [f["file_id"] for f in mine["items"]] == [world.file_id]

@@ -14,7 +14,7 @@ from shared.domain.connections import ConnectionStatus
 
 
 class NoSignIn:
-    def sign_in_invitee(self, email: str) -> str:
+    def sign_in(self, email: str, password: str) -> str:
         raise AssertionError("the landing page signs nobody in")
 
 
