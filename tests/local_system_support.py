@@ -20,11 +20,14 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 
 from local.demo_data import DEFAULT_TOKEN_USER
 from local.user_pool import DEMO_PASSWORD, running_pool
+from shared.adapters.cognito import email_filter, normalised
 from shared.clock import CLOCK
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +45,21 @@ def free_port() -> int:
 def local_token(port: int, email: str = DEFAULT_TOKEN_USER, password: str = DEMO_PASSWORD) -> str:
     """The token `make token USER=<email>` prints: a sign-in through the pool of the system on `port`."""
     return running_pool(port).sign_in(email, password)
+
+
+def pool_users(port: int, email: str) -> list[dict[str, Any]]:
+    """The users of the pool of the system on `port` with this email (`ListUsers` on its moto server,
+    as an operator would look; `Username` is the user's sub, `Enabled` whether they may sign in)."""
+    pool = running_pool(port)
+    cognito = boto3.session.Session().client(
+        "cognito-idp",
+        endpoint_url=pool.aws_endpoint_url,
+        region_name=pool.region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # moto's fake credentials
+    )
+    found = cognito.list_users(UserPoolId=pool.user_pool_id, Filter=email_filter(normalised(email)))
+    return list(found["Users"])
 
 
 def http_call(

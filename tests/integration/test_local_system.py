@@ -17,7 +17,9 @@ import pytest
 from local.demo_data import DEFAULT_TOKEN_USER
 from local.http_types import HttpRequest, HttpResponse, json_response
 from local.server import LocalHttpServer
-from tests.local_system_support import LocalProcess, http_call, http_get, start_local_process
+from tests.local_system_support import LocalProcess, http_call, http_get, local_token, start_local_process
+
+JANE_PASSWORD = "Janes-Own-Passw0rd"  # a test account's password, on moto
 
 
 @pytest.fixture
@@ -88,7 +90,8 @@ def invitation_link_works_end_to_end(local: LocalProcess, admin_token: str) -> N
     status, page = http_call(local.port, "GET", path)
     assert status == 200 and b"Demo Advisory LLP" in page
     token = path.split("token=", 1)[1]
-    form = f"token={token}&email=jane%40example.org".encode()
+    # No account yet: the page's first form makes it for the invited email with the chosen password.
+    form = f"token={token}&password={JANE_PASSWORD}".encode()
     status, page = http_call(
         local.port,
         "POST",
@@ -97,7 +100,8 @@ def invitation_link_works_end_to_end(local: LocalProcess, admin_token: str) -> N
         {"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert status == 200 and b"Invitation accepted" in page
-    status, me = http_get(local.port, "/me", local.token("jane@example.org").stdout.strip())
+    assert local.token("jane@example.org").returncode == 1  # not with the demo password
+    status, me = http_get(local.port, "/me", local_token(local.port, "jane@example.org", JANE_PASSWORD))
     assert status == 200 and [c["firm_name"] for c in me["customer_of"]] == ["Demo Advisory LLP"]
     assert http_call(local.port, "GET", path)[0] == 404  # the link is single-use
 
