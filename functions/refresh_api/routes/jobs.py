@@ -69,4 +69,4 @@ def get_job(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> JobOut:
     progress = refresh.job_progress(bootstrap.refresh_for(staff), staff, job_id, cursor=cursor, limit=limit)
-    return JobOut.of(progress.job, progress.outcomes, progress.next_cursor)
+    return JobOut.with_outcomes(progress.job, progress.outcomes, progress.next_cursor)

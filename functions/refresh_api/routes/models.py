@@ -194,32 +194,6 @@ class OutcomeOut(BaseModel):
         )
 
 
-class JobOut(BaseModel):
-    job_id: str
-    requested_by: str
-    requested_at: datetime
-    selection: dict[str, object]
-    expanding: bool = Field(description="All matching: more engagements may still be added")
-    done: bool
-    counts: CountsOut
-    outcomes: list[OutcomeOut]
-    next_cursor: str | None
-
-    @classmethod
-    def of(cls, job: RefreshJob, outcomes: list[EngagementOutcome], next_cursor: str | None) -> JobOut:
-        return cls(
-            job_id=job.job_id,
-            requested_by=job.requested_by,
-            requested_at=job.requested_at,
-            selection=job.selection,
-            expanding=job.expanding,
-            done=job.done,
-            counts=CountsOut.of(job.counts),
-            outcomes=[OutcomeOut.of(o) for o in outcomes],
-            next_cursor=next_cursor,
-        )
-
-
 class JobSummaryOut(BaseModel):
     """A job in the list: its counts now, without its per-engagement outcomes."""
 
@@ -227,7 +201,7 @@ class JobSummaryOut(BaseModel):
     requested_by: str
     requested_at: datetime
     selection: dict[str, object]
-    expanding: bool
+    expanding: bool = Field(description="All matching: more engagements may still be added")
     done: bool
     counts: CountsOut
 
@@ -241,6 +215,23 @@ class JobSummaryOut(BaseModel):
             expanding=job.expanding,
             done=job.done,
             counts=CountsOut.of(job.counts),
+        )
+
+
+class JobOut(JobSummaryOut):
+    """One job: its counts and a page of its per-engagement outcomes."""
+
+    outcomes: list[OutcomeOut]
+    next_cursor: str | None
+
+    @classmethod
+    def with_outcomes(
+        cls, job: RefreshJob, outcomes: list[EngagementOutcome], next_cursor: str | None
+    ) -> JobOut:
+        return cls(
+            **JobSummaryOut.of(job).model_dump(),
+            outcomes=[OutcomeOut.of(o) for o in outcomes],
+            next_cursor=next_cursor,
         )
 
 
