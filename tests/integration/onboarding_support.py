@@ -48,6 +48,7 @@ def use_fake_directory() -> FakeDirectory:
     directory = FakeDirectory()
     bootstrap.onboarding().directory = directory
     bootstrap.file_access().directory = directory
+    bootstrap.staff_invitations().directory = directory
     return directory
 
 
