@@ -254,6 +254,13 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", "/customers/{customer_id}/assignees/{user_id}", "invitations_api"),
     Route("DELETE", "/customers/{customer_id}/assignees/{user_id}", "invitations_api"),
     Route("POST", "/customers/{customer_id}/transfer", "invitations_api"),
+    Route("POST", "/staff/invitations", "invitations_api"),
+    Route("GET", "/staff/invitations", "invitations_api"),
+    Route("POST", "/staff/invitations/{invitation_id}/resend", "invitations_api"),
+    Route("POST", "/staff/invitations/{invitation_id}/revoke", "invitations_api"),
+    Route("POST", "/staff-invitations/verify", "invitations_api", public=True),
+    Route("POST", "/staff-invitations/accept", "invitations_api"),
+    Route("POST", "/staff-invitations/create-account", "invitations_api", public=True),
     # Client file access grants (R-ACC-*): file = the customer's file; see shared/domain/file_access.py
     Route("GET", "/files/{file_id}", "access_api"),
     Route("POST", "/files/{file_id}/members", "access_api"),

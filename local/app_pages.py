@@ -5,7 +5,8 @@ calls the real API over loopback, so an invitation link from the outbox can be f
 the end: check the token, then either create the account (the invited email, a password the invitee
 chooses: the API's create-account route, no sign-in) or sign in through the local user pool with an
 existing account and accept.
-Two such links exist: a customer's invitation and a client-file grantee's invitation. The bank's
+Three such links exist: a customer's invitation, a client-file grantee's invitation and a staff
+invitation (an admin invites a person to the firm's team). The bank's
 redirect ends here too: `/callbacks/gocardless` sends the browser to
 `/connections/complete?outcome=…`, answered with a sentence per outcome.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from typing import Any, Protocol
@@ -27,6 +29,7 @@ from local.user_pool import SignInRefused
 PREFIX = APP_PAGES_PREFIX
 ACCEPT = f"{PREFIX}/invitations/accept"
 FILE_ACCEPT = f"{PREFIX}/file-invitations/accept"
+STAFF_ACCEPT = f"{PREFIX}/staff-invitations/accept"
 CONNECTION_COMPLETE = f"{PREFIX}/connections/complete"
 _LEVELS = {"read_write": "read and write", "read_only": "read-only"}
 # The outcomes of `shared.services.connection_consents.complete_from_callback`: a connection's status, or
@@ -92,6 +95,7 @@ class AppPages:
         pages = {
             ACCEPT: (self._show_invitation, self._accept),
             FILE_ACCEPT: (self._show_file_invitation, self._accept_file),
+            STAFF_ACCEPT: (self._show_staff_invitation, self._accept_staff),
         }
         if request.raw_path == CONNECTION_COMPLETE:
             if request.method not in ("GET", "HEAD"):
@@ -108,47 +112,69 @@ class AppPages:
         return _page(405, "Method not allowed", "")
 
     def _show_invitation(self, token: str) -> HttpResponse:
-        status, answer = self._call("POST", "/invitations/verify", {"token": token})
-        if status != 200:
-            return _page(404, "Invitation not valid", f"<p>{escape(answer.get('message', ''))}</p>")
-        intro = f"<p><strong>{escape(answer['firm_name'])}</strong> invites you to share your bank data.</p>"
-        return _page(200, "Your invitation", intro + _forms(ACCEPT, token))
+        def intro(found: Any) -> str:
+            return (
+                f"<p><strong>{escape(found['firm_name'])}</strong> invites you to share your bank data.</p>"
+            )
+
+        return self._show("/invitations", ACCEPT, token, "Your invitation", intro)
 
     def _accept(self, answer: Answer) -> HttpResponse:
-        done = self._answer(answer, "/invitations")
-        if isinstance(done, HttpResponse):
-            return done
-        email, accepted = done
-        return _page(
-            200,
-            "Invitation accepted",
-            f"<p>You now share data with <strong>{escape(accepted['firm_name'])}</strong>.</p>"
-            + _token_hint(email),
-        )
+        def done(accepted: Any) -> str:
+            return f"<p>You now share data with <strong>{escape(accepted['firm_name'])}</strong>.</p>"
+
+        return self._accepted(answer, "/invitations", done)
 
     def _show_file_invitation(self, token: str) -> HttpResponse:
-        status, answer = self._call("POST", "/file-invitations/verify", {"token": token})
-        if status != 200:
-            return _page(404, "Invitation not valid", f"<p>{escape(answer.get('message', ''))}</p>")
-        level = _LEVELS.get(answer["level"], answer["level"])
-        intro = (
-            f"<p><strong>{escape(answer['firm_name'])}</strong> gives you {escape(level)} access to a "
-            "client file.</p>"
-        )
-        return _page(200, "Your access to a client file", intro + _forms(FILE_ACCEPT, token))
+        def intro(found: Any) -> str:
+            level = _LEVELS.get(found["level"], found["level"])
+            return (
+                f"<p><strong>{escape(found['firm_name'])}</strong> gives you {escape(level)} access to a "
+                "client file.</p>"
+            )
+
+        return self._show("/file-invitations", FILE_ACCEPT, token, "Your access to a client file", intro)
 
     def _accept_file(self, answer: Answer) -> HttpResponse:
-        done = self._answer(answer, "/file-invitations")
-        if isinstance(done, HttpResponse):
-            return done
-        email, accepted = done
-        return _page(
-            200,
-            "Invitation accepted",
-            f"<p>You now have access to the file of <strong>{escape(accepted['file_label'])}</strong> "
-            f"at {escape(accepted['firm_name'])} (<code>/files/{escape(accepted['file_id'])}</code>).</p>"
-            + _token_hint(email),
-        )
+        def done(accepted: Any) -> str:
+            return (
+                f"<p>You now have access to the file of <strong>{escape(accepted['file_label'])}</strong> "
+                f"at {escape(accepted['firm_name'])} (<code>/files/{escape(accepted['file_id'])}</code>).</p>"
+            )
+
+        return self._accepted(answer, "/file-invitations", done)
+
+    def _show_staff_invitation(self, token: str) -> HttpResponse:
+        def intro(found: Any) -> str:
+            role = escape(found["role"])
+            return (
+                f"<p><strong>{escape(found['firm_name'])}</strong> invites you to join its team ({role}).</p>"
+            )
+
+        return self._show("/staff-invitations", STAFF_ACCEPT, token, "Join your firm's team", intro)
+
+    def _accept_staff(self, answer: Answer) -> HttpResponse:
+        def done(accepted: Any) -> str:
+            firm, role = escape(accepted["firm_name"]), escape(accepted["role"])
+            return f"<p>You are now on the team of <strong>{firm}</strong> ({role}).</p>"
+
+        return self._accepted(answer, "/staff-invitations", done)
+
+    def _show(
+        self, base: str, page: str, token: str, title: str, intro: Callable[[Any], str]
+    ) -> HttpResponse:
+        """The invitation behind `token` (the API's `{base}/verify`), with the forms to accept it."""
+        status, found = self._call("POST", f"{base}/verify", {"token": token})
+        if status != 200:
+            return _page(404, "Invitation not valid", f"<p>{escape(found.get('message', ''))}</p>")
+        return _page(200, title, intro(found) + _forms(page, token))
+
+    def _accepted(self, answer: Answer, base: str, done: Callable[[Any], str]) -> HttpResponse:
+        outcome = self._answer(answer, base)
+        if isinstance(outcome, HttpResponse):
+            return outcome
+        email, accepted = outcome
+        return _page(200, "Invitation accepted", done(accepted) + _token_hint(email))
 
     def _answer(self, answer: Answer, base: str) -> HttpResponse | tuple[str, Any]:
         """Create the account and accept (no email: the invited one), or sign in and accept."""

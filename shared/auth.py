@@ -69,6 +69,7 @@ class FirmAction(StrEnum):
     ASSIGN_LINES = "assign_lines"
     VIEW_STAFF = "view_staff"  # the firm's staff with names and roles (owner filters, assignees)
     MANAGE_STAFF = "manage_staff"  # change a role, deactivate, reactivate (R-ID-2)
+    INVITE_STAFF = "invite_staff"  # invite by email, resend, revoke, list the pending invitations
     ASSIGN_CUSTOMERS = "assign_customers"  # assign/unassign advisers, transfer ownership (R-ID-3)
 
 
@@ -84,6 +85,7 @@ FIRM_POLICY: Mapping[FirmAction, frozenset[StaffRole]] = {
     FirmAction.ASSIGN_LINES: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),
     FirmAction.VIEW_STAFF: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),
     FirmAction.MANAGE_STAFF: frozenset({StaffRole.ADMIN}),
+    FirmAction.INVITE_STAFF: frozenset({StaffRole.ADMIN}),
     FirmAction.ASSIGN_CUSTOMERS: frozenset({StaffRole.ADMIN}),
 }
 

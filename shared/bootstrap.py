@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # issue 15: staff administration
     from shared.ports.directory import UserDirectory
     from shared.services.assignees import AssigneesPorts
     from shared.services.staff import StaffPorts
+    from shared.services.staff_invitations import StaffInvitationPorts
 
 
 @cache
@@ -269,6 +270,7 @@ def reset() -> None:
         imports_repository,
         assignment_repository,
         file_access,
+        staff_invitations,
         engagement_index,
         connections_repository,
         refresh,
@@ -343,6 +345,29 @@ def staff_for(staff: StaffContext) -> StaffPorts:
     directory = cast("UserDirectory", _OnFirstUse(user_directory))  # reads never reach the pool
     ports = StaffPorts(identities=identity_repository(), directory=directory, audit=audit_log())
     return bind_ports(ports, staff.firm_id)
+
+
+@cache
+def staff_invitations() -> StaffInvitationPorts:
+    """Staff invitations: unbound for the token routes and the daily reminders."""
+    from shared.adapters.dynamodb.staff_invitations_repository import StaffInvitationsRepository
+    from shared.services.staff_invitations import StaffInvitationPorts
+
+    settings = get_settings()
+    return StaffInvitationPorts(
+        invitations=StaffInvitationsRepository(settings.data_table_name),
+        identities=identity_repository(),
+        audit=audit_log(),
+        email=email_sender(),
+        directory=onboarding().directory,
+        app_base_url=settings.app_base_url,
+    )
+
+
+def staff_invitations_for(staff: StaffContext) -> StaffInvitationPorts:
+    from shared.ports.firm_bound import bind_ports
+
+    return bind_ports(staff_invitations(), staff.firm_id)
 
 
 def assignees_for(staff: StaffContext) -> AssigneesPorts:

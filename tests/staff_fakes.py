@@ -69,6 +69,9 @@ class StaffIdentities(FakeIdentities):
             items.append(check_item(self.memberships, other, Still(other_admin)))
         transact_write(items, canceled=StaffChanged)
 
+    def new_membership_op(self, membership: StaffMembership) -> TransactItem:
+        return put_item(self.memberships, (membership.user_id, membership.firm_id), membership, absent)
+
 
 @dataclass
 class FakeDirectory:

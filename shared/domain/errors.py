@@ -94,6 +94,11 @@ class StaffChanged(Conflict):
     default_message = "This staff member changed at the same time; reload and try again."
 
 
+class StaffInvitationChanged(Conflict):
+    code = "concurrent_update"
+    default_message = "This staff invitation changed at the same time; reload and try again."
+
+
 class QueueSendFailed(UpstreamUnavailable):
     """Some messages could not be queued (after retries): `unsent` are their positions."""
 

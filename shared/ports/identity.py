@@ -56,6 +56,10 @@ class IdentityStore(Protocol):
         """Every firm (the operator's command; access pattern #43)."""
         ...
 
+    def new_membership_op(self, membership: StaffMembership) -> dict[str, Any]:
+        """The membership as a transaction item, only if the person has none in the firm."""
+        ...
+
     def put_customer_link(self, user_id: str, link: CustomerLink) -> None: ...
 
     def customer_link_op(self, user_id: str, link: CustomerLink) -> dict[str, Any]:

@@ -100,3 +100,22 @@ def file_access_email(
             "Sign in to open it: it is listed with your files.",
         ],
     )
+
+
+# staff (issue 15) ------------------------------------------------------------------------------
+def staff_invitation_link(app_base_url: str, token: str) -> str:
+    return f"{app_base_url.rstrip('/')}/staff-invitations/accept?{urlencode({'token': token})}"
+
+
+def staff_invitation_email(
+    *, to: str, name: str, firm_name: str, role: str, link: str, expires_at: datetime, reminder: bool = False
+) -> EmailMessage:
+    """To a person an admin invites to join the firm's staff: create an account (or sign in) and join."""
+    paragraphs = [
+        f"Hello {name},",
+        f"{firm_name} invites you to join its team as {'an admin' if role == 'admin' else 'an adviser'}. "
+        "Create your account, or sign in, to accept.",
+        f"This link is personal and works once, until {expires_at:%d %B %Y}.",
+    ]
+    subject = f"{'Reminder: ' if reminder else ''}{firm_name} invites you to join its team"
+    return _message(to, subject, paragraphs, ("Accept the invitation", link))

@@ -12,11 +12,12 @@ The steps are written once, here; a kind of invitee plugs in only what differs, 
 - the email's words (`letter`), its audit action names (`events`) and how its audit event reads
   (`audit`), its metric names (`metric_prefix`), what a log line names (`log_ref`).
 
-Today's kinds: customers (`customer_invitations.CustomerInvitee`, the record is the `Customer`) and
+Today's kinds: customers (`customer_invitations.CustomerInvitee`, the record is the `Customer`),
 file grantees, family members and external advisers (`file_access.invitations.GranteeInvitee`, the
-record is the `Grant`).
+record is the `Grant`), and staff members (`staff_invitations.StaffInvitee`, the record is the
+`StaffInvitation`; accepting creates the membership).
 
-Adding a kind (e.g. a staff member):
+Adding a kind:
 1. a record with `firm_id`, a normalised `email` and an `Invitation` (shared/domain/customers.py),
    stored with a token index (a token row pointing at the record, unique, deleted conditionally
    when the token is consumed) and a reminders index (the day `Invitation.next_due` gives);

@@ -48,6 +48,7 @@ def use_fake_directory() -> FakeDirectory:
     directory = FakeDirectory()
     bootstrap.onboarding().directory = directory
     bootstrap.file_access().directory = directory
+    bootstrap.staff_invitations().directory = directory
     return directory
 
 
@@ -61,14 +62,20 @@ def call(handler_module: Any, method: str, route: str, user: Any = None, **kwarg
 
 def invitation_tokens(to: str) -> list[str]:
     """The tokens of every invitation link emailed to `to`, oldest first."""
-    tokens = []
+    return [token for _, token in invitation_links(to)]
+
+
+def invitation_links(to: str) -> list[tuple[str, str]]:
+    """(path, token) of every link with a token emailed to `to`, oldest first."""
+    found = []
     for email in sent_emails():
         if to in email.to:
             for link in email.links:
-                query = parse_qs(urlparse(link).query)
+                parsed = urlparse(link)
+                query = parse_qs(parsed.query)
                 if "token" in query:
-                    tokens.append(query["token"][0])
-    return tokens
+                    found.append((parsed.path, query["token"][0]))
+    return found
 
 
 def shared_account(customer_id: str, number: int, firm_id: str = DEMO_FIRM.firm_id) -> SharedAccount:

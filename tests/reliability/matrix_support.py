@@ -47,6 +47,7 @@ from tests.integration.onboarding_support import (
     OTHER_ADVISER,
     OTHER_FIRM,
     Person,
+    invitation_links,
     invitation_tokens,
     use_fake_directory,
 )
@@ -72,6 +73,7 @@ class FirmPeople:
     invited: Person  # invited, has not accepted
     grantees: dict[str, Person]  # GRANTEE_ROLES -> the person granted that access to the file
     file_invitee: Person  # granted access to a member, invitation not accepted yet
+    staff_invitee: Person  # invited to the firm's staff by the admin, not accepted yet
 
     def staff(self) -> dict[str, tuple[Person, StaffRole]]:
         return {
@@ -83,7 +85,8 @@ class FirmPeople:
 
     def everyone(self) -> list[Person]:
         staff = [person for person, _ in self.staff().values()]
-        return [*staff, self.customer, self.invited, self.file_invitee, *self.grantees.values()]
+        invitees = [self.invited, self.file_invitee, self.staff_invitee]
+        return [*staff, self.customer, *invitees, *self.grantees.values()]
 
 
 FIRM_A = FirmPeople(
@@ -103,6 +106,7 @@ FIRM_A = FirmPeople(
         "adviser_ro": fas.ADVISER_RO,
     },
     file_invitee=Person("a-file-invitee-sub", "cousin.a@example.org"),
+    staff_invitee=Person("a-staff-invitee-sub", "new.adviser.a@example.org"),
 )
 
 
@@ -120,6 +124,7 @@ FIRM_B = FirmPeople(
     invited=_b("invited"),
     grantees={role: _b(role.replace("_", "-")) for role in GRANTEE_ROLES},
     file_invitee=_b("file-invitee"),
+    staff_invitee=_b("staff-invitee"),
 )
 
 
@@ -159,6 +164,7 @@ PARAM_OBJECTS = {
     "donation_id": "donation",
     "adviser_id": "adviser",
     "user_id": "staff_member",  # the assigned adviser: assignable, role-changeable, deactivatable
+    "invitation_id": "staff_invitation",  # a pending staff invitation
 }
 ROUTE_OBJECTS = {
     ("POST /customers/{customer_id}/invitation/resend", "customer_id"): "invited_customer",
@@ -260,6 +266,17 @@ BODIES: dict[str, Body] = {
     "POST /data-refresh/jobs": lambda w: {"engagement_ids": [w.ids["customer"]]},
     "POST /me/eula": lambda w: {"version": DEFAULT_EULA_VERSION},
     "PATCH /staff/{user_id}": lambda w: {"role": "adviser"},
+    "POST /staff/invitations": lambda w: {
+        "email": "probe.staff@example.org",
+        "name": "Probe",
+        "role": "adviser",
+    },
+    "POST /staff-invitations/verify": lambda w: {"token": w.tokens["staff_invitation"]},
+    "POST /staff-invitations/accept": lambda w: {"token": w.tokens["staff_invitation"]},
+    "POST /staff-invitations/create-account": lambda w: {
+        "token": w.tokens["staff_invitation"],
+        "password": PASSWORD,
+    },
     "POST /customers/{customer_id}/transfer": lambda w: {"owner_id": w.ids["staff_member"]},
 }
 
@@ -277,7 +294,7 @@ def undeclared() -> list[str]:
 class FirmWorld:
     people: FirmPeople
     ids: dict[str, str] = field(default_factory=dict)  # object name -> id
-    tokens: dict[str, str] = field(default_factory=dict)  # "invitation" / "file_invitation" -> token
+    tokens: dict[str, str] = field(default_factory=dict)  # "invitation", "file_invitation", ... -> token
 
     @property
     def firm_id(self) -> str:
@@ -351,6 +368,9 @@ def _build_firm(sandboxes: Any, people: FirmPeople) -> FirmWorld:
         identities.put_membership(StaffMembership(people.firm_id, person.sub, role))
     ids["owner"], ids["firm"] = owner.sub, people.firm_id
     ids["staff_member"] = people.assigned.sub
+    invited = {"email": people.staff_invitee.email, "name": "Staff Invitee", "role": "adviser"}
+    ids["staff_invitation"] = _ok("POST /staff/invitations", admin, body=invited)["invitation_id"]
+    world.tokens["staff_invitation"] = staff_tokens(people.staff_invitee.email)[-1]
 
     # the customer and a pending invitation: owned by `owner`, `assigned` assigned to both
     def invite(person: Person, name: str) -> str:
@@ -435,6 +455,11 @@ def _build_firm(sandboxes: Any, people: FirmPeople) -> FirmWorld:
 
 def _level(role: str) -> str:
     return "read_write" if role.endswith("_rw") else "read_only"
+
+
+def staff_tokens(to: str) -> list[str]:
+    """The tokens of every staff-invitation link emailed to `to`, oldest first."""
+    return [token for path, token in invitation_links(to) if path.endswith("/staff-invitations/accept")]
 
 
 # state -----------------------------------------------------------------------------------------

@@ -56,7 +56,16 @@ INJECTED: dict[str, Any] = {
 }
 # Declared fields bound to the caller: another tenant's value must not be taken.
 BOUND: dict[str, dict[str, Any]] = {"POST /connections": {"firm_id": FIRM_B.firm_id}}
-PREFERRED = ["admin", "owner", "customer", "signed_in_nobody", "invitee", "file_invitee", "anonymous"]
+PREFERRED = [
+    "admin",
+    "owner",
+    "customer",
+    "signed_in_nobody",
+    "invitee",
+    "file_invitee",
+    "staff_invitee",
+    "anonymous",
+]
 
 
 def caller(route: Route) -> Role:

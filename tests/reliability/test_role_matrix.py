@@ -76,6 +76,7 @@ ROLES = [
     Role("signed_in_nobody", NOBODY),
     Role("invitee", FIRM_A.invited),  # signed in with the invited email, has not accepted yet
     Role("file_invitee", FIRM_A.file_invitee),
+    Role("staff_invitee", FIRM_A.staff_invitee),
     Role("anonymous", None),
 ]
 
@@ -134,6 +135,11 @@ def the_file_invitee(role: Role) -> bool:
     return role.person == FIRM_A.file_invitee
 
 
+def the_staff_invitee(role: Role) -> bool:
+    """A staff invitation binds only the person signed in with the invited email."""
+    return role.person == FIRM_A.staff_invitee
+
+
 MEMBER_ACCESS = access_action(SubjectType.MEMBER, Relation.OTHER.is_central)  # the world's targets: "other"
 F = FirmAction
 RULES: dict[str, Rule] = {
@@ -172,6 +178,13 @@ RULES: dict[str, Rule] = {
     "PUT /customers/{customer_id}/assignees/{user_id}": firm(F.ASSIGN_CUSTOMERS, "customer"),
     "DELETE /customers/{customer_id}/assignees/{user_id}": firm(F.ASSIGN_CUSTOMERS, "customer"),
     "POST /customers/{customer_id}/transfer": firm(F.ASSIGN_CUSTOMERS, "customer"),
+    "POST /staff/invitations": firm(F.INVITE_STAFF),
+    "GET /staff/invitations": firm(F.INVITE_STAFF),
+    "POST /staff/invitations/{invitation_id}/resend": firm(F.INVITE_STAFF),
+    "POST /staff/invitations/{invitation_id}/revoke": firm(F.INVITE_STAFF),
+    "POST /staff-invitations/verify": public,
+    "POST /staff-invitations/accept": the_staff_invitee,
+    "POST /staff-invitations/create-account": public,  # creates the invited email's account
     "GET /files/{file_id}": file(FileAction.VIEW_FILE),
     "POST /files/{file_id}/members": file(FileAction.EDIT_FAMILY),
     "PUT /files/{file_id}/members/{member_id}": file(FileAction.EDIT_FAMILY),

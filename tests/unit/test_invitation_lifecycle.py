@@ -3,7 +3,8 @@ in-memory ports (tests/fakes.py): issue, resend, revoke, verify, accept (signed 
 account), reminders claimed once, expiry (R-INV-2/4, R-ACC-3, issue 15).
 
 Each kind is driven through its own use cases (customers: invite/resend/revoke; grantees: grant,
-grant again, revoke the access); the rules asserted are the lifecycle's, the same for every kind.
+grant again, revoke the access; staff: invite/resend/revoke); the rules asserted are the
+lifecycle's, the same for every kind.
 A new kind of invitee adds a `Case` to `CASES`.
 """
 
@@ -19,12 +20,14 @@ import pytest
 
 from shared.domain.customers import Invitation, InvitationStatus, hash_token
 from shared.domain.files import AccessLevel, AdviserType, Subject, SubjectType
-from shared.domain.identity import Principal, UserProfile
+from shared.domain.identity import Firm, Principal, StaffContext, StaffMembership, StaffRole, UserProfile
 from shared.services import customer_invitations as customers
 from shared.services import file_access
+from shared.services import staff_invitations as staff
 from tests.calendar_matrix import demo_firm_zone, scheduled_run
 from tests.conftest import clock_start
-from tests.fakes import FakeClock, FakeDirectory, read_now, refused
+from tests.fakes import FakeClock, FakeDirectory, FakesWorld, read_now, refused
+from tests.staff_invitation_fakes import StaffInvitationFakes
 from tests.unit import test_file_access_rules as files_rules
 from tests.unit import test_onboarding_rules as customer_rules
 
@@ -193,10 +196,63 @@ class GranteeCase(Case):
         return "access.accepted"
 
 
+class StaffCase(Case):
+    """A person an admin invites to the firm's staff."""
+
+    name = "staff member"
+    email = "new.adviser@firm.example"
+    firm_id = customer_rules.FIRM_ID
+    admin = StaffContext(Principal("admin-sub", "admin@firm.example"), firm_id, StaffRole.ADMIN)
+    verify = staticmethod(staff.verify_staff_invitation)
+    accept = staticmethod(staff.accept_staff_invitation)
+    accept_new = staticmethod(staff.accept_staff_invitation_with_new_account)
+    remind = staticmethod(staff.send_due_staff_reminders)
+
+    def __init__(self) -> None:
+        self.world = FakesWorld(FakeClock(clock_start()), StaffInvitationFakes())
+        identities = self.fakes.identities
+        identities.firms[self.firm_id] = Firm(self.firm_id, "Demo Advisory LLP", demo_firm_zone())
+        identities.put_membership(StaffMembership(self.firm_id, "admin-sub", StaffRole.ADMIN))
+        self.invitation_id = ""
+
+    def invite(self) -> None:
+        ports = self.world.later()
+        outcome = staff.invite_staff(
+            ports, self.admin, email=self.email, name="Nell New", role=StaffRole.ADVISER
+        )
+        self.invitation_id = outcome.invitation.invitation_id
+
+    def resend(self) -> None:
+        staff.resend_staff_invitation(self.world.later(), self.admin, self.invitation_id)
+
+    def revoke(self) -> None:
+        staff.revoke_staff_invitation(self.world.later(), self.admin, self.invitation_id)
+
+    def racing(self) -> Any:
+        return replace(self.world.ports, invitations=read_now(self.fakes.invitations))
+
+    def _record(self) -> Any:
+        return self.fakes.invitations.get(self.firm_id, self.invitation_id)
+
+    def invitation(self) -> Invitation | None:
+        record = self._record()
+        return None if record.has_accepted else record.invitation
+
+    def bound_to(self) -> str | None:
+        return self._record().user_id
+
+    def token_rows(self) -> dict[str, Any]:
+        return self.fakes.invitations.tokens
+
+    def accepted_action(self) -> str:
+        return "staff.invitation_accepted"
+
+
 CASES: dict[str, Callable[[], Case]] = {
     "customer": CustomerCase,
     "family_member": lambda: GranteeCase("member"),
     "external_adviser": lambda: GranteeCase("adviser"),
+    "staff_member": StaffCase,
 }
 
 

@@ -18,7 +18,13 @@ from botocore.exceptions import ClientError
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
-from shared.domain.customers import Customer, Invitation, InvitationStatus, Section, email_fingerprint
+from shared.adapters.dynamodb.invitation_items import (
+    due_items,
+    invitation_of,
+    invitation_values,
+    versioned_put,
+)
+from shared.domain.customers import Customer, Section, email_fingerprint
 from shared.domain.errors import (
     ConcurrentChange,
 )
@@ -90,19 +96,8 @@ class CustomersRepository:
     def due_for_reminders(self, today: str) -> list[tuple[str, str]]:
         """(firm_id, customer_id) of invitations whose reminder or expiry is due by `today`,
         including any a missed run left behind."""
-        found: list[tuple[str, str]] = []
-        paginator = dynamodb_client().get_paginator("query")
-        for page in paginator.paginate(
-            TableName=self.table_name,
-            IndexName="GSI2",
-            KeyConditionExpression="GSI2PK = :pk AND GSI2SK <= :today",
-            ExpressionAttributeValues=to_item(
-                {":pk": keys.INVITATION_DUE, ":today": keys.due_through(today)}
-            ),
-            ProjectionExpression="firm_id, customer_id",
-        ):
-            found.extend((item["firm_id"]["S"], item["customer_id"]["S"]) for item in page["Items"])
-        return found
+        due = due_items(self.table_name, keys.INVITATION_DUE, today, "firm_id, customer_id")
+        return [(item["firm_id"], item["customer_id"]) for item in due]
 
     # writes ------------------------------------------------------------------------------
     def save(self, customer: Customer, previous: Customer | None, *extra: TransactItem) -> Customer:
@@ -195,26 +190,13 @@ class CustomersRepository:
             "user_id": customer.user_id,
             "accepted_at": _iso(customer.accepted_at),
             "version": customer.version,
-            "invitation": {
-                "token_hash": invitation.token_hash,
-                "sent_at": invitation.sent_at.isoformat(),
-                "expires_at": invitation.expires_at.isoformat(),
-                "status": invitation.status.value,
-                "reminders_sent": list(invitation.reminders_sent),
-                "message": invitation.message,
-            },
+            "invitation": invitation_values(invitation),
             "GSI2PK": keys.INVITATION_DUE if next_due else None,
             "GSI2SK": keys.due_gsi2sk(next_due.isoformat(), customer.firm_id, customer.customer_id)
             if next_due
             else None,
         }
-        put: TransactItem = {"TableName": self.table_name, "Item": to_item(values)}
-        if previous:
-            put["ConditionExpression"] = "version = :version"
-            put["ExpressionAttributeValues"] = {":version": {"N": str(previous.version)}}
-        else:
-            put["ConditionExpression"] = "attribute_not_exists(PK)"
-        return {"Put": put}
+        return {"Put": versioned_put(self.table_name, values, previous.version if previous else None)}
 
     def _put_visibility(self, customer: Customer, staff_id: str) -> TransactItem:
         section = customer.section
@@ -307,7 +289,6 @@ def _row(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _customer(item: dict[str, Any]) -> Customer:
-    invitation = item["invitation"]
     return Customer(
         firm_id=item["firm_id"],
         customer_id=item["customer_id"],
@@ -322,14 +303,7 @@ def _customer(item: dict[str, Any]) -> Customer:
         accepted_accounts=int(item.get("accepted_accounts", 0)),
         declined_accounts=int(item.get("declined_accounts", 0)),
         version=int(item["version"]),
-        invitation=Invitation(
-            token_hash=invitation["token_hash"],
-            sent_at=datetime.fromisoformat(invitation["sent_at"]),
-            expires_at=datetime.fromisoformat(invitation["expires_at"]),
-            status=InvitationStatus(invitation["status"]),
-            reminders_sent=tuple(int(age) for age in invitation.get("reminders_sent", [])),
-            message=invitation.get("message"),
-        ),
+        invitation=invitation_of(item["invitation"]),
     )
 
 

@@ -17,7 +17,13 @@ from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import batch_get, dynamodb_client, from_item, to_item
-from shared.domain.customers import Invitation, InvitationStatus, email_fingerprint
+from shared.adapters.dynamodb.invitation_items import (
+    due_items,
+    invitation_of,
+    invitation_values,
+    versioned_put,
+)
+from shared.domain.customers import email_fingerprint
 from shared.domain.errors import FileChanged
 from shared.domain.files import AccessLevel, Grant, Subject, SubjectType
 from shared.ports.files import FileLink, GrantRef
@@ -69,30 +75,16 @@ class GrantsRepository:
 
     def due_for_reminders(self, today: str) -> list[GrantRef]:
         """Grants whose invitation reminder or expiry is due by `today` (missed runs included)."""
-        found: list[GrantRef] = []
-        paginator = dynamodb_client().get_paginator("query")
-        for page in paginator.paginate(
-            TableName=self.table_name,
-            IndexName="GSI2",
-            KeyConditionExpression="GSI2PK = :pk AND GSI2SK <= :today",
-            ExpressionAttributeValues=to_item(
-                {":pk": keys.FILE_INVITATION_DUE, ":today": keys.due_through(today)}
-            ),
-            ProjectionExpression="firm_id, file_id, subject_type, subject_id",
-        ):
-            found += [_ref(from_item(raw)) for raw in page["Items"]]
-        return found
+        attributes = "firm_id, file_id, subject_type, subject_id"
+        return [
+            _ref(item) for item in due_items(self.table_name, keys.FILE_INVITATION_DUE, today, attributes)
+        ]
 
     # writes ------------------------------------------------------------------------------
     def save_grant(self, grant: Grant, previous: Grant | None, *extra: TransactItem) -> Grant:
         """Write `grant` (new if `previous` is None, else only if unchanged since read) with `extra`."""
         saved = replace(grant, version=(previous.version + 1) if previous else 1)
-        put: TransactItem = {"TableName": self.table_name, "Item": to_item(_grant_values(saved))}
-        if previous:
-            put["ConditionExpression"] = "version = :version"
-            put["ExpressionAttributeValues"] = {":version": {"N": str(previous.version)}}
-        else:
-            put["ConditionExpression"] = "attribute_not_exists(PK)"
+        put = versioned_put(self.table_name, _grant_values(saved), previous.version if previous else None)
         self.transact([{"Put": put}, *extra])
         return saved
 
@@ -263,15 +255,7 @@ def _grant_values(grant: Grant) -> dict[str, Any]:
         "granted_at": grant.granted_at.isoformat(),
         "user_id": grant.user_id,
         "version": grant.version,
-        "invitation": {
-            "token_hash": invitation.token_hash,
-            "sent_at": invitation.sent_at.isoformat(),
-            "expires_at": invitation.expires_at.isoformat(),
-            "status": invitation.status.value,
-            "reminders_sent": list(invitation.reminders_sent),
-        }
-        if invitation
-        else None,
+        "invitation": invitation_values(invitation) if invitation else None,
         "GSI2PK": keys.FILE_INVITATION_DUE if next_due else None,
         "GSI2SK": keys.file_due_gsi2sk(
             next_due.isoformat(), grant.firm_id, grant.file_id, subject.type.value, subject.subject_id
@@ -283,17 +267,7 @@ def _grant_values(grant: Grant) -> dict[str, Any]:
 
 def grant_from_item(item: dict[str, Any]) -> Grant:
     raw = item.get("invitation")
-    invitation = (
-        Invitation(
-            token_hash=raw["token_hash"],
-            sent_at=datetime.fromisoformat(raw["sent_at"]),
-            expires_at=datetime.fromisoformat(raw["expires_at"]),
-            status=InvitationStatus(raw["status"]),
-            reminders_sent=tuple(int(age) for age in raw.get("reminders_sent", [])),
-        )
-        if raw
-        else None
-    )
+    invitation = invitation_of(raw) if raw else None
     ref = _ref(item)
     return Grant(
         firm_id=ref.firm_id,

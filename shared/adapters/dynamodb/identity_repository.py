@@ -113,6 +113,16 @@ class IdentityRepository:
     def put_membership(self, membership: StaffMembership) -> None:
         self._put(_membership_item(membership))
 
+    def new_membership_op(self, membership: StaffMembership) -> dict[str, Any]:
+        """The membership as a transaction item, only if the person has none in the firm (an
+        accepted staff invitation writes it with the acceptance)."""
+        put = {
+            "TableName": self.table_name,
+            "Item": to_item(_membership_item(membership)),
+            "ConditionExpression": "attribute_not_exists(PK)",
+        }
+        return {"Put": put}
+
     def put_customer_link(self, user_id: str, link: CustomerLink) -> None:
         self._put(_customer_link(user_id, link))
 

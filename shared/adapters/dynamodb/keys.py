@@ -66,6 +66,13 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |   | (admins; one listing item per job: SK=LISTED, written once with the job, never updated)      |
 |45 | the refresh jobs one person started    | GSI2  | GSI2PK=FIRM#<firm>#STAFF#<sub>#REFRESH_JOBS         |
 |   | (advisers), newest first               |       | GSI2SK=<job ulid> (same listing item)               |
+|46 | a firm's staff invitations             | table | PK=FIRM#<firm>, SK begins STAFF_INVITE#<id ulid>    |
+|   | (one: SK=STAFF_INVITE#<id>)            |       |                                                     |
+|47 | a firm's staff invitation by email     | table | PK=FIRM#<firm>, SK=STAFF_EMAIL#<sha256(email)>      |
+|   | (one per email; put if not exists)     |       | (holds the invitation id)                           |
+|48 | a staff invitation by its token's hash | table | PK=STAFF_TOKEN#<sha256(token)>, SK=INVITE (TTL)     |
+|49 | staff invitations due for a reminder   | GSI2  | GSI2PK=STAFF_INVITATION_DUE, GSI2SK <= <today>#...  |
+|   | or expiry                              |       | GSI2SK=<yyyy-mm-dd>#<firm>#<id>                     |
 
 Customer rows are denormalised into one visibility item per staff member who may see the
 customer (owner and assignees): every customer write rewrites them in the same transaction,
@@ -84,6 +91,8 @@ counters (#41) and writes the outcome (#42), so the counters always add up. A jo
 (#44, #45) through a second item written once with it: the counters, updated on every claim,
 stay off the indexes (no GSI write per counter change); a page of the list is one Query and
 one BatchGetItem of the jobs themselves.
+A staff invitation (#46) is accepted in one transaction that consumes its token (#48) and puts
+the person's membership (#3, #4) only if they have none in the firm.
 Later issues add their rows here: this table is the data model's documentation.
 Every key string -- whole keys, the bounds of a key condition, and the pieces read back from
 a sort key to resume a page -- is built here and nowhere else (tests/unit/test_keys.py
@@ -406,3 +415,26 @@ REFRESH_OUTCOME_PREFIX = "ENGAGEMENT#"
 
 def refresh_outcome_sk(customer_id: str) -> str:
     return f"ENGAGEMENT#{customer_id}"
+
+
+# Staff invitations ----------------------------------------------------------------------------
+STAFF_INVITE_PREFIX = "STAFF_INVITE#"
+
+
+def staff_invite_sk(invitation_id: str) -> str:
+    return f"STAFF_INVITE#{invitation_id}"
+
+
+def staff_email_sk(email_fingerprint: str) -> str:
+    return f"STAFF_EMAIL#{email_fingerprint}"
+
+
+def staff_token_pk(token_hash: str) -> str:
+    return f"STAFF_TOKEN#{token_hash}"
+
+
+STAFF_INVITATION_DUE = "STAFF_INVITATION_DUE"
+
+
+def staff_due_gsi2sk(day: str, firm_id: str, invitation_id: str) -> str:
+    return f"{day}#{firm_id}#{invitation_id}"
