@@ -135,7 +135,7 @@ def invite_customer(
             None,
             actor_id=staff.principal.user_id,
             message=message,
-            extra=lambda customer: [ports.customers.email_claim(customer)],
+            also_write=lambda customer: [ports.customers.email_claim(customer)],
         )
     except ConcurrentChange:
         # Another request invited the same email at the same moment: that one won.

@@ -208,16 +208,16 @@ def issue(
     *,
     actor_id: str,
     message: str | None = None,
-    extra: Callable[[R], Sequence[TransactItem]] | None = None,
+    also_write: Callable[[R], Sequence[TransactItem]] | None = None,
     audit: Sequence[tuple[str, Mapping[str, Any]]] | None = None,
 ) -> R:
     """A new single-use link (256 bits, only its hash stored) for `invited(invitation)`, saved over
-    `previous` (whose link dies in the same transaction) with the kind's `extra` items, audited,
+    `previous` (whose link dies in the same transaction) with the kind's `also_write` items, audited,
     then emailed. `audit` replaces the default event (sent, or resent over a previous record)."""
     ports = kind.ports
     token, invitation = issue_invitation(ports.clock(), message)
     record = invited(invitation)
-    operations = [*(extra(record) if extra else ()), kind.store.token_put(record)]
+    operations = [*(also_write(record) if also_write else ()), kind.store.token_put(record)]
     old = kind.invitation(previous) if previous is not None else None
     if old is not None:
         operations.insert(0, kind.store.token_drop(old.token_hash))

@@ -201,7 +201,7 @@ def invite_staff(
 
     try:
         record = invitations.issue(
-            kind, invited, None, actor_id=actor, extra=lambda r: [ports.invitations.email_claim(r)]
+            kind, invited, None, actor_id=actor, also_write=lambda r: [ports.invitations.email_claim(r)]
         )
     except StaffInvitationChanged:  # another request invited the same email at the same moment
         raise Conflict("This person was invited a moment ago.", code="already_invited") from None

@@ -220,7 +220,7 @@ def _new_grant(
             lambda invitation: replace(grant, invitation=invitation),
             None,
             actor_id=scope.actor_id,
-            extra=lambda _: [grants.subject_exists(scope.firm_id, scope.file_id, subject)],
+            also_write=lambda _: [grants.subject_exists(scope.firm_id, scope.file_id, subject)],
             audit=[("access.granted", details | {"via": "invitation"})],
         )
     metrics.add_metric(name="FileAccessGranted", unit="Count", value=1)
