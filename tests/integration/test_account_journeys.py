@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from local.app_pages import ACCEPT, FILE_ACCEPT
+from local.app_pages import ACCEPT, FILE_ACCEPT, STAFF_ACCEPT
 from local.demo_data import DEMO_CUSTOMER_ID, DEMO_FIRM, DEMO_USERS
 from local.user_pool import DEMO_PASSWORD, LocalPool, SignInRefused, running_pool
 from tests.local_system_support import LocalProcess, http_call, pool_users, running_local_system
@@ -262,6 +262,34 @@ def test_a_file_grantee_creates_their_account_signs_in_and_has_the_granted_right
     assert api.call("GET", "/customers", bearer)[0] == 403
     # Another customer's file is a file that does not exist.
     assert api.call("GET", f"/files/{DEMO_CUSTOMER_ID}", bearer)[0] == 404
+
+
+# 2b. a staff member ---------------------------------------------------------------------------
+@pytest.mark.parametrize("role", ["adviser", "admin"])
+def test_an_invited_staff_member_joins_with_a_new_account_and_the_invited_role(local, api, role):
+    email = fresh_email(f"staff-{role}")
+    body = {"email": email, "name": "Sam Staff", "role": role}
+    status, invited = api.call("POST", "/staff/invitations", api.staff_token(ADMIN), body)
+    assert status == 201, invited
+    token = api.emailed_token(email, STAFF_ACCEPT)
+    assert pool_users(local.port, email) == []
+
+    status, joined = create_account(api, "/staff-invitations/create-account", token)
+    assert status == 200 and joined["firm_name"] == DEMO_FIRM.name, joined
+    user = only_user(local, email)
+    bearer = api.sign_in(email, PASSWORD)
+    status, me = api.call("GET", "/me", bearer)
+    assert status == 200 and me["user_id"] == user["Username"], me
+    assert [(s["firm_id"], s["role"]) for s in me["staff_of"]] == [(DEMO_FIRM.firm_id, role)]
+    assert api.call("GET", "/customers", bearer)[0] == 200  # a staff route answers
+    status, staff = api.call("GET", "/staff", api.staff_token(ADMIN))
+    assert status == 200 and [(m["role"], m["active"]) for m in staff["items"] if m["email"] == email] == [
+        (role, True)
+    ]
+    # only admins manage the firm's staff: the invited role is what the API enforces
+    status, _ = api.call("GET", "/staff/invitations", bearer)
+    assert status == (200 if role == "admin" else 403)
+    assert create_account(api, "/staff-invitations/create-account", token)[0] == 404  # single use
 
 
 # 3. no account without an invitation ---------------------------------------------------------
