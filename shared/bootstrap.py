@@ -343,8 +343,26 @@ def staff_for(staff: StaffContext) -> StaffPorts:
     from shared.services.staff import StaffPorts
 
     directory = cast("UserDirectory", _OnFirstUse(user_directory))  # reads never reach the pool
-    ports = StaffPorts(identities=identity_repository(), directory=directory, audit=audit_log())
+    ports = StaffPorts(
+        identities=identity_repository(),
+        directory=directory,
+        audit=audit_log(),
+        access_elsewhere=access_elsewhere,
+    )
     return bind_ports(ports, staff.firm_id)
+
+
+def access_elsewhere(user_id: str, firm_id: str) -> bool:
+    """Whether a person keeps a use for their account outside `firm_id`: an active membership of
+    another firm, a customer link, or a client file granted to them (unbound, person-scoped reads)."""
+    from shared.adapters.dynamodb.grants_repository import GrantsRepository
+
+    identities = identity_repository()
+    return (
+        any(m.active and m.firm_id != firm_id for m in identities.list_memberships(user_id))
+        or bool(identities.list_customer_links(user_id))
+        or bool(GrantsRepository(get_settings().data_table_name).links_of(user_id))
+    )
 
 
 @cache

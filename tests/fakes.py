@@ -591,6 +591,10 @@ class FakeDirectory:
         self.users[user.email] = user
         return user
 
+    def delete_user(self, user_id: str) -> None:
+        self.users = {email: user for email, user in self.users.items() if user.user_id != user_id}
+        self.passwords.pop(user_id, None)
+
     def disable_user(self, user_id: str) -> None:
         self._set_enabled(user_id, False)
 

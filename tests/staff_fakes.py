@@ -102,6 +102,10 @@ class FakeDirectory:
         self.temporary[user.user_id] = temporary_password
         return user
 
+    def delete_user(self, user_id: str) -> None:
+        self._call("delete_user", user_id)
+        self.users.pop(user_id, None)
+
     def disable_user(self, user_id: str) -> None:
         self._call("disable_user", user_id)
         self.users[user_id] = replace(self.users[user_id], enabled=False)

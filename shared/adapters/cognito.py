@@ -42,7 +42,7 @@ class CognitoDirectory:
             )
         except ClientError as error:
             # No half-created user stays behind: the next attempt (a stronger password) starts afresh.
-            self._cognito.admin_delete_user(UserPoolId=self._user_pool_id, Username=user.user_id)
+            self.delete_user(user.user_id)
             if _code(error) == "InvalidPasswordException":
                 raise _weak_password(error) from error
             raise
@@ -72,6 +72,9 @@ class CognitoDirectory:
                 raise _weak_password(error) from error
             raise
         return _directory_user(created)
+
+    def delete_user(self, user_id: str) -> None:
+        self._cognito.admin_delete_user(UserPoolId=self._user_pool_id, Username=user_id)
 
     def disable_user(self, user_id: str) -> None:
         self._cognito.admin_disable_user(UserPoolId=self._user_pool_id, Username=user_id)

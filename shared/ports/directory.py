@@ -40,6 +40,10 @@ class UserDirectory(Protocol):
         `create_user`."""
         ...
 
+    def delete_user(self, user_id: str) -> None:
+        """Remove a user just created for an invitation that could not be bound after all."""
+        ...
+
     def disable_user(self, user_id: str) -> None:
         """The user can no longer sign in, and every session they have is signed out (their
         refresh tokens are revoked; access tokens already issued lapse within the hour and our

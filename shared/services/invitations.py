@@ -283,7 +283,13 @@ def accept_with_new_account(kind: InvitationKind[R], token: str, password: str) 
     if directory.find_by_email(record.email) is not None:
         raise AccountExists()
     user = directory.create_user(record.email, password)
-    return _bind(kind, record, user.user_id, user.email, {"account": "created"})
+    try:
+        return _bind(kind, record, user.user_id, user.email, {"account": "created"})
+    except Exception:
+        # The link died meanwhile (revoked, resent, used, a race lost): no account may outlive it,
+        # or someone would hold a verified account made without a live invitation.
+        directory.delete_user(user.user_id)
+        raise
 
 
 def _bind(kind: InvitationKind[R], record: R, user_id: str, email: str, details: Mapping[str, Any]) -> R:

@@ -11,6 +11,7 @@ in the same transaction as the change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from shared.auth import FirmAction, authorize
@@ -29,6 +30,10 @@ class StaffPorts:
     identities: IdentityStore
     directory: UserDirectory
     audit: AuditTrail
+    # Whether the person may still use their account outside this firm (staff of another firm, a
+    # customer, a grantee): a function, so it stays unbound when the ports are bound to the firm.
+    # The pool user is one per person: one firm switching it off would lock them out of the others.
+    access_elsewhere: Callable[[str, str], bool] = field(default=lambda user_id, firm_id: False)
     clock: Now = field(default=business_now)
 
 
@@ -88,7 +93,10 @@ def _set_active(ports: StaffPorts, staff: StaffContext, user_id: str, *, active:
         changed = _save(ports, current, replace(current, active=active))
         action = "staff.reactivated" if active else "staff.deactivated"
         record_by(ports.audit, staff, ports.clock(), action, ("staff", user_id), {"role": current.role.value})
-    (ports.directory.enable_user if active else ports.directory.disable_user)(user_id)
+    if active:
+        ports.directory.enable_user(user_id)
+    elif not ports.access_elsewhere(user_id, staff.firm_id):
+        ports.directory.disable_user(user_id)  # and signed out everywhere
     return _member(ports, changed)
 
 

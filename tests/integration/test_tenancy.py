@@ -65,3 +65,20 @@ def test_a_write_for_another_firm_is_refused_before_it_is_made(other_firms_custo
     with pytest.raises(OtherFirm):
         customer_invitations.revoke_invitation(bootstrap.onboarding_for(staff), forged, other_firms_customer)
     assert bootstrap.onboarding().customers.get(OTHER_FIRM.firm_id, other_firms_customer) == before
+
+
+def test_access_elsewhere_reads_the_persons_other_firms_customer_links_and_grants(aws):
+    """What decides whether deactivating a member in one firm may switch their pool user off."""
+    from shared.domain.identity import CustomerLink, StaffMembership, StaffRole
+
+    seed_firms()
+    identities = bootstrap.identity_repository()
+    firm = staff_context(Principal(ADMIN.sub, ADMIN.email), identities, None).firm_id
+    assert bootstrap.access_elsewhere(ADMIN.sub, firm) is False  # staff of this firm only
+    identities.put_membership(StaffMembership(OTHER_FIRM.firm_id, ADMIN.sub, StaffRole.ADVISER))
+    assert bootstrap.access_elsewhere(ADMIN.sub, firm) is True
+    assert bootstrap.access_elsewhere("someone-else", firm) is False
+    identities.put_customer_link(
+        "someone-else", CustomerLink(OTHER_FIRM.firm_id, "01JCUSTOMER0000000000000000")
+    )
+    assert bootstrap.access_elsewhere("someone-else", firm) is True

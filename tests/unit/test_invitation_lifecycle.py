@@ -391,6 +391,22 @@ def test_a_second_acceptance_with_a_new_account_creates_no_second_user(case: Cas
     assert case.state() == after and len(case.directory.created) == 1
 
 
+def test_an_account_made_for_a_link_that_died_meanwhile_is_removed_again(case: Case):
+    """Review of issue 15: the request read the live link, then it was revoked before the binding.
+    The account made in between must not outlive the invitation (no account without one)."""
+    [token] = case.tokens()
+    racing = case.racing()  # read the invitation while it was live
+    case.revoke()
+    before = case.stored()
+
+    assert refused(lambda: case.accept_new(racing, token, GOOD_PASSWORD)) == INVALID
+
+    assert len(case.directory.created) == 1  # it was made during the request...
+    assert case.directory.find_by_email(case.email) is None  # ...and removed when binding failed
+    assert case.directory.passwords == {}
+    assert case.stored() == before and case.bound_to() is None
+
+
 @pytest.mark.parametrize("enabled", [True, False], ids=["enabled", "disabled"])
 def test_an_email_that_already_has_an_account_must_sign_in_to_accept(case: Case, enabled: bool):
     [token] = case.tokens()

@@ -190,6 +190,25 @@ def test_deactivating_again_switches_the_directory_off_again_without_another_eve
     assert world.fakes.audit.trail() == [("staff.deactivated", "ann")]
 
 
+def test_a_person_with_access_elsewhere_keeps_their_account_when_one_firm_deactivates_them(world):
+    """Review of issue 15: one pool user per person; firm A switching it off would lock them out of
+    firm B, their own customer data and their grants. Our records refuse them in firm A at once."""
+    asked: list[tuple[str, str]] = []
+
+    def elsewhere(user_id: str, firm_id: str) -> bool:
+        asked.append((user_id, firm_id))
+        return True
+
+    ada = world.as_("ada")
+    ports = replace(world.ports, access_elsewhere=elsewhere)
+    staff.deactivate(ports, world.as_("ann"), "ada")
+
+    assert asked == [("ada", FIRM)]
+    assert world.fakes.directory.users["ada"].enabled  # still signs in, for what else they may use
+    identities = world.fakes.identities
+    assert refused(lambda: staff_context(ada.principal, identities, FIRM)) == NOT_FOUND  # not here
+
+
 def test_reactivation_lets_the_member_back_in(world):
     staff.deactivate(world.ports, world.as_("ann"), "ada")
     member = staff.reactivate(world.later(), world.as_("ann"), "ada")
