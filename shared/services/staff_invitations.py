@@ -38,7 +38,7 @@ from shared.ports.identity import IdentityStore
 from shared.ports.staff_invitations import StaffInvitationStore
 from shared.services import invitations
 from shared.services.emails import staff_invitation_email, staff_invitation_link
-from shared.services.invitations import Events, RecordStore
+from shared.services.invitations import Events, InvitationInvalid, RecordStore
 
 STAFF_EVENTS = Events.prefixed("staff.invitation_")
 
@@ -119,6 +119,12 @@ class StaffInvitee:
         already are a member of the firm, active or deactivated."""
         identities = self.ports.identities
         _not_a_member(identities.get_membership(user_id, record.firm_id))
+        inviter = identities.get_membership(record.invited_by, record.firm_id)
+        if inviter is None or not inviter.is_active_admin:
+            # The admin who invited has since been deactivated or demoted: their invitations die
+            # with their rights (else a departing admin could let themselves back in as another
+            # address). The same answer as any dead link.
+            raise InvitationInvalid()
         membership = StaffMembership(record.firm_id, user_id, record.role, active=True)
         now = self.ports.clock()
         accepted = replace(

@@ -506,3 +506,26 @@ def test_a_reminder_that_could_not_be_sent_is_released_and_the_emailed_link_keep
     case.fakes.email.failing = False
     assert case.remind_on(8) == NOTHING_DONE | {"reminders_sent": 1}
     assert refused(lambda: case.verify(case.world.ports, token)) == INVALID
+
+
+@pytest.mark.parametrize("change", ["deactivated", "demoted"])
+def test_a_staff_invitation_dies_with_the_rights_of_the_admin_who_sent_it(change: str):
+    """Review of issue 15: else a departing admin could invite another address of theirs and come
+    back after being deactivated (an invitation never brings a deactivated member back)."""
+    case = StaffCase()
+    case.invite()
+    [token] = case.tokens()
+    identities = case.fakes.identities
+    admin = identities.get_membership("admin-sub", case.firm_id)
+    assert admin is not None
+    changed = (
+        replace(admin, active=False) if change == "deactivated" else replace(admin, role=StaffRole.ADVISER)
+    )
+    identities.put_membership(changed)
+
+    assert refused(lambda: case.accept_new(case.world.later(), token, GOOD_PASSWORD)) == INVALID
+    assert case.directory.find_by_email(case.email) is None  # no account either
+    assert (
+        identities.get_membership(case.directory.created[0] if case.directory.created else "-", case.firm_id)
+        is None
+    )
