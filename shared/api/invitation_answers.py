@@ -19,3 +19,7 @@ NEW_ACCOUNT: dict[int, OpenAPIResponse] = {
     **INVALID,
     409: {"description": "This email already has an account (account_exists): sign in, then accept"},
 }
+# Resending or revoking an invitation that was accepted meanwhile.
+ALREADY_ACCEPTED: dict[int, OpenAPIResponse] = {
+    409: {"description": "Already accepted (invitation_already_accepted)"}
+}

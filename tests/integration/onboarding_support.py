@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -91,3 +92,22 @@ def shared_account(customer_id: str, number: int, firm_id: str = DEMO_FIRM.firm_
         balance=Decimal("1234.56"),
         last_updated=datetime(2026, 11, 21, 6, tzinfo=UTC),
     )
+
+
+def take_first_imports() -> list[dict[str, Any]]:
+    """The first-import jobs that accepting accounts queued (issue 16: "data right after
+    accepting"), taken off the import queue so that a test's own jobs are alone on it. Anything
+    else found there fails the test: a set-up queues nothing but those."""
+    sqs = boto3.client("sqs")
+    url = os.environ["IMPORT_QUEUE_URL"]
+    taken: list[dict[str, Any]] = []
+    for _ in range(20):  # bounded
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return taken
+        for message in messages:
+            job = json.loads(message["Body"])
+            assert job["reason"] == "accepted", job
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            taken.append(job)
+    raise AssertionError("the import queue never emptied")

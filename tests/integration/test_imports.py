@@ -22,7 +22,14 @@ from shared.domain.imports import last_closed_day
 from shared.domain.jobs import ImportJob, ImportReason
 from tests.calendar_matrix import demo_firm_zone
 from tests.conftest import FakeLambdaContext
-from tests.integration.onboarding_support import ADMIN, INVITEE, call, invitation_tokens, seed_firms
+from tests.integration.onboarding_support import (
+    ADMIN,
+    INVITEE,
+    call,
+    invitation_tokens,
+    seed_firms,
+    take_first_imports,
+)
 from tests.integration.test_connections import approve_at_gocardless, callback
 
 BANK = "DEMOBANK_DMBKGB2L"  # has transaction ids
@@ -61,6 +68,8 @@ def linked(sandboxes, bank: str = BANK) -> tuple[ImportJob, str]:
         ADMIN,
         path_parameters={"customer_id": customer_id, "account_id": account_id},
     )
+    [first] = take_first_imports()  # the accepted account's own first import (issue 16)
+    assert first["accounts"] == [account_id]
     job = ImportJob(
         DEMO_FIRM.firm_id, customer_id, started["connection"]["connection_id"], ImportReason.SCHEDULE
     )

@@ -22,6 +22,7 @@ from tests.local_system_support import LocalProcess, local_token, start_local_pr
 
 DOUBLE_MOUNT = "/staging-gocardless"
 CUSTOMER = "gina@example.org"
+CUSTOMER_PASSWORD = "Customer-Own-Passw0rd"  # a test account's password, on moto
 INSTITUTION = "DEMOBANK_DMBKGB2L"
 
 
@@ -48,7 +49,8 @@ def become_a_customer(local: LocalProcess) -> str:
     _, _, outbox = request(local.port, "GET", "/_local/outbox")
     [email] = [e for e in json.loads(outbox)["emails"] if CUSTOMER in e["to"]]
     [link] = [link for link in email["links"] if "token=" in link]
-    form = urlencode({"token": parse_qs(urlsplit(link).query)["token"][0], "email": CUSTOMER})
+    # No account yet: the accept page makes it for the invited email with the password chosen there.
+    form = urlencode({"token": parse_qs(urlsplit(link).query)["token"][0], "password": CUSTOMER_PASSWORD})
     connection = http.client.HTTPConnection("127.0.0.1", local.port, timeout=30)
     try:
         connection.request(
@@ -57,7 +59,7 @@ def become_a_customer(local: LocalProcess) -> str:
         assert connection.getresponse().status == 200
     finally:
         connection.close()
-    return local_token(local.port, CUSTOMER)
+    return local_token(local.port, CUSTOMER, CUSTOMER_PASSWORD)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from functions.invitations_api.routes.models import NewAccountIn, StrictBody, To
 from shared import bootstrap
 from shared.api.caller import current_principal
 from shared.api.fields import EmailAddress
-from shared.api.invitation_answers import INVALID, NEW_ACCOUNT, SIGNED_IN
+from shared.api.invitation_answers import ALREADY_ACCEPTED, INVALID, NEW_ACCOUNT, SIGNED_IN
 from shared.clock import now
 from shared.domain.identity import Principal, StaffRole
 from shared.domain.staff_invitations import StaffInvitation
@@ -106,7 +106,7 @@ def list_invitations(staff: Staff) -> StaffInvitationListOut:
     "/staff/invitations/<invitation_id>/resend",
     tags=TAGS,
     summary="Send a staff invitation again: a new link, the old one stops working (admins)",
-    responses={409: {"description": "Already accepted (invitation_already_accepted)"}},
+    responses={200: {"description": "The invitation, sent again with a new link"}, **ALREADY_ACCEPTED},
 )
 def resend(invitation_id: InvitationId, staff: Staff) -> StaffInvitationOut:
     ports = bootstrap.staff_invitations_for(staff)
@@ -117,7 +117,7 @@ def resend(invitation_id: InvitationId, staff: Staff) -> StaffInvitationOut:
     "/staff/invitations/<invitation_id>/revoke",
     tags=TAGS,
     summary="Revoke a staff invitation not accepted yet (admins)",
-    responses={409: {"description": "Already accepted (invitation_already_accepted)"}},
+    responses={200: {"description": "The invitation, revoked: its link no longer works"}, **ALREADY_ACCEPTED},
 )
 def revoke(invitation_id: InvitationId, staff: Staff) -> StaffInvitationOut:
     ports = bootstrap.staff_invitations_for(staff)
