@@ -141,6 +141,9 @@ class FakeEngagementRows:
         self.buckets[(saved.firm_id, saved.customer_id)] = bucket
         return saved
 
+    def rows_absent_op(self, firm_id: str, customer_id: str) -> TransactItem:
+        return check_item(self.rows, (firm_id, customer_id), absent)
+
     def row_change_ops(self, rows: RowChange) -> list[TransactItem]:
         saved = replace(rows.new, version=rows.previous.version + 1)
         key = (saved.firm_id, saved.customer_id)

@@ -52,6 +52,11 @@ class EngagementRowStore(Protocol):
         self, engagement: Engagement, previous: Engagement | None, bucket: str
     ) -> Engagement: ...
 
+    def rows_absent_op(self, firm_id: str, customer_id: str) -> TransactItem:
+        """A check that the engagement has no Data Refresh rows yet: it fails the transaction it
+        rides on when a first connection created them meanwhile (the change is then read again)."""
+        ...
+
     def row_change_ops(self, rows: RowChange) -> list[TransactItem]:
         """The writes of `rows` (every scope's row, the version moved on, locked on the previous
         version) as transaction items, for a change that also writes the customer (a transfer)."""

@@ -119,11 +119,12 @@ def _change(
 
 
 def _row_writes(ports: AssigneesPorts, customer: Customer) -> list[TransactItem]:
-    """The engagement's Data Refresh rows with the customer's new staff (none without an
-    engagement: a customer with no connection has no rows)."""
+    """The engagement's Data Refresh rows with the customer's new staff. A customer with no
+    connection has no rows: the transaction then checks they still do not exist, so a first
+    connection creating them meanwhile (with the old staff) makes the change start again."""
     engagement = ports.rows.get_engagement(customer.firm_id, customer.customer_id)
     if engagement is None:
-        return []
+        return [ports.rows.rows_absent_op(customer.firm_id, customer.customer_id)]
     moved = replace(engagement, owner_id=customer.owner_id, staff_ids=customer.staff_ids)
     bucket = moved.stored_bucket(ports.clock(), ports.current_eula_version)
     return ports.rows.row_change_ops(RowChange(moved, engagement, bucket))

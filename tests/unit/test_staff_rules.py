@@ -306,6 +306,31 @@ def test_a_transfer_without_an_engagement_writes_the_customer_only(world):
     assert world.customer().owner_id == "nell" and world.fakes.rows.rows == {}
 
 
+def test_rows_a_first_connection_created_meanwhile_are_moved_too(world):
+    """Review of issue 15: the transfer read no rows; a first connection then wrote them with the
+    old owner. The transaction checks the rows are still absent, so it starts again and moves them."""
+    rows = world.fakes.rows
+    created = rows.get_engagement(FIRM, CUSTOMER)
+    rows.rows.clear()
+    first_read = [True]
+
+    class ConnectionMeanwhile:
+        def get_engagement(self, firm_id: str, customer_id: str) -> Engagement | None:
+            if first_read.pop() if first_read else False:
+                rows.save_engagement(replace(created, version=0), None, "active")  # old owner's
+                return None  # as the transfer read it, a moment before
+            return rows.get_engagement(firm_id, customer_id)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(rows, name)
+
+    ports = replace(world.on_assignees, rows=ConnectionMeanwhile())
+    assignees.transfer(ports, world.as_("ann"), CUSTOMER, "nell")
+    moved = rows.get_engagement(FIRM, CUSTOMER)
+    assert moved.owner_id == "nell" and "owen" not in moved.staff_ids
+    assert world.customer().owner_id == "nell"
+
+
 def test_rows_that_moved_meanwhile_are_read_again(world):
     """An import wrote the engagement's rows between the transfer's read and its write: the
     transaction fails as a whole (the customer is not half-moved) and the transfer reads again."""

@@ -67,6 +67,16 @@ class EngagementRowsRepository:
         self._transact(row_writes(self.table_name, saved, previous, bucket), StaleEngagement)
         return saved
 
+    def rows_absent_op(self, firm_id: str, customer_id: str) -> TransactItem:
+        key = {"PK": keys.customer_collection_pk(firm_id, customer_id), "SK": keys.refresh_row_sk(None)}
+        return {
+            "ConditionCheck": {
+                "TableName": self.table_name,
+                "Key": to_item(key),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        }
+
     def row_change_ops(self, rows: RowChange) -> list[TransactItem]:
         """The writes of `rows` as transaction items, for a change that also writes the customer."""
         return row_change_writes(self.table_name, rows)
