@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.accounts_repository import transaction_from_item, transaction_item
-from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.client import dynamodb_client, from_item, query_prefix, to_item
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
 from shared.domain.accounts import BankTransaction
 from shared.domain.assignment import AssignmentRule, Direction
@@ -23,18 +23,8 @@ class AssignmentRepository:
 
     def rules(self, firm_id: str) -> list[AssignmentRule]:
         """Every rule of the firm, in order (a firm has tens of rules: one Query)."""
-        paginator = dynamodb_client().get_paginator("query")
-        found = [
-            _rule(from_item(raw))
-            for page in paginator.paginate(
-                TableName=self.table_name,
-                KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
-                ExpressionAttributeValues=to_item(
-                    {":pk": keys.firm_pk(firm_id), ":prefix": keys.RULE_PREFIX}
-                ),
-            )
-            for raw in page["Items"]
-        ]
+        items = query_prefix(self.table_name, keys.firm_pk(firm_id), keys.RULE_PREFIX)
+        found = [_rule(item) for item in items]
         return sorted(found, key=lambda r: (r.position, r.rule_id))
 
     def put_rule(self, rule: AssignmentRule, *, must_exist: bool) -> None:

@@ -37,6 +37,26 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {name: deserializer.deserialize(value) for name, value in item.items()}
 
 
+def query_prefix(
+    table_name: str, pk: str, sk_prefix: str, *, consistent: bool = False
+) -> list[dict[str, Any]]:
+    """Every item of the partition `pk` whose sort key starts with `sk_prefix`, in sort-key order:
+    one Query per page (a collection read whole: a customer's accounts, a file, a person's links)."""
+    items: list[dict[str, Any]] = []
+    for page in (
+        dynamodb_client()
+        .get_paginator("query")
+        .paginate(
+            TableName=table_name,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues=to_item({":pk": pk, ":prefix": sk_prefix}),
+            ConsistentRead=consistent,
+        )
+    ):
+        items.extend(from_item(raw) for raw in page["Items"])
+    return items
+
+
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem call
 _BATCH_GET_ATTEMPTS = 8
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.client import dynamodb_client, query_prefix, to_item
 from shared.adapters.dynamodb.grants_repository import (
     grant_from_item,
     grant_key,
@@ -43,29 +43,21 @@ class FilesRepository:
     def contents(self, firm_id: str, file_id: str) -> FileContents:
         """The whole file in one Query (paginated), oldest first within each section."""
         contents = FileContents()
-        paginator = dynamodb_client().get_paginator("query")
-        for page in paginator.paginate(
-            TableName=self.table_name,
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
-            ExpressionAttributeValues=to_item(
-                {":pk": keys.customer_collection_pk(firm_id, file_id), ":prefix": keys.FILE_PREFIX}
-            ),
-            ConsistentRead=True,
-        ):
-            for item in map(from_item, page["Items"]):
-                kind = item["type"]
-                if kind == "file_member":
-                    contents.members.append(_member(item))
-                elif kind == "file_adviser":
-                    contents.advisers.append(_adviser(item))
-                elif kind == "file_patrimony":
-                    contents.patrimony.append(_patrimony(item))
-                elif kind == "file_donation":
-                    contents.donations.append(_donation(item))
-                elif kind == "file_document":
-                    contents.documents.append(_document(item))
-                elif kind == "file_grant":
-                    contents.grants.append(grant_from_item(item))
+        pk = keys.customer_collection_pk(firm_id, file_id)
+        for item in query_prefix(self.table_name, pk, keys.FILE_PREFIX, consistent=True):
+            kind = item["type"]
+            if kind == "file_member":
+                contents.members.append(_member(item))
+            elif kind == "file_adviser":
+                contents.advisers.append(_adviser(item))
+            elif kind == "file_patrimony":
+                contents.patrimony.append(_patrimony(item))
+            elif kind == "file_donation":
+                contents.donations.append(_donation(item))
+            elif kind == "file_document":
+                contents.documents.append(_document(item))
+            elif kind == "file_grant":
+                contents.grants.append(grant_from_item(item))
         return contents
 
     def get_member(self, firm_id: str, file_id: str, member_id: str) -> FamilyMember | None:

@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import batch_get, dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.client import batch_get, dynamodb_client, from_item, query_prefix, to_item
 from shared.adapters.dynamodb.invitation_items import (
     due_items,
     invitation_of,
@@ -54,18 +54,11 @@ class GrantsRepository:
 
     def links_of(self, user_id: str) -> list[FileLink]:
         links: list[FileLink] = []
-        paginator = dynamodb_client().get_paginator("query")
-        for page in paginator.paginate(
-            TableName=self.table_name,
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
-            ExpressionAttributeValues=to_item(
-                {":pk": keys.user_pk(user_id), ":prefix": keys.FILE_ACCESS_PREFIX}
-            ),
-            ConsistentRead=True,
+        for item in query_prefix(
+            self.table_name, keys.user_pk(user_id), keys.FILE_ACCESS_PREFIX, consistent=True
         ):
-            for item in map(from_item, page["Items"]):
-                ref = _ref(item)
-                links.append(FileLink(ref.firm_id, ref.file_id, item.get("file_label", ""), ref.subject))
+            ref = _ref(item)
+            links.append(FileLink(ref.firm_id, ref.file_id, item.get("file_label", ""), ref.subject))
         return links
 
     def find_account(self, email: str) -> str | None:

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item, transact_or_raise
+from shared.adapters.dynamodb.client import (
+    batch_get,
+    dynamodb_client,
+    from_item,
+    query_prefix,
+    to_item,
+    transact_or_raise,
+)
 from shared.domain.errors import StaffChanged
 from shared.domain.identity import CustomerLink, Firm, StaffMembership, StaffRole, UserProfile
 
@@ -131,16 +138,8 @@ class IdentityRepository:
         return {"Put": {"TableName": self.table_name, "Item": to_item(_customer_link(user_id, link))}}
 
     def _batch_get(self, wanted: list[tuple[str, str]]) -> list[dict[str, Any]]:
-        """The items with these (PK, SK), 100 per BatchGetItem (and its unprocessed keys again)."""
-        found: list[dict[str, Any]] = []
-        for start in range(0, len(wanted), 100):
-            chunk = [to_item({"PK": pk, "SK": sk}) for pk, sk in sorted(wanted)[start : start + 100]]
-            request: dict[str, Any] = {self.table_name: {"Keys": chunk}}
-            while request:
-                response = dynamodb_client().batch_get_item(RequestItems=request)
-                found += [from_item(raw) for raw in response["Responses"].get(self.table_name, [])]
-                request = response.get("UnprocessedKeys") or {}
-        return found
+        """The items with these (PK, SK), 100 per BatchGetItem (unprocessed keys asked again)."""
+        return batch_get(self.table_name, [{"PK": pk, "SK": sk} for pk, sk in sorted(wanted)])
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         response = dynamodb_client().get_item(TableName=self.table_name, Key=to_item({"PK": pk, "SK": sk}))
@@ -162,15 +161,7 @@ class IdentityRepository:
         return items
 
     def _query_prefix(self, pk: str, sk_prefix: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        paginator = dynamodb_client().get_paginator("query")
-        for page in paginator.paginate(
-            TableName=self.table_name,
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
-            ExpressionAttributeValues=to_item({":pk": pk, ":prefix": sk_prefix}),
-        ):
-            items.extend(from_item(raw) for raw in page["Items"])
-        return items
+        return query_prefix(self.table_name, pk, sk_prefix)
 
 
 def _membership(item: dict[str, Any]) -> StaffMembership:

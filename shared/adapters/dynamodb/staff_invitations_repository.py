@@ -8,7 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item, transact_or_raise
+from shared.adapters.dynamodb.client import (
+    query_prefix,
+    to_item,
+    transact_or_raise,
+)
 from shared.adapters.dynamodb.grants_repository import read_item
 from shared.adapters.dynamodb.invitation_items import (
     due_items,
@@ -41,17 +45,8 @@ class StaffInvitationsRepository:
         return (item["firm_id"], item["invitation_id"]) if item else None
 
     def list_for_firm(self, firm_id: str) -> list[StaffInvitation]:
-        found: list[StaffInvitation] = []
-        paginator = dynamodb_client().get_paginator("query")
-        for page in paginator.paginate(
-            TableName=self.table_name,
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
-            ExpressionAttributeValues=to_item(
-                {":pk": keys.firm_pk(firm_id), ":prefix": keys.STAFF_INVITE_PREFIX}
-            ),
-        ):
-            found += [_record(from_item(raw)) for raw in page["Items"]]
-        return found
+        items = query_prefix(self.table_name, keys.firm_pk(firm_id), keys.STAFF_INVITE_PREFIX)
+        return [_record(item) for item in items]
 
     def due_for_reminders(self, today: str) -> list[tuple[str, str]]:
         due = due_items(self.table_name, keys.STAFF_INVITATION_DUE, today, "firm_id, invitation_id")
