@@ -80,6 +80,11 @@ class ClientDataSharingStack(Stack):
         CfnOutput(self, "UserPoolId", value=api.users.user_pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=api.users.user_pool_client.user_pool_client_id)
         CfnOutput(self, "AlarmTopicArn", value=alarms.topic.topic_arn)
+        # What the operator's command (tools/firms.py) needs to email a firm's first admin as the
+        # functions email everyone: the sender, the configuration set, the links' origin.
+        CfnOutput(self, "AppBaseUrl", value=config.app_base_url)
+        CfnOutput(self, "EmailSender", value=config.email_sender)
+        CfnOutput(self, "EmailConfigurationSetName", value=email.configuration_set.configuration_set_name)
         for key, table in data.tables.items():
             CfnOutput(self, f"{pascal_case(key)}TableName", value=table.table_name)
         for key, secret in secrets.secrets.items():

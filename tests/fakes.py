@@ -564,49 +564,58 @@ class FakeEmail:
 
 @dataclass
 class FakeDirectory:
-    """UserDirectory: the user pool's accounts by email. A password under 12 characters is refused
-    as the pool's policy would (`weak_password`); passwords are kept only to check a sign-in."""
+    """UserDirectory: the user pool's accounts by id (the pool's `sub`), found by normalised email,
+    enabled or not. A password under 12 characters is refused as the pool's policy would
+    (`weak_password`); passwords are kept only to check a sign-in. `calls` records every call (name,
+    argument) and `failing` makes every call raise, as an outage would."""
 
-    users: dict[str, DirectoryUser] = field(default_factory=dict)  # by normalised email
+    users: dict[str, DirectoryUser] = field(default_factory=dict)  # by user id
     passwords: dict[str, str] = field(default_factory=dict)  # user id -> password
-    created: list[str] = field(default_factory=list)  # user ids, in creation order
+    created: list[str] = field(default_factory=list)  # user ids, in creation order (deleted ones too)
+    calls: list[tuple[str, str]] = field(default_factory=list, repr=False, compare=False)  # not state
+    failing: bool = False
+
+    def add(self, user_id: str, email: str) -> DirectoryUser:
+        """A user who already has an account (signed up through an earlier invitation)."""
+        self.users[user_id] = DirectoryUser(user_id, normalise_email(email), enabled=True)
+        return self.users[user_id]
 
     def find_by_email(self, email: str) -> DirectoryUser | None:
-        return self.users.get(normalise_email(email))
+        self._call("find_by_email", email)
+        return next((u for u in self.users.values() if u.email == normalise_email(email)), None)
 
     def create_user(self, email: str, password: str) -> DirectoryUser:
+        self._call("create_user", email)
         if len(password) < MIN_PASSWORD_LENGTH:
             raise InvalidRequest("The password is too weak.", code="weak_password")
         if self.find_by_email(email) is not None:
             raise Conflict("An account with this email already exists.", code="account_exists")
-        user = DirectoryUser(f"pool-sub-{len(self.created) + 1}", normalise_email(email), enabled=True)
-        self.users[user.email] = user
+        user = self.add(f"pool-sub-{len(self.created) + 1}", email)
         self.passwords[user.user_id] = password
         self.created.append(user.user_id)
         return user
 
-    def add(self, email: str, user_id: str) -> DirectoryUser:
-        """A user who already has an account (signed up through an earlier invitation)."""
-        user = DirectoryUser(user_id, normalise_email(email), enabled=True)
-        self.users[user.email] = user
-        return user
-
     def delete_user(self, user_id: str) -> None:
-        self.users = {email: user for email, user in self.users.items() if user.user_id != user_id}
+        self._call("delete_user", user_id)
+        self.users.pop(user_id, None)
         self.passwords.pop(user_id, None)
 
     def disable_user(self, user_id: str) -> None:
-        self._set_enabled(user_id, False)
+        self._set_enabled("disable_user", user_id, False)
 
     def enable_user(self, user_id: str) -> None:
-        self._set_enabled(user_id, True)
+        self._set_enabled("enable_user", user_id, True)
 
-    def _set_enabled(self, user_id: str, enabled: bool) -> None:
-        for email, user in self.users.items():
-            if user.user_id == user_id:
-                self.users[email] = replace(user, enabled=enabled)
-                return
-        raise NotFound()
+    def _set_enabled(self, name: str, user_id: str, enabled: bool) -> None:
+        self._call(name, user_id)
+        if user_id not in self.users:
+            raise NotFound()
+        self.users[user_id] = replace(self.users[user_id], enabled=enabled)
+
+    def _call(self, name: str, argument: str) -> None:
+        if self.failing:
+            raise RuntimeError("the user pool is unavailable")
+        self.calls.append((name, argument))
 
 
 MIN_PASSWORD_LENGTH = 12  # the pool's policy (infra/constructs/api.py)

@@ -11,15 +11,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from shared.domain.errors import Conflict, StaffChanged, StaleEngagement
+from shared.domain.errors import StaffChanged, StaleEngagement
 from shared.domain.identity import Firm, StaffMembership, UserProfile
 from shared.domain.refresh import Engagement
-from shared.ports.directory import DirectoryUser
 from shared.ports.refresh import RowChange
 from shared.ports.storage import TransactItem
 from tests.fakes import (
     FakeAudit,
     FakeCustomers,
+    FakeDirectory,
     FakeIdentities,
     Has,
     absent,
@@ -71,53 +71,6 @@ class StaffIdentities(FakeIdentities):
 
     def new_membership_op(self, membership: StaffMembership) -> TransactItem:
         return put_item(self.memberships, (membership.user_id, membership.firm_id), membership, absent)
-
-
-@dataclass
-class FakeDirectory:
-    """UserDirectory: users by id (the pool's `sub`), enabled or not, and whether each was told to
-    change a temporary password; `failing` makes every call raise, as an outage would."""
-
-    users: dict[str, DirectoryUser] = field(default_factory=dict)
-    temporary: dict[str, str] = field(default_factory=dict)  # user id: the one-time password
-    calls: list[tuple[str, str]] = field(default_factory=list)
-    failing: bool = False
-
-    def add(self, user_id: str, email: str) -> DirectoryUser:
-        self.users[user_id] = DirectoryUser(user_id, email, True)
-        return self.users[user_id]
-
-    def find_by_email(self, email: str) -> DirectoryUser | None:
-        self._call("find_by_email", email)
-        return next((u for u in self.users.values() if u.email == email), None)
-
-    def create_user(self, email: str, password: str) -> DirectoryUser:
-        self._call("create_user", email)
-        if self.find_by_email(email):
-            raise Conflict(code="account_exists")
-        return self.add(f"sub-{len(self.users) + 1}", email)
-
-    def create_user_with_temporary_password(self, email: str, temporary_password: str) -> DirectoryUser:
-        user = self.create_user(email, temporary_password)
-        self.temporary[user.user_id] = temporary_password
-        return user
-
-    def delete_user(self, user_id: str) -> None:
-        self._call("delete_user", user_id)
-        self.users.pop(user_id, None)
-
-    def disable_user(self, user_id: str) -> None:
-        self._call("disable_user", user_id)
-        self.users[user_id] = replace(self.users[user_id], enabled=False)
-
-    def enable_user(self, user_id: str) -> None:
-        self._call("enable_user", user_id)
-        self.users[user_id] = replace(self.users[user_id], enabled=True)
-
-    def _call(self, name: str, argument: str) -> None:
-        if self.failing:
-            raise RuntimeError("the user pool is unavailable")
-        self.calls.append((name, argument))
 
 
 @dataclass

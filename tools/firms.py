@@ -1,18 +1,20 @@
-"""The operator's command for firms (R-ID-2): create a firm with its first admin, list the firms.
+"""The operator's command for firms (R-ID-2): create a firm and invite its first admin, list the firms.
 
     python -m tools.firms create --name "Example Advisory LLP" --timezone Europe/London \\
-        --admin-email jane@firm.example [--admin-name "Jane Doe"] \\
-        (--stack NAME | --local URL | --table-name T --user-pool-id P)
-    python -m tools.firms list (--stack NAME | --local URL | --table-name T)
+        --admin-email jane@firm.example [--admin-name "Jane Doe"] WHERE
+    python -m tools.firms invite-admin --firm-id 01J… --admin-email jane@firm.example WHERE
+    python -m tools.firms list WHERE
 
-Where: `--stack ClientDataSharing-prod` reads the stack's outputs (`DataTableName`, `UserPoolId`) with
-the AWS credentials of the shell; `--local http://127.0.0.1:<port>` is the local system's moto (the
-URL its banner prints: table `data`, its one user pool); or name the table and the pool yourself.
+WHERE is `--stack ClientDataSharing-prod` (the stack's outputs, with the AWS credentials of the
+shell), `--local [URL]` (the local system whose API is at URL, default http://127.0.0.1:3000), or
+the resources named one by one (`--table-name`, and to invite: `--app-base-url`, `--email-sender`,
+`--configuration-set`).
 
-`create` makes the admin's sign-in account in the user pool with a one-time temporary password,
-printed once here: the pool makes them choose their own at the first sign-in. Someone who already
-has an account keeps it (no password is printed). Then the firm, the admin's profile and membership,
-and a `firm.created` audit event (shared/services/firms.py). Further staff are invited by the admins.
+`create` writes the firm and emails its first admin an invitation, as the functions email everyone
+(the same sender, configuration set and link origin): the admin follows the link, chooses a
+password (or signs in, with an account already) and is the firm's admin. Nobody gets a password
+from the operator. `invite-admin` invites again while the firm has no active admin (the first
+email lost, a wrong address); from then on the firm's admins invite their staff.
 """
 
 from __future__ import annotations
@@ -22,132 +24,182 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from shared.domain.errors import DomainError
 from shared.ports.directory import UserDirectory
 from shared.services import firms
-from shared.services.staff import StaffPorts
+from shared.services.staff_invitations import StaffInvitationPorts, invite_first_admin
 
+LOCAL_API = "http://127.0.0.1:3000"
 LOCAL_TABLE = "data"  # local/provision.py names each table by its spec key
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+STACK_OUTPUTS = ("DataTableName", "AppBaseUrl", "EmailSender", "EmailConfigurationSetName")
 
 
 @dataclass(frozen=True)
 class Target:
+    """Where the command works: the data table, and what an invitation email needs."""
+
     table_name: str
-    user_pool_id: str | None
+    app_base_url: str | None = None
+    email_sender: str | None = None
+    configuration_set: str | None = None
+    aws_endpoint_url: str | None = None  # the local system's moto
+    region: str | None = None
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tools.firms", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    create = commands.add_parser("create", help="create a firm and its first admin")
+    create = commands.add_parser("create", help="create a firm and invite its first admin")
     create.add_argument("--name", required=True)
     create.add_argument("--timezone", default="Europe/London", help="IANA zone (default Europe/London)")
-    create.add_argument("--admin-email", required=True)
-    create.add_argument("--admin-name", help="default: the part of the email before @")
+    invite = commands.add_parser("invite-admin", help="invite an admin to a firm that has none active")
+    invite.add_argument("--firm-id", required=True)
+    for command in (create, invite):
+        command.add_argument("--admin-email", required=True)
+        command.add_argument("--admin-name", help="default: the part of the email before @")
     listing = commands.add_parser("list", help="every firm with its admins")
-    for command in (create, listing):
+    for command in (create, invite, listing):
         where = command.add_mutually_exclusive_group(required=True)
         where.add_argument("--stack", help="a deployed stack's name, e.g. ClientDataSharing-prod")
-        where.add_argument("--local", metavar="URL", help="the local system's moto endpoint (its banner)")
-        where.add_argument("--table-name", help="the data table (then --user-pool-id for create)")
-        command.add_argument("--user-pool-id", help="the user pool (default: from the stack or local)")
+        where.add_argument(
+            "--local",
+            metavar="URL",
+            nargs="?",
+            const=LOCAL_API,
+            help=f"the local system's API (default {LOCAL_API})",
+        )
+        where.add_argument("--table-name", help="the data table (to invite, with the three below)")
+        command.add_argument("--app-base-url", help="the origin of the emailed links (APP_BASE_URL)")
+        command.add_argument("--email-sender", help="the verified sender (EMAIL_SENDER)")
+        command.add_argument("--configuration-set", help="the SES configuration set (SES_CONFIGURATION_SET)")
         command.add_argument("--region", help="default: the shell's AWS region")
     return parser.parse_args(argv)
 
 
-def resolve_target(args: argparse.Namespace, client: Callable[[str], Any]) -> Target:
-    """The table and the pool the command works on, from the stack's outputs, the local system or
-    the arguments. `client(service)` makes a boto3 client."""
-    pool = args.user_pool_id
+def resolve_target(
+    args: argparse.Namespace, client: Callable[[str], Any], local_pool: Callable[[str], Any] | None = None
+) -> Target:
+    """The resources the command works on, from the stack's outputs, the local system or the
+    arguments. `client(service)` makes a boto3 client; `local_pool(api_url)` reads the local
+    system's `/_local/user-pool` (its moto endpoint and region)."""
     if args.stack:
         [stack] = client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"]
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-        return Target(outputs["DataTableName"], pool or outputs.get("UserPoolId"))
+        missing = [name for name in STACK_OUTPUTS if name not in outputs]
+        if missing:
+            raise SystemExit(f"the stack has no output {', '.join(missing)}: deploy this version first")
+        return Target(*(outputs[name] for name in STACK_OUTPUTS))
     if args.local:
-        if pool is None and args.command == "create":
-            pools = client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]
-            if len(pools) != 1:
-                raise SystemExit(
-                    f"the local system has {len(pools)} user pools: name one with --user-pool-id"
-                )
-            pool = pools[0]["Id"]
-        return Target(LOCAL_TABLE, pool)
-    return Target(args.table_name, pool)
+        from local.environment import APP_PAGES_PREFIX, EMAIL_SENDER, SES_CONFIGURATION_SET
+
+        api = args.local.rstrip("/")
+        pool = (local_pool or _local_pool)(api)
+        return Target(
+            LOCAL_TABLE,
+            api + APP_PAGES_PREFIX,
+            EMAIL_SENDER,
+            SES_CONFIGURATION_SET,
+            aws_endpoint_url=pool.aws_endpoint_url,
+            region=pool.region,
+        )
+    target = Target(args.table_name, args.app_base_url, args.email_sender, args.configuration_set)
+    if args.command != "list" and not (
+        target.app_base_url and target.email_sender and target.configuration_set
+    ):
+        raise SystemExit("to invite, name --app-base-url, --email-sender and --configuration-set too")
+    return target
 
 
-def run(args: argparse.Namespace, ports: StaffPorts, out: TextIO) -> int:
+def run(args: argparse.Namespace, ports: StaffInvitationPorts, out: TextIO) -> int:
     if args.command == "list":
-        for firm, admins in firms.list_firms(ports):
+        for firm, admins in firms.list_firms(ports.identities):
             people = ", ".join(
                 f"{a.email or a.user_id}{'' if a.active else ' (deactivated)'}" for a in admins
             )
             print(f"{firm.firm_id}  {firm.name}  ({firm.timezone})  admins: {people or '-'}", file=out)
         return 0
     try:
-        created = firms.create_firm(
-            ports,
-            name=args.name,
-            timezone=args.timezone,
-            admin_email=args.admin_email,
-            admin_name=args.admin_name,
-        )
+        if args.command == "create":
+            created = firms.create_firm(
+                ports,
+                name=args.name,
+                timezone=args.timezone,
+                admin_email=args.admin_email,
+                admin_name=args.admin_name,
+            )
+            firm, invitation = created.firm, created.invitation
+            print(f"firm   {firm.firm_id}  {firm.name}  ({firm.timezone})", file=out)
+        else:
+            email = args.admin_email
+            name = (args.admin_name or "").strip() or email.split("@")[0]
+            invitation = invite_first_admin(ports, args.firm_id, email=email, name=name).invitation
     except DomainError as error:
         print(f"refused: {error.message} ({error.code})", file=sys.stderr)
         return 2
-    print(f"firm   {created.firm.firm_id}  {created.firm.name}  ({created.firm.timezone})", file=out)
-    print(f"admin  {created.admin.email}  {created.admin.user_id}  ({created.admin.name})", file=out)
-    if created.temporary_password:
-        print(
-            f"temporary password (shown once; they choose their own at the first sign-in): "
-            f"{created.temporary_password}",
-            file=out,
-        )
-    else:
-        print("the admin already had an account: they sign in as before", file=out)
+    print(
+        f"admin  {invitation.email}  ({invitation.name}): invitation emailed, "
+        f"valid until {invitation.invitation.expires_at:%Y-%m-%d %H:%M} UTC",
+        file=out,
+    )
     return 0
 
 
 def main(
     argv: Sequence[str] | None = None,
-    directory_for: Callable[[str], UserDirectory] | None = None,
+    ports_for: Callable[[Target], StaffInvitationPorts] | None = None,
     out: TextIO = sys.stdout,
 ) -> int:
-    """`directory_for(pool_id)`: the user directory (default: the Cognito pool; tests pass a fake)."""
+    """`ports_for(target)`: the ports the command runs on (default: the target's DynamoDB table
+    and SES; tests pass their own)."""
     import boto3
 
-    from shared.adapters.dynamodb.audit_log import AuditLog
-    from shared.adapters.dynamodb.identity_repository import IdentityRepository
-    from shared.bootstrap import reset
-
     args = parse(sys.argv[1:] if argv is None else argv)
-    if args.local:
-        os.environ["AWS_ENDPOINT_URL"] = args.local
-        for name, value in LOCAL_CREDENTIALS.items():
-            os.environ.setdefault(name, value)
     if args.region:
         os.environ["AWS_DEFAULT_REGION"] = args.region
-    reset()  # the repositories' client reads the endpoint and region just set
     target = resolve_target(args, boto3.client)
-    directory = None  # listing reads our records only
-    if args.command == "create":
-        if not target.user_pool_id:
-            raise SystemExit("no user pool: pass --user-pool-id")
-        directory = (directory_for or cognito_directory)(target.user_pool_id)
-    ports = StaffPorts(
+    if target.aws_endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = target.aws_endpoint_url
+        os.environ["AWS_DEFAULT_REGION"] = target.region or os.environ.get("AWS_DEFAULT_REGION", "")
+        for name, value in LOCAL_CREDENTIALS.items():
+            os.environ.setdefault(name, value)
+    return run(args, (ports_for or aws_ports)(target), out)
+
+
+def aws_ports(target: Target) -> StaffInvitationPorts:
+    """The table's repositories and SES, as the functions have them (shared/bootstrap.py)."""
+    from shared.adapters.dynamodb.audit_log import AuditLog
+    from shared.adapters.dynamodb.identity_repository import IdentityRepository
+    from shared.adapters.dynamodb.staff_invitations_repository import StaffInvitationsRepository
+    from shared.adapters.email import SesEmailSender
+
+    return StaffInvitationPorts(
+        invitations=StaffInvitationsRepository(target.table_name),
         identities=IdentityRepository(target.table_name),
-        directory=directory,  # type: ignore[arg-type]
         audit=AuditLog(target.table_name),
+        email=SesEmailSender(target.email_sender or "", target.configuration_set or ""),
+        # Inviting never reaches the pool: the invitee's account is made when they accept.
+        directory=cast(UserDirectory, _NoDirectory()),
+        app_base_url=target.app_base_url or "",
     )
-    return run(args, ports, out)
 
 
-def cognito_directory(user_pool_id: str) -> UserDirectory:
-    from shared.adapters.cognito import CognitoDirectory
+class _NoDirectory:
+    """The operator's command needs no user pool: any call to one is a mistake, said loudly."""
 
-    return CognitoDirectory(user_pool_id)  # type: ignore[no-any-return]
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"tools.firms does not use the user pool ({name})")
+
+
+def _local_pool(api_url: str) -> Any:
+    from urllib.parse import urlsplit
+
+    from local.user_pool import running_pool
+
+    parts = urlsplit(api_url)
+    return running_pool(parts.port or 80, parts.hostname or "127.0.0.1")
 
 
 if __name__ == "__main__":

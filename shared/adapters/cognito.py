@@ -48,10 +48,7 @@ class CognitoDirectory:
             raise
         return user
 
-    def create_user_with_temporary_password(self, email: str, temporary_password: str) -> DirectoryUser:
-        return self._admin_create(normalised(email), TemporaryPassword=temporary_password)
-
-    def _admin_create(self, address: str, **password: str) -> DirectoryUser:
+    def _admin_create(self, address: str) -> DirectoryUser:
         try:
             created = self._cognito.admin_create_user(
                 UserPoolId=self._user_pool_id,
@@ -60,16 +57,13 @@ class CognitoDirectory:
                     {"Name": "email", "Value": address},
                     {"Name": "email_verified", "Value": "true"},
                 ],
-                MessageAction="SUPPRESS",  # our invitation (or the operator) was the message
-                **password,
+                MessageAction="SUPPRESS",  # our invitation was the message
             )["User"]
         except ClientError as error:
             if _code(error) == "UsernameExistsException":
                 raise Conflict(
                     "An account with this email already exists.", code=ACCOUNT_EXISTS_CODE
                 ) from error
-            if _code(error) == "InvalidPasswordException":
-                raise _weak_password(error) from error
             raise
         return _directory_user(created)
 

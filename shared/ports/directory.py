@@ -33,13 +33,6 @@ class UserDirectory(Protocol):
         `account_exists` when the email already has a user."""
         ...
 
-    def create_user_with_temporary_password(self, email: str, temporary_password: str) -> DirectoryUser:
-        """A user with a verified email who must choose their own password at the first sign-in
-        (Cognito's FORCE_CHANGE_PASSWORD; no email is sent by the directory). Only the operator's
-        command that creates a firm and its first admin (`tools.firms`) calls it. Same errors as
-        `create_user`."""
-        ...
-
     def delete_user(self, user_id: str) -> None:
         """Remove a user just created for an invitation that could not be bound after all."""
         ...

@@ -1,16 +1,15 @@
-"""Firms, created by an operator with their first admin (R-ID-2): `python -m tools.firms`.
+"""Firms, created by an operator who invites their first admin (R-ID-2): `python -m tools.firms`.
 
-The admin's sign-in account is created in the user directory with a one-time temporary password
-(the directory makes them choose their own at the first sign-in); someone who already has an account
-(staff of another firm, say) keeps it. Then our records: the firm, the admin's profile and their
-admin membership, and an audit event. Further staff are invited by the firm's admins. It runs on the
-staff use cases' ports (`StaffPorts`), unbound: it makes the firm.
+Creating a firm writes it with a `firm.created` audit event, then invites its first admin by email
+through the staff kind of the one invitation lifecycle (`staff_invitations.invite_first_admin`):
+the admin follows the link, chooses a password (or, with an account already, signs in) and becomes
+the firm's admin; nobody gets a password from the operator. Should that email be lost or go to a
+wrong address, the operator invites again while the firm has no active admin. Further staff are
+invited by the firm's admins. It runs on the staff invitations' ports, unbound: it makes the firm.
 """
 
 from __future__ import annotations
 
-import secrets
-import string
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,23 +18,25 @@ from ulid import ULID
 from shared.domain.audit import AuditEvent
 from shared.domain.customers import normalise_email
 from shared.domain.errors import InvalidRequest
-from shared.domain.identity import Firm, StaffMember, StaffMembership, StaffRole, UserProfile
-from shared.services.staff import StaffPorts, with_profiles
-
-OPERATOR = "operator"  # the audit actor of what the operator's command does
-PASSWORD_LENGTH = 20
+from shared.domain.identity import Firm, StaffMember, StaffRole
+from shared.domain.staff_invitations import StaffInvitation
+from shared.ports.identity import IdentityStore
+from shared.services.staff import with_profiles
+from shared.services.staff_invitations import OPERATOR, StaffInvitationPorts, invite_first_admin
 
 
 @dataclass(frozen=True)
 class CreatedFirm:
     firm: Firm
-    admin: UserProfile
-    temporary_password: str | None  # None: the admin already had an account (their password stays)
+    invitation: StaffInvitation  # the first admin's, emailed
 
 
 def create_firm(
-    ports: StaffPorts, *, name: str, timezone: str, admin_email: str, admin_name: str | None = None
+    ports: StaffInvitationPorts, *, name: str, timezone: str, admin_email: str, admin_name: str | None = None
 ) -> CreatedFirm:
+    """The firm, then its first admin's invitation. Everything is checked before anything is
+    written; should the email fail (503 `email_not_sent`), the firm and the invitation exist and
+    the operator invites again (`invite_first_admin`)."""
     name, email = name.strip(), normalise_email(admin_email)
     if not name or len(name) > 200:
         raise InvalidRequest("A firm needs a name (up to 200 characters).", code="invalid_name")
@@ -45,16 +46,8 @@ def create_firm(
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidRequest("Unknown time zone (e.g. Europe/London).", code="invalid_timezone") from None
-    password = None
-    user = ports.directory.find_by_email(email)
-    if user is None:
-        password = temporary_password()
-        user = ports.directory.create_user_with_temporary_password(email, password)
     firm = Firm(firm_id=str(ULID.from_datetime(ports.clock())), name=name, timezone=timezone)
-    profile = UserProfile(user.user_id, email, (admin_name or "").strip() or email.split("@")[0])
     ports.identities.put_firm(firm)
-    ports.identities.put_profile_if_absent(profile)
-    ports.identities.put_membership(StaffMembership(firm.firm_id, user.user_id, StaffRole.ADMIN))
     ports.audit.record(
         AuditEvent(
             firm_id=firm.firm_id,
@@ -62,27 +55,19 @@ def create_firm(
             action="firm.created",
             target_type="firm",
             target_id=firm.firm_id,
-            details={"admin_id": user.user_id},
+            details={},
             occurred_at=ports.clock(),
         )
     )
-    return CreatedFirm(firm, ports.identities.get_profile(user.user_id) or profile, password)
+    admin = (admin_name or "").strip() or email.split("@")[0]
+    invited = invite_first_admin(ports, firm.firm_id, email=email, name=admin)
+    return CreatedFirm(firm, invited.invitation)
 
 
-def list_firms(ports: StaffPorts) -> list[tuple[Firm, list[StaffMember]]]:
+def list_firms(identities: IdentityStore) -> list[tuple[Firm, list[StaffMember]]]:
     """Every firm with its admins (active or not), by name."""
     found = []
-    for firm in sorted(ports.identities.list_firms(), key=lambda f: (f.name.lower(), f.firm_id)):
-        admins = [m for m in ports.identities.list_staff(firm.firm_id) if m.role is StaffRole.ADMIN]
-        found.append((firm, with_profiles(ports.identities, admins)))
+    for firm in sorted(identities.list_firms(), key=lambda f: (f.name.lower(), f.firm_id)):
+        admins = [m for m in identities.list_staff(firm.firm_id) if m.role is StaffRole.ADMIN]
+        found.append((firm, with_profiles(identities, admins)))
     return found
-
-
-def temporary_password() -> str:
-    """A one-time password any usual pool policy accepts: upper, lower, digit and symbol."""
-    pools = (string.ascii_uppercase, string.ascii_lowercase, string.digits, "!#%+-=?@^_")
-    chosen = [secrets.choice(pool) for pool in pools]
-    everything = "".join(pools)
-    chosen += [secrets.choice(everything) for _ in range(PASSWORD_LENGTH - len(chosen))]
-    secrets.SystemRandom().shuffle(chosen)
-    return "".join(chosen)

@@ -228,13 +228,22 @@ def issue(
     return saved
 
 
-def resend(kind: InvitationKind[R], record: R, *, actor_id: str, message: str | None = None) -> R:
+def resend(
+    kind: InvitationKind[R],
+    record: R,
+    *,
+    actor_id: str,
+    message: str | None = None,
+    update: Callable[[R], R] | None = None,
+) -> R:
     """A fresh link, the lifetime and the reminders from zero; the old link stops working. The
-    message stays unless a new one is given."""
+    message stays unless a new one is given; `update` changes what else the kind renews (the
+    staff kind: who sent it)."""
     invitation = _open_invitation(kind, record)
     words = message if message is not None else invitation.message
+    renewed = update(record) if update is not None else record
     return issue(
-        kind, lambda fresh: kind.with_invitation(record, fresh), record, actor_id=actor_id, message=words
+        kind, lambda fresh: kind.with_invitation(renewed, fresh), record, actor_id=actor_id, message=words
     )
 
 

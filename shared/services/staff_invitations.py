@@ -8,6 +8,13 @@ accepting creates the person's active membership with the invited role, in the s
 that consumes the token (and only if they have no membership in the firm); the email names the
 firm and the role.
 
+A firm's first admin is invited by the operator (`python -m tools.firms`, `invite_first_admin`): the
+invitation's `invited_by` is `OPERATOR`, and it can be accepted only while the firm has no active
+admin (409 `firm_has_admin` when the operator asks again; the dead link when accepting): from then on
+the firm's admins invite their staff. Any other invitation dies with the rights of the admin who
+sent it (accepting after they were deactivated or demoted is the dead link); an admin who resends an
+invitation becomes the one who sent it.
+
 Members are never re-admitted by an invitation: an email that is an active member is refused
 (409 `already_staff`), and so is a deactivated member's (409 `deactivated_member`, when inviting and
 when accepting): an admin reactivates them (`POST /staff/{user_id}/reactivate`), the one audited
@@ -41,11 +48,17 @@ from shared.services.emails import staff_invitation_email, staff_invitation_link
 from shared.services.invitations import Events, InvitationInvalid, RecordStore
 
 STAFF_EVENTS = Events.prefixed("staff.invitation_")
+OPERATOR = "operator"  # who invites a firm's first admin: the operator's command (the audit actor too)
 
 
 class AlreadyStaff(Conflict):
     code = "already_staff"
     default_message = "This person is already a member of your firm's staff."
+
+
+class FirmHasAdmin(Conflict):
+    code = "firm_has_admin"
+    default_message = "This firm has an active admin: its admins invite their staff themselves."
 
 
 class DeactivatedMember(Conflict):
@@ -119,12 +132,16 @@ class StaffInvitee:
         already are a member of the firm, active or deactivated."""
         identities = self.ports.identities
         _not_a_member(identities.get_membership(user_id, record.firm_id))
-        inviter = identities.get_membership(record.invited_by, record.firm_id)
-        if inviter is None or not inviter.is_active_admin:
-            # The admin who invited has since been deactivated or demoted: their invitations die
-            # with their rights (else a departing admin could let themselves back in as another
-            # address). The same answer as any dead link.
-            raise InvitationInvalid()
+        if record.invited_by == OPERATOR:
+            if _has_active_admin(identities, record.firm_id):
+                raise InvitationInvalid()  # the firm has its admin: the operator's link is spent
+        else:
+            inviter = identities.get_membership(record.invited_by, record.firm_id)
+            if inviter is None or not inviter.is_active_admin:
+                # The admin who invited has since been deactivated or demoted: their invitations
+                # die with their rights (else a departing admin could let themselves back in as
+                # another address). The same answer as any dead link.
+                raise InvitationInvalid()
         membership = StaffMembership(record.firm_id, user_id, record.role, active=True)
         now = self.ports.clock()
         accepted = replace(
@@ -179,12 +196,27 @@ def invite_staff(
     """Invite a person to join the firm with `role`; an email invited before (not accepted) gets
     a fresh link with the new name and role, the old link dies."""
     authorize(staff, FirmAction.INVITE_STAFF)
+    return _invite(ports, staff.firm_id, staff.principal.user_id, email=email, name=name, role=role)
+
+
+def invite_first_admin(ports: StaffInvitationPorts, firm_id: str, *, email: str, name: str) -> InviteOutcome:
+    """The operator invites a firm's admin while the firm has none active (its first, or again
+    when that invitation was lost or went to a wrong address); 409 `firm_has_admin` otherwise."""
+    if ports.identities.get_firm(firm_id) is None:
+        raise NotFound("No firm with this id.", code="firm_not_found")
+    if _has_active_admin(ports.identities, firm_id):
+        raise FirmHasAdmin()
+    return _invite(ports, firm_id, OPERATOR, email=email, name=name, role=StaffRole.ADMIN)
+
+
+def _invite(
+    ports: StaffInvitationPorts, firm_id: str, actor: str, *, email: str, name: str, role: StaffRole
+) -> InviteOutcome:
     address = normalise_email(email)
-    _not_a_member(_member_with_email(ports, staff.firm_id, address))
-    previous = ports.invitations.find_by_email(staff.firm_id, address)
+    _not_a_member(_member_with_email(ports, firm_id, address))
+    previous = ports.invitations.find_by_email(firm_id, address)
     now = ports.clock()
     kind = StaffInvitee(ports)
-    actor = staff.principal.user_id
     if previous is not None:
 
         def again(invitation: Invitation) -> StaffInvitation:
@@ -195,7 +227,7 @@ def invite_staff(
 
     def invited(invitation: Invitation) -> StaffInvitation:
         return StaffInvitation(
-            firm_id=staff.firm_id,
+            firm_id=firm_id,
             invitation_id=str(ULID.from_datetime(now)),
             email=address,
             name=name.strip(),
@@ -217,8 +249,11 @@ def invite_staff(
 def resend_staff_invitation(
     ports: StaffInvitationPorts, staff: StaffContext, invitation_id: str
 ) -> StaffInvitation:
-    """A fresh link, the lifetime and the reminders from zero; the old link stops working."""
-    return _step(invitations.resend, ports, staff, invitation_id)
+    """A fresh link, the lifetime and the reminders from zero; the old link stops working. The admin
+    who resends it becomes its sender (the link lives as long as their rights)."""
+    sender = staff.principal.user_id
+    resend = partial(invitations.resend, update=lambda r: replace(r, invited_by=sender))
+    return _step(resend, ports, staff, invitation_id)
 
 
 def revoke_staff_invitation(
@@ -287,6 +322,10 @@ def _member_with_email(ports: StaffInvitationPorts, firm_id: str, email: str) ->
         if profile is not None and normalise_email(profile.email) == email:
             return membership
     return None
+
+
+def _has_active_admin(identities: IdentityStore, firm_id: str) -> bool:
+    return any(m.is_active_admin for m in identities.list_staff(firm_id))
 
 
 def _not_a_member(membership: StaffMembership | None) -> None:

@@ -95,3 +95,15 @@ def _alarmed(resources: Resources, metric: str, dimension: str) -> set[str]:
         if d["Name"] == dimension
         for resource_id in referenced_ids(d["Value"])
     }
+
+
+def test_the_stack_outputs_what_the_operators_firm_command_reads(template: Template) -> None:
+    """tools/firms.py emails a firm's first admin as the functions email everyone: the same sender,
+    configuration set and link origin, read from these outputs (a renamed one would break it)."""
+    from tools.firms import STACK_OUTPUTS
+
+    outputs = template.to_json()["Outputs"]
+    assert set(STACK_OUTPUTS) <= set(outputs)
+    assert outputs["EmailSender"]["Value"] == cdk_json_context()["email_sender"]
+    configuration_set = outputs["EmailConfigurationSetName"]["Value"]["Ref"]
+    assert template.to_json()["Resources"][configuration_set]["Type"] == "AWS::SES::ConfigurationSet"

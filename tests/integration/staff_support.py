@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from shared import bootstrap
-from tests.staff_fakes import FakeDirectory
+from tests.fakes import FakeDirectory
 
 
 def fake_directory(monkeypatch: pytest.MonkeyPatch) -> FakeDirectory:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -290,6 +292,44 @@ def test_an_invited_staff_member_joins_with_a_new_account_and_the_invited_role(l
     status, _ = api.call("GET", "/staff/invitations", bearer)
     assert status == (200 if role == "admin" else 403)
     assert create_account(api, "/staff-invitations/create-account", token)[0] == 404  # single use
+
+
+# 2c. a firm's first admin, invited by the operator ------------------------------------------------
+def operator(local: LocalProcess, *argv: str) -> str:
+    """`python -m tools.firms … --local URL` in its own process, as an operator runs it."""
+    done = subprocess.run(  # nosec B603 # this interpreter, the project's own module
+        [sys.executable, "-m", "tools.firms", *argv, "--local", f"http://127.0.0.1:{local.port}"],
+        env={k: v for k, v in local.env.items() if k not in ("PORT", "MOTO_PORT", "CLOCK_AT")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_operator_creates_a_firm_whose_invited_admin_signs_in_and_runs_it(local, api):
+    email = fresh_email("first-admin")
+    printed = operator(
+        local, "create", "--name", "Journey Partners", "--admin-email", email, "--admin-name", "Fay"
+    )
+    firm_id = printed.split()[1]
+    token = api.emailed_token(email, STAFF_ACCEPT)
+    assert pool_users(local.port, email) == []  # the operator made no account
+
+    status, joined = create_account(api, "/staff-invitations/create-account", token)
+    assert (status, joined) == (200, {"firm_name": "Journey Partners", "role": "admin"})
+    bearer = api.sign_in(email, PASSWORD)
+    status, me = api.call("GET", "/me", bearer)
+    assert status == 200 and [(s["firm_id"], s["role"]) for s in me["staff_of"]] == [(firm_id, "admin")], me
+    status, staff = api.call("GET", "/staff", bearer)
+    assert status == 200 and [(m["name"], m["role"]) for m in staff["items"]] == [("Fay", "admin")], staff
+    # The new firm's admin invites their staff; the demo firm's admin sees nothing of the new firm.
+    body = {"email": fresh_email("fay-staff"), "name": "Gus", "role": "adviser"}
+    assert api.call("POST", "/staff/invitations", bearer, body)[0] == 201
+    assert api.call("GET", "/staff", api.staff_token(ADMIN))[1]["items"] != staff["items"]
+    assert f"{firm_id}  Journey Partners" in operator(local, "list") and email in operator(local, "list")
 
 
 # 3. no account without an invitation ---------------------------------------------------------

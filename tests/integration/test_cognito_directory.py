@@ -51,17 +51,6 @@ def test_a_created_user_is_confirmed_verified_and_signs_in_with_its_password(poo
     assert directory.find_by_email("JANE@example.org") == created
 
 
-def test_an_operator_created_admin_must_choose_a_password_at_first_sign_in(pool, directory):
-    """tools.firms: the first admin gets a one-time password and Cognito's forced change."""
-    created = directory.create_user_with_temporary_password("Admin@Firm.example", GOOD_PASSWORD)
-    user = boto3.client("cognito-idp").admin_get_user(UserPoolId=pool.user_pool_id, Username=created.user_id)
-    assert user["UserStatus"] == "FORCE_CHANGE_PASSWORD" and created.email == "admin@firm.example"
-    assert sign_in(pool, "admin@firm.example", GOOD_PASSWORD)["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
-    with pytest.raises(Conflict) as again:
-        directory.create_user_with_temporary_password("admin@firm.example", GOOD_PASSWORD)
-    assert again.value.code == "account_exists"
-
-
 def test_find_by_email_is_exact(directory):
     directory.create_user("jane@example.org", GOOD_PASSWORD)
     assert directory.find_by_email("ane@example.org") is None

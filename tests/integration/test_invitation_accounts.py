@@ -81,7 +81,7 @@ def test_a_signed_in_customer_accepts_only_with_the_invited_email_and_an_existin
     directory,
 ):
     token = invite_customer(JANE)
-    directory.add(JANE.email, "jane-existing-sub")
+    directory.add("jane-existing-sub", JANE.email)
 
     assert customer_create(token) == (
         409,

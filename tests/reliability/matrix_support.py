@@ -38,6 +38,7 @@ from shared.domain.accounts import BankTransaction
 from shared.domain.identity import StaffMembership, StaffRole
 from shared.settings import DEFAULT_EULA_VERSION
 from tests.conftest import FakeLambdaContext, api_event
+from tests.fakes import FakeDirectory
 from tests.integration import file_access_support as fas
 from tests.integration.file_access_support import PHONE, FileWorld, accept_as, file_tokens
 from tests.integration.onboarding_support import (
@@ -56,7 +57,6 @@ from tests.integration.test_connections import approve_at_gocardless, callback
 from tests.integration.test_file_access_matrix import DOCUMENT, DONATION, PATRIMONY
 from tests.integration.test_imports import BANK
 from tests.integration.test_refresh_dashboard import pump
-from tests.staff_fakes import FakeDirectory
 
 # people ----------------------------------------------------------------------------------------
 GRANTEE_ROLES = ("holder_rw", "holder_ro", "member_rw", "member_ro", "adviser_rw", "adviser_ro")

@@ -410,7 +410,7 @@ def test_an_account_made_for_a_link_that_died_meanwhile_is_removed_again(case: C
 @pytest.mark.parametrize("enabled", [True, False], ids=["enabled", "disabled"])
 def test_an_email_that_already_has_an_account_must_sign_in_to_accept(case: Case, enabled: bool):
     [token] = case.tokens()
-    existing = case.directory.add(case.email.upper(), "existing-sub")
+    existing = case.directory.add("existing-sub", case.email.upper())
     if not enabled:
         case.directory.disable_user(existing.user_id)
     before = case.state()

@@ -1,7 +1,7 @@
 """Staff administration rules on in-memory ports (tests/staff_fakes.py): the staff list, roles, the
 last admin, deactivation (the next request is refused, the directory user disabled), reactivation;
 assigning, unassigning and transferring customers with their Data Refresh rows (R-ID-2, R-ID-3,
-R-ROLE-2, R-ACC-1); the operator's firm creation. HTTP answers and the matrices run on moto.
+R-ROLE-2, R-ACC-1). HTTP answers and the matrices run on moto.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from shared.domain.errors import DomainError
 from shared.domain.file_access import CallerKind
 from shared.domain.identity import Principal, StaffContext, StaffMembership, StaffRole, UserProfile
 from shared.domain.refresh import Connector, Engagement
-from shared.services import assignees, firms, staff
+from shared.services import assignees, staff
 from shared.services.me import describe_caller
 from tests.conftest import clock_start
 from tests.fakes import FakeClock, FakesWorld, refused
@@ -366,53 +366,3 @@ def test_a_customer_has_a_bounded_number_of_assignees(world):
         409,
         "too_many_assignees",
     )
-
-
-# the operator's command ------------------------------------------------------------------------------
-def create(world: World, name: str, timezone: str, email: str, admin_name: str | None = None) -> Any:
-    return firms.create_firm(
-        world.ports, name=name, timezone=timezone, admin_email=email, admin_name=admin_name
-    )
-
-
-def test_creating_a_firm_creates_its_admin_with_a_one_time_password(world):
-    created = create(world, " Example Advisory LLP ", "Europe/Paris", "Jane@Firm.Example", "Jane Doe")
-    directory, identities = world.fakes.directory, world.fakes.identities
-    user = directory.find_by_email("jane@firm.example")
-    assert user is not None and directory.temporary[user.user_id] == created.temporary_password
-    assert created.temporary_password and len(created.temporary_password) == firms.PASSWORD_LENGTH
-    assert (created.firm.name, created.firm.timezone) == ("Example Advisory LLP", "Europe/Paris")
-    assert identities.get_membership(user.user_id, created.firm.firm_id) == StaffMembership(
-        created.firm.firm_id, user.user_id, StaffRole.ADMIN
-    )
-    assert created.admin == UserProfile(user.user_id, "jane@firm.example", "Jane Doe")
-    assert world.fakes.audit.trail() == [("firm.created", firms.OPERATOR)]
-    [(firm, admins)] = [(f, a) for f, a in firms.list_firms(world.ports) if a]
-    assert firm == created.firm and [a.email for a in admins] == ["jane@firm.example"]
-
-
-def test_an_admin_who_already_has_an_account_keeps_it(world):
-    created = create(world, "Second", "Europe/London", "ann@firm.example")
-    assert created.temporary_password is None and created.admin.name == "Ann Admin"
-    assert world.fakes.identities.get_membership("ann", created.firm.firm_id).role is StaffRole.ADMIN
-    assert world.as_("ann", created.firm.firm_id).is_admin
-
-
-@pytest.mark.parametrize(
-    ("name", "timezone", "email", "code"),
-    [
-        ("", "Europe/London", "a@b.example", "invalid_name"),
-        ("Firm", "Mars/Olympus", "a@b.example", "invalid_timezone"),
-        ("Firm", "Europe/London", "not-an-email", "invalid_email"),
-    ],
-)
-def test_a_firm_needs_a_name_a_time_zone_and_an_admin_email(world, name, timezone, email, code):
-    assert refused(lambda: create(world, name, timezone, email)) == (400, code)
-    assert world.fakes.identities.firms == {} and world.fakes.directory.calls == []
-
-
-def test_temporary_passwords_hold_every_kind_of_character():
-    password = firms.temporary_password()
-    assert any(c.isupper() for c in password) and any(c.islower() for c in password)
-    assert any(c.isdigit() for c in password) and any(not c.isalnum() for c in password)
-    assert firms.temporary_password() != password
