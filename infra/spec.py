@@ -290,6 +290,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/institutions", "connections_api"),
     Route("POST", "/connections", "connections_api"),
     Route("GET", "/connections", "connections_api"),
+    Route("GET", "/me/accounts", "connections_api"),  # the customer's own view, every firm
+    Route("GET", "/me/connections", "connections_api"),
     Route("POST", "/connections/{connection_id}/complete", "connections_api"),
     Route("POST", "/connections/{connection_id}/reauthorise", "connections_api"),
     Route("POST", "/connections/{connection_id}/deauthorise", "connections_api"),

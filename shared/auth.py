@@ -158,10 +158,12 @@ def file_caller(
     memberships: MembershipReader,
     customers: CustomerReader,
     files: FileLinkReader,
+    links: CustomerLinkReader,
 ) -> FileCaller:
     """The caller's kind on the client file `file_id`: staff of its firm (owner, assignee or
-    admin; `firm_id` narrows the firms for staff of several), else a grantee bound to it, else a
-    stranger."""
+    admin; `firm_id` narrows the firms for staff of several), else a grantee bound to it, else
+    the file's own customer (the file id is their customer id; `links` are the customer records
+    they accepted, access pattern 6), else a stranger."""
     user_id = principal.user_id
     if firm_id:
         membership = memberships.get_membership(user_id, firm_id)
@@ -187,6 +189,12 @@ def file_caller(
         customer = customers.get(link.firm_id, file_id)
         if grant is not None and grant.user_id == user_id and customer is not None:
             return FileCaller(grantee_kind(grant), customer, grant)
+    for link in links.list_customer_links(user_id):
+        if link.customer_id != file_id:
+            continue
+        customer = customers.get(link.firm_id, file_id)
+        if customer is not None and customer.user_id == user_id:
+            return FileCaller(CallerKind.CUSTOMER, customer)
     return FileCaller(CallerKind.STRANGER, None)
 
 

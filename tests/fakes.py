@@ -432,6 +432,9 @@ class FakeCustomers:
     def get(self, firm_id: str, customer_id: str) -> Customer | None:
         return self.rows.get((firm_id, customer_id))
 
+    def get_many(self, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Customer]:
+        return {ref: self.rows[ref] for ref in refs if ref in self.rows}
+
     def find_by_email(self, firm_id: str, email: str) -> Customer | None:
         customer_id = self.emails.get((firm_id, email_fingerprint(email)))
         return self.get(firm_id, customer_id) if customer_id else None

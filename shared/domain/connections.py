@@ -44,6 +44,7 @@ class Fix(StrEnum):
     REAUTHORISE = "reauthorise"
     REFRESH = "refresh"
     FIND_NEW_ACCOUNTS = "find_new_accounts"  # the customer only, never the adviser
+    RECONNECT = "reconnect"  # the consent was withdrawn: the customer connects the bank again
 
 
 FIXES: dict[ConnectionStatus, Fix] = {
@@ -53,6 +54,7 @@ FIXES: dict[ConnectionStatus, Fix] = {
     ConnectionStatus.ERROR: Fix.REAUTHORISE,
     ConnectionStatus.REFRESH_FAILED: Fix.REFRESH,
     ConnectionStatus.NO_ACCOUNTS: Fix.FIND_NEW_ACCOUNTS,
+    ConnectionStatus.REVOKED: Fix.RECONNECT,  # a new consent restarts it (…/reauthorise)
 }
 
 # Provider consent states -> our status, once a consent completes.

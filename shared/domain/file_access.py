@@ -31,6 +31,9 @@ class CallerKind(StrEnum):
     MEMBER_RO = "member_ro"
     ADVISER_RW = "adviser_rw"  # an external adviser registered in the file, granted read_write
     ADVISER_RO = "adviser_ro"
+    # The file's own customer (file id = customer id), not granted access by the manager: reads
+    # their file, changes nothing; a grant (holder, co-holder...) gives them its level instead.
+    CUSTOMER = "customer"
     STRANGER = "stranger"  # anyone else, including every other firm's staff
 
 
@@ -55,10 +58,11 @@ HOLDERS = frozenset({_K.HOLDER_RW, _K.HOLDER_RO})
 READ_WRITE_GRANTEES = frozenset({_K.HOLDER_RW, _K.MEMBER_RW, _K.ADVISER_RW})
 GRANTEES = READ_WRITE_GRANTEES | {_K.HOLDER_RO, _K.MEMBER_RO, _K.ADVISER_RO}
 MANAGER = frozenset({_K.FILE_MANAGER})
+OWN_CUSTOMER = frozenset({_K.CUSTOMER})
 
 # The whole policy. Read it as: action -> the caller kinds allowed to do it.
 FILE_POLICY: Mapping[FileAction, frozenset[CallerKind]] = {
-    FileAction.VIEW_FILE: FIRM | GRANTEES,
+    FileAction.VIEW_FILE: FIRM | GRANTEES | OWN_CUSTOMER,
     # R-ACC-6: read_write grantees, external advisers included, change these three sections only;
     # read_only changes nothing.
     FileAction.EDIT_FAMILY: FIRM | READ_WRITE_GRANTEES,

@@ -5,6 +5,7 @@ What services need from storage; `shared/adapters/dynamodb/` implements it, test
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -22,6 +23,10 @@ class CustomerStore(Protocol):
     """A firm's customers, their invitations and section counters."""
 
     def get(self, firm_id: str, customer_id: str) -> Customer | None: ...
+
+    def get_many(self, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Customer]:
+        """The customers that exist among these (firm_id, customer_id), read in batches."""
+        ...
 
     def find_by_email(self, firm_id: str, email: str) -> Customer | None: ...
 

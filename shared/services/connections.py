@@ -8,7 +8,7 @@ never a branch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -22,7 +22,7 @@ from shared.domain.aggregator import AggregatorAccount, AggregatorProvider, Webh
 from shared.domain.audit import AuditEvent
 from shared.domain.connections import FROM_CONSENT, IMPORTABLE, Connection, ConnectionStatus, status_problem
 from shared.domain.errors import Conflict, NotFound
-from shared.domain.identity import Principal, StaffContext
+from shared.domain.identity import CustomerLink, Principal, StaffContext
 from shared.domain.jobs import ImportJob, ImportReason
 from shared.domain.notifications import Notification
 from shared.ports.accounts import AccountStore
@@ -187,8 +187,13 @@ def refresh(ports: ConnectionsPorts, caller: Principal | StaffContext, connectio
 
 
 # listing -------------------------------------------------------------------------------------
-def my_connections(ports: ConnectionsPorts, principal: Principal) -> list[Connection]:
-    links = ports.identities.list_customer_links(principal.user_id)
+def my_connections(
+    ports: ConnectionsPorts, principal: Principal, links: Iterable[CustomerLink] | None = None
+) -> list[Connection]:
+    """The person's own connections in each firm of `links` (by default every customer record
+    they accepted, access pattern 6): one Query per customer (#21), on ports bound to its firm."""
+    if links is None:
+        links = ports.identities.list_customer_links(principal.user_id)
     found: list[Connection] = []
     for link in links:  # each firm the person is a customer of, on ports bound to it
         connections = bind_ports(ports, link.firm_id).connections

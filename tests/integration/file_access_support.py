@@ -18,7 +18,15 @@ from shared.domain.files import AccessLevel, AdviserType, Relation
 from shared.domain.identity import Principal, StaffMembership, StaffRole
 from shared.services import file_access, files
 from shared.services.file_access import FileActor
-from tests.integration.onboarding_support import ADMIN, ADVISER, OTHER_ADVISER, Person, call, seed_firms
+from tests.integration.onboarding_support import (
+    ADMIN,
+    ADVISER,
+    OTHER_ADVISER,
+    Person,
+    call,
+    invitation_tokens,
+    seed_firms,
+)
 
 MANAGER = ADVISER  # the demo adviser invites the customer, so owns the file
 ASSISTANT = Person("assistant-adviser-sub", "assistant@demo-advisory.example")  # assigned to the customer
@@ -153,6 +161,7 @@ MEMBER_RW = Person("child-sub", "kid@example.org")
 MEMBER_RO = Person("parent-sub", "grandma@example.org")
 ADVISER_RW = Person("notary-sub", "notary@etude.example")
 ADVISER_RO = Person("banker-sub", "banker@bank.example")
+FILE_CUSTOMER = Person("file-customer-sub", "jane.holder@example.org")  # new_file's customer, accepted
 
 CALLERS: dict[str, tuple[CallerKind, Person]] = {
     "file_manager": (CallerKind.FILE_MANAGER, MANAGER),
@@ -164,6 +173,7 @@ CALLERS: dict[str, tuple[CallerKind, Person]] = {
     "member_ro": (CallerKind.MEMBER_RO, MEMBER_RO),
     "adviser_rw": (CallerKind.ADVISER_RW, ADVISER_RW),
     "adviser_ro": (CallerKind.ADVISER_RO, ADVISER_RO),
+    "customer": (CallerKind.CUSTOMER, FILE_CUSTOMER),  # the file's own customer, granted nothing
     "other_firm_staff": (CallerKind.STRANGER, OTHER_ADVISER),
     "unassigned_adviser": (CallerKind.STRANGER, UNASSIGNED),
     "signed_in_nobody": (CallerKind.STRANGER, NOBODY),
@@ -174,7 +184,9 @@ def full_world() -> FileWorld:
     """A file where each kind of caller of CALLERS exists, every grantee having accepted. Built
     through the use cases (the routes that do this have their own tests): it is quicker."""
     seed_staff()
-    world = new_file()
+    world = new_file(FILE_CUSTOMER.email)
+    [token] = invitation_tokens(FILE_CUSTOMER.email)
+    assert call(invitations, "POST", "/invitations/accept", FILE_CUSTOMER, body={"token": token})[0] == 200
     ports = bootstrap.file_access()
     manager = actor(MANAGER)
     for name, relation, person, level in (

@@ -281,6 +281,18 @@ def test_an_email_is_claimed_once_per_firm(side: CustomerSide):
     assert c.find_by_email(OTHER_FIRM, "jane@example.org") == elsewhere
 
 
+def test_customers_are_read_together_by_firm_and_id_and_missing_ones_are_left_out(side: CustomerSide):
+    """Issue 16: a person's customer records across firms, one batch read (#10)."""
+    c = side.customers
+    here = create(side, customer(1))
+    there = create(side, customer(2, firm_id=OTHER_FIRM))
+    missing = (FIRM, customer(3).customer_id)
+    crossed = (OTHER_FIRM, here.customer_id)  # an id of one firm named with another: nothing
+    refs = [(FIRM, here.customer_id), (OTHER_FIRM, there.customer_id), missing, crossed]
+    assert c.get_many(refs) == {refs[0]: here, refs[1]: there}
+    assert c.get_many([]) == {}
+
+
 def test_a_token_is_consumed_once_unless_its_delete_is_made_unconditional(side: CustomerSide):
     c = side.customers
     first = create(side, customer(1))

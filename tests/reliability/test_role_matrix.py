@@ -66,7 +66,7 @@ ROLES = [
         file_kind=CallerKind.FIRM_STAFF,
     ),
     Role("unassigned_adviser", FIRM_A.unassigned, StaffRole.ADVISER),
-    Role("customer", FIRM_A.customer, customer=True),
+    Role("customer", FIRM_A.customer, customer=True, file_kind=CallerKind.CUSTOMER),  # reads their own file
     Role("holder_rw", FIRM_A.grantees["holder_rw"], file_kind=CallerKind.HOLDER_RW),
     Role("holder_ro", FIRM_A.grantees["holder_ro"], file_kind=CallerKind.HOLDER_RO),
     Role("member_rw", FIRM_A.grantees["member_rw"], file_kind=CallerKind.MEMBER_RW),
@@ -211,6 +211,8 @@ RULES: dict[str, Rule] = {
     "GET /institutions": signed_in,
     "POST /connections": the_customer,
     "GET /connections": signed_in,
+    "GET /me/accounts": signed_in,  # like every /me/* list: someone with no customer record gets none
+    "GET /me/connections": signed_in,
     "POST /connections/{connection_id}/complete": the_customer,
     "POST /connections/{connection_id}/reauthorise": the_customer,
     "POST /connections/{connection_id}/deauthorise": the_customer,

@@ -41,6 +41,10 @@ def test_each_problem_says_how_to_fix_it_and_expiry_warns_a_week_ahead():
     assert connection(ConnectionStatus.NO_ACCOUNTS).fix is Fix.FIND_NEW_ACCOUNTS
     assert connection(ConnectionStatus.REFRESH_FAILED).fix is Fix.REFRESH
     assert connection(ConnectionStatus.EXPIRED).fix is Fix.REAUTHORISE
+    assert connection(ConnectionStatus.REVOKED).fix is Fix.RECONNECT  # issue 16: connect the bank again
+    assert (
+        connection(ConnectionStatus.PENDING).fix is None and connection(ConnectionStatus.LINKED).fix is None
+    )
     soon = connection(ConnectionStatus.LINKED, expires_at=NOW + timedelta(days=6))
     later = connection(ConnectionStatus.LINKED, expires_at=NOW + timedelta(days=8))
     assert soon.expiring_soon(NOW) and not later.expiring_soon(NOW)

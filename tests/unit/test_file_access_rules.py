@@ -17,7 +17,7 @@ from shared.domain.audit import AuditEvent
 from shared.domain.customers import Customer, hash_token, issue_invitation
 from shared.domain.file_access import CallerKind
 from shared.domain.files import AccessLevel, AdviserType, FamilyMember, Grant, Relation, Subject, SubjectType
-from shared.domain.identity import Firm, Principal, StaffMembership, StaffRole, UserProfile
+from shared.domain.identity import CustomerLink, Firm, Principal, StaffMembership, StaffRole, UserProfile
 from shared.ports.files import FileLink
 
 # The use cases, by their public names: the one place to repoint when the service module is split.
@@ -35,6 +35,7 @@ from shared.services.file_access import (
     send_due_file_reminders,
     verify_file_invitation,
 )
+from shared.services.files import add_member, view_file
 from tests.calendar_matrix import demo_firm_zone, scheduled_run
 from tests.conftest import clock_start
 from tests.fakes import FakeClock, FakesWorld, FileAccessFakes, read_now, refused
@@ -525,3 +526,63 @@ def test_the_access_log_pages_through_access_events_only_skipping_none(world: Wo
     assert (
         refused(lambda: read_access_log(world.ports, ASSISTANT, FILE_ID, cursor=None, limit=2)) == FORBIDDEN
     )
+
+
+# the file's own customer (issue 16) ----------------------------------------------------------------
+JANE = Principal("jane-customer-sub", "jane.holder@example.org")  # the customer the file is of
+
+
+def customer_accepted(world: World, person: Principal = JANE, file_id: str = FILE_ID) -> None:
+    """`person` accepted the customer invitation of `file_id`: the customer record names them and
+    their link to it is written (as the acceptance's transaction does)."""
+    customers, identities = world.fakes.customers, world.fakes.identities
+    record = customers.get(FIRM_ID, file_id)
+    customers.save(replace(record, user_id=person.user_id, accepted_at=world.start), record)
+    identities.links[(person.user_id, FIRM_ID, file_id)] = CustomerLink(FIRM_ID, file_id)
+
+
+def test_the_files_own_customer_reads_it_without_a_grant_and_changes_nothing(world: World):
+    assert refused(lambda: view_file(world.ports, me(JANE), FILE_ID)) == (404, "not_found")  # not yet
+    customer_accepted(world)
+
+    seen = view_file(world.ports, me(JANE), FILE_ID)
+
+    assert (seen.scope.kind, seen.scope.grant) == (CallerKind.CUSTOMER, None)
+    assert {m.name for m in seen.contents.members} == {"Jane Holder", "Kid", "Twin"}
+    new_member = {"name": "X", "relation": Relation.OTHER, "birth_date": None}
+    assert refused(lambda: add_member(world.ports, me(JANE), FILE_ID, **new_member)) == FORBIDDEN
+    assert refused(lambda: list_access(world.ports, me(JANE), FILE_ID)) == FORBIDDEN  # contacts: holders
+    assert refused(lambda: world.grant("Kid", by=me(JANE))) == FORBIDDEN
+    [mine] = list_my_files(world.ports, JANE)
+    assert (mine.file_id, mine.firm_name, mine.file_label, mine.kind, mine.level) == (
+        FILE_ID,
+        "Demo Advisory LLP",
+        "Jane Holder",
+        CallerKind.CUSTOMER,
+        AccessLevel.READ_ONLY,
+    )
+    assert world.fakes.audit.log() == []  # a read changes nothing
+
+
+def test_a_link_to_another_persons_customer_record_opens_nothing(world: World):
+    """Only the customer record that names the caller counts: a link alone (or someone else's
+    acceptance) gives a stranger's 404, and their files list stays empty."""
+    customer_accepted(world)
+    world.fakes.identities.links[(KID.user_id, FIRM_ID, FILE_ID)] = CustomerLink(FIRM_ID, FILE_ID)
+
+    assert refused(lambda: view_file(world.ports, me(KID), FILE_ID)) == (404, "not_found")
+    assert list_my_files(world.ports, KID) == []
+    elsewhere = "01JSOMEOTHERFILE00000000000"
+    assert refused(lambda: view_file(world.ports, me(JANE), elsewhere)) == (404, "not_found")
+
+
+def test_a_customer_granted_holder_access_gets_the_grants_level_listed_once(world: World):
+    customer_accepted(world)
+    world.grant("Jane Holder", email=JANE.email, level=AccessLevel.READ_WRITE)  # known: bound at once
+
+    seen = view_file(world.ports, me(JANE), FILE_ID)
+
+    assert seen.scope.kind is CallerKind.HOLDER_RW
+    assert [(f.file_id, f.kind, f.level) for f in list_my_files(world.ports, JANE)] == [
+        (FILE_ID, CallerKind.HOLDER_RW, AccessLevel.READ_WRITE)
+    ]

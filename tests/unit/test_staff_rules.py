@@ -173,7 +173,13 @@ def test_a_deactivated_member_is_refused_at_once_and_signed_out_of_the_directory
     assert refused(lambda: staff_context(ada.principal, identities, FIRM)) == NOT_FOUND
     customers = world.fakes.customers
     kind = file_caller(
-        ada.principal, None, CUSTOMER, memberships=identities, customers=customers, files=_NoFiles()
+        ada.principal,
+        None,
+        CUSTOMER,
+        memberships=identities,
+        customers=customers,
+        files=_NoFiles(),
+        links=identities,
     )
     assert kind.kind is CallerKind.STRANGER
     assert describe_caller(ada.principal, identities).staff_of == []  # type: ignore[arg-type]
@@ -286,7 +292,13 @@ def test_a_transfer_hands_over_the_customer_its_file_and_its_rows_at_once(world)
     assert not world.fakes.rows.visible_engagements(FIRM, "owen", [CUSTOMER])
     identities, customers = world.fakes.identities, world.fakes.customers
     manager = file_caller(
-        Principal("nell", ""), None, CUSTOMER, memberships=identities, customers=customers, files=_NoFiles()
+        Principal("nell", ""),
+        None,
+        CUSTOMER,
+        memberships=identities,
+        customers=customers,
+        files=_NoFiles(),
+        links=identities,
     )
     assert manager.kind is CallerKind.FILE_MANAGER
     [event] = world.fakes.audit.log()

@@ -7,8 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.domain.accounts import AccountStatus, SharedAccount
 from shared.domain.aggregator import Institution
 from shared.domain.connections import Connection, ConnectionProblem, ConnectionStatus, Fix
+from shared.domain.money import format_amount
 
 Provider = Literal["gocardless", "plaid"]
 
@@ -108,3 +110,58 @@ class FoundAccountsOut(BaseModel):
 
 class ImportsOut(BaseModel):
     jobs_queued: int
+
+
+# the customer's own view (GET /me/accounts, GET /me/connections) ---------------------------------
+class MyAccountOut(BaseModel):
+    account_id: str
+    connection_id: str
+    institution: str
+    name: str
+    masked_identifier: str = Field(description="The last four characters of the number only, never all of it")
+    currency: str
+    balance: str | None = Field(
+        description="Decimal string with the currency's ISO 4217 decimals (-150.00 GBP), as last read"
+    )
+    last_updated: datetime | None = Field(description="When its balance or transactions were last imported")
+    status: AccountStatus = Field(
+        description="The firm's decision: new (not reviewed yet), accepted, declined"
+    )
+    reviewed_at: datetime | None
+
+    @classmethod
+    def of(cls, account: SharedAccount) -> MyAccountOut:
+        return cls(
+            account_id=account.account_id,
+            connection_id=account.connection_id,
+            institution=account.institution_name,
+            name=account.name,
+            masked_identifier=account.masked_identifier,
+            currency=account.currency,
+            balance=format_amount(account.balance, account.currency) if account.balance is not None else None,
+            last_updated=account.last_updated,
+            status=account.status,
+            reviewed_at=account.reviewed_at,
+        )
+
+
+class MyFirmAccountsOut(BaseModel):
+    firm_id: str
+    firm_name: str
+    accounts: list[MyAccountOut]
+
+
+class MyAccountsOut(BaseModel):
+    firms: list[MyFirmAccountsOut]
+    next_cursor: str | None
+
+
+class MyFirmConnectionsOut(BaseModel):
+    firm_id: str
+    firm_name: str
+    connections: list[ConnectionOut]
+
+
+class MyConnectionsOut(BaseModel):
+    firms: list[MyFirmConnectionsOut]
+    next_cursor: str | None

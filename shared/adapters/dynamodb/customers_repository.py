@@ -9,6 +9,7 @@ customer link) so that all of it happens or none of it.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.client import batch_get, dynamodb_client, from_item, to_item
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
 from shared.adapters.dynamodb.invitation_items import (
     due_items,
@@ -40,6 +41,12 @@ class CustomersRepository:
     def get(self, firm_id: str, customer_id: str) -> Customer | None:
         item = self._get(keys.firm_pk(firm_id), keys.customer_sk(customer_id))
         return _customer(item) if item else None
+
+    def get_many(self, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Customer]:
+        """The customers among these (firm_id, customer_id), one BatchGetItem per 100 (#10)."""
+        wanted = [{"PK": keys.firm_pk(f), "SK": keys.customer_sk(c)} for f, c in sorted(set(refs))]
+        found = (_customer(item) for item in batch_get(self.table_name, wanted, consistent=True))
+        return {(customer.firm_id, customer.customer_id): customer for customer in found}
 
     def find_by_email(self, firm_id: str, email: str) -> Customer | None:
         claim = self._get(keys.firm_pk(firm_id), keys.customer_email_sk(email_fingerprint(email)))

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from shared.domain.audit import AuditEvent
-from shared.domain.file_access import FileAction, grantee_kind
-from shared.domain.files import Subject, SubjectType
+from shared.domain.file_access import CallerKind, FileAction, grantee_kind
+from shared.domain.files import AccessLevel, Subject, SubjectType
 from shared.domain.identity import Principal
 from shared.ports.files import GrantRef
 from shared.services.file_access.ports import (
@@ -60,7 +60,9 @@ def read_access_log(
 
 # the grantee's side --------------------------------------------------------------------------
 def list_my_files(ports: FileAccessPorts, principal: Principal) -> list[MyFile]:
-    """The files the caller was granted and accepted, with their level (keys.py #30)."""
+    """The files the caller is the customer of (#6; read-only, unless a grant gives them more) and
+    those they were granted and accepted (#30), with their level: one batch read of the customers,
+    one of the grants the links point at, one of the firms; each checked to be theirs."""
     links = ports.grants.links_of(principal.user_id)
     grants = {
         (grant.firm_id, grant.file_id): grant
@@ -69,8 +71,27 @@ def list_my_files(ports: FileAccessPorts, principal: Principal) -> list[MyFile]:
         )
         if grant.user_id == principal.user_id
     }
-    firms = ports.identities.get_firms(link.firm_id for link in links)
-    found = []
+    customer_of = ports.identities.list_customer_links(principal.user_id)
+    own = [
+        customer
+        for ref, customer in sorted(
+            ports.customers.get_many((c.firm_id, c.customer_id) for c in customer_of).items()
+        )
+        if customer.user_id == principal.user_id and ref not in grants
+    ]
+    firms = ports.identities.get_firms({link.firm_id for link in links} | {c.firm_id for c in own})
+    found = [
+        MyFile(
+            firm_id=customer.firm_id,
+            firm_name=firms[customer.firm_id].name,
+            file_id=customer.customer_id,
+            file_label=customer.name,
+            kind=CallerKind.CUSTOMER,
+            level=AccessLevel.READ_ONLY,
+        )
+        for customer in own
+        if customer.firm_id in firms
+    ]
     for link in links:
         grant = grants.get((link.firm_id, link.file_id))
         if grant is None or link.firm_id not in firms:

@@ -25,6 +25,7 @@ def open_file(
         memberships=ports.identities,
         customers=ports.customers,
         files=ports.grants,
+        links=ports.identities,
     )
     if action is None:
         authorize_entry(caller.kind)
