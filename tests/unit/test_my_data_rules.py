@@ -22,14 +22,12 @@ from shared.services.connections import ConnectionsPorts
 from shared.services.my_data import my_accounts, my_connections_by_firm
 from tests.conftest import clock_start
 from tests.fakes import (
-    FakeAccounts,
     FakeAudit,
     FakeConnections,
     FakeCustomers,
     FakeEngagements,
-    FakeIdentities,
-    FakeNotifications,
     FakeQueue,
+    ServiceFakes,
 )
 
 pytestmark = pytest.mark.fakes
@@ -62,10 +60,10 @@ class Counted:
 
 
 @dataclass
-class World:
-    identities: FakeIdentities = field(default_factory=FakeIdentities)
+class World(ServiceFakes):
+    """Alpha, Beta and Gamma; Jane a customer of Alpha and Beta, Bob of Alpha, Ada Alpha's adviser."""
+
     customers: FakeCustomers = field(default_factory=FakeCustomers)
-    accounts: FakeAccounts = field(default_factory=FakeAccounts)
     connections: FakeConnections = field(default_factory=FakeConnections)
 
     def __post_init__(self) -> None:
@@ -138,7 +136,7 @@ class World:
             customers=self.counted_customers,  # type: ignore[arg-type]
             accounts=self.counted_accounts,  # type: ignore[arg-type]
             identities=self.identities,  # type: ignore[arg-type]
-            notifications=FakeNotifications(),  # type: ignore[arg-type]
+            notifications=self.notifications,  # type: ignore[arg-type]
             audit=FakeAudit(),
             providers=lambda _: pytest.fail("the view never calls the provider"),
             imports=FakeQueue(),

@@ -171,17 +171,7 @@ def test_a_deactivated_member_is_refused_at_once_and_signed_out_of_the_directory
     identities = world.fakes.identities
     assert refused(lambda: staff_context(ada.principal, identities, None)) == (403, "staff_only")
     assert refused(lambda: staff_context(ada.principal, identities, FIRM)) == NOT_FOUND
-    customers = world.fakes.customers
-    kind = file_caller(
-        ada.principal,
-        None,
-        CUSTOMER,
-        memberships=identities,
-        customers=customers,
-        files=_NoFiles(),
-        links=identities,
-    )
-    assert kind.kind is CallerKind.STRANGER
+    assert kind_on_file(world, ada.principal) is CallerKind.STRANGER
     assert describe_caller(ada.principal, identities).staff_of == []  # type: ignore[arg-type]
 
 
@@ -229,6 +219,20 @@ class _NoFiles:
 
     def get_grant(self, *args: Any) -> None:
         return None
+
+
+def kind_on_file(world: Any, principal: Principal) -> CallerKind:
+    """The caller's kind on CUSTOMER's file, from the staff fakes' records (no file grants here)."""
+    identities = world.fakes.identities
+    return file_caller(
+        principal,
+        None,
+        CUSTOMER,
+        memberships=identities,
+        customers=world.fakes.customers,
+        files=_NoFiles(),
+        links=identities,
+    ).kind
 
 
 # assignment and transfer -------------------------------------------------------------------------
@@ -290,17 +294,7 @@ def test_a_transfer_hands_over_the_customer_its_file_and_its_rows_at_once(world)
     rows = world.fakes.rows.get_engagement(FIRM, CUSTOMER)
     assert (rows.owner_id, rows.staff_ids, rows.version) == ("nell", ("nell", "ada"), before.version + 1)
     assert not world.fakes.rows.visible_engagements(FIRM, "owen", [CUSTOMER])
-    identities, customers = world.fakes.identities, world.fakes.customers
-    manager = file_caller(
-        Principal("nell", ""),
-        None,
-        CUSTOMER,
-        memberships=identities,
-        customers=customers,
-        files=_NoFiles(),
-        links=identities,
-    )
-    assert manager.kind is CallerKind.FILE_MANAGER
+    assert kind_on_file(world, Principal("nell", "")) is CallerKind.FILE_MANAGER
     [event] = world.fakes.audit.log()
     assert (event.action, event.details) == ("customer.transferred", {"from": "owen", "to": "nell"})
 
