@@ -1,10 +1,11 @@
 """Who may do what on a client file: one table, caller kinds x actions (R-ACC-1..6, R-ROLE-1/2).
 
 Every route on a file resolves the caller's kind (from the service's own records: staff
-membership, the customer's owner and assignees, the file's grants) and asks this table; no
-other code decides a file permission. A kind with no allowed action at all (a stranger:
-another firm's staff, an adviser not assigned, a person without a grant) gets exactly the
-404 of a file that does not exist (R-ROLE-1); a known kind refused an action gets a 403.
+membership, the customer's owner and assignees, the file's grants, the customer record the
+caller accepted) and asks this table; no other code decides a file permission. A kind with no
+allowed action at all (a stranger: another firm's staff, an adviser not assigned, anyone else
+without a grant) gets exactly the 404 of a file that does not exist (R-ROLE-1); a known kind
+refused an action gets a 403.
 
 Beyond the table, two rules about the *target* of a grant, not the caller, live in the
 services: a holder's or co-holder's access is never revoked once granted (R-ACC-4: a 409,

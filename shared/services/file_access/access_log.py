@@ -72,12 +72,11 @@ def list_my_files(ports: FileAccessPorts, principal: Principal) -> list[MyFile]:
         if grant.user_id == principal.user_id
     }
     customer_of = ports.identities.list_customer_links(principal.user_id)
+    records = ports.customers.get_many((link.firm_id, link.customer_id) for link in customer_of)
     own = [
-        customer
-        for ref, customer in sorted(
-            ports.customers.get_many((c.firm_id, c.customer_id) for c in customer_of).items()
-        )
-        if customer.user_id == principal.user_id and ref not in grants
+        records[ref]
+        for ref in sorted(records)
+        if records[ref].user_id == principal.user_id and ref not in grants
     ]
     firms = ports.identities.get_firms({link.firm_id for link in links} | {c.firm_id for c in own})
     found = [
