@@ -32,12 +32,14 @@ def local(day_offset: int, at: time, zone: str, now: datetime) -> datetime:
     return datetime.combine(day, at, ZoneInfo(zone)).astimezone(UTC)
 
 
-def linked(
-    connection_id: str, expires_at: datetime | None, status: ConnectionStatus = ConnectionStatus.LINKED, **changes
-) -> Connection:
+LINKED = ConnectionStatus.LINKED
+
+
+def linked(connection_id: str, expires_at: datetime | None, status=LINKED, **changes) -> Connection:
     return Connection(
         FIRM, CUSTOMER, connection_id, USER, "gocardless", "NORTHWIND", "Northwind Bank", status,
-        datetime(2026, 1, 1, tzinfo=UTC), expires_at=expires_at, credential="requisition", version=1, **changes,
+        datetime(2026, 1, 1, tzinfo=UTC), expires_at=expires_at, credential="gc-requisition", version=1,
+        **changes,
     )  # fmt: skip
 
 
