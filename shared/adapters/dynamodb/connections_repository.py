@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.client import dynamodb_client, from_item, query_pages, to_item
 from shared.domain.connections import CALLBACK_REPLAY_WINDOW, IMPORTABLE, Connection, ConnectionStatus
 from shared.domain.errors import (
     StaleConnection,
@@ -73,9 +73,8 @@ class ConnectionsRepository:
     def awaiting_expiry_reminder(self, day: date, after: datetime) -> Iterator[list[ConnectionAddress]]:
         """Connections whose consent expires on the UTC `day`, later than `after`, and whose customer
         was not reminded of that expiry yet (#65): one Query per page."""
-        paginator = dynamodb_client().get_paginator("query")
-        for page in paginator.paginate(
-            TableName=self.table_name,
+        for page in query_pages(
+            self.table_name,
             IndexName="GSI1",
             KeyConditionExpression="GSI1PK = :pk AND GSI1SK >= :after",
             ExpressionAttributeValues=to_item(
@@ -86,8 +85,7 @@ class ConnectionsRepository:
             ),
             ProjectionExpression="firm_id, customer_id, connection_id",
         ):
-            if page["Items"]:
-                yield [_address(from_item(item)) for item in page["Items"]]
+            yield [_address(item) for item in page]
 
     def save(self, connection: Connection, previous: Connection | None, *extra: TransactItem) -> Connection:
         """Write with an optimistic lock; new connections also get their id pointer."""
