@@ -104,7 +104,10 @@ def complete(connection_id: ConnectionId, body: CompleteIn, principal: Me) -> Co
     "/connections/reauthorise",
     tags=TAGS,
     summary="Reauthorise every expired or soon-expiring connection (the customer; seed 003)",
-    responses={403: {"description": "Not a firm's customer (customers_only)"}},
+    responses={
+        200: {"description": "Per expired or soon-expiring connection: its new consent, or its own error"},
+        403: {"description": "Not a firm's customer (customers_only)"},
+    },
 )
 def reauthorise_all(principal: Me) -> list[ReauthorisationOut]:
     ports = bootstrap.connections()
