@@ -125,6 +125,13 @@ SCHEDULES: dict[str, ScheduleSpec] = {
         payload={"job": "invitation-reminders"},
         description="Send the 7-day and 30-day invitation reminders (R-INV-4)",
     ),
+    "consent-reminders": ScheduleSpec(
+        expression="cron(30 9 * * ? *)",
+        timezone="Europe/London",
+        target="reminders_job",
+        payload={"job": "consent-reminders"},
+        description="Remind customers of bank consents that lapse in 7 days (seed 003)",
+    ),
 }
 
 SECRETS: dict[str, SecretSpec] = {
@@ -208,7 +215,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     ),
     "reminders_job": FunctionSpec(
         handler="functions.reminders_job.handler.lambda_handler",
-        description="Daily schedule: invitation reminders (7 and 30 days) and expiry",
+        description="Daily schedules: invitation reminders (7, 30 days) and expiry; consent-expiry reminders",
         service="invitations",
         grants=(_DATA_RW, _EMAIL),
         timeout_seconds=300,
@@ -293,6 +300,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/me/accounts", "connections_api"),  # the customer's own view, every firm
     Route("GET", "/me/connections", "connections_api"),
     Route("POST", "/connections/{connection_id}/complete", "connections_api"),
+    Route("POST", "/connections/reauthorise", "connections_api"),
     Route("POST", "/connections/{connection_id}/reauthorise", "connections_api"),
     Route("POST", "/connections/{connection_id}/deauthorise", "connections_api"),
     Route("POST", "/connections/{connection_id}/refresh", "connections_api"),

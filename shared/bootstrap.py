@@ -106,6 +106,7 @@ def connections() -> ConnectionsPorts:
         identities=identity_repository(),
         notifications=notifications_repository(),
         audit=audit_log(),
+        email=email_sender(),
         providers=aggregator.provider,
         imports=JobQueue(settings.import_queue_url),
         engagements=engagement_rows(),

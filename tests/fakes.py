@@ -11,9 +11,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -185,6 +185,13 @@ class FakeConnections:
     def list_for_customer(self, firm_id: str, customer_id: str) -> list[Connection]:
         return [c for a, c in sorted(self.rows.items(), key=lambda kv: kv[0].connection_id)
                 if (a.firm_id, a.customer_id) == (firm_id, customer_id)]  # fmt: skip
+
+    def awaiting_expiry_reminder(self, day: date, after: datetime) -> Iterator[list[ConnectionAddress]]:
+        found = [a for a, c in sorted(self.rows.items(), key=lambda kv: kv[0].connection_id)
+                 if c.awaits_expiry_reminder and c.expires_at and c.expires_at.astimezone(UTC).date() == day
+                 and c.expires_at >= after]  # fmt: skip
+        if found:
+            yield found
 
     def save(self, connection: Connection, previous: Connection | None, *extra: TransactItem) -> Connection:
         if extra:
@@ -656,6 +663,37 @@ class OnboardingFakes(ServiceFakes):
             email=self.email,
             imports=self.imports,
             directory=self.directory,
+            app_base_url="https://app.example",
+            clock=clock,
+        )
+
+
+@dataclass
+class ConnectionFakes(OnboardingFakes):
+    """Everything the connection use cases need, in memory (`ports(clock)` builds ConnectionsPorts);
+    `provider` answers for every provider name (None: a use case that calls none)."""
+
+    connections: FakeConnections = field(default_factory=FakeConnections)
+    engagements: FakeEngagements = field(default_factory=FakeEngagements)
+    provider: Any = None
+
+    def ports(self, clock: Callable[[], datetime]) -> Any:
+        from shared.services.connections import ConnectionsPorts
+
+        return ConnectionsPorts(
+            connections=self.connections,
+            customers=self.customers,  # type: ignore[arg-type]  # the subset services call
+            accounts=self.accounts,  # type: ignore[arg-type]
+            identities=self.identities,  # type: ignore[arg-type]
+            notifications=self.notifications,  # type: ignore[arg-type]
+            audit=self.audit,  # type: ignore[arg-type]
+            email=self.email,
+            providers=lambda _: self.provider,
+            imports=self.imports,
+            engagements=self.engagements,  # type: ignore[arg-type]
+            webhooks_once=None,  # type: ignore[arg-type]  # no webhook in these rules
+            redirect_urls={"gocardless": "https://api.example/callbacks/gocardless", "plaid": None},
+            api_base_url="https://api.example",
             app_base_url="https://app.example",
             clock=clock,
         )

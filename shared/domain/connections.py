@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from shared.domain.aggregator import (
     AggregatorRateLimited,
@@ -24,6 +25,10 @@ from shared.domain.aggregator import (
 
 CONSENT_DAYS = 90  # R-CON-2: access valid for 90 days from the (re)authorisation
 EXPIRING_SOON = timedelta(days=7)
+EXPIRY_REMINDER_DAYS = 7  # the customer is reminded on the firm-local day 7 days before the expiry's
+# The UTC days whose expiries a daily run reads (today's and the next 8): a firm's local day, and an
+# expiry's, are at most a day off their UTC day, so every expiry whose reminder is due is among them.
+EXPIRY_REMINDER_UTC_DAYS = EXPIRY_REMINDER_DAYS + 2
 
 
 class ConnectionStatus(StrEnum):
@@ -249,6 +254,7 @@ class Connection:
     last_import_at: datetime | None = None  # R-CON-9: when data last came in
     last_import_outcome: str | None = None
     rate_limited_until: datetime | None = None  # the provider's reset: no call before it (R-IMP-4)
+    expiry_reminded_for: datetime | None = None  # the expiry the customer was reminded of (once)
     version: int = 0
 
     @property
@@ -267,6 +273,34 @@ class Connection:
             and self.expires_at is not None
             and now < self.expires_at < now + EXPIRING_SOON
         )
+
+    def consent_lapsing(self, now: datetime) -> bool:
+        """Expired, or expiring within 7 days: what "reauthorise all" renews."""
+        return self.status is ConnectionStatus.EXPIRED or (
+            self.status in IMPORTABLE
+            and self.expires_at is not None
+            and self.expires_at < now + EXPIRING_SOON
+        )
+
+    @property
+    def awaits_expiry_reminder(self) -> bool:
+        """Importable with a known expiry the customer was not reminded of yet: a new expiry (a
+        reauthorisation, the provider's new date) starts a new reminder cycle."""
+        return (
+            self.status in IMPORTABLE
+            and self.expires_at is not None
+            and self.expiry_reminded_for != self.expires_at
+        )
+
+    def expiry_reminder_due(self, now: datetime, timezone: str) -> bool:
+        """The reminder is due from the firm-local day 7 days before the expiry's local day (days
+        are the firm's local days: neither the hour nor a DST change moves it), or as soon as the
+        consent shows `expiring_soon`, until the consent lapses; once per expiry."""
+        if not self.awaits_expiry_reminder or self.expires_at is None or now >= self.expires_at:
+            return False
+        zone = ZoneInfo(timezone)
+        reminder_day = self.expires_at.astimezone(zone).date() - timedelta(days=EXPIRY_REMINDER_DAYS)
+        return now.astimezone(zone).date() >= reminder_day or self.expiring_soon(now)
 
     def held(self, now: datetime) -> bool:
         """Before the provider's rate-limit reset, nothing may call it (R-IMP-4)."""
@@ -297,3 +331,9 @@ class Connection:
             expires_at=access_expires_at or at + timedelta(days=CONSENT_DAYS),
             reference_hash=None,
         )
+
+
+def expiry_reminder_days(now: datetime) -> list[date]:
+    """The UTC days of the expiries a reminders run at `now` reads (see EXPIRY_REMINDER_UTC_DAYS)."""
+    today = now.astimezone(UTC).date()
+    return [today + timedelta(days=n) for n in range(EXPIRY_REMINDER_UTC_DAYS)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from shared.domain.connections import Connection
@@ -36,6 +36,12 @@ class ConnectionStore(Protocol):
 
     def active_addresses(self) -> Iterator[list[ConnectionAddress]]:
         """Every importable connection, a page at a time: one Query per page on each GSI2 shard."""
+        ...
+
+    def awaiting_expiry_reminder(self, day: date, after: datetime) -> Iterator[list[ConnectionAddress]]:
+        """Connections whose consent expires on the UTC `day`, later than `after`, and whose customer
+        was not reminded of that expiry yet (`Connection.awaits_expiry_reminder`), a page at a time:
+        one Query per page. The index is eventually consistent: read the connection before acting."""
         ...
 
     def save(self, connection: Connection, previous: Connection | None, *extra: TransactItem) -> Connection:

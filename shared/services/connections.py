@@ -21,6 +21,7 @@ from shared.domain.accounts import AccountStatus, SharedAccount, identity_key, s
 from shared.domain.aggregator import AggregatorAccount, AggregatorProvider, WebhookEvent
 from shared.domain.audit import AuditEvent
 from shared.domain.connections import FROM_CONSENT, IMPORTABLE, Connection, ConnectionStatus, status_problem
+from shared.domain.email import EmailSender
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.identity import CustomerLink, Principal, StaffContext
 from shared.domain.jobs import ImportJob, ImportReason
@@ -49,6 +50,7 @@ class ConnectionsPorts:
     identities: IdentityStore
     notifications: NotificationStore
     audit: AuditTrail
+    email: EmailSender  # the customer's consent-expiry reminders
     providers: Callable[[str], AggregatorProvider]
     imports: JobSender
     engagements: EngagementRows  # the Data Refresh rows, rewritten after each connection change

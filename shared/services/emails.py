@@ -119,3 +119,26 @@ def staff_invitation_email(
     ]
     subject = f"{'Reminder: ' if reminder else ''}{firm_name} invites you to join its team"
     return _message(to, subject, paragraphs, ("Accept the invitation", link))
+
+
+# consent expiry (issue 16) ---------------------------------------------------------------------
+def reauthorise_link(app_base_url: str, connection_id: str) -> str:
+    """The front end's page that starts reauthorising the connection (it calls the API, signed in)."""
+    return f"{app_base_url.rstrip('/')}/connections/reauthorise?{urlencode({'connection_id': connection_id})}"
+
+
+def consent_expiry_email(
+    *, to: str, customer_name: str, firm_name: str, institution_name: str, expires_on: str, link: str
+) -> EmailMessage:
+    """To the customer, 7 days before a bank consent lapses: reauthorise to keep sharing."""
+    return _message(
+        to,
+        f"Your connection to {institution_name} expires on {expires_on}",
+        [
+            f"Hello {customer_name},",
+            f"The consent you gave to share your {institution_name} data with {firm_name} expires on "
+            f"{expires_on}. Reauthorise the connection at your bank before then to keep sharing it: "
+            "it takes a minute, and we never see your bank credentials.",
+        ],
+        ("Reauthorise the connection", link),
+    )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from botocore.exceptions import ClientError
@@ -135,6 +136,29 @@ def test_connections_are_saved_under_an_optimistic_lock(stores: Stores):
     assert stores.connections.list_for_customer(FIRM, CUSTOMER) == [second]
     assert stores.connections.locate(first.connection_id) == address
     assert stores.connections.locate("01JNOSUCHCONNECTION00000000") is None
+
+
+def test_a_connection_awaits_its_expiry_reminder_by_utc_day_until_claimed_and_again_when_renewed(
+    stores: Stores,
+):
+    expiry = datetime(2026, 6, 24, 0, 30, tzinfo=ZoneInfo("Europe/Paris"))  # 23 June in UTC
+    pending = stores.connections.save(connection(), None)
+    address = ConnectionAddress(FIRM, CUSTOMER, pending.connection_id)
+
+    def awaiting(day: date, after: datetime = NOW) -> list[ConnectionAddress]:
+        return [a for page in stores.connections.awaiting_expiry_reminder(day, after) for a in page]
+
+    assert awaiting(date(2026, 6, 23)) == []  # no consent yet, no expiry
+    linked = stores.connections.save(pending.linked(NOW, "credential", expiry), pending)
+    assert awaiting(date(2026, 6, 23)) == [address] and awaiting(date(2026, 6, 24)) == []
+    assert awaiting(date(2026, 6, 23), after=expiry + timedelta(seconds=1)) == []  # lapsed: not read
+    claimed = stores.connections.save(replace(linked, expiry_reminded_for=expiry), linked)
+    assert awaiting(date(2026, 6, 23)) == [] and stores.connections.get(address) == claimed
+    renewed_expiry = expiry + timedelta(days=90)
+    renewed = stores.connections.save(replace(claimed, expires_at=renewed_expiry), claimed)
+    assert awaiting(date(2026, 9, 21)) == [address]  # a new expiry, a new cycle
+    revoked = stores.connections.save(renewed.with_status(ConnectionStatus.REVOKED, NOW), renewed)
+    assert awaiting(date(2026, 9, 21)) == [] and revoked.expiry_reminded_for == expiry
 
 
 def test_lines_are_overwritten_not_duplicated_and_a_moved_row_is_deleted_by_its_key(stores: Stores):

@@ -214,6 +214,7 @@ RULES: dict[str, Rule] = {
     "GET /me/accounts": signed_in,  # like every /me/* list: someone with no customer record gets none
     "GET /me/connections": signed_in,
     "POST /connections/{connection_id}/complete": the_customer,
+    "POST /connections/reauthorise": the_customer,  # the caller's own lapsing connections
     "POST /connections/{connection_id}/reauthorise": the_customer,
     "POST /connections/{connection_id}/deauthorise": the_customer,
     "POST /connections/{connection_id}/refresh": the_customer,

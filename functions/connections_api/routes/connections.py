@@ -14,13 +14,14 @@ from functions.connections_api.routes.models import (
     ImportsOut,
     InstitutionOut,
     Provider,
+    ReauthorisationOut,
     StartedOut,
 )
 from shared import bootstrap
 from shared.api.caller import current_principal, current_staff
 from shared.domain.connections import Connection
 from shared.domain.identity import Principal, StaffContext
-from shared.services import connection_consents, connections
+from shared.services import connection_consents, connections, consent_expiry
 from shared.services.connection_consents import Started
 
 if TYPE_CHECKING:
@@ -97,6 +98,22 @@ def complete(connection_id: ConnectionId, body: CompleteIn, principal: Me) -> Co
         bootstrap.connections(), principal, connection_id, body.public_token
     )
     return _shown(done)
+
+
+@router.post(
+    "/connections/reauthorise",
+    tags=TAGS,
+    summary="Reauthorise every expired or soon-expiring connection (the customer; seed 003)",
+    responses={
+        200: {"description": "Per expired or soon-expiring connection: its new consent, or its own error"},
+        403: {"description": "Not a firm's customer (customers_only)"},
+    },
+)
+def reauthorise_all(principal: Me) -> list[ReauthorisationOut]:
+    ports = bootstrap.connections()
+    done = consent_expiry.reauthorise_lapsing(ports, principal)
+    now = ports.clock()
+    return [ReauthorisationOut.of(one, now) for one in done]
 
 
 @router.post("/connections/<connection_id>/reauthorise", tags=TAGS, summary="New consent (R-CON-6)")

@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.domain.accounts import AccountStatus, SharedAccount
 from shared.domain.aggregator import Institution
 from shared.domain.connections import Connection, ConnectionProblem, ConnectionStatus, Fix
+from shared.domain.errors import DomainError
 from shared.domain.money import format_amount
+from shared.services.consent_expiry import Reauthorisation
 
 Provider = Literal["gocardless", "plaid"]
 
@@ -61,7 +63,10 @@ class ConnectionOut(BaseModel):
     institution_name: str
     status: ConnectionStatus
     fix: Fix | None = Field(description="What to do about a problem (R-CON-8)")
-    expiring_soon: bool
+    expires_soon: bool = Field(
+        description="The consent lapses within 7 days: reauthorise it (computed now, never stored)"
+    )
+    expiring_soon: bool = Field(description="Same as expires_soon (the earlier name)")
     linked_at: datetime | None
     expires_at: datetime | None
     last_error: ConnectionProblem | None = Field(
@@ -76,7 +81,8 @@ class ConnectionOut(BaseModel):
 
     @classmethod
     def of(cls, connection: Connection, now: datetime) -> ConnectionOut:
-        fix = connection.fix or (Fix.REAUTHORISE if connection.expiring_soon(now) else None)
+        soon = connection.expiring_soon(now)
+        fix = connection.fix or (Fix.REAUTHORISE if soon else None)
         return cls(
             connection_id=connection.connection_id,
             customer_id=connection.customer_id,
@@ -85,7 +91,8 @@ class ConnectionOut(BaseModel):
             institution_name=connection.institution_name,
             status=connection.status,
             fix=fix,
-            expiring_soon=connection.expiring_soon(now),
+            expires_soon=soon,
+            expiring_soon=soon,
             linked_at=connection.linked_at,
             expires_at=connection.expires_at,
             last_error=connection.problem,
@@ -165,3 +172,41 @@ class MyFirmConnectionsOut(BaseModel):
 class MyConnectionsOut(BaseModel):
     firms: list[MyFirmConnectionsOut]
     next_cursor: str | None
+class FailureOut(BaseModel):
+    """A domain error as one item of a batch answer (the error body, with the status it would have had)."""
+
+    status: int
+    code: str
+    message: str
+    reset_at: datetime | None = Field(default=None, description="With a 429: when the next call is possible")
+
+    @classmethod
+    def of(cls, error: DomainError) -> FailureOut:
+        reset_at = getattr(error, "reset_at", None)
+        return cls(
+            status=error.status,
+            code=error.code,
+            message=error.message,
+            reset_at=reset_at if isinstance(reset_at, datetime) else None,
+        )
+
+
+class ReauthorisationOut(BaseModel):
+    """One connection of "reauthorise all": its new consent link, or why it could not start."""
+
+    connection: ConnectionOut
+    started: bool
+    consent_url: str | None = Field(description="Open this bank consent page (GoCardless)")
+    link_token: str | None = Field(description="Open Plaid Link (update mode) with this token")
+    error: FailureOut | None = Field(description="Why this connection's reauthorisation did not start")
+
+    @classmethod
+    def of(cls, done: Reauthorisation, now: datetime) -> ReauthorisationOut:
+        started = done.started
+        return cls(
+            connection=ConnectionOut.of(started.connection if started else done.connection, now),
+            started=started is not None,
+            consent_url=started.consent_url if started else None,
+            link_token=started.link_token if started else None,
+            error=FailureOut.of(done.error) if done.error else None,
+        )

@@ -6,6 +6,7 @@ The low-level client is used rather than the boto3 resource: it initialises fast
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -37,24 +38,26 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {name: deserializer.deserialize(value) for name, value in item.items()}
 
 
+def query_pages(table_name: str, **query: Any) -> Iterator[list[dict[str, Any]]]:
+    """A Query's items as plain values, a page at a time (one Query per page; empty pages skipped).
+    `query` holds the Query's other arguments (KeyConditionExpression, IndexName, ...)."""
+    for page in dynamodb_client().get_paginator("query").paginate(TableName=table_name, **query):
+        if page["Items"]:
+            yield [from_item(raw) for raw in page["Items"]]
+
+
 def query_prefix(
     table_name: str, pk: str, sk_prefix: str, *, consistent: bool = False
 ) -> list[dict[str, Any]]:
     """Every item of the partition `pk` whose sort key starts with `sk_prefix`, in sort-key order:
     one Query per page (a collection read whole: a customer's accounts, a file, a person's links)."""
-    items: list[dict[str, Any]] = []
-    for page in (
-        dynamodb_client()
-        .get_paginator("query")
-        .paginate(
-            TableName=table_name,
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
-            ExpressionAttributeValues=to_item({":pk": pk, ":prefix": sk_prefix}),
-            ConsistentRead=consistent,
-        )
-    ):
-        items.extend(from_item(raw) for raw in page["Items"])
-    return items
+    pages = query_pages(
+        table_name,
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+        ExpressionAttributeValues=to_item({":pk": pk, ":prefix": sk_prefix}),
+        ConsistentRead=consistent,
+    )
+    return [item for page in pages for item in page]
 
 
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem call

@@ -6,13 +6,13 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.client import dynamodb_client, from_item, query_pages, to_item
 from shared.domain.connections import CALLBACK_REPLAY_WINDOW, IMPORTABLE, Connection, ConnectionStatus
 from shared.domain.errors import (
     StaleConnection,
@@ -69,6 +69,23 @@ class ConnectionsRepository:
                         ConnectionAddress(i["firm_id"]["S"], i["customer_id"]["S"], i["connection_id"]["S"])
                         for i in page["Items"]
                     ]
+
+    def awaiting_expiry_reminder(self, day: date, after: datetime) -> Iterator[list[ConnectionAddress]]:
+        """Connections whose consent expires on the UTC `day`, later than `after`, and whose customer
+        was not reminded of that expiry yet (#65): one Query per page."""
+        for page in query_pages(
+            self.table_name,
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :pk AND GSI1SK >= :after",
+            ExpressionAttributeValues=to_item(
+                {
+                    ":pk": keys.consent_expiry_gsi1pk(day.isoformat()),  # a UTC day, as _utc_day
+                    ":after": keys.consent_expiring_after(_utc_iso(after)),
+                }
+            ),
+            ProjectionExpression="firm_id, customer_id, connection_id",
+        ):
+            yield [_address(item) for item in page]
 
     def save(self, connection: Connection, previous: Connection | None, *extra: TransactItem) -> Connection:
         """Write with an optimistic lock; new connections also get their id pointer."""
@@ -163,9 +180,7 @@ class ConnectionsRepository:
 
     def _pointer(self, pk: str, sk: str) -> ConnectionAddress | None:
         item = self._get(pk, sk)
-        return (
-            ConnectionAddress(item["firm_id"], item["customer_id"], item["connection_id"]) if item else None
-        )
+        return _address(item) if item else None
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         response = dynamodb_client().get_item(
@@ -174,8 +189,13 @@ class ConnectionsRepository:
         return from_item(response["Item"]) if "Item" in response else None
 
 
+def _address(item: dict[str, Any]) -> ConnectionAddress:
+    return ConnectionAddress(item["firm_id"], item["customer_id"], item["connection_id"])
+
+
 def _values(connection: Connection) -> dict[str, Any]:
     active = connection.status in IMPORTABLE
+    reminder = connection.expires_at if connection.awaits_expiry_reminder else None
     shard = zlib.crc32(connection.connection_id.encode()) % keys.ACTIVE_CONNECTION_SHARDS
     return {
         "PK": keys.customer_collection_pk(connection.firm_id, connection.customer_id),
@@ -201,7 +221,15 @@ def _values(connection: Connection) -> dict[str, Any]:
         "last_import_at": _iso(connection.last_import_at),
         "last_import_outcome": connection.last_import_outcome,
         "rate_limited_until": _iso(connection.rate_limited_until),
+        "expiry_reminded_for": _iso(connection.expiry_reminded_for),
         "version": connection.version,
+        # #65, sparse: only while a reminder of this expiry is still to be sent
+        "GSI1PK": keys.consent_expiry_gsi1pk(_utc_day(reminder)) if reminder else None,
+        "GSI1SK": keys.consent_expiry_gsi1sk(
+            _utc_iso(reminder), connection.firm_id, connection.customer_id, connection.connection_id
+        )
+        if reminder
+        else None,
         "GSI2PK": keys.active_connections_gsi2pk(shard) if active else None,
         "GSI2SK": keys.active_connection_gsi2sk(
             connection.firm_id, connection.customer_id, connection.connection_id
@@ -233,12 +261,22 @@ def _connection(item: dict[str, Any]) -> Connection:
         last_import_at=_dt(item.get("last_import_at")),
         rate_limited_until=_dt(item.get("rate_limited_until")),
         last_import_outcome=item.get("last_import_outcome"),
+        expiry_reminded_for=_dt(item.get("expiry_reminded_for")),
         version=int(item["version"]),
     )
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+def _utc_day(moment: datetime) -> str:
+    return moment.astimezone(UTC).date().isoformat()
+
+
+def _utc_iso(moment: datetime) -> str:
+    """An instant as sortable text: UTC, so that key order is time order."""
+    return moment.astimezone(UTC).isoformat()
 
 
 def _dt(text: str | None) -> datetime | None:

@@ -73,6 +73,9 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |48 | a staff invitation by its token's hash | table | PK=STAFF_TOKEN#<sha256(token)>, SK=INVITE (TTL)     |
 |49 | staff invitations due for a reminder   | GSI2  | GSI2PK=STAFF_INVITATION_DUE, GSI2SK <= <today>#...  |
 |   | or expiry                              |       | GSI2SK=<yyyy-mm-dd>#<firm>#<id>                     |
+|65 | connections awaiting their consent-    | GSI1  | GSI1PK=CONSENT_EXPIRY#<expiry's UTC day>,           |
+|   | expiry reminder, by expiry day (sparse: |       | GSI1SK >= <now iso> (one Query per day, today..+8)  |
+|   | importable, expiry known, not reminded) |       | GSI1SK=<expiry iso>#<firm>#<cust>#<connection>      |
 
 Customer rows are denormalised into one visibility item per staff member who may see the
 customer (owner and assignees): every customer write rewrites them in the same transaction,
@@ -91,6 +94,11 @@ counters (#41) and writes the outcome (#42), so the counters always add up. A jo
 (#44, #45) through a second item written once with it: the counters, updated on every claim,
 stay off the indexes (no GSI write per counter change); a page of the list is one Query and
 one BatchGetItem of the jobs themselves.
+The consent-expiry index (#65) lives on the connection item (#21) itself, so every write that sets,
+changes or clears a connection's expiry or status moves it in the same write; claiming the reminder
+(an optimistic-locked save that records the expiry reminded of) takes the connection out of it, and a
+new expiry puts it back. One partition per expiry day, not one for all: the daily imports rewrite
+every connection, and a single partition would take all those index writes.
 A staff invitation (#46) is accepted in one transaction that consumes its token (#48) and puts
 the person's membership (#3, #4) only if they have none in the firm.
 Later issues add their rows here: this table is the data model's documentation.
@@ -438,3 +446,17 @@ STAFF_INVITATION_DUE = "STAFF_INVITATION_DUE"
 
 def staff_due_gsi2sk(day: str, firm_id: str, invitation_id: str) -> str:
     return f"{day}#{firm_id}#{invitation_id}"
+
+
+# Consent expiry reminders (issue 16) -----------------------------------------------------------
+def consent_expiry_gsi1pk(day: str) -> str:
+    return f"CONSENT_EXPIRY#{day}"
+
+
+def consent_expiry_gsi1sk(expires_iso: str, firm_id: str, customer_id: str, connection_id: str) -> str:
+    return f"{expires_iso}#{firm_id}#{customer_id}#{connection_id}"
+
+
+def consent_expiring_after(instant_iso: str) -> str:
+    """Lower bound of `GSI1SK >= :after` (#65): expiries later than `instant_iso` (UTC ISO)."""
+    return instant_iso

@@ -1,0 +1,140 @@
+"""Consent expiring soon (seed 003, R-CON-6, R-CON-8): the customer's reminder, once per expiry, on
+the firm-local day 7 days before the consent lapses, and "reauthorise all".
+
+The daily run (`send_expiry_reminders`, the `consent-reminders` schedule) reads the connections
+awaiting a reminder from a sparse index by expiry day (one Query per day and page, never a Scan)
+and hands each to `remind_expiring_connection`, the one per-connection step. That step reads the
+connection again (the index is eventually consistent), checks the rule on what it read, claims the
+reminder with a conditional write (the connection saved, under its optimistic lock, with the expiry
+it reminds of: a retried or overlapping run, or a reauthorisation in between, makes the claim fail),
+then sends; a failed send releases the claim, so the next run tries again. A new expiry (a
+reauthorisation, the provider's new date) starts a new cycle: the reminder is per expiry.
+
+Same shape as the invitations' reminders (`invitations._remind_or_expire`: read, claim, send,
+release on failure); here the claim is the connection's own versioned save.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from shared.domain.connections import Connection, expiry_reminder_days
+from shared.domain.errors import DomainError, Forbidden, StaleConnection
+from shared.domain.identity import Firm, Principal
+from shared.observability import logger, metrics
+from shared.ports.connections import ConnectionAddress
+from shared.ports.firm_bound import bind_ports
+from shared.services import emails
+from shared.services.connection_consents import Started, reauthorise
+from shared.services.connections import ConnectionsPorts, audit_connection, my_connections, save_connection
+
+SYSTEM_ACTOR = "system"
+REMINDED = "connection.expiry_reminded"
+OUTCOMES = ("reminders_sent", "skipped", "failed")
+
+
+# the daily run ---------------------------------------------------------------------------------
+def send_expiry_reminders(ports: ConnectionsPorts) -> dict[str, int]:
+    """Every connection whose consent-expiry reminder is due: sent once, whatever the runs."""
+    now = ports.clock()
+    firm_of = cache(ports.identities.get_firm)  # one read per firm per run
+    outcome: Counter[str] = Counter(dict.fromkeys(OUTCOMES, 0))
+    for day in expiry_reminder_days(now):
+        for page in ports.connections.awaiting_expiry_reminder(day, now):
+            outcome.update(remind_expiring_connection(ports, address, firm_of) for address in page)
+    outcome.pop("not_due", None)  # read early (a later day of the window): not counted
+    for name, value in outcome.items():
+        metrics.add_metric(name=f"ConsentExpiry{name.title().replace('_', '')}", unit="Count", value=value)
+    return dict(outcome)
+
+
+def remind_expiring_connection(
+    ports: ConnectionsPorts, address: ConnectionAddress, firm_of: Callable[[str], Firm | None]
+) -> str:
+    """The daily run's step for one connection: remind its customer if due (see the module
+    docstring). Returns the outcome: reminders_sent, not_due, skipped or failed."""
+    ports = bind_ports(ports, address.firm_id)  # the index's firm, from our own records
+    connection = ports.connections.get(address)
+    firm = firm_of(address.firm_id)
+    now = ports.clock()
+    if connection is None or firm is None or not connection.expiry_reminder_due(now, firm.timezone):
+        return "not_due"
+    customer = ports.customers.get(connection.firm_id, connection.customer_id)
+    if customer is None or connection.expires_at is None:
+        return "skipped"
+    expiry = connection.expires_at
+    # Everything the email needs is ready before the claim: once taken, only the send can fail.
+    letter = emails.consent_expiry_email(
+        to=customer.email,
+        customer_name=customer.name,
+        firm_name=firm.name,
+        institution_name=connection.institution_name,
+        expires_on=f"{expiry.astimezone(ZoneInfo(firm.timezone)):%d %B %Y}",
+        link=emails.reauthorise_link(ports.app_base_url, connection.connection_id),
+    )
+    try:
+        claimed = save_connection(ports, replace(connection, expiry_reminded_for=expiry), connection)
+    except StaleConnection:
+        return "skipped"  # another run claimed it, or the connection changed: its next read decides
+    try:
+        ports.email.send(letter)
+    except Exception as error:  # the type only: a provider's message may quote the address
+        logger.error(
+            "Consent expiry reminder not sent",
+            extra={"connection_id": connection.connection_id, "error_type": type(error).__name__},
+        )
+        _release(ports, address, expiry, connection.expiry_reminded_for)
+        return "failed"
+    audit_connection(ports, SYSTEM_ACTOR, claimed, REMINDED, {"expires_at": expiry.isoformat()})
+    return "reminders_sent"
+
+
+def _release(
+    ports: ConnectionsPorts, address: ConnectionAddress, expiry: datetime, before: datetime | None
+) -> None:
+    """Give a reminder that could not be sent back to the next run, unless the connection moved on
+    meanwhile (a new expiry has its own cycle)."""
+    current = ports.connections.get(address)
+    if current is None or current.expiry_reminded_for != expiry:
+        return
+    try:
+        save_connection(ports, replace(current, expiry_reminded_for=before), current)
+    except StaleConnection:
+        logger.warning("Consent expiry reminder claim kept", extra={"connection_id": address.connection_id})
+
+
+# reauthorise all -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Reauthorisation:
+    """One connection's outcome in "reauthorise all": its new consent, or why it could not start."""
+
+    connection: Connection
+    started: Started | None = None
+    error: DomainError | None = None
+
+
+def reauthorise_lapsing(ports: ConnectionsPorts, principal: Principal) -> list[Reauthorisation]:
+    """Seed 003 "reauthorise" (one redirect per bank): a new consent for every connection of the
+    customer that expired or expires within 7 days, each exactly as `reauthorise` starts one. One
+    connection failing (the provider's 429 or 5xx, a concurrent change) fails only its own."""
+    if not ports.identities.list_customer_links(principal.user_id):
+        raise Forbidden("Only a firm's customer reauthorises connections.", code="customers_only")
+    now = ports.clock()
+    done = []
+    for connection in my_connections(ports, principal):
+        if not connection.consent_lapsing(now):
+            continue
+        try:
+            done.append(Reauthorisation(connection, reauthorise(ports, principal, connection.connection_id)))
+        except DomainError as error:
+            logger.warning(
+                "Reauthorisation not started",
+                extra={"connection_id": connection.connection_id, "error_type": type(error).__name__},
+            )
+            done.append(Reauthorisation(connection, error=error))
+    return done
