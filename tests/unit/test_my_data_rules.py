@@ -25,6 +25,7 @@ from tests.fakes import (
     FakeAudit,
     FakeConnections,
     FakeCustomers,
+    FakeEmail,
     FakeEngagements,
     FakeQueue,
     ServiceFakes,
@@ -138,6 +139,7 @@ class World(ServiceFakes):
             identities=self.identities,  # type: ignore[arg-type]
             notifications=self.notifications,  # type: ignore[arg-type]
             audit=FakeAudit(),
+            email=FakeEmail(),
             providers=lambda _: pytest.fail("the view never calls the provider"),
             imports=FakeQueue(),
             engagements=FakeEngagements(),  # type: ignore[arg-type]
