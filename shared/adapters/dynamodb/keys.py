@@ -73,6 +73,15 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |48 | a staff invitation by its token's hash | table | PK=STAFF_TOKEN#<sha256(token)>, SK=INVITE (TTL)     |
 |49 | staff invitations due for a reminder   | GSI2  | GSI2PK=STAFF_INVITATION_DUE, GSI2SK <= <today>#...  |
 |   | or expiry                              |       | GSI2SK=<yyyy-mm-dd>#<firm>#<id>                     |
+|60 | a person's marker of an event they     | table | PK=USER#<sub>, SK=NOTICE_EVENT#<sha256(event key)>  |
+|   | were notified of (once per event)      |       | (put if not exists, with the notification; TTL)     |
+|61 | a person's notifications since a time  | table | PK=USER#<sub>, SK BETWEEN NOTIFICATION#<ulid(since)>|
+|   | (the daily digest), newest first       |       | AND NOTIFICATION#<max>                              |
+|62 | a staff member's digest preference     | table | PK=USER#<sub>, SK=DIGEST_PREFERENCE                 |
+|63 | digests due (sparse: only while opted  | GSI2  | GSI2PK=DIGEST_DUE, GSI2SK <= <utc iso now>#<max>    |
+|   | in; claimed by moving GSI2SK on)       |       | GSI2SK=<next due, utc iso>#<sub>                    |
+|64 | a refresh job's "finished" notice      | table | PK=FIRM#<firm>#REFRESH_JOB#<job>, SK=JOB: update    |
+|   | (claimed once its counts are final)    |       | if notified_at absent, pending=queued=running=0     |
 
 Customer rows are denormalised into one visibility item per staff member who may see the
 customer (owner and assignees): every customer write rewrites them in the same transaction,
@@ -91,6 +100,9 @@ counters (#41) and writes the outcome (#42), so the counters always add up. A jo
 (#44, #45) through a second item written once with it: the counters, updated on every claim,
 stay off the indexes (no GSI write per counter change); a page of the list is one Query and
 one BatchGetItem of the jobs themselves.
+Staff notifications (#60, #20) are written one transaction per event: each person's notification
+with their marker of the event, put only if absent, so a retried worker notifies nobody twice. The
+digest index (#63) holds only the people who opted in, each under the time their next digest is due.
 A staff invitation (#46) is accepted in one transaction that consumes its token (#48) and puts
 the person's membership (#3, #4) only if they have none in the firm.
 Later issues add their rows here: this table is the data model's documentation.
@@ -438,3 +450,21 @@ STAFF_INVITATION_DUE = "STAFF_INVITATION_DUE"
 
 def staff_due_gsi2sk(day: str, firm_id: str, invitation_id: str) -> str:
     return f"{day}#{firm_id}#{invitation_id}"
+
+
+# Staff notifications and the daily digest (issue 16) ------------------------------------------
+def notice_event_sk(event_fingerprint: str) -> str:
+    return f"NOTICE_EVENT#{event_fingerprint}"
+
+
+def notifications_between(first_id: str) -> tuple[str, str]:
+    """Bounds of `SK BETWEEN` (#61): a person's notifications from id `first_id` on."""
+    return notification_sk(first_id), f"{NOTIFICATION_PREFIX}\uffff"
+
+
+DIGEST_PREFERENCE = "DIGEST_PREFERENCE"
+DIGEST_DUE = "DIGEST_DUE"
+
+
+def digest_due_gsi2sk(due_iso: str, user_id: str) -> str:
+    return f"{due_iso}#{user_id}"
