@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from shared.services.engagement_rows import EngagementIndexPorts, EngagementRowsSync
     from shared.services.file_access import FileAccessPorts
     from shared.services.imports import ImportPorts
-    from shared.services.refresh import RefreshPorts
     from shared.services.notification_digests import DigestPorts
+    from shared.services.refresh import RefreshPorts
     from shared.services.staff_notifications import StaffNoticePorts
 
 if TYPE_CHECKING:  # issue 15: staff administration

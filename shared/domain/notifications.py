@@ -50,7 +50,7 @@ class StaffNoticeKind(StrEnum):
         return f"staff.{self.value}"
 
     @property
-    def title(self) -> str:
+    def heading(self) -> str:
         return STAFF_NOTICE_TITLES[self]
 
 

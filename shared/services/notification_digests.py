@@ -94,7 +94,7 @@ def _send_digest(ports: DigestPorts, preference: DigestPreference, claimed: date
         return "nothing_new"
     names = {firm_id: firm.name for firm_id, firm in ports.identities.get_firms(firms).items()}
     tally = Counter((names.get(n.firm_id or "", ""), STAFF_KINDS[n.kind]) for n in unread)
-    lines = [f"{firm}: {count} × {notice.title}" for (firm, notice), count in sorted(tally.items())]
+    lines = [f"{firm}: {notice.heading} ({count})" for (firm, notice), count in sorted(tally.items())]
     email = notification_digest_email(to=profile.email, lines=lines, app_base_url=ports.app_base_url)
     try:
         ports.email.send(email)

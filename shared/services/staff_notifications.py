@@ -130,7 +130,7 @@ def refresh_progressed(ports: StaffNoticePorts, jobs: RefreshJobStore, firm_id: 
         if job is None:
             return 0
         counts = job.counts
-        details = {
+        details: dict[str, str | int] = {
             "job_id": job.job_id,
             "total": counts.total,
             "succeeded": counts.succeeded,
@@ -170,7 +170,7 @@ def _notify(
                 user_id=user_id,
                 notification_id=notice_id(event_key, user_id, now),
                 kind=notice.kind,
-                title=notice.title,
+                title=notice.heading,
                 body=_body(notice, details),
                 created_at=now,
                 firm_id=firm_id,

@@ -4,7 +4,7 @@ event, the markers, the claims, the routes) is in tests/integration/test_staff_n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +13,6 @@ import pytest
 from shared.domain.aggregator import CredentialsRejected
 from shared.domain.connections import Connection, ConnectionStatus
 from shared.domain.customers import Customer, issue_invitation
-from shared.domain.email import EmailMessage
 from shared.domain.identity import Firm, Principal, StaffContext, StaffMembership, StaffRole, UserProfile
 from shared.domain.notifications import DigestPreference, Notification, next_digest_due
 from shared.domain.refresh import JobCounts, RefreshJob
@@ -31,7 +30,7 @@ from shared.services.staff_notifications import (
     notify_customer_staff,
     refresh_progressed,
 )
-from tests.fakes import FakeClock, FakeEmail, FakeIdentities, FakeNotifications, OnboardingFakes, refused
+from tests.fakes import FakeClock, FakeEmail, FakeNotifications, OnboardingFakes, refused
 from tests.integration import onboarding_support
 from tests.notification_fakes import FakeDigestPreferences
 from tests.unit import test_import_rules as imports
@@ -393,7 +392,7 @@ def test_a_digest_lists_the_unread_staff_notifications_of_the_last_day_once(worl
 
     (email,) = digests.email.sent
     assert email.to == f"{OWNER}@firm.example"
-    assert "Demo Advisory LLP: 2 × A customer's bank consent expires within 7 days" in email.text
+    assert "Demo Advisory LLP: A customer's bank consent expires within 7 days (2)" in email.text
     assert "https://app.example/notifications" in email.text
     assert "12345678" not in email.text and "Jane" not in email.text
 

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
