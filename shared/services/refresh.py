@@ -203,7 +203,8 @@ def fan_out(ports: RefreshPorts, message: FanoutMessage) -> None:
         )
     metrics.add_metric(name="RefreshEngagementsQueued", unit="Count", value=len(to_import))
     metrics.add_metric(name="RefreshEngagementsExcluded", unit="Count", value=len(excluded))
-    refresh_progressed(ports.notices, jobs, job.firm_id, job.job_id)  # e.g. every engagement excluded
+    if not to_import:  # imports queued here finish later: the import worker tells their end
+        refresh_progressed(ports.notices, jobs, job.firm_id, job.job_id)
 
 
 def fan_out_given_up(ports: RefreshPorts, message: FanoutMessage) -> None:
