@@ -132,6 +132,13 @@ SCHEDULES: dict[str, ScheduleSpec] = {
         payload={"job": "consent-reminders"},
         description="Remind customers of bank consents that lapse in 7 days (seed 003)",
     ),
+    "notification-digests": ScheduleSpec(
+        expression="cron(5 * * * ? *)",  # hourly: each person's digest goes out on their local morning
+        timezone="UTC",
+        target="digest_job",
+        payload={"job": "notification-digests"},
+        description="Email opted-in staff their daily digest of unread notifications",
+    ),
 }
 
 SECRETS: dict[str, SecretSpec] = {
@@ -221,6 +228,14 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         timeout_seconds=300,
         kind="job",
     ),
+    "digest_job": FunctionSpec(
+        handler="functions.digest_job.handler.lambda_handler",
+        description="Hourly schedule: staff members' daily notification digests, on their local morning",
+        service="notifications",
+        grants=(_DATA_RW, _EMAIL),  # read_write: the digest's claim
+        timeout_seconds=300,
+        kind="job",
+    ),
 }
 
 ROUTES: tuple[Route, ...] = (
@@ -230,6 +245,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/me", "platform_api"),
     Route("GET", "/me/notifications", "platform_api"),
     Route("POST", "/me/notifications/{notification_id}/read", "platform_api"),
+    Route("GET", "/me/notification-preferences", "platform_api"),
+    Route("PUT", "/me/notification-preferences", "platform_api"),
     # Invitations and onboarding (R-INV-*)
     Route("POST", "/customers/invitations", "invitations_api"),
     Route("POST", "/customers/{customer_id}/invitation/resend", "invitations_api"),

@@ -71,6 +71,7 @@ class FirmAction(StrEnum):
     MANAGE_STAFF = "manage_staff"  # change a role, deactivate, reactivate (R-ID-2)
     INVITE_STAFF = "invite_staff"  # invite by email, resend, revoke, list the pending invitations
     ASSIGN_CUSTOMERS = "assign_customers"  # assign/unassign advisers, transfer ownership (R-ID-3)
+    CHOOSE_NOTIFICATION_DIGEST = "choose_notification_digest"  # one's own daily email digest
 
 
 FIRM_POLICY: Mapping[FirmAction, frozenset[StaffRole]] = {
@@ -87,6 +88,7 @@ FIRM_POLICY: Mapping[FirmAction, frozenset[StaffRole]] = {
     FirmAction.MANAGE_STAFF: frozenset({StaffRole.ADMIN}),
     FirmAction.INVITE_STAFF: frozenset({StaffRole.ADMIN}),
     FirmAction.ASSIGN_CUSTOMERS: frozenset({StaffRole.ADMIN}),
+    FirmAction.CHOOSE_NOTIFICATION_DIGEST: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),
 }
 
 

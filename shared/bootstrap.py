@@ -32,7 +32,9 @@ if TYPE_CHECKING:
     from shared.services.engagement_rows import EngagementIndexPorts, EngagementRowsSync
     from shared.services.file_access import FileAccessPorts
     from shared.services.imports import ImportPorts
+    from shared.services.notification_digests import DigestPorts
     from shared.services.refresh import RefreshPorts
+    from shared.services.staff_notifications import StaffNoticePorts
 
 if TYPE_CHECKING:  # issue 15: staff administration
     from shared.ports.directory import UserDirectory
@@ -88,6 +90,7 @@ def onboarding() -> OnboardingPorts:
         imports=JobQueue(settings.import_queue_url),
         directory=cast("UserDirectory", _OnFirstUse(user_directory)),
         app_base_url=settings.app_base_url,
+        staff_notices=staff_notices(),
     )
 
 
@@ -114,6 +117,7 @@ def connections() -> ConnectionsPorts:
         redirect_urls={"gocardless": f"{settings.api_base_url}/callbacks/gocardless", "plaid": None},
         api_base_url=settings.api_base_url,
         app_base_url=settings.app_base_url,
+        staff_notices=staff_notices(),
     )
 
 
@@ -158,8 +162,9 @@ def imports() -> ImportPorts:
         providers=aggregator.provider,
         queue=JobQueue(settings.import_queue_url),
         engagements=engagement_rows(),
-        progress=RefreshProgress(engagement_index()),
+        progress=RefreshProgress(engagement_index(), staff_notices()),
         default_timezone=settings.default_firm_timezone,
+        staff_notices=staff_notices(),
     )
 
 
@@ -212,7 +217,45 @@ def refresh() -> RefreshPorts:
         fanout=JobQueue(settings.refresh_queue_url),
         imports=JobQueue(settings.import_queue_url),
         default_timezone=settings.default_firm_timezone,
+        notices=staff_notices(),
     )
+
+
+@cache
+def staff_notices() -> StaffNoticePorts:
+    """Who looks after a customer, who is active staff, and where their notifications go (issue 16)."""
+    from shared.adapters.dynamodb.customers_repository import CustomersRepository
+    from shared.services.staff_notifications import StaffNoticePorts
+
+    settings = get_settings()
+    return StaffNoticePorts(
+        customers=CustomersRepository(settings.data_table_name),
+        identities=identity_repository(),
+        notifications=notifications_repository(),
+    )
+
+
+@cache
+def digests() -> DigestPorts:
+    """Staff members' daily digest: unbound for the hourly run (a person's notifications across firms)."""
+    from shared.adapters.dynamodb.digest_preferences_repository import DigestPreferencesRepository
+    from shared.services.notification_digests import DigestPorts
+
+    settings = get_settings()
+    return DigestPorts(
+        preferences=DigestPreferencesRepository(settings.data_table_name),
+        notifications=notifications_repository(),
+        identities=identity_repository(),
+        email=email_sender(),
+        app_base_url=settings.app_base_url,
+        default_timezone=settings.default_firm_timezone,
+    )
+
+
+def digests_for(staff: StaffContext) -> DigestPorts:
+    from shared.ports.firm_bound import bind_ports
+
+    return bind_ports(digests(), staff.firm_id)
 
 
 @cache
@@ -275,6 +318,8 @@ def reset() -> None:
         engagement_index,
         connections_repository,
         refresh,
+        staff_notices,
+        digests,
         _persistence_store,
     ):
         cached.cache_clear()

@@ -329,10 +329,33 @@ class FakeIdentities:
 
 @dataclass
 class FakeNotifications:
+    """NotificationStore: what was added; `add_once` keeps one marker per person and event."""
+
     added: list[Notification] = field(default_factory=list)
+    events: set[tuple[str, str]] = field(default_factory=set)  # person, event key
 
     def add(self, notification: Notification) -> None:
         self.added.append(notification)
+
+    def add_once(self, event_key: str, notifications: Sequence[Notification]) -> int:
+        fresh = [n for n in notifications if (n.user_id, event_key) not in self.events]
+        self.events |= {(n.user_id, event_key) for n in fresh}
+        self.added += fresh
+        return len(fresh)
+
+    def since(self, user_id: str, since: datetime) -> list[Notification]:
+        mine = [n for n in self.added if n.user_id == user_id and n.created_at >= since]
+        return sorted(mine, key=lambda n: n.notification_id, reverse=True)
+
+    def mark_read(self, user_id: str, notification_id: str, now: datetime) -> None:
+        for n, notification in enumerate(self.added):
+            if (notification.user_id, notification.notification_id) == (user_id, notification_id):
+                self.added[n] = replace(notification, read_at=notification.read_at or now)
+                return
+        raise NotFound()
+
+    def of(self, user_id: str) -> list[Notification]:
+        return [n for n in self.added if n.user_id == user_id]
 
 
 @dataclass
@@ -384,11 +407,22 @@ class FakeEngagements:
 
 @dataclass
 class ServiceFakes:
-    """The fakes most services' ports bags share."""
+    """The fakes most services' ports bags share (the customers: who staff notifications go to)."""
 
     accounts: FakeAccounts = field(default_factory=FakeAccounts)
     identities: FakeIdentities = field(default_factory=FakeIdentities)
     notifications: FakeNotifications = field(default_factory=FakeNotifications)
+    customers: FakeCustomers = field(default_factory=lambda: FakeCustomers())
+
+    def staff_notices(self, clock: Callable[[], datetime]) -> Any:
+        from shared.services.staff_notifications import StaffNoticePorts
+
+        return StaffNoticePorts(
+            customers=self.customers,  # type: ignore[arg-type]  # the subset services call
+            identities=self.identities,  # type: ignore[arg-type]
+            notifications=self.notifications,  # type: ignore[arg-type]
+            clock=clock,
+        )
 
 
 @dataclass
@@ -419,6 +453,7 @@ class ImportFakes(ServiceFakes):
             engagements=self.engagements,
             progress=self.engagements,
             default_timezone="Europe/London",
+            staff_notices=self.staff_notices(clock),
             clock=clock,
             rand=rand,
         )
@@ -645,7 +680,6 @@ class FakeClock:
 class OnboardingFakes(ServiceFakes):
     """Everything the onboarding service needs, in memory (`ports(clock)` builds OnboardingPorts)."""
 
-    customers: FakeCustomers = field(default_factory=FakeCustomers)
     audit: FakeAudit = field(default_factory=FakeAudit)
     email: FakeEmail = field(default_factory=FakeEmail)
     imports: FakeQueue = field(default_factory=FakeQueue)
@@ -664,6 +698,7 @@ class OnboardingFakes(ServiceFakes):
             imports=self.imports,
             directory=self.directory,
             app_base_url="https://app.example",
+            staff_notices=self.staff_notices(clock),
             clock=clock,
         )
 
@@ -688,6 +723,7 @@ class ConnectionFakes(OnboardingFakes):
             notifications=self.notifications,  # type: ignore[arg-type]
             audit=self.audit,  # type: ignore[arg-type]
             email=self.email,
+            staff_notices=self.staff_notices(clock),
             providers=lambda _: self.provider,
             imports=self.imports,
             engagements=self.engagements,  # type: ignore[arg-type]

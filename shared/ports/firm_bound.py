@@ -145,8 +145,8 @@ def bind(store: T, firm_id: str) -> T:
 
 def bind_ports(ports: T, firm_id: str) -> T:
     """A copy of a use case's ports (a dataclass) whose stores all act for `firm_id` only (and
-    whatever stores they hold); plain values and functions (the clock, the provider registry) are
-    kept as they are."""
+    whatever stores they hold, also those of another use case's ports it holds); plain values and
+    functions (the clock, the provider registry) are kept as they are."""
     if not dataclasses.is_dataclass(ports) or isinstance(ports, type):
         raise TypeError("bind_ports takes a dataclass instance of ports")
     fields = dataclasses.fields(ports)
@@ -161,9 +161,21 @@ def _bound(value: Any, firm_id: str) -> Any:
         if value.firm_id != firm_id:
             refuse("bind_ports", value.firm_id)
         return value
+    if _is_ports(value):
+        return bind_ports(value, firm_id)  # a use case's ports inside another's: bound store by store
     if isinstance(value, _PLAIN) or callable(value) or _owner(value) is not None:
         return value  # values, records, and functions such as the clock or the provider registry
     return FirmBound(value, firm_id)
+
+
+def _is_ports(value: Any) -> bool:
+    """A use case's ports bag (a dataclass named `…Ports`, such as `StaffNoticePorts` inside the
+    connection ports), as opposed to a store or a record."""
+    return (
+        dataclasses.is_dataclass(value)
+        and not isinstance(value, type)
+        and type(value).__name__.endswith("Ports")
+    )
 
 
 def _owner(value: Any) -> str | None:

@@ -38,6 +38,8 @@ from shared.ports.once import OnceOnly
 from shared.ports.queue import JobSender
 from shared.ports.storage import TransactItem
 from shared.services.customers import offer_accounts, visible_customer
+from shared.services.staff_notifications import StaffNoticePorts
+from shared.services.staff_notifications import connection_changed as notify_staff
 
 
 @dataclass
@@ -60,6 +62,7 @@ class ConnectionsPorts:
     redirect_urls: Mapping[str, str | None]
     api_base_url: str
     app_base_url: str  # our front end, where the callback finally sends the person
+    staff_notices: StaffNoticePorts  # the customer's owner and advisers hear of a broken connection
     clock: Now = field(default=business_now)
 
 
@@ -345,9 +348,11 @@ def save_connection(
     ports: ConnectionsPorts, connection: Connection, previous: Connection | None, *extra: TransactItem
 ) -> Connection:
     """Store the connection (with `extra` writes, atomically), then rewrite its engagement's Data
-    Refresh rows: the one place a connection use case changes a connection."""
+    Refresh rows and tell the staff if it broke: the one place a connection use case changes a
+    connection."""
     saved = ports.connections.save(connection, previous, *extra)
     ports.engagements.connection_changed(saved)
+    notify_staff(ports.staff_notices, previous, saved)
     return saved
 
 

@@ -29,7 +29,7 @@ from shared.domain.identity import Firm, Principal
 from shared.observability import logger, metrics
 from shared.ports.connections import ConnectionAddress
 from shared.ports.firm_bound import bind_ports
-from shared.services import emails
+from shared.services import emails, staff_notifications
 from shared.services.connection_consents import Started, reauthorise
 from shared.services.connections import ConnectionsPorts, audit_connection, my_connections, save_connection
 
@@ -91,6 +91,7 @@ def remind_expiring_connection(
         _release(ports, address, expiry, connection.expiry_reminded_for)
         return "failed"
     audit_connection(ports, SYSTEM_ACTOR, claimed, REMINDED, {"expires_at": expiry.isoformat()})
+    staff_notifications.consent_expiring(ports.staff_notices, claimed)  # its owner and advisers too
     return "reminders_sent"
 
 

@@ -21,12 +21,14 @@ from shared.domain.email import EmailMessage
 from shared.domain.errors import ConcurrentChange, Conflict
 from shared.domain.identity import CustomerLink, Firm, Principal, StaffContext
 from shared.observability import metrics
+from shared.ports.firm_bound import bind_ports
 from shared.ports.storage import TransactItem
 from shared.services import invitations
 from shared.services.customers import OnboardingPorts, audit_customer, visible_customer
 from shared.services.emails import invitation_email, invitation_link
 from shared.services.invitations import Events, RecordStore
 from shared.services.invitations import InvitationInvalid as InvitationInvalid
+from shared.services.staff_notifications import invitation_accepted
 
 CUSTOMER_EVENTS = Events.prefixed("invitation.")
 
@@ -165,18 +167,23 @@ def verify_invitation(ports: OnboardingPorts, token: str) -> str:
 
 def accept_invitation(ports: OnboardingPorts, principal: Principal, token: str) -> Customer:
     """Bind the invited customer to the signed-in person (signed in with the invited email); the
-    token is consumed (single use)."""
-    return invitations.accept(CustomerInvitee(ports), principal, token)
+    token is consumed (single use). The customer's owner and advisers are told."""
+    return _accepted(ports, invitations.accept(CustomerInvitee(ports), principal, token))
 
 
 def accept_invitation_with_new_account(ports: OnboardingPorts, token: str, password: str) -> Customer:
     """No account yet: create the invited person's account with `password`, then accept."""
-    return invitations.accept_with_new_account(CustomerInvitee(ports), token, password)
+    return _accepted(ports, invitations.accept_with_new_account(CustomerInvitee(ports), token, password))
 
 
 def send_due_reminders(ports: OnboardingPorts) -> dict[str, int]:
     """The daily run: 7- and 30-day reminders, once each whatever the runs (R-INV-4), and expiry."""
     return invitations.send_due_reminders(CustomerInvitee(ports))
+
+
+def _accepted(ports: OnboardingPorts, customer: Customer) -> Customer:
+    invitation_accepted(bind_ports(ports.staff_notices, customer.firm_id), customer)
+    return customer
 
 
 def _send_again(

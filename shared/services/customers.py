@@ -33,6 +33,7 @@ from shared.ports.identity import IdentityStore
 from shared.ports.notifications import NotificationStore
 from shared.ports.queue import JobSender
 from shared.services.emails import account_decision_email
+from shared.services.staff_notifications import StaffNoticePorts, accounts_waiting
 
 
 @dataclass
@@ -48,6 +49,7 @@ class OnboardingPorts:
     imports: JobSender  # an accepted account's first import is queued at once
     directory: UserDirectory  # the accounts people sign in with (created on an invitation's acceptance)
     app_base_url: str
+    staff_notices: StaffNoticePorts  # the customer's owner and advisers hear of its events
     clock: Now = field(default=business_now)
 
 
@@ -63,6 +65,9 @@ class WithCustomerAccounts(WithCustomers, Protocol):
 
     @property
     def accounts(self) -> AccountStore: ...
+
+    @property
+    def staff_notices(self) -> StaffNoticePorts: ...
 
 
 # dashboard and browsing ----------------------------------------------------------------------
@@ -175,6 +180,7 @@ def offer_accounts(
         ports.customers.save(
             replace(customer, new_accounts=customer.new_accounts + len(fresh)), customer, *operations
         )
+    accounts_waiting(ports.staff_notices, firm_id, customer_id, (account.account_id for account in fresh))
     return len(fresh)
 
 

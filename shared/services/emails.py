@@ -142,3 +142,14 @@ def consent_expiry_email(
         ],
         ("Reauthorise the connection", link),
     )
+
+
+# staff notifications (issue 16) --------------------------------------------------------------
+def notification_digest_email(*, to: str, lines: list[str], app_base_url: str) -> EmailMessage:
+    """The daily digest: counts per firm and kind, and a link to the app (no bank data, no names)."""
+    return _message(
+        to,
+        "Your notifications of the last day",
+        ["Hello,", "Waiting for you since yesterday:", *lines],
+        ("Open your notifications", f"{app_base_url.rstrip('/')}/notifications"),
+    )

@@ -23,6 +23,7 @@ from shared.domain.refresh import Connector, Engagement, RefreshState, refresh_r
 from shared.ports.connections import ConnectionStore
 from shared.ports.customers import CustomerStore
 from shared.ports.refresh import EngagementRowStore, EulaStore, RefreshJobStore, RowChange
+from shared.services.staff_notifications import StaffNoticePorts, refresh_progressed
 
 ROW_RETRIES = 5  # retries when a row or the job changed between our read and our write
 IMPORT_GIVEN_UP = "import_failed"  # the refresh error when its import job ends in the DLQ
@@ -133,6 +134,7 @@ class RefreshProgress:
     """The `ImportProgress` port: imports report to the Data Refresh through it."""
 
     index: EngagementIndexPorts
+    notices: StaffNoticePorts  # whoever started a refresh hears when it has finished
 
     def started(self, job: ImportJob) -> None:
         import_started(self.index, job)
@@ -142,9 +144,15 @@ class RefreshProgress:
 
     def finished(self, job: ImportJob, outcome: Outcome) -> None:
         import_finished(self.index, job, outcome)
+        self._notify_if_done(job)
 
     def given_up(self, job: ImportJob) -> None:
         import_given_up(self.index, job)
+        self._notify_if_done(job)
+
+    def _notify_if_done(self, job: ImportJob) -> None:
+        if job.refresh_job_id:
+            refresh_progressed(self.notices, self.index.jobs, job.firm_id, job.refresh_job_id)
 
 
 def import_started(index: EngagementIndexPorts, job: ImportJob) -> None:

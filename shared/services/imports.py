@@ -45,6 +45,8 @@ from shared.ports.notifications import NotificationStore
 from shared.ports.queue import JobSender
 from shared.services.assignment import auto_assign
 from shared.services.import_feed import import_feed
+from shared.services.staff_notifications import StaffNoticePorts
+from shared.services.staff_notifications import connection_changed as notify_staff
 
 MAX_ACCOUNT_RETRIES = 2  # an account that failed alone is retried this many times by itself
 # (each retry is a request the provider counts: 1 + 2 of the day's 4 leaves one for people)
@@ -65,6 +67,7 @@ class ImportPorts:
     engagements: EngagementRows  # the Data Refresh rows, rewritten after each connection change
     progress: ImportProgress  # what a job tells the Data Refresh and the dashboard
     default_timezone: str
+    staff_notices: StaffNoticePorts  # the customer's owner and advisers hear of a broken connection
     clock: Now = field(default=business_now)
     rand: Callable[[], float] = field(default=random.random)  # retry jitter
 
@@ -303,10 +306,11 @@ def _park(
 
 
 def _save_connection(ports: ImportPorts, connection: Connection, previous: Connection | None) -> None:
-    """Store the connection, then rewrite its engagement's Data Refresh rows (visible here: every
-    connection change of an import goes through this)."""
+    """Store the connection, then rewrite its engagement's Data Refresh rows and tell the staff if it
+    broke (visible here: every connection change of an import goes through this)."""
     saved = ports.connections.save(connection, previous)
     ports.engagements.connection_changed(saved)
+    notify_staff(ports.staff_notices, previous, saved)
 
 
 def _finish(report: ImportReport) -> ImportReport:

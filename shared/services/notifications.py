@@ -1,17 +1,35 @@
-"""A person's in-app notifications."""
+"""A person's in-app notifications: a customer's, and a staff member's about their customers."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from shared.clock import now as business_now
 from shared.domain.identity import Principal
 from shared.domain.notifications import Notification
+from shared.ports.identity import IdentityStore
 from shared.ports.notifications import NotificationStore
 
 
+@dataclass(frozen=True)
+class NotificationView:
+    notification: Notification
+    firm_name: str | None  # a person of several firms sees which firm each notification is from
+
+
 def list_notifications(
-    notifications: NotificationStore, principal: Principal, *, cursor: str | None, limit: int
-) -> tuple[list[Notification], str | None]:
-    return notifications.page(principal.user_id, cursor=cursor, limit=limit)
+    notifications: NotificationStore,
+    identities: IdentityStore,
+    principal: Principal,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[NotificationView], str | None]:
+    """Newest first, each with its firm's name (the page's firms in one batch read)."""
+    found, next_cursor = notifications.page(principal.user_id, cursor=cursor, limit=limit)
+    firms = identities.get_firms({n.firm_id for n in found if n.firm_id})
+    views = [NotificationView(n, firms[n.firm_id].name if n.firm_id in firms else None) for n in found]
+    return views, next_cursor
 
 
 def mark_notification_read(

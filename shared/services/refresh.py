@@ -41,6 +41,7 @@ from shared.ports.identity import IdentityStore
 from shared.ports.queue import JobSender
 from shared.ports.refresh import Claim, EngagementPage, RowChange
 from shared.services.engagement_rows import ROW_RETRIES, EngagementIndexPorts, back_off, sync_engagement
+from shared.services.staff_notifications import StaffNoticePorts, refresh_progressed
 
 
 @dataclass
@@ -51,6 +52,7 @@ class RefreshPorts:
     fanout: JobSender
     imports: JobSender
     default_timezone: str
+    notices: StaffNoticePorts  # whoever started a refresh hears when it has finished
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,8 @@ def fan_out(ports: RefreshPorts, message: FanoutMessage) -> None:
         )
     metrics.add_metric(name="RefreshEngagementsQueued", unit="Count", value=len(to_import))
     metrics.add_metric(name="RefreshEngagementsExcluded", unit="Count", value=len(excluded))
+    if not to_import:  # imports queued here finish later: the import worker tells their end
+        refresh_progressed(ports.notices, jobs, job.firm_id, job.job_id)
 
 
 def fan_out_given_up(ports: RefreshPorts, message: FanoutMessage) -> None:
@@ -209,6 +213,7 @@ def fan_out_given_up(ports: RefreshPorts, message: FanoutMessage) -> None:
     engagements an "all matching" page held is not known once it is given up: they stay pending."""
     excluded = [(engagement_id, ExclusionReason.NOT_QUEUED) for engagement_id in message.engagement_ids]
     ports.index.jobs.exclude(message.firm_id, message.job_id, excluded)
+    refresh_progressed(ports.notices, ports.index.jobs, message.firm_id, message.job_id)
 
 
 def _claim_page(

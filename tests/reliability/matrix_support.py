@@ -265,6 +265,7 @@ BODIES: dict[str, Body] = {
     "POST /connections/{connection_id}/complete": lambda w: {},
     "POST /data-refresh/jobs": lambda w: {"engagement_ids": [w.ids["customer"]]},
     "POST /me/eula": lambda w: {"version": DEFAULT_EULA_VERSION},
+    "PUT /me/notification-preferences": lambda w: {"daily_digest": True},
     "PATCH /staff/{user_id}": lambda w: {"role": "adviser"},
     "POST /staff/invitations": lambda w: {
         "email": "probe.staff@example.org",

@@ -79,6 +79,7 @@ NO_TENANT_OBJECT = {
     "POST /customers/invitations",
     "POST /assignment-rules",
     "POST /me/eula",
+    "PUT /me/notification-preferences",  # the caller's own digest choice
 }
 
 # Writes with no id that act on the caller's own items (like a list): probed with none, so A's items

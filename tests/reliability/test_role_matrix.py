@@ -149,6 +149,8 @@ RULES: dict[str, Rule] = {
     "GET /me": signed_in,
     "GET /me/notifications": signed_in,
     "POST /me/notifications/{notification_id}/read": the_customer,
+    "GET /me/notification-preferences": firm(F.CHOOSE_NOTIFICATION_DIGEST),
+    "PUT /me/notification-preferences": firm(F.CHOOSE_NOTIFICATION_DIGEST),
     "POST /customers/invitations": firm(F.INVITE_CUSTOMER),
     "POST /customers/{customer_id}/invitation/resend": firm(F.INVITE_CUSTOMER, "customer"),
     "POST /customers/{customer_id}/invitation/revoke": firm(F.INVITE_CUSTOMER, "customer"),

@@ -14,7 +14,7 @@ import pytest
 
 from shared.domain.connections import Connection, ConnectionStatus, expiry_reminder_days
 from shared.domain.customers import Customer, Invitation, InvitationStatus
-from shared.domain.identity import Firm
+from shared.domain.identity import Firm, StaffMembership, StaffRole
 from shared.ports.connections import ConnectionAddress
 from shared.services.consent_expiry import REMINDED, remind_expiring_connection, send_expiry_reminders
 from tests.calendar_matrix import demo_firm_zone
@@ -182,3 +182,25 @@ def test_what_reauthorise_all_renews_and_what_shows_expires_soon():
     assert not in_8_days.consent_lapsing(now) and not in_8_days.expiring_soon(now)
     assert not linked("c", now + timedelta(days=2), status=ConnectionStatus.REVOKED).consent_lapsing(now)
     assert not linked("c", None).consent_lapsing(now)
+
+
+def test_the_customers_owner_hears_of_the_expiring_consent_once_per_expiry():
+    """Issue 16 item 4 (e): the sweep's step also notifies the customer's active staff in the app."""
+    now = clock_start()
+    fakes, clock = world(now, "Europe/London", linked("c-1", now + timedelta(days=6)))
+    fakes.identities.put_membership(StaffMembership(FIRM, "owner-1", StaffRole.ADVISER))
+    send_expiry_reminders(fakes.ports(clock))
+    [notice] = fakes.notifications.of("owner-1")
+    assert (notice.customer_id, dict(notice.details)) == (
+        CUSTOMER,
+        {"connection_id": "c-1", "expires_at": (now + timedelta(days=6)).date().isoformat()},
+    )
+    assert notice.kind.endswith("consent_expiring") and fakes.notifications.of(USER) == []
+    # released after a failed email and sent again the next day: still one notice for this expiry
+    [stored] = fakes.connections.rows.values()
+    fakes.connections.rows[address(stored)] = replace(
+        stored, expiry_reminded_for=None, version=stored.version + 1
+    )
+    clock.at += timedelta(days=1)
+    send_expiry_reminders(fakes.ports(clock))
+    assert len(fakes.notifications.of("owner-1")) == 1

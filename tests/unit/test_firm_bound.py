@@ -126,6 +126,40 @@ def test_bind_ports_binds_every_store_and_keeps_values_and_functions(store: Stor
     assert ports.store is store  # the unbound ports are untouched
 
 
+@dataclass
+class TickingClock:
+    """A clock object (unhashable, like the tests' FakeClock)."""
+
+    at: datetime
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@dataclass
+class NoticePorts:
+    store: Store
+    clock: TickingClock
+
+
+@dataclass
+class OuterPorts:
+    store: Store
+    notices: NoticePorts
+
+
+def test_ports_inside_ports_are_bound_as_ports_keeping_their_clock(store: Store) -> None:
+    """Issue 16 merge: the connection ports hold the staff notification ports; binding the outer
+    bag binds the inner one store by store, and its clock stays a plain function."""
+    clock = TickingClock(fixed_clock())
+    bound = bind_ports(OuterPorts(store=store, notices=NoticePorts(Store(records=[A, B]), clock)), "firm-a")
+    assert isinstance(bound.notices, NoticePorts) and bound.notices.clock is clock
+    assert bound.notices.clock() == fixed_clock()
+    assert isinstance(bound.notices.store, FirmBound) and bound.notices.store.everywhere() == [A]
+    with pytest.raises(OtherFirm):
+        bound.notices.store.get("firm-b", "r2")
+
+
 def test_bound_ports_cannot_be_rebound_to_another_firm(store: Store) -> None:
     bound = bind_ports(Ports(store=store, inner=Inner(store=store)), "firm-a")
     assert bind_ports(bound, "firm-a").store is bound.store

@@ -140,6 +140,7 @@ class World(ServiceFakes):
             notifications=self.notifications,  # type: ignore[arg-type]
             audit=FakeAudit(),
             email=FakeEmail(),
+            staff_notices=None,  # type: ignore[arg-type]  # the view notifies nobody
             providers=lambda _: pytest.fail("the view never calls the provider"),
             imports=FakeQueue(),
             engagements=FakeEngagements(),  # type: ignore[arg-type]

@@ -76,6 +76,15 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |65 | connections awaiting their consent-    | GSI1  | GSI1PK=CONSENT_EXPIRY#<expiry's UTC day>,           |
 |   | expiry reminder, by expiry day (sparse: |       | GSI1SK >= <now iso> (one Query per day, today..+8)  |
 |   | importable, expiry known, not reminded) |       | GSI1SK=<expiry iso>#<firm>#<cust>#<connection>      |
+|60 | a person's marker of an event they     | table | PK=USER#<sub>, SK=NOTICE_EVENT#<sha256(event key)>  |
+|   | were notified of (once per event)      |       | (put if not exists, with the notification; TTL)     |
+|61 | a person's notifications since a time  | table | PK=USER#<sub>, SK BETWEEN NOTIFICATION#<ulid(since)>|
+|   | (the daily digest), newest first       |       | AND NOTIFICATION#<max>                              |
+|62 | a staff member's digest preference     | table | PK=USER#<sub>, SK=DIGEST_PREFERENCE                 |
+|63 | digests due (sparse: only while opted  | GSI2  | GSI2PK=DIGEST_DUE, GSI2SK <= <utc iso now>#<max>    |
+|   | in; claimed by moving GSI2SK on)       |       | GSI2SK=<next due, utc iso>#<sub>                    |
+|64 | a refresh job's "finished" notice      | table | PK=FIRM#<firm>#REFRESH_JOB#<job>, SK=JOB: update    |
+|   | (claimed once its counts are final)    |       | if notified_at absent, pending=queued=running=0     |
 
 Customer rows are denormalised into one visibility item per staff member who may see the
 customer (owner and assignees): every customer write rewrites them in the same transaction,
@@ -99,6 +108,9 @@ changes or clears a connection's expiry or status moves it in the same write; cl
 (an optimistic-locked save that records the expiry reminded of) takes the connection out of it, and a
 new expiry puts it back. One partition per expiry day, not one for all: the daily imports rewrite
 every connection, and a single partition would take all those index writes.
+Staff notifications (#60, #20) are written one transaction per event: each person's notification
+with their marker of the event, put only if absent, so a retried worker notifies nobody twice. The
+digest index (#63) holds only the people who opted in, each under the time their next digest is due.
 A staff invitation (#46) is accepted in one transaction that consumes its token (#48) and puts
 the person's membership (#3, #4) only if they have none in the firm.
 Later issues add their rows here: this table is the data model's documentation.
@@ -460,3 +472,21 @@ def consent_expiry_gsi1sk(expires_iso: str, firm_id: str, customer_id: str, conn
 def consent_expiring_after(instant_iso: str) -> str:
     """Lower bound of `GSI1SK >= :after` (#65): expiries later than `instant_iso` (UTC ISO)."""
     return instant_iso
+
+
+# Staff notifications and the daily digest (issue 16) ------------------------------------------
+def notice_event_sk(event_fingerprint: str) -> str:
+    return f"NOTICE_EVENT#{event_fingerprint}"
+
+
+def notifications_between(first_id: str) -> tuple[str, str]:
+    """Bounds of `SK BETWEEN` (#61): a person's notifications from id `first_id` on."""
+    return notification_sk(first_id), f"{NOTIFICATION_PREFIX}\uffff"
+
+
+DIGEST_PREFERENCE = "DIGEST_PREFERENCE"
+DIGEST_DUE = "DIGEST_DUE"
+
+
+def digest_due_gsi2sk(due_iso: str, user_id: str) -> str:
+    return f"{due_iso}#{user_id}"
