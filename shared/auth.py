@@ -71,6 +71,8 @@ class FirmAction(StrEnum):
     MANAGE_STAFF = "manage_staff"  # change a role, deactivate, reactivate (R-ID-2)
     INVITE_STAFF = "invite_staff"  # invite by email, resend, revoke, list the pending invitations
     ASSIGN_CUSTOMERS = "assign_customers"  # assign/unassign advisers, transfer ownership (R-ID-3)
+    EXPORT_TRANSACTIONS = "export_transactions"  # CSV of a customer the caller sees (issue 16)
+    EXPORT_AUDIT_LOG = "export_audit_log"  # CSV of the firm's audit log
 
 
 FIRM_POLICY: Mapping[FirmAction, frozenset[StaffRole]] = {
@@ -87,6 +89,8 @@ FIRM_POLICY: Mapping[FirmAction, frozenset[StaffRole]] = {
     FirmAction.MANAGE_STAFF: frozenset({StaffRole.ADMIN}),
     FirmAction.INVITE_STAFF: frozenset({StaffRole.ADMIN}),
     FirmAction.ASSIGN_CUSTOMERS: frozenset({StaffRole.ADMIN}),
+    FirmAction.EXPORT_TRANSACTIONS: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),
+    FirmAction.EXPORT_AUDIT_LOG: frozenset({StaffRole.ADMIN}),
 }
 
 
