@@ -165,6 +165,7 @@ PARAM_OBJECTS = {
     "adviser_id": "adviser",
     "user_id": "staff_member",  # the assigned adviser: assignable, role-changeable, deactivatable
     "invitation_id": "staff_invitation",  # a pending staff invitation
+    "export_id": "export",  # the owner's export of the customer's transactions
 }
 ROUTE_OBJECTS = {
     ("POST /customers/{customer_id}/invitation/resend", "customer_id"): "invited_customer",
@@ -278,6 +279,8 @@ BODIES: dict[str, Body] = {
         "password": PASSWORD,
     },
     "POST /customers/{customer_id}/transfer": lambda w: {"owner_id": w.ids["staff_member"]},
+    "POST /customers/{customer_id}/exports": lambda w: {"from": "2026-11-01", "include_pending": True},
+    "POST /audit/exports": lambda w: {"customer_id": w.ids["customer"]},
 }
 
 
@@ -417,6 +420,9 @@ def _build_firm(sandboxes: Any, people: FirmPeople) -> FirmWorld:
     ids["notification"] = _ok("GET /me/notifications", customer)["items"][0]["notification_id"]
     ids["rule"] = _ok("POST /assignment-rules", admin, body=dict(RULE))["rule_id"]
     ids["job"] = _ok("POST /data-refresh/jobs", owner, body={"engagement_ids": [ids["customer"]]})["job_id"]
+    ids["export"] = _ok("POST /customers/{customer_id}/exports", owner, path_parameters=on_customer, body={})[
+        "export_id"
+    ]
 
     # the client file (the customer's id): grantees of every kind, an entry in every section
     file = FileWorld(ids["customer"])

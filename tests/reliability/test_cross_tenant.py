@@ -49,6 +49,7 @@ __all__ = ["matrix_directory", "sandboxes"]
 BODY_OBJECTS = {
     "POST /data-refresh/jobs": ("customer", lambda object_id: {"engagement_ids": [object_id]}),
     "POST /customers/{customer_id}/transfer": ("staff_member", lambda object_id: {"owner_id": object_id}),
+    "POST /audit/exports": ("customer", lambda object_id: {"customer_id": object_id}),
     "POST /connections": (
         "firm",
         lambda object_id: {
