@@ -232,3 +232,16 @@ def test_the_multipart_writer_holds_one_part_and_leaves_nothing_when_aborted(aws
         s3.list_objects_v2(Bucket=BUCKET, Prefix=object_key(FIRM, "01JEXPORTABORTED0000000000"))["KeyCount"]
         == 0
     )
+
+
+def test_a_message_that_names_no_export_is_parked_at_once_with_its_reason(customer_id):
+    sqs = boto3.client("sqs")
+    sqs.send_message(
+        QueueUrl=sqs.get_queue_url(QueueName="exports")["QueueUrl"], MessageBody='{"firm_id": " "}'
+    )
+    pump("exports", worker)
+    url = sqs.get_queue_url(QueueName="exports-dlq")["QueueUrl"]
+    (parked,) = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
+    assert (
+        parked["MessageAttributes"]["failure_reason"]["StringValue"] == "poison: not an export job (KeyError)"
+    )
