@@ -245,3 +245,76 @@ def test_a_message_that_names_no_export_is_parked_at_once_with_its_reason(custom
     assert (
         parked["MessageAttributes"]["failure_reason"]["StringValue"] == "poison: not an export job (KeyError)"
     )
+
+
+# the fakes the rules run on answer as the adapters do (tests/export_fakes.py, tests/fakes.py) ---
+def _audit_stores() -> list[Any]:
+    from tests.fakes import FakeAudit
+
+    return [FakeAudit(), bootstrap.audit_log()]
+
+
+@pytest.mark.parametrize("store", [0, 1], ids=["fake", "dynamodb"])
+def test_the_audit_log_between_two_days_is_a_key_range_of_whole_utc_days(aws, store):
+    from datetime import UTC, datetime
+
+    from shared.domain.audit import AuditEvent
+
+    audit = _audit_stores()[store]
+    instants = [
+        "2026-05-01T23:59:59.999",
+        "2026-05-02T00:00:00",
+        "2026-05-03T23:59:59.999",
+        "2026-05-04T00:00:00",
+    ]
+    for n, instant in enumerate(instants):
+        at = datetime.fromisoformat(instant).replace(tzinfo=UTC)
+        audit.record(
+            AuditEvent(FIRM, "admin", f"event.{n}", "export", f"e{n}", {}, at, "cust" if n else None)
+        )
+    every = [
+        e.action for e in audit.page(FIRM, date_from=date(2026, 5, 2), date_to=date(2026, 5, 3), limit=1)[0]
+    ]
+    assert every == ["event.2"]  # newest first, one a page
+    cursor, seen = None, []
+    while True:
+        events, cursor = audit.page(
+            FIRM, date_from=date(2026, 5, 2), date_to=date(2026, 5, 3), cursor=cursor, limit=1
+        )
+        seen += [e.action for e in events]
+        if cursor is None:
+            break
+    assert seen == ["event.2", "event.1"]
+    assert [e.action for e in audit.page(FIRM, customer_id="cust", date_to=date(2026, 5, 2))[0]] == [
+        "event.1"
+    ]
+    assert [e.action for e in audit.page(FIRM, date_from=date(2026, 5, 4))[0]] == ["event.3"]
+
+
+@pytest.mark.parametrize("store", [0, 1], ids=["fake", "dynamodb"])
+def test_transaction_pages_are_newest_first_with_a_cursor_as_the_table_gives_them(aws, store):
+    from tests.fakes import FakeAccounts
+
+    accounts = [FakeAccounts(), bootstrap.onboarding().accounts][store]
+    lines = [
+        BankTransaction(
+            FIRM, "cust", f"acct-{n % 2}", f"tx-{n}", date(2026, 5, 1 + n), Decimal(n), "GBP", "x"
+        )
+        for n in range(5)
+    ]
+    accounts.write_transactions(FIRM, "cust", lines)
+    read: list[str] = []
+    cursor = None
+    while True:
+        page = accounts.list_transactions(
+            FIRM, "cust", account_id=None, date_from=date(2026, 5, 2), date_to=None, cursor=cursor, limit=2
+        )
+        read += [line.transaction_key for line in page.transactions]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert read == ["tx-4", "tx-3", "tx-2", "tx-1"]
+    one = accounts.list_transactions(
+        FIRM, "cust", account_id="acct-0", date_from=None, date_to=None, cursor=None, limit=10
+    )
+    assert [line.transaction_key for line in one.transactions] == ["tx-4", "tx-2", "tx-0"]

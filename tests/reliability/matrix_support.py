@@ -360,6 +360,7 @@ def build_world(sandboxes: Any) -> World:
     use_fake_directory()  # the user pool, for the routes that create accounts
     world = World(a=_build_firm(sandboxes, FIRM_A), b=_build_firm(sandboxes, FIRM_B))
     pump("refresh", handler("refresh_fanout_worker"))  # the refresh jobs fanned out: a settled world
+    pump("exports", handler("export_worker"))  # the exports written
     return world
 
 

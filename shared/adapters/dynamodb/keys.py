@@ -73,7 +73,7 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |48 | a staff invitation by its token's hash | table | PK=STAFF_TOKEN#<sha256(token)>, SK=INVITE (TTL)     |
 |49 | staff invitations due for a reminder   | GSI2  | GSI2PK=STAFF_INVITATION_DUE, GSI2SK <= <today>#...  |
 |   | or expiry                              |       | GSI2SK=<yyyy-mm-dd>#<firm>#<id>                     |
-|75 | an export (status, filter, lines)      | table | PK=FIRM#<firm>#EXPORT#<export ulid>, SK=EXPORT (TTL)|
+|75 | an export (status, filter, lines)      | table | PK=FIRM#<firm>#EXPORT#<export>, SK=EXPORT (TTL)     |
 |76 | a firm's audit log between two days    | table | PK=FIRM#<firm>#AUDIT, SK BETWEEN <ulid of day 1 at  |
 |   | (the audit export; newest first)       |       | 00:00 UTC, no randomness> AND <day 2 end, all 1s>   |
 |77 | a customer's audit events between two  | GSI1  | GSI1PK=FIRM#<firm>#AUDIT#CUSTOMER#<cust>, GSI1SK    |
