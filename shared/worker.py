@@ -73,8 +73,8 @@ def sqs_handler(
 
 def job_handler(
     parse: Callable[[str], Job],
-    run: Callable[[Job], None],
-    given_up: Callable[[Job], None],
+    run: Callable[[Job], object],
+    given_up: Callable[[Job], object],
     *,
     what: str,
 ) -> LambdaHandler:
@@ -87,7 +87,13 @@ def job_handler(
         except (ValueError, KeyError, TypeError) as error:  # json.JSONDecodeError is a ValueError
             raise PoisonMessage(f"not {what} ({type(error).__name__})") from None
 
-    return sqs_handler(lambda body: run(job(body)), on_given_up=lambda body: given_up(job(body)))
+    def handle(body: str) -> None:
+        run(job(body))
+
+    def report_given_up(body: str) -> None:
+        given_up(job(body))
+
+    return sqs_handler(handle, on_given_up=report_given_up)
 
 
 def _park(record: SQSRecord, reason: str, attempts: int) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from functions.exports_api.routes.models import AuditExportIn, ExportOut, TransactionsExportIn
 from shared import bootstrap
@@ -23,7 +24,7 @@ router = Router()
 TAGS = ["exports"]
 Staff = Annotated[StaffContext, Depends(current_staff)]
 IdempotencyKey = Annotated[str | None, Header(alias="idempotency-key", min_length=1, max_length=255)]
-QUEUED = {202: {"description": "Queued: follow it with GET /exports/{export_id}"}}
+QUEUED: dict[int, OpenAPIResponse] = {202: {"description": "Queued: follow it with GET /exports/{export_id}"}}
 
 
 @router.post(

@@ -38,8 +38,6 @@ class AuditExportIn(StrictBody):
 
 
 class ExportOut(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
     export_id: str
     kind: ExportKind
     status: ExportStatus = Field(description="queued, done, failed; expired once the file is deleted (a day)")
@@ -61,19 +59,23 @@ class ExportOut(BaseModel):
     def of(cls, view: ExportView) -> ExportOut:
         export = view.export
         wanted = export.filter
-        return cls(
-            export_id=export.export_id,
-            kind=export.kind,
-            status=view.status,
-            customer_id=export.customer_id,
-            account_id=wanted.account_id,
-            date_from=wanted.date_from,
-            date_to=wanted.date_to,
-            include_pending=wanted.include_pending,
-            created_at=export.created_at,
-            finished_at=export.finished_at,
-            line_count=export.line_count,
-            error=export.error,
-            columns=list(TRANSACTION_COLUMNS if export.kind is ExportKind.TRANSACTIONS else AUDIT_COLUMNS),
-            download_url=view.download_url,
+        return cls.model_validate(
+            {
+                "export_id": export.export_id,
+                "kind": export.kind,
+                "status": view.status,
+                "customer_id": export.customer_id,
+                "account_id": wanted.account_id,
+                "from": wanted.date_from,
+                "to": wanted.date_to,
+                "include_pending": wanted.include_pending,
+                "created_at": export.created_at,
+                "finished_at": export.finished_at,
+                "line_count": export.line_count,
+                "error": export.error,
+                "columns": list(
+                    TRANSACTION_COLUMNS if export.kind is ExportKind.TRANSACTIONS else AUDIT_COLUMNS
+                ),
+                "download_url": view.download_url,
+            }
         )
