@@ -46,6 +46,14 @@ class QueueSpec:
 
 
 @dataclass(frozen=True)
+class BucketSpec:
+    """A private S3 bucket: encrypted, TLS only, public access blocked, objects kept `expire_days`."""
+
+    env: str  # environment variable that carries the bucket's name to functions
+    expire_days: int  # lifecycle rule: objects (and unfinished multipart uploads) deleted after this
+
+
+@dataclass(frozen=True)
 class ScheduleSpec:
     expression: str  # EventBridge Scheduler expression
     timezone: str
@@ -65,7 +73,7 @@ class SecretSpec:
 
 @dataclass(frozen=True)
 class Grant:
-    resource: str  # key in TABLES, QUEUES or SECRETS, USER_POOL_KEY, or "email"
+    resource: str  # key in TABLES, QUEUES, BUCKETS or SECRETS, USER_POOL_KEY, or "email"
     access: Access
 
 
@@ -108,6 +116,15 @@ TABLES: dict[str, TableSpec] = {
 QUEUES: dict[str, QueueSpec] = {
     "imports": QueueSpec(env="IMPORT_QUEUE_URL", consumer="import_worker", max_concurrency=5),
     "refresh": QueueSpec(env="REFRESH_QUEUE_URL", consumer="refresh_fanout_worker"),
+    # One export a message: a worker may take minutes on a large one (issue 16 item 8).
+    "exports": QueueSpec(
+        env="EXPORT_QUEUE_URL", consumer="export_worker", batch_size=1, max_receive_count=3, max_concurrency=5
+    ),
+}
+
+BUCKETS: dict[str, BucketSpec] = {
+    # CSV exports: written by export_worker, downloaded through presigned GETs for 15 minutes.
+    "export-files": BucketSpec(env="EXPORT_BUCKET_NAME", expire_days=1),
 }
 
 SCHEDULES: dict[str, ScheduleSpec] = {
@@ -218,6 +235,21 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         service="refresh",
         grants=(_DATA_RW, Grant("refresh", "consume"), Grant("refresh", "send"), Grant("imports", "send")),
         timeout_seconds=120,
+        kind="worker",
+    ),
+    "exports_api": FunctionSpec(
+        handler="functions.exports_api.handler.lambda_handler",
+        description="CSV exports of transactions and of the audit log: request, status, download URL",
+        service="exports",
+        # read: presigned GETs of the bucket's objects (signed with this function's role)
+        grants=(_DATA_RW, _IDEMPOTENCY, Grant("exports", "send"), Grant("export-files", "read")),
+    ),
+    "export_worker": FunctionSpec(
+        handler="functions.export_worker.handler.lambda_handler",
+        description="Write one CSV export to the exports bucket, a page at a time",
+        service="exports",
+        grants=(_DATA_RW, Grant("exports", "consume"), Grant("export-files", "write")),
+        timeout_seconds=900,  # Lambda's maximum: 100,000 lines take about a hundred Queries
         kind="worker",
     ),
     "reminders_job": FunctionSpec(
@@ -334,6 +366,10 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/data-refresh/jobs", "refresh_api"),
     Route("GET", "/data-refresh/jobs/{job_id}", "refresh_api"),
     Route("POST", "/me/eula", "refresh_api"),
+    # CSV exports (issue 16 item 8)
+    Route("POST", "/customers/{customer_id}/exports", "exports_api"),
+    Route("POST", "/audit/exports", "exports_api"),
+    Route("GET", "/exports/{export_id}", "exports_api"),
 )
 
 # Environment every function gets besides its resources (values set by infra or local).
@@ -353,8 +389,8 @@ COMMON_ENV = (
 def function_environment(name: str, resolve: dict[str, str]) -> dict[str, str]:
     """Environment variables for one function, given resolved names/URLs of its resources.
 
-    `resolve` maps a resource key (table, queue, secret key or USER_POOL_KEY) to its physical name,
-    URL or id.
+    `resolve` maps a resource key (table, queue, bucket, secret key or USER_POOL_KEY) to its physical
+    name, URL or id.
     """
     spec = FUNCTIONS[name]
     env: dict[str, str] = {"POWERTOOLS_SERVICE_NAME": spec.service}
@@ -363,6 +399,7 @@ def function_environment(name: str, resolve: dict[str, str]) -> dict[str, str]:
             TABLES.get(grant.resource)
             or QUEUES.get(grant.resource)
             or SECRETS.get(grant.resource)
+            or BUCKETS.get(grant.resource)
             or (USER_POOL if grant.resource == USER_POOL_KEY else None)
         )
         if declared is not None and grant.access != "consume":

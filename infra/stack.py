@@ -18,6 +18,7 @@ from infra.constructs.functions import Functions, GrantTargets
 from infra.constructs.queues import Queues
 from infra.constructs.schedules import Schedules
 from infra.constructs.secrets import Secrets
+from infra.constructs.storage import Storage
 from infra.naming import pascal_case
 from infra.spec import COMMON_ENV, QUEUES
 
@@ -42,6 +43,7 @@ class ClientDataSharingStack(Stack):
         data = Data(self, "Data")
         queues = Queues(self, "Queues")
         secrets = Secrets(self, "Secrets")
+        storage = Storage(self, "Storage")
         email = Email(self, "Email", sender=config.email_sender, domain=config.email_domain)
         api = Api(self, "Api", allowed_origin=config.app_base_url)
         functions = Functions(
@@ -53,6 +55,7 @@ class ClientDataSharingStack(Stack):
                 secrets=secrets.secrets,
                 email=email,
                 users=api.users,
+                buckets=storage.buckets,
             ),
             common_environment=_common_environment(config, email),
             metrics_namespace=METRICS_NAMESPACE,

@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 
-from infra.spec import QUEUES, SECRETS, TABLES, create_table_request
+from infra.spec import BUCKETS, QUEUES, SECRETS, TABLES, create_table_request
 from infra.spec_user_pool import (
     USER_POOL_KEY,
     create_user_pool_client_request,
@@ -51,6 +51,7 @@ class Resources:
     secrets: dict[str, str]  # spec key -> secret name
     schedules_dlq_url: str
     user_pool: ProvisionedUserPool
+    buckets: dict[str, str]  # spec key -> bucket name
 
     def resolve(self) -> dict[str, str]:
         """Resource key -> physical name, URL or id, as `infra.spec.function_environment` takes it."""
@@ -58,6 +59,7 @@ class Resources:
             **self.tables,
             **{key: queue.url for key, queue in self.queues.items()},
             **self.secrets,
+            **self.buckets,
             USER_POOL_KEY: self.user_pool.user_pool_id,
         }
 
@@ -71,6 +73,7 @@ def provision(email_sender: str, configuration_set: str) -> Resources:
         secrets=create_secrets(),
         schedules_dlq_url=create_schedules_dlq(),
         user_pool=create_user_pool(),
+        buckets=create_buckets(),
     )
     create_email_sending(email_sender, configuration_set)
     return resources
@@ -85,6 +88,47 @@ def create_tables(table_names: Mapping[str, str]) -> None:
             TableName=name,
             TimeToLiveSpecification={"Enabled": True, "AttributeName": TABLES[key].ttl_attribute},
         )
+
+
+def create_buckets() -> dict[str, str]:
+    """Each spec bucket, private and encrypted, with its lifecycle rule (moto keeps the rule; it
+    does not run it)."""
+    s3 = boto3.client("s3")
+    for key, spec in BUCKETS.items():
+        s3.create_bucket(Bucket=key, CreateBucketConfiguration={"LocationConstraint": s3.meta.region_name})
+        s3.put_public_access_block(
+            Bucket=key,
+            PublicAccessBlockConfiguration={
+                name: True
+                for name in (
+                    "BlockPublicAcls",
+                    "IgnorePublicAcls",
+                    "BlockPublicPolicy",
+                    "RestrictPublicBuckets",
+                )
+            },
+        )
+        s3.put_bucket_encryption(
+            Bucket=key,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+        )
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=key,
+            LifecycleConfiguration={
+                "Rules": [
+                    {
+                        "ID": "expire",
+                        "Status": "Enabled",
+                        "Filter": {"Prefix": ""},
+                        "Expiration": {"Days": spec.expire_days},
+                        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": spec.expire_days},
+                    }
+                ]
+            },
+        )
+    return {key: key for key in BUCKETS}
 
 
 def create_queues() -> dict[str, ProvisionedQueue]:

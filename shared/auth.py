@@ -72,6 +72,8 @@ class FirmAction(StrEnum):
     INVITE_STAFF = "invite_staff"  # invite by email, resend, revoke, list the pending invitations
     ASSIGN_CUSTOMERS = "assign_customers"  # assign/unassign advisers, transfer ownership (R-ID-3)
     CHOOSE_NOTIFICATION_DIGEST = "choose_notification_digest"  # one's own daily email digest
+    EXPORT_TRANSACTIONS = "export_transactions"  # CSV of a customer the caller sees (issue 16)
+    EXPORT_AUDIT_LOG = "export_audit_log"  # CSV of the firm's audit log
 
 
 FIRM_POLICY: Mapping[FirmAction, frozenset[StaffRole]] = {
@@ -89,6 +91,8 @@ FIRM_POLICY: Mapping[FirmAction, frozenset[StaffRole]] = {
     FirmAction.INVITE_STAFF: frozenset({StaffRole.ADMIN}),
     FirmAction.ASSIGN_CUSTOMERS: frozenset({StaffRole.ADMIN}),
     FirmAction.CHOOSE_NOTIFICATION_DIGEST: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),
+    FirmAction.EXPORT_TRANSACTIONS: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),
+    FirmAction.EXPORT_AUDIT_LOG: frozenset({StaffRole.ADMIN}),
 }
 
 

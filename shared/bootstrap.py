@@ -36,6 +36,10 @@ if TYPE_CHECKING:
     from shared.services.refresh import RefreshPorts
     from shared.services.staff_notifications import StaffNoticePorts
 
+if TYPE_CHECKING:  # issue 16: exports
+    from shared.domain.exports import ExportJob
+    from shared.services.exports import ExportPorts
+
 if TYPE_CHECKING:  # issue 15: staff administration
     from shared.ports.directory import UserDirectory
     from shared.services.assignees import AssigneesPorts
@@ -320,6 +324,7 @@ def reset() -> None:
         refresh,
         staff_notices,
         digests,
+        exports,
         _persistence_store,
     ):
         cached.cache_clear()
@@ -457,3 +462,34 @@ class _OnFirstUse:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._build(), name)
+
+
+# CSV exports (issue 16 item 8) ------------------------------------------------------------------
+@cache
+def exports() -> ExportPorts:
+    from shared.adapters.dynamodb.exports_repository import ExportsRepository
+    from shared.adapters.export_files import S3ExportFiles
+    from shared.adapters.queue import JobQueue
+    from shared.services.exports import ExportPorts
+
+    settings = get_settings()
+    return ExportPorts(
+        exports=ExportsRepository(settings.data_table_name),
+        files=S3ExportFiles(settings.export_bucket_name),
+        customers=onboarding().customers,
+        accounts=onboarding().accounts,
+        audit=audit_log(),
+        queue=JobQueue(settings.export_queue_url),
+    )
+
+
+def exports_for(staff: StaffContext) -> ExportPorts:
+    from shared.ports.firm_bound import bind_ports
+
+    return bind_ports(exports(), staff.firm_id)
+
+
+def exports_for_job(job: ExportJob) -> ExportPorts:
+    from shared.ports.firm_bound import bind_ports
+
+    return bind_ports(exports(), job.firm_id)

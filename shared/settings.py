@@ -31,6 +31,8 @@ class Settings:
     default_firm_timezone: str
     current_eula_version: str  # the Data Refresh EULA customers must have accepted (R-REF-5)
     user_pool_id: str  # the Cognito user pool people sign in through (invitations' accounts, staff)
+    export_queue_url: str = ""  # CSV exports to write (issue 16)
+    export_bucket_name: str = ""  # the private bucket the CSV files go to
 
 
 @cache
@@ -54,6 +56,8 @@ def get_settings() -> Settings:
         default_firm_timezone=env("DEFAULT_FIRM_TIMEZONE", "Europe/London"),
         current_eula_version=env("CURRENT_EULA_VERSION", DEFAULT_EULA_VERSION),
         user_pool_id=env("USER_POOL_ID", ""),
+        export_queue_url=env("EXPORT_QUEUE_URL", ""),
+        export_bucket_name=env("EXPORT_BUCKET_NAME", ""),
     )
 
 

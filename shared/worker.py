@@ -9,7 +9,7 @@ with its reason (a poison message at once, any other failure on its last deliver
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -21,6 +21,7 @@ from shared.domain.errors import RateLimited
 from shared.observability import logger, metrics, tracer
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], Any]
+Job = TypeVar("Job")
 
 
 class PoisonMessage(ValueError):
@@ -68,6 +69,31 @@ def sqs_handler(
         )
 
     return lambda_handler
+
+
+def job_handler(
+    parse: Callable[[str], Job],
+    run: Callable[[Job], object],
+    given_up: Callable[[Job], object],
+    *,
+    what: str,
+) -> LambdaHandler:
+    """`sqs_handler` for messages that `parse` reads into a job (a body it cannot read is poison:
+    "not <what>"), `run` processes, and `given_up` records as failed once parked."""
+
+    def job(body: str) -> Job:
+        try:
+            return parse(body)
+        except (ValueError, KeyError, TypeError) as error:  # json.JSONDecodeError is a ValueError
+            raise PoisonMessage(f"not {what} ({type(error).__name__})") from None
+
+    def handle(body: str) -> None:
+        run(job(body))
+
+    def report_given_up(body: str) -> None:
+        given_up(job(body))
+
+    return sqs_handler(handle, on_given_up=report_given_up)
 
 
 def _park(record: SQSRecord, reason: str, attempts: int) -> None:

@@ -27,6 +27,7 @@ os.environ.update(
         "POWERTOOLS_SERVICE_NAME": "test",
         "DATA_TABLE_NAME": "data",
         "IDEMPOTENCY_TABLE_NAME": "idempotency",
+        "EXPORT_BUCKET_NAME": "export-files",  # the spec's key: the local bucket's name
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -98,16 +99,17 @@ def lambda_context() -> FakeLambdaContext:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    """moto for every AWS call, with the tables created from infra/spec.py."""
+    """moto for every AWS call, with the tables and buckets created from infra/spec.py."""
     from moto import mock_aws
 
     from infra.spec import TABLES
-    from local.provision import create_tables
+    from local.provision import create_buckets, create_tables
     from shared import bootstrap
 
     with mock_aws():
         bootstrap.reset()
         create_tables({key: os.environ[spec.env] for key, spec in TABLES.items()})
+        create_buckets()
         yield
     bootstrap.reset()
 

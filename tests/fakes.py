@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
@@ -217,6 +218,8 @@ class FakeAccounts:
         default_factory=dict
     )  # firm, customer, row key
     batch_writes: int = 0
+    queries: int = 0  # list_transactions pages read
+    _sorted: list[tuple[str, str, str]] | None = field(default=None, repr=False, compare=False)
 
     def add(self, account: SharedAccount) -> SharedAccount:
         self.accounts[(account.firm_id, account.customer_id, account.account_id)] = account
@@ -258,6 +261,43 @@ class FakeAccounts:
             self.lines.pop((firm_id, customer_id, sort_key), None)
         for line, sort_key in zip(puts, keys, strict=True):
             self.lines[(firm_id, customer_id, sort_key)] = line
+        self._sorted = None
+
+    def list_transactions(
+        self,
+        firm_id: str,
+        customer_id: str,
+        *,
+        account_id: str | None,
+        date_from: date | None,
+        date_to: date | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Any:  # a TransactionPage
+        """Newest first, `limit` lines a page after the cursor's (one Query, counted in `queries`)."""
+        from shared.ports.accounts import TransactionPage
+
+        self.queries += 1
+        low, high = (date_from or date.min).isoformat(), (date_to or date.max).isoformat()
+        ordered = self._oldest_first()
+        last = decode_cursor(cursor)
+        end = bisect_left(ordered, (firm_id, customer_id, last)) if last else len(ordered)
+        found: list[str] = []
+        for f, c, k in reversed(ordered[:end]):
+            if (f, c) != (firm_id, customer_id):
+                continue
+            if low <= k[:10] <= high and (account_id in (None, self.lines[(f, c, k)].account_id)):
+                found.append(k)
+                if len(found) > limit:
+                    break
+        page = found[:limit]
+        lines = [self.lines[(firm_id, customer_id, k)] for k in page]
+        return TransactionPage(lines, encode_cursor(page[-1]) if len(found) > limit else None)
+
+    def _oldest_first(self) -> list[tuple[str, str, str]]:
+        if self._sorted is None:
+            self._sorted = sorted(self.lines)
+        return self._sorted
 
     def of(self, firm_id: str, customer_id: str) -> list[BankTransaction]:
         """Every stored line of the customer, in key order (a test's view of the table)."""
@@ -561,17 +601,29 @@ class FakeAudit:
     events: dict[str, AuditEvent] = field(default_factory=dict)
 
     def record(self, event: AuditEvent) -> str:
-        event_id = str(ULID.from_datetime(event.occurred_at))
-        transact_write([put_item(self.events, event_id, event, absent)])
-        return event_id
+        put = self.put_op(event)
+        transact_write([put])
+        return str(put["Put"]["Key"])
+
+    def put_op(self, event: AuditEvent) -> TransactItem:
+        return put_item(self.events, str(ULID.from_datetime(event.occurred_at)), event, absent)
 
     def page(
-        self, firm_id: str, *, customer_id: str | None = None, cursor: str | None = None, limit: int = 50
+        self,
+        firm_id: str,
+        *,
+        customer_id: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+        date_from: date | None = None,
+        date_to: date | None = None,
     ) -> tuple[list[AuditEvent], str | None]:
         ids = [
             i
             for i, e in self.events.items()
-            if e.firm_id == firm_id and (customer_id is None or e.customer_id == customer_id)
+            if e.firm_id == firm_id
+            and (customer_id is None or e.customer_id == customer_id)
+            and (date_from or date.min) <= e.occurred_at.astimezone(UTC).date() <= (date_to or date.max)
         ]
         examined, next_cursor = newest_first_page(ids, cursor, limit)
         return [self.events[i] for i in examined], next_cursor

@@ -27,6 +27,7 @@ SAMPLE_VALUES = {
     "donation_id": "01JDEMODONATION000000000000",
     "adviser_id": "01JDEMOADVISER0000000000000",
     "job_id": "01JDEMOREFRESHJOB0000000000",
+    "export_id": "01JDEMOEXPORT00000000000000",
     "invitation_id": "01JDEMOSTAFFINVITATION00000",
     "user_id": DEMO_USERS[1].sub,  # the demo adviser
 }

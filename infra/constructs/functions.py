@@ -10,6 +10,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.aws_lambda_event_sources import SqsEventSource
@@ -20,13 +21,16 @@ from infra.constructs.email import Email
 from infra.constructs.users import Users
 from infra.nag import acknowledge, wildcard_finding
 from infra.naming import pascal_case
-from infra.spec import FUNCTIONS, QUEUES, TABLES, FunctionSpec, Grant, function_environment
+from infra.spec import BUCKETS, FUNCTIONS, QUEUES, TABLES, FunctionSpec, Grant, function_environment
 from infra.spec_user_pool import USER_POOL_ACTIONS, USER_POOL_KEY
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 EMAIL = "email"  # the Grant resource that means "send through the SES identity"
+# What a function may do with a bucket's objects: read one (a presigned GET is signed with the
+# function's role), or write one in parts (and abort an unfinished upload). No listing, no deleting.
+BUCKET_ACTIONS = {"read": ("s3:GetObject",), "write": ("s3:PutObject", "s3:AbortMultipartUpload")}
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class GrantTargets:
     secrets: Mapping[str, secretsmanager.Secret]
     email: Email
     users: Users
+    buckets: Mapping[str, s3.Bucket]
 
     def physical_names(self) -> dict[str, str]:
         """What `spec.function_environment` puts in the environment: table names, queue URLs, secret
@@ -46,6 +51,7 @@ class GrantTargets:
             **{key: table.table_name for key, table in self.tables.items()},
             **{key: queue.queue_url for key, queue in self.queues.items()},
             **{key: secret.secret_name for key, secret in self.secrets.items()},
+            **{key: bucket.bucket_name for key, bucket in self.buckets.items()},
             USER_POOL_KEY: self.users.user_pool.user_pool_id,
         }
 
@@ -124,10 +130,26 @@ class Functions(Construct):
                     f"Queries on the global secondary indexes of the {key} table, and of no other table "
                     "(grant_*_data covers a table's indexes as <table ARN>/index/*).",
                 )
+        for grant in spec.grants:
+            if grant.resource in BUCKETS:
+                acknowledge(
+                    policy,
+                    wildcard_finding(self._targets.buckets[grant.resource], "/*"),
+                    f"The objects of the {grant.resource} bucket, and of no other: one object per export, "
+                    "named by ids known only at run time; only the actions the function needs "
+                    f"({', '.join(BUCKET_ACTIONS[grant.access])}).",
+                )
 
     def _grant(self, name: str, function: lambda_.Function, grant: Grant) -> None:
         targets = self._targets
         match grant.access:
+            case "read" | "write" if grant.resource in BUCKETS:
+                bucket = targets.buckets[grant.resource]
+                function.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=list(BUCKET_ACTIONS[grant.access]), resources=[bucket.arn_for_objects("*")]
+                    )
+                )
             case "read":
                 targets.tables[grant.resource].grant_read_data(function)
             case "write":

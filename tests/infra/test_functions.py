@@ -5,7 +5,17 @@ from typing import Any
 
 import pytest
 
-from infra.spec import COMMON_ENV, FUNCTIONS, QUEUES, SCHEDULES, SECRETS, TABLES, function_environment
+from infra.constructs.functions import BUCKET_ACTIONS
+from infra.spec import (
+    BUCKETS,
+    COMMON_ENV,
+    FUNCTIONS,
+    QUEUES,
+    SCHEDULES,
+    SECRETS,
+    TABLES,
+    function_environment,
+)
 from infra.spec_user_pool import USER_POOL, USER_POOL_ACTIONS, USER_POOL_KEY
 from tests.infra.template_queries import (
     Resources,
@@ -21,7 +31,7 @@ from tests.infra.template_queries import (
 )
 
 POWERTOOLS_SETTINGS = {"POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "POWERTOOLS_LOGGER_LOG_EVENT"}
-RESOURCE_KEYS = {key: key for key in (*TABLES, *QUEUES, *SECRETS, USER_POOL_KEY)}
+RESOURCE_KEYS = {key: key for key in (*TABLES, *QUEUES, *SECRETS, *BUCKETS, USER_POOL_KEY)}
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -89,6 +99,13 @@ def test_function_may_use_exactly_the_resources_it_is_granted(resources: Resourc
         of_type(resources, "AWS::SES::ConfigurationSet")
     )
     assert resources_allowed(statements, "ses:SendEmail") == (email_resources if sends_email else set())
+    # Buckets: exactly the object actions of the grant, on that bucket's objects; never a listing.
+    s3_actions = {a for s in statements for a in actions(s) if a.startswith("s3:")}
+    assert s3_actions == {a for g in grants if g.resource in BUCKETS for a in BUCKET_ACTIONS[g.access]}
+    for grant in (g for g in grants if g.resource in BUCKETS):
+        bucket = resource_behind(resources, BUCKETS[grant.resource].env)
+        for action in BUCKET_ACTIONS[grant.access]:
+            assert resources_allowed(statements, action) == {bucket}
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -108,7 +125,7 @@ def test_no_policy_allows_data_or_queue_actions_on_every_resource(resources: Res
     for policy_id, policy in of_type(resources, "AWS::IAM::Policy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if any(
-                action.startswith(("dynamodb:", "sqs:", "ses:", "secretsmanager:", "cognito-idp:"))
+                action.startswith(("dynamodb:", "sqs:", "ses:", "secretsmanager:", "cognito-idp:", "s3:"))
                 for action in actions(statement)
             ):
                 assert "*" not in statement["Resource"], f"{policy_id}: {statement}"

@@ -110,6 +110,7 @@ def sandboxes(aws, monkeypatch: pytest.MonkeyPatch) -> Sandboxes:
     queues = create_queues()  # as the stack has them: each with its DLQ and redrive policy
     monkeypatch.setenv("IMPORT_QUEUE_URL", queues["imports"].url)
     monkeypatch.setenv("REFRESH_QUEUE_URL", queues["refresh"].url)
+    monkeypatch.setenv("EXPORT_QUEUE_URL", queues["exports"].url)
     bootstrap.reset()
     ports = replace(bootstrap.connections(), providers=boxes.provider, clock=boxes.clock)
     monkeypatch.setattr(bootstrap, "connections", lambda: ports)

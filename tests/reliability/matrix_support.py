@@ -165,6 +165,7 @@ PARAM_OBJECTS = {
     "adviser_id": "adviser",
     "user_id": "staff_member",  # the assigned adviser: assignable, role-changeable, deactivatable
     "invitation_id": "staff_invitation",  # a pending staff invitation
+    "export_id": "export",  # the owner's export of the customer's transactions
 }
 ROUTE_OBJECTS = {
     ("POST /customers/{customer_id}/invitation/resend", "customer_id"): "invited_customer",
@@ -279,6 +280,8 @@ BODIES: dict[str, Body] = {
         "password": PASSWORD,
     },
     "POST /customers/{customer_id}/transfer": lambda w: {"owner_id": w.ids["staff_member"]},
+    "POST /customers/{customer_id}/exports": lambda w: {"from": "2026-11-01", "include_pending": True},
+    "POST /audit/exports": lambda w: {"customer_id": w.ids["customer"]},
 }
 
 
@@ -358,6 +361,7 @@ def build_world(sandboxes: Any) -> World:
     use_fake_directory()  # the user pool, for the routes that create accounts
     world = World(a=_build_firm(sandboxes, FIRM_A), b=_build_firm(sandboxes, FIRM_B))
     pump("refresh", handler("refresh_fanout_worker"))  # the refresh jobs fanned out: a settled world
+    pump("exports", handler("export_worker"))  # the exports written
     return world
 
 
@@ -418,6 +422,9 @@ def _build_firm(sandboxes: Any, people: FirmPeople) -> FirmWorld:
     ids["notification"] = _ok("GET /me/notifications", customer)["items"][0]["notification_id"]
     ids["rule"] = _ok("POST /assignment-rules", admin, body=dict(RULE))["rule_id"]
     ids["job"] = _ok("POST /data-refresh/jobs", owner, body={"engagement_ids": [ids["customer"]]})["job_id"]
+    ids["export"] = _ok("POST /customers/{customer_id}/exports", owner, path_parameters=on_customer, body={})[
+        "export_id"
+    ]
 
     # the client file (the customer's id): grantees of every kind, an entry in every section
     file = FileWorld(ids["customer"])

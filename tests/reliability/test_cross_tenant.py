@@ -14,18 +14,23 @@ refusal is about the tenant and not a malformed probe.
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import string
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
+
 from infra.spec import ROUTES, Route
+from shared.adapters.export_files import object_key
 from tests.integration.aggregator_sandboxes import sandboxes
 from tests.integration.onboarding_support import Person
 from tests.integration.test_refresh_dashboard import pump
 from tests.reliability.matrix_support import (
     BODIES,
+    FIRM_B,
     QUERY_OBJECTS,
     ROUTE_BY_KEY,
     Answer,
@@ -49,6 +54,7 @@ __all__ = ["matrix_directory", "sandboxes"]
 BODY_OBJECTS = {
     "POST /data-refresh/jobs": ("customer", lambda object_id: {"engagement_ids": [object_id]}),
     "POST /customers/{customer_id}/transfer": ("staff_member", lambda object_id: {"owner_id": object_id}),
+    "POST /audit/exports": ("customer", lambda object_id: {"customer_id": object_id}),
     "POST /connections": (
         "firm",
         lambda object_id: {
@@ -187,9 +193,12 @@ def test_every_tenant_route_is_probed():
 
 
 def _settle(route: Route) -> None:
-    """A refresh trigger's work happens in the fan-out: run it, so its writes are checked too."""
+    """A refresh trigger's work happens in the fan-out, an export's in its worker: run them, so their
+    writes are checked too."""
     if route.function == "refresh_api" and route.method == "POST":
         pump("refresh", handler("refresh_fanout_worker"))
+    if route.function == "exports_api" and route.method == "POST":
+        pump("exports", handler("export_worker"))
 
 
 def test_firm_b_cannot_read_or_change_firm_a_objects(sandboxes, bar, matrix_directory):
@@ -220,7 +229,7 @@ def test_firm_b_cannot_read_or_change_firm_a_objects(sandboxes, bar, matrix_dire
                 changed = sorted(set(now.items()) ^ set(pristine.items()))
                 applied.append(f"{label}: {answer.status} {answer.body[:200]} {changed}")
                 checkpoint.restore()
-            if route.function == "refresh_api" and answer.status == twin.status == 202:
+            if route.function in READ_BACK and answer.status == twin.status == 202:
                 answer, twin = _job(answer, probe), _job(twin, probe)  # what the job did with the ids
                 shown = {m for m in markers if m in answer.body} - set(probe.sent)
                 if shown:
@@ -247,17 +256,37 @@ def test_firm_b_cannot_read_or_change_firm_a_objects(sandboxes, bar, matrix_dire
     assert not failed_controls, "\n".join(failed_controls)
 
 
+# A job's 202, and where the caller reads what the job did: the route and the id in the answer.
+READ_BACK = {
+    "refresh_api": ("GET /data-refresh/jobs/{job_id}", "job_id"),
+    "exports_api": ("GET /exports/{export_id}", "export_id"),
+}
+
+
 def _job(accepted: Answer, probe: Probe) -> Answer:
     """A trigger answers 202 with a new job id each time: compare the jobs instead, as the caller
-    reads them, without what differs by nature (the job's id and times, the id that was sent)."""
-    route = ROUTE_BY_KEY["GET /data-refresh/jobs/{job_id}"]
-    job_id = accepted.json["job_id"]
-    read = request(route, probe.user, path_parameters={"job_id": job_id})
-    body = read.body.replace(job_id, "<job>")
+    reads them (an export with its CSV file), without what differs by nature (the job's id and times,
+    the id that was sent, a download URL's signature)."""
+    read_route, id_name = READ_BACK[probe.route.function]
+    job_id = accepted.json[id_name]
+    read = request(ROUTE_BY_KEY[read_route], probe.user, path_parameters={id_name: job_id})
+    body = read.body
+    if probe.route.function == "exports_api":
+        body += "\n" + _export_file(job_id)
+        body = re.sub(r'"download_url":"[^"]*"', '"download_url":"<url>"', body)
+    body = body.replace(job_id, "<job>")
     for sent, twin in probe.sent.items():
         body = body.replace(sent, "<sent>").replace(twin, "<sent>")
     body = re.sub(r'"(\w+_at)":"[^"]*"', r'"\1":"<time>"', body)
+    body = re.sub(r"\d{4}-\d\d-\d\dT[\d:.]+\+00:00", "<time>", body)  # the CSV's audit times
     return Answer(read.status, body)
+
+
+def _export_file(export_id: str) -> str:
+    """The CSV that the export of firm B (the prober's) wrote, as the download URL would give it."""
+    s3 = boto3.client("s3")
+    found = s3.get_object(Bucket=os.environ["EXPORT_BUCKET_NAME"], Key=object_key(FIRM_B.firm_id, export_id))
+    return str(found["Body"].read().decode("utf-8"))
 
 
 def _control(route: Route, world: World, checkpoint: Checkpoint) -> str | None:

@@ -43,7 +43,7 @@ class Role:
     person: Person | None  # None: no token
     staff_role: StaffRole | None = None
     sees_customer: bool = False  # admin, or the customer's owner or an assignee (R-ROLE-2)
-    requested_job: bool = False  # triggered the world's refresh job
+    requested_job: bool = False  # triggered the world's refresh job and requested its export
     customer: bool = False  # the customer: their connections and notifications
     file_kind: CallerKind = CallerKind.STRANGER
 
@@ -232,6 +232,9 @@ RULES: dict[str, Rule] = {
     "GET /data-refresh/jobs": firm(F.TRIGGER_REFRESH),  # advisers: the jobs they started
     "GET /data-refresh/jobs/{job_id}": firm(F.TRIGGER_REFRESH, "job"),
     "POST /me/eula": signed_in,
+    "POST /customers/{customer_id}/exports": firm(F.EXPORT_TRANSACTIONS, "customer"),
+    "POST /audit/exports": firm(F.EXPORT_AUDIT_LOG),
+    "GET /exports/{export_id}": firm(F.EXPORT_TRANSACTIONS, "job"),  # its requester (the owner) or admins
 }
 
 

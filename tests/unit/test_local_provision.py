@@ -9,7 +9,16 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra.spec import COMMON_ENV, FUNCTIONS, QUEUES, SECRETS, TABLES, FunctionSpec, function_environment
+from infra.spec import (
+    BUCKETS,
+    COMMON_ENV,
+    FUNCTIONS,
+    QUEUES,
+    SECRETS,
+    TABLES,
+    FunctionSpec,
+    function_environment,
+)
 from local import environment
 from local.environment import EMAIL_SENDER, SES_CONFIGURATION_SET, handler_environment
 from local.functions import Functions
@@ -50,6 +59,19 @@ def test_queues_redrive_to_their_dead_letter_queue_after_the_spec_count(resource
         }
         assert attributes["VisibilityTimeout"] == str(LOCAL_VISIBILITY_TIMEOUT_SECONDS)
     assert sqs.get_queue_attributes(QueueUrl=resources.schedules_dlq_url, AttributeNames=["All"])
+
+
+def test_buckets_are_private_encrypted_and_expire_as_declared(resources):
+    s3 = boto3.client("s3")
+    for key, spec in BUCKETS.items():
+        name = resources.buckets[key]
+        assert all(s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"].values())
+        (encryption,) = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
+        assert encryption["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+        (rule,) = s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
+        assert rule["Expiration"] == {"Days": spec.expire_days}
+        assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": spec.expire_days}
+    assert resources.resolve()["export-files"] == "export-files"
 
 
 def test_secrets_hold_their_local_value(resources):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from ulid import ULID
@@ -20,43 +20,61 @@ class AuditLog:
 
     def record(self, event: AuditEvent) -> str:
         """Write the event and return its id (a ULID: sortable by time)."""
-        event_id = str(ULID.from_datetime(event.occurred_at))
+        put = self.put_op(event)["Put"]
         dynamodb_client().put_item(
-            TableName=self.table_name,
-            Item=to_item(
-                {
-                    "PK": keys.audit_pk(event.firm_id),
-                    "SK": event_id,
-                    "type": "audit",
-                    "actor_id": event.actor_id,
-                    "action": event.action,
-                    "target_type": event.target_type,
-                    "target_id": event.target_id,
-                    "details": event.details,
-                    "occurred_at": event.occurred_at.isoformat(),
-                    "customer_id": event.customer_id,
-                    "GSI1PK": keys.audit_customer_gsi1pk(event.firm_id, event.customer_id)
-                    if event.customer_id
-                    else None,
-                    "GSI1SK": event_id if event.customer_id else None,
-                }
-            ),
-            ConditionExpression="attribute_not_exists(PK)",
+            TableName=put["TableName"], Item=put["Item"], ConditionExpression=put["ConditionExpression"]
         )
-        return event_id
+        return str(put["Item"]["SK"]["S"])
+
+    def put_op(self, event: AuditEvent) -> dict[str, Any]:
+        """The event as one write of a multi-item transaction (with the change it records)."""
+        event_id = str(ULID.from_datetime(event.occurred_at))
+        item = to_item(
+            {
+                "PK": keys.audit_pk(event.firm_id),
+                "SK": event_id,
+                "type": "audit",
+                "actor_id": event.actor_id,
+                "action": event.action,
+                "target_type": event.target_type,
+                "target_id": event.target_id,
+                "details": event.details,
+                "occurred_at": event.occurred_at.isoformat(),
+                "customer_id": event.customer_id,
+                "GSI1PK": keys.audit_customer_gsi1pk(event.firm_id, event.customer_id)
+                if event.customer_id
+                else None,
+                "GSI1SK": event_id if event.customer_id else None,
+            }
+        )
+        put = {"TableName": self.table_name, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}
+        return {"Put": put}
 
     def page(
-        self, firm_id: str, *, customer_id: str | None = None, cursor: str | None = None, limit: int = 50
+        self,
+        firm_id: str,
+        *,
+        customer_id: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+        date_from: date | None = None,
+        date_to: date | None = None,
     ) -> tuple[list[AuditEvent], str | None]:
-        """Newest first: the whole firm's log, or one customer's events through GSI1."""
+        """Newest first: the whole firm's log, or one customer's events through GSI1; with a date
+        range (UTC days, inclusive), only the events of those days (a key condition: #76, #77)."""
         if customer_id:
             pk_name, sk_name, partition = "GSI1PK", "GSI1SK", keys.audit_customer_gsi1pk(firm_id, customer_id)
         else:
             pk_name, sk_name, partition = "PK", "SK", keys.audit_pk(firm_id)
+        condition, values = f"{pk_name} = :pk", {":pk": partition}
+        if date_from or date_to:
+            low, high = keys.audit_between(date_from, date_to)
+            condition += f" AND {sk_name} BETWEEN :low AND :high"
+            values |= {":low": low, ":high": high}
         query: dict[str, Any] = {
             "TableName": self.table_name,
-            "KeyConditionExpression": f"{pk_name} = :pk",
-            "ExpressionAttributeValues": to_item({":pk": partition}),
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": to_item(values),
             "ScanIndexForward": False,
             "Limit": limit,
         }

@@ -86,6 +86,13 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |64 | a refresh job's "finished" notice      | table | PK=FIRM#<firm>#REFRESH_JOB#<job>, SK=JOB: update    |
 |   | (claimed once its counts are final)    |       | if notified_at absent, pending=queued=running=0     |
 
+
+|75 | an export (status, filter, lines)      | table | PK=FIRM#<firm>#EXPORT#<export>, SK=EXPORT (TTL)     |
+|76 | a firm's audit log between two days    | table | PK=FIRM#<firm>#AUDIT, SK BETWEEN <ulid of day 1 at  |
+|   | (the audit export; newest first)       |       | 00:00 UTC, no randomness> AND <day 2 end, all 1s>   |
+|77 | a customer's audit events between two  | GSI1  | GSI1PK=FIRM#<firm>#AUDIT#CUSTOMER#<cust>, GSI1SK    |
+|   | days (the audit export)                |       | BETWEEN the bounds of #76                           |
+
 Customer rows are denormalised into one visibility item per staff member who may see the
 customer (owner and assignees): every customer write rewrites them in the same transaction,
 so an adviser's page is one Query with no per-row lookups. Section counts are counters
@@ -113,6 +120,9 @@ with their marker of the event, put only if absent, so a retried worker notifies
 digest index (#63) holds only the people who opted in, each under the time their next digest is due.
 A staff invitation (#46) is accepted in one transaction that consumes its token (#48) and puts
 the person's membership (#3, #4) only if they have none in the firm.
+An export (#75) is written with its `export.requested` audit event (#7) in one transaction, and
+marked done with its `export.completed` event in another; its worker reads a customer's
+transactions a page at a time with #18/#19 (one Query per page) and the audit log with #76/#77.
 Later issues add their rows here: this table is the data model's documentation.
 Every key string -- whole keys, the bounds of a key condition, and the pieces read back from
 a sort key to resume a page -- is built here and nowhere else (tests/unit/test_keys.py
@@ -120,6 +130,10 @@ fails on a key prefix such as "TX#" in a string literal of any other module).
 """
 
 from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+from ulid import ULID
 
 PROFILE = "PROFILE"
 FIRM = "FIRM"
@@ -490,3 +504,25 @@ DIGEST_DUE = "DIGEST_DUE"
 
 def digest_due_gsi2sk(due_iso: str, user_id: str) -> str:
     return f"{due_iso}#{user_id}"
+
+
+# Exports (issue 16 item 8) ------------------------------------------------------------------------
+def export_pk(firm_id: str, export_id: str) -> str:
+    return f"FIRM#{firm_id}#EXPORT#{export_id}"
+
+
+EXPORT = "EXPORT"
+
+
+def audit_between(first_day: date | None, last_day: date | None) -> tuple[str, str]:
+    """Bounds of `SK BETWEEN` (#76) or `GSI1SK BETWEEN` (#77) on audit event ids (ULIDs, whose first
+    48 bits are the event's millisecond): events from `first_day` 00:00 UTC through the end of
+    `last_day` (None: open on that side)."""
+
+    def ulid_at(day: date, randomness: bytes, at: time) -> str:
+        millisecond = int(datetime.combine(day, at, tzinfo=UTC).timestamp() * 1000)
+        return str(ULID.from_bytes(millisecond.to_bytes(6, "big") + randomness))
+
+    low = ulid_at(first_day, bytes(10), time.min) if first_day else str(ULID.from_bytes(bytes(16)))
+    high = ulid_at(last_day, b"\xff" * 10, time.max) if last_day else str(ULID.from_bytes(b"\xff" * 16))
+    return low, high
