@@ -303,10 +303,12 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/webhooks/plaid", "connections_api", public=True),
     # Data Refresh (R-REF-*)
     Route("GET", "/data-refresh/engagements", "refresh_api"),
+    Route("GET", "/data-refresh/packages", "refresh_api"),
     Route("POST", "/data-refresh/jobs", "refresh_api"),
     Route("GET", "/data-refresh/jobs", "refresh_api"),
     Route("GET", "/data-refresh/jobs/{job_id}", "refresh_api"),
     Route("POST", "/me/eula", "refresh_api"),
+    Route("GET", "/eula", "refresh_api"),
 )
 
 # Environment every function gets besides its resources (values set by infra or local).

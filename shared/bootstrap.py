@@ -200,6 +200,7 @@ def engagement_rows() -> EngagementRowsSync:
 
 @cache
 def refresh() -> RefreshPorts:
+    from shared.adapters.eula_texts import EulaTexts
     from shared.adapters.queue import JobQueue
     from shared.services.refresh import RefreshPorts
 
@@ -211,6 +212,7 @@ def refresh() -> RefreshPorts:
         fanout=JobQueue(settings.refresh_queue_url),
         imports=JobQueue(settings.import_queue_url),
         default_timezone=settings.default_firm_timezone,
+        eula_texts=EulaTexts(settings.current_eula_version),
     )
 
 

@@ -223,10 +223,12 @@ RULES: dict[str, Rule] = {
     "GET /callbacks/gocardless": public,
     "POST /webhooks/plaid": never,
     "GET /data-refresh/engagements": firm(F.TRIGGER_REFRESH),
+    "GET /data-refresh/packages": firm(F.TRIGGER_REFRESH),  # advisers: their own customers' packages
     "POST /data-refresh/jobs": firm(F.TRIGGER_REFRESH),
     "GET /data-refresh/jobs": firm(F.TRIGGER_REFRESH),  # advisers: the jobs they started
     "GET /data-refresh/jobs/{job_id}": firm(F.TRIGGER_REFRESH, "job"),
     "POST /me/eula": signed_in,
+    "GET /eula": signed_in,  # anyone signed in reads it before accepting
 }
 
 

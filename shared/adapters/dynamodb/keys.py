@@ -73,6 +73,11 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |48 | a staff invitation by its token's hash | table | PK=STAFF_TOKEN#<sha256(token)>, SK=INVITE (TTL)     |
 |49 | staff invitations due for a reminder   | GSI2  | GSI2PK=STAFF_INVITATION_DUE, GSI2SK <= <today>#...  |
 |   | or expiry                              |       | GSI2SK=<yyyy-mm-dd>#<firm>#<id>                     |
+|70 | the package values in use in a scope   | table | PK=FIRM#<firm>, SK=REFRESH_PACKAGES#ALL or          |
+|   | (a count per value, kept in the rows'  |       | REFRESH_PACKAGES#STAFF#<sub>                        |
+|   | transactions: one GetItem lists them)  |       |                                                     |
+|71 | one ledger account of the firm         | table | PK=FIRM#<firm>, SK=LEDGER#<casefolded code>         |
+|72 | the firm's chart of accounts           | table | PK=FIRM#<firm>, SK begins LEDGER#                   |
 
 Customer rows are denormalised into one visibility item per staff member who may see the
 customer (owner and assignees): every customer write rewrites them in the same transaction,
@@ -91,6 +96,14 @@ counters (#41) and writes the outcome (#42), so the counters always add up. A jo
 (#44, #45) through a second item written once with it: the counters, updated on every claim,
 stay off the indexes (no GSI write per counter change); a page of the list is one Query and
 one BatchGetItem of the jobs themselves.
+The packages in use (#70) are one item per scope holding a count per package value (`n:<kind>:<value>`,
+ADDed) and how to show it (`p:<kind>:<value>`); every write of the rows (#37) that changes a scope's
+packages moves those counts in the same transaction, so `GET /data-refresh/packages` is one GetItem
+and never drifts from the rows. Rows written before the counts existed are counted at their next
+write (they carry no `packages_counted` marker).
+A ledger account (#71) is marked `used` in the transaction that links an account to it or saves a
+rule naming it (a condition there refuses an archived or deleted one); a used account is archived,
+not deleted.
 A staff invitation (#46) is accepted in one transaction that consumes its token (#48) and puts
 the person's membership (#3, #4) only if they have none in the firm.
 Later issues add their rows here: this table is the data model's documentation.
@@ -387,6 +400,14 @@ def refresh_uploads_between(first_iso: str | None, last_iso: str | None) -> tupl
     return first_iso or "0", (last_iso or "9") + "#\uffff"
 
 
+def refresh_packages_sk(staff_id: str | None) -> str:
+    return f"REFRESH_PACKAGES#STAFF#{staff_id}" if staff_id else "REFRESH_PACKAGES#ALL"
+
+
+PACKAGE_COUNT_PREFIX = "n:"  # attribute names on a #70 item: the count of a package value
+PACKAGE_SHOWN_PREFIX = "p:"  # and how to show it
+
+
 def refresh_cap_pk(firm_id: str, customer_id: str, day: str) -> str:
     return f"FIRM#{firm_id}#ENGAGEMENT#{customer_id}#REFRESH_DAY#{day}"
 
@@ -438,3 +459,11 @@ STAFF_INVITATION_DUE = "STAFF_INVITATION_DUE"
 
 def staff_due_gsi2sk(day: str, firm_id: str, invitation_id: str) -> str:
     return f"{day}#{firm_id}#{invitation_id}"
+
+
+# The firm's chart of accounts (ledger accounts) ------------------------------------------------
+LEDGER_PREFIX = "LEDGER#"
+
+
+def ledger_sk(code_key: str) -> str:
+    return f"LEDGER#{code_key}"
