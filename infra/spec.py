@@ -246,6 +246,11 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/customers/{customer_id}/auto-assign", "invitations_api"),
     Route("GET", "/customers/{customer_id}/unassigned-lines", "invitations_api"),
     Route("POST", "/customers/{customer_id}/lines/{line_id}/assign", "invitations_api"),
+    # The firm's chart of accounts (seed 003): links and rules pick from it
+    Route("GET", "/ledger-accounts", "invitations_api"),
+    Route("POST", "/ledger-accounts", "invitations_api"),
+    Route("PATCH", "/ledger-accounts/{code}", "invitations_api"),
+    Route("DELETE", "/ledger-accounts/{code}", "invitations_api"),
     Route("GET", "/audit", "invitations_api"),
     Route("GET", "/staff", "invitations_api"),
     Route("PATCH", "/staff/{user_id}", "invitations_api"),

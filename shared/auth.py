@@ -71,6 +71,8 @@ class FirmAction(StrEnum):
     MANAGE_STAFF = "manage_staff"  # change a role, deactivate, reactivate (R-ID-2)
     INVITE_STAFF = "invite_staff"  # invite by email, resend, revoke, list the pending invitations
     ASSIGN_CUSTOMERS = "assign_customers"  # assign/unassign advisers, transfer ownership (R-ID-3)
+    VIEW_LEDGER_ACCOUNTS = "view_ledger_accounts"  # the chart of accounts links and rules pick from
+    MANAGE_LEDGER_ACCOUNTS = "manage_ledger_accounts"  # create, rename, archive, delete (seed 003)
 
 
 FIRM_POLICY: Mapping[FirmAction, frozenset[StaffRole]] = {
@@ -87,6 +89,8 @@ FIRM_POLICY: Mapping[FirmAction, frozenset[StaffRole]] = {
     FirmAction.MANAGE_STAFF: frozenset({StaffRole.ADMIN}),
     FirmAction.INVITE_STAFF: frozenset({StaffRole.ADMIN}),
     FirmAction.ASSIGN_CUSTOMERS: frozenset({StaffRole.ADMIN}),
+    FirmAction.VIEW_LEDGER_ACCOUNTS: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),
+    FirmAction.MANAGE_LEDGER_ACCOUNTS: frozenset({StaffRole.ADMIN}),
 }
 
 

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from shared.services.imports import ImportPorts
     from shared.services.refresh import RefreshPorts
 
+if TYPE_CHECKING:  # issue 16: the firm's chart of accounts
+    from shared.services.ledger import LedgerPorts
+
 if TYPE_CHECKING:  # issue 15: staff administration
     from shared.ports.directory import UserDirectory
     from shared.services.assignees import AssigneesPorts
@@ -136,6 +139,20 @@ def assignment_repository() -> AssignmentRepository:
     from shared.adapters.dynamodb.assignment_repository import AssignmentRepository
 
     return AssignmentRepository(get_settings().data_table_name)
+
+
+def ledger_for(staff: StaffContext) -> LedgerPorts:
+    """The firm's chart of accounts (and its rules, which name accounts), bound to the caller's firm."""
+    from shared.adapters.dynamodb.ledger_repository import LedgerRepository
+    from shared.ports.firm_bound import bind_ports
+    from shared.services.ledger import LedgerPorts
+
+    ports = LedgerPorts(
+        ledger=LedgerRepository(get_settings().data_table_name),
+        assignment=assignment_repository(),
+        audit=audit_log(),
+    )
+    return bind_ports(ports, staff.firm_id)
 
 
 @cache

@@ -29,6 +29,7 @@ SAMPLE_VALUES = {
     "job_id": "01JDEMOREFRESHJOB0000000000",
     "invitation_id": "01JDEMOSTAFFINVITATION00000",
     "user_id": DEMO_USERS[1].sub,  # the demo adviser
+    "code": "512100",  # a ledger account code
 }
 
 
