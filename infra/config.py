@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from constructs import Node
 
 from shared.adapters.aggregator.plaid import ENVIRONMENTS as PLAID_ENVIRONMENTS
+from shared.adapters.eula_texts import MissingEulaText, eula_text_path
 from shared.settings import DEFAULT_EULA_VERSION, gocardless_root
 
 _STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
@@ -76,6 +77,10 @@ class StageConfig:
     def _validate(self) -> None:
         if not _STAGE_PATTERN.match(self.stage):
             raise ValueError(f"stage '{self.stage}' must be lower-case letters, digits and dashes")
+        try:  # the customers read the version's text (GET /eula): it ships with the code
+            eula_text_path(self.current_eula_version)
+        except MissingEulaText as missing:
+            raise ValueError(f"current_eula_version: {missing}") from None
         if self.email_domain and not self.email_sender.endswith(f"@{self.email_domain}"):
             raise ValueError(f"email_sender '{self.email_sender}' is not an address of '{self.email_domain}'")
         # The app receives callback redirects and email links; a custom API domain receives the

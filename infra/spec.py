@@ -302,6 +302,11 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/customers/{customer_id}/auto-assign", "invitations_api"),
     Route("GET", "/customers/{customer_id}/unassigned-lines", "invitations_api"),
     Route("POST", "/customers/{customer_id}/lines/{line_id}/assign", "invitations_api"),
+    # The firm's chart of accounts (seed 003): links and rules pick from it
+    Route("GET", "/ledger-accounts", "invitations_api"),
+    Route("POST", "/ledger-accounts", "invitations_api"),
+    Route("PATCH", "/ledger-accounts/{code}", "invitations_api"),
+    Route("DELETE", "/ledger-accounts/{code}", "invitations_api"),
     Route("GET", "/audit", "invitations_api"),
     Route("GET", "/staff", "invitations_api"),
     Route("PATCH", "/staff/{user_id}", "invitations_api"),
@@ -362,6 +367,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/webhooks/plaid", "connections_api", public=True),
     # Data Refresh (R-REF-*)
     Route("GET", "/data-refresh/engagements", "refresh_api"),
+    Route("GET", "/data-refresh/packages", "refresh_api"),
     Route("POST", "/data-refresh/jobs", "refresh_api"),
     Route("GET", "/data-refresh/jobs", "refresh_api"),
     Route("GET", "/data-refresh/jobs/{job_id}", "refresh_api"),
@@ -370,6 +376,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/customers/{customer_id}/exports", "exports_api"),
     Route("POST", "/audit/exports", "exports_api"),
     Route("GET", "/exports/{export_id}", "exports_api"),
+    Route("GET", "/eula", "refresh_api"),
 )
 
 # Environment every function gets besides its resources (values set by infra or local).

@@ -74,6 +74,8 @@ class FirmAction(StrEnum):
     CHOOSE_NOTIFICATION_DIGEST = "choose_notification_digest"  # one's own daily email digest
     EXPORT_TRANSACTIONS = "export_transactions"  # CSV of a customer the caller sees (issue 16)
     EXPORT_AUDIT_LOG = "export_audit_log"  # CSV of the firm's audit log
+    VIEW_LEDGER_ACCOUNTS = "view_ledger_accounts"  # the chart of accounts links and rules pick from
+    MANAGE_LEDGER_ACCOUNTS = "manage_ledger_accounts"  # create, rename, archive, delete (seed 003)
 
 
 FIRM_POLICY: Mapping[FirmAction, frozenset[StaffRole]] = {
@@ -93,6 +95,8 @@ FIRM_POLICY: Mapping[FirmAction, frozenset[StaffRole]] = {
     FirmAction.CHOOSE_NOTIFICATION_DIGEST: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),
     FirmAction.EXPORT_TRANSACTIONS: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),
     FirmAction.EXPORT_AUDIT_LOG: frozenset({StaffRole.ADMIN}),
+    FirmAction.VIEW_LEDGER_ACCOUNTS: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),
+    FirmAction.MANAGE_LEDGER_ACCOUNTS: frozenset({StaffRole.ADMIN}),
 }
 
 

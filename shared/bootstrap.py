@@ -40,6 +40,9 @@ if TYPE_CHECKING:  # issue 16: exports
     from shared.domain.exports import ExportJob
     from shared.services.exports import ExportPorts
 
+if TYPE_CHECKING:  # issue 16: the firm's chart of accounts
+    from shared.services.ledger import LedgerPorts
+
 if TYPE_CHECKING:  # issue 15: staff administration
     from shared.ports.directory import UserDirectory
     from shared.services.assignees import AssigneesPorts
@@ -147,6 +150,20 @@ def assignment_repository() -> AssignmentRepository:
     return AssignmentRepository(get_settings().data_table_name)
 
 
+def ledger_for(staff: StaffContext) -> LedgerPorts:
+    """The firm's chart of accounts (and its rules, which name accounts), bound to the caller's firm."""
+    from shared.adapters.dynamodb.ledger_repository import LedgerRepository
+    from shared.ports.firm_bound import bind_ports
+    from shared.services.ledger import LedgerPorts
+
+    ports = LedgerPorts(
+        ledger=LedgerRepository(get_settings().data_table_name),
+        assignment=assignment_repository(),
+        audit=audit_log(),
+    )
+    return bind_ports(ports, staff.firm_id)
+
+
 @cache
 def imports() -> ImportPorts:
     from shared.adapters import aggregator
@@ -210,6 +227,7 @@ def engagement_rows() -> EngagementRowsSync:
 
 @cache
 def refresh() -> RefreshPorts:
+    from shared.adapters.eula_texts import EulaTexts
     from shared.adapters.queue import JobQueue
     from shared.services.refresh import RefreshPorts
 
@@ -222,6 +240,7 @@ def refresh() -> RefreshPorts:
         imports=JobQueue(settings.import_queue_url),
         default_timezone=settings.default_firm_timezone,
         notices=staff_notices(),
+        eula_texts=EulaTexts(settings.current_eula_version),
     )
 
 

@@ -30,6 +30,7 @@ SAMPLE_VALUES = {
     "export_id": "01JDEMOEXPORT00000000000000",
     "invitation_id": "01JDEMOSTAFFINVITATION00000",
     "user_id": DEMO_USERS[1].sub,  # the demo adviser
+    "code": "512100",  # a ledger account code
 }
 
 

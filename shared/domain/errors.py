@@ -99,6 +99,11 @@ class StaffInvitationChanged(Conflict):
     default_message = "This staff invitation changed at the same time; reload and try again."
 
 
+class LedgerAccountChanged(Conflict):
+    code = "concurrent_update"
+    default_message = "This ledger account changed at the same time; reload and try again."
+
+
 class QueueSendFailed(UpstreamUnavailable):
     """Some messages could not be queued (after retries): `unsent` are their positions."""
 

@@ -8,6 +8,7 @@ boto3, no environment; repositories store what these functions decide.
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -94,6 +95,37 @@ class Connector:
         return self.importable and (self.consent_expires_at is None or now < self.consent_expires_at)
 
 
+def package_key(value: str) -> str:
+    """How a package value is compared (R-REF-2): case- and width-insensitive, spaces collapsed. The
+    rows store their packages this way and the filter's value is read this way, so "Demo Bank",
+    "DEMO  BANK" and "demo bank" match whichever of them the connector or the user wrote."""
+    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
+
+
+class PackageKind(StrEnum):
+    PROVIDER = "provider"  # the aggregator: gocardless, plaid
+    INSTITUTION = "institution"  # the bank, by the aggregator's institution id
+
+
+@dataclass(frozen=True)
+class Package:
+    """A value the dashboard's package filter takes, as the connector gives it."""
+
+    kind: PackageKind
+    value: str  # the provider, or the institution id: what `package=` is given
+    name: str  # for a person: the provider, or the institution's name
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind.value}:{package_key(self.value)}"
+
+
+@dataclass(frozen=True)
+class PackageInUse:
+    package: Package
+    engagements: int  # in the scope that reads it
+
+
 @dataclass(frozen=True)
 class LastRefresh:
     job_id: str
@@ -116,10 +148,32 @@ class Engagement:
     last_upload_at: datetime | None = None
     last_refresh: LastRefresh | None = None
     version: int = 0
+    # False: stored before the packages in use were counted (issue 16); its next write counts them.
+    packages_counted: bool = True
 
     @property
     def engagement_id(self) -> str:
         return self.customer_id
+
+    def package_keys(self) -> frozenset[str]:
+        """What the package filter matches (package_key of each connector's provider, institution
+        id and institution name)."""
+        return frozenset(
+            package_key(value)
+            for c in self.connectors
+            for value in (c.provider, c.institution_id, c.institution_name)
+        )
+
+    def packages(self) -> dict[str, Package]:
+        """The packages the engagement uses, by key: its providers and its institutions."""
+        found: dict[str, Package] = {}
+        for c in self.connectors:
+            for package in (
+                Package(PackageKind.PROVIDER, c.provider, c.provider),
+                Package(PackageKind.INSTITUTION, c.institution_id, c.institution_name),
+            ):
+                found.setdefault(package.key, package)
+        return found
 
     def refreshable_connectors(self, now: datetime) -> list[Connector]:
         return [c for c in self.connectors if c.consent_valid(now)]
@@ -169,7 +223,7 @@ def exclusion_for(engagement: Engagement, now: datetime, current_eula: str) -> E
 @dataclass(frozen=True)
 class RefreshFilters:
     """R-REF-2. `contact` and `q` match case-insensitively within the text; `package` is a
-    provider ("gocardless", "plaid") or an institution id or name, exactly."""
+    provider ("gocardless", "plaid") or an institution id or name, whole, compared by package_key."""
 
     q: str | None = None
     contact: str | None = None

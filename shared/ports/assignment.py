@@ -9,6 +9,7 @@ from typing import Protocol
 
 from shared.domain.accounts import BankTransaction
 from shared.domain.assignment import AssignmentRule
+from shared.ports.storage import TransactItem
 
 
 class AssignmentStore(Protocol):
@@ -18,7 +19,10 @@ class AssignmentStore(Protocol):
         """Every rule of the firm, in order (a firm has tens of rules: one Query)."""
         ...
 
-    def put_rule(self, rule: AssignmentRule, *, must_exist: bool) -> None: ...
+    def put_rule(self, rule: AssignmentRule, *extra: TransactItem, must_exist: bool) -> None:
+        """Create (or, `must_exist`, replace: NotFound if absent) the rule, in one transaction with
+        `extra` (marking its ledger account used); a failed `extra` is a LedgerAccountChanged."""
+        ...
 
     def delete_rule(self, firm_id: str, rule_id: str) -> None: ...
 

@@ -16,6 +16,7 @@ from shared.domain.refresh import (
     Engagement,
     EngagementOutcome,
     ExclusionReason,
+    PackageInUse,
     RefreshFilters,
     RefreshJob,
     RefreshState,
@@ -67,6 +68,11 @@ class EngagementRowStore(Protocol):
     ) -> dict[str, Engagement]:
         """The engagements among `customer_ids` that this scope sees: its own rows, read by key, so
         an id of another firm or one the adviser does not see is simply absent (R-ROLE-1)."""
+        ...
+
+    def packages_in_use(self, firm_id: str, staff_scope: str | None) -> list[PackageInUse]:
+        """The package values (providers, institutions) the scope's engagements use, with how many
+        engagements use each: counts kept in the rows' own writes, read with one key lookup."""
         ...
 
     def page(
@@ -167,3 +173,9 @@ class EulaStore(Protocol):
         ...
 
     def has_accepted(self, user_id: str, version: str) -> bool: ...
+
+
+class EulaTexts(Protocol):
+    """The EULA's text per version, shipped with the code (one file per version)."""
+
+    def text(self, version: str) -> str: ...

@@ -15,7 +15,9 @@ from shared.domain.identity import StaffContext
 from shared.observability import metrics
 from shared.ports.accounts import AccountStore
 from shared.ports.assignment import AssignmentStore
+from shared.ports.ledger import LedgerStore
 from shared.services.customers import OnboardingPorts, visible_customer
+from shared.services.ledger import pick_ledger_account
 
 PAGE = 100
 
@@ -73,6 +75,7 @@ def unassigned_lines(
 def assign_line(
     ports: OnboardingPorts,
     assignment: AssignmentStore,
+    ledger: LedgerStore,
     staff: StaffContext,
     customer_id: str,
     line_id: str,
@@ -84,11 +87,15 @@ def assign_line(
     visible_customer(ports, staff, customer_id)
     if not (ledger_account or category):
         raise InvalidRequest("Give a ledger account or a category.", code="assignment_required")
+    chosen = pick_ledger_account(ledger, staff.firm_id, ledger_account) if ledger_account else None
     line = assignment.get_line(staff.firm_id, customer_id, line_id)
     if line is None:
         raise NotFound()
     assigned = replace(
-        line, ledger_account=ledger_account, category=category, assigned_by=staff.principal.user_id
+        line,
+        ledger_account=chosen.code if chosen else None,
+        category=category,
+        assigned_by=staff.principal.user_id,
     )
     assignment.save_line(assigned)
     return assigned
@@ -100,14 +107,27 @@ def list_rules(assignment: AssignmentStore, staff: StaffContext) -> list[Assignm
 
 
 def save_rule(
-    assignment: AssignmentStore, staff: StaffContext, rule: AssignmentRule, *, rule_id: str | None
+    assignment: AssignmentStore,
+    ledger: LedgerStore,
+    staff: StaffContext,
+    rule: AssignmentRule,
+    *,
+    rule_id: str | None,
 ) -> AssignmentRule:
-    """Create (rule_id None) or replace a rule of the caller's firm; the firm comes from the caller."""
+    """Create (rule_id None) or replace a rule of the caller's firm; the firm comes from the caller.
+    Its ledger account is one of the firm's live accounts, marked used in the rule's transaction."""
     authorize(staff, FirmAction.MANAGE_ASSIGNMENT_RULES)
     if not (rule.ledger_account or rule.category):
         raise InvalidRequest("A rule assigns a ledger account or a category.", code="assignment_required")
-    saved = replace(rule, firm_id=staff.firm_id, rule_id=rule_id or str(ULID.from_datetime(business_now())))
-    assignment.put_rule(saved, must_exist=rule_id is not None)
+    chosen = pick_ledger_account(ledger, staff.firm_id, rule.ledger_account) if rule.ledger_account else None
+    saved = replace(
+        rule,
+        firm_id=staff.firm_id,
+        rule_id=rule_id or str(ULID.from_datetime(business_now())),
+        ledger_account=chosen.code if chosen else None,
+    )
+    uses = [ledger.use_op(chosen)] if chosen else []
+    assignment.put_rule(saved, *uses, must_exist=rule_id is not None)
     return saved
 
 

@@ -23,6 +23,7 @@ from shared.domain.email import EmailSender
 from shared.domain.errors import Conflict, NotFound, QueueSendFailed
 from shared.domain.identity import StaffContext
 from shared.domain.jobs import ImportJob, ImportReason
+from shared.domain.ledger import LedgerKind, code_key
 from shared.domain.notifications import Notification
 from shared.observability import logger, metrics
 from shared.ports.accounts import AccountStore, TransactionPage
@@ -30,9 +31,11 @@ from shared.ports.audit import AuditTrail
 from shared.ports.customers import CustomerPage, CustomerStore
 from shared.ports.directory import UserDirectory
 from shared.ports.identity import IdentityStore
+from shared.ports.ledger import LedgerStore
 from shared.ports.notifications import NotificationStore
 from shared.ports.queue import JobSender
 from shared.services.emails import account_decision_email
+from shared.services.ledger import pick_ledger_account
 from shared.services.staff_notifications import StaffNoticePorts, accounts_waiting
 
 
@@ -249,9 +252,15 @@ def _queue_first_import(ports: OnboardingPorts, account: SharedAccount) -> None:
 
 
 def link_account(
-    ports: OnboardingPorts, staff: StaffContext, customer_id: str, account_id: str, ledger_account: str | None
+    ports: OnboardingPorts,
+    ledger: LedgerStore,
+    staff: StaffContext,
+    customer_id: str,
+    account_id: str,
+    ledger_account: str | None,
 ) -> SharedAccount:
-    """R-CON-4: link a connected account to one of the firm's ledger accounts (or undo, admins only)."""
+    """R-CON-4: link a connected account to one of the firm's bank ledger accounts (or undo, admins
+    only). The ledger account is marked used in the link's transaction (refused if archived since)."""
     authorize(staff, FirmAction.LINK_ACCOUNT if ledger_account else FirmAction.UNLINK_ACCOUNT)
     customer = visible_customer(ports, staff, customer_id)
     accounts = ports.accounts.list_for_customer(staff.firm_id, customer_id)
@@ -264,13 +273,23 @@ def link_account(
         raise Conflict(
             "This account is already linked; a firm admin can undo the link.", code="account_already_linked"
         )
-    if ledger_account and any(a.ledger_account == ledger_account for a in accounts):
+    chosen = (
+        pick_ledger_account(ledger, staff.firm_id, ledger_account, kind=LedgerKind.BANK)
+        if ledger_account
+        else None
+    )
+    if chosen and any(
+        a.ledger_account and code_key(a.ledger_account) == code_key(chosen.code) for a in accounts
+    ):
         raise Conflict(
             "That ledger account is already linked to another account.", code="ledger_account_taken"
         )
-    linked = replace(account, ledger_account=ledger_account)
+    linked = replace(account, ledger_account=chosen.code if chosen else None)
     ports.customers.save(
-        customer, customer, ports.accounts.put_op(linked, expected_status=AccountStatus.ACCEPTED)
+        customer,
+        customer,
+        ports.accounts.put_op(linked, expected_status=AccountStatus.ACCEPTED),
+        *([ledger.use_op(chosen)] if chosen else []),
     )
     audit_customer(
         ports,

@@ -28,6 +28,7 @@ from shared.domain.refresh import (
     ExclusionReason,
     FanoutMessage,
     JobCounts,
+    PackageInUse,
     RefreshFilters,
     RefreshJob,
     RefreshState,
@@ -39,7 +40,7 @@ from shared.ports.audit import AuditTrail
 from shared.ports.firm_bound import bind_ports
 from shared.ports.identity import IdentityStore
 from shared.ports.queue import JobSender
-from shared.ports.refresh import Claim, EngagementPage, RowChange
+from shared.ports.refresh import Claim, EngagementPage, EulaTexts, RowChange
 from shared.services.engagement_rows import ROW_RETRIES, EngagementIndexPorts, back_off, sync_engagement
 from shared.services.staff_notifications import StaffNoticePorts, refresh_progressed
 
@@ -53,12 +54,27 @@ class RefreshPorts:
     imports: JobSender
     default_timezone: str
     notices: StaffNoticePorts  # whoever started a refresh hears when it has finished
+    eula_texts: EulaTexts
 
 
 @dataclass(frozen=True)
 class EulaAcceptance:
     version: str
     accepted_at: datetime
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    page: EngagementPage
+    clock: DashboardClock
+    staff_names: dict[str, str]  # user id -> name, for the owners and assignees on the page
+
+
+@dataclass(frozen=True)
+class EulaDocument:
+    version: str
+    text: str
+    accepted: bool  # by the caller (a customer accepts it for every firm they are a customer of)
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,13 @@ class JobProgress:
 
 
 # EULA (R-REF-5) ------------------------------------------------------------------------------
+def current_eula(ports: RefreshPorts, principal: Principal) -> EulaDocument:
+    """The version to accept now, its text, and whether the caller has accepted it."""
+    version = ports.index.current_eula_version
+    accepted = ports.index.eula.has_accepted(principal.user_id, version)
+    return EulaDocument(version, ports.eula_texts.text(version), accepted)
+
+
 def accept_eula(ports: RefreshPorts, principal: Principal, version: str) -> EulaAcceptance:
     """The customer accepts the current EULA; their engagements become refreshable."""
     current = ports.index.current_eula_version
@@ -83,13 +106,23 @@ def accept_eula(ports: RefreshPorts, principal: Principal, version: str) -> Eula
 # dashboard (R-REF-1, R-REF-2) ----------------------------------------------------------------
 def list_engagements(
     ports: RefreshPorts, staff: StaffContext, filters: RefreshFilters, *, cursor: str | None, limit: int
-) -> tuple[EngagementPage, DashboardClock]:
+) -> Dashboard:
     """The engagements with an online connector that the caller sees (admins: the firm's;
-    advisers: those they own or are assigned to), and the clock their statuses are read with."""
+    advisers: those they own or are assigned to), the clock their statuses are read with, and the
+    names of the staff the page shows (owners, assignees): one batch read of their profiles."""
     authorize(staff, FirmAction.TRIGGER_REFRESH)
     clock = _dashboard_clock(ports, staff.firm_id)
     page = ports.index.rows.page(staff.firm_id, _scope(staff), filters, clock, cursor=cursor, limit=limit)
-    return page, clock
+    people = {person for row in page.rows for person in (row.owner_id, *row.staff_ids)}
+    profiles = ports.identities.get_profiles(people) if people else {}
+    return Dashboard(page, clock, {user_id: profile.name for user_id, profile in profiles.items()})
+
+
+def list_packages(ports: RefreshPorts, staff: StaffContext) -> list[PackageInUse]:
+    """The package values in use in the caller's scope (admins: the firm's engagements; advisers:
+    those they own or are assigned to), for the dashboard's package filter."""
+    authorize(staff, FirmAction.TRIGGER_REFRESH)
+    return ports.index.rows.packages_in_use(staff.firm_id, _scope(staff))
 
 
 # trigger (R-REF-3, R-REF-6) ------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functions.invitations_api import handler as invitations
 from shared import bootstrap
 from shared.services.imports import import_connection
+from tests.integration.ledger_support import chart
 from tests.integration.onboarding_support import ADMIN, ADVISER, call
 from tests.integration.test_imports import linked, stored
 
@@ -20,6 +21,7 @@ ENERGY = {"name": "Energy", "position": 20, "text_contains": "northern energy", 
 
 def test_rules_assign_new_lines_after_an_import_and_survive_reimports(sandboxes):
     job, _ = linked(sandboxes)
+    chart(ADMIN, **{"7200": "expense", "9999": "expense"})
     assert (
         call(invitations, "POST", "/assignment-rules", ADVISER, body=TESCO)[0] == 403
     )  # admins manage rules

@@ -12,6 +12,7 @@ from local.outbox import sent_emails
 from shared import bootstrap
 from shared.adapters.dynamodb.client import dynamodb_client
 from shared.services.customers import offer_accounts
+from tests.integration.ledger_support import chart
 from tests.integration.onboarding_support import (
     ADMIN,
     ADVISER,
@@ -245,6 +246,7 @@ def test_an_account_links_once_and_only_an_admin_undoes_it(invited):
         invited,
         [shared_account(invited, 1), shared_account(invited, 2)],
     )
+    chart(ADMIN, **{"1200": "bank", "1300": "bank"})
     ids = {"customer_id": invited, "account_id": "acct-1"}
     link = "/customers/{customer_id}/accounts/{account_id}/link"
     unlink = "/customers/{customer_id}/accounts/{account_id}/unlink"

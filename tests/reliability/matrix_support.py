@@ -166,6 +166,7 @@ PARAM_OBJECTS = {
     "user_id": "staff_member",  # the assigned adviser: assignable, role-changeable, deactivatable
     "invitation_id": "staff_invitation",  # a pending staff invitation
     "export_id": "export",  # the owner's export of the customer's transactions
+    "code": "ledger_account",  # a ledger account of the firm's chart (an expense one a rule uses)
 }
 ROUTE_OBJECTS = {
     ("POST /customers/{customer_id}/invitation/resend", "customer_id"): "invited_customer",
@@ -174,6 +175,7 @@ ROUTE_OBJECTS = {
     ("POST /customers/{customer_id}/accounts/{account_id}/decline", "account_id"): "new_account",
     ("DELETE /files/{file_id}/members/{member_id}/access", "member_id"): "granted_member",
     ("POST /connections/{connection_id}/complete", "connection_id"): "pending_connection",
+    ("DELETE /ledger-accounts/{code}", "code"): "unused_ledger_account",  # a used one is archived instead
 }
 # Ids some routes read from the query string (another tenant's must find nothing either).
 QUERY_OBJECTS = {
@@ -226,16 +228,26 @@ def dependencies(route: Route) -> set[str]:
 # A valid body for every route that reads one (`world` is the firm whose objects the call uses).
 Body = Callable[["FirmWorld"], Any]
 PASSWORD = "Correct-Horse-42-battery"  # a new account's (the user pool in memory: FakeDirectory)
-RULE = {"name": "Rent", "position": 1, "text_contains": "rent", "ledger_account": "613200"}
+RULE = {"name": "Rent", "position": 1, "text_contains": "rent"}  # + one of the firm's ledger accounts
 BODIES: dict[str, Body] = {
     "POST /customers/invitations": lambda w: {"name": "New Customer", "email": "new.customer@example.org"},
     "POST /invitations/verify": lambda w: {"token": w.tokens["invitation"]},
     "POST /invitations/accept": lambda w: {"token": w.tokens["invitation"]},
     "POST /invitations/create-account": lambda w: {"token": w.tokens["invitation"], "password": PASSWORD},
-    "POST /customers/{customer_id}/accounts/{account_id}/link": lambda w: {"ledger_account": "512100"},
-    "POST /assignment-rules": lambda w: dict(RULE),
-    "PUT /assignment-rules/{rule_id}": lambda w: {**RULE, "name": "Rent (renamed)"},
-    "POST /customers/{customer_id}/lines/{line_id}/assign": lambda w: {"ledger_account": "626000"},
+    "POST /customers/{customer_id}/accounts/{account_id}/link": lambda w: {
+        "ledger_account": w.ids["bank_ledger"]
+    },
+    "POST /assignment-rules": lambda w: {**RULE, "ledger_account": w.ids["ledger_account"]},
+    "PUT /assignment-rules/{rule_id}": lambda w: {
+        **RULE,
+        "name": "Rent (renamed)",
+        "ledger_account": w.ids["ledger_account"],
+    },
+    "POST /customers/{customer_id}/lines/{line_id}/assign": lambda w: {
+        "ledger_account": w.ids["ledger_account"]
+    },
+    "POST /ledger-accounts": lambda w: {"code": "NEW-700", "name": "New account", "kind": "expense"},
+    "PATCH /ledger-accounts/{code}": lambda w: {"name": "Renamed account"},
     "POST /files/{file_id}/members": lambda w: {"name": "Aunt", "relation": "other"},
     "PUT /files/{file_id}/members/{member_id}": lambda w: {"name": "Renamed", "relation": "parent"},
     "POST /files/{file_id}/patrimony": lambda w: dict(PATRIMONY),
@@ -420,7 +432,19 @@ def _build_firm(sandboxes: Any, people: FirmPeople) -> FirmWorld:
     lines = _ok("GET /customers/{customer_id}/unassigned-lines", admin, path_parameters=on_customer)
     ids["line"] = lines["items"][0]["line_id"]
     ids["notification"] = _ok("GET /me/notifications", customer)["items"][0]["notification_id"]
-    ids["rule"] = _ok("POST /assignment-rules", admin, body=dict(RULE))["rule_id"]
+    # the chart of accounts: a bank account to link, an expense account a rule names, an unused one
+    tag = people.firm_id[3:8]  # codes unlike the other firm's: its ids must find nothing here
+    for name, code, kind in (
+        ("bank_ledger", f"{tag}-512100", "bank"),
+        ("ledger_account", f"{tag}-613200", "expense"),
+        ("unused_ledger_account", f"{tag}-UNUSED", "expense"),
+    ):
+        ids[name] = _ok("POST /ledger-accounts", admin, body={"code": code, "name": name, "kind": kind})[
+            "code"
+        ]
+    ids["rule"] = _ok("POST /assignment-rules", admin, body=BODIES["POST /assignment-rules"](world))[
+        "rule_id"
+    ]
     ids["job"] = _ok("POST /data-refresh/jobs", owner, body={"engagement_ids": [ids["customer"]]})["job_id"]
     ids["export"] = _ok("POST /customers/{customer_id}/exports", owner, path_parameters=on_customer, body={})[
         "export_id"
@@ -485,16 +509,16 @@ class Checkpoint:
 
     def __init__(self, sandboxes: Any) -> None:
         self._boxes = [sandboxes.gocardless, sandboxes.plaid]
-        self._tables = _tables()
         self._directory = bootstrap.onboarding().directory  # the user pool in memory (build_world)
         self._saved = pickle.dumps(
-            ([t.items for t in self._tables], [b._state for b in self._boxes], vars(self._directory))
+            ([t.items for t in _tables()], [b._state for b in self._boxes], vars(self._directory))
         )
 
     def restore(self) -> None:
         # a deep copy, several times quicker than deepcopy; the bytes are our own, from this process
         items, states, directory = pickle.loads(self._saved)  # noqa: S301  # nosec B301
-        for table, table_items in zip(self._tables, items, strict=True):
+        # moto puts a copy of its tables in place when a transaction is cancelled: look them up again
+        for table, table_items in zip(_tables(), items, strict=True):
             table.items = table_items
         for box, state in zip(self._boxes, states, strict=True):
             box._state = state

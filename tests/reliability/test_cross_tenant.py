@@ -33,6 +33,7 @@ from tests.reliability.matrix_support import (
     FIRM_B,
     QUERY_OBJECTS,
     ROUTE_BY_KEY,
+    RULE,
     Answer,
     Checkpoint,
     FirmWorld,
@@ -53,6 +54,16 @@ __all__ = ["matrix_directory", "sandboxes"]
 # Bodies that name a tenant object: the object, and the body that names it.
 BODY_OBJECTS = {
     "POST /data-refresh/jobs": ("customer", lambda object_id: {"engagement_ids": [object_id]}),
+    # another firm's ledger account is an unknown code (400 unknown_ledger_account, like a made-up one)
+    "POST /assignment-rules": ("ledger_account", lambda object_id: {**RULE, "ledger_account": object_id}),
+    "POST /customers/{customer_id}/accounts/{account_id}/link": (
+        "bank_ledger",
+        lambda object_id: {"ledger_account": object_id},
+    ),
+    "POST /customers/{customer_id}/lines/{line_id}/assign": (
+        "ledger_account",
+        lambda object_id: {"ledger_account": object_id},
+    ),
     "POST /customers/{customer_id}/transfer": ("staff_member", lambda object_id: {"owner_id": object_id}),
     "POST /audit/exports": ("customer", lambda object_id: {"customer_id": object_id}),
     "POST /connections": (
@@ -83,7 +94,7 @@ NO_TENANT_OBJECT = {
     "GET /callbacks/gocardless",
     "POST /webhooks/plaid",
     "POST /customers/invitations",
-    "POST /assignment-rules",
+    "POST /ledger-accounts",
     "POST /me/eula",
     "PUT /me/notification-preferences",  # the caller's own digest choice
 }

@@ -172,6 +172,10 @@ RULES: dict[str, Rule] = {
     "POST /customers/{customer_id}/auto-assign": firm(F.ASSIGN_LINES, "customer"),
     "GET /customers/{customer_id}/unassigned-lines": firm(F.VIEW_CUSTOMERS, "customer"),
     "POST /customers/{customer_id}/lines/{line_id}/assign": firm(F.ASSIGN_LINES, "customer"),
+    "GET /ledger-accounts": firm(F.VIEW_LEDGER_ACCOUNTS),
+    "POST /ledger-accounts": firm(F.MANAGE_LEDGER_ACCOUNTS),
+    "PATCH /ledger-accounts/{code}": firm(F.MANAGE_LEDGER_ACCOUNTS),
+    "DELETE /ledger-accounts/{code}": firm(F.MANAGE_LEDGER_ACCOUNTS),
     "GET /audit": firm(F.VIEW_AUDIT_LOG),
     "GET /staff": firm(F.VIEW_STAFF),
     "PATCH /staff/{user_id}": firm(F.MANAGE_STAFF),
@@ -228,6 +232,7 @@ RULES: dict[str, Rule] = {
     "GET /callbacks/gocardless": public,
     "POST /webhooks/plaid": never,
     "GET /data-refresh/engagements": firm(F.TRIGGER_REFRESH),
+    "GET /data-refresh/packages": firm(F.TRIGGER_REFRESH),  # advisers: their own customers' packages
     "POST /data-refresh/jobs": firm(F.TRIGGER_REFRESH),
     "GET /data-refresh/jobs": firm(F.TRIGGER_REFRESH),  # advisers: the jobs they started
     "GET /data-refresh/jobs/{job_id}": firm(F.TRIGGER_REFRESH, "job"),
@@ -235,6 +240,7 @@ RULES: dict[str, Rule] = {
     "POST /customers/{customer_id}/exports": firm(F.EXPORT_TRANSACTIONS, "customer"),
     "POST /audit/exports": firm(F.EXPORT_AUDIT_LOG),
     "GET /exports/{export_id}": firm(F.EXPORT_TRANSACTIONS, "job"),  # its requester (the owner) or admins
+    "GET /eula": signed_in,  # anyone signed in reads it before accepting
 }
 
 

@@ -79,14 +79,16 @@ def list_rules(staff: Staff) -> list[RuleOut]:
 
 @router.post("/assignment-rules", tags=TAGS, summary="Add a rule (admins)", status_code=201)
 def create_rule(body: RuleIn, staff: Staff) -> Response[RuleOut]:
-    saved = assignment.save_rule(bootstrap.assignment_for(staff), staff, _rule(body), rule_id=None)
+    ledger = bootstrap.ledger_for(staff).ledger
+    saved = assignment.save_rule(bootstrap.assignment_for(staff), ledger, staff, _rule(body), rule_id=None)
     return Response(status_code=201, content_type="application/json", body=RuleOut.of(saved))
 
 
 @router.put("/assignment-rules/<rule_id>", tags=TAGS, summary="Replace a rule (admins)")
 def replace_rule(rule_id: RuleId, body: RuleIn, staff: Staff) -> RuleOut:
+    ledger = bootstrap.ledger_for(staff).ledger
     return RuleOut.of(
-        assignment.save_rule(bootstrap.assignment_for(staff), staff, _rule(body), rule_id=rule_id)
+        assignment.save_rule(bootstrap.assignment_for(staff), ledger, staff, _rule(body), rule_id=rule_id)
     )
 
 
@@ -127,6 +129,7 @@ def assign(
     line = assignment.assign_line(
         bootstrap.onboarding_for(staff),
         bootstrap.assignment_for(staff),
+        bootstrap.ledger_for(staff).ledger,
         staff,
         customer_id,
         line_id,

@@ -92,11 +92,19 @@ def decline_account(customer_id: CustomerId, account_id: AccountId, staff: Staff
 
 
 @router.post(
-    "/customers/<customer_id>/accounts/<account_id>/link", tags=TAGS, summary="Link to a ledger account"
+    "/customers/<customer_id>/accounts/<account_id>/link",
+    tags=TAGS,
+    summary="Link to a bank ledger account of the firm's chart (else 400 unknown_ledger_account,"
+    " ledger_account_archived or ledger_account_not_bank)",
 )
 def link_account(customer_id: CustomerId, account_id: AccountId, body: LinkIn, staff: Staff) -> AccountOut:
     linked = customers.link_account(
-        bootstrap.onboarding_for(staff), staff, customer_id, account_id, body.ledger_account
+        bootstrap.onboarding_for(staff),
+        bootstrap.ledger_for(staff).ledger,
+        staff,
+        customer_id,
+        account_id,
+        body.ledger_account,
     )
     return AccountOut.of(linked)
 
@@ -106,7 +114,14 @@ def link_account(customer_id: CustomerId, account_id: AccountId, body: LinkIn, s
 )
 def unlink_account(customer_id: CustomerId, account_id: AccountId, staff: Staff) -> AccountOut:
     return AccountOut.of(
-        customers.link_account(bootstrap.onboarding_for(staff), staff, customer_id, account_id, None)
+        customers.link_account(
+            bootstrap.onboarding_for(staff),
+            bootstrap.ledger_for(staff).ledger,
+            staff,
+            customer_id,
+            account_id,
+            None,
+        )
     )
 
 

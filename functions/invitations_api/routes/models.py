@@ -41,7 +41,7 @@ class LinkIn(StrictBody):
         min_length=1,
         max_length=64,
         pattern=r"^[A-Za-z0-9 ._/-]+$",
-        description="The firm's own account this bank account feeds",
+        description="The code of the firm's bank ledger account it feeds (GET /ledger-accounts)",
     )
 
 

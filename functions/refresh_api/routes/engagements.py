@@ -7,7 +7,13 @@ from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from functions.refresh_api.routes.models import EngagementListOut, EngagementRowOut, FiltersIn
+from functions.refresh_api.routes.models import (
+    EngagementListOut,
+    EngagementRowOut,
+    FiltersIn,
+    PackageListOut,
+    PackageOut,
+)
 from shared import bootstrap
 from shared.api.caller import current_staff
 from shared.domain.identity import StaffContext
@@ -45,9 +51,18 @@ def list_engagements(
         last_upload_to=last_upload_to,
         status=status,
     ).to_filters()
-    page, clock = refresh.list_engagements(
-        bootstrap.refresh_for(staff), staff, filters, cursor=cursor, limit=limit
-    )
+    shown = refresh.list_engagements(bootstrap.refresh_for(staff), staff, filters, cursor=cursor, limit=limit)
     return EngagementListOut(
-        items=[EngagementRowOut.of(row, clock) for row in page.rows], next_cursor=page.next_cursor
+        items=[EngagementRowOut.of(row, shown.clock, shown.staff_names) for row in shown.page.rows],
+        next_cursor=shown.page.next_cursor,
     )
+
+
+@router.get(
+    "/data-refresh/packages",
+    tags=["data refresh"],
+    summary="The accounting packages (providers, institutions) your engagements use, for the package filter",
+)
+def list_packages(staff: Annotated[StaffContext, Depends(current_staff)]) -> PackageListOut:
+    in_use = refresh.list_packages(bootstrap.refresh_for(staff), staff)
+    return PackageListOut(items=[PackageOut.of(package) for package in in_use])

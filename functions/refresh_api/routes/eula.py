@@ -5,13 +5,22 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Depends
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from functions.refresh_api.routes.models import EulaIn, EulaOut
+from functions.refresh_api.routes.models import EulaDocumentOut, EulaIn, EulaOut
 from shared import bootstrap
 from shared.api.caller import current_principal
 from shared.domain.identity import Principal
 from shared.services import refresh
 
 router = Router()
+
+
+@router.get(
+    "/eula",
+    tags=["data refresh"],
+    summary="The current Data Refresh EULA: its version, its text, and whether you accepted it (R-REF-5)",
+)
+def read_eula(principal: Annotated[Principal, Depends(current_principal)]) -> EulaDocumentOut:
+    return EulaDocumentOut.of(refresh.current_eula(bootstrap.refresh(), principal))
 
 
 @router.post(

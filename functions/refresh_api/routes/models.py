@@ -14,12 +14,14 @@ from shared.domain.refresh import (
     ExclusionReason,
     InactiveReason,
     JobCounts,
+    PackageInUse,
+    PackageKind,
     RefreshFilters,
     RefreshJob,
     RefreshState,
     RefreshStatus,
 )
-from shared.services.refresh import EulaAcceptance
+from shared.services.refresh import EulaAcceptance, EulaDocument
 
 MAX_ENGAGEMENTS_PER_TRIGGER = 10_000
 
@@ -39,6 +41,16 @@ class EulaOut(BaseModel):
     @classmethod
     def of(cls, acceptance: EulaAcceptance) -> EulaOut:
         return cls(version=acceptance.version, accepted_at=acceptance.accepted_at)
+
+
+class EulaDocumentOut(BaseModel):
+    version: str = Field(description="The version to accept with POST /me/eula")
+    text: str = Field(description="The agreement, as Markdown")
+    accepted: bool = Field(description="Whether you have accepted this version")
+
+    @classmethod
+    def of(cls, document: EulaDocument) -> EulaDocumentOut:
+        return cls(version=document.version, text=document.text, accepted=document.accepted)
 
 
 class FiltersIn(StrictBody):
@@ -89,12 +101,19 @@ class ContactOut(BaseModel):
     email: str
 
 
+class StaffNameOut(BaseModel):
+    user_id: str
+    name: str | None = Field(description="None when the person has no profile (left the firm long ago)")
+
+
 class EngagementRowOut(BaseModel):
     engagement_id: str
     customer_id: str
     customer_name: str
     contact_person: ContactOut
     owner_id: str
+    owner_name: str | None = Field(description="The engagement owner's name (None: no profile)")
+    assignees: list[StaffNameOut] = Field(description="The advisers assigned besides the owner")
     connectors: list[ConnectorOut]
     last_upload_at: datetime | None
     status: RefreshStatus
@@ -105,7 +124,7 @@ class EngagementRowOut(BaseModel):
     selectable: bool = Field(description="Can be refreshed now (R-REF-4, R-REF-5)")
 
     @classmethod
-    def of(cls, engagement: Engagement, clock: DashboardClock) -> EngagementRowOut:
+    def of(cls, engagement: Engagement, clock: DashboardClock, names: dict[str, str]) -> EngagementRowOut:
         last = engagement.last_refresh
         return cls(
             engagement_id=engagement.engagement_id,
@@ -113,6 +132,12 @@ class EngagementRowOut(BaseModel):
             customer_name=engagement.customer_name,
             contact_person=ContactOut(name=engagement.customer_name, email=engagement.contact_email),
             owner_id=engagement.owner_id,
+            owner_name=names.get(engagement.owner_id),
+            assignees=[
+                StaffNameOut(user_id=user_id, name=names.get(user_id))
+                for user_id in engagement.staff_ids
+                if user_id != engagement.owner_id
+            ],
             connectors=[
                 ConnectorOut(
                     connection_id=c.connection_id,
@@ -238,3 +263,19 @@ class JobOut(JobSummaryOut):
 class JobListOut(BaseModel):
     items: list[JobSummaryOut]
     next_cursor: str | None
+
+
+class PackageOut(BaseModel):
+    kind: PackageKind
+    value: str = Field(description="What the dashboard's `package` filter takes (any case)")
+    name: str = Field(description="The provider, or the institution's name")
+    engagements: int = Field(description="How many of the engagements you see use it")
+
+    @classmethod
+    def of(cls, in_use: PackageInUse) -> PackageOut:
+        package = in_use.package
+        return cls(kind=package.kind, value=package.value, name=package.name, engagements=in_use.engagements)
+
+
+class PackageListOut(BaseModel):
+    items: list[PackageOut]

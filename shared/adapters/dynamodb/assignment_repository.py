@@ -14,7 +14,8 @@ from shared.adapters.dynamodb.client import dynamodb_client, from_item, query_pr
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
 from shared.domain.accounts import BankTransaction
 from shared.domain.assignment import AssignmentRule, Direction
-from shared.domain.errors import NotFound
+from shared.domain.errors import LedgerAccountChanged, NotFound
+from shared.ports.storage import TransactItem
 
 
 @dataclass
@@ -27,17 +28,21 @@ class AssignmentRepository:
         found = [_rule(item) for item in items]
         return sorted(found, key=lambda r: (r.position, r.rule_id))
 
-    def put_rule(self, rule: AssignmentRule, *, must_exist: bool) -> None:
+    def put_rule(self, rule: AssignmentRule, *extra: TransactItem, must_exist: bool) -> None:
+        put: TransactItem = {
+            "TableName": self.table_name,
+            "Item": to_item(_rule_values(rule)),
+            "ConditionExpression": "attribute_exists(PK)" if must_exist else "attribute_not_exists(PK)",
+        }
         try:
-            dynamodb_client().put_item(
-                TableName=self.table_name,
-                Item=to_item(_rule_values(rule)),
-                ConditionExpression="attribute_exists(PK)" if must_exist else "attribute_not_exists(PK)",
-            )
+            dynamodb_client().transact_write_items(TransactItems=[{"Put": put}, *extra])  # type: ignore[list-item]
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = error.response.get("CancellationReasons") or [{}]
+            if reasons[0].get("Code") == "ConditionalCheckFailed":
                 raise NotFound() from None
-            raise
+            raise LedgerAccountChanged() from None
 
     def delete_rule(self, firm_id: str, rule_id: str) -> None:
         try:

@@ -1,4 +1,5 @@
-"""Data Refresh storage: the dashboard's engagement rows (access patterns 37-39 in keys.py).
+"""Data Refresh storage: the dashboard's engagement rows (access patterns 37-39 in keys.py) and the
+package values in use per scope (70), counted in the rows' own transactions.
 
 Engagement rows mirror the customer rows (customers_repository): one item per scope (the
 firm, and each staff member who sees the customer), rewritten together in one transaction
@@ -29,9 +30,13 @@ from shared.domain.refresh import (
     DashboardClock,
     Engagement,
     LastRefresh,
+    Package,
+    PackageInUse,
+    PackageKind,
     RefreshFilters,
     RefreshState,
     RefreshStatus,
+    package_key,
 )
 from shared.ports.refresh import EngagementPage, RowChange
 from shared.ports.storage import TransactItem
@@ -94,6 +99,27 @@ class EngagementRowsRepository:
             consistent=True,
         )
         return {engagement.customer_id: engagement for engagement in map(_engagement, items)}
+
+    def packages_in_use(self, firm_id: str, staff_scope: str | None) -> list[PackageInUse]:
+        """The package values the scope's engagements use, with how many use each (#70: one GetItem)."""
+        response = dynamodb_client().get_item(
+            TableName=self.table_name,
+            Key=to_item({"PK": keys.firm_pk(firm_id), "SK": keys.refresh_packages_sk(staff_scope)}),
+        )
+        item = from_item(response.get("Item", {}))
+        counts = {
+            name.removeprefix(keys.PACKAGE_COUNT_PREFIX): int(count)
+            for name, count in item.items()
+            if name.startswith(keys.PACKAGE_COUNT_PREFIX)
+        }
+        found = [
+            PackageInUse(_package(item[keys.PACKAGE_SHOWN_PREFIX + key]), count)
+            for key, count in counts.items()
+            if count > 0 and keys.PACKAGE_SHOWN_PREFIX + key in item
+        ]
+        return sorted(
+            found, key=lambda p: (p.package.kind.value, package_key(p.package.name), p.package.value)
+        )
 
     def page(
         self,
@@ -212,6 +238,7 @@ def row_writes(
             else:
                 put["ConditionExpression"] = "attribute_not_exists(PK)"
         items.append({"Put": put})
+    items += _package_count_writes(table_name, engagement, previous)
     for gone in set(previous.staff_ids if previous else ()) - set(engagement.staff_ids):
         items.append(
             {
@@ -227,6 +254,53 @@ def row_writes(
             }
         )
     return items
+
+
+def _package_count_writes(
+    table_name: str, engagement: Engagement, previous: Engagement | None
+) -> list[TransactItem]:
+    """Per scope whose packages change: one update moving the counts of #70 (a row stored before the
+    counts existed counted nothing yet: all of its packages are added)."""
+    before = previous.packages() if previous and previous.packages_counted else {}
+    after = engagement.packages()
+    old_scopes = {None, *previous.staff_ids} if previous else set()
+    new_scopes = {None, *engagement.staff_ids}
+    writes: list[TransactItem] = []
+    for scope in sorted(old_scopes | new_scopes, key=lambda s: s or ""):
+        had = before if scope in old_scopes else {}
+        has = after if scope in new_scopes else {}
+        moves = {key: 1 for key in has.keys() - had.keys()} | {key: -1 for key in had.keys() - has.keys()}
+        if not moves:
+            continue
+        names: dict[str, str] = {"#type": "type"}
+        values: dict[str, Any] = {":type": "refresh_packages"}
+        adds, sets = [], ["#type = :type"]
+        for n, (key, move) in enumerate(sorted(moves.items())):
+            names[f"#n{n}"], values[f":n{n}"] = keys.PACKAGE_COUNT_PREFIX + key, move
+            adds.append(f"#n{n} :n{n}")
+            if move > 0:
+                shown = has[key]
+                names[f"#p{n}"] = keys.PACKAGE_SHOWN_PREFIX + key
+                values[f":p{n}"] = {"kind": shown.kind.value, "value": shown.value, "name": shown.name}
+                sets.append(f"#p{n} = :p{n}")
+        writes.append(
+            {
+                "Update": {
+                    "TableName": table_name,
+                    "Key": to_item(
+                        {"PK": keys.firm_pk(engagement.firm_id), "SK": keys.refresh_packages_sk(scope)}
+                    ),
+                    "UpdateExpression": f"ADD {', '.join(adds)} SET {', '.join(sets)}",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": to_item(values),
+                }
+            }
+        )
+    return writes
+
+
+def _package(shown: dict[str, Any]) -> Package:
+    return Package(PackageKind(shown["kind"]), shown["value"], shown["name"])
 
 
 # dashboard queries ---------------------------------------------------------------------------
@@ -264,7 +338,7 @@ def _filter_conditions(
         values[":owner"] = filters.owner_id
     if filters.package:
         conditions.append("contains(packages, :package)")
-        values[":package"] = filters.package.strip().lower()
+        values[":package"] = package_key(filters.package)
     status = filters.status
     if status is None:
         return conditions, names
@@ -332,13 +406,8 @@ def _row_values(engagement: Engagement, scope: str | None, bucket: str) -> dict[
         ],
         "search_text": f"{engagement.customer_name} {engagement.contact_email} {connectors_text}".lower(),
         "contact_search": f"{engagement.customer_name} {engagement.contact_email}".lower(),
-        "packages": sorted(
-            {
-                p.lower()
-                for c in engagement.connectors
-                for p in (c.provider, c.institution_id, c.institution_name)
-            }
-        ),
+        "packages": sorted(engagement.package_keys()),
+        "packages_counted": True,  # its packages are in the counts of #70
         "consent_valid_until": max(valid_until) if valid_until else None,
         "eula_version": engagement.eula_version,
         "last_upload_at": last_upload,
@@ -392,6 +461,7 @@ def _engagement(item: dict[str, Any]) -> Engagement:
         if last
         else None,
         version=int(item["version"]),
+        packages_counted=bool(item.get("packages_counted", False)),
     )
 
 

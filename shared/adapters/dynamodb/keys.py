@@ -93,6 +93,13 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |77 | a customer's audit events between two  | GSI1  | GSI1PK=FIRM#<firm>#AUDIT#CUSTOMER#<cust>, GSI1SK    |
 |   | days (the audit export)                |       | BETWEEN the bounds of #76                           |
 
+
+|70 | the package values in use in a scope   | table | PK=FIRM#<firm>, SK=REFRESH_PACKAGES#ALL or          |
+|   | (a count per value, kept in the rows'  |       | REFRESH_PACKAGES#STAFF#<sub>                        |
+|   | transactions: one GetItem lists them)  |       |                                                     |
+|71 | one ledger account of the firm         | table | PK=FIRM#<firm>, SK=LEDGER#<casefolded code>         |
+|72 | the firm's chart of accounts           | table | PK=FIRM#<firm>, SK begins LEDGER#                   |
+
 Customer rows are denormalised into one visibility item per staff member who may see the
 customer (owner and assignees): every customer write rewrites them in the same transaction,
 so an adviser's page is one Query with no per-row lookups. Section counts are counters
@@ -118,6 +125,16 @@ every connection, and a single partition would take all those index writes.
 Staff notifications (#60, #20) are written one transaction per event: each person's notification
 with their marker of the event, put only if absent, so a retried worker notifies nobody twice. The
 digest index (#63) holds only the people who opted in, each under the time their next digest is due.
+
+
+The packages in use (#70) are one item per scope holding a count per package value (`n:<kind>:<value>`,
+ADDed) and how to show it (`p:<kind>:<value>`); every write of the rows (#37) that changes a scope's
+packages moves those counts in the same transaction, so `GET /data-refresh/packages` is one GetItem
+and never drifts from the rows. Rows written before the counts existed are counted at their next
+write (they carry no `packages_counted` marker).
+A ledger account (#71) is marked `used` in the transaction that links an account to it or saves a
+rule naming it (a condition there refuses an archived or deleted one); a used account is archived,
+not deleted.
 A staff invitation (#46) is accepted in one transaction that consumes its token (#48) and puts
 the person's membership (#3, #4) only if they have none in the firm.
 An export (#75) is written with its `export.requested` audit event (#7) in one transaction, and
@@ -421,6 +438,14 @@ def refresh_uploads_between(first_iso: str | None, last_iso: str | None) -> tupl
     return first_iso or "0", (last_iso or "9") + "#\uffff"
 
 
+def refresh_packages_sk(staff_id: str | None) -> str:
+    return f"REFRESH_PACKAGES#STAFF#{staff_id}" if staff_id else "REFRESH_PACKAGES#ALL"
+
+
+PACKAGE_COUNT_PREFIX = "n:"  # attribute names on a #70 item: the count of a package value
+PACKAGE_SHOWN_PREFIX = "p:"  # and how to show it
+
+
 def refresh_cap_pk(firm_id: str, customer_id: str, day: str) -> str:
     return f"FIRM#{firm_id}#ENGAGEMENT#{customer_id}#REFRESH_DAY#{day}"
 
@@ -526,3 +551,11 @@ def audit_between(first_day: date | None, last_day: date | None) -> tuple[str, s
     low = ulid_at(first_day, bytes(10), time.min) if first_day else str(ULID.from_bytes(bytes(16)))
     high = ulid_at(last_day, b"\xff" * 10, time.max) if last_day else str(ULID.from_bytes(b"\xff" * 16))
     return low, high
+
+
+# The firm's chart of accounts (ledger accounts) ------------------------------------------------
+LEDGER_PREFIX = "LEDGER#"
+
+
+def ledger_sk(code_key: str) -> str:
+    return f"LEDGER#{code_key}"
