@@ -97,7 +97,8 @@ def assign_line(
         category=category,
         assigned_by=staff.principal.user_id,
     )
-    assignment.save_line(assigned)
+    # Marked used in the same write: a chart account a booked line names is archived, never deleted.
+    assignment.save_line(assigned, *([ledger.use_op(chosen)] if chosen else []))
     return assigned
 
 

@@ -31,7 +31,7 @@ from shared.ports.connections import ConnectionAddress
 from shared.ports.firm_bound import bind_ports
 from shared.services import emails, staff_notifications
 from shared.services.connection_consents import Started, reauthorise
-from shared.services.connections import ConnectionsPorts, audit_connection, my_connections, save_connection
+from shared.services.connections import ConnectionsPorts, audit_connection, my_connections
 
 SYSTEM_ACTOR = "system"
 REMINDED = "connection.expiry_reminded"
@@ -46,11 +46,24 @@ def send_expiry_reminders(ports: ConnectionsPorts) -> dict[str, int]:
     outcome: Counter[str] = Counter(dict.fromkeys(OUTCOMES, 0))
     for day in expiry_reminder_days(now):
         for page in ports.connections.awaiting_expiry_reminder(day, now):
-            outcome.update(remind_expiring_connection(ports, address, firm_of) for address in page)
+            outcome.update(_step(ports, address, firm_of) for address in page)
     outcome.pop("not_due", None)  # read early (a later day of the window): not counted
     for name, value in outcome.items():
         metrics.add_metric(name=f"ConsentExpiry{name.title().replace('_', '')}", unit="Count", value=value)
     return dict(outcome)
+
+
+def _step(ports: ConnectionsPorts, address: ConnectionAddress, firm_of: Callable[[str], Firm | None]) -> str:
+    """One connection's step; its failure (a throttled read, say) is that connection's alone: the
+    run goes on with the others and the next run tries it again (the claim is taken last)."""
+    try:
+        return remind_expiring_connection(ports, address, firm_of)
+    except Exception as error:
+        logger.error(
+            "Consent expiry reminder step failed",
+            extra={"connection_id": address.connection_id, "error_type": type(error).__name__},
+        )
+        return "failed"
 
 
 def remind_expiring_connection(
@@ -68,17 +81,20 @@ def remind_expiring_connection(
     if customer is None or connection.expires_at is None:
         return "skipped"
     expiry = connection.expires_at
+    local_expiry = expiry.astimezone(ZoneInfo(firm.timezone)).date()
     # Everything the email needs is ready before the claim: once taken, only the send can fail.
     letter = emails.consent_expiry_email(
         to=customer.email,
         customer_name=customer.name,
         firm_name=firm.name,
         institution_name=connection.institution_name,
-        expires_on=f"{expiry.astimezone(ZoneInfo(firm.timezone)):%d %B %Y}",
+        expires_on=f"{local_expiry:%d %B %Y}",
         link=emails.reauthorise_link(ports.app_base_url, connection.connection_id),
     )
     try:
-        claimed = save_connection(ports, replace(connection, expiry_reminded_for=expiry), connection)
+        # The store's save alone: the reminder changes nothing the Data Refresh rows show, so no
+        # later step may fail between the claim and the send.
+        claimed = ports.connections.save(replace(connection, expiry_reminded_for=expiry), connection)
     except StaleConnection:
         return "skipped"  # another run claimed it, or the connection changed: its next read decides
     try:
@@ -91,7 +107,8 @@ def remind_expiring_connection(
         _release(ports, address, expiry, connection.expiry_reminded_for)
         return "failed"
     audit_connection(ports, SYSTEM_ACTOR, claimed, REMINDED, {"expires_at": expiry.isoformat()})
-    staff_notifications.consent_expiring(ports.staff_notices, claimed)  # its owner and advisers too
+    # its owner and advisers too, with the day the customer's email names (the firm's calendar)
+    staff_notifications.consent_expiring(ports.staff_notices, claimed, expires_on=local_expiry.isoformat())
     return "reminders_sent"
 
 
@@ -104,7 +121,7 @@ def _release(
     if current is None or current.expiry_reminded_for != expiry:
         return
     try:
-        save_connection(ports, replace(current, expiry_reminded_for=before), current)
+        ports.connections.save(replace(current, expiry_reminded_for=before), current)
     except StaleConnection:
         logger.warning("Consent expiry reminder claim kept", extra={"connection_id": address.connection_id})
 

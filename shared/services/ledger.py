@@ -66,6 +66,10 @@ def update_ledger_account(
     )
     if updated == previous:
         return previous
+    if updated.kind is not previous.kind and previous.used:
+        # A link chose it as a bank account, a rule or a line as an expense: a new kind would break
+        # what they were checked against.
+        raise Conflict("This ledger account is in use: its kind cannot change.", code="ledger_account_in_use")
     saved = ports.ledger.save_account(updated, previous)
     action = (
         "ledger_account.archived"

@@ -121,12 +121,10 @@ def connection_changed(ports: StaffNoticePorts, previous: Connection | None, sav
     )
 
 
-def consent_expiring(ports: StaffNoticePorts, connection: Connection) -> None:
-    """(e) A connection's consent lapses within 7 days (the daily consent-expiry sweep, once per
-    expiry: a reauthorised consent's new expiry is a new event)."""
-    if connection.expires_at is None:
-        return
-    expires_on = connection.expires_at.date().isoformat()
+def consent_expiring(ports: StaffNoticePorts, connection: Connection, *, expires_on: str) -> None:
+    """(e) A connection's consent lapses within 7 days, on `expires_on` (the firm-local day, as the
+    customer's email says): from the daily consent-expiry sweep, once per expiry (a reauthorised
+    consent's new expiry is a new event)."""
     _best_effort(
         StaffNoticeKind.CONSENT_EXPIRING,
         lambda: notify_customer_staff(

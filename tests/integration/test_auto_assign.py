@@ -64,6 +64,9 @@ def test_rules_assign_new_lines_after_an_import_and_survive_reimports(sandboxes)
         query={"limit": "100"},
     )
     assert line["line_id"] not in {entry["line_id"] for entry in after["items"]}
+    # The chart account a booked line names is used from then on: archived, never deleted.
+    gone = call(invitations, "DELETE", "/ledger-accounts/{code}", ADMIN, path_parameters={"code": "9999"})
+    assert (gone[0], gone[1]["code"]) == (409, "ledger_account_in_use")
 
     # A new rule, run on demand, picks up what is left; a re-import keeps every assignment.
     cafe = {"name": "Cafés", "position": 5, "text_contains": "café", "category": "meals"}

@@ -318,3 +318,29 @@ def test_transaction_pages_are_newest_first_with_a_cursor_as_the_table_gives_the
         FIRM, "cust", account_id="acct-0", date_from=None, date_to=None, cursor=None, limit=10
     )
     assert [line.transaction_key for line in one.transactions] == ["tx-4", "tx-2", "tx-0"]
+
+
+def test_an_idempotency_key_never_crosses_firms(customer_id):
+    """Review of issue 16: the admin of two firms who reuses a key in the other firm gets that
+    firm's own export, not the first firm's."""
+    from tests.integration.onboarding_support import OTHER_FIRM
+
+    bootstrap.identity_repository().put_membership(
+        StaffMembership(OTHER_FIRM.firm_id, ADMIN.sub, StaffRole.ADMIN)
+    )
+    key = {"idempotency-key": "audit-export-1"}
+    firms = [DEMO_FIRM.firm_id, OTHER_FIRM.firm_id]
+    answers = [
+        call(exports_api, "POST", "/audit/exports", ADMIN, body={}, headers={**key, "x-firm-id": firm})
+        for firm in firms
+    ]
+    assert [status for status, _ in answers] == [202, 202]
+    first, second = (body["export_id"] for _, body in answers)
+    assert first != second
+    again = call(
+        exports_api, "POST", "/audit/exports", ADMIN, body={}, headers={**key, "x-firm-id": firms[1]}
+    )
+    assert again == (202, answers[1][1])  # a replay in the same firm answers that firm's export
+    for firm, export_id in zip(firms, (first, second), strict=True):
+        status, _ = call(exports_api, "GET", f"/exports/{export_id}", ADMIN, headers={"x-firm-id": firm})
+        assert status == 200

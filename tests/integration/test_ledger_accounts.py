@@ -140,6 +140,9 @@ def test_a_link_picks_a_live_bank_account_of_the_chart(invited):
         409,
         "ledger_account_in_use",
     )
+    assert error(
+        call(invitations, "PATCH", ONE, ADMIN, path_parameters={"code": "512100"}, body={"kind": "expense"})
+    ) == (409, "ledger_account_in_use")  # a used account keeps the kind it was picked for
     status, archived = call(
         invitations, "PATCH", ONE, ADMIN, path_parameters={"code": "512200"}, body={"archived": True}
     )

@@ -204,3 +204,25 @@ def test_the_customers_owner_hears_of_the_expiring_consent_once_per_expiry():
     clock.at += timedelta(days=1)
     send_expiry_reminders(fakes.ports(clock))
     assert len(fakes.notifications.of("owner-1")) == 1
+
+
+def test_a_failing_data_refresh_sync_neither_loses_the_reminder_nor_stops_the_run():
+    """Review of issue 16: the claim is the connection store's save alone (the reminder changes
+    nothing the Data Refresh rows show), and one connection's failure is its own."""
+    now = clock_start()
+    fakes, clock = world(now, "Europe/London", linked("c-1", now + timedelta(days=6)))
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("the rows are throttled")
+
+    fakes.engagements.connection_changed = broken  # type: ignore[method-assign]
+    assert send_expiry_reminders(fakes.ports(clock))["reminders_sent"] == 1
+    assert reminded(fakes) == ["c-1"]
+
+    other = linked("c-2", now + timedelta(days=6))
+    fakes.connections.rows[address(other)] = other
+    real_get = fakes.customers.get
+    fakes.customers.get = lambda *_: (_ for _ in ()).throw(RuntimeError("throttled"))  # type: ignore[method-assign]
+    assert send_expiry_reminders(fakes.ports(clock))["failed"] == 1  # the run went on, reported it
+    fakes.customers.get = real_get  # type: ignore[method-assign]
+    assert send_expiry_reminders(fakes.ports(clock))["reminders_sent"] == 1  # and the next run sends it

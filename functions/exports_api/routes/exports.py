@@ -43,7 +43,7 @@ def export_transactions(
     return _queued(
         staff,
         idempotency_key,
-        {"customer_id": customer_id, **body.model_dump(mode="json", by_alias=True)},
+        {"export": "transactions", "customer_id": customer_id, **body.model_dump(mode="json", by_alias=True)},
         lambda: exports.request_transactions_export(ports, staff, customer_id, body.to_filter()),
     )
 
@@ -58,7 +58,7 @@ def export_audit_log(
     return _queued(
         staff,
         idempotency_key,
-        body.model_dump(mode="json", by_alias=True),
+        {"export": "audit", **body.model_dump(mode="json", by_alias=True)},
         lambda: exports.request_audit_export(ports, staff, body.customer_id, body.to_filter()),
     )
 
@@ -78,6 +78,7 @@ def _queued(
         export = request()
         return ExportOut.of(ExportView(export, export.status, None)).model_dump(mode="json", by_alias=True)
 
-    command = IdempotentCommand(actor_id=staff.principal.user_id, idempotency_key=key, payload=payload)
+    actor = f"{staff.firm_id}/{staff.principal.user_id}"  # a key never crosses firms
+    command = IdempotentCommand(actor_id=actor, idempotency_key=key, payload=payload)
     body = ExportOut.model_validate(request_export(command))
     return Response(status_code=202, content_type="application/json", body=body)

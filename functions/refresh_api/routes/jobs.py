@@ -43,7 +43,7 @@ def trigger(
 
     result = trigger_refresh(
         IdempotentCommand(
-            actor_id=staff.principal.user_id,
+            actor_id=f"{staff.firm_id}/{staff.principal.user_id}",  # a key never crosses firms
             idempotency_key=idempotency_key,
             payload=body.model_dump(mode="json"),
         )

@@ -10,7 +10,13 @@ from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.accounts_repository import transaction_from_item, transaction_item
-from shared.adapters.dynamodb.client import dynamodb_client, from_item, query_prefix, to_item
+from shared.adapters.dynamodb.client import (
+    dynamodb_client,
+    from_item,
+    query_prefix,
+    to_item,
+    transact_or_raise,
+)
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
 from shared.domain.accounts import BankTransaction
 from shared.domain.assignment import AssignmentRule, Direction
@@ -29,20 +35,36 @@ class AssignmentRepository:
         return sorted(found, key=lambda r: (r.position, r.rule_id))
 
     def put_rule(self, rule: AssignmentRule, *extra: TransactItem, must_exist: bool) -> None:
+        condition = "attribute_exists(PK)" if must_exist else "attribute_not_exists(PK)"
+        if not extra:  # no ledger account to mark: one conditional put, not a transaction
+            try:
+                dynamodb_client().put_item(
+                    TableName=self.table_name, Item=to_item(_rule_values(rule)), ConditionExpression=condition
+                )
+            except ClientError as error:
+                if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                    raise NotFound() from None
+                raise
+            return
         put: TransactItem = {
             "TableName": self.table_name,
             "Item": to_item(_rule_values(rule)),
-            "ConditionExpression": "attribute_exists(PK)" if must_exist else "attribute_not_exists(PK)",
+            "ConditionExpression": condition,
         }
         try:
             dynamodb_client().transact_write_items(TransactItems=[{"Put": put}, *extra])  # type: ignore[list-item]
         except ClientError as error:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-            reasons = error.response.get("CancellationReasons") or [{}]
-            if reasons[0].get("Code") == "ConditionalCheckFailed":
+            failed = [
+                r.get("Code") == "ConditionalCheckFailed"
+                for r in error.response.get("CancellationReasons") or []
+            ]
+            if failed[:1] == [True]:
                 raise NotFound() from None
-            raise LedgerAccountChanged() from None
+            if any(failed[1:]):
+                raise LedgerAccountChanged() from None
+            raise  # a conflict with another transaction or throttling: not a changed account
 
     def delete_rule(self, firm_id: str, rule_id: str) -> None:
         try:
@@ -93,8 +115,13 @@ class AssignmentRepository:
         )
         return transaction_from_item(from_item(response["Item"])) if "Item" in response else None
 
-    def save_line(self, line: BankTransaction) -> None:
-        dynamodb_client().put_item(TableName=self.table_name, Item=to_item(transaction_item(line)))
+    def save_line(self, line: BankTransaction, *extra: TransactItem) -> None:
+        item = to_item(transaction_item(line))
+        if not extra:
+            dynamodb_client().put_item(TableName=self.table_name, Item=item)
+            return
+        put: TransactItem = {"TableName": self.table_name, "Item": item}
+        transact_or_raise([{"Put": put}, *extra], LedgerAccountChanged)
 
 
 def _rule_values(rule: AssignmentRule) -> dict[str, Any]:
