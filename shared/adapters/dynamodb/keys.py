@@ -73,6 +73,12 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |48 | a staff invitation by its token's hash | table | PK=STAFF_TOKEN#<sha256(token)>, SK=INVITE (TTL)     |
 |49 | staff invitations due for a reminder   | GSI2  | GSI2PK=STAFF_INVITATION_DUE, GSI2SK <= <today>#...  |
 |   | or expiry                              |       | GSI2SK=<yyyy-mm-dd>#<firm>#<id>                     |
+|55 | a scope's engagements by name/email    | table | PK=FIRM#<firm>[#STAFF#<sub>]#REFRESH_FIND           |
+|   | token (dashboard `q`, `contact`)       |       | SK begins_with <prefix> (SK=<token>#<cust>)         |
+|56 | a scope's customers by name/email      | table | PK=FIRM#<firm>[#STAFF#<sub>]#CUSTOMER_FIND          |
+|   | token (customer list `q`)              |       | SK begins_with <prefix> (SK=<token>#<cust>)         |
+|57 | the rows a search page found, by key   | table | BatchGetItem of #37 (the scope's row), or of #10    |
+|   |                                        |       | (admins) / visibility items #13 (an adviser)        |
 
 Customer rows are denormalised into one visibility item per staff member who may see the
 customer (owner and assignees): every customer write rewrites them in the same transaction,
@@ -91,6 +97,10 @@ counters (#41) and writes the outcome (#42), so the counters always add up. A jo
 (#44, #45) through a second item written once with it: the counters, updated on every claim,
 stay off the indexes (no GSI write per counter change); a page of the list is one Query and
 one BatchGetItem of the jobs themselves.
+Search (#55, #56): a row's name and email tokens (shared/domain/search.py) are index entries
+in each scope that sees it, written, moved and deleted in the transaction that writes its rows
+(only the entries that change), so the index cannot drift; a search page is one or two Queries
+on the token prefix and one BatchGetItem of the rows they name (#57).
 A staff invitation (#46) is accepted in one transaction that consumes its token (#48) and puts
 the person's membership (#3, #4) only if they have none in the firm.
 Later issues add their rows here: this table is the data model's documentation.
@@ -438,3 +448,25 @@ STAFF_INVITATION_DUE = "STAFF_INVITATION_DUE"
 
 def staff_due_gsi2sk(day: str, firm_id: str, invitation_id: str) -> str:
     return f"{day}#{firm_id}#{invitation_id}"
+
+
+# Search (issue 16) -----------------------------------------------------------------------------
+def refresh_find_pk(firm_id: str, staff_id: str | None) -> str:
+    """#55: the dashboard's search entries of a scope (the firm, or one staff member)."""
+    scope = f"#STAFF#{staff_id}" if staff_id else ""
+    return f"FIRM#{firm_id}{scope}#REFRESH_FIND"
+
+
+def customer_find_pk(firm_id: str, staff_id: str | None) -> str:
+    """#56: the customer list's search entries of a scope."""
+    scope = f"#STAFF#{staff_id}" if staff_id else ""
+    return f"FIRM#{firm_id}{scope}#CUSTOMER_FIND"
+
+
+def find_entry_sk(token: str, customer_id: str) -> str:
+    return f"{token}#{customer_id}"
+
+
+def find_entry_token(sort_key: str) -> str:
+    """The token of a search entry's sort key (tokens hold no "#")."""
+    return sort_key.rsplit("#", 1)[0]
