@@ -85,14 +85,14 @@ def search_prefix(query: str | None) -> str | None:
     """What a typed query looks for: None for no search (absent or blank); an email-like query
     (with "@") as one folded string, anything else as its words joined by one space, so
     "Doe, J" looks for "doe j" and "client-0042" for "client 0042". InvalidRequest
-    `query_too_short` under 3 characters."""
+    `query_too_short` under 3 letters or digits."""
     if query is None:
         return None
     folded = fold(query)
     prefix = _cut(_whole_email(query) if "@" in folded else " ".join(words(query)))
     if not prefix:
         return None
-    if len(prefix) < MIN_PREFIX:
+    if len(prefix.replace(" ", "")) < MIN_PREFIX:
         raise InvalidRequest(
             f"Type at least {MIN_PREFIX} letters or digits to search.", code="query_too_short"
         )
