@@ -22,6 +22,7 @@ from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.search_index import Indexed
 from shared.services.engagement_rows import sync_engagement
 from tests.integration.onboarding_support import ADMIN, ADVISER, OTHER_ADVISER, OTHER_FIRM, call
+from tests.integration.staff_support import staff_directory
 from tests.integration.test_refresh_dashboard import (
     dashboard,
     fanout_worker,
@@ -32,7 +33,7 @@ from tests.integration.test_refresh_dashboard import (
 )
 from tests.integration.test_staff import NEWCOMER, assignee, firm, on_customer
 
-__all__ = ["firm", "refresh_system"]
+__all__ = ["firm", "refresh_system", "staff_directory"]
 
 STAFF = (ADMIN, ADVISER, NEWCOMER)
 
