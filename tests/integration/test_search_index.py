@@ -140,13 +140,8 @@ def test_the_index_follows_every_write_of_a_customer_and_its_engagement(firm, re
 
 
 def test_a_revoked_customer_leaves_the_index_and_a_new_invitation_brings_it_back(firm, refresh_system):
-    status, invited = call(
-        invitations,
-        "POST",
-        "/customers/invitations",
-        ADVISER,
-        body={"name": "Ørjan Østby", "email": "orjan@example.org"},
-    )
+    person = {"name": "Ørjan Østby", "email": "orjan@example.org"}
+    status, invited = call(invitations, "POST", "/customers/invitations", ADVISER, body=person)
     assert status == 201, invited
     customer_id = invited["customer_id"]
     in_step(customer_id)
@@ -154,14 +149,7 @@ def test_a_revoked_customer_leaves_the_index_and_a_new_invitation_brings_it_back
     assert on_customer("POST", "/invitation/revoke", ADVISER, customer_id)[0] == 200
     assert stored_entries(customer_id) == {"customers": set(), "dashboard": set()}
     assert listed(ADVISER, "orjan") == [] and listed(ADMIN, "ostby") == []
-    again = call(
-        invitations,
-        "POST",
-        "/customers/invitations",
-        ADVISER,
-        body={"name": "Ørjan Østby", "email": "orjan@example.org"},
-    )
-    assert again[0] == 200
+    assert call(invitations, "POST", "/customers/invitations", ADVISER, body=person)[0] == 200
     in_step(customer_id)
     assert listed(ADMIN, "ostby") == [customer_id]
 

@@ -29,7 +29,7 @@ from shared.domain.customers import Customer, Section, email_fingerprint
 from shared.domain.errors import (
     ConcurrentChange,
 )
-from shared.domain.search import first_match, search_prefix
+from shared.domain.search import search_prefix
 from shared.ports.customers import CustomerPage
 from shared.ports.storage import TransactItem
 
@@ -106,18 +106,15 @@ class CustomersRepository:
             wanted = [_row_key(firm_id, customer_id, staff_id) for customer_id in customer_ids]
             return {item["customer_id"]: item for item in batch_get(self.table_name, wanted, consistent=True)}
 
-        def keep(item: dict[str, Any], token: str) -> bool:
-            indexed = Indexed.of(item["name"], item["email"], _staff_ids(item))
-            return item.get("section") == section.value and first_match(indexed.tokens, prefix) == token
+        def found_by(item: dict[str, Any]) -> Indexed:
+            return Indexed.of(item["name"], item["email"], _staff_ids(item))
 
+        def in_section(item: dict[str, Any]) -> bool:
+            return item.get("section") == section.value
+
+        partition = keys.customer_find_pk(firm_id, staff_id)
         items, next_cursor = find_page(
-            self.table_name,
-            keys.customer_find_pk(firm_id, staff_id),
-            prefix,
-            cursor=cursor,
-            limit=limit,
-            rows_of=rows_of,
-            keep=keep,
+            self.table_name, partition, prefix, rows_of, found_by, in_section, cursor=cursor, limit=limit
         )
         return CustomerPage(rows=[_row(item) for item in items], next_cursor=next_cursor)
 

@@ -157,22 +157,13 @@ class EngagementRowsRepository:
         def rows_of(customer_ids: list[str]) -> dict[str, Engagement]:
             return self.visible_engagements(firm_id, row_scope, customer_ids)
 
-        def keep(engagement: Engagement, token: str) -> bool:
-            found_by = Indexed.of(engagement.customer_name, engagement.contact_email, engagement.staff_ids)
-            return (
-                first_match(found_by.tokens, prefix) == token
-                and (contact is None or first_match(found_by.tokens, contact) is not None)
-                and _admits(engagement, filters, clock)
-            )
+        def keep(engagement: Engagement) -> bool:
+            by_contact = contact is None or first_match(_indexed(engagement).tokens, contact) is not None
+            return by_contact and _admits(engagement, filters, clock)
 
+        partition = keys.refresh_find_pk(firm_id, row_scope)
         rows, next_cursor = find_page(
-            self.table_name,
-            keys.refresh_find_pk(firm_id, row_scope),
-            prefix,
-            cursor=cursor,
-            limit=limit,
-            rows_of=rows_of,
-            keep=keep,
+            self.table_name, partition, prefix, rows_of, _indexed, keep, cursor=cursor, limit=limit
         )
         return EngagementPage(rows, next_cursor)
 

@@ -19,7 +19,7 @@ from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import from_item, to_item
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
 from shared.domain.errors import InvalidRequest
-from shared.domain.search import token_budget, tokens
+from shared.domain.search import first_match, token_budget, tokens
 from shared.ports.storage import TransactItem
 
 MAX_SEARCH_QUERIES = 2  # a page with few matches left after the other filters ends short, with a cursor
@@ -82,15 +82,17 @@ def find_page(
     table_name: str,
     partition_key: str,
     prefix: str,
+    rows_of: Callable[[list[str]], Mapping[str, Row]],
+    found_by: Callable[[Row], Indexed],
+    keep: Callable[[Row], bool],
     *,
     cursor: str | None,
     limit: int,
-    rows_of: Callable[[list[str]], Mapping[str, Row]],
-    keep: Callable[[Row, str], bool],
 ) -> tuple[list[Row], str | None]:
-    """Rows whose entry in `partition_key` starts with `prefix`, in entry order, that `keep`
-    (given the row and the entry's token) admits; and the cursor of the next page, if any.
-    `rows_of` reads the rows of some customer ids by key (absent ones are skipped)."""
+    """Rows whose entry in `partition_key` starts with `prefix`, in entry order, each once (at its
+    first matching token: `found_by` gives a row's tokens), that `keep` admits (the other filters);
+    and the cursor of the next page, if any. `rows_of` reads the rows of some customer ids by key
+    (absent ones are skipped)."""
     last = decode_cursor(cursor)
     if last is not None and not last.startswith(prefix):
         raise InvalidRequest("The page cursor is not valid.", code="invalid_cursor")
@@ -112,7 +114,8 @@ def find_page(
         for number, entry in enumerate(entries, start=1):
             last = entry["SK"]
             row = rows.get(entry["customer_id"])
-            if row is not None and keep(row, keys.find_entry_token(entry["SK"])):
+            token = keys.find_entry_token(entry["SK"])
+            if row is not None and first_match(found_by(row).tokens, prefix) == token and keep(row):
                 found.append(row)
                 if len(found) == limit:
                     more = number < len(entries) or "LastEvaluatedKey" in response
