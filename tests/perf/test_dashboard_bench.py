@@ -133,7 +133,9 @@ def _page(handler: Any, route: str, user: Any, query: dict[str, str]) -> dict[st
         "scanned": scanned,
         "ratio": scanned / count if count else (1.0 if scanned == 0 else math.inf),
         # every item read (entries and rows) per row returned: what a search page costs in all
-        "read_per_row": (scanned + batch_read) / rows if rows else math.inf,
+        "read_per_row": (scanned + batch_read) / rows
+        if rows
+        else (0.0 if scanned + batch_read == 0 else math.inf),
     }
 
 
