@@ -43,6 +43,7 @@ from shared.domain.identity import CustomerLink, Firm, StaffMembership, UserProf
 from shared.domain.imports import Outcome
 from shared.domain.jobs import ImportJob
 from shared.domain.notifications import Notification
+from shared.domain.search import first_match, search_prefix, token_budget, tokens
 from shared.ports.connections import ConnectionAddress
 from shared.ports.customers import CustomerPage
 from shared.ports.directory import DirectoryUser
@@ -533,14 +534,25 @@ class FakeCustomers:
         limit: int,
     ) -> CustomerPage:  # fmt: skip
         found = {c.customer_id: c for c in self._in_scope(firm_id, staff_id) if c.section is section}
+        prefix = search_prefix(search)
+        if prefix is not None:
+            return self._search(found, prefix, cursor, limit)
         examined, next_cursor = newest_first_page(list(found), cursor, limit)
-        query = search.strip().lower() if search else None
-        rows = [
-            _customer_row(found[i])
-            for i in examined
-            if query is None or query in f"{found[i].name} {found[i].email}".lower()
-        ]
-        return CustomerPage(rows=rows, next_cursor=next_cursor)
+        return CustomerPage(rows=[_customer_row(found[i]) for i in examined], next_cursor=next_cursor)
+
+    @staticmethod
+    def _search(found: dict[str, Customer], prefix: str, cursor: str | None, limit: int) -> CustomerPage:
+        """As the search entries serve it: each match once, by its first matching token, then id."""
+        matched = sorted(
+            (token, c.customer_id)
+            for c in found.values()
+            if (token := first_match(tokens(c.name, c.email, token_budget(1 + len(c.staff_ids))), prefix))
+        )
+        last = decode_cursor(cursor)
+        after = [m for m in matched if last is None or "\n".join(m) > last]
+        page = after[:limit]
+        next_cursor = encode_cursor("\n".join(page[-1])) if len(after) > limit else None
+        return CustomerPage(rows=[_customer_row(found[i]) for _, i in page], next_cursor=next_cursor)
 
     def due_for_reminders(self, today: str) -> list[tuple[str, str]]:
         due = sorted(

@@ -35,6 +35,7 @@ from shared.domain.refresh import (
     exclusion_for,
     firm_day,
 )
+from shared.domain.search import search_prefix
 from shared.observability import logger, metrics
 from shared.ports.audit import AuditTrail
 from shared.ports.firm_bound import bind_ports
@@ -150,6 +151,8 @@ def trigger_refresh(
         ]
         job = RefreshJob(staff.firm_id, job_id, actor, now, selection, False, JobCounts(pending=len(ids)))
     else:
+        for typed in (filters.q, filters.contact) if filters else ():
+            search_prefix(typed)  # a search too short to run is refused now, not in the fan-out
         selection = {"all_matching": (filters or RefreshFilters()).to_dict()}
         messages = [replace(base, filters=filters or RefreshFilters())]
         job = RefreshJob(staff.firm_id, job_id, actor, now, selection, True, JobCounts())

@@ -379,10 +379,13 @@ def test_sections_pages_and_counts_follow_every_save_in_each_scope(side: Custome
         "accepted_accounts": 0,
         "created_at": NOW.isoformat(),
     }
-    # A search filters the rows a page read: fewer rows than the limit, and the cursor goes on.
-    searched = page(None, limit=2, search=" PERSON 3")
-    assert ids(searched) == [] and searched.next_cursor
-    assert ids(page(None, limit=2, search="person 3", cursor=searched.next_cursor)) == [made[2].customer_id]
+    # A search reads its entries: the match on the first page, in the order of what matched.
+    assert ids(page(None, limit=2, search=" PERSON 3")) == [made[2].customer_id]
+    assert ids(page(ADVISER, search="person3@EXAMPLE")) == []  # not the adviser's customer
+    searched = page(None, limit=2, search="person")
+    assert ids(searched) == [m.customer_id for m in made[:2]] and searched.next_cursor
+    rest = page(None, limit=2, search="person", cursor=searched.next_cursor)
+    assert ids(rest) == [m.customer_id for m in made[2:4]]
 
     assert c.counts(FIRM, None) == {"invited": 5, "pending": 0, "customers": 0}
     assert c.counts(FIRM, ADVISER) == {"invited": 2, "pending": 0, "customers": 0}

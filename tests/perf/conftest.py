@@ -168,7 +168,8 @@ def _flush(client: Any, batch: list[dict[str, Any]]) -> int:
 def engagement_row_items(
     engagements: Iterable[Engagement], now: datetime, eula: str
 ) -> Iterator[dict[str, Any]]:
-    """Every scope's dashboard row of each new engagement, as EngagementRowsRepository writes them."""
+    """Every scope's dashboard row of each new engagement and its search entries (#55), as
+    EngagementRowsRepository writes them."""
     from shared.adapters.dynamodb.engagement_rows_repository import row_writes
     from shared.settings import get_settings
 
@@ -179,8 +180,8 @@ def engagement_row_items(
 
 
 def seed_customers(customers: list[Customer]) -> int:
-    """Each new customer's item and visibility rows, and the section counters they add up to, as
-    CustomersRepository.save writes them (counters summed here: one update per counter item)."""
+    """Each new customer's item, visibility rows and search entries, and the section counters they
+    add up to, as CustomersRepository.save writes them (counters summed here: one update per counter item)."""
     from shared import bootstrap
     from shared.adapters.dynamodb.client import dynamodb_client
 
@@ -192,6 +193,8 @@ def seed_customers(customers: list[Customer]) -> int:
             yield repository._put_customer(customer, None)["Put"]["Item"]
             for staff_id in customer.staff_ids:
                 yield repository._put_visibility(customer, staff_id)["Put"]["Item"]
+            for entry in repository.find_entry_writes(customer, None):  # the search index (#56)
+                yield entry["Put"]["Item"]
             for update in repository._counter_updates(customer, None):
                 key = update["Update"]["Key"]
                 names = update["Update"]["ExpressionAttributeNames"]

@@ -13,7 +13,11 @@ how selective they are on the partition they read; their ratio is printed, not a
 - `succeeded`, `failed` and `capped_today` read their status partitions and split them on the
   refresh day (today's are `capped_today`);
 - `owner` reads that owner's own partition, which also holds the customers they are assigned to;
-- `q`, `contact` and `package` are text filters on the partition read.
+- `package` is a text filter on the partition read.
+Searches (`q`, `contact`, the customer list's `q`, issue 16) read the scope's search entries under
+the typed prefix (keys.py #55, #56) and the rows they name by key: at most 2 Queries and
+ScannedCount/Count <= 1.5 are asserted for prefixes of 3+ characters, with every match (up to a
+page) on the first page; `items_read_per_row` adds the BatchGetItem's rows to the entries read.
 
 The 10,000 engagements (and their customers) are seeded with batch writes of the repositories'
 own items; the pages are the real handlers on moto.
@@ -30,6 +34,7 @@ from ulid import ULID
 from functions.invitations_api import handler as invitations_api
 from functions.refresh_api import handler as refresh_api
 from local.demo_data import DEMO_FIRM
+from shared.adapters.dynamodb import keys
 from shared.domain.customers import Customer, issue_invitation
 from shared.domain.refresh import Connector, Engagement, LastRefresh, RefreshState, firm_day
 from tests.integration.onboarding_support import ADMIN, ADVISER, call
@@ -107,20 +112,36 @@ def _page(handler: Any, route: str, user: Any, query: dict[str, str]) -> dict[st
     with tracing_aws_calls("dynamodb") as trace:
         status, body = call(handler, "GET", route, user, query=query)
     assert status == 200, body
-    # The page's reads are the Queries on an index; the other one is the caller's memberships
-    # (every staff route reads them first), counted apart.
-    queries = [c.response or {} for c in trace.of("Query") if "IndexName" in c.params]
+    # The page's reads are the Queries on an index or on a search partition (#55, #56) and the
+    # BatchGetItem of the rows a search found; the other Query is the caller's memberships (every
+    # staff route reads them first), counted apart.
+    queries = [c.response or {} for c in trace.of("Query") if _page_query(c.params)]
     count = sum(r.get("Count", 0) for r in queries)
     scanned = sum(r.get("ScannedCount", 0) for r in queries)
+    batch_read = sum(
+        len(items)
+        for c in trace.of("BatchGetItem")
+        for items in (c.response or {}).get("Responses", {}).values()
+    )
+    rows = len(body["items"])
     return {
-        "rows": len(body["items"]),
+        "rows": rows,
         "queries": len(queries),
         "scans": len(trace.of("Scan")),
         "other_queries": len(trace.of("Query")) - len(queries),
         "count": count,
         "scanned": scanned,
         "ratio": scanned / count if count else (1.0 if scanned == 0 else math.inf),
+        # every item read (entries and rows) per row returned: what a search page costs in all
+        "read_per_row": (scanned + batch_read) / rows
+        if rows
+        else (0.0 if scanned + batch_read == 0 else math.inf),
     }
+
+
+def _page_query(params: dict[str, Any]) -> bool:
+    partition = params["ExpressionAttributeValues"][":pk"]["S"]
+    return "IndexName" in params or not partition.startswith(keys.user_pk(""))
 
 
 def _figure(page: dict[str, Any]) -> str:
@@ -145,14 +166,21 @@ def test_b5_dashboard_pages(refresh_system, bar):
         "status_failed": {"status": "failed"},
         "status_capped": {"status": "capped_today"},
         "owner": {"owner_id": ADVISER.sub},
-        "q": {"q": "client 0012"},
-        "contact": {"contact": "client-0042"},
         "package": {"package": "plaid"},
         "all_filters": {"q": "client", "package": "demo bank", "status": "active", **upload_range},
     }
+    # Searches read the scope's search entries (#55): (filter, the prefix every match starts with).
+    searched = {
+        "q": ({"q": "client 0012"}, "client 0012"),
+        "q_email": ({"q": "client-00042@"}, "client-00042@"),
+        "q_broad": ({"q": "Client 01"}, "client 01"),
+        "contact": ({"contact": "client-0042"}, "client 0042"),
+        "contact_email": ({"contact": "CLIENT-0777"}, "client 0777"),
+    }
     refresh_pages: dict[str, dict[str, Any]] = {}
     for user_name, user in (("admin", ADMIN), ("adviser", ADVISER)):
-        for name, query in {**indexed, **filtered}.items():
+        queries = {**indexed, **filtered, **{name: query for name, (query, _) in searched.items()}}
+        for name, query in queries.items():
             refresh_pages[f"{user_name}_{name}"] = _page(
                 refresh_api, "/data-refresh/engagements", user, query
             )
@@ -162,9 +190,10 @@ def test_b5_dashboard_pages(refresh_system, bar):
             customer_pages[f"{user_name}_{section}"] = _page(
                 invitations_api, "/customers", user, {"section": section}
             )
-        customer_pages[f"{user_name}_q"] = _page(
-            invitations_api, "/customers", user, {"section": "customers", "q": "client 0012"}
-        )
+        for name, query in (("q", "client 0012"), ("q_email", "client-00042@ex")):
+            customer_pages[f"{user_name}_{name}"] = _page(
+                invitations_api, "/customers", user, {"section": "customers", "q": query}
+            )
 
     for name, pages in (("B5 refresh dashboard", refresh_pages), ("B5 customer list", customer_pages)):
         bar(
@@ -176,6 +205,25 @@ def test_b5_dashboard_pages(refresh_system, bar):
             membership_queries_per_page=max(p["other_queries"] for p in pages.values()),
             **{key: _figure(page) for key, page in pages.items()},
         )
+    searches = {
+        **{
+            f"refresh_{u}_{name}": refresh_pages[f"{u}_{name}"]
+            for u in ("admin", "adviser")
+            for name in searched
+        },
+        **{f"customers_{key}": page for key, page in customer_pages.items() if "_q" in key},
+    }
+    bar(
+        "B5 search",
+        engagements=N,
+        legend="queries/scanned_per_returned/items_read_per_row/rows",
+        max_queries=max(p["queries"] for p in searches.values()),
+        max_ratio=f"{max(p['ratio'] for p in searches.values()):.2f}",
+        **{
+            key: f"{p['queries']}q/{p['ratio']:.2f}/{p['read_per_row']:.2f}/{p['rows']}r"
+            for key, p in searches.items()
+        },
+    )
 
     every = [*refresh_pages.values(), *customer_pages.values()]
     assert sum(p["scans"] for p in every) == 0
@@ -185,6 +233,26 @@ def test_b5_dashboard_pages(refresh_system, bar):
         page = refresh_pages[key]
         assert (page["queries"], page["ratio"], page["rows"]) == (1, 1.0, 25), (key, page)
     for key, page in customer_pages.items():
-        if not key.endswith("_q"):  # a section is a partition: one Query, nothing read in vain
+        if "_q" not in key:  # a section is a partition: one Query, nothing read in vain
             assert (page["queries"], page["ratio"]) == (1, 1.0), (key, page)
     assert customer_pages["admin_customers"]["rows"] == customer_pages["adviser_customers"]["rows"] == 25
+    # A search of 3+ characters: at most 2 Queries, ScannedCount/Count <= 1.5, every match (up to a
+    # page of 25) on the first page.
+    for key, page in searches.items():
+        assert page["queries"] <= 2 and page["ratio"] <= 1.5, (key, page)
+    for user_name, user in (("admin", ADMIN), ("adviser", ADVISER)):
+        for name, (_, prefix) in searched.items():
+            expected = min(25, _matches(prefix, user))
+            assert refresh_pages[f"{user_name}_{name}"]["rows"] == expected, (user_name, name)
+        assert customer_pages[f"{user_name}_q"]["rows"] == _matches("client 0012", user)
+        assert customer_pages[f"{user_name}_q_email"]["rows"] == _matches("client-00042@ex", user)
+
+
+def _matches(prefix: str, user: Any) -> int:
+    """The seeded engagements whose name or email starts with `prefix` that `user` sees."""
+    return sum(
+        1
+        for n in range(N)
+        if (f"client {n:05d}".startswith(prefix) or f"client-{n:05d}@example.org".startswith(prefix))
+        and (user is ADMIN or n % 4 in (0, 1))
+    )

@@ -41,7 +41,7 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 def list_customers(
     staff: Staff,
     section: Annotated[Section, Query()] = Section.INVITED,
-    q: Annotated[str | None, Query(max_length=100, description="Search in name and email")] = None,
+    q: Annotated[str | None, Query(max_length=100, description="Name or email prefix (3+ chars)")] = None,
     cursor: Cursor = None,
     limit: Limit = 25,
 ) -> CustomerListOut:

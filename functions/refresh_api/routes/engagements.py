@@ -30,9 +30,9 @@ router = Router()
 )
 def list_engagements(
     staff: Annotated[StaffContext, Depends(current_staff)],
-    q: Annotated[str | None, Query(max_length=100, description="Search name, email, bank")] = None,
+    q: Annotated[str | None, Query(max_length=100, description="Name or email prefix (3+ chars)")] = None,
     contact: Annotated[
-        str | None, Query(max_length=254, description="Contact person's name or email")
+        str | None, Query(max_length=254, description="Start of the contact's name or email")
     ] = None,
     owner_id: Annotated[str | None, Query(max_length=128, description="Engagement owner")] = None,
     package: Annotated[str | None, Query(max_length=100, description="Connector or institution")] = None,

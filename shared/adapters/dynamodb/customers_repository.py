@@ -25,10 +25,12 @@ from shared.adapters.dynamodb.invitation_items import (
     invitation_values,
     versioned_put,
 )
+from shared.adapters.dynamodb.search_index import Indexed, entry_writes, find_page
 from shared.domain.customers import Customer, Section, email_fingerprint
 from shared.domain.errors import (
     ConcurrentChange,
 )
+from shared.domain.search import search_prefix
 from shared.ports.customers import CustomerPage
 from shared.ports.storage import TransactItem
 
@@ -71,7 +73,12 @@ class CustomersRepository:
         cursor: str | None,
         limit: int,
     ) -> CustomerPage:
-        """Newest first. `staff_id` None: the whole firm (admins); else that adviser's rows."""
+        """Newest first. `staff_id` None: the whole firm (admins); else that adviser's rows.
+        A search (`search`) is read through the scope's search entries (#56) instead: its rows
+        come in the order of what matched (name or email), see search_index."""
+        prefix = search_prefix(search)
+        if prefix is not None:
+            return self._search_section(firm_id, section, staff_id, prefix, cursor=cursor, limit=limit)
         partition = keys.section_gsi1pk(firm_id, section.value, staff_id)
         query: dict[str, Any] = {
             "TableName": self.table_name,
@@ -81,17 +88,9 @@ class CustomersRepository:
             "Limit": limit,
             "ExpressionAttributeValues": {":pk": {"S": partition}},
         }
-        if search:
-            # A filter: the page may hold fewer rows than `limit`; the cursor goes on from there.
-            query["FilterExpression"] = "contains(search_text, :q)"
-            query["ExpressionAttributeValues"][":q"] = {"S": search.strip().lower()}
         last = decode_cursor(cursor)
         if last:
-            table_key = (
-                {"PK": keys.customer_collection_pk(firm_id, last), "SK": keys.visibility_sk(staff_id)}
-                if staff_id
-                else {"PK": keys.firm_pk(firm_id), "SK": keys.customer_sk(last)}
-            )
+            table_key = _row_key(firm_id, last, staff_id)
             query["ExclusiveStartKey"] = to_item({**table_key, "GSI1PK": partition, "GSI1SK": last})
         response = query_page(query)
         evaluated = response.get("LastEvaluatedKey")
@@ -99,6 +98,32 @@ class CustomersRepository:
             rows=[_row(from_item(raw)) for raw in response["Items"]],
             next_cursor=encode_cursor(evaluated["GSI1SK"]["S"]) if evaluated else None,
         )
+
+    def _search_section(
+        self,
+        firm_id: str,
+        section: Section,
+        staff_id: str | None,
+        prefix: str,
+        *,
+        cursor: str | None,
+        limit: int,
+    ) -> CustomerPage:
+        def rows_of(customer_ids: list[str]) -> dict[str, dict[str, Any]]:
+            wanted = [_row_key(firm_id, customer_id, staff_id) for customer_id in customer_ids]
+            return {item["customer_id"]: item for item in batch_get(self.table_name, wanted, consistent=True)}
+
+        def found_by(item: dict[str, Any]) -> Indexed:
+            return Indexed.of(item["name"], item["email"], _staff_ids(item))
+
+        def in_section(item: dict[str, Any]) -> bool:
+            return item.get("section") == section.value
+
+        partition = keys.customer_find_pk(firm_id, staff_id)
+        items, next_cursor = find_page(
+            self.table_name, partition, prefix, rows_of, found_by, in_section, cursor=cursor, limit=limit
+        )
+        return CustomerPage(rows=[_row(item) for item in items], next_cursor=next_cursor)
 
     def due_for_reminders(self, today: str) -> list[tuple[str, str]]:
         """(firm_id, customer_id) of invitations whose reminder or expiry is due by `today`,
@@ -128,6 +153,7 @@ class CustomersRepository:
                 for staff_id in set(previous.staff_ids) - set(saved.staff_ids)
             ]
         items += self._counter_updates(saved, previous)
+        items += self.find_entry_writes(saved, previous)
         items += extra
         try:
             dynamodb_client().transact_write_items(TransactItems=items)
@@ -136,6 +162,17 @@ class CustomersRepository:
                 raise ConcurrentChange() from None
             raise
         return saved
+
+    def find_entry_writes(self, customer: Customer, previous: Customer | None) -> list[TransactItem]:
+        """The customer's search entries (#56) brought in step: none while on no section."""
+        return entry_writes(
+            self.table_name,
+            keys.customer_find_pk,
+            customer.firm_id,
+            customer.customer_id,
+            _indexed(previous) if previous else None,
+            _indexed(customer),
+        )
 
     def transact(self, items: list[TransactItem]) -> None:
         dynamodb_client().transact_write_items(TransactItems=items)
@@ -261,7 +298,6 @@ def _row_values(customer: Customer) -> dict[str, Any]:
         "email": customer.email,
         "owner_id": customer.owner_id,  # the front end shows names from GET /staff
         "assignee_ids": list(customer.assignee_ids),
-        "search_text": f"{customer.name} {customer.email}".lower(),
         "section": section.value if section else None,
         "invitation_status": customer.invitation.status.value,
         "invitation_expires_at": customer.invitation.expires_at.isoformat(),
@@ -273,6 +309,23 @@ def _row_values(customer: Customer) -> dict[str, Any]:
         "GSI1PK": keys.section_gsi1pk(customer.firm_id, section.value) if section else None,
         "GSI1SK": customer.customer_id if section else None,
     }
+
+
+def _indexed(customer: Customer) -> Indexed | None:
+    """What the search index holds of the customer: nothing while it is on no section (revoked)."""
+    return Indexed.of(customer.name, customer.email, customer.staff_ids) if customer.section else None
+
+
+def _staff_ids(item: dict[str, Any]) -> tuple[str, ...]:
+    """The staff who see a stored customer row (as Customer.staff_ids: owner, then assignees)."""
+    return tuple(dict.fromkeys((item["owner_id"], *item.get("assignee_ids", []))))
+
+
+def _row_key(firm_id: str, customer_id: str, staff_id: str | None) -> dict[str, str]:
+    """The row an admin (the customer item) or an adviser (their visibility item) lists."""
+    if staff_id:
+        return {"PK": keys.customer_collection_pk(firm_id, customer_id), "SK": keys.visibility_sk(staff_id)}
+    return {"PK": keys.firm_pk(firm_id), "SK": keys.customer_sk(customer_id)}
 
 
 def _row(item: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import batch_get, dynamodb_client, from_item, to_item
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor
+from shared.adapters.dynamodb.search_index import Indexed, entry_writes, find_page
 from shared.domain.errors import (
     Conflict,
     InvalidRequest,
@@ -38,6 +39,7 @@ from shared.domain.refresh import (
     RefreshStatus,
     package_key,
 )
+from shared.domain.search import first_match, search_prefix
 from shared.ports.refresh import EngagementPage, RowChange
 from shared.ports.storage import TransactItem
 
@@ -132,7 +134,11 @@ class EngagementRowsRepository:
         limit: int,
     ) -> EngagementPage:
         """Newest upload first. One or two index partitions (see keys.py #38/#39), read in turn;
-        the other filters narrow the rows read from them."""
+        the other filters narrow the rows read from them. A search (`q`, `contact`) reads the
+        scope's search entries (#55) instead: in the order of what matched, see search_index."""
+        searched, contact = search_prefix(filters.q), search_prefix(filters.contact)
+        if searched or contact:
+            return self._search_page(firm_id, staff_scope, filters, clock, searched, contact, cursor, limit)
         segments = _segments(firm_id, staff_scope, filters)
         segment_no, last_sort = _position(cursor, len(segments))
         rows: list[Engagement] = []
@@ -157,6 +163,35 @@ class EngagementRowsRepository:
                 break
         more = segment_no < len(segments)
         return EngagementPage(rows, encode_cursor(f"{segment_no}|{last_sort or ''}") if more else None)
+
+    def _search_page(
+        self,
+        firm_id: str,
+        staff_scope: str | None,
+        filters: RefreshFilters,
+        clock: DashboardClock,
+        query: str | None,
+        contact: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> EngagementPage:
+        """The engagements found by `query` (else `contact`) in the scope's entries that match the
+        other filters: an admin filtering by owner reads that owner's entries, as `_segments` does."""
+        row_scope = staff_scope or filters.owner_id
+        prefix = query or contact or ""
+
+        def rows_of(customer_ids: list[str]) -> dict[str, Engagement]:
+            return self.visible_engagements(firm_id, row_scope, customer_ids)
+
+        def keep(engagement: Engagement) -> bool:
+            by_contact = contact is None or first_match(_indexed(engagement).tokens, contact) is not None
+            return by_contact and _admits(engagement, filters, clock)
+
+        partition = keys.refresh_find_pk(firm_id, row_scope)
+        rows, next_cursor = find_page(
+            self.table_name, partition, prefix, rows_of, _indexed, keep, cursor=cursor, limit=limit
+        )
+        return EngagementPage(rows, next_cursor)
 
     def _page_query(
         self,
@@ -239,6 +274,14 @@ def row_writes(
                 put["ConditionExpression"] = "attribute_not_exists(PK)"
         items.append({"Put": put})
     items += _package_count_writes(table_name, engagement, previous)
+    items += entry_writes(
+        table_name,
+        keys.refresh_find_pk,
+        engagement.firm_id,
+        engagement.customer_id,
+        _indexed(previous) if previous else None,
+        _indexed(engagement),
+    )
     for gone in set(previous.staff_ids if previous else ()) - set(engagement.staff_ids):
         items.append(
             {
@@ -327,12 +370,6 @@ def _filter_conditions(
 ) -> tuple[list[str], dict[str, str]]:
     conditions: list[str] = []
     names: dict[str, str] = {}
-    if filters.q:
-        conditions.append("contains(search_text, :q)")
-        values[":q"] = filters.q.strip().lower()
-    if filters.contact:
-        conditions.append("contains(contact_search, :contact)")
-        values[":contact"] = filters.contact.strip().lower()
     if filters.owner_id:
         conditions.append("owner_id = :owner")
         values[":owner"] = filters.owner_id
@@ -356,6 +393,30 @@ def _filter_conditions(
         comparison = "=" if status is RefreshStatus.CAPPED_TODAY else "<>"
         conditions.append(f"last_refresh_day {comparison} :today")
     return conditions, names
+
+
+def _admits(engagement: Engagement, filters: RefreshFilters, clock: DashboardClock) -> bool:
+    """The filters other than the search, on a row a search found (as `_filter_conditions` and
+    the key conditions select them on a partition)."""
+    if filters.owner_id and engagement.owner_id != filters.owner_id:
+        return False
+    if filters.package:
+        connectors = engagement.connectors
+        named = {p.lower() for c in connectors for p in (c.provider, c.institution_id, c.institution_name)}
+        if filters.package.strip().lower() not in named:
+            return False
+    if filters.last_upload_from or filters.last_upload_to:
+        uploaded = _utc(engagement.last_upload_at) if engagement.last_upload_at else None
+        first = _utc(filters.last_upload_from) if filters.last_upload_from else None
+        last = _utc(filters.last_upload_to) if filters.last_upload_to else None
+        if uploaded is None or (first and uploaded < first) or (last and uploaded > last):
+            return False
+    status = filters.status
+    return status is None or engagement.status(clock.now, clock.today, clock.current_eula) is status
+
+
+def _indexed(engagement: Engagement) -> Indexed:
+    return Indexed.of(engagement.customer_name, engagement.contact_email, engagement.staff_ids)
 
 
 def _position(cursor: str | None, segments: int) -> tuple[int, str | None]:

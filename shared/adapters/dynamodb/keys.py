@@ -100,6 +100,14 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |71 | one ledger account of the firm         | table | PK=FIRM#<firm>, SK=LEDGER#<casefolded code>         |
 |72 | the firm's chart of accounts           | table | PK=FIRM#<firm>, SK begins LEDGER#                   |
 
+
+|55 | a scope's engagements by name/email    | table | PK=FIRM#<firm>[#STAFF#<sub>]#REFRESH_FIND           |
+|   | token (dashboard `q`, `contact`)       |       | SK begins_with <prefix> (SK=<token>#<cust>)         |
+|56 | a scope's customers by name/email      | table | PK=FIRM#<firm>[#STAFF#<sub>]#CUSTOMER_FIND          |
+|   | token (customer list `q`)              |       | SK begins_with <prefix> (SK=<token>#<cust>)         |
+|57 | the rows a search page found, by key   | table | BatchGetItem of #37 (the scope's row), or of #10    |
+|   |                                        |       | (admins) / visibility items #13 (an adviser)        |
+
 Customer rows are denormalised into one visibility item per staff member who may see the
 customer (owner and assignees): every customer write rewrites them in the same transaction,
 so an adviser's page is one Query with no per-row lookups. Section counts are counters
@@ -135,6 +143,12 @@ write (they carry no `packages_counted` marker).
 A ledger account (#71) is marked `used` in the transaction that links an account to it or saves a
 rule naming it (a condition there refuses an archived or deleted one); a used account is archived,
 not deleted.
+
+
+Search (#55, #56): a row's name and email tokens (shared/domain/search.py) are index entries
+in each scope that sees it, written, moved and deleted in the transaction that writes its rows
+(only the entries that change), so the index cannot drift; a search page is one or two Queries
+on the token prefix and one BatchGetItem of the rows they name (#57).
 A staff invitation (#46) is accepted in one transaction that consumes its token (#48) and puts
 the person's membership (#3, #4) only if they have none in the firm.
 An export (#75) is written with its `export.requested` audit event (#7) in one transaction, and
@@ -559,3 +573,25 @@ LEDGER_PREFIX = "LEDGER#"
 
 def ledger_sk(code_key: str) -> str:
     return f"LEDGER#{code_key}"
+
+
+# Search (issue 16) -----------------------------------------------------------------------------
+def refresh_find_pk(firm_id: str, staff_id: str | None) -> str:
+    """#55: the dashboard's search entries of a scope (the firm, or one staff member)."""
+    scope = f"#STAFF#{staff_id}" if staff_id else ""
+    return f"FIRM#{firm_id}{scope}#REFRESH_FIND"
+
+
+def customer_find_pk(firm_id: str, staff_id: str | None) -> str:
+    """#56: the customer list's search entries of a scope."""
+    scope = f"#STAFF#{staff_id}" if staff_id else ""
+    return f"FIRM#{firm_id}{scope}#CUSTOMER_FIND"
+
+
+def find_entry_sk(token: str, customer_id: str) -> str:
+    return f"{token}#{customer_id}"
+
+
+def find_entry_token(sort_key: str) -> str:
+    """The token of a search entry's sort key (tokens hold no "#")."""
+    return sort_key.rsplit("#", 1)[0]
