@@ -73,12 +73,17 @@ def send_due_digests(ports: DigestPorts) -> dict[str, int]:
         if not ports.preferences.claim_digest(preference, following):
             counts["claimed_elsewhere"] += 1
             continue
-        counts[_send_digest(ports, preference, following)] += 1
+        try:
+            counts[_send_digest(ports, preference)] += 1
+        except Exception as error:  # a read after the claim failed: give the claim back, go on
+            ports.preferences.release_digest(preference, following)
+            logger.error("Digest not sent", extra={"error_type": type(error).__name__})
+            counts["failed"] += 1
     metrics.add_metric(name="DigestsSent", unit="Count", value=counts["sent"])
     return dict(counts)
 
 
-def _send_digest(ports: DigestPorts, preference: DigestPreference, claimed: datetime) -> str:
+def _send_digest(ports: DigestPorts, preference: DigestPreference) -> str:
     user_id = preference.user_id
     firms = {m.firm_id for m in active_memberships(ports.identities, user_id)}
     profile = ports.identities.get_profile(user_id)
@@ -96,10 +101,5 @@ def _send_digest(ports: DigestPorts, preference: DigestPreference, claimed: date
     tally = Counter((names.get(n.firm_id or "", ""), STAFF_KINDS[n.kind]) for n in unread)
     lines = [f"{firm}: {notice.heading} ({count})" for (firm, notice), count in sorted(tally.items())]
     email = notification_digest_email(to=profile.email, lines=lines, app_base_url=ports.app_base_url)
-    try:
-        ports.email.send(email)
-    except Exception as error:
-        ports.preferences.release_digest(preference, claimed)  # tomorrow's run, or the next, tries again
-        logger.error("Digest not sent", extra={"error_type": type(error).__name__})
-        return "failed"
+    ports.email.send(email)  # a failure gives the claim back (send_due_digests): the next run tries again
     return "sent"

@@ -434,3 +434,16 @@ def test_a_digest_that_could_not_be_sent_is_sent_by_the_next_run(world: World, d
     digests.email.failing = False
     assert digests.run_at(MORNING + timedelta(hours=1)) == {"sent": 1}
     assert len(digests.email.sent) == 1
+
+
+def test_a_read_failing_after_the_claim_gives_it_back_and_the_run_goes_on(world: World, digests: Digests):
+    """Review of issue 16: the claim is released whatever fails after it, not only the send."""
+    customer = world.customer()
+    choose_digest(digests.ports, staff(OWNER), True)
+    notify_customer_staff(world.notices, FIRM, customer.customer_id, "consent_expiring", {})
+    notifications = world.notifications
+    real_since = notifications.since
+    notifications.since = lambda *_: (_ for _ in ()).throw(RuntimeError("throttled"))  # type: ignore[method-assign]
+    assert digests.run_at(MORNING) == {"failed": 1}
+    notifications.since = real_since  # type: ignore[method-assign]
+    assert digests.run_at(MORNING + timedelta(hours=1)) == {"sent": 1}
