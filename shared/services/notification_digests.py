@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from shared.auth import FirmAction, active_memberships, authorize
 from shared.clock import Now
