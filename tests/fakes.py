@@ -398,6 +398,13 @@ class FakeNotifications:
     def of(self, user_id: str) -> list[Notification]:
         return [n for n in self.added if n.user_id == user_id]
 
+    def page(self, user_id: str, *, cursor: str | None, limit: int) -> tuple[list[Notification], str | None]:
+        """Newest first (ids sort by time); the cursor is the last id of the previous page."""
+        mine = sorted(self.of(user_id), key=lambda n: n.notification_id, reverse=True)
+        after = [n for n in mine if cursor is None or n.notification_id < cursor]
+        found = after[:limit]
+        return found, found[-1].notification_id if len(after) > limit else None
+
 
 @dataclass
 class FakeAssignment:

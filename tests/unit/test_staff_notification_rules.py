@@ -447,3 +447,25 @@ def test_a_read_failing_after_the_claim_gives_it_back_and_the_run_goes_on(world:
     assert digests.run_at(MORNING) == {"failed": 1}
     notifications.since = real_since  # type: ignore[method-assign]
     assert digests.run_at(MORNING + timedelta(hours=1)) == {"sent": 1}
+
+
+def test_a_deactivated_member_no_longer_reads_the_firms_staff_notifications(world: World):
+    """Review of issue 16: `GET /me/notifications` shows a staff notice only while its reader is an
+    active member of its firm (reactivated: shown again)."""
+    from shared.services.notifications import list_notifications
+
+    customer = world.customer()
+    notify_customer_staff(world.notices, FIRM, customer.customer_id, "consent_expiring", {})
+    owner = Principal(OWNER, f"{OWNER}@firm.example")
+
+    def listed() -> list[str]:
+        views, _ = list_notifications(
+            world.notifications, world.fakes.identities, owner, cursor=None, limit=25
+        )
+        return [v.notification.kind for v in views]
+
+    assert listed() == ["staff.consent_expiring"]
+    world.fakes.identities.memberships[(OWNER, FIRM)] = StaffMembership(FIRM, OWNER, StaffRole.ADVISER, False)
+    assert listed() == []
+    world.fakes.identities.memberships[(OWNER, FIRM)] = StaffMembership(FIRM, OWNER, StaffRole.ADVISER, True)
+    assert listed() == ["staff.consent_expiring"]
