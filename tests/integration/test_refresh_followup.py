@@ -138,6 +138,19 @@ def test_the_packages_in_use_follow_the_rows_per_scope(refresh_system):
     assert call(invitations_api, "DELETE", route, ADMIN, path_parameters=on)[0] in (200, 204)
     assert in_use(ADVISER) == {("provider", "plaid"): 1, ("institution", "ins_1"): 1}
     assert in_use(ADMIN)[("provider", "gocardless")] == 2  # the firm's scope did not move
+    # the values the adviser's scope no longer uses left its item when it was listed (it holds what
+    # is in use, not every bank ever seen)
+    stored = boto3.client("dynamodb").get_item(
+        TableName="data",
+        Key={
+            "PK": {"S": keys.firm_pk(DEMO_FIRM.firm_id)},
+            "SK": {"S": keys.refresh_packages_sk(ADVISER.sub)},
+        },
+    )["Item"]
+    counted = sorted(
+        name for name in stored if name.startswith((keys.PACKAGE_COUNT_PREFIX, keys.PACKAGE_SHOWN_PREFIX))
+    )
+    assert len(counted) == 4 and not any("gocardless" in name for name in counted), counted
 
 
 def test_rows_written_before_the_counts_are_counted_once_at_their_next_write(refresh_system):

@@ -103,17 +103,18 @@ class EngagementRowsRepository:
         return {engagement.customer_id: engagement for engagement in map(_engagement, items)}
 
     def packages_in_use(self, firm_id: str, staff_scope: str | None) -> list[PackageInUse]:
-        """The package values the scope's engagements use, with how many use each (#70: one GetItem)."""
-        response = dynamodb_client().get_item(
-            TableName=self.table_name,
-            Key=to_item({"PK": keys.firm_pk(firm_id), "SK": keys.refresh_packages_sk(staff_scope)}),
-        )
+        """The package values the scope's engagements use, with how many use each (#70: one GetItem).
+        Values no engagement uses any more are removed from the item then (one conditional update,
+        only when there are some), so it holds what is in use, not every bank the firm ever had."""
+        key = to_item({"PK": keys.firm_pk(firm_id), "SK": keys.refresh_packages_sk(staff_scope)})
+        response = dynamodb_client().get_item(TableName=self.table_name, Key=key)
         item = from_item(response.get("Item", {}))
         counts = {
             name.removeprefix(keys.PACKAGE_COUNT_PREFIX): int(count)
             for name, count in item.items()
             if name.startswith(keys.PACKAGE_COUNT_PREFIX)
         }
+        self._drop_unused(key, [name for name, count in counts.items() if count <= 0])
         found = [
             PackageInUse(_package(item[keys.PACKAGE_SHOWN_PREFIX + key]), count)
             for key, count in counts.items()
@@ -122,6 +123,32 @@ class EngagementRowsRepository:
         return sorted(
             found, key=lambda p: (p.package.kind.value, package_key(p.package.name), p.package.value)
         )
+
+    def _drop_unused(self, key: dict[str, Any], unused: list[str]) -> None:
+        """Remove values whose count is still 0; a row counting one again meanwhile keeps them all."""
+        if not unused:
+            return
+        names: dict[str, str] = {}
+        removes, conditions = [], []
+        for n, value in enumerate(sorted(unused)[:_DROP_AT_ONCE]):
+            names[f"#n{n}"], names[f"#p{n}"] = (
+                keys.PACKAGE_COUNT_PREFIX + value,
+                keys.PACKAGE_SHOWN_PREFIX + value,
+            )
+            removes += [f"#n{n}", f"#p{n}"]
+            conditions.append(f"#n{n} <= :zero")
+        try:
+            dynamodb_client().update_item(
+                TableName=self.table_name,
+                Key=key,
+                UpdateExpression=f"REMOVE {', '.join(removes)}",
+                ConditionExpression=" AND ".join(conditions),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_item({":zero": 0}),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def page(
         self,
@@ -297,6 +324,9 @@ def row_writes(
             }
         )
     return items
+
+
+_DROP_AT_ONCE = 50  # values removed per listing (an expression stays well within its limits)
 
 
 def _package_count_writes(

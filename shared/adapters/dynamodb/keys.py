@@ -139,7 +139,8 @@ The packages in use (#70) are one item per scope holding a count per package val
 ADDed) and how to show it (`p:<kind>:<value>`); every write of the rows (#37) that changes a scope's
 packages moves those counts in the same transaction, so `GET /data-refresh/packages` is one GetItem
 and never drifts from the rows. Rows written before the counts existed are counted at their next
-write (they carry no `packages_counted` marker).
+write (they carry no `packages_counted` marker). A value whose count fell to 0 is removed when the
+list is next read (one conditional update), so the item holds the values in use.
 A ledger account (#71) is marked `used` in the transaction that links an account to it or saves a
 rule naming it (a condition there refuses an archived or deleted one); a used account is archived,
 not deleted.
