@@ -17,7 +17,7 @@ from ulid import ULID
 
 from shared.domain.audit import AuditEvent
 from shared.domain.customers import normalise_email
-from shared.domain.errors import InvalidRequest
+from shared.domain.errors import InvalidRequest, UpstreamUnavailable
 from shared.domain.identity import Firm, StaffMember, StaffRole
 from shared.domain.staff_invitations import StaffInvitation
 from shared.ports.identity import IdentityStore
@@ -60,7 +60,14 @@ def create_firm(
         )
     )
     admin = (admin_name or "").strip() or email.split("@")[0]
-    invited = invite_first_admin(ports, firm.firm_id, email=email, name=admin)
+    try:
+        invited = invite_first_admin(ports, firm.firm_id, email=email, name=admin)
+    except UpstreamUnavailable:
+        raise UpstreamUnavailable(
+            f"The firm {firm.firm_id} was created but its admin's invitation email could not be sent: "
+            f"invite them again with `invite-admin --firm-id {firm.firm_id}`.",
+            code="email_not_sent",
+        ) from None
     return CreatedFirm(firm, invited.invitation)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from shared.auth import staff_context
+from shared.domain.errors import UpstreamUnavailable
 from shared.domain.identity import Firm, Principal, StaffMembership, StaffRole, UserProfile
 from shared.services import firms
 from shared.services import staff_invitations as staff
@@ -127,8 +128,10 @@ def test_inviting_the_same_admin_again_sends_a_fresh_link_and_kills_the_old_one(
 
 def test_an_email_that_fails_leaves_the_firm_for_the_operator_to_invite_again(world):
     world.fakes.email.failing = True
-    assert refused(lambda: create(world)) == (503, "email_not_sent")
+    with pytest.raises(UpstreamUnavailable) as failed:
+        create(world)
     [firm] = world.fakes.identities.list_firms()
+    assert failed.value.code == "email_not_sent" and f"--firm-id {firm.firm_id}" in failed.value.message
     world.fakes.email.failing = False
     staff.invite_first_admin(world.later(), firm.firm_id, email="jane@firm.example", name="Jane")
     staff.accept_staff_invitation_with_new_account(world.later(), link(world, "jane@firm.example"), PASSWORD)
