@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.client import dynamodb_client, from_item, query_pages, to_item
 from shared.domain.notifications import DigestPreference
 
 
@@ -49,20 +49,16 @@ class DigestPreferencesRepository:
         dynamodb_client().put_item(TableName=self.table_name, Item=to_item(values))
 
     def due_digests(self, until: datetime) -> Iterator[DigestPreference]:
-        pages = (
-            dynamodb_client()
-            .get_paginator("query")
-            .paginate(
-                TableName=self.table_name,
-                IndexName="GSI2",
-                KeyConditionExpression="GSI2PK = :pk AND GSI2SK <= :until",
-                ExpressionAttributeValues=to_item(
-                    {":pk": keys.DIGEST_DUE, ":until": keys.due_through(_iso(until))}
-                ),
-            )
+        pages = query_pages(
+            self.table_name,
+            IndexName="GSI2",
+            KeyConditionExpression="GSI2PK = :pk AND GSI2SK <= :until",
+            ExpressionAttributeValues=to_item(
+                {":pk": keys.DIGEST_DUE, ":until": keys.due_through(_iso(until))}
+            ),
         )
         for page in pages:
-            yield from (_preference(from_item(raw)) for raw in page["Items"])
+            yield from (_preference(item) for item in page)
 
     def claim_digest(self, preference: DigestPreference, next_due: datetime) -> bool:
         if preference.next_due is None:

@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.client import dynamodb_client, from_item, query_pages, to_item
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
 from shared.domain.errors import NotFound
 from shared.domain.notifications import Notification, event_fingerprint, first_id_at
@@ -74,21 +74,13 @@ class NotificationsRepository:
 
     def since(self, user_id: str, since: datetime) -> list[Notification]:
         first, last = keys.notifications_between(first_id_at(since))
-        found: list[Notification] = []
-        for page in (
-            dynamodb_client()
-            .get_paginator("query")
-            .paginate(
-                TableName=self.table_name,
-                KeyConditionExpression="PK = :pk AND SK BETWEEN :first AND :last",
-                ExpressionAttributeValues=to_item(
-                    {":pk": keys.user_pk(user_id), ":first": first, ":last": last}
-                ),
-                ScanIndexForward=False,
-            )
-        ):
-            found += [_notification(from_item(raw)) for raw in page["Items"]]
-        return found
+        pages = query_pages(
+            self.table_name,
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :first AND :last",
+            ExpressionAttributeValues=to_item({":pk": keys.user_pk(user_id), ":first": first, ":last": last}),
+            ScanIndexForward=False,
+        )
+        return [_notification(item) for page in pages for item in page]
 
     def page(self, user_id: str, *, cursor: str | None, limit: int) -> tuple[list[Notification], str | None]:
         query: dict[str, Any] = {
