@@ -159,11 +159,6 @@ class RefreshJobStore(Protocol):
         with `finished_all` says whether every connection of the engagement is done."""
         ...
 
-    def claim_finished_notice(self, firm_id: str, job_id: str, at: datetime) -> RefreshJob | None:
-        """The job once it has reached its final state, to the one caller that claims its
-        "finished" notice (a conditional write); None for every other caller, and before."""
-        ...
-
 
 class EulaStore(Protocol):
     """Who accepted which version of the end-user licence agreement (R-REF-3)."""

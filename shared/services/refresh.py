@@ -183,6 +183,8 @@ def _not_queued(ports: RefreshPorts, job: RefreshJob, unsent: list[FanoutMessage
         raise UpstreamUnavailable("The refresh could not be queued and was not started; try again.")
     not_queued = [(i, ExclusionReason.NOT_QUEUED) for message in unsent for i in message.engagement_ids]
     ports.index.jobs.exclude(job.firm_id, job.job_id, not_queued)
+    # The pages that were sent may all have finished already: this may be the job's last change.
+    refresh_progressed(ports.notices, ports.index.jobs, job.firm_id, job.job_id)
 
 
 # fan-out (worker) ----------------------------------------------------------------------------

@@ -138,12 +138,14 @@ def consent_expiring(ports: StaffNoticePorts, connection: Connection, *, expires
 
 
 def refresh_progressed(ports: StaffNoticePorts, jobs: RefreshJobStore, firm_id: str, job_id: str) -> None:
-    """(d) After any change of a Data Refresh job's counts: the one caller that claims the job's
-    final state (a conditional write) tells whoever started it, with its counts."""
+    """(d) After any change of a Data Refresh job's counts: once the job is final (a consistent
+    read), whoever started it is told, with its counts. Nothing is claimed before the notice is
+    written: concurrent workers that all see the final job write it once (`add_once`'s marker), and
+    a write that failed leaves nothing behind, so the next caller (a redelivery) writes it."""
 
     def notify() -> int:
-        job = jobs.claim_finished_notice(firm_id, job_id, ports.clock())
-        if job is None:
+        job = jobs.get_job(firm_id, job_id)
+        if job is None or not job.done:
             return 0
         counts = job.counts
         details: dict[str, str | int] = {

@@ -394,7 +394,13 @@ def test_pages_that_cannot_be_queued_are_excluded_and_the_rest_goes_ahead(refres
         return [*send_batch(self, bodies[:-1], delay_seconds), len(bodies) - 1]
 
     monkeypatch.setattr(JobQueue, "_send_batch", last_refused)
+    progressed: list[str] = []  # the exclusion may be the job's last change: it tells whoever started it
+    told = refresh_service.refresh_progressed
+    monkeypatch.setattr(
+        refresh_service, "refresh_progressed", lambda *a: (progressed.append(a[-1]), told(*a))[1]
+    )
     job_id = trigger(ADMIN, {"engagement_ids": engagements})
+    assert progressed == [job_id]
     monkeypatch.undo()
     pump("refresh", fanout_worker)
     body = job(ADMIN, job_id)

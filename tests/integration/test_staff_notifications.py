@@ -1,10 +1,10 @@
 """Notifications for advisers (issue 16 item 4) on moto: the stores' contract (the fake and the table
-alike), the refresh job's one claim, the routes and the hourly digest job. The rules themselves are
+alike), the refresh job's finished notice, the routes and the hourly digest job. The rules themselves are
 tested on the fakes in tests/unit/test_staff_notification_rules.py."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +19,7 @@ from shared.clock import CLOCK
 from shared.domain.identity import StaffMembership, StaffRole
 from shared.domain.notifications import DigestPreference, Notification, notice_id
 from shared.domain.refresh import JobCounts, RefreshJob
-from shared.services.staff_notifications import notify_customer_staff
+from shared.services.staff_notifications import notify_customer_staff, refresh_progressed
 from tests.fakes import FakeNotifications
 from tests.integration.onboarding_support import INVITEE, OTHER_ADVISER, call, invitation_tokens, seed_firms
 from tests.notification_fakes import FakeDigestPreferences
@@ -84,24 +84,48 @@ def test_a_digest_is_listed_while_on_and_claimed_by_one_run(preferences):
     assert preferences.get_preference("ann") == DigestPreference("ann", False, "Europe/London", None)
 
 
-def test_a_refresh_jobs_finished_notice_is_claimed_once_and_only_when_final(aws):
-    jobs = bootstrap.engagement_index().jobs
-    unfinished = RefreshJob(
-        "firm-1", "01JJOBCLAIM000000000000000", "adviser", NOW, {}, False, JobCounts(queued=1)
-    )
-    final = RefreshJob(
-        "firm-1", "01JJOBCLAIMFINAL0000000000", "adviser", NOW, {}, False, JobCounts(succeeded=2, excluded=1)
-    )
+def test_a_refresh_jobs_finished_notice_is_written_once_only_when_final_and_survives_a_failed_write(world):
+    jobs, notices = bootstrap.engagement_index().jobs, bootstrap.staff_notices()
+    owner = ADVISER.sub
+    unfinished = RefreshJob(DEMO_FIRM.firm_id, "01JJOBCLAIM000000000000000", owner, NOW, {}, False, JobCounts(queued=1))
+    final = replace(unfinished, job_id="01JJOBCLAIMFINAL0000000000", counts=JobCounts(succeeded=2, excluded=1))
     expanding = replace(final, job_id="01JJOBCLAIMEXPANDING000000", expanding=True)
     for job in (unfinished, final, expanding):
         jobs.create_job(job)
 
-    assert jobs.claim_finished_notice("firm-1", unfinished.job_id, NOW) is None
-    assert jobs.claim_finished_notice("firm-1", expanding.job_id, NOW) is None
-    claimed = jobs.claim_finished_notice("firm-1", final.job_id, NOW)
-    assert claimed is not None and claimed.counts.total == 3
-    assert jobs.claim_finished_notice("firm-1", final.job_id, NOW) is None
-    assert jobs.claim_finished_notice("firm-1", "01JNOSUCHJOB00000000000000", NOW) is None
+    def finished_notices() -> list[Notification]:
+        found, _ = notices.notifications.page(owner, cursor=None, limit=50)
+        return [n for n in found if n.kind == "staff.refresh_finished"]
+
+    for job in (unfinished, expanding):
+        refresh_progressed(notices, jobs, DEMO_FIRM.firm_id, job.job_id)
+    refresh_progressed(notices, jobs, DEMO_FIRM.firm_id, "01JNOSUCHJOB00000000000000")
+    assert finished_notices() == []
+
+    failing = replace(notices, notifications=FailingOnce(notices.notifications))
+    refresh_progressed(failing, jobs, DEMO_FIRM.firm_id, final.job_id)  # the write fails: nothing claimed
+    assert finished_notices() == []
+    for _ in range(3):  # the next callers (redeliveries, concurrent workers) write it, once
+        refresh_progressed(notices, jobs, DEMO_FIRM.firm_id, final.job_id)
+    (written,) = finished_notices()
+    assert written.details["job_id"] == final.job_id and written.details["total"] == 3
+
+
+@dataclass
+class FailingOnce:
+    """The notification store, whose first `add_once` fails as a throttled write would."""
+
+    store: Any
+    failed: bool = False
+
+    def add_once(self, event_key: str, notifications: Any) -> int:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("ProvisionedThroughputExceededException")
+        return int(self.store.add_once(event_key, notifications))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
 
 
 # the routes ------------------------------------------------------------------------------------------

@@ -255,16 +255,12 @@ def test_an_import_that_finds_the_credentials_rejected_tells_the_customers_staff
 # (d) a Data Refresh finishes ----------------------------------------------------------------------
 @dataclass
 class Jobs:
-    """The refresh job store's claim: the job once it is final, to the first caller only."""
+    """The refresh job store's read of one job."""
 
     job: RefreshJob
-    claims: int = 0
 
-    def claim_finished_notice(self, firm_id: str, job_id: str, at: datetime) -> RefreshJob | None:
-        if (firm_id, job_id) != (self.job.firm_id, self.job.job_id) or not self.job.done or self.claims:
-            return None
-        self.claims += 1
-        return self.job
+    def get_job(self, firm_id: str, job_id: str) -> RefreshJob | None:
+        return self.job if (firm_id, job_id) == (self.job.firm_id, self.job.job_id) else None
 
 
 def job(requested_by: str = OWNER, **counts: int) -> RefreshJob:

@@ -83,8 +83,8 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |62 | a staff member's digest preference     | table | PK=USER#<sub>, SK=DIGEST_PREFERENCE                 |
 |63 | digests due (sparse: only while opted  | GSI2  | GSI2PK=DIGEST_DUE, GSI2SK <= <utc iso now>#<max>    |
 |   | in; claimed by moving GSI2SK on)       |       | GSI2SK=<next due, utc iso>#<sub>                    |
-|64 | a refresh job's "finished" notice      | table | PK=FIRM#<firm>#REFRESH_JOB#<job>, SK=JOB: update    |
-|   | (claimed once its counts are final)    |       | if notified_at absent, pending=queued=running=0     |
+|64 | (retired: a refresh job's "finished" notice is written once by its marker #60, after a     |
+|   | consistent read of the job #41 shows it final; nothing is claimed before the write)         |
 
 
 |75 | an export (status, filter, lines)      | table | PK=FIRM#<firm>#EXPORT#<export>, SK=EXPORT (TTL)     |

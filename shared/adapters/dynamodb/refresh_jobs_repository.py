@@ -376,28 +376,6 @@ class RefreshJobsRepository:
         }
         return [*puts, counters]
 
-    def claim_finished_notice(self, firm_id: str, job_id: str, at: datetime) -> RefreshJob | None:
-        """#64: the job, if it has reached its final state (nothing pending, queued or running, no
-        page left to expand) and nobody claimed its "finished" notice yet; the claim is this
-        conditional update, so concurrent workers finishing the last engagements notify once."""
-        try:
-            response = dynamodb_client().update_item(
-                TableName=self.table_name,
-                Key=to_item({"PK": keys.refresh_job_pk(firm_id, job_id), "SK": keys.REFRESH_JOB}),
-                UpdateExpression="SET notified_at = :at",
-                ConditionExpression=(
-                    "attribute_exists(PK) AND attribute_not_exists(notified_at) AND expanding = :no"
-                    " AND pending = :zero AND queued = :zero AND running = :zero"
-                ),
-                ExpressionAttributeValues=to_item({":at": at.isoformat(), ":no": False, ":zero": 0}),
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return None
-            raise
-        return _job(from_item(response["Attributes"]))
-
     def _move_count(
         self, firm_id: str, job_id: str, source: RefreshState, target: RefreshState
     ) -> TransactItem:
