@@ -87,8 +87,9 @@ def test_a_digest_is_listed_while_on_and_claimed_by_one_run(preferences):
 def test_a_refresh_jobs_finished_notice_is_written_once_only_when_final_and_survives_a_failed_write(world):
     jobs, notices = bootstrap.engagement_index().jobs, bootstrap.staff_notices()
     owner = ADVISER.sub
-    unfinished = RefreshJob(DEMO_FIRM.firm_id, "01JJOBCLAIM000000000000000", owner, NOW, {}, False, JobCounts(queued=1))
-    final = replace(unfinished, job_id="01JJOBCLAIMFINAL0000000000", counts=JobCounts(succeeded=2, excluded=1))
+    firm, counts = DEMO_FIRM.firm_id, JobCounts(succeeded=2, excluded=1)
+    unfinished = RefreshJob(firm, "01JJOBCLAIM000000000000000", owner, NOW, {}, False, JobCounts(queued=1))
+    final = replace(unfinished, job_id="01JJOBCLAIMFINAL0000000000", counts=counts)
     expanding = replace(final, job_id="01JJOBCLAIMEXPANDING000000", expanding=True)
     for job in (unfinished, final, expanding):
         jobs.create_job(job)
