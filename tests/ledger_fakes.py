@@ -45,23 +45,25 @@ class FakeLedger:
     def get_account(self, firm_id: str, code: str) -> LedgerAccount | None:
         return self.accounts.get((firm_id, code_key(code)))
 
-    def create_account(self, account: LedgerAccount) -> LedgerAccount:
+    def create_account(self, account: LedgerAccount, *extra: TransactItem) -> LedgerAccount:
         created = replace(account, version=1, used=False)
         if self.get_account(account.firm_id, account.code) is not None:
             raise Conflict("The chart of accounts already has that code.", code="ledger_account_exists")
-        transact_write([put_item(self.accounts, _key(account), created, absent)])
+        transact_write([put_item(self.accounts, _key(account), created, absent), *extra])
         return created
 
-    def save_account(self, account: LedgerAccount, previous: LedgerAccount) -> LedgerAccount:
+    def save_account(
+        self, account: LedgerAccount, previous: LedgerAccount, *extra: TransactItem
+    ) -> LedgerAccount:
         stored = self.get_account(account.firm_id, account.code)
         saved = replace(account, version=previous.version + 1, used=stored.used if stored else account.used)
         put = put_item(self.accounts, _key(account), saved, AtVersion(previous.version))
-        transact_write([put], canceled=LedgerAccountChanged)
+        transact_write([put, *extra], canceled=LedgerAccountChanged)
         return saved
 
-    def delete_account(self, account: LedgerAccount) -> None:
+    def delete_account(self, account: LedgerAccount, *extra: TransactItem) -> None:
         delete = delete_item(self.accounts, _key(account), AtVersion(account.version, unused=True))
-        transact_write([delete], canceled=LedgerAccountChanged)
+        transact_write([delete, *extra], canceled=LedgerAccountChanged)
 
     def use_op(self, account: LedgerAccount) -> TransactItem:
         stored = self.get_account(account.firm_id, account.code) or account

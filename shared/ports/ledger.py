@@ -20,16 +20,21 @@ class LedgerStore(Protocol):
 
     def get_account(self, firm_id: str, code: str) -> LedgerAccount | None: ...
 
-    def create_account(self, account: LedgerAccount) -> LedgerAccount:
-        """Put it if its code is free (Conflict `ledger_account_exists` otherwise)."""
+    def create_account(self, account: LedgerAccount, *extra: TransactItem) -> LedgerAccount:
+        """Put it if its code is free (Conflict `ledger_account_exists` otherwise), in one transaction
+        with `extra` (its audit event)."""
         ...
 
-    def save_account(self, account: LedgerAccount, previous: LedgerAccount) -> LedgerAccount:
-        """Replace `previous` if unchanged since read (ConcurrentChange otherwise); keeps `used`."""
+    def save_account(
+        self, account: LedgerAccount, previous: LedgerAccount, *extra: TransactItem
+    ) -> LedgerAccount:
+        """Replace `previous` if unchanged since read (LedgerAccountChanged otherwise), with `extra`;
+        keeps `used`."""
         ...
 
-    def delete_account(self, account: LedgerAccount) -> None:
-        """Delete it if unchanged since read and never used (Conflict otherwise)."""
+    def delete_account(self, account: LedgerAccount, *extra: TransactItem) -> None:
+        """Delete it if unchanged since read and never used (LedgerAccountChanged otherwise), with
+        `extra`."""
         ...
 
     def use_op(self, account: LedgerAccount) -> TransactItem:

@@ -1,5 +1,5 @@
 """The firm's chart of accounts (seed 003): admins keep the ledger accounts that links and the
-auto-assign rules pick from; every change is audited (R-ROLE-3)."""
+auto-assign rules pick from; every change is audited in its own transaction (R-ROLE-3)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from shared.domain.ledger import LedgerAccount, LedgerKind, code_key, unknown_le
 from shared.ports.assignment import AssignmentStore
 from shared.ports.audit import AuditTrail
 from shared.ports.ledger import LedgerStore
+from shared.ports.storage import TransactItem
 
 
 @dataclass
@@ -47,9 +48,7 @@ def create_ledger_account(
 ) -> LedgerAccount:
     authorize(staff, FirmAction.MANAGE_LEDGER_ACCOUNTS)
     account = LedgerAccount(staff.firm_id, code.strip(), name, kind, created_at=ports.clock())
-    created = ports.ledger.create_account(account)
-    _audit(ports, staff, "ledger_account.created", created)
-    return created
+    return ports.ledger.create_account(account, _audit(ports, staff, "ledger_account.created", account))
 
 
 def update_ledger_account(
@@ -70,16 +69,14 @@ def update_ledger_account(
         # A link chose it as a bank account, a rule or a line as an expense: a new kind would break
         # what they were checked against.
         raise Conflict("This ledger account is in use: its kind cannot change.", code="ledger_account_in_use")
-    saved = ports.ledger.save_account(updated, previous)
     action = (
         "ledger_account.archived"
-        if saved.archived and not previous.archived
+        if updated.archived and not previous.archived
         else "ledger_account.restored"
-        if previous.archived and not saved.archived
+        if previous.archived and not updated.archived
         else "ledger_account.updated"
     )
-    _audit(ports, staff, action, saved)
-    return saved
+    return ports.ledger.save_account(updated, previous, _audit(ports, staff, action, updated))
 
 
 def delete_ledger_account(ports: LedgerPorts, staff: StaffContext, code: str) -> None:
@@ -96,8 +93,7 @@ def delete_ledger_account(ports: LedgerPorts, staff: StaffContext, code: str) ->
             "This ledger account is used by a link or a rule: archive it instead.",
             code="ledger_account_in_use",
         )
-    ports.ledger.delete_account(account)
-    _audit(ports, staff, "ledger_account.deleted", account)
+    ports.ledger.delete_account(account, _audit(ports, staff, "ledger_account.deleted", account))
 
 
 def pick_ledger_account(
@@ -118,8 +114,9 @@ def _existing(ledger: LedgerStore, staff: StaffContext, code: str) -> LedgerAcco
     return account
 
 
-def _audit(ports: LedgerPorts, staff: StaffContext, action: str, account: LedgerAccount) -> None:
-    ports.audit.record(
+def _audit(ports: LedgerPorts, staff: StaffContext, action: str, account: LedgerAccount) -> TransactItem:
+    """The change's audit event, written in the change's own transaction."""
+    return ports.audit.put_op(
         AuditEvent(
             firm_id=staff.firm_id,
             actor_id=staff.principal.user_id,

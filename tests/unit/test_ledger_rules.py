@@ -14,7 +14,7 @@ from shared.domain.identity import Principal, StaffContext, StaffRole
 from shared.domain.ledger import LedgerKind
 from shared.services import assignment, ledger
 from shared.services.ledger import LedgerChange, LedgerPorts
-from tests.fakes import FakeAudit, FakeClock, refused
+from tests.fakes import FakeAudit, FakeClock, put_item, refused
 from tests.ledger_fakes import FakeLedger, FakeRules
 
 pytestmark = pytest.mark.fakes
@@ -157,3 +157,26 @@ def test_name_and_kind_change_under_the_version_read(world):
     same = ledger.update_ledger_account(world.ports, ADMIN, "1200", LedgerChange(name="Client account"))
     assert same.version == 2  # nothing changed: nothing written, nothing audited
     assert [e.action for e in world.audit.log()] == ["ledger_account.created", "ledger_account.updated"]
+
+
+class RefusingAudit(FakeAudit):
+    """An audit log whose every write fails (its item's condition does not hold)."""
+
+    def put_op(self, event: Any) -> Any:
+        return put_item({}, "event", event, lambda stored: False)
+
+
+def test_a_change_whose_audit_event_cannot_be_written_is_not_made(world):
+    """The change and its audit event are one transaction (R-ROLE-3): no unaudited change."""
+    world.create("6132-Rent")
+    world.audit = RefusingAudit()
+    for change in (
+        lambda: world.create("7000"),
+        lambda: ledger.update_ledger_account(world.ports, ADMIN, "6132-Rent", LedgerChange(name="Renamed")),
+        lambda: ledger.delete_ledger_account(world.ports, ADMIN, "6132-Rent"),
+    ):
+        with pytest.raises(Exception):  # noqa: B017 # whatever the table answers
+            change()
+    assert [(a.code, a.name, a.version) for a in world.accounts.list_accounts(ADMIN.firm_id)] == [
+        ("6132-Rent", "Account 6132-Rent", 1)
+    ]

@@ -6,10 +6,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import dynamodb_client, from_item, query_prefix, to_item
+from shared.adapters.dynamodb.client import (
+    dynamodb_client,
+    from_item,
+    query_prefix,
+    to_item,
+    transact_or_raise,
+)
 from shared.domain.errors import Conflict, LedgerAccountChanged
 from shared.domain.ledger import LedgerAccount, LedgerKind, code_key
 from shared.ports.storage import TransactItem
@@ -31,31 +35,30 @@ class LedgerRepository:
         )
         return _account(from_item(response["Item"])) if "Item" in response else None
 
-    def create_account(self, account: LedgerAccount) -> LedgerAccount:
+    def create_account(self, account: LedgerAccount, *extra: TransactItem) -> LedgerAccount:
         created = replace(account, version=1, used=False)
+        put = {"TableName": self.table_name, "Item": to_item(_values(created))}
         try:
-            dynamodb_client().put_item(
-                TableName=self.table_name,
-                Item=to_item(_values(created)),
-                ConditionExpression="attribute_not_exists(PK)",
+            transact_or_raise(
+                [{"Put": put | {"ConditionExpression": "attribute_not_exists(PK)"}}, *extra], _Taken
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        except _Taken:
             raise Conflict(
                 "The chart of accounts already has that code.", code="ledger_account_exists"
             ) from None
         return created
 
-    def save_account(self, account: LedgerAccount, previous: LedgerAccount) -> LedgerAccount:
+    def save_account(
+        self, account: LedgerAccount, previous: LedgerAccount, *extra: TransactItem
+    ) -> LedgerAccount:
         saved = replace(account, version=previous.version + 1)
-        self._write(
-            "update_item",
-            Key=to_item(_key(account.firm_id, account.code)),
-            UpdateExpression="SET #name = :name, kind = :kind, archived = :archived, version = :next",
-            ConditionExpression="version = :version",
-            ExpressionAttributeNames={"#name": "name"},
-            ExpressionAttributeValues=to_item(
+        update = {
+            "TableName": self.table_name,
+            "Key": to_item(_key(account.firm_id, account.code)),
+            "UpdateExpression": "SET #name = :name, kind = :kind, archived = :archived, version = :next",
+            "ConditionExpression": "version = :version",
+            "ExpressionAttributeNames": {"#name": "name"},
+            "ExpressionAttributeValues": to_item(
                 {
                     ":name": saved.name,
                     ":kind": saved.kind.value,
@@ -64,16 +67,18 @@ class LedgerRepository:
                     ":version": previous.version,
                 }
             ),
-        )
+        }
+        transact_or_raise([{"Update": update}, *extra], LedgerAccountChanged)
         return saved
 
-    def delete_account(self, account: LedgerAccount) -> None:
-        self._write(
-            "delete_item",
-            Key=to_item(_key(account.firm_id, account.code)),
-            ConditionExpression="version = :version AND used = :unused",
-            ExpressionAttributeValues=to_item({":version": account.version, ":unused": False}),
-        )
+    def delete_account(self, account: LedgerAccount, *extra: TransactItem) -> None:
+        delete = {
+            "TableName": self.table_name,
+            "Key": to_item(_key(account.firm_id, account.code)),
+            "ConditionExpression": "version = :version AND used = :unused",
+            "ExpressionAttributeValues": to_item({":version": account.version, ":unused": False}),
+        }
+        transact_or_raise([{"Delete": delete}, *extra], LedgerAccountChanged)
 
     def use_op(self, account: LedgerAccount) -> TransactItem:
         return {
@@ -86,13 +91,9 @@ class LedgerRepository:
             }
         }
 
-    def _write(self, operation: str, **request: Any) -> None:
-        try:
-            getattr(dynamodb_client(), operation)(TableName=self.table_name, **request)
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise LedgerAccountChanged() from None
-            raise
+
+class _Taken(Exception):
+    """The code is taken (the create's transaction was cancelled)."""
 
 
 def _key(firm_id: str, code: str) -> dict[str, str]:
