@@ -6,10 +6,13 @@ from dataclasses import dataclass
 
 from shared.auth import active_memberships
 from shared.clock import now as business_now
-from shared.domain.identity import Principal
+from shared.domain.identity import Principal, StaffRole
 from shared.domain.notifications import STAFF_KINDS, Notification
+from shared.ports.customers import CustomerStore
 from shared.ports.identity import IdentityStore
 from shared.ports.notifications import NotificationStore
+
+ADMIN = StaffRole.ADMIN
 
 
 @dataclass(frozen=True)
@@ -21,21 +24,53 @@ class NotificationView:
 def list_notifications(
     notifications: NotificationStore,
     identities: IdentityStore,
+    customers: CustomerStore,
     principal: Principal,
     *,
     cursor: str | None,
     limit: int,
 ) -> tuple[list[NotificationView], str | None]:
     """Newest first, each with its firm's name (the page's firms in one batch read). A staff
-    notification shows only while the person is an active member of its firm: a deactivated
-    member's earlier notices about the firm's customers stay out of sight (a page may come short)."""
+    notification shows only while its reader may still see what it is about: an active member of
+    its firm, and for a notice about a customer, an admin or one of the staff who look after that
+    customer now (R-ROLE-2: an adviser unassigned from a customer, or a deactivated member, no
+    longer reads the earlier notices about them; the page's customers are one batch read). A page
+    may come short."""
     found, next_cursor = notifications.page(principal.user_id, cursor=cursor, limit=limit)
     if any(n.kind in STAFF_KINDS for n in found):
-        firms_now = {m.firm_id for m in active_memberships(identities, principal.user_id)}
-        found = [n for n in found if n.kind not in STAFF_KINDS or n.firm_id in firms_now]
+        found = _still_visible(identities, customers, principal.user_id, found)
     firms = identities.get_firms({n.firm_id for n in found if n.firm_id})
     views = [NotificationView(n, firms[n.firm_id].name if n.firm_id in firms else None) for n in found]
     return views, next_cursor
+
+
+def _still_visible(
+    identities: IdentityStore, customers: CustomerStore, user_id: str, found: list[Notification]
+) -> list[Notification]:
+    roles = {m.firm_id: m.role for m in active_memberships(identities, user_id)}
+    about = customers.get_many(
+        {
+            (n.firm_id, n.customer_id)
+            for n in found
+            if n.kind in STAFF_KINDS
+            and n.firm_id in roles
+            and n.customer_id
+            and roles[n.firm_id] is not ADMIN
+        }
+    )
+
+    def shown(notice: Notification) -> bool:
+        if notice.kind not in STAFF_KINDS:
+            return True
+        role = roles.get(notice.firm_id or "")
+        if role is None:
+            return False
+        if notice.customer_id is None or role is ADMIN:
+            return True
+        customer = about.get((notice.firm_id or "", notice.customer_id))
+        return customer is not None and customer.visible_to(user_id, is_admin=False)
+
+    return [n for n in found if shown(n)]
 
 
 def mark_notification_read(

@@ -4,7 +4,7 @@ event, the markers, the claims, the routes) is in tests/integration/test_staff_n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -456,7 +456,7 @@ def test_a_deactivated_member_no_longer_reads_the_firms_staff_notifications(worl
 
     def listed() -> list[str]:
         views, _ = list_notifications(
-            world.notifications, world.fakes.identities, owner, cursor=None, limit=25
+            world.notifications, world.fakes.identities, world.fakes.customers, owner, cursor=None, limit=25
         )
         return [v.notification.kind for v in views]
 
@@ -465,3 +465,32 @@ def test_a_deactivated_member_no_longer_reads_the_firms_staff_notifications(worl
     assert listed() == []
     world.fakes.identities.memberships[(OWNER, FIRM)] = StaffMembership(FIRM, OWNER, StaffRole.ADVISER, True)
     assert listed() == ["staff.consent_expiring"]
+
+
+def test_an_adviser_unassigned_from_a_customer_no_longer_reads_the_earlier_notices_about_them(world: World):
+    """Review of issue 16 (R-ROLE-2): a staff notice about a customer shows only while its reader may
+    see that customer; an admin always may, a notice about no customer (a refresh) stays."""
+    from shared.services.notifications import list_notifications
+
+    customer = world.customer(assignees=(ASSIGNED,))
+    notify_customer_staff(world.notices, FIRM, customer.customer_id, "consent_expiring", {})
+    refresh_progressed(world.notices, Jobs(job(ASSIGNED, succeeded=1)), FIRM, job().job_id)
+
+    def listed(user_id: str) -> list[str]:
+        reader = Principal(user_id, f"{user_id}@firm.example")
+        views, _ = list_notifications(
+            world.notifications, world.fakes.identities, world.fakes.customers, reader, cursor=None, limit=25
+        )
+        return sorted(v.notification.kind for v in views)
+
+    assert listed(ASSIGNED) == ["staff.consent_expiring", "staff.refresh_finished"]
+    world.fakes.customers.rows[(FIRM, customer.customer_id)] = replace(customer, assignee_ids=())
+    assert listed(ASSIGNED) == ["staff.refresh_finished"]
+    assert listed(OWNER) == ["staff.consent_expiring"]  # still the owner
+    world.fakes.customers.rows[(FIRM, customer.customer_id)] = replace(
+        customer, owner_id=ADMIN, assignee_ids=()
+    )
+    assert listed(OWNER) == []
+    world.fakes.identities.memberships[(ADMIN, FIRM)] = StaffMembership(FIRM, ADMIN, StaffRole.ADMIN, True)
+    notify_customer_staff(world.notices, FIRM, customer.customer_id, "connection_broken", {})
+    assert "staff.connection_broken" in listed(ADMIN)

@@ -47,6 +47,7 @@ def get_notifications(
     views, next_cursor = list_notifications(
         bootstrap.notifications_repository(),
         bootstrap.identity_repository(),
+        bootstrap.staff_notices().customers,
         principal,
         cursor=cursor,
         limit=limit,
