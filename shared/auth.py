@@ -13,7 +13,7 @@ bound to that firm (`shared/ports/firm_bound.py`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -37,6 +37,8 @@ class CustomerLinkReader(Protocol):
 
 class CustomerReader(Protocol):
     def get(self, firm_id: str, customer_id: str) -> Customer | None: ...
+
+    def get_many(self, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Customer]: ...
 
 
 class FileLinkReader(Protocol):
@@ -134,6 +136,24 @@ def active_memberships(memberships: MembershipReader, user_id: str) -> list[Staf
     return [m for m in memberships.list_memberships(user_id) if m.active]
 
 
+def customer_records(
+    principal: Principal, customers: CustomerReader, links: Iterable[CustomerLink]
+) -> list[Customer]:
+    """The customer records behind `links` (invitations the person accepted, access pattern 6),
+    read in one batch and each checked to be theirs still: the one place that turns a signed-in
+    person's links into the customer records they are."""
+    chosen = list(links)
+    if not chosen:
+        return []
+    records = customers.get_many((link.firm_id, link.customer_id) for link in chosen)
+    return [
+        customer
+        for link in chosen
+        if (customer := records.get((link.firm_id, link.customer_id)))
+        and customer.user_id == principal.user_id
+    ]
+
+
 def customer_of(
     principal: Principal, links: CustomerLinkReader, customers: CustomerReader, firm_id: str | None
 ) -> Customer:
@@ -154,10 +174,9 @@ def customer_of(
         raise InvalidRequest(
             "You are a customer of several firms: say which in firm_id.", code="firm_required"
         )
-    customer = customers.get(found[0].firm_id, found[0].customer_id)
-    if customer is None or customer.user_id != principal.user_id:
-        raise NotFound()
-    return customer
+    for customer in customer_records(principal, customers, found):
+        return customer
+    raise NotFound()
 
 
 def file_caller(
@@ -199,12 +218,9 @@ def file_caller(
         customer = customers.get(link.firm_id, file_id)
         if grant is not None and grant.user_id == user_id and customer is not None:
             return FileCaller(grantee_kind(grant), customer, grant)
-    for link in links.list_customer_links(user_id):
-        if link.customer_id != file_id:
-            continue
-        customer = customers.get(link.firm_id, file_id)
-        if customer is not None and customer.user_id == user_id:
-            return FileCaller(CallerKind.CUSTOMER, customer)
+    mine = (link for link in links.list_customer_links(user_id) if link.customer_id == file_id)
+    for customer in customer_records(principal, customers, mine):
+        return FileCaller(CallerKind.CUSTOMER, customer)
     return FileCaller(CallerKind.STRANGER, None)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.auth import customer_records
 from shared.domain.accounts import SharedAccount
 from shared.domain.connections import Connection
 from shared.domain.identity import CustomerLink, Principal
@@ -54,11 +55,8 @@ def my_firms(
     firm_ids = sorted({link.firm_id for link in links})
     page = firm_ids[:limit]
     chosen = [link for link in links if link.firm_id in page]
-    customers = ports.customers.get_many((link.firm_id, link.customer_id) for link in chosen)
     theirs = [
-        link
-        for link in chosen
-        if (customer := customers.get((link.firm_id, link.customer_id))) and customer.user_id == user_id
+        CustomerLink(c.firm_id, c.customer_id) for c in customer_records(principal, ports.customers, chosen)
     ]
     firms = ports.identities.get_firms(page)
     found = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.auth import customer_records
 from shared.domain.audit import AuditEvent
 from shared.domain.file_access import CallerKind, FileAction, grantee_kind
 from shared.domain.files import AccessLevel, Subject, SubjectType
@@ -71,13 +72,13 @@ def list_my_files(ports: FileAccessPorts, principal: Principal) -> list[MyFile]:
         )
         if grant.user_id == principal.user_id
     }
-    customer_of = ports.identities.list_customer_links(principal.user_id)
-    records = ports.customers.get_many((link.firm_id, link.customer_id) for link in customer_of)
-    own = [
-        records[ref]
-        for ref in sorted(records)
-        if records[ref].user_id == principal.user_id and ref not in grants
-    ]
+    records = customer_records(
+        principal, ports.customers, ports.identities.list_customer_links(principal.user_id)
+    )
+    own = sorted(
+        (c for c in records if (c.firm_id, c.customer_id) not in grants),
+        key=lambda c: (c.firm_id, c.customer_id),
+    )
     firms = ports.identities.get_firms({link.firm_id for link in links} | {c.firm_id for c in own})
     found = [
         MyFile(
