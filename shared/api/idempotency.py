@@ -1,8 +1,9 @@
 """`Idempotency-Key` for POSTs that create things, on Powertools idempotency.
 
-The key is scoped to the caller (two people may pick the same key) and bound to the
-request's payload: replaying a key returns the first result without running the use case
-again; reusing it with a different payload is a 409.
+The key is scoped to the caller acting in one firm (`key_scope`: two people may pick the same key,
+and one person of two firms must not get firm A's answer in firm B) and bound to the request's
+payload: replaying a key returns the first result without running the use case again; reusing it
+with a different payload is a 409.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ from shared.settings import get_settings
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 RESULT_TTL_SECONDS = 24 * 3600
+
+
+def key_scope(tenant: str, user_id: str) -> str:
+    """Where an Idempotency-Key lives: one person acting in one tenant, the firm they act in (or the
+    client file they act on: a file belongs to one firm). A key never crosses firms."""
+    return f"{tenant}/{user_id}"
 
 
 class IdempotentCommand(BaseModel):

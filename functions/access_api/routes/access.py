@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from functions.access_api.routes.common import Actor, EntryId, FileId, IdempotencyKey, created, payload
+from functions.access_api.routes.common import Actor, EntryId, FileId, IdempotencyKey, created
 from functions.access_api.routes.models import (
     AccessEventOut,
     AccessLogOut,
@@ -86,7 +86,8 @@ def register_adviser(
         AdviserOut,
         actor,
         idempotency_key,
-        payload(file_id, body),
+        file_id,
+        body,
         lambda: AdviserOut.of(
             file_access.register_adviser(
                 bootstrap.file_access(),

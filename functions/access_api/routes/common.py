@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.request import Request
 from pydantic import BaseModel
 
 from shared.api.caller import current_principal, named_firm
-from shared.api.idempotency import IdempotentCommand, idempotent_command
+from shared.api.idempotency import IdempotentCommand, idempotent_command, key_scope
 from shared.domain.identity import Principal
 from shared.services.file_access import FileActor
 
@@ -36,22 +36,23 @@ def created(
     out: type[Out],
     actor: FileActor,
     idempotency_key: str | None,
-    payload: dict[str, Any],
+    file_id: str,
+    body: BaseModel,
     create: Callable[[], Out],
 ) -> Response[Out]:
-    """201 with what `create` made, at most once per (caller, Idempotency-Key); a replay returns
-    the first answer. `name` keeps each route's records apart."""
+    """201 with what `create` made, at most once per (caller on this file, Idempotency-Key), the key
+    bound to the file and the body; a replay returns the first answer. `name` keeps each route's
+    records apart."""
 
     def use_case(_: IdempotentCommand) -> dict[str, Any]:
         return create().model_dump(mode="json")
 
     use_case.__name__ = use_case.__qualname__ = f"access_api.{name}"  # Powertools keys records by it
     result = idempotent_command(use_case)(
-        IdempotentCommand(actor_id=actor.principal.user_id, idempotency_key=idempotency_key, payload=payload)
+        IdempotentCommand(
+            actor_id=key_scope(f"file:{file_id}", actor.principal.user_id),
+            idempotency_key=idempotency_key,
+            payload={"file_id": file_id, **body.model_dump(mode="json")},
+        )
     )
     return Response(status_code=201, content_type="application/json", body=out.model_validate(result))
-
-
-def payload(file_id: str, body: BaseModel) -> dict[str, Any]:
-    """What an Idempotency-Key is bound to: the file and the body."""
-    return {"file_id": file_id, **body.model_dump(mode="json")}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from functions.access_api.routes.common import Actor, EntryId, FileId, IdempotencyKey, created, payload
+from functions.access_api.routes.common import Actor, EntryId, FileId, IdempotencyKey, created
 from functions.access_api.routes.models import (
     DocumentIn,
     DonationIn,
@@ -40,7 +40,8 @@ def add_member(
         MemberOut,
         actor,
         idempotency_key,
-        payload(file_id, body),
+        file_id,
+        body,
         lambda: MemberOut.of(files.add_member(bootstrap.file_access(), actor, file_id, **body.fields())),
     )
 
@@ -77,7 +78,8 @@ def add_patrimony_item(
         PatrimonyItemOut,
         actor,
         idempotency_key,
-        payload(file_id, body),
+        file_id,
+        body,
         lambda: PatrimonyItemOut.of(
             files.add_patrimony_item(bootstrap.file_access(), actor, file_id, **body.fields())
         ),
@@ -111,7 +113,8 @@ def add_donation(
         DonationOut,
         actor,
         idempotency_key,
-        payload(file_id, body),
+        file_id,
+        body,
         lambda: DonationOut.of(files.add_donation(bootstrap.file_access(), actor, file_id, **body.fields())),
     )
 
@@ -143,7 +146,8 @@ def add_simulation(
         FileDocumentOut,
         actor,
         idempotency_key,
-        payload(file_id, body),
+        file_id,
+        body,
         lambda: FileDocumentOut.of(
             files.add_document(
                 bootstrap.file_access(),
@@ -166,7 +170,8 @@ def add_report(
         FileDocumentOut,
         actor,
         idempotency_key,
-        payload(file_id, body),
+        file_id,
+        body,
         lambda: FileDocumentOut.of(
             files.add_document(
                 bootstrap.file_access(),

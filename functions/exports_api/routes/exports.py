@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from functions.exports_api.routes.models import AuditExportIn, ExportOut, TransactionsExportIn
 from shared import bootstrap
 from shared.api.caller import current_staff
-from shared.api.idempotency import IdempotentCommand, idempotent_command
+from shared.api.idempotency import IdempotentCommand, idempotent_command, key_scope
 from shared.domain.exports import Export
 from shared.domain.identity import StaffContext
 from shared.services import exports
@@ -78,7 +78,8 @@ def _queued(
         export = request()
         return ExportOut.of(ExportView(export, export.status, None)).model_dump(mode="json", by_alias=True)
 
-    actor = f"{staff.firm_id}/{staff.principal.user_id}"  # a key never crosses firms
-    command = IdempotentCommand(actor_id=actor, idempotency_key=key, payload=payload)
+    command = IdempotentCommand(
+        actor_id=key_scope(staff.firm_id, staff.principal.user_id), idempotency_key=key, payload=payload
+    )
     body = ExportOut.model_validate(request_export(command))
     return Response(status_code=202, content_type="application/json", body=body)

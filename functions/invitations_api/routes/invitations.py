@@ -15,7 +15,7 @@ from functions.invitations_api.routes.models import (
 )
 from shared import bootstrap
 from shared.api.caller import current_principal, current_staff
-from shared.api.idempotency import IdempotentCommand, idempotent_command
+from shared.api.idempotency import IdempotentCommand, idempotent_command, key_scope
 from shared.api.invitation_answers import INVALID, NEW_ACCOUNT, SIGNED_IN
 from shared.domain.customers import Customer
 from shared.domain.identity import Principal, StaffContext
@@ -55,7 +55,7 @@ def invite(
 
     result = invite_customer(
         IdempotentCommand(
-            actor_id=f"{staff.firm_id}/{staff.principal.user_id}",  # a key never crosses firms
+            actor_id=key_scope(staff.firm_id, staff.principal.user_id),
             idempotency_key=idempotency_key,
             payload=body.model_dump(mode="json"),
         )

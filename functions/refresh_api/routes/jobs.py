@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from functions.refresh_api.routes.models import JobAcceptedOut, JobListOut, JobOut, JobSummaryOut, TriggerIn
 from shared import bootstrap
 from shared.api.caller import current_staff
-from shared.api.idempotency import IdempotentCommand, idempotent_command
+from shared.api.idempotency import IdempotentCommand, idempotent_command, key_scope
 from shared.domain.identity import StaffContext
 from shared.services import refresh
 
@@ -43,7 +43,7 @@ def trigger(
 
     result = trigger_refresh(
         IdempotentCommand(
-            actor_id=f"{staff.firm_id}/{staff.principal.user_id}",  # a key never crosses firms
+            actor_id=key_scope(staff.firm_id, staff.principal.user_id),
             idempotency_key=idempotency_key,
             payload=body.model_dump(mode="json"),
         )
