@@ -186,6 +186,7 @@ def imports() -> ImportPorts:
         progress=RefreshProgress(engagement_index(), staff_notices()),
         default_timezone=settings.default_firm_timezone,
         staff_notices=staff_notices(),
+        audit=audit_log(),
     )
 
 

@@ -196,16 +196,17 @@ class FakeConnections:
             yield found
 
     def save(self, connection: Connection, previous: Connection | None, *extra: TransactItem) -> Connection:
-        if extra:
-            raise NotImplementedError("extra transaction items")
+        """With an optimistic lock on the version read, in one transaction with `extra` (its audit
+        event): a failed condition anywhere is a StaleConnection and writes nothing."""
         address = ConnectionAddress(connection.firm_id, connection.customer_id, connection.connection_id)
-        stored = self.rows.get(address)
-        if (previous is None) != (stored is None) or (
-            stored and previous and stored.version != previous.version
-        ):
-            raise StaleConnection()
         saved = replace(connection, version=(previous.version + 1) if previous else 1)
-        self.rows[address] = saved
+
+        def unchanged(stored: Connection | None) -> bool:
+            return (previous is None) == (stored is None) and not (
+                stored and previous and stored.version != previous.version
+            )
+
+        transact_write([put_item(self.rows, address, saved, unchanged), *extra], canceled=StaleConnection)
         self.saves += 1
         return saved
 
@@ -461,6 +462,7 @@ class ServiceFakes:
     identities: FakeIdentities = field(default_factory=FakeIdentities)
     notifications: FakeNotifications = field(default_factory=FakeNotifications)
     customers: FakeCustomers = field(default_factory=lambda: FakeCustomers())
+    audit: FakeAudit = field(default_factory=lambda: FakeAudit())
 
     def staff_notices(self, clock: Callable[[], datetime]) -> Any:
         from shared.services.staff_notifications import StaffNoticePorts
@@ -502,6 +504,7 @@ class ImportFakes(ServiceFakes):
             progress=self.engagements,
             default_timezone="Europe/London",
             staff_notices=self.staff_notices(clock),
+            audit=self.audit,
             clock=clock,
             rand=rand,
         )

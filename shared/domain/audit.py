@@ -8,11 +8,13 @@ from typing import Any
 
 from shared.clock import now as business_now
 
+SYSTEM = "system"  # the actor of what schedules, workers and provider webhooks do
+
 
 @dataclass(frozen=True)
 class AuditEvent:
     firm_id: str
-    actor_id: str  # the `sub` of the person (or "system" for schedules and workers)
+    actor_id: str  # the `sub` of the person, or SYSTEM
     action: str  # e.g. "invitation.sent", "account.accepted", "access.granted"
     target_type: str
     target_id: str

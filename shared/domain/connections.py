@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.domain.aggregator import (
@@ -22,6 +23,7 @@ from shared.domain.aggregator import (
     ConsentState,
     CredentialsRejected,
 )
+from shared.domain.audit import AuditEvent
 
 CONSENT_DAYS = 90  # R-CON-2: access valid for 90 days from the (re)authorisation
 EXPIRING_SOON = timedelta(days=7)
@@ -322,6 +324,21 @@ class Connection:
         if self.status is ConnectionStatus.REVOKED and status is not ConnectionStatus.PENDING:
             return self  # revoked is final until a new consent starts
         return replace(self, status=status, status_changed_at=at, last_error=error)
+
+    def audit_event(
+        self, actor: str, action: str, at: datetime, details: dict[str, Any] | None = None
+    ) -> AuditEvent:
+        """What happened to this connection, by whom (ids and its status only): for its audit log."""
+        return AuditEvent(
+            firm_id=self.firm_id,
+            actor_id=actor,
+            action=action,
+            target_type="connection",
+            target_id=self.connection_id,
+            details={"status": self.status.value} | (details or {}),
+            occurred_at=at,
+            customer_id=self.customer_id,
+        )
 
     def linked(self, at: datetime, credential: str, access_expires_at: datetime | None) -> Connection:
         return replace(

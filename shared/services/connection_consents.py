@@ -31,7 +31,6 @@ from shared.ports.connections import ConnectionAddress
 from shared.ports.firm_bound import bind_ports
 from shared.services.connections import (
     ConnectionsPorts,
-    audit_connection,
     discover_accounts,
     own_connection,
     save_connection,
@@ -75,20 +74,20 @@ def start_connection(
         created_at=now,
         status_changed_at=now,
     )
-    started = _begin_consent(ports, connection, None)
-    audit_connection(ports, principal.user_id, started.connection, "connection.started")
-    return started
+    return _begin_consent(ports, connection, None, actor=principal.user_id, action="connection.started")
 
 
 def reauthorise(ports: ConnectionsPorts, principal: Principal, connection_id: str) -> Started:
     """R-CON-6: a new consent; on success the expiry is 90 days from then."""
     connection, ports = own_connection(ports, principal, connection_id)
-    started = _begin_consent(ports, connection, connection)
-    audit_connection(ports, principal.user_id, connection, "connection.reauthorisation_started")
-    return started
+    return _begin_consent(
+        ports, connection, connection, actor=principal.user_id, action="connection.reauthorisation_started"
+    )
 
 
-def _begin_consent(ports: ConnectionsPorts, connection: Connection, previous: Connection | None) -> Started:
+def _begin_consent(
+    ports: ConnectionsPorts, connection: Connection, previous: Connection | None, *, actor: str, action: str
+) -> Started:
     aggregator = ports.providers(connection.provider)
     reference, reference_hash = new_reference()
     consent = aggregator.start_consent(
@@ -113,6 +112,8 @@ def _begin_consent(ports: ConnectionsPorts, connection: Connection, previous: Co
         pending,
         previous,
         ports.connections.reference_put(pending, reference_hash, issued_at=ports.clock()),
+        actor=actor,
+        action=action,
     )
     return Started(saved, consent.consent_url, consent.link_token)
 
@@ -207,11 +208,9 @@ def _complete(ports: ConnectionsPorts, connection: Connection, completion: Compl
             consent_handle=None,
             reference_hash=None,
         )
-    saved = save_connection(ports, updated, connection, *extra)
-    audit_connection(
-        ports, connection.user_id, saved, "connection.consent_completed", {"status": saved.status.value}
+    return save_connection(
+        ports, updated, connection, *extra, actor=connection.user_id, action="connection.consent_completed"
     )
-    return saved
 
 
 def deauthorise(ports: ConnectionsPorts, caller: Principal | StaffContext, connection_id: str) -> Connection:
@@ -235,6 +234,4 @@ def deauthorise(ports: ConnectionsPorts, caller: Principal | StaffContext, conne
     extra = (
         [ports.connections.reference_forget(connection.reference_hash)] if connection.reference_hash else []
     )
-    saved = save_connection(ports, revoked, connection, *extra)
-    audit_connection(ports, actor, saved, "connection.deauthorised")
-    return saved
+    return save_connection(ports, revoked, connection, *extra, actor=actor, action="connection.deauthorised")

@@ -19,7 +19,7 @@ from shared.clock import Now
 from shared.clock import now as business_now
 from shared.domain.accounts import AccountStatus, SharedAccount, identity_key, stable_account_id
 from shared.domain.aggregator import AggregatorAccount, AggregatorProvider, WebhookEvent
-from shared.domain.audit import AuditEvent
+from shared.domain.audit import SYSTEM, AuditEvent
 from shared.domain.connections import FROM_CONSENT, IMPORTABLE, Connection, ConnectionStatus, status_problem
 from shared.domain.email import EmailSender
 from shared.domain.errors import Conflict, NotFound
@@ -161,7 +161,10 @@ def find_new_accounts(ports: ConnectionsPorts, principal: Principal, connection_
     connection.check_not_held(ports.clock())
     offered = discover_accounts(ports, connection, connection.credential)
     if connection.status is ConnectionStatus.NO_ACCOUNTS and offered is not None:
-        save_connection(ports, connection.with_status(ConnectionStatus.LINKED, ports.clock()), connection)
+        linked = connection.with_status(ConnectionStatus.LINKED, ports.clock())
+        save_connection(
+            ports, linked, connection, actor=principal.user_id, action="connection.accounts_found"
+        )
     return offered or 0
 
 
@@ -185,7 +188,8 @@ def refresh(ports: ConnectionsPorts, caller: Principal | StaffContext, connectio
     status = FROM_CONSENT[outcome.state]
     updated = connection.with_status(status, ports.clock(), error=status_problem(status, outcome.reason))
     if updated != connection:
-        updated = save_connection(ports, updated, connection)
+        actor = caller.principal.user_id if isinstance(caller, StaffContext) else caller.user_id
+        updated = save_connection(ports, updated, connection, actor=actor, action="connection.checked")
     if updated.status in IMPORTABLE:
         ports.imports.send([_job(updated, ImportReason.MANUAL).to_json()])
     return updated
@@ -259,7 +263,7 @@ def apply_provider_event(
             replace(connection, expires_at=expires_at) if isinstance(expires_at, datetime) else connection
         )
         if updated != connection:
-            save_connection(ports, updated, connection)
+            save_connection(ports, updated, connection, actor=SYSTEM, action="connection.expiry_changed")
         _notify_customer(
             ports,
             connection,
@@ -276,8 +280,7 @@ def apply_provider_event(
     updated = connection.with_status(status, at, error=status_problem(status, details.get("error_code")))
     if updated == connection:
         return "stale_or_unchanged"
-    save_connection(ports, updated, connection)
-    audit_connection(ports, "system", updated, "connection.status_changed", {"status": status.value})
+    save_connection(ports, updated, connection, actor=SYSTEM, action="connection.status_changed")
     if status is ConnectionStatus.CREDENTIALS_REJECTED:
         _notify_customer(
             ports,
@@ -345,12 +348,19 @@ def staff_connection(
 
 
 def save_connection(
-    ports: ConnectionsPorts, connection: Connection, previous: Connection | None, *extra: TransactItem
+    ports: ConnectionsPorts,
+    connection: Connection,
+    previous: Connection | None,
+    *extra: TransactItem,
+    actor: str,
+    action: str,
+    details: dict[str, Any] | None = None,
 ) -> Connection:
-    """Store the connection (with `extra` writes, atomically), then rewrite its engagement's Data
-    Refresh rows and tell the staff if it broke: the one place a connection use case changes a
-    connection."""
-    saved = ports.connections.save(connection, previous, *extra)
+    """Store the connection with its audit event (`action` by `actor`) and `extra` writes in one
+    transaction, then rewrite its engagement's Data Refresh rows and tell the staff if it broke: the
+    one place a connection use case changes a connection."""
+    event = connection.audit_event(actor, action, ports.clock(), details)
+    saved = ports.connections.save(connection, previous, ports.audit.put_op(event), *extra)
     ports.engagements.connection_changed(saved)
     notify_staff(ports.staff_notices, previous, saved)
     return saved
@@ -388,22 +398,5 @@ def _audit_customer(
             details=details,
             occurred_at=ports.clock(),
             customer_id=customer_id,
-        )
-    )
-
-
-def audit_connection(
-    ports: ConnectionsPorts, actor: str, connection: Connection, action: str, details: dict | None = None
-) -> None:
-    ports.audit.record(
-        AuditEvent(
-            firm_id=connection.firm_id,
-            actor_id=actor,
-            action=action,
-            target_type="connection",
-            target_id=connection.connection_id,
-            details=details or {},
-            occurred_at=ports.clock(),
-            customer_id=connection.customer_id,
         )
     )

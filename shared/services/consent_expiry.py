@@ -23,6 +23,7 @@ from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
+from shared.domain.audit import SYSTEM
 from shared.domain.connections import Connection, expiry_reminder_days
 from shared.domain.errors import DomainError, Forbidden, StaleConnection
 from shared.domain.identity import Firm, Principal
@@ -31,10 +32,10 @@ from shared.ports.connections import ConnectionAddress
 from shared.ports.firm_bound import bind_ports
 from shared.services import emails, staff_notifications
 from shared.services.connection_consents import Started, reauthorise
-from shared.services.connections import ConnectionsPorts, audit_connection, my_connections
+from shared.services.connections import ConnectionsPorts, my_connections
 
-SYSTEM_ACTOR = "system"
 REMINDED = "connection.expiry_reminded"
+NOT_SENT = "connection.expiry_reminder_not_sent"  # the claim given back: the email failed
 OUTCOMES = ("reminders_sent", "skipped", "failed")
 
 
@@ -92,9 +93,11 @@ def remind_expiring_connection(
         link=emails.reauthorise_link(ports.app_base_url, connection.connection_id),
     )
     try:
-        # The store's save alone: the reminder changes nothing the Data Refresh rows show, so no
-        # later step may fail between the claim and the send.
-        claimed = ports.connections.save(replace(connection, expiry_reminded_for=expiry), connection)
+        # The store's save alone (with its audit event): the reminder changes nothing the Data Refresh
+        # rows show, so no later step may fail between the claim and the send.
+        reminded = replace(connection, expiry_reminded_for=expiry)
+        event = reminded.audit_event(SYSTEM, REMINDED, ports.clock(), {"expires_at": expiry.isoformat()})
+        claimed = ports.connections.save(reminded, connection, ports.audit.put_op(event))
     except StaleConnection:
         return "skipped"  # another run claimed it, or the connection changed: its next read decides
     try:
@@ -106,7 +109,6 @@ def remind_expiring_connection(
         )
         _release(ports, address, expiry, connection.expiry_reminded_for)
         return "failed"
-    audit_connection(ports, SYSTEM_ACTOR, claimed, REMINDED, {"expires_at": expiry.isoformat()})
     # its owner and advisers too, with the day the customer's email names (the firm's calendar)
     staff_notifications.consent_expiring(ports.staff_notices, claimed, expires_on=local_expiry.isoformat())
     return "reminders_sent"
@@ -120,8 +122,10 @@ def _release(
     current = ports.connections.get(address)
     if current is None or current.expiry_reminded_for != expiry:
         return
+    released = replace(current, expiry_reminded_for=before)
+    event = released.audit_event(SYSTEM, NOT_SENT, ports.clock(), {"expires_at": expiry.isoformat()})
     try:
-        ports.connections.save(replace(current, expiry_reminded_for=before), current)
+        ports.connections.save(released, current, ports.audit.put_op(event))
     except StaleConnection:
         logger.warning("Consent expiry reminder claim kept", extra={"connection_id": address.connection_id})
 

@@ -29,6 +29,7 @@ from shared.domain.aggregator import (
     CredentialsRejected,
     RequestsSpent,
 )
+from shared.domain.audit import SYSTEM
 from shared.domain.connections import IMPORTABLE, Connection, ConnectionStatus, status_problem
 from shared.domain.errors import StaleConnection
 from shared.domain.imports import Outcome, last_closed_day
@@ -37,6 +38,7 @@ from shared.domain.notifications import Notification
 from shared.observability import logger, metrics
 from shared.ports.accounts import AccountStore
 from shared.ports.assignment import AssignmentStore
+from shared.ports.audit import AuditTrail
 from shared.ports.connections import ConnectionAddress, ConnectionStore
 from shared.ports.engagements import EngagementRows, ImportProgress
 from shared.ports.identity import IdentityStore
@@ -68,6 +70,7 @@ class ImportPorts:
     progress: ImportProgress  # what a job tells the Data Refresh and the dashboard
     default_timezone: str
     staff_notices: StaffNoticePorts  # the customer's owner and advisers hear of a broken connection
+    audit: AuditTrail  # a connection's status changed by an import, in the save's transaction
     clock: Now = field(default=business_now)
     rand: Callable[[], float] = field(default=random.random)  # retry jitter
 
@@ -306,9 +309,12 @@ def _park(
 
 
 def _save_connection(ports: ImportPorts, connection: Connection, previous: Connection | None) -> None:
-    """Store the connection, then rewrite its engagement's Data Refresh rows and tell the staff if it
-    broke (visible here: every connection change of an import goes through this)."""
-    saved = ports.connections.save(connection, previous)
+    """Store the connection (a status change with its audit event, in one transaction), then rewrite
+    its engagement's Data Refresh rows and tell the staff if it broke (visible here: every connection
+    change of an import goes through this)."""
+    changed = previous is None or previous.status is not connection.status
+    event = connection.audit_event(SYSTEM, "connection.status_changed", ports.clock())
+    saved = ports.connections.save(connection, previous, *([ports.audit.put_op(event)] if changed else []))
     ports.engagements.connection_changed(saved)
     notify_staff(ports.staff_notices, previous, saved)
 

@@ -49,6 +49,7 @@ from functools import cache
 from typing import Any, Generic, Protocol, TypeVar
 
 from shared.clock import Now
+from shared.domain.audit import SYSTEM
 from shared.domain.customers import (
     NOT_DUE,
     REMINDER_AGES,
@@ -66,7 +67,7 @@ from shared.ports.directory import UserDirectory
 from shared.ports.identity import IdentityStore
 from shared.ports.storage import TransactItem
 
-SYSTEM_ACTOR = "system"
+SYSTEM_ACTOR = SYSTEM
 MAX_TOKEN_LENGTH = 256
 
 

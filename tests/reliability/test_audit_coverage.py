@@ -1,0 +1,155 @@
+"""Audit coverage (issue 17 items 2 and 3), generated from the routes and the data model.
+
+Every route of infra/spec.py is called by every kind of caller the role matrix allows on it
+(tests/reliability/test_role_matrix.py RULES), each case from the same world (matrix_support):
+
+- a change: a call after which any item of the firm's data changed (compared item by item in moto's
+  tables, whatever the route's method: a GET callback that completes a connection counts) must have
+  written at least one audit event. Only what `NOT_FIRM_DATA` lists is not a firm's record and needs
+  none (a person's own read marks and preferences, counters of spent budget, caches).
+- a read of bank data: a 2xx GET whose response schema (the OpenAPI document the code serves) holds
+  an amount, a balance, a client file's contents or an export's download link, answered to a staff
+  member, must have written an audit event of the read (`read.…`): who, which customer, what, how
+  many rows. A new route returning such fields is covered without editing this file.
+
+`BAR privacy: unaudited_changes=…, unaudited_reads=…` (summed into the one privacy line).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from infra.spec import ROUTES
+from tests.bars import SUM_KEY
+from tests.integration.aggregator_sandboxes import sandboxes
+from tests.reliability.matrix_support import (
+    BODIES,
+    Checkpoint,
+    build_world,
+    key,
+    matrix_directory,
+)
+from tests.reliability.matrix_support import (
+    request as call,
+)
+from tests.reliability.test_role_matrix import ROLES, RULES
+
+__all__ = ["matrix_directory", "sandboxes"]
+
+# Items that are not a firm's record of what happened, by what their keys start with, and why.
+NOT_FIRM_DATA = {
+    "BUDGET#": "today's requests spent per provider account (R-IMP-4): a counter, not a change",
+    "NOTIFICATION#": "a person marking their own notification read",
+    "DIGEST_PREFERENCE": "a staff member's own email digest preference",
+}
+# Response fields that make a GET a read of bank data or of a client file's contents.
+READ_FIELDS = {"amount", "balance", "patrimony", "donations", "documents", "download_url"}
+
+
+def _tables() -> Iterator[Any]:
+    from moto.dynamodb.models import dynamodb_backends
+
+    from local.fake_aws import ACCOUNT_ID, REGION
+
+    yield from dynamodb_backends[ACCOUNT_ID][REGION].tables.values()
+
+
+def _is_audit(item: Any) -> bool:
+    attrs = item.to_json()["Attributes"]
+    return attrs.get("type", {}).get("S") == "audit"
+
+
+def state() -> tuple[dict[tuple[str, str, str], str], list[dict[str, Any]]]:
+    """The firms' data (every table but the idempotency records), and the audit events."""
+    data: dict[tuple[str, str, str], str] = {}
+    events: list[dict[str, Any]] = []
+    for table in _tables():
+        if table.name == "idempotency":
+            continue
+        for item in table.all_items():
+            if _is_audit(item):
+                events.append(item.to_json()["Attributes"])
+                continue
+            pk, sk = str(item.hash_key.value), str(item.range_key.value if item.range_key else "")
+            if any(pk.startswith(p) or sk.startswith(p) for p in NOT_FIRM_DATA):
+                continue
+            data[(table.name, pk, sk)] = repr(item)
+    return data, events
+
+
+def _fields(schema: Any, components: dict[str, Any], seen: set[str]) -> set[str]:
+    found: set[str] = set()
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if ref and ref not in seen:
+            seen.add(ref)
+            found |= _fields(components[ref.split("/")[-1]], components, seen)
+        for name, sub in schema.get("properties", {}).items():
+            found |= {name} | _fields(sub, components, seen)
+        for part in ("items", "additionalProperties", "anyOf", "allOf", "oneOf"):
+            sub = schema.get(part)
+            for one in sub if isinstance(sub, list) else [sub]:
+                found |= _fields(one, components, seen)
+    return found
+
+
+def reads_of_bank_data() -> set[str]:
+    """The GET routes whose answer holds bank data or a file's contents, from the served document."""
+    from tools.openapi import build_document
+
+    document = build_document()
+    components = document["components"]["schemas"]
+    found = set()
+    for route in ROUTES:
+        operation = document["paths"].get(route.path, {}).get(route.method.lower())
+        if route.method != "GET" or operation is None:
+            continue
+        ok = operation["responses"].get("200", {}).get("content", {}).get("application/json", {})
+        if _fields(ok.get("schema", {}), components, set()) & READ_FIELDS:
+            found.add(key(route))
+    return found
+
+
+def test_every_change_and_every_staff_read_of_bank_data_is_audited(
+    sandboxes: Any, matrix_directory: Any, request: pytest.FixtureRequest
+) -> None:
+    reads = reads_of_bank_data()
+    assert {"GET /customers/{customer_id}/transactions", "GET /files/{file_id}"} <= reads, reads
+    world = build_world(sandboxes)
+    checkpoint = Checkpoint(sandboxes)
+    a = world.a
+    unaudited_changes: list[str] = []
+    unaudited_reads: list[str] = []
+    changes = staff_reads = 0
+    for route in ROUTES:
+        k = key(route)
+        for role in ROLES:
+            if not RULES[k](role):
+                continue
+            before, events_before = state()
+            body = BODIES[k](a) if k in BODIES else None
+            answer = call(route, role.person, path_parameters=a.path_parameters(route), body=body)
+            after, events_after = state()
+            written = [e for e in events_after if e not in events_before]
+            label = f"{role.name} {k}: {answer.status}"
+            if after != before:
+                changes += 1
+                if not written:
+                    changed = sorted(set(after.items()) ^ set(before.items()))[:3]
+                    unaudited_changes.append(f"{label} changed {[c[0] for c in changed]}")
+            if answer.ok and k in reads and role.staff_role is not None:
+                staff_reads += 1
+                if not any(e.get("action", {}).get("S", "").startswith("read.") for e in written):
+                    unaudited_reads.append(label)
+            if after != before or written:
+                checkpoint.restore()
+    figures = {"unaudited_changes": len(unaudited_changes), "unaudited_reads": len(unaudited_reads)}
+    request.node.user_properties.append((SUM_KEY, ["privacy", figures]))
+    print(json.dumps({"changes": changes, "staff_reads": staff_reads, **figures}))
+    assert changes > 50 and staff_reads > 5, (changes, staff_reads)  # the world exercised them
+    assert not unaudited_changes, "\n".join(unaudited_changes)
+    assert not unaudited_reads, "\n".join(unaudited_reads)
