@@ -293,7 +293,12 @@ def plaid_webhook_reader() -> PlaidWebhookReader:
     )
 
     plaid = cast(PlaidAdapter, aggregator.provider("plaid"))
-    return PlaidWebhookReader(PlaidWebhookVerifier(plaid_key_fetcher(plaid)))
+    connections = connections_repository()
+    # A key not cached is fetched only for a webhook naming one of our items (access pattern 24).
+    verifier = PlaidWebhookVerifier(
+        plaid_key_fetcher(plaid), holds_item=lambda item_id: connections.locate_by_item(item_id) is not None
+    )
+    return PlaidWebhookReader(verifier)
 
 
 @cache
