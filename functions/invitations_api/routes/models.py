@@ -33,7 +33,9 @@ class StrictBody(BaseModel):
 class InvitationIn(StrictBody):
     name: SingleLineText = Field(min_length=1, max_length=200)
     email: EmailAddress
-    message: FreeText | None = Field(default=None, max_length=1000, description="Personal message in the email")
+    message: FreeText | None = Field(
+        default=None, max_length=1000, description="Personal message in the email"
+    )
 
 
 class LinkIn(StrictBody):
