@@ -13,6 +13,7 @@ from shared.adapters.aggregator.plaid import ENVIRONMENTS as PLAID_ENVIRONMENTS
 from shared.adapters.eula_texts import MissingEulaText, eula_text_path
 from shared.settings import DEFAULT_EULA_VERSION, gocardless_root
 
+PRODUCTION_STAGE = "prod"  # the stage whose defaults are the production ones (API docs off)
 _STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1"})
 # The aggregators' API hosts: their credentials are only ever sent there, over https.
@@ -34,6 +35,9 @@ class StageConfig:
     api_base_url: str | None  # a custom domain; default: the HTTP API's own endpoint
     default_firm_timezone: str
     current_eula_version: str  # bump it when the Data Refresh EULA changes: customers accept again
+    # GET /docs and /openapi.json deployed (`api_docs`: true/false; default on, off in the `prod` stage).
+    # When off, the routes do not exist on the API: API Gateway answers 404. The local system keeps them.
+    api_docs: bool
 
     @property
     def stack_name(self) -> str:
@@ -56,8 +60,9 @@ class StageConfig:
                 raise ValueError(f"CDK context '{key}' is required (cdk.json or -c {key}=...)")
             return value
 
+        stage = optional("stage") or "dev"
         config = cls(
-            stage=optional("stage") or "dev",
+            stage=stage,
             email_sender=required("email_sender"),
             email_domain=optional("email_domain"),
             app_base_url=required("app_base_url").rstrip("/"),
@@ -70,6 +75,7 @@ class StageConfig:
             api_base_url=optional("api_base_url"),
             default_firm_timezone=optional("default_firm_timezone") or "Europe/London",
             current_eula_version=optional("current_eula_version") or DEFAULT_EULA_VERSION,
+            api_docs=_flag("api_docs", node.try_get_context("api_docs"), default=stage != PRODUCTION_STAGE),
         )
         config._validate()
         return config
@@ -102,6 +108,18 @@ class StageConfig:
                 raise ValueError(
                     f"{key} '{value}' must be https://{' or https://'.join(sorted(_PROVIDER_HOSTS[key]))}"
                 )
+
+
+def _flag(key: str, value: object, *, default: bool) -> bool:
+    """A yes/no context value: JSON true/false in cdk.json, or the text `-c key=true|false` gives."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text not in ("true", "false"):
+        raise ValueError(f"CDK context '{key}' must be true or false, not '{value}'")
+    return text == "true"
 
 
 def _origin(url: str) -> tuple[str, str] | None:

@@ -94,6 +94,7 @@ class Route:
     path: str  # HTTP API route path, e.g. /customers/{customer_id}
     function: str
     public: bool = False  # True: no JWT authorizer (health, docs, aggregator callbacks, token checks)
+    docs: bool = False  # the API's documentation: deployed only where the stage config says (api_docs)
 
 
 TABLES: dict[str, TableSpec] = {
@@ -272,8 +273,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/health", "platform_api", public=True),
-    Route("GET", "/openapi.json", "platform_api", public=True),
-    Route("GET", "/docs", "platform_api", public=True),
+    Route("GET", "/openapi.json", "platform_api", public=True, docs=True),
+    Route("GET", "/docs", "platform_api", public=True, docs=True),
     Route("GET", "/me", "platform_api"),
     Route("GET", "/me/notifications", "platform_api"),
     Route("POST", "/me/notifications/{notification_id}/read", "platform_api"),

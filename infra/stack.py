@@ -63,7 +63,7 @@ class ClientDataSharingStack(Stack):
         for key, queue_spec in QUEUES.items():
             # Workers park a message in its DLQ themselves, with the reason (shared/worker.py).
             queues.dead_letter_queues[key].grant_send_messages(functions[queue_spec.consumer])
-        api.add_routes(functions)
+        api.add_routes(functions, docs=config.api_docs)
         # Known only once the API exists: aggregator callbacks and webhooks point at it.
         api_base_url = config.api_base_url or api.http_api.api_endpoint
         for function in functions.values():

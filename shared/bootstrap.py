@@ -294,7 +294,13 @@ def plaid_webhook_reader() -> PlaidWebhookReader:
     )
 
     plaid = cast(PlaidAdapter, aggregator.provider("plaid"))
-    return PlaidWebhookReader(PlaidWebhookVerifier(plaid_key_fetcher(plaid)))
+    return PlaidWebhookReader(PlaidWebhookVerifier(plaid_key_fetcher(plaid), holds_item=holds_plaid_item))
+
+
+def holds_plaid_item(item_id: str) -> bool:
+    """Whether a Plaid item is one of our connections' (access pattern 24): a webhook's key that is
+    not cached is fetched only for such an item (plaid_webhooks.py)."""
+    return connections_repository().locate_by_item(item_id) is not None
 
 
 @cache

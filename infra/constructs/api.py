@@ -97,12 +97,15 @@ class Api(Construct):
             ),
         )
 
-    def add_routes(self, functions: Mapping[str, lambda_.IFunction]) -> None:
+    def add_routes(self, functions: Mapping[str, lambda_.IFunction], *, docs: bool = True) -> None:
+        """Every route of `spec.ROUTES`; the documentation routes only with `docs` (the stage's
+        `api_docs`): without them API Gateway answers 404 for /docs and /openapi.json."""
+        routes = [route for route in ROUTES if docs or not route.docs]
         integrations = {
             name: HttpLambdaIntegration(f"{pascal_case(name)}Integration", functions[name])
-            for name in dict.fromkeys(route.function for route in ROUTES)
+            for name in dict.fromkeys(route.function for route in routes)
         }
-        for route in ROUTES:
+        for route in routes:
             (http_route,) = self.http_api.add_routes(
                 path=route.path,
                 methods=[apigwv2.HttpMethod(route.method)],

@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 
 from shared.domain.errors import DomainError, RateLimited
+from shared.domain.input_rules import parse_json_body
 from shared.observability import logger
 
 
@@ -55,7 +56,8 @@ def _invalid_body(reason: str) -> Response:
 
 
 def create_app(*routers: Router) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    # Every JSON body is read within the size and depth limits (400 body_too_large / body_too_deep).
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body)
     for router in routers:
         app.include_router(router)
 

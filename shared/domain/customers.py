@@ -5,12 +5,15 @@ Pure rules: no boto3, no environment. Repositories store what these functions de
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+import idna
 
 # An invitation link works for 45 days: long enough for the 7- and 30-day reminders
 # (R-INV-4) to carry a live link, short enough that a forgotten email goes stale.
@@ -35,7 +38,17 @@ class InvitationStatus(StrEnum):
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """The one spelling of an address, wherever one is stored, compared or fingerprinted (issue 17
+    item 8): trimmed, lower case, the domain in IDNA ASCII (`Jane@Bücher.Example` is
+    `jane@xn--bcher-kva.example`); the local part is otherwise kept as given. Never raises: the API
+    checks an address's syntax and lengths (shared/api/fields.py) before it gets here, and one read
+    from a token or a record is only compared."""
+    local, at, domain = email.strip().rpartition("@")
+    if not at:
+        return email.strip().lower()
+    with contextlib.suppress(idna.IDNAError, UnicodeError):  # else compared as given, in lower case
+        domain = idna.encode(domain, uts46=True).decode("ascii")
+    return f"{local.lower()}@{domain.lower()}"
 
 
 def email_fingerprint(email: str) -> str:

@@ -114,7 +114,11 @@ def sandboxes(aws, monkeypatch: pytest.MonkeyPatch) -> Sandboxes:
     bootstrap.reset()
     ports = replace(bootstrap.connections(), providers=boxes.provider, clock=boxes.clock)
     monkeypatch.setattr(bootstrap, "connections", lambda: ports)
-    verifier = PlaidWebhookVerifier(plaid_key_fetcher(boxes.adapters["plaid"]), clock=boxes.clock)  # type: ignore[arg-type]
+    verifier = PlaidWebhookVerifier(
+        plaid_key_fetcher(boxes.adapters["plaid"]),  # type: ignore[arg-type]
+        holds_item=bootstrap.holds_plaid_item,
+        clock=boxes.clock,
+    )
     reader = PlaidWebhookReader(verifier)
     monkeypatch.setattr(bootstrap, "plaid_webhook_reader", lambda: reader)
     imports = replace(bootstrap.imports(), providers=boxes.provider, clock=boxes.clock)

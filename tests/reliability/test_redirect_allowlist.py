@@ -284,7 +284,12 @@ def test_redirects_links_and_fetches_stay_on_their_allow_lists(
             "POST",
             "/customers/invitations",
             ADMIN,
-            body={"name": text[:100], "email": f"hostile.{n}@example.org", "message": text},
+            # a name refuses line breaks (shared/domain/input_rules.py); the message keeps them
+            body={
+                "name": text[:100].replace("\r\n", " "),
+                "email": f"hostile.{n}@example.org",
+                "message": text,
+            },
             headers=HOSTILE_HEADERS[n % len(HOSTILE_HEADERS)],
         )
         assert status == 201, created

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from shared.api.fields import EmailAddress, Password
+from shared.api.fields import EmailAddress, FreeText, Password, SingleLineText
 from shared.domain.audit import AuditEvent
 from shared.domain.file_access import CallerKind, FileAction, allowed_actions
 from shared.domain.files import (
@@ -58,7 +58,7 @@ Currency = Annotated[
     Field(min_length=3, max_length=3, description="ISO 4217 code, like EUR"),
     AfterValidator(check_currency),
 ]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[SingleLineText, Field(min_length=1, max_length=200)]
 
 
 class StrictBody(BaseModel):
@@ -116,7 +116,7 @@ class DonationIn(StrictBody):
     donated_on: date
     value: Amount
     currency: Currency
-    description: str | None = Field(default=None, max_length=1000)
+    description: FreeText | None = Field(default=None, max_length=1000)
 
     def fields(self) -> dict[str, Any]:
         return {
@@ -131,7 +131,7 @@ class DonationIn(StrictBody):
 
 class DocumentIn(StrictBody):
     title: Name
-    content: str = Field(min_length=1, max_length=50_000)
+    content: FreeText = Field(min_length=1, max_length=50_000)
 
 
 class FileTokenIn(StrictBody):

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from functions.invitations_api.routes.models import StrictBody, TransactionOut
 from shared import bootstrap
 from shared.api.caller import current_staff
+from shared.api.fields import SingleLineText
 from shared.domain.assignment import AssignmentRule, Direction
 from shared.domain.identity import StaffContext
 from shared.services import assignment
@@ -26,9 +27,9 @@ Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9 .
 
 
 class RuleIn(StrictBody):
-    name: str = Field(min_length=1, max_length=100)
+    name: SingleLineText = Field(min_length=1, max_length=100)
     position: int = Field(ge=0, le=10_000, description="Lower runs first; the first match wins")
-    text_contains: str | None = Field(default=None, max_length=100)
+    text_contains: SingleLineText | None = Field(default=None, max_length=100)
     amount_min: Decimal | None = Field(default=None, ge=0, description="On the absolute amount")
     amount_max: Decimal | None = Field(default=None, ge=0)
     direction: Direction = Direction.ANY
@@ -38,6 +39,9 @@ class RuleIn(StrictBody):
 
 class RuleOut(RuleIn):
     rule_id: str
+    # As stored: a rule saved before the text rules (shared/api/fields.py) is still shown.
+    name: str = Field(min_length=1, max_length=100)
+    text_contains: str | None = Field(default=None, max_length=100)
 
     @classmethod
     def of(cls, rule: AssignmentRule) -> RuleOut:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from functions.invitations_api.routes.models import StrictBody
 from shared import bootstrap
 from shared.api.caller import current_staff
+from shared.api.fields import SingleLineText
 from shared.domain.identity import StaffContext
 from shared.domain.ledger import CODE_PATTERN, LedgerAccount, LedgerKind
 from shared.services import ledger
@@ -21,7 +22,7 @@ router = Router()
 TAGS = ["chart of accounts"]
 Staff = Annotated[StaffContext, Depends(current_staff)]
 Code = Annotated[str, Path(min_length=1, max_length=32, pattern=CODE_PATTERN)]
-Name = Annotated[str, Field(min_length=1, max_length=100)]
+Name = Annotated[SingleLineText, Field(min_length=1, max_length=100)]
 
 
 class LedgerAccountIn(StrictBody):

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.api.fields import EmailAddress, Password
+from shared.api.fields import EmailAddress, FreeText, Password, SingleLineText
 from shared.domain.accounts import (
     ACCOUNT_FIXES,
     AccountProblem,
@@ -31,9 +31,11 @@ class StrictBody(BaseModel):
 
 
 class InvitationIn(StrictBody):
-    name: str = Field(min_length=1, max_length=200)
+    name: SingleLineText = Field(min_length=1, max_length=200)
     email: EmailAddress
-    message: str | None = Field(default=None, max_length=1000, description="Personal message in the email")
+    message: FreeText | None = Field(
+        default=None, max_length=1000, description="Personal message in the email"
+    )
 
 
 class LinkIn(StrictBody):

@@ -15,7 +15,7 @@ from functions.invitations_api.routes.customers import Staff
 from functions.invitations_api.routes.models import NewAccountIn, StrictBody, TokenIn
 from shared import bootstrap
 from shared.api.caller import current_principal
-from shared.api.fields import EmailAddress
+from shared.api.fields import EmailAddress, SingleLineText
 from shared.api.invitation_answers import ALREADY_ACCEPTED, INVALID, NEW_ACCOUNT, SIGNED_IN
 from shared.clock import now
 from shared.domain.identity import Principal, StaffRole
@@ -35,7 +35,7 @@ JOINED = "Joined: the firm and the role (the person's next request as staff has 
 
 class StaffInvitationIn(StrictBody):
     email: EmailAddress
-    name: str = Field(min_length=1, max_length=200)
+    name: SingleLineText = Field(min_length=1, max_length=200)
     role: StaffRole
 
 

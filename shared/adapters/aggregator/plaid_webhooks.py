@@ -27,11 +27,18 @@ Key cache (per verifier; keep one verifier per Lambda container, at module level
   keys that had no `expired_at` are dropped, so the next use re-reads them and sees a
   rotation. Plaid's own example does the same.
 - an unknown `kid` (the fetcher raises `UnknownVerificationKey`) is remembered as unknown for
-  `unknown_key_ttl` seconds (60 s), so repeats do not reach Plaid;
-- at most `max_fetches` fetches per `fetch_window` seconds (10 a minute). A stream of made-up
-  kids cannot hammer Plaid: beyond the budget a new kid is refused without a fetch, and Plaid
-  retries its own webhooks later.
-- fetches happen under the cache lock (single flight).
+  `unknown_key_ttl` seconds (60 s), so repeats do not reach Plaid: each kid costs at most one
+  fetch per `unknown_key_ttl`;
+- a kid not in the cache is fetched only for a webhook that names a Plaid item we hold
+  (`holds_item`, given by the composition root: the item's pointer, access pattern 24). The body
+  is not trusted yet, but an unauthenticated sender cannot know our item ids, so a stream of
+  made-up kids (issue 17 item 9) is refused without a fetch and spends nothing: a genuine webhook
+  signed with a freshly rotated key still gets its fetch. The body is read within the request
+  limits (shared/domain/input_rules.py) for that;
+- at most `max_fetches` fetches per `fetch_window` seconds (10 a minute) over all kids, a ceiling
+  that only senders who know one of our item ids can reach; beyond it a new kid is refused
+  without a fetch, and Plaid retries its own webhooks later.
+- fetches happen under the cache lock (single flight); the item is looked up before it.
 Failures that say nothing about the webhook (Plaid unavailable, rate-limited, a malformed
 answer, missing credentials) are not cached. They propagate as the adapter's domain errors
 (5xx/429), so Plaid retries later and the alarms see an upstream problem, not an attack.
@@ -43,7 +50,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import math
 import re
 import threading
@@ -61,7 +67,8 @@ from shared.adapters.aggregator.plaid_webhook_events import PER_DELIVERY, provid
 from shared.clock import Now
 from shared.clock import now as business_now
 from shared.domain.aggregator import AggregatorRequestRejected, WebhookEvent
-from shared.domain.errors import DomainError
+from shared.domain.errors import DomainError, InvalidRequest
+from shared.domain.input_rules import parse_json_body
 from shared.observability import logger
 
 HEADER = "Plaid-Verification"
@@ -84,6 +91,8 @@ _JWT_OPTIONS: Options = {
 }
 
 KeyFetcher = Callable[[str], Mapping[str, Any]]
+ItemHolder = Callable[[str], bool]  # whether a Plaid item id is one of our connections'
+MAX_ITEM_ID_LENGTH = 128  # Plaid's are ~37 characters
 
 
 class WebhookRejected(DomainError):
@@ -119,6 +128,7 @@ class PlaidWebhookVerifier:
         self,
         fetch_key: KeyFetcher,
         *,
+        holds_item: ItemHolder | None = None,
         clock: Now = business_now,
         max_age: float = MAX_AGE_SECONDS,
         max_future_skew: float = MAX_FUTURE_SKEW_SECONDS,
@@ -128,6 +138,7 @@ class PlaidWebhookVerifier:
         fetch_window: float = KEY_FETCH_WINDOW_SECONDS,
     ) -> None:
         self._fetch_key = fetch_key
+        self._holds_item = holds_item  # None: every new kid may be fetched (within the ceiling)
         self._clock = clock
         self._max_age = max_age
         self._max_future_skew = max_future_skew
@@ -151,7 +162,7 @@ class PlaidWebhookVerifier:
         if not _KID.fullmatch(kid):
             raise _rejected("kid_malformed")
         now = self._clock().timestamp()
-        key = self._key(kid, now)
+        key = self._key(kid, now, raw_body)
         claims = _claims(token, key, kid)
         self._check_issued_at(claims.get("iat"), now, kid)
         _check_body(claims.get("request_body_sha256"), raw_body, kid)
@@ -159,16 +170,29 @@ class PlaidWebhookVerifier:
 
     # ------------------------------------------------------------------ keys
 
-    def _key(self, kid: str, now: float) -> ec.EllipticCurvePublicKey:
+    def _key(self, kid: str, now: float, raw_body: bytes) -> ec.EllipticCurvePublicKey:
         with self._lock:
             entry = self._cache.get(kid)
-            if entry is None or entry.until <= now:
-                entry = self._fetch(kid, now)
+        if entry is None or entry.until <= now:
+            if not self._worth_a_fetch(raw_body):
+                raise _rejected("key_not_cached_item_not_held", kid)
+            with self._lock:
+                entry = self._cache.get(kid)  # another request may have fetched it meanwhile
+                if entry is None or entry.until <= now:
+                    entry = self._fetch(kid, now)
         if entry.key is None:
             raise _rejected(entry.refusal or "key_unknown", kid)
         if entry.expired_at is not None and entry.expired_at <= now:
             raise _rejected("key_expired", kid)
         return entry.key
+
+    def _worth_a_fetch(self, raw_body: bytes) -> bool:
+        """Whether the (unverified) body names a Plaid item we hold: only then may a kid that is
+        not cached cost a fetch."""
+        if self._holds_item is None:
+            return True
+        item_id = _named_item(raw_body)
+        return item_id is not None and self._holds_item(item_id)
 
     def _fetch(self, kid: str, now: float) -> _Entry:
         """Called under the lock. Caches what the answer says about `kid`, good or bad."""
@@ -262,6 +286,29 @@ def _check_body(claimed: Any, raw_body: bytes, kid: str) -> None:
         raise _rejected("body_hash_mismatch", kid)
 
 
+def _named_item(raw_body: bytes) -> str | None:
+    """The `item_id` an unverified webhook body names, if it is a plausible one."""
+    try:
+        body = parse_json_body(raw_body)
+    except (ValueError, InvalidRequest):
+        return None
+    item_id = body.get("item_id") if isinstance(body, Mapping) else None
+    if not isinstance(item_id, str) or not 0 < len(item_id) <= MAX_ITEM_ID_LENGTH:
+        return None
+    return item_id
+
+
+def _parsed_body(raw_body: bytes) -> Mapping[str, Any]:
+    """A verified webhook's body: a JSON object within the request limits, or `WebhookRejected`."""
+    try:
+        body = parse_json_body(raw_body)
+    except (ValueError, InvalidRequest):
+        raise _rejected("body_not_json") from None
+    if not isinstance(body, Mapping):
+        raise _rejected("body_not_object")
+    return body
+
+
 def _entry_for(jwk: Mapping[str, Any], kid: str, until: float, refused_until: float) -> _Entry:
     """A cache entry from Plaid's JWK: a P-256 public key for ES256 signatures, or a refusal."""
 
@@ -330,12 +377,7 @@ class PlaidWebhookReader:
 
     def read(self, headers: Mapping[str, str], raw_body: bytes) -> WebhookEvent | None:
         claims = self._verifier.verify(headers, raw_body)
-        try:
-            body = json.loads(raw_body)
-        except ValueError:
-            raise _rejected("body_not_json") from None
-        if not isinstance(body, Mapping):
-            raise _rejected("body_not_object")
+        body = _parsed_body(raw_body)
         found = provider_event(body)
         if found is None:
             return None
