@@ -364,3 +364,15 @@ def test_verify_detects_every_tampering_it_claims(aws, lanes, request):
         (SUM_KEY, ["privacy", {"audit_chain_breaks_made": made, "audit_chain_breaks_detected": detected}])
     )
     assert made >= 30 and undetected == []
+
+
+def test_a_firm_bound_audit_log_hands_out_its_chained_puts_as_they_are(aws):
+    from shared import bootstrap
+    from shared.adapters.dynamodb.client import ChainedPut
+    from shared.domain.errors import NotFound
+    from shared.ports.firm_bound import bind
+
+    bound = bind(bootstrap.audit_log(), "f1")
+    assert isinstance(bound.put_op(event("export.requested", 0)), ChainedPut)
+    with pytest.raises(NotFound):
+        bound.put_op(event("export.requested", 0, firm="f2"))

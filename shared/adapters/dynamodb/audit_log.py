@@ -39,7 +39,7 @@ def index_keys(firm_id: str, action: str, customer_id: str | None, event_id: str
     if customer_id:
         listed |= {
             "GSI2PK": keys.audit_customer_pk(firm_id, customer_id),
-            "GSI4PK": keys.audit_customer_kind_pk(firm_id, customer_id, kind),
+            "GSI4PK": keys.audit_customer_pk(firm_id, customer_id, kind),
         }
     return listed | {name.replace("PK", "SK"): event_id for name in list(listed)}
 
@@ -143,7 +143,7 @@ class AuditLog:
         one customer's of one kind (#98); with a date range (UTC days, inclusive), only the events of
         those days (a key condition: #76, #77). One Query a page."""
         if customer_id and kind:
-            index, partition = "GSI4", keys.audit_customer_kind_pk(firm_id, customer_id, kind)
+            index, partition = "GSI4", keys.audit_customer_pk(firm_id, customer_id, kind)
         elif customer_id:
             index, partition = "GSI2", keys.audit_customer_pk(firm_id, customer_id)
         elif kind:

@@ -625,9 +625,14 @@ def find_entry_token(sort_key: str) -> str:
 AUDIT_LANES = 8  # chains per firm (#7): see the table's notes for the trade-off
 
 
+def audit_pk(firm_id: str, *scope: str) -> str:
+    """The firm's log (#8, #76, #99: GSI1PK), or a part of it named by `scope`, a path under it."""
+    return "#".join((f"FIRM#{firm_id}#AUDIT", *scope))
+
+
 def audit_lane_pk(firm_id: str, lane: int) -> str:
     """#7, #95, #96: one of the firm's chains."""
-    return f"FIRM#{firm_id}#AUDIT#LANE#{lane}"
+    return audit_pk(firm_id, "LANE", str(lane))
 
 
 def audit_lane_of(partition_key: str) -> int:
@@ -640,24 +645,14 @@ def audit_position_sk(position: int) -> str:
     return f"{position:012d}"
 
 
-def audit_pk(firm_id: str) -> str:
-    """#8, #76, #99 (GSI1PK): the firm's whole log."""
-    return f"FIRM#{firm_id}#AUDIT"
-
-
-def audit_customer_pk(firm_id: str, customer_id: str) -> str:
-    """#9, #77 (GSI2PK): one customer's events."""
-    return f"FIRM#{firm_id}#AUDIT#CUSTOMER#{customer_id}"
+def audit_customer_pk(firm_id: str, customer_id: str, kind: str | None = None) -> str:
+    """One customer's events (#9, #77: GSI2PK), or those of one kind (#98: GSI4PK)."""
+    return audit_pk(firm_id, "CUSTOMER", customer_id, *(("KIND", kind) if kind else ()))
 
 
 def audit_kind_pk(firm_id: str, kind: str) -> str:
     """#97 (GSI3PK): the firm's events of one kind."""
-    return f"FIRM#{firm_id}#AUDIT#KIND#{kind}"
-
-
-def audit_customer_kind_pk(firm_id: str, customer_id: str, kind: str) -> str:
-    """#98 (GSI4PK): one customer's events of one kind."""
-    return f"FIRM#{firm_id}#AUDIT#CUSTOMER#{customer_id}#KIND#{kind}"
+    return audit_pk(firm_id, "KIND", kind)
 
 
 def audit_cursor(event_id: str, lane: int, position: int) -> str:
