@@ -176,7 +176,7 @@ chain's tip (#95), builds the put at the next position, put only if absent: two 
 one position, and the loser (its transaction cancelled only by that condition) rebuilds the put from
 the new tip and sends again (`client.write_chained`, the one place). Lanes: each firm has 8 chains,
 the writer picks one at random per attempt. One chain per firm would serialise every write of the
-firm (a tip read and a conditional put, about 10-20 ms, so ~50 events/s before most attempts lose),
+firm (each write holds the tip from its read to its put: a few tens of ms, estimated, not measured),
 while staff reads are to be audited one event per request and the Data Refresh workers write status
 events at a high rate; 8 lanes make a collision 8 times rarer and cost only verify (8 Queries, not 1).
 The price: the order across lanes is the event ids' (time) order, not a chained one. The listing
