@@ -14,7 +14,15 @@ from typing import Literal
 from infra.spec_user_pool import USER_POOL, USER_POOL_KEY
 
 Access = Literal[
-    "read", "write", "read_write", "send", "consume", "read_secret", "create_users", "manage_users"
+    "read",
+    "write",
+    "read_write",
+    "append",  # the audit table: put new items (and read the chain's tip), never update or delete
+    "send",
+    "consume",
+    "read_secret",
+    "create_users",
+    "manage_users",
 ]
 
 
@@ -30,7 +38,7 @@ class TableSpec:
     env: str  # environment variable that carries the table name to functions
     partition_key: str
     sort_key: str | None
-    ttl_attribute: str
+    ttl_attribute: str | None  # None: no item ever expires (the audit log)
     gsis: tuple[Gsi, ...] = ()
     retain: bool = False  # records of truth: deletion protection, kept when the stack is deleted
 
@@ -108,6 +116,17 @@ TABLES: dict[str, TableSpec] = {
         gsis=(Gsi("GSI1", "GSI1PK", "GSI1SK"), Gsi("GSI2", "GSI2PK", "GSI2SK")),
         retain=True,
     ),
+    # The audit log (R-ROLE-3, R-PRIV-4): append-only, one hash chain per firm and lane, read newest
+    # first through its indexes (firm, customer, kind, customer and kind; keys.py #95-#99). Functions
+    # get "append" (PutItem, and a Query of the chain's tip) or "read", never Update or Delete.
+    "audit": TableSpec(
+        env="AUDIT_TABLE_NAME",
+        partition_key="PK",
+        sort_key="SK",
+        ttl_attribute=None,
+        gsis=tuple(Gsi(f"GSI{n}", f"GSI{n}PK", f"GSI{n}SK") for n in range(1, 5)),
+        retain=True,
+    ),
     # Powertools idempotency records (attribute names are Powertools' defaults).
     "idempotency": TableSpec(
         env="IDEMPOTENCY_TABLE_NAME", partition_key="id", sort_key=None, ttl_attribute="expiration"
@@ -176,6 +195,8 @@ _DATA_RW = Grant("data", "read_write")
 _IDEMPOTENCY = Grant("idempotency", "read_write")
 _EMAIL = Grant("email", "send")
 _AGGREGATOR = Grant("aggregator", "read_secret")
+_AUDIT_APPEND = Grant("audit", "append")  # every function that writes audit events
+_AUDIT_READ = Grant("audit", "read")  # GET /audit, the file access log, audit exports
 
 FUNCTIONS: dict[str, FunctionSpec] = {
     "platform_api": FunctionSpec(
@@ -189,7 +210,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         description="Customer invitations, onboarding and shared-account review",
         service="invitations",
         grants=(
-            *(_DATA_RW, _IDEMPOTENCY, _EMAIL),
+            *(_DATA_RW, _IDEMPOTENCY, _EMAIL, _AUDIT_APPEND, _AUDIT_READ),
             Grant("imports", "send"),  # an account the firm accepts gets its first import at once
             Grant(USER_POOL_KEY, "manage_users"),
         ),
@@ -198,20 +219,23 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         handler="functions.access_api.handler.lambda_handler",
         description="Client file access grants for members and external advisers",
         service="access",
-        grants=(_DATA_RW, _IDEMPOTENCY, _EMAIL, Grant(USER_POOL_KEY, "create_users")),
+        grants=(
+            *(_DATA_RW, _IDEMPOTENCY, _EMAIL, _AUDIT_APPEND, _AUDIT_READ),  # read: the file's access log
+            Grant(USER_POOL_KEY, "create_users"),
+        ),
     ),
     "connections_api": FunctionSpec(
         handler="functions.connections_api.handler.lambda_handler",
         description="Aggregator connections, consent callbacks and webhooks",
         service="connections",
-        grants=(_DATA_RW, _IDEMPOTENCY, _EMAIL, _AGGREGATOR, Grant("imports", "send")),
+        grants=(_DATA_RW, _IDEMPOTENCY, _EMAIL, _AGGREGATOR, _AUDIT_APPEND, Grant("imports", "send")),
         timeout_seconds=29,
     ),
     "refresh_api": FunctionSpec(
         handler="functions.refresh_api.handler.lambda_handler",
         description="Data Refresh dashboard and bulk refresh jobs",
         service="refresh",
-        grants=(_DATA_RW, _IDEMPOTENCY, Grant("refresh", "send")),
+        grants=(_DATA_RW, _IDEMPOTENCY, _AUDIT_APPEND, Grant("refresh", "send")),
     ),
     "import_dispatcher": FunctionSpec(
         handler="functions.import_dispatcher.handler.lambda_handler",
@@ -234,7 +258,10 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         handler="functions.refresh_fanout_worker.handler.lambda_handler",
         description="Expand Data Refresh jobs and fan out one import job per engagement",
         service="refresh",
-        grants=(_DATA_RW, Grant("refresh", "consume"), Grant("refresh", "send"), Grant("imports", "send")),
+        grants=(
+            *(_DATA_RW, _AUDIT_APPEND),
+            *(Grant("refresh", "consume"), Grant("refresh", "send"), Grant("imports", "send")),
+        ),
         timeout_seconds=120,
         kind="worker",
     ),
@@ -243,13 +270,19 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         description="CSV exports of transactions and of the audit log: request, status, download URL",
         service="exports",
         # read: presigned GETs of the bucket's objects (signed with this function's role)
-        grants=(_DATA_RW, _IDEMPOTENCY, Grant("exports", "send"), Grant("export-files", "read")),
+        grants=(
+            *(_DATA_RW, _IDEMPOTENCY, _AUDIT_APPEND),
+            *(Grant("exports", "send"), Grant("export-files", "read")),
+        ),
     ),
     "export_worker": FunctionSpec(
         handler="functions.export_worker.handler.lambda_handler",
         description="Write one CSV export to the exports bucket, a page at a time",
         service="exports",
-        grants=(_DATA_RW, Grant("exports", "consume"), Grant("export-files", "write")),
+        grants=(
+            *(_DATA_RW, _AUDIT_APPEND, _AUDIT_READ),
+            *(Grant("exports", "consume"), Grant("export-files", "write")),
+        ),
         timeout_seconds=900,  # Lambda's maximum: 100,000 lines take about a hundred Queries
         kind="worker",
     ),
@@ -257,7 +290,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         handler="functions.reminders_job.handler.lambda_handler",
         description="Daily schedules: invitation reminders (7, 30 days) and expiry; consent-expiry reminders",
         service="invitations",
-        grants=(_DATA_RW, _EMAIL),
+        grants=(_DATA_RW, _EMAIL, _AUDIT_APPEND),
         timeout_seconds=300,
         kind="job",
     ),

@@ -84,10 +84,10 @@ def create_tables(table_names: Mapping[str, str]) -> None:
     dynamodb = boto3.client("dynamodb")
     for key, name in table_names.items():
         dynamodb.create_table(**create_table_request(key, name))
-        dynamodb.update_time_to_live(
-            TableName=name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": TABLES[key].ttl_attribute},
-        )
+        if ttl := TABLES[key].ttl_attribute:
+            dynamodb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl}
+            )
 
 
 def create_buckets() -> dict[str, str]:

@@ -61,7 +61,7 @@ def identity_repository() -> IdentityRepository:
 def audit_log() -> AuditLog:
     from shared.adapters.dynamodb.audit_log import AuditLog
 
-    return AuditLog(get_settings().data_table_name)
+    return AuditLog(get_settings().audit_table_name)
 
 
 @cache

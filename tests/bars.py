@@ -46,12 +46,16 @@ def bar(request: pytest.FixtureRequest) -> BarRecorder:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     lines: list[str] = []
     sums: dict[str, dict[str, Any]] = {}
+    # A test's own user_properties (request.node's) ride on its call and its teardown report: a
+    # figure it put there is counted once (by test, place in the list and value).
+    counted: set[tuple[str, int, str]] = set()
     for reports in terminalreporter.stats.values():
         for report in reports:
-            for key, value in getattr(report, "user_properties", ()) or ():
+            for place, (key, value) in enumerate(getattr(report, "user_properties", ()) or ()):
                 if key == "bar" and value not in lines:
                     lines.append(value)
-                elif key == SUM_KEY:
+                elif key == SUM_KEY and (report.nodeid, place, repr(value)) not in counted:
+                    counted.add((report.nodeid, place, repr(value)))
                     name, figures = value
                     total = sums.setdefault(name, {})
                     for figure, number in figures.items():

@@ -27,6 +27,7 @@ os.environ.update(
         "POWERTOOLS_SERVICE_NAME": "test",
         "DATA_TABLE_NAME": "data",
         "IDEMPOTENCY_TABLE_NAME": "idempotency",
+        "AUDIT_TABLE_NAME": "audit",
         "EXPORT_BUCKET_NAME": "export-files",  # the spec's key: the local bucket's name
     }
 )

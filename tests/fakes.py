@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from ulid import ULID
 
 from shared.domain.accounts import AccountProblem, AccountStatus, BankTransaction, SharedAccount
-from shared.domain.audit import AuditEvent
+from shared.domain.audit import AuditEvent, kind_of
 from shared.domain.connections import Connection
 from shared.domain.customers import Customer, Section, email_fingerprint, normalise_email
 from shared.domain.email import EmailMessage
@@ -635,6 +635,7 @@ class FakeAudit:
         firm_id: str,
         *,
         customer_id: str | None = None,
+        kind: str | None = None,
         cursor: str | None = None,
         limit: int = 50,
         date_from: date | None = None,
@@ -645,6 +646,7 @@ class FakeAudit:
             for i, e in self.events.items()
             if e.firm_id == firm_id
             and (customer_id is None or e.customer_id == customer_id)
+            and (kind is None or kind_of(e.action) == kind)
             and (date_from or date.min) <= e.occurred_at.astimezone(UTC).date() <= (date_to or date.max)
         ]
         examined, next_cursor = newest_first_page(ids, cursor, limit)

@@ -91,6 +91,7 @@ class LocalProcess:
             "PLAID_BASE_URL",
             "DATA_TABLE_NAME",
             "IDEMPOTENCY_TABLE_NAME",
+            "AUDIT_TABLE_NAME",
         ]:
             self.env.pop(name, None)
         self.env.update(environment or {})  # what this test sets on purpose

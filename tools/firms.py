@@ -7,8 +7,8 @@
 
 WHERE is `--stack ClientDataSharing-prod` (the stack's outputs, with the AWS credentials of the
 shell), `--local [URL]` (the local system whose API is at URL, default http://127.0.0.1:3000), or
-the resources named one by one (`--table-name`, and to invite: `--app-base-url`, `--email-sender`,
-`--configuration-set`).
+the resources named one by one (`--table-name`, and to invite: `--audit-table-name`, `--app-base-url`,
+`--email-sender`, `--configuration-set`). tools/audit.py finds its table the same way.
 
 `create` writes the firm and emails its first admin an invitation, as the functions email everyone
 (the same sender, configuration set and link origin): the admin follows the link, chooses a
@@ -33,8 +33,10 @@ from shared.services.staff_invitations import StaffInvitationPorts, invite_first
 
 LOCAL_API = "http://127.0.0.1:3000"
 LOCAL_TABLE = "data"  # local/provision.py names each table by its spec key
+LOCAL_AUDIT_TABLE = "audit"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-STACK_OUTPUTS = ("DataTableName", "AppBaseUrl", "EmailSender", "EmailConfigurationSetName")
+STACK_OUTPUTS = ("DataTableName", "AppBaseUrl", "EmailSender", "EmailConfigurationSetName", "AuditTableName")
+INVITING = ("create", "invite-admin")  # the commands that email (and audit) an invitation
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Target:
     app_base_url: str | None = None
     email_sender: str | None = None
     configuration_set: str | None = None
+    audit_table_name: str | None = None  # where the firm.created and invitation events go
     aws_endpoint_url: str | None = None  # the local system's moto
     region: str | None = None
 
@@ -62,21 +65,27 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         command.add_argument("--admin-name", help="default: the part of the email before @")
     listing = commands.add_parser("list", help="every firm with its admins")
     for command in (create, invite, listing):
-        where = command.add_mutually_exclusive_group(required=True)
-        where.add_argument("--stack", help="a deployed stack's name, e.g. ClientDataSharing-prod")
-        where.add_argument(
-            "--local",
-            metavar="URL",
-            nargs="?",
-            const=LOCAL_API,
-            help=f"the local system's API (default {LOCAL_API})",
-        )
-        where.add_argument("--table-name", help="the data table (to invite, with the three below)")
+        add_where(command, "the data table (to invite, with the four below)")
+        command.add_argument("--audit-table-name", help="the audit table (AUDIT_TABLE_NAME)")
         command.add_argument("--app-base-url", help="the origin of the emailed links (APP_BASE_URL)")
         command.add_argument("--email-sender", help="the verified sender (EMAIL_SENDER)")
         command.add_argument("--configuration-set", help="the SES configuration set (SES_CONFIGURATION_SET)")
-        command.add_argument("--region", help="default: the shell's AWS region")
     return parser.parse_args(argv)
+
+
+def add_where(command: argparse.ArgumentParser, table_help: str) -> None:
+    """WHERE: `--stack NAME | --local [URL] | --table-name NAME`, and `--region`."""
+    where = command.add_mutually_exclusive_group(required=True)
+    where.add_argument("--stack", help="a deployed stack's name, e.g. ClientDataSharing-prod")
+    where.add_argument(
+        "--local",
+        metavar="URL",
+        nargs="?",
+        const=LOCAL_API,
+        help=f"the local system's API (default {LOCAL_API})",
+    )
+    where.add_argument("--table-name", help=table_help)
+    command.add_argument("--region", help="default: the shell's AWS region")
 
 
 def resolve_target(
@@ -102,14 +111,16 @@ def resolve_target(
             api + APP_PAGES_PREFIX,
             EMAIL_SENDER,
             SES_CONFIGURATION_SET,
+            LOCAL_AUDIT_TABLE,
             aws_endpoint_url=pool.aws_endpoint_url,
             region=pool.region,
         )
-    target = Target(args.table_name, args.app_base_url, args.email_sender, args.configuration_set)
-    if args.command != "list" and not (
-        target.app_base_url and target.email_sender and target.configuration_set
-    ):
-        raise SystemExit("to invite, name --app-base-url, --email-sender and --configuration-set too")
+    named = ("app_base_url", "email_sender", "configuration_set", "audit_table_name")
+    target = Target(args.table_name, *(getattr(args, name, None) for name in named))
+    if args.command in INVITING and not all(getattr(target, name) for name in named):
+        raise SystemExit(
+            "to invite, name --app-base-url, --email-sender, --configuration-set and --audit-table-name too"
+        )
     return target
 
 
@@ -157,15 +168,22 @@ def main(
     import boto3
 
     args = parse(sys.argv[1:] if argv is None else argv)
+    target = connect(args, boto3.client)
+    return run(args, (ports_for or aws_ports)(target), out)
+
+
+def connect(args: argparse.Namespace, client: Callable[[str], Any]) -> Target:
+    """The target of WHERE, with this process's AWS settings pointed at it (the region asked for;
+    the local system's moto endpoint and its dummy credentials)."""
     if args.region:
         os.environ["AWS_DEFAULT_REGION"] = args.region
-    target = resolve_target(args, boto3.client)
+    target = resolve_target(args, client)
     if target.aws_endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = target.aws_endpoint_url
         os.environ["AWS_DEFAULT_REGION"] = target.region or os.environ.get("AWS_DEFAULT_REGION", "")
         for name, value in LOCAL_CREDENTIALS.items():
             os.environ.setdefault(name, value)
-    return run(args, (ports_for or aws_ports)(target), out)
+    return target
 
 
 def aws_ports(target: Target) -> StaffInvitationPorts:
@@ -178,7 +196,7 @@ def aws_ports(target: Target) -> StaffInvitationPorts:
     return StaffInvitationPorts(
         invitations=StaffInvitationsRepository(target.table_name),
         identities=IdentityRepository(target.table_name),
-        audit=AuditLog(target.table_name),
+        audit=AuditLog(target.audit_table_name or ""),
         email=SesEmailSender(target.email_sender or "", target.configuration_set or ""),
         # Inviting never reaches the pool: the invitee's account is made when they accept.
         directory=cast(UserDirectory, _NoDirectory()),

@@ -31,6 +31,9 @@ EMAIL = "email"  # the Grant resource that means "send through the SES identity"
 # What a function may do with a bucket's objects: read one (a presigned GET is signed with the
 # function's role), or write one in parts (and abort an unfinished upload). No listing, no deleting.
 BUCKET_ACTIONS = {"read": ("s3:GetObject",), "write": ("s3:PutObject", "s3:AbortMultipartUpload")}
+# "append" (the audit table): put new events, and Query the table itself (not its indexes) for a
+# chain's tip. Nothing that changes or removes an item: no UpdateItem, DeleteItem, BatchWriteItem.
+APPEND_ACTIONS = ("dynamodb:PutItem", "dynamodb:Query")
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,8 @@ class Functions(Construct):
             "Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
             "permissions, so '*' is the only resource they accept.",
         )
-        for key in dict.fromkeys(grant.resource for grant in spec.grants if grant.resource in TABLES):
+        indexed = (g.resource for g in spec.grants if g.resource in TABLES and g.access != "append")
+        for key in dict.fromkeys(indexed):
             if TABLES[key].gsis:
                 acknowledge(
                     policy,
@@ -149,6 +153,11 @@ class Functions(Construct):
                     iam.PolicyStatement(
                         actions=list(BUCKET_ACTIONS[grant.access]), resources=[bucket.arn_for_objects("*")]
                     )
+                )
+            case "append":
+                table = targets.tables[grant.resource]
+                function.add_to_role_policy(
+                    iam.PolicyStatement(actions=list(APPEND_ACTIONS), resources=[table.table_arn])
                 )
             case "read":
                 targets.tables[grant.resource].grant_read_data(function)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from shared.clock import now as business_now
@@ -21,3 +22,27 @@ class AuditEvent:
     details: dict[str, Any] = field(default_factory=dict)  # ids and levels only, never personal data
     occurred_at: datetime = field(default_factory=business_now)
     customer_id: str | None = None  # the customer concerned, for the per-customer audit view
+
+
+class AuditKind(StrEnum):
+    """The families of audit actions (`GET /audit?kind=`): an action's kind is the part of its name
+    before the first dot (`access.granted` is `access`). `read` is for the audited reads of bank data
+    and file contents (R-PRIV-4), `read.<what>`."""
+
+    ACCESS = "access"  # client-file grants, levels, invitations of grantees
+    ACCOUNT = "account"  # shared accounts accepted, declined, linked
+    CONNECTION = "connection"  # consents started, completed, reauthorised, deauthorised, status
+    CUSTOMER = "customer"  # assignment and transfer of customers
+    EXPORT = "export"  # CSV exports requested, completed, downloaded
+    FIRM = "firm"  # a firm created
+    IMPORT = "import"  # imports asked for by staff
+    INVITATION = "invitation"  # customer invitations
+    LEDGER_ACCOUNT = "ledger_account"  # the chart of accounts
+    READ = "read"  # staff reads of bank data, exports and file contents
+    REFRESH = "refresh"  # Data Refresh triggers and fan-outs
+    STAFF = "staff"  # staff roles, (de)activation and staff invitations
+
+
+def kind_of(action: str) -> str:
+    """The kind an action is listed under (an AuditKind value for every action written today)."""
+    return action.split(".", 1)[0]

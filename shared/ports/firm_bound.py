@@ -117,8 +117,9 @@ class FirmBound:
             return [item for item in result if self._is_own(item)]
         if isinstance(result, tuple) and not _is_named_tuple(result):
             return tuple(self._keep_own(item) if isinstance(item, list) else item for item in result)
-        if isinstance(result, Mapping):
-            return {key: item for key, item in result.items() if self._is_own(item)}
+        if isinstance(result, Mapping):  # kept as it is when all its own (e.g. a chained audit put)
+            kept = {key: item for key, item in result.items() if self._is_own(item)}
+            return result if len(kept) == len(result) else kept
         if isinstance(result, Iterator):
             return self._own_items(result)
         return result

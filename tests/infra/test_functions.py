@@ -80,8 +80,11 @@ def test_function_may_use_exactly_the_resources_it_is_granted(resources: Resourc
             if g.resource in declared and g.access in accesses
         }
 
-    assert resources_allowed(statements, "dynamodb:Query") == granted(TABLES, "read", "read_write")
-    assert resources_allowed(statements, "dynamodb:PutItem") == granted(TABLES, "write", "read_write")
+    # "append" (the audit table): Query for a chain's tip and PutItem (tests/infra/test_audit_table.py)
+    assert resources_allowed(statements, "dynamodb:Query") == granted(TABLES, "read", "read_write", "append")
+    assert resources_allowed(statements, "dynamodb:PutItem") == granted(
+        TABLES, "write", "read_write", "append"
+    )
     assert resources_allowed(statements, "sqs:ReceiveMessage") == granted(QUEUES, "consume")
     # Scheduled functions also send their failed runs to the schedules' dead-letter queue.
     scheduled = name in {schedule.target for schedule in SCHEDULES.values()}

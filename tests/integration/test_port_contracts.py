@@ -245,7 +245,7 @@ def side(request: pytest.FixtureRequest) -> CustomerSide:
     from shared.adapters.dynamodb.identity_repository import IdentityRepository
 
     return CustomerSide(
-        CustomersRepository("data"), AccountsRepository("data"), IdentityRepository("data"), AuditLog("data")
+        CustomersRepository("data"), AccountsRepository("data"), IdentityRepository("data"), AuditLog("audit")
     )
 
 
@@ -501,6 +501,37 @@ def test_the_audit_log_pages_newest_first_for_the_firm_or_one_customer(side: Cus
     assert end is None and first[0] == events[3]
     mine, _ = side.audit.page(FIRM, customer_id="c-1")
     assert [e.action for e in mine] == ["action.3", "action.0"]
+
+
+def test_the_audit_log_pages_one_kind_for_the_firm_or_one_customer_with_a_day_range(side: CustomerSide):
+    def event(minute: int, action: str, customer_id: str | None) -> AuditEvent:
+        return AuditEvent(
+            firm_id=FIRM, actor_id=ADMIN, action=action, target_type="customer", target_id="-",
+            customer_id=customer_id, occurred_at=NOW + timedelta(days=minute),
+        )  # fmt: skip
+
+    for day, (action, customer) in enumerate(
+        [("read.transactions", "c-1"), ("access.granted", "c-1"), ("read.accounts", "c-2"),
+         ("read.accounts", None), ("read.file", "c-1"), ("staff.role_changed", None)]
+    ):  # fmt: skip
+        side.audit.record(event(day, action, customer))
+
+    reads, cursor = side.audit.page(FIRM, kind="read", limit=3)
+    rest, end = side.audit.page(FIRM, kind="read", limit=3, cursor=cursor)
+    assert [e.action for e in reads + rest] == [
+        "read.file",
+        "read.accounts",
+        "read.accounts",
+        "read.transactions",
+    ]
+    assert end is None or rest == []
+    looked_at_c1, _ = side.audit.page(FIRM, customer_id="c-1", kind="read")
+    assert [e.action for e in looked_at_c1] == ["read.file", "read.transactions"]
+    first_days, _ = side.audit.page(
+        FIRM, customer_id="c-1", kind="read", date_to=(NOW + timedelta(days=1)).date()
+    )
+    assert [e.action for e in first_days] == ["read.transactions"]
+    assert side.audit.page(FIRM, kind="export") == ([], None)
 
 
 # client files --------------------------------------------------------------------------------------

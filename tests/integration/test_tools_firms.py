@@ -22,6 +22,8 @@ PASSWORD = "Correct-Horse-42-battery"
 WHERE = [
     "--table-name",
     "data",
+    "--audit-table-name",
+    "audit",
     "--app-base-url",
     "https://app.firm.example",
     "--email-sender",
@@ -122,13 +124,14 @@ def test_the_resources_come_from_the_stack_outputs_or_the_local_system():
         "EmailSender": "no-reply@firm.example",
         "EmailConfigurationSetName": "prod-emails",
         "UserPoolId": "eu-west-2_prod",
+        "AuditTableName": "prod-audit",
     }
     stacks = {"Stacks": [{"Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()]}]}
     cloudformation = SimpleNamespace(describe_stacks=lambda **_: stacks)
     create = ["create", "--name", "F", "--admin-email", "a@b.example"]
     args = tool.parse([*create, "--stack", "ClientDataSharing-prod"])
     assert tool.resolve_target(args, Clients(cloudformation=cloudformation)) == tool.Target(
-        "prod-data", "https://app.firm.example", "no-reply@firm.example", "prod-emails"
+        "prod-data", "https://app.firm.example", "no-reply@firm.example", "prod-emails", "prod-audit"
     )
     older = {"Stacks": [{"Outputs": [{"OutputKey": "DataTableName", "OutputValue": "prod-data"}]}]}
     with pytest.raises(SystemExit, match="AppBaseUrl"):
@@ -146,6 +149,7 @@ def test_the_resources_come_from_the_stack_outputs_or_the_local_system():
         "http://127.0.0.1:3000/app",
         "no-reply@example.com",
         "local-emails",
+        "audit",
         aws_endpoint_url="http://127.0.0.1:5999",
         region="eu-west-2",
     )

@@ -44,7 +44,10 @@ def test_tables_have_the_spec_keys_indexes_and_ttl(resources):
         }
         assert indexes == {gsi.name: [gsi.partition_key, gsi.sort_key] for gsi in spec.gsis}
         ttl = dynamodb.describe_time_to_live(TableName=resources.tables[key])["TimeToLiveDescription"]
-        assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", spec.ttl_attribute)
+        if spec.ttl_attribute:
+            assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", spec.ttl_attribute)
+        else:  # the audit log: nothing expires
+            assert ttl["TimeToLiveStatus"] == "DISABLED"
 
 
 def test_queues_redrive_to_their_dead_letter_queue_after_the_spec_count(resources):

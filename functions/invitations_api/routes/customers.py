@@ -23,6 +23,7 @@ from functions.invitations_api.routes.models import (
 from shared import bootstrap
 from shared.api.caller import current_staff
 from shared.domain.accounts import AccountStatus, Decision
+from shared.domain.audit import AuditKind
 from shared.domain.customers import Section
 from shared.domain.identity import StaffContext
 from shared.services import customers
@@ -150,15 +151,22 @@ def list_transactions(
     )
 
 
-@router.get("/audit", tags=["audit"], summary="The firm's audit log, newest first (admins)")
+@router.get(
+    "/audit",
+    tags=["audit"],
+    summary="The firm's audit log, newest first (admins): all, one customer's, one kind's, or both",
+)
 def list_audit(
     staff: Staff,
     customer_id: Annotated[str | None, Query(max_length=40)] = None,
+    kind: Annotated[
+        AuditKind | None, Query(description="the action's family: the part before its dot")
+    ] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> AuditListOut:
     events, next_cursor = read_audit_log(
-        bootstrap.audit_for(staff), staff, customer_id=customer_id, cursor=cursor, limit=limit
+        bootstrap.audit_for(staff), staff, customer_id=customer_id, kind=kind, cursor=cursor, limit=limit
     )
     return AuditListOut(
         items=[

@@ -93,12 +93,85 @@ def batch_get(
 
 
 def transact_or_raise(items: list[dict[str, Any]], conflict: type[Exception]) -> None:
-    """TransactWriteItems; a failed condition (the whole transaction cancelled) raises `conflict`."""
+    """TransactWriteItems; a failed condition (the whole transaction cancelled) raises `conflict`.
+    Chained puts among `items` (audit events) are placed as `write_chained` does."""
     from botocore.exceptions import ClientError
 
     try:
-        dynamodb_client().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        write_chained(items)
     except ClientError as error:
-        if error.response["Error"]["Code"] == "TransactionCanceledException":
+        if error.response["Error"]["Code"] in ("TransactionCanceledException", _CONDITION_FAILED):
             raise conflict() from None
         raise
+
+
+class ChainedPut(dict[str, Any]):
+    """A {"Put": ...} that takes the next position of a chain (an audit log's lane), built from the
+    chain's tip read when it was made and put only if that position is free. `write_chained` (and
+    `transact_or_raise`) place several of one chain in one transaction one after the other, and build
+    them again from the new tip when another writer took the position first."""
+
+    @property
+    def chain(self) -> tuple[str, str]:
+        """The table and partition of the chain."""
+        raise NotImplementedError
+
+    def rebuild(self) -> None:
+        """Read a tip again (of any of the writer's chains) and take the position after it."""
+        raise NotImplementedError
+
+    def follow(self, previous: ChainedPut) -> None:
+        """Take the position after `previous`, of the same chain and the same transaction."""
+        raise NotImplementedError
+
+
+_CHAIN_ATTEMPTS = 10  # each lost race means another writer's event landed: progress, not a loop
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+_RACE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+
+
+def write_chained(items: list[dict[str, Any]]) -> None:
+    """TransactWriteItems of `items` (a lone chained put: one PutItem). When DynamoDB refuses it only
+    because chained puts lost their positions to other writers (their condition, or a concurrent
+    transaction on that item), those puts are built again from their chains' new tips and the write is
+    sent again; any other refusal is raised as it came. The one place where audit events race."""
+    from botocore.exceptions import ClientError
+
+    chained = [item for item in items if isinstance(item, ChainedPut)]
+    for attempt in range(_CHAIN_ATTEMPTS):
+        _one_after_another(chained)
+        try:
+            if len(items) == 1 and chained:
+                dynamodb_client().put_item(**chained[0]["Put"])
+            else:
+                dynamodb_client().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+            return
+        except ClientError as error:
+            if attempt == _CHAIN_ATTEMPTS - 1 or not _lost_positions(items, error.response):
+                raise
+            for put in chained:
+                put.rebuild()
+
+
+def _one_after_another(chained: list[ChainedPut]) -> None:
+    last: dict[tuple[str, str], ChainedPut] = {}
+    for put in chained:
+        if put.chain in last:
+            put.follow(last[put.chain])
+        last[put.chain] = put
+
+
+def _lost_positions(items: list[dict[str, Any]], response: Any) -> bool:
+    code = response["Error"]["Code"]
+    if code == _CONDITION_FAILED:
+        return len(items) == 1 and isinstance(items[0], ChainedPut)
+    failed = [
+        (item, reason.get("Code"))
+        for item, reason in zip(items, response.get("CancellationReasons") or [], strict=False)
+        if reason.get("Code") not in (None, "None")
+    ]
+    return (
+        code == "TransactionCanceledException"
+        and bool(failed)
+        and all(isinstance(item, ChainedPut) and reason in _RACE_REASONS for item, reason in failed)
+    )

@@ -1,4 +1,4 @@
-"""Every key string of the single data table, and the access patterns they serve.
+"""Every key string of the data table (and of the audit table), and the access patterns they serve.
 
 Generic attributes: PK/SK on the table, GSI1PK/GSI1SK and GSI2PK/GSI2SK on the two
 overloaded indexes (declared in infra/spec.py). Tenant ids come first in every firm-owned
@@ -12,9 +12,13 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 | 4 | list a firm's staff                    | GSI1  | GSI1PK=FIRM#<firm>#STAFF, GSI1SK=<sub>              |
 | 5 | get a firm                             | table | PK=FIRM#<firm>, SK=FIRM                             |
 | 6 | list the firms a user is a customer of | table | PK=USER#<sub>, SK begins_with CUSTOMER#             |
-| 7 | append an audit event                  | table | PK=FIRM#<firm>#AUDIT, SK=<ulid> (put if not exists) |
-| 8 | list a firm's audit log, newest first  | table | PK=FIRM#<firm>#AUDIT, descending                    |
-| 9 | a customer's audit events, newest first | GSI1 | GSI1PK=FIRM#<firm>#AUDIT#CUSTOMER#<cust>, desc      |
+| 7 | append an audit event (AUDIT table:    | audit | PK=FIRM#<firm>#AUDIT#LANE#<0..7>, SK=<position, 12  |
+|   | the next position of one of the firm's |       | digits> (put if not exists, built from #95's tip)   |
+|   | chains; see "The audit table" below)   |       |                                                     |
+| 8 | list a firm's audit log, newest first  | audit | GSI1PK=FIRM#<firm>#AUDIT, GSI1SK=<event ulid>, desc |
+|   |                                        | GSI1  |                                                     |
+| 9 | a customer's audit events, newest first | audit | GSI2PK=FIRM#<firm>#AUDIT#CUSTOMER#<cust>, GSI2SK=  |
+|   |                                        | GSI2  | <event ulid>, desc (sparse: events with a customer) |
 |10 | get a customer                         | table | PK=FIRM#<firm>, SK=CUSTOMER#<cust>                  |
 |11 | find a customer by email (uniqueness)  | table | PK=FIRM#<firm>, SK=EMAIL#<sha256(email)>            |
 |12 | a section's customers, newest first    | GSI1  | GSI1PK=FIRM#<firm>#SECTION#<s>, GSI1SK=<cust ulid>  |
@@ -88,10 +92,21 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 
 
 |75 | an export (status, filter, lines)      | table | PK=FIRM#<firm>#EXPORT#<export>, SK=EXPORT (TTL)     |
-|76 | a firm's audit log between two days    | table | PK=FIRM#<firm>#AUDIT, SK BETWEEN <ulid of day 1 at  |
-|   | (the audit export; newest first)       |       | 00:00 UTC, no randomness> AND <day 2 end, all 1s>   |
-|77 | a customer's audit events between two  | GSI1  | GSI1PK=FIRM#<firm>#AUDIT#CUSTOMER#<cust>, GSI1SK    |
-|   | days (the audit export)                |       | BETWEEN the bounds of #76                           |
+|76 | a firm's audit log between two days    | audit | GSI1PK=FIRM#<firm>#AUDIT, GSI1SK BETWEEN <ulid of   |
+|   | (the audit export; newest first)       | GSI1  | day 1 00:00 UTC, no randomness> AND <day 2 end, 1s> |
+|77 | a customer's audit events between two  | audit | GSI2PK=FIRM#<firm>#AUDIT#CUSTOMER#<cust>, GSI2SK    |
+|   | days (the audit export)                | GSI2  | BETWEEN the bounds of #76                           |
+
+|95 | the tip of one of a firm's audit       | audit | PK=FIRM#<firm>#AUDIT#LANE#<l>, descending, Limit 1, |
+|   | chains (the writer, before #7)         |       | ConsistentRead (its SK and hash only)               |
+|96 | one audit chain whole, in order        | audit | PK=FIRM#<firm>#AUDIT#LANE#<l>, ascending,           |
+|   | (tools.audit verify)                   |       | ConsistentRead, a page per Query                    |
+|97 | a firm's audit events of one kind,     | audit | GSI3PK=FIRM#<firm>#AUDIT#KIND#<kind>, GSI3SK=<event |
+|   | newest first (GET /audit?kind=)        | GSI3  | ulid>, desc; a day range as #76                     |
+|98 | a customer's audit events of one kind, | audit | GSI4PK=FIRM#<firm>#AUDIT#CUSTOMER#<cust>#KIND#<kind>|
+|   | newest first (?customer_id=&kind=)     | GSI4  | GSI4SK=<event ulid>, desc (sparse, as #9)           |
+|99 | the keys of every event the firm's log | audit | #8 with ProjectionExpression PK, SK: each listed    |
+|   | lists (verify: each is in a chain)     | GSI1  | event must sit in one of the chains #96 read        |
 
 
 |70 | the package values in use in a scope   | table | PK=FIRM#<firm>, SK=REFRESH_PACKAGES#ALL or          |
@@ -152,6 +167,22 @@ in each scope that sees it, written, moved and deleted in the transaction that w
 on the token prefix and one BatchGetItem of the rows they name (#57).
 A staff invitation (#46) is accepted in one transaction that consumes its token (#48) and puts
 the person's membership (#3, #4) only if they have none in the firm.
+The audit table (#7, #8, #9, #76, #77, #95-#99) is apart from the data table: the functions that
+write events may only PutItem there (and Query a chain's tip), never update or delete (infra/spec.py
+"append"). Each event takes the next position of one of its firm's chains and carries the SHA-256 of
+its fields and of the previous position's hash (shared/domain/audit_chain.py), so a removed, altered,
+inserted or reordered event breaks the chain (`python -m tools.audit verify`). A writer reads the
+chain's tip (#95), builds the put at the next position, put only if absent: two writers cannot take
+one position, and the loser (its transaction cancelled only by that condition) rebuilds the put from
+the new tip and sends again (`client.write_chained`, the one place). Lanes: each firm has 8 chains,
+the writer picks one at random per attempt. One chain per firm would serialise every write of the
+firm (each write holds the tip from its read to its put: a few tens of ms, estimated, not measured),
+while staff reads are to be audited one event per request and the Data Refresh workers write status
+events at a high rate; 8 lanes make a collision 8 times rarer and cost only verify (8 Queries, not 1).
+The price: the order across lanes is the event ids' (time) order, not a chained one. The listing
+indexes (GSI1-GSI4) sort by event id (a ULID of the event's time), so listing newest first, by
+customer, by kind (the action's family, the part before its first dot) and by both, each with a day
+range, is one Query a page, as before.
 An export (#75) is written with its `export.requested` audit event (#7) in one transaction, and
 marked done with its `export.completed` event in another; its worker reads a customer's
 transactions a page at a time with #18/#19 (one Query per page) and the audit log with #76/#77.
@@ -198,14 +229,6 @@ def customer_link_sk(firm_id: str, customer_id: str) -> str:
 
 
 CUSTOMER_LINK_PREFIX = "CUSTOMER#"
-
-
-def audit_pk(firm_id: str) -> str:
-    return f"FIRM#{firm_id}#AUDIT"
-
-
-def audit_customer_gsi1pk(firm_id: str, customer_id: str) -> str:
-    return f"FIRM#{firm_id}#AUDIT#CUSTOMER#{customer_id}"
 
 
 def customer_sk(customer_id: str) -> str:
@@ -596,3 +619,51 @@ def find_entry_sk(token: str, customer_id: str) -> str:
 def find_entry_token(sort_key: str) -> str:
     """The token of a search entry's sort key (tokens hold no "#")."""
     return sort_key.rsplit("#", 1)[0]
+
+
+# The audit table (issue 17 item 3) -----------------------------------------------------------
+AUDIT_LANES = 8  # chains per firm (#7): see the table's notes for the trade-off
+
+
+def audit_pk(firm_id: str, *scope: str) -> str:
+    """The firm's log (#8, #76, #99: GSI1PK), or a part of it named by `scope`, a path under it."""
+    return "#".join((f"FIRM#{firm_id}#AUDIT", *scope))
+
+
+def audit_lane_pk(firm_id: str, lane: int) -> str:
+    """#7, #95, #96: one of the firm's chains."""
+    return audit_pk(firm_id, "LANE", str(lane))
+
+
+def audit_lane_of(partition_key: str) -> int:
+    """The lane of an audit_lane_pk (ValueError if it is none)."""
+    return int(partition_key.rsplit("#LANE#", 1)[1])
+
+
+def audit_position_sk(position: int) -> str:
+    """#7: a chain's position, zero-padded so that the sort key's order is the chain's."""
+    return f"{position:012d}"
+
+
+def audit_customer_pk(firm_id: str, customer_id: str, kind: str | None = None) -> str:
+    """One customer's events (#9, #77: GSI2PK), or those of one kind (#98: GSI4PK)."""
+    return audit_pk(firm_id, "CUSTOMER", customer_id, *(("KIND", kind) if kind else ()))
+
+
+def audit_kind_pk(firm_id: str, kind: str) -> str:
+    """#97 (GSI3PK): the firm's events of one kind."""
+    return audit_pk(firm_id, "KIND", kind)
+
+
+def audit_cursor(event_id: str, lane: int, position: int) -> str:
+    """What a page of the audit log resumes from: the last event's id (the index's sort key) and its
+    place in its chain (the table's key); the firm is the caller's, never the cursor's."""
+    return f"{event_id}#{lane}#{position}"
+
+
+def audit_cursor_parts(cursor: str) -> tuple[str, int, int]:
+    """(event id, lane, position) of an audit_cursor; ValueError if it is none."""
+    event_id, lane, position = cursor.split("#")
+    if not event_id or not 0 <= int(lane) < AUDIT_LANES or int(position) < 0:
+        raise ValueError(cursor)
+    return event_id, int(lane), int(position)
