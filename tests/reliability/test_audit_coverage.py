@@ -58,11 +58,6 @@ def _tables() -> Iterator[Any]:
     yield from dynamodb_backends[ACCOUNT_ID][REGION].tables.values()
 
 
-def _is_audit(item: Any) -> bool:
-    attrs = item.to_json()["Attributes"]
-    return attrs.get("type", {}).get("S") == "audit"
-
-
 def state() -> tuple[dict[tuple[str, str, str], str], list[dict[str, Any]]]:
     """The firms' data (every table but the idempotency records), and the audit events."""
     data: dict[tuple[str, str, str], str] = {}
@@ -71,7 +66,7 @@ def state() -> tuple[dict[tuple[str, str, str], str], list[dict[str, Any]]]:
         if table.name == "idempotency":
             continue
         for item in table.all_items():
-            if _is_audit(item):
+            if table.name == "audit":
                 events.append(item.to_json()["Attributes"])
                 continue
             pk, sk = str(item.hash_key.value), str(item.range_key.value if item.range_key else "")

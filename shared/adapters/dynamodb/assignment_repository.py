@@ -16,6 +16,7 @@ from shared.adapters.dynamodb.client import (
     query_prefix,
     to_item,
     transact_or_raise,
+    write_chained,
 )
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
 from shared.domain.accounts import BankTransaction
@@ -52,7 +53,7 @@ class AssignmentRepository:
             "ConditionExpression": condition,
         }
         try:
-            dynamodb_client().transact_write_items(TransactItems=[{"Put": put}, *extra])  # type: ignore[list-item]
+            write_chained([{"Put": put}, *extra])
         except ClientError as error:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise

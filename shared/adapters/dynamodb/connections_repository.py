@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import dynamodb_client, from_item, query_pages, to_item
+from shared.adapters.dynamodb.client import dynamodb_client, from_item, query_pages, to_item, write_chained
 from shared.domain.connections import CALLBACK_REPLAY_WINDOW, IMPORTABLE, Connection, ConnectionStatus
 from shared.domain.errors import (
     StaleConnection,
@@ -105,7 +105,7 @@ class ConnectionsRepository:
             items.append(self._pointer_put(keys.plaid_item_pk(saved.item_id), keys.PLAID_ITEM, saved))
         items.extend(extra)
         try:
-            dynamodb_client().transact_write_items(TransactItems=items)
+            write_chained(items)
         except ClientError as error:
             if error.response["Error"]["Code"] == "TransactionCanceledException":
                 raise StaleConnection() from None

@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import batch_get, dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.client import batch_get, dynamodb_client, from_item, to_item, write_chained
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
 from shared.adapters.dynamodb.invitation_items import (
     due_items,
@@ -156,7 +156,7 @@ class CustomersRepository:
         items += self.find_entry_writes(saved, previous)
         items += extra
         try:
-            dynamodb_client().transact_write_items(TransactItems=items)
+            write_chained(items)
         except ClientError as error:
             if error.response["Error"]["Code"] == "TransactionCanceledException":
                 raise ConcurrentChange() from None
@@ -175,7 +175,7 @@ class CustomersRepository:
         )
 
     def transact(self, items: list[TransactItem]) -> None:
-        dynamodb_client().transact_write_items(TransactItems=items)
+        write_chained(items)
 
     def email_claim(self, customer: Customer) -> TransactItem:
         """Reserve the customer's email in the firm (R-INV-3: one customer per email)."""

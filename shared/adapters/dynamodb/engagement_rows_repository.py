@@ -18,7 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import batch_get, dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.client import batch_get, dynamodb_client, from_item, to_item, write_chained
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor
 from shared.adapters.dynamodb.search_index import Indexed, entry_writes, find_page
 from shared.domain.errors import (
@@ -266,7 +266,7 @@ class EngagementRowsRepository:
 
     def _transact(self, items: list[TransactItem], conflict: type[Conflict]) -> None:
         try:
-            dynamodb_client().transact_write_items(TransactItems=items)
+            write_chained(items)
         except ClientError as error:
             if error.response["Error"]["Code"] == "TransactionCanceledException":
                 raise conflict() from None

@@ -16,7 +16,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import batch_get, dynamodb_client, from_item, query_prefix, to_item
+from shared.adapters.dynamodb.client import (
+    batch_get,
+    dynamodb_client,
+    from_item,
+    query_prefix,
+    to_item,
+    write_chained,
+)
 from shared.adapters.dynamodb.invitation_items import (
     due_items,
     invitation_of,
@@ -200,7 +207,7 @@ def read_item(table_name: str, pk: str, sk: str) -> dict[str, Any] | None:
 def transact_file_items(items: list[TransactItem]) -> None:
     """One TransactWriteItems; a failed condition anywhere in it is `FileChanged`."""
     try:
-        dynamodb_client().transact_write_items(TransactItems=items)
+        write_chained(items)
     except ClientError as error:
         if error.response["Error"]["Code"] == "TransactionCanceledException":
             raise FileChanged() from None

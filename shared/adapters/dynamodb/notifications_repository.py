@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import dynamodb_client, from_item, query_pages, to_item
+from shared.adapters.dynamodb.client import dynamodb_client, from_item, query_pages, to_item, write_chained
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
 from shared.domain.errors import NotFound
 from shared.domain.notifications import Notification, event_fingerprint, first_id_at
@@ -62,7 +62,7 @@ class NotificationsRepository:
                     }
                 )
         try:
-            dynamodb_client().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+            write_chained(items)
         except ClientError as error:
             reasons = error.response.get("CancellationReasons") or []  # type: ignore[typeddict-item]
             if error.response["Error"]["Code"] == "TransactionCanceledException" and any(

@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import batch_get, dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.client import batch_get, dynamodb_client, from_item, to_item, write_chained
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor
 from shared.adapters.dynamodb.engagement_rows_repository import row_change_writes
 from shared.domain.errors import StaleEngagement
@@ -68,8 +68,8 @@ class RefreshJobsRepository:
             "GSI2PK": keys.refresh_jobs_by_gsi2pk(job.firm_id, job.requested_by),
             "GSI2SK": job.job_id,
         }
-        dynamodb_client().transact_write_items(
-            TransactItems=[
+        write_chained(
+            [
                 {
                     "Put": {
                         "TableName": self.table_name,
@@ -84,8 +84,8 @@ class RefreshJobsRepository:
     def delete_job(self, firm_id: str, job_id: str) -> None:
         """Undo `create_job` for a job whose selection could not be queued (it has no outcomes)."""
         pk = keys.refresh_job_pk(firm_id, job_id)
-        dynamodb_client().transact_write_items(
-            TransactItems=[
+        write_chained(
+            [
                 {"Delete": {"TableName": self.table_name, "Key": to_item({"PK": pk, "SK": sk})}}
                 for sk in (keys.REFRESH_JOB, keys.REFRESH_JOB_LISTED)
             ]
@@ -224,7 +224,7 @@ class RefreshJobsRepository:
             *row_change_writes(self.table_name, rows),
         ]
         try:
-            dynamodb_client().transact_write_items(TransactItems=items)
+            write_chained(items)
         except ClientError as error:
             reasons = error.response.get("CancellationReasons") or []
             if error.response["Error"]["Code"] == "TransactionCanceledException" and reasons:
@@ -249,17 +249,13 @@ class RefreshJobsRepository:
         for start in range(0, len(excluded), EXCLUSIONS_PER_TRANSACTION):
             chunk = excluded[start : start + EXCLUSIONS_PER_TRANSACTION]
             try:
-                dynamodb_client().transact_write_items(
-                    TransactItems=self._exclusion_items(firm_id, job_id, chunk)
-                )
+                write_chained(self._exclusion_items(firm_id, job_id, chunk))
             except ClientError as error:
                 if error.response["Error"]["Code"] != "TransactionCanceledException":
                     raise
                 for one in chunk:
                     try:
-                        dynamodb_client().transact_write_items(
-                            TransactItems=self._exclusion_items(firm_id, job_id, [one])
-                        )
+                        write_chained(self._exclusion_items(firm_id, job_id, [one]))
                     except ClientError as again:
                         if again.response["Error"]["Code"] != "TransactionCanceledException":
                             raise
@@ -297,7 +293,7 @@ class RefreshJobsRepository:
             *row_change_writes(self.table_name, rows),
         ]
         try:
-            dynamodb_client().transact_write_items(TransactItems=items)
+            write_chained(items)
         except ClientError as failure:
             reasons = failure.response.get("CancellationReasons") or []
             if failure.response["Error"]["Code"] == "TransactionCanceledException" and reasons:
