@@ -172,6 +172,8 @@ class MyFirmConnectionsOut(BaseModel):
 class MyConnectionsOut(BaseModel):
     firms: list[MyFirmConnectionsOut]
     next_cursor: str | None
+
+
 class FailureOut(BaseModel):
     """A domain error as one item of a batch answer (the error body, with the status it would have had)."""
 
