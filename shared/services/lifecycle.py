@@ -31,7 +31,7 @@ from shared.ports.queue import JobSender
 from shared.ports.refresh import EngagementRowStore
 from shared.ports.storage import TransactItem
 from shared.services.connection_consents import revoke_connection
-from shared.services.connections import ConnectionsPorts
+from shared.services.connections import ConnectionsPorts, save_connection
 from shared.services.customers import visible_customer
 
 SYSTEM = "system"  # the actor of the sweep and the worker
@@ -131,8 +131,10 @@ def _end(
 
 
 def _revoke_connections(ports: LifecyclePorts, customer: Customer, actor: str) -> int:
-    """Revoke every connection not revoked yet, at the provider first (R-CON-7): imports stop. A
-    provider that cannot be reached leaves that connection for the erasure worker, which raises."""
+    """Revoke every connection still live, at the provider first (R-CON-7). A provider that cannot
+    be reached: the connection is stored revoked all the same (imports stop now), its credential kept
+    for the erasure worker, which revokes it at the provider before erasing (and raises until then).
+    Returns how many are still live at a provider."""
     left = 0
     for connection in ports.connections.connections.list_for_customer(customer.firm_id, customer.customer_id):
         if connection.status is ConnectionStatus.REVOKED and not connection.credential:
@@ -142,10 +144,13 @@ def _revoke_connections(ports: LifecyclePorts, customer: Customer, actor: str) -
         except DomainError as error:
             left += 1
             logger.warning(
-                "Connection not revoked at the end of a relationship",
+                "Connection not revoked at the provider at the end of a relationship",
                 extra={"connection_id": connection.connection_id, "error_code": error.code},
             )
             metrics.add_metric(name="LifecycleRevokeFailed", unit="Count", value=1)
+            if connection.status is not ConnectionStatus.REVOKED:
+                stopped = connection.with_status(ConnectionStatus.REVOKED, ports.clock())
+                save_connection(ports.connections, stopped, connection)
     return left
 
 

@@ -233,6 +233,8 @@ def test_a_provider_that_cannot_revoke_leaves_the_end_stored_and_the_erasure_ret
     approved = lifecycle.approve_erasure(ports, ADMIN, CUSTOMER)  # the end stands, reads stop
 
     assert approved.relationship_ended
+    [stopped] = lf.fakes.connections.rows.values()  # imports stop now; the credential waits for the worker
+    assert stopped.status is ConnectionStatus.REVOKED and stopped.credential == "gc-requisition"
     with pytest.raises(lifecycle.RetryErasure):  # nothing deleted while the bank still holds a consent
         lifecycle.erase_customer(ports, ErasureJob(FIRM, CUSTOMER))
     assert stored(lf).customer_id == CUSTOMER
