@@ -28,12 +28,14 @@ TAGS = ["lifecycle"]
 Me = Annotated[Principal, Depends(current_principal)]
 Staff = Annotated[StaffContext, Depends(current_staff)]
 NOT_REQUESTED: dict[int, OpenAPIResponse] = {
-    409: {"description": "Nobody asked for this erasure (no_erasure_request)"}
+    200: {"description": "The relationship, ended, its erasure due today and queued"},
+    409: {"description": "Nobody asked for this erasure (no_erasure_request)"},
 }
 CustomerId = Annotated[str, Path(min_length=1, max_length=40)]
 FirmId = Annotated[str, Path(min_length=1, max_length=40)]
 ENDED: dict[int, OpenAPIResponse] = {
-    409: {"description": "The relationship has already ended (relationship_ended)"}
+    200: {"description": "The relationship, ended"},
+    409: {"description": "The relationship has already ended (relationship_ended)"},
 }
 
 
