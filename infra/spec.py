@@ -16,6 +16,7 @@ from infra.spec_user_pool import USER_POOL, USER_POOL_KEY
 Access = Literal[
     "read",
     "write",
+    "delete",
     "read_write",
     "append",  # the audit table: put new items (and read the chain's tip), never update or delete
     "send",
@@ -140,6 +141,10 @@ QUEUES: dict[str, QueueSpec] = {
     "exports": QueueSpec(
         env="EXPORT_QUEUE_URL", consumer="export_worker", batch_size=1, max_receive_count=3, max_concurrency=5
     ),
+    # One customer's erasure a message (issue 17): batch deletes, resumable; parked after 5 tries.
+    "erasures": QueueSpec(
+        env="ERASURE_QUEUE_URL", consumer="erasure_worker", batch_size=1, max_concurrency=2
+    ),
 }
 
 BUCKETS: dict[str, BucketSpec] = {
@@ -175,6 +180,13 @@ SCHEDULES: dict[str, ScheduleSpec] = {
         target="digest_job",
         payload={"job": "notification-digests"},
         description="Email opted-in staff their daily digest of unread notifications",
+    ),
+    "erasure-sweep": ScheduleSpec(
+        expression="cron(0 4 * * ? *)",
+        timezone="Europe/London",
+        target="reminders_job",
+        payload={"job": "erasure-sweep"},
+        description="Queue the erasure of customers whose retention period ended (R-PRIV-3)",
     ),
 }
 
@@ -228,7 +240,10 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         handler="functions.connections_api.handler.lambda_handler",
         description="Aggregator connections, consent callbacks and webhooks",
         service="connections",
-        grants=(_DATA_RW, _IDEMPOTENCY, _EMAIL, _AGGREGATOR, _AUDIT_APPEND, Grant("imports", "send")),
+        grants=(
+            *(_DATA_RW, _IDEMPOTENCY, _EMAIL, _AGGREGATOR, _AUDIT_APPEND, Grant("imports", "send")),
+            Grant("erasures", "send"),  # an approved erasure is queued at once (issue 17)
+        ),
         timeout_seconds=29,
     ),
     "refresh_api": FunctionSpec(
@@ -286,11 +301,19 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         timeout_seconds=900,  # Lambda's maximum: 100,000 lines take about a hundred Queries
         kind="worker",
     ),
+    "erasure_worker": FunctionSpec(
+        handler="functions.erasure_worker.handler.lambda_handler",
+        description="Erase one customer of one firm: revoke at the provider, then every item and export file",
+        service="lifecycle",
+        grants=(_DATA_RW, _AGGREGATOR, Grant("erasures", "consume"), Grant("export-files", "delete")),
+        timeout_seconds=300,
+        kind="worker",
+    ),
     "reminders_job": FunctionSpec(
         handler="functions.reminders_job.handler.lambda_handler",
         description="Daily schedules: invitation reminders (7, 30 days) and expiry; consent-expiry reminders",
         service="invitations",
-        grants=(_DATA_RW, _EMAIL, _AUDIT_APPEND),
+        grants=(_DATA_RW, _EMAIL, _AUDIT_APPEND, Grant("erasures", "send")),  # send: the erasure sweep
         timeout_seconds=300,
         kind="job",
     ),
@@ -411,6 +434,13 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/audit/exports", "exports_api"),
     Route("GET", "/exports/{export_id}", "exports_api"),
     Route("GET", "/eula", "refresh_api"),
+    # The data lifecycle (issue 17, R-PRIV-1..3)
+    Route("GET", "/firm/settings", "connections_api"),
+    Route("PUT", "/firm/settings", "connections_api"),
+    Route("POST", "/customers/{customer_id}/end-relationship", "connections_api"),
+    Route("POST", "/me/firms/{firm_id}/leave", "connections_api"),
+    Route("POST", "/customers/{customer_id}/erasure-request", "connections_api"),
+    Route("POST", "/customers/{customer_id}/erasure-request/approve", "connections_api"),
 )
 
 # Environment every function gets besides its resources (values set by infra or local).

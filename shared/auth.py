@@ -78,6 +78,10 @@ class FirmAction(StrEnum):
     EXPORT_AUDIT_LOG = "export_audit_log"  # CSV of the firm's audit log
     VIEW_LEDGER_ACCOUNTS = "view_ledger_accounts"  # the chart of accounts links and rules pick from
     MANAGE_LEDGER_ACCOUNTS = "manage_ledger_accounts"  # create, rename, archive, delete (seed 003)
+    MANAGE_FIRM_SETTINGS = "manage_firm_settings"  # the retention period (R-PRIV-2)
+    END_RELATIONSHIP = "end_relationship"  # remove a customer from the firm (R-PRIV-2)
+    REQUEST_ERASURE = "request_erasure"  # ask for a customer's erasure before retention ends
+    APPROVE_ERASURE = "approve_erasure"  # approve it: the customer's data is erased (R-PRIV-3)
 
 
 FIRM_POLICY: Mapping[FirmAction, frozenset[StaffRole]] = {
@@ -99,6 +103,10 @@ FIRM_POLICY: Mapping[FirmAction, frozenset[StaffRole]] = {
     FirmAction.EXPORT_AUDIT_LOG: frozenset({StaffRole.ADMIN}),
     FirmAction.VIEW_LEDGER_ACCOUNTS: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),
     FirmAction.MANAGE_LEDGER_ACCOUNTS: frozenset({StaffRole.ADMIN}),
+    FirmAction.MANAGE_FIRM_SETTINGS: frozenset({StaffRole.ADMIN}),
+    FirmAction.END_RELATIONSHIP: frozenset({StaffRole.ADMIN}),  # a firm-wide decision, as R-ID-2's
+    FirmAction.REQUEST_ERASURE: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),  # of a customer they see
+    FirmAction.APPROVE_ERASURE: frozenset({StaffRole.ADMIN}),
 }
 
 
@@ -140,8 +148,8 @@ def customer_records(
     principal: Principal, customers: CustomerReader, links: Iterable[CustomerLink]
 ) -> list[Customer]:
     """The customer records behind `links` (invitations the person accepted, access pattern 6),
-    read in one batch and each checked to be theirs still: the one place that turns a signed-in
-    person's links into the customer records they are."""
+    read in one batch and each checked to be theirs still, their relationship with the firm not
+    ended: the one place that turns a signed-in person's links into the customer records they are."""
     chosen = list(links)
     if not chosen:
         return []
@@ -151,6 +159,7 @@ def customer_records(
         for link in chosen
         if (customer := records.get((link.firm_id, link.customer_id)))
         and customer.user_id == principal.user_id
+        and not customer.relationship_ended
     ]
 
 
@@ -201,7 +210,7 @@ def file_caller(
         staff_of = active_memberships(memberships, user_id)
     for membership in staff_of:
         customer = customers.get(membership.firm_id, file_id)
-        if customer is None:
+        if customer is None or not customer.visible_to(user_id, membership.role is StaffRole.ADMIN):
             continue
         kind = staff_kind(
             owner_id=customer.owner_id,
@@ -216,7 +225,7 @@ def file_caller(
             continue
         grant = files.get_grant(link.firm_id, link.file_id, link.subject)
         customer = customers.get(link.firm_id, file_id)
-        if grant is not None and grant.user_id == user_id and customer is not None:
+        if grant is not None and grant.user_id == user_id and customer and not customer.relationship_ended:
             return FileCaller(grantee_kind(grant), customer, grant)
     mine = (link for link in links.list_customer_links(user_id) if link.customer_id == file_id)
     for customer in customer_records(principal, customers, mine):

@@ -43,6 +43,10 @@ if TYPE_CHECKING:  # issue 16: exports
 if TYPE_CHECKING:  # issue 16: the firm's chart of accounts
     from shared.services.ledger import LedgerPorts
 
+if TYPE_CHECKING:  # issue 17: the data lifecycle
+    from shared.domain.lifecycle import ErasureJob
+    from shared.services.lifecycle import LifecyclePorts
+
 if TYPE_CHECKING:  # issue 15: staff administration
     from shared.ports.directory import UserDirectory
     from shared.services.assignees import AssigneesPorts
@@ -351,6 +355,7 @@ def reset() -> None:
         staff_notices,
         digests,
         exports,
+        lifecycle,
         _persistence_store,
     ):
         cached.cache_clear()
@@ -519,3 +524,36 @@ def exports_for_job(job: ExportJob) -> ExportPorts:
     from shared.ports.firm_bound import bind_ports
 
     return bind_ports(exports(), job.firm_id)
+
+
+# The data lifecycle (issue 17) -------------------------------------------------------------------
+@cache
+def lifecycle() -> LifecyclePorts:
+    from shared.adapters.dynamodb.lifecycle_repository import LifecycleRepository
+    from shared.adapters.export_files import S3ExportFiles
+    from shared.adapters.queue import JobQueue
+    from shared.services.lifecycle import LifecyclePorts
+
+    settings = get_settings()
+    store = LifecycleRepository(settings.data_table_name)
+    return LifecyclePorts(
+        connections=connections(),
+        rows=engagement_index().rows,
+        lifecycle=store,
+        erasure=store,
+        export_files=S3ExportFiles(settings.export_bucket_name),
+        erasures=JobQueue(settings.erasure_queue_url),
+        default_timezone=settings.default_firm_timezone,
+    )
+
+
+def lifecycle_for(staff: StaffContext) -> LifecyclePorts:
+    from shared.ports.firm_bound import bind_ports
+
+    return bind_ports(lifecycle(), staff.firm_id)
+
+
+def lifecycle_for_job(job: ErasureJob) -> LifecyclePorts:
+    from shared.ports.firm_bound import bind_ports
+
+    return bind_ports(lifecycle(), job.firm_id)

@@ -34,6 +34,7 @@ class Settings:
     export_queue_url: str = ""  # CSV exports to write (issue 16)
     export_bucket_name: str = ""  # the private bucket the CSV files go to
     audit_table_name: str = ""  # the audit log's own table (issue 17)
+    erasure_queue_url: str = ""  # customers whose data is erased (issue 17)
 
 
 @cache
@@ -60,6 +61,7 @@ def get_settings() -> Settings:
         export_queue_url=env("EXPORT_QUEUE_URL", ""),
         export_bucket_name=env("EXPORT_BUCKET_NAME", ""),
         audit_table_name=env("AUDIT_TABLE_NAME", ""),
+        erasure_queue_url=env("ERASURE_QUEUE_URL", ""),
     )
 
 

@@ -88,6 +88,9 @@ class FakeExportFiles:
     def writer(self, firm_id: str, export_id: str) -> FakeWriter:
         return FakeWriter(self, (firm_id, export_id), self.part_bytes)
 
+    def delete(self, firm_id: str, export_id: str) -> None:
+        self.objects.pop((firm_id, export_id), None)
+
     def download_url(self, firm_id: str, export_id: str, *, file_name: str, expires_seconds: int) -> str:
         url = f"https://exports.example/{firm_id}/{export_id}?name={file_name}&expires={expires_seconds}"
         self.urls.append((url, expires_seconds))

@@ -564,6 +564,13 @@ class FakeCustomers:
         next_cursor = encode_cursor("\n".join(page[-1])) if len(after) > limit else None
         return CustomerPage(rows=[_customer_row(found[i]) for _, i in page], next_cursor=next_cursor)
 
+    def due_for_erasure(self, today: str) -> list[tuple[str, str]]:
+        return sorted(
+            (firm_id, customer_id)
+            for (firm_id, customer_id), c in self.rows.items()
+            if c.erasure_due is not None and c.erasure_due.isoformat() <= today
+        )
+
     def due_for_reminders(self, today: str) -> list[tuple[str, str]]:
         due = sorted(
             (day.isoformat(), firm_id, customer_id)

@@ -24,6 +24,7 @@ from tests.fakes import (
     Has,
     absent,
     check_item,
+    delete_item,
     put_item,
     transact_write,
 )
@@ -101,6 +102,10 @@ class FakeEngagementRows:
         saved = replace(rows.new, version=rows.previous.version + 1)
         key = (saved.firm_id, saved.customer_id)
         return [put_item(self.rows, key, saved, Has("version", rows.previous.version))]
+
+    def removal_ops(self, engagement: Engagement) -> list[TransactItem]:
+        key = (engagement.firm_id, engagement.customer_id)
+        return [delete_item(self.rows, key, Has("version", engagement.version))]
 
     def visible_engagements(
         self, firm_id: str, staff_scope: str | None, customer_ids: Iterable[str]

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from infra.spec import ROUTES, Route
-from local.demo_data import DEMO_USERS
+from local.demo_data import DEMO_FIRM, DEMO_USERS
 from tests.conftest import EVENTS, api_event
 
 SAMPLE_VALUES = {
@@ -31,6 +31,7 @@ SAMPLE_VALUES = {
     "invitation_id": "01JDEMOSTAFFINVITATION00000",
     "user_id": DEMO_USERS[1].sub,  # the demo adviser
     "code": "512100",  # a ledger account code
+    "firm_id": DEMO_FIRM.firm_id,
 }
 
 

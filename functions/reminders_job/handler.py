@@ -1,7 +1,7 @@
 """Daily schedules, by the job their payload names: `invitation-reminders` (the 7- and 30-day
 invitation reminders and invitation expiry, R-INV-4, for customers' invitations, client-file
 grantees' invitations, R-ACC-3, and staff invitations) and `consent-reminders` (bank consents that
-lapse in 7 days, seed 003)."""
+lapse in 7 days, seed 003) and `erasure-sweep` (customers whose retention ended, R-PRIV-3)."""
 
 from typing import Any
 
@@ -25,7 +25,17 @@ def consent_reminders() -> dict[str, Any]:
     return send_expiry_reminders(bootstrap.connections())
 
 
-JOBS = {"invitation-reminders": invitation_reminders, "consent-reminders": consent_reminders}
+def erasure_sweep() -> dict[str, Any]:
+    from shared.services.lifecycle import sweep_erasures
+
+    return {"queued": sweep_erasures(bootstrap.lifecycle())}
+
+
+JOBS = {
+    "invitation-reminders": invitation_reminders,
+    "consent-reminders": consent_reminders,
+    "erasure-sweep": erasure_sweep,
+}
 
 
 def run(payload: dict[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,11 @@ LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 EMAIL = "email"  # the Grant resource that means "send through the SES identity"
 # What a function may do with a bucket's objects: read one (a presigned GET is signed with the
 # function's role), or write one in parts (and abort an unfinished upload). No listing, no deleting.
-BUCKET_ACTIONS = {"read": ("s3:GetObject",), "write": ("s3:PutObject", "s3:AbortMultipartUpload")}
+BUCKET_ACTIONS = {
+    "read": ("s3:GetObject",),
+    "write": ("s3:PutObject", "s3:AbortMultipartUpload"),
+    "delete": ("s3:DeleteObject",),  # a customer's erasure (issue 17)
+}
 # "append" (the audit table): put new events, and Query the table itself (not its indexes) for a
 # chain's tip. Nothing that changes or removes an item: no UpdateItem, DeleteItem, BatchWriteItem.
 APPEND_ACTIONS = ("dynamodb:PutItem", "dynamodb:Query")
@@ -147,7 +151,7 @@ class Functions(Construct):
     def _grant(self, name: str, function: lambda_.Function, grant: Grant) -> None:
         targets = self._targets
         match grant.access:
-            case "read" | "write" if grant.resource in BUCKETS:
+            case "read" | "write" | "delete" if grant.resource in BUCKETS:
                 bucket = targets.buckets[grant.resource]
                 function.add_to_role_policy(
                     iam.PolicyStatement(

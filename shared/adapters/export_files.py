@@ -30,6 +30,10 @@ class S3ExportFiles:
     def writer(self, firm_id: str, export_id: str) -> MultipartWriter:
         return MultipartWriter(self.bucket, object_key(firm_id, export_id), self.part_bytes)
 
+    def delete(self, firm_id: str, export_id: str) -> None:
+        """DeleteObject: succeeds whether or not the object is there (a retried erasure)."""
+        aws_client("s3").delete_object(Bucket=self.bucket, Key=object_key(firm_id, export_id))
+
     def download_url(self, firm_id: str, export_id: str, *, file_name: str, expires_seconds: int) -> str:
         return str(
             aws_client("s3").generate_presigned_url(

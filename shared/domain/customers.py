@@ -127,6 +127,11 @@ class Customer:
     new_accounts: int = 0
     accepted_accounts: int = 0
     declined_accounts: int = 0
+    # the relationship's end (R-PRIV-2): when, by whom, and the firm-local day its data is erased
+    ended_at: datetime | None = None
+    ended_by: str | None = None  # EndedBy
+    erasure_due: date | None = None
+    erasure_requested_by: str | None = None  # who asked for erasure before the retention ends
     version: int = 0  # optimistic lock: every write checks and bumps it
     staff_ids: tuple[str, ...] = field(init=False)
 
@@ -138,8 +143,14 @@ class Customer:
         return self.user_id is not None
 
     @property
+    def relationship_ended(self) -> bool:
+        return self.ended_at is not None
+
+    @property
     def section(self) -> Section | None:
-        """None: revoked before acceptance, so on no dashboard section."""
+        """None: revoked before acceptance, or the relationship ended: on no dashboard section."""
+        if self.relationship_ended:
+            return None
         if self.accepted_accounts > 0:
             return Section.CUSTOMERS
         if self.has_accepted and (self.new_accounts > 0 or self.declined_accounts > 0):
@@ -149,8 +160,18 @@ class Customer:
         return None
 
     def visible_to(self, staff_id: str, is_admin: bool) -> bool:
-        """R-ROLE-2: admins see every customer; advisers those they own or are assigned to."""
+        """R-ROLE-2: admins see every customer; advisers those they own or are assigned to. Once the
+        relationship ended, admins only: what the firm retains, until it is erased (R-PRIV-2)."""
+        if self.relationship_ended:
+            return is_admin
         return is_admin or staff_id in self.staff_ids
+
+    def ended(self, at: datetime, by: str, erasure_due: date) -> Customer:
+        """The relationship ends at `at` (R-PRIV-2): an invitation still out stops working."""
+        invitation = self.invitation
+        if invitation.status is InvitationStatus.SENT:
+            invitation = replace(invitation, status=InvitationStatus.REVOKED)
+        return replace(self, ended_at=at, ended_by=by, erasure_due=erasure_due, invitation=invitation)
 
     def accepted_by(self, user_id: str, now: datetime) -> Customer:
         return replace(

@@ -49,6 +49,10 @@ class CustomerStore(Protocol):
         """Newest first. `staff_id` None: the whole firm (admins); else that adviser's rows."""
         ...
 
+    def due_for_erasure(self, today: str) -> list[tuple[str, str]]:
+        """(firm_id, customer_id) of ended relationships whose erasure is due by `today` (R-PRIV-3)."""
+        ...
+
     def due_for_reminders(self, today: str) -> list[tuple[str, str]]:
         """(firm_id, customer_id) of invitations whose reminder or expiry is due by `today`,
         including any a missed run left behind."""

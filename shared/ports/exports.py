@@ -44,6 +44,10 @@ class ExportFiles(Protocol):
         """A writer of the export's one object (the same key for every attempt)."""
         ...
 
+    def delete(self, firm_id: str, export_id: str) -> None:
+        """Remove the export's file, if there is one (a customer's erasure)."""
+        ...
+
     def download_url(self, firm_id: str, export_id: str, *, file_name: str, expires_seconds: int) -> str:
         """A presigned GET of the export's object, valid `expires_seconds`."""
         ...

@@ -63,6 +63,11 @@ class EngagementRowStore(Protocol):
         version) as transaction items, for a change that also writes the customer (a transfer)."""
         ...
 
+    def removal_ops(self, engagement: Engagement) -> list[TransactItem]:
+        """The removal of every scope's row of `engagement` (locked on its version), with its
+        search entries and package counts, for a change that also writes the customer (its end)."""
+        ...
+
     def visible_engagements(
         self, firm_id: str, staff_scope: str | None, customer_ids: Iterable[str]
     ) -> dict[str, Engagement]:

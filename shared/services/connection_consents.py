@@ -223,6 +223,12 @@ def deauthorise(ports: ConnectionsPorts, caller: Principal | StaffContext, conne
     else:
         connection, ports = own_connection(ports, caller, connection_id)
         actor = caller.user_id
+    return revoke_connection(ports, connection, actor)
+
+
+def revoke_connection(ports: ConnectionsPorts, connection: Connection, actor: str) -> Connection:
+    """Revoke the consent at the aggregator, then store the connection revoked (audited): what
+    deauthorising does, and what ending a relationship does to each of its connections (R-PRIV-2)."""
     if connection.credential:
         ports.providers(connection.provider).revoke(connection.credential)
     revoked = replace(

@@ -381,6 +381,7 @@ def _notify_customer(ports: ConnectionsPorts, connection: Connection, kind: str,
             body=text,
             created_at=now,
             firm_id=connection.firm_id,
+            customer_id=connection.customer_id,
         )
     )
 

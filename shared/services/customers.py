@@ -327,6 +327,7 @@ def _notify_decision(
             body=email.text.split("\n\n", 1)[-1],
             created_at=now,
             firm_id=customer.firm_id,
+            customer_id=customer.customer_id,
         )
     )
     try:

@@ -51,7 +51,7 @@ def sync_engagement(index: EngagementIndexPorts, firm_id: str, customer_id: str)
     def rebuild(previous: Engagement | None) -> Engagement | None:
         customer = index.customers.get(firm_id, customer_id)
         connections = index.connections.list_for_customer(firm_id, customer_id)
-        if customer is None or not connections:
+        if customer is None or customer.relationship_ended or not connections:
             return None
         accepted = customer.user_id is not None and index.eula.has_accepted(
             customer.user_id, index.current_eula_version

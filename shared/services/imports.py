@@ -304,6 +304,7 @@ def _park(
                 body=message,
                 created_at=now,
                 firm_id=connection.firm_id,
+                customer_id=connection.customer_id,
             )
         )
 

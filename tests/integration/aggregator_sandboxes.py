@@ -111,6 +111,7 @@ def sandboxes(aws, monkeypatch: pytest.MonkeyPatch) -> Sandboxes:
     monkeypatch.setenv("IMPORT_QUEUE_URL", queues["imports"].url)
     monkeypatch.setenv("REFRESH_QUEUE_URL", queues["refresh"].url)
     monkeypatch.setenv("EXPORT_QUEUE_URL", queues["exports"].url)
+    monkeypatch.setenv("ERASURE_QUEUE_URL", queues["erasures"].url)
     bootstrap.reset()
     ports = replace(bootstrap.connections(), providers=boxes.provider, clock=boxes.clock)
     monkeypatch.setattr(bootstrap, "connections", lambda: ports)

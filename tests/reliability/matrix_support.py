@@ -167,6 +167,7 @@ PARAM_OBJECTS = {
     "invitation_id": "staff_invitation",  # a pending staff invitation
     "export_id": "export",  # the owner's export of the customer's transactions
     "code": "ledger_account",  # a ledger account of the firm's chart (an expense one a rule uses)
+    "firm_id": "firm",  # the firm itself (a customer leaves it)
 }
 ROUTE_OBJECTS = {
     ("POST /customers/{customer_id}/invitation/resend", "customer_id"): "invited_customer",
@@ -176,6 +177,8 @@ ROUTE_OBJECTS = {
     ("DELETE /files/{file_id}/members/{member_id}/access", "member_id"): "granted_member",
     ("POST /connections/{connection_id}/complete", "connection_id"): "pending_connection",
     ("DELETE /ledger-accounts/{code}", "code"): "unused_ledger_account",  # a used one is archived instead
+    # the invitee's erasure was requested by the owner (an admin approves a request only)
+    ("POST /customers/{customer_id}/erasure-request/approve", "customer_id"): "invited_customer",
 }
 # Ids some routes read from the query string (another tenant's must find nothing either).
 QUERY_OBJECTS = {
@@ -294,6 +297,8 @@ BODIES: dict[str, Body] = {
     "POST /customers/{customer_id}/transfer": lambda w: {"owner_id": w.ids["staff_member"]},
     "POST /customers/{customer_id}/exports": lambda w: {"from": "2026-11-01", "include_pending": True},
     "POST /audit/exports": lambda w: {"customer_id": w.ids["customer"]},
+    "PUT /firm/settings": lambda w: {"retention_years": 7},
+    "POST /me/firms/{firm_id}/leave": lambda w: {"erase": True},
 }
 
 
@@ -401,6 +406,8 @@ def _build_firm(sandboxes: Any, people: FirmPeople) -> FirmWorld:
     ids["invited_customer"] = invite(people.invited, "Invitee " + people.firm_id[-5:])
     _ok("POST /invitations/accept", customer, body={"token": invitation_tokens(customer.email)[-1]})
     world.tokens["invitation"] = invitation_tokens(people.invited.email)[-1]
+    on_invited = {"customer_id": ids["invited_customer"]}
+    _ok("POST /customers/{customer_id}/erasure-request", owner, path_parameters=on_invited)
     _ok("POST /me/eula", customer, body={"version": DEFAULT_EULA_VERSION})
 
     # a GoCardless connection: one account accepted, one still new; a consent still at the bank

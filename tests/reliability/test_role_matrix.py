@@ -241,6 +241,12 @@ RULES: dict[str, Rule] = {
     "POST /audit/exports": firm(F.EXPORT_AUDIT_LOG),
     "GET /exports/{export_id}": firm(F.EXPORT_TRANSACTIONS, "job"),  # its requester (the owner) or admins
     "GET /eula": signed_in,  # anyone signed in reads it before accepting
+    "GET /firm/settings": firm(F.MANAGE_FIRM_SETTINGS),
+    "PUT /firm/settings": firm(F.MANAGE_FIRM_SETTINGS),
+    "POST /customers/{customer_id}/end-relationship": firm(F.END_RELATIONSHIP, "customer"),
+    "POST /me/firms/{firm_id}/leave": the_customer,  # the customer record they are, in that firm
+    "POST /customers/{customer_id}/erasure-request": firm(F.REQUEST_ERASURE, "customer"),
+    "POST /customers/{customer_id}/erasure-request/approve": firm(F.APPROVE_ERASURE, "customer"),
 }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -10,13 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.client import batch_write, dynamodb_client, from_item, to_item
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
 from shared.domain.accounts import AccountProblem, AccountStatus, BankTransaction, SharedAccount
 from shared.domain.errors import InvalidRequest
 from shared.ports.accounts import TransactionPage
-
-BATCH_WRITE_SIZE = 25  # DynamoDB's BatchWriteItem maximum
 
 
 @dataclass
@@ -104,16 +101,7 @@ class AccountsRepository:
             {"PutRequest": {"Item": to_item(transaction_item(t))}} for t in puts
         ]
         requests += [{"DeleteRequest": {"Key": to_item({"PK": pk, "SK": sort_key})}} for sort_key in deletes]
-        client = dynamodb_client()
-        for start in range(0, len(requests), BATCH_WRITE_SIZE):
-            pending: dict[str, Any] = {self.table_name: requests[start : start + BATCH_WRITE_SIZE]}
-            for attempt in range(10):
-                pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-                if not pending:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 2.0))
-            else:
-                raise RuntimeError("DynamoDB kept throttling the batch writes")
+        batch_write(self.table_name, requests)
 
     def list_transactions(
         self,

@@ -92,6 +92,27 @@ def batch_get(
     return found
 
 
+BATCH_WRITE_SIZE = 25  # requests per BatchWriteItem call
+_BATCH_WRITE_ATTEMPTS = 10
+
+
+def batch_write(table_name: str, requests: list[dict[str, Any]]) -> None:
+    """BatchWriteItem, 25 requests ({"PutRequest": …} or {"DeleteRequest": …}) a call; what DynamoDB
+    leaves unprocessed (throttling) is sent again with backoff."""
+    import time
+
+    client = dynamodb_client()
+    for start in range(0, len(requests), BATCH_WRITE_SIZE):
+        pending: dict[str, Any] = {table_name: requests[start : start + BATCH_WRITE_SIZE]}
+        for attempt in range(_BATCH_WRITE_ATTEMPTS):
+            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                break
+            time.sleep(min(0.05 * 2**attempt, 2.0))
+        else:
+            raise RuntimeError("DynamoDB kept throttling the batch writes")
+
+
 def transact_or_raise(items: list[dict[str, Any]], conflict: type[Exception]) -> None:
     """TransactWriteItems; a failed condition (the whole transaction cancelled) raises `conflict`.
     Chained puts among `items` (audit events) are placed as `write_chained` does."""

@@ -173,6 +173,7 @@ class ConnectionsRepository:
                         "firm_id": connection.firm_id,
                         "customer_id": connection.customer_id,
                         "connection_id": connection.connection_id,
+                        **keys.customer_trace(connection.firm_id, connection.customer_id, pk),
                     }
                 ),
             }

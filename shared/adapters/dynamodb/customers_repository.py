@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -125,6 +125,11 @@ class CustomersRepository:
         )
         return CustomerPage(rows=[_row(item) for item in items], next_cursor=next_cursor)
 
+    def due_for_erasure(self, today: str) -> list[tuple[str, str]]:
+        """(firm_id, customer_id) of ended relationships whose erasure is due by `today` (#101)."""
+        due = due_items(self.table_name, keys.ERASURE_DUE, today, "firm_id, customer_id")
+        return [(item["firm_id"], item["customer_id"]) for item in due]
+
     def due_for_reminders(self, today: str) -> list[tuple[str, str]]:
         """(firm_id, customer_id) of invitations whose reminder or expiry is due by `today`,
         including any a missed run left behind."""
@@ -206,6 +211,11 @@ class CustomersRepository:
                         "type": "invite_token",
                         "firm_id": customer.firm_id,
                         "customer_id": customer.customer_id,
+                        **keys.customer_trace(
+                            customer.firm_id,
+                            customer.customer_id,
+                            keys.invite_token_pk(invitation.token_hash),
+                        ),
                         "expires_at": int(invitation.expires_at.timestamp()),  # TTL clean-up
                     }
                 ),
@@ -225,7 +235,6 @@ class CustomersRepository:
     # helpers -----------------------------------------------------------------------------
     def _put_customer(self, customer: Customer, previous: Customer | None) -> TransactItem:
         invitation = customer.invitation
-        next_due = invitation.next_due()
         values = {
             "PK": keys.firm_pk(customer.firm_id),
             "SK": keys.customer_sk(customer.customer_id),
@@ -235,10 +244,11 @@ class CustomersRepository:
             "accepted_at": _iso(customer.accepted_at),
             "version": customer.version,
             "invitation": invitation_values(invitation),
-            "GSI2PK": keys.INVITATION_DUE if next_due else None,
-            "GSI2SK": keys.due_gsi2sk(next_due.isoformat(), customer.firm_id, customer.customer_id)
-            if next_due
-            else None,
+            "ended_at": _iso(customer.ended_at),
+            "ended_by": customer.ended_by,
+            "erasure_due": customer.erasure_due.isoformat() if customer.erasure_due else None,
+            "erasure_requested_by": customer.erasure_requested_by,
+            **_due_index(customer),
         }
         return {"Put": versioned_put(self.table_name, values, previous.version if previous else None)}
 
@@ -311,6 +321,25 @@ def _row_values(customer: Customer) -> dict[str, Any]:
     }
 
 
+def _due_index(customer: Customer) -> dict[str, str]:
+    """GSI2 of the customer item: the erasure index (#101) once the relationship ended, else the
+    reminders index (#15) while its invitation is out; neither otherwise (sparse)."""
+    if customer.erasure_due is not None:
+        day = customer.erasure_due.isoformat()
+        return {
+            "GSI2PK": keys.ERASURE_DUE,
+            "GSI2SK": keys.erasure_due_gsi2sk(day, customer.firm_id, customer.customer_id),
+        }
+    next_due = customer.invitation.next_due()
+    if next_due is None:
+        return {}
+    day = next_due.isoformat()
+    return {
+        "GSI2PK": keys.INVITATION_DUE,
+        "GSI2SK": keys.due_gsi2sk(day, customer.firm_id, customer.customer_id),
+    }
+
+
 def _indexed(customer: Customer) -> Indexed | None:
     """What the search index holds of the customer: nothing while it is on no section (revoked)."""
     return Indexed.of(customer.name, customer.email, customer.staff_ids) if customer.section else None
@@ -364,6 +393,10 @@ def _customer(item: dict[str, Any]) -> Customer:
         declined_accounts=int(item.get("declined_accounts", 0)),
         version=int(item["version"]),
         invitation=invitation_of(item["invitation"]),
+        ended_at=datetime.fromisoformat(item["ended_at"]) if item.get("ended_at") else None,
+        ended_by=item.get("ended_by"),
+        erasure_due=date.fromisoformat(item["erasure_due"]) if item.get("erasure_due") else None,
+        erasure_requested_by=item.get("erasure_requested_by"),
     )
 
 

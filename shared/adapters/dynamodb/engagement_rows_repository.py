@@ -88,6 +88,11 @@ class EngagementRowsRepository:
         """The writes of `rows` as transaction items, for a change that also writes the customer."""
         return row_change_writes(self.table_name, rows)
 
+    def removal_ops(self, engagement: Engagement) -> list[TransactItem]:
+        """The removal of every scope's row of `engagement` (locked on its version), with its
+        search entries and package counts, for a change that also writes the customer (its end)."""
+        return row_removal_writes(self.table_name, engagement)
+
     def visible_engagements(
         self, firm_id: str, staff_scope: str | None, customer_ids: Iterable[str]
     ) -> dict[str, Engagement]:
@@ -300,7 +305,7 @@ def row_writes(
             else:
                 put["ConditionExpression"] = "attribute_not_exists(PK)"
         items.append({"Put": put})
-    items += _package_count_writes(table_name, engagement, previous)
+    items += _package_count_writes(table_name, engagement.firm_id, engagement, previous)
     items += entry_writes(
         table_name,
         keys.refresh_find_pk,
@@ -326,18 +331,51 @@ def row_writes(
     return items
 
 
+def row_removal_writes(table_name: str, engagement: Engagement) -> list[TransactItem]:
+    """Every scope's row of the engagement deleted (the firm-wide row locked on its version), its
+    packages no longer counted and its search entries gone."""
+    collection = keys.customer_collection_pk(engagement.firm_id, engagement.customer_id)
+    items: list[TransactItem] = [
+        {
+            "Delete": {
+                "TableName": table_name,
+                "Key": to_item({"PK": collection, "SK": keys.refresh_row_sk(scope)}),
+                **(
+                    {
+                        "ConditionExpression": "version = :version",
+                        "ExpressionAttributeValues": {":version": {"N": str(engagement.version)}},
+                    }
+                    if scope is None
+                    else {}
+                ),
+            }
+        }
+        for scope in (None, *engagement.staff_ids)
+    ]
+    items += _package_count_writes(table_name, engagement.firm_id, None, engagement)
+    items += entry_writes(
+        table_name,
+        keys.refresh_find_pk,
+        engagement.firm_id,
+        engagement.customer_id,
+        _indexed(engagement),
+        None,
+    )
+    return items
+
+
 _DROP_AT_ONCE = 50  # values removed per listing (an expression stays well within its limits)
 
 
 def _package_count_writes(
-    table_name: str, engagement: Engagement, previous: Engagement | None
+    table_name: str, firm_id: str, engagement: Engagement | None, previous: Engagement | None
 ) -> list[TransactItem]:
     """Per scope whose packages change: one update moving the counts of #70 (a row stored before the
-    counts existed counted nothing yet: all of its packages are added)."""
+    counts existed counted nothing yet: all of its packages are added; `engagement` None: removed)."""
     before = previous.packages() if previous and previous.packages_counted else {}
-    after = engagement.packages()
+    after = engagement.packages() if engagement else {}
     old_scopes = {None, *previous.staff_ids} if previous else set()
-    new_scopes = {None, *engagement.staff_ids}
+    new_scopes = {None, *engagement.staff_ids} if engagement else set()
     writes: list[TransactItem] = []
     for scope in sorted(old_scopes | new_scopes, key=lambda s: s or ""):
         had = before if scope in old_scopes else {}
@@ -360,9 +398,7 @@ def _package_count_writes(
             {
                 "Update": {
                     "TableName": table_name,
-                    "Key": to_item(
-                        {"PK": keys.firm_pk(engagement.firm_id), "SK": keys.refresh_packages_sk(scope)}
-                    ),
+                    "Key": to_item({"PK": keys.firm_pk(firm_id), "SK": keys.refresh_packages_sk(scope)}),
                     "UpdateExpression": f"ADD {', '.join(adds)} SET {', '.join(sets)}",
                     "ExpressionAttributeNames": names,
                     "ExpressionAttributeValues": to_item(values),

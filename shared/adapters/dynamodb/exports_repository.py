@@ -71,6 +71,11 @@ class ExportsRepository:
             "finished_at": export.finished_at.isoformat() if export.finished_at else None,
             "error": export.error,
             "expires_at": int((export.created_at + RECORD_KEPT).timestamp()),
+            # #103: a customer's exports, found by the customer (its erasure)
+            "GSI1PK": keys.customer_exports_gsi1pk(export.firm_id, export.customer_id)
+            if export.customer_id
+            else None,
+            "GSI1SK": export.export_id if export.customer_id else None,
         }
         return {"TableName": self.table_name, "Item": to_item(item)}
 

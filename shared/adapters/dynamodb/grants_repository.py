@@ -124,6 +124,11 @@ class GrantsRepository:
                         "SK": keys.INVITE,
                         "type": "file_invite_token",
                         **_ref_values(grant),
+                        **keys.customer_trace(
+                            grant.firm_id,
+                            grant.file_id,
+                            keys.file_invite_token_pk(grant.invitation.token_hash),
+                        ),
                         "expires_at": int(grant.invitation.expires_at.timestamp()),  # TTL clean-up
                     }
                 ),
@@ -153,6 +158,7 @@ class GrantsRepository:
                         "SK": keys.file_access_sk(grant.firm_id, grant.file_id),
                         "type": "file_link",
                         **_ref_values(grant),
+                        **keys.customer_trace(grant.firm_id, grant.file_id, keys.user_pk(grant.user_id)),
                         "file_label": file_label,
                     }
                 ),

@@ -116,6 +116,20 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |72 | the firm's chart of accounts           | table | PK=FIRM#<firm>, SK begins LEDGER#                   |
 
 
+|100| a firm's lifecycle settings (retention) | table | PK=FIRM#<firm>, SK=SETTINGS                         |
+|101| ended relationships due for erasure    | GSI2  | GSI2PK=ERASURE_DUE, GSI2SK <= <today>#...           |
+|   | (sparse: on ended customers' items #10) |       | GSI2SK=<yyyy-mm-dd>#<firm>#<cust> (firm-local day)  |
+|102| the notifications about a customer     | GSI1  | GSI1PK=FIRM#<firm>#CUSTOMER#<cust>#NOTICES          |
+|   | (staff's and the customer's own)       |       | GSI1SK=<user>#<notification ulid>                   |
+|103| a customer's exports (erasure)         | GSI1  | GSI1PK=FIRM#<firm>#CUSTOMER#<cust>#EXPORTS,         |
+|   |                                        |       | GSI1SK=<export ulid>                                |
+|104| a customer's whole collection (erasure)| table | PK=FIRM#<firm>#CUSTOMER#<cust> (every SK), and      |
+|   |                                        |       | PK=FIRM#<firm>#CUSTOMER#<cust>#TX (every SK)        |
+|105| a customer's items kept elsewhere      | GSI2  | GSI2PK=FIRM#<firm>#CUSTOMER#<cust>#TRACES           |
+|   | (erasure): lookups #22-#24, tokens #16 |       | GSI2SK=<the item's PK>                              |
+|   | and #28, grantees' links #30, refresh outcomes #42 and caps #40                               |
+
+
 |55 | a scope's engagements by name/email    | table | PK=FIRM#<firm>[#STAFF#<sub>]#REFRESH_FIND           |
 |   | token (dashboard `q`, `contact`)       |       | SK begins_with <prefix> (SK=<token>#<cust>)         |
 |56 | a scope's customers by name/email      | table | PK=FIRM#<firm>[#STAFF#<sub>]#CUSTOMER_FIND          |
@@ -186,6 +200,15 @@ range, is one Query a page, as before.
 An export (#75) is written with its `export.requested` audit event (#7) in one transaction, and
 marked done with its `export.completed` event in another; its worker reads a customer's
 transactions a page at a time with #18/#19 (one Query per page) and the audit log with #76/#77.
+The lifecycle (issue 17): ending a relationship rewrites the customer (#10) with its end and the
+day its data is due for erasure (#101, which replaces the reminders index #15 on that item: an ended
+relationship has no invitation out), in one transaction with its rows, counters, search entries,
+Data Refresh rows, the person's customer link (#6) and the audit event. Erasure reads what is the
+customer's by key or Query only: the whole collection and transactions (#104), the lookups those
+items kept elsewhere carry (#105: connection pointers, consent references, Plaid items, invitation
+and file tokens, grantees' links, refresh outcomes and caps), the notifications (#102) and exports
+(#103) about the customer, and the person's link (#6); it deletes them in BatchWriteItem calls, and
+the customer item and its email claim (#11) last, in one transaction with its audit event.
 Later issues add their rows here: this table is the data model's documentation.
 Every key string -- whole keys, the bounds of a key condition, and the pieces read back from
 a sort key to resume a page -- is built here and nowhere else (tests/unit/test_keys.py
@@ -667,3 +690,34 @@ def audit_cursor_parts(cursor: str) -> tuple[str, int, int]:
     if not event_id or not 0 <= int(lane) < AUDIT_LANES or int(position) < 0:
         raise ValueError(cursor)
     return event_id, int(lane), int(position)
+
+
+# The data lifecycle (issue 17) -----------------------------------------------------------------
+FIRM_SETTINGS = "SETTINGS"
+ERASURE_DUE = "ERASURE_DUE"
+
+
+def erasure_due_gsi2sk(day: str, firm_id: str, customer_id: str) -> str:
+    return f"{day}#{firm_id}#{customer_id}"
+
+
+def customer_notices_gsi1pk(firm_id: str, customer_id: str) -> str:
+    return f"FIRM#{firm_id}#CUSTOMER#{customer_id}#NOTICES"
+
+
+def customer_notice_gsi1sk(user_id: str, notification_id: str) -> str:
+    return f"{user_id}#{notification_id}"
+
+
+def customer_exports_gsi1pk(firm_id: str, customer_id: str) -> str:
+    return f"FIRM#{firm_id}#CUSTOMER#{customer_id}#EXPORTS"
+
+
+def customer_traces_gsi2pk(firm_id: str, customer_id: str) -> str:
+    return f"FIRM#{firm_id}#CUSTOMER#{customer_id}#TRACES"
+
+
+def customer_trace(firm_id: str, customer_id: str, pk: str) -> dict[str, str]:
+    """#105: the GSI2 attributes of an item about a customer kept outside its collection (a lookup,
+    a token, a grantee's link, a refresh outcome or cap), so that its erasure finds it by Query."""
+    return {"GSI2PK": customer_traces_gsi2pk(firm_id, customer_id), "GSI2SK": pk}

@@ -134,6 +134,17 @@ def _values(notification: Notification) -> dict[str, Any]:
         "details": dict(notification.details) or None,
         "created_at": notification.created_at.isoformat(),
         "read_at": notification.read_at.isoformat() if notification.read_at else None,
+        **_about_customer(notification),
+    }
+
+
+def _about_customer(notification: Notification) -> dict[str, str]:
+    """#102: a notification about a customer of a firm is found by that customer (its erasure)."""
+    if not (notification.firm_id and notification.customer_id):
+        return {}
+    return {
+        "GSI1PK": keys.customer_notices_gsi1pk(notification.firm_id, notification.customer_id),
+        "GSI1SK": keys.customer_notice_gsi1sk(notification.user_id, notification.notification_id),
     }
 
 

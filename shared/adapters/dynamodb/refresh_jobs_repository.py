@@ -196,6 +196,11 @@ class RefreshJobsRepository:
                         {
                             "PK": keys.refresh_cap_pk(firm_id, customer_id, day.isoformat()),
                             "SK": keys.REFRESH_CAP,
+                            **keys.customer_trace(
+                                firm_id,
+                                customer_id,
+                                keys.refresh_cap_pk(firm_id, customer_id, day.isoformat()),
+                            ),
                             "type": "refresh_cap",
                             "job_id": job_id,
                             "expires_at": int(cap_expires.timestamp()),
@@ -211,6 +216,7 @@ class RefreshJobsRepository:
                         {
                             "PK": keys.refresh_job_pk(firm_id, job_id),
                             "SK": keys.refresh_outcome_sk(customer_id),
+                            **keys.customer_trace(firm_id, customer_id, keys.refresh_job_pk(firm_id, job_id)),
                             "type": "refresh_outcome",
                             "engagement_id": customer_id,
                             "state": RefreshState.QUEUED.value,
@@ -340,6 +346,7 @@ class RefreshJobsRepository:
                         {
                             "PK": keys.refresh_job_pk(firm_id, job_id),
                             "SK": keys.refresh_outcome_sk(customer_id),
+                            **keys.customer_trace(firm_id, customer_id, keys.refresh_job_pk(firm_id, job_id)),
                             "type": "refresh_outcome",
                             "engagement_id": customer_id,
                             "state": RefreshState.EXCLUDED.value,

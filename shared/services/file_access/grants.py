@@ -282,6 +282,7 @@ def _notify_access(ports: FileAccessPorts, customer: Customer, grant: Grant, now
             body=email.text.split("\n\n", 1)[-1],
             created_at=now,
             firm_id=grant.firm_id,
+            customer_id=grant.file_id,  # the file's customer: erased with it (R-PRIV-3)
         )
     )
     try:
