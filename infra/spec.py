@@ -305,7 +305,10 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         handler="functions.erasure_worker.handler.lambda_handler",
         description="Erase one customer of one firm: revoke at the provider, then every item and export file",
         service="lifecycle",
-        grants=(_DATA_RW, _AGGREGATOR, Grant("erasures", "consume"), Grant("export-files", "delete")),
+        grants=(
+            *(_DATA_RW, _AGGREGATOR, _AUDIT_APPEND),
+            *(Grant("erasures", "consume"), Grant("export-files", "delete")),
+        ),
         timeout_seconds=300,
         kind="worker",
     ),
