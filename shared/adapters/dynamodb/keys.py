@@ -92,6 +92,9 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |   | (the audit export; newest first)       |       | 00:00 UTC, no randomness> AND <day 2 end, all 1s>   |
 |77 | a customer's audit events between two  | GSI1  | GSI1PK=FIRM#<firm>#AUDIT#CUSTOMER#<cust>, GSI1SK    |
 |   | days (the audit export)                |       | BETWEEN the bounds of #76                           |
+|85 | an abuse limit's counter: one limit,   | table | PK=LIMIT#<limit>#<subject>#<window start, epoch s>, |
+|   | subject (user, firm, email SHA-256 or  |       | SK=LIMIT (conditional ADD in one transaction per    |
+|   | connection) and fixed window           |       | spend, all limits or none; TTL: a window later)     |
 
 
 |70 | the package values in use in a scope   | table | PK=FIRM#<firm>, SK=REFRESH_PACKAGES#ALL or          |
@@ -596,3 +599,13 @@ def find_entry_sk(token: str, customer_id: str) -> str:
 def find_entry_token(sort_key: str) -> str:
     """The token of a search entry's sort key (tokens hold no "#")."""
     return sort_key.rsplit("#", 1)[0]
+
+
+# Abuse limits (issue 17 item 7) -------------------------------------------------------------------
+def limit_pk(limit: str, subject_id: str, window_start: int) -> str:
+    """#85: a limit's counter for one subject (a user, firm, connection id, or an email's SHA-256)
+    in the window starting at `window_start` (epoch seconds)."""
+    return f"LIMIT#{limit}#{subject_id}#{window_start}"
+
+
+LIMIT = "LIMIT"
