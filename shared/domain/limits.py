@@ -55,8 +55,8 @@ LIMITS: dict[str, Limit] = {
     limit.name: limit
     for limit in (
         Limit("emails_per_address", Subject.EMAIL, 3, DAY, "invitation and access emails to one address"),
-        Limit("emails_per_user", Subject.USER, 30, HOUR, "invitation and access emails one person sends"),
-        Limit("emails_per_firm", Subject.FIRM, 300, DAY, "invitation and access emails of one firm"),
+        Limit("emails_per_user", Subject.USER, 100, HOUR, "invitation and access emails one person sends"),
+        Limit("emails_per_firm", Subject.FIRM, 1000, DAY, "invitation and access emails of one firm"),
         Limit("calls_per_connection", Subject.CONNECTION, 10, HOUR, "provider calls for one connection"),
         Limit("calls_per_user", Subject.USER, 60, HOUR, "provider calls and imports one person asks for"),
         Limit("calls_per_firm", Subject.FIRM, 2000, DAY, "provider calls and imports asked for in one firm"),

@@ -14,7 +14,17 @@ from shared.domain.connections import IMPORT_PENDING_FOR, Connection, Connection
 from shared.domain.customers import email_fingerprint
 from shared.domain.errors import DomainError
 from shared.domain.identity import CustomerLink, Principal, StaffContext, StaffRole
-from shared.domain.limits import ACTIONS, DAY, LIMITS, Action, Charge, LimitReached, Subject, charges, combined
+from shared.domain.limits import (
+    ACTIONS,
+    DAY,
+    LIMITS,
+    Action,
+    Charge,
+    LimitReached,
+    Subject,
+    charges,
+    combined,
+)
 from shared.ports.connections import ConnectionAddress
 from shared.services import connections
 from shared.services.connections import ImportState
@@ -238,4 +248,6 @@ def customer_record(now: datetime):
     from shared.domain.customers import Customer, Invitation, InvitationStatus
 
     invitation = Invitation("hash", now, now, status=InvitationStatus.ACCEPTED)
-    return Customer(FIRM, CUSTOMER, "Jane Doe", "jane@example.org", "adviser-1", now, invitation, user_id=USER)
+    return Customer(
+        FIRM, CUSTOMER, "Jane Doe", "jane@example.org", "adviser-1", now, invitation, user_id=USER
+    )
