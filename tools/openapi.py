@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
@@ -84,7 +85,7 @@ def _limited(actions: tuple[str, ...]) -> str:
     """The 429 of a route whose use case spends abuse limits (shared/domain/limits.py)."""
     limits = [limit for action in actions for limit in ACTIONS[Action(action)]]
     each = "; ".join(
-        f"{limit.what}: {limit.count} per {limit.subject.value} per {'day' if limit.window == DAY else 'hour'}"
+        f"{limit.what}: {limit.count} per {limit.subject.value} per {_window(limit.window)}"
         for limit in limits
     )
     held = (
@@ -96,6 +97,10 @@ def _limited(actions: tuple[str, ...]) -> str:
         f"Beyond an abuse limit (rate_limited; Retry-After: the seconds until it resets; nothing was done). "
         f"Limits: {each}.{held}"
     )
+
+
+def _window(window: timedelta) -> str:
+    return "day" if window == DAY else "hour"
 
 
 def _document_errors(responses: dict[str, Any], is_public: bool) -> None:
