@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client, to_item
+from shared.domain.errors import RateLimited
 from shared.domain.limits import Charge, LimitReached
 
 COUNT = "spent"
@@ -40,8 +41,10 @@ class DynamoLimiter:
                 for charge, reason in zip(charges, reasons, strict=False):
                     if reason == "ConditionalCheckFailed":
                         raise LimitReached(charge.limit, now) from None
-                if attempt == _ATTEMPTS - 1:
-                    raise
+                if attempt == _ATTEMPTS - 1:  # a burst on one counter: the caller tries again shortly
+                    raise RateLimited(
+                        "Too many requests at once; try again.", retry_after_seconds=1
+                    ) from None
 
     def spent(self, charge: Charge, now: datetime) -> int:
         """How much of the charge's limit its subject spent in the window of `now` (tests, support)."""
