@@ -446,6 +446,54 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/customers/{customer_id}/erasure-request/approve", "connections_api"),
 )
 
+# Abuse limits (issue 17 item 7): the routes whose use case spends an action's limits before it sends
+# an email or calls a provider (the actions and their limits: shared/domain/limits.py). Beyond a limit
+# the answer is 429 `rate_limited` with Retry-After; the OpenAPI documents it for these routes, and
+# tests/reliability/test_abuse_limits.py fails on a route that sends or calls without a limit here.
+ROUTE_LIMITS: dict[str, tuple[str, ...]] = {
+    "POST /customers/invitations": ("send_invitation",),
+    "POST /customers/{customer_id}/invitation/resend": ("send_invitation",),
+    "POST /staff/invitations": ("send_invitation",),
+    "POST /staff/invitations/{invitation_id}/resend": ("send_invitation",),
+    "PUT /files/{file_id}/members/{member_id}/access": ("send_invitation",),
+    "PUT /files/{file_id}/advisers/{adviser_id}/access": ("send_invitation",),
+    "POST /connections": ("connect",),
+    "POST /connections/{connection_id}/complete": ("connection_call",),
+    "POST /connections/reauthorise": ("connection_call",),
+    "POST /connections/{connection_id}/reauthorise": ("connection_call",),
+    "POST /connections/{connection_id}/refresh": ("connection_call",),
+    "POST /connections/{connection_id}/find-new-accounts": ("connection_call",),
+    "POST /firm/connections/{connection_id}/refresh": ("connection_call",),
+    "POST /customers/{customer_id}/imports": ("connection_call",),
+    "GET /callbacks/gocardless": ("connection_call",),  # answered by the redirect's `rate_limited` outcome
+    "POST /data-refresh/jobs": ("refresh_job",),
+}
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """API Gateway's token bucket for one route of the stage: steady requests a second and burst."""
+
+    rate: float
+    burst: int
+
+
+# Route-level throttles of the HTTP API stage for the routes without the JWT authorizer (anyone on the
+# internet reaches them): far below the stage's default, above what people and providers send.
+PUBLIC_ROUTE_THROTTLES: dict[str, Throttle] = {
+    "GET /health": Throttle(rate=10, burst=20),
+    "GET /openapi.json": Throttle(rate=5, burst=10),
+    "GET /docs": Throttle(rate=5, burst=10),
+    "POST /invitations/verify": Throttle(rate=5, burst=10),
+    "POST /invitations/create-account": Throttle(rate=2, burst=5),
+    "POST /staff-invitations/verify": Throttle(rate=5, burst=10),
+    "POST /staff-invitations/create-account": Throttle(rate=2, burst=5),
+    "POST /file-invitations/verify": Throttle(rate=5, burst=10),
+    "POST /file-invitations/create-account": Throttle(rate=2, burst=5),
+    "GET /callbacks/gocardless": Throttle(rate=10, burst=20),  # people back from their bank
+    "POST /webhooks/plaid": Throttle(rate=50, burst=100),  # Plaid retries in bursts after an outage
+}
+
 # Environment every function gets besides its resources (values set by infra or local).
 COMMON_ENV = (
     "STAGE",

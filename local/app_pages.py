@@ -33,7 +33,8 @@ STAFF_ACCEPT = f"{PREFIX}/staff-invitations/accept"
 CONNECTION_COMPLETE = f"{PREFIX}/connections/complete"
 _LEVELS = {"read_write": "read and write", "read_only": "read-only"}
 # The outcomes of `shared.services.connection_consents.complete_from_callback`: a connection's status, or
-# `invalid` (an unknown, used or replayed reference) and `error` (the bank's answer could not be read).
+# `invalid` (an unknown, used or replayed reference), `error` (the bank's answer could not be read) and
+# `rate_limited` (the connection's abuse limits, shared/domain/limits.py).
 OUTCOMES: dict[str, tuple[str, str]] = {
     "linked": (
         "Bank connected",
@@ -67,6 +68,10 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "error": (
         "Something went wrong",
         "We could not finish the connection with your bank. Try again in a few minutes.",
+    ),
+    "rate_limited": (
+        "Too many attempts",
+        "This connection was tried too often in the last hour. Check its status in the app a little later.",
     ),
     "invalid": (
         "Link no longer valid",

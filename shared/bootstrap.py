@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from shared.adapters.dynamodb.connections_repository import ConnectionsRepository
     from shared.adapters.dynamodb.identity_repository import IdentityRepository
     from shared.adapters.dynamodb.imports_repository import ImportsRepository
+    from shared.adapters.dynamodb.limits_repository import DynamoLimiter
     from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
     from shared.adapters.dynamodb.request_gate import DynamoRequestGate
     from shared.adapters.email import SesEmailSender
@@ -102,7 +103,16 @@ def onboarding() -> OnboardingPorts:
         directory=cast("UserDirectory", _OnFirstUse(user_directory)),
         app_base_url=settings.app_base_url,
         staff_notices=staff_notices(),
+        limits=limiter(),
     )
+
+
+@cache
+def limiter() -> DynamoLimiter:
+    """The abuse limits' counters (shared/domain/limits.py), spent by the use cases."""
+    from shared.adapters.dynamodb.limits_repository import DynamoLimiter
+
+    return DynamoLimiter(get_settings().data_table_name)
 
 
 @cache
@@ -129,6 +139,7 @@ def connections() -> ConnectionsPorts:
         api_base_url=settings.api_base_url,
         app_base_url=settings.app_base_url,
         staff_notices=staff_notices(),
+        limits=limiter(),
     )
 
 
@@ -246,6 +257,7 @@ def refresh() -> RefreshPorts:
         default_timezone=settings.default_firm_timezone,
         notices=staff_notices(),
         eula_texts=EulaTexts(settings.current_eula_version),
+        limits=limiter(),
     )
 
 
@@ -324,6 +336,7 @@ def file_access() -> FileAccessPorts:
         email=email_sender(),
         directory=onboarding().directory,
         app_base_url=settings.app_base_url,
+        limits=limiter(),
     )
 
 
@@ -356,6 +369,7 @@ def reset() -> None:
         digests,
         exports,
         lifecycle,
+        limiter,
         _persistence_store,
     ):
         cached.cache_clear()
@@ -461,6 +475,7 @@ def staff_invitations() -> StaffInvitationPorts:
         email=email_sender(),
         directory=onboarding().directory,
         app_base_url=settings.app_base_url,
+        limits=limiter(),
     )
 
 

@@ -50,6 +50,7 @@ from shared.ports.directory import DirectoryUser
 from shared.ports.files import Entry, FileContents, FileLink, GrantRef
 from shared.ports.imports import FeedState, StoredTransaction
 from shared.ports.storage import TransactItem
+from tests.limit_fakes import FakeLimiter
 
 # transactions --------------------------------------------------------------------------------
 # A fake TransactItem names one row of one fake's dict, what to write there and the condition the
@@ -767,6 +768,7 @@ class OnboardingFakes(ServiceFakes):
     email: FakeEmail = field(default_factory=FakeEmail)
     imports: FakeQueue = field(default_factory=FakeQueue)
     directory: FakeDirectory = field(default_factory=FakeDirectory)
+    limits: FakeLimiter = field(default_factory=FakeLimiter)
 
     def ports(self, clock: Callable[[], datetime]) -> Any:
         from shared.services.customers import OnboardingPorts
@@ -782,6 +784,7 @@ class OnboardingFakes(ServiceFakes):
             directory=self.directory,
             app_base_url="https://app.example",
             staff_notices=self.staff_notices(clock),
+            limits=self.limits,
             clock=clock,
         )
 
@@ -814,6 +817,7 @@ class ConnectionFakes(OnboardingFakes):
             redirect_urls={"gocardless": "https://api.example/callbacks/gocardless", "plaid": None},
             api_base_url="https://api.example",
             app_base_url="https://app.example",
+            limits=self.limits,
             clock=clock,
         )
 
@@ -981,6 +985,7 @@ class FileAccessFakes(OnboardingFakes):
             email=self.email,
             directory=self.directory,
             app_base_url="https://app.example",
+            limits=self.limits,
             clock=clock,
         )
 

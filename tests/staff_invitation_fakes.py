@@ -25,6 +25,7 @@ from tests.fakes import (
     put_item,
     transact_write,
 )
+from tests.limit_fakes import FakeLimiter
 from tests.staff_fakes import StaffIdentities
 
 
@@ -88,6 +89,7 @@ class StaffInvitationFakes:
     audit: FakeAudit = field(default_factory=FakeAudit)
     email: FakeEmail = field(default_factory=FakeEmail)
     directory: FakeDirectory = field(default_factory=FakeDirectory)
+    limits: FakeLimiter = field(default_factory=FakeLimiter)
 
     def ports(self, clock: Callable[[], datetime]) -> Any:
         from shared.services.staff_invitations import StaffInvitationPorts
@@ -99,5 +101,6 @@ class StaffInvitationFakes:
             email=self.email,
             directory=self.directory,
             app_base_url="https://app.example",
+            limits=self.limits,
             clock=clock,
         )

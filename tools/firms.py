@@ -190,6 +190,7 @@ def aws_ports(target: Target) -> StaffInvitationPorts:
     """The table's repositories and SES, as the functions have them (shared/bootstrap.py)."""
     from shared.adapters.dynamodb.audit_log import AuditLog
     from shared.adapters.dynamodb.identity_repository import IdentityRepository
+    from shared.adapters.dynamodb.limits_repository import DynamoLimiter
     from shared.adapters.dynamodb.staff_invitations_repository import StaffInvitationsRepository
     from shared.adapters.email import SesEmailSender
 
@@ -201,6 +202,7 @@ def aws_ports(target: Target) -> StaffInvitationPorts:
         # Inviting never reaches the pool: the invitee's account is made when they accept.
         directory=cast(UserDirectory, _NoDirectory()),
         app_base_url=target.app_base_url or "",
+        limits=DynamoLimiter(target.table_name),  # the operator's invitations count like anyone's
     )
 
 

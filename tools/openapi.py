@@ -10,13 +10,15 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from functions.platform_api.routes.docs import OPENAPI_FILE
-from infra.spec import FUNCTIONS, ROUTES
+from infra.spec import FUNCTIONS, ROUTE_LIMITS, ROUTES
+from shared.domain.limits import ACTIONS, DAY, Action
 
 TITLE = "Client data sharing API"
 VERSION = "1.0.0"
@@ -44,6 +46,9 @@ def build_document() -> dict[str, Any]:
             is_public = (method, path) in public
             operation["security"] = [] if is_public else [{SCHEME: []}]
             _document_errors(operation["responses"], is_public)
+            limits = ROUTE_LIMITS.get(f"{method.upper()} {path}")
+            if limits and not is_public:  # a redirect (the callback) says it in its outcome instead
+                operation["responses"]["429"] = {"description": _limited(limits), **ERROR_CONTENT}
             if any(
                 p["in"] == "header" and p["name"] == "idempotency-key"
                 for p in operation.get("parameters", [])
@@ -74,6 +79,28 @@ ERROR_SCHEMA = {
         },
     },
 }
+
+
+def _limited(actions: tuple[str, ...]) -> str:
+    """The 429 of a route whose use case spends abuse limits (shared/domain/limits.py)."""
+    limits = [limit for action in actions for limit in ACTIONS[Action(action)]]
+    each = "; ".join(
+        f"{limit.what}: {limit.count} per {limit.subject.value} per {_window(limit.window)}"
+        for limit in limits
+    )
+    held = (
+        " Also while the provider's own limit holds the connection (reset_at)."
+        if "connection_call" in actions
+        else ""
+    )
+    return (
+        f"Beyond an abuse limit (rate_limited; Retry-After: the seconds until it resets; nothing was done). "
+        f"Limits: {each}.{held}"
+    )
+
+
+def _window(window: timedelta) -> str:
+    return "day" if window == DAY else "hour"
 
 
 def _document_errors(responses: dict[str, Any], is_public: bool) -> None:

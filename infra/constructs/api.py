@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import cast
 
 import jsii
 from aws_cdk import Duration
@@ -18,7 +19,7 @@ from constructs import Construct
 from infra.constructs.users import build_users
 from infra.nag import acknowledge
 from infra.naming import pascal_case
-from infra.spec import ROUTES
+from infra.spec import PUBLIC_ROUTE_THROTTLES, ROUTES
 
 THROTTLE = apigwv2.ThrottleSettings(rate_limit=100, burst_limit=200)  # requests/second for the whole stage
 ACCESS_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
@@ -105,6 +106,8 @@ class Api(Construct):
             name: HttpLambdaIntegration(f"{pascal_case(name)}Integration", functions[name])
             for name in dict.fromkeys(route.function for route in routes)
         }
+        stage = cast(apigwv2.CfnStage, self.stage.node.default_child)
+        route_settings: dict[str, dict[str, float | int]] = {}
         for route in routes:
             (http_route,) = self.http_api.add_routes(
                 path=route.path,
@@ -113,9 +116,17 @@ class Api(Construct):
                 authorizer=apigwv2.HttpNoneAuthorizer() if route.public else None,
             )
             if route.public:
+                # the stage's settings for this route need the route to exist first
+                throttle = PUBLIC_ROUTE_THROTTLES[f"{route.method} {route.path}"]
+                route_settings[f"{route.method} {route.path}"] = {
+                    "ThrottlingRateLimit": throttle.rate,
+                    "ThrottlingBurstLimit": throttle.burst,
+                }
+                stage.node.add_dependency(http_route)
                 acknowledge(
                     http_route,
                     "AwsSolutions-APIG4",
                     f"{route.method} {route.path} is public by design (infra/spec.py ROUTES): health, API "
                     "documentation, aggregator callbacks and invitation-token checks have no signed-in user.",
                 )
+        stage.route_settings = route_settings  # route-level throttles of the public routes (infra/spec.py)

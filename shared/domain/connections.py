@@ -80,6 +80,9 @@ IMPORTABLE = frozenset({ConnectionStatus.LINKED, ConnectionStatus.REFRESH_FAILED
 # A double-clicked (or reloaded) bank redirect: the reference that completed a connection still
 # answers with the connection's outcome, without calling the provider, for this long.
 CALLBACK_REPLAY_WINDOW = timedelta(minutes=15)
+# A refresh (or "import now") while the import a person asked for is queued or running queues
+# nothing new; after this long without an outcome (a job that ended early, say) a new one may go.
+IMPORT_PENDING_FOR = timedelta(minutes=15)
 
 
 class ConnectionProblem(StrEnum):
@@ -257,6 +260,7 @@ class Connection:
     last_import_outcome: str | None = None
     rate_limited_until: datetime | None = None  # the provider's reset: no call before it (R-IMP-4)
     expiry_reminded_for: datetime | None = None  # the expiry the customer was reminded of (once)
+    import_requested_at: datetime | None = None  # a person's refresh or "import now" queued an import
     version: int = 0
 
     @property
@@ -307,6 +311,16 @@ class Connection:
     def held(self, now: datetime) -> bool:
         """Before the provider's rate-limit reset, nothing may call it (R-IMP-4)."""
         return self.rate_limited_until is not None and now < self.rate_limited_until
+
+    def import_pending(self, now: datetime) -> bool:
+        """An import a person asked for is queued or running: asked within `IMPORT_PENDING_FOR` and
+        not finished since (an import records its outcome's time in `last_import_at`)."""
+        asked = self.import_requested_at
+        return (
+            asked is not None
+            and now - asked < IMPORT_PENDING_FOR
+            and (self.last_import_at is None or self.last_import_at < asked)
+        )
 
     def check_not_held(self, now: datetime) -> None:
         """A 429 at once while held, with the time of the next possible call."""

@@ -26,6 +26,7 @@ from shared.domain.connections import (
 )
 from shared.domain.errors import Conflict, DomainError, Forbidden, StaleConnection
 from shared.domain.identity import Principal, StaffContext
+from shared.domain.limits import Action, LimitReached, charges
 from shared.observability import logger
 from shared.ports.connections import ConnectionAddress
 from shared.ports.firm_bound import bind_ports
@@ -34,6 +35,7 @@ from shared.services.connections import (
     discover_accounts,
     own_connection,
     save_connection,
+    spend_calls,
     staff_connection,
 )
 
@@ -59,6 +61,8 @@ def start_connection(
     """R-CON-2/3: a consent at the bank (90 days, the institution's full history, all scopes)."""
     customer = customer_of(principal, ports.identities, ports.customers, firm_id)
     ports = bind_ports(ports, customer.firm_id)
+    spent = charges(Action.CONNECT, user=principal.user_id, firm=customer.firm_id)
+    ports.limits.spend(spent, ports.clock())
     aggregator = ports.providers(provider)
     institution = aggregator.get_institution(institution_id)
     now = ports.clock()
@@ -80,6 +84,7 @@ def start_connection(
 def reauthorise(ports: ConnectionsPorts, principal: Principal, connection_id: str) -> Started:
     """R-CON-6: a new consent; on success the expiry is 90 days from then."""
     connection, ports = own_connection(ports, principal, connection_id)
+    spend_calls(ports, [connection], principal.user_id)
     return _begin_consent(
         ports, connection, connection, actor=principal.user_id, action="connection.reauthorisation_started"
     )
@@ -130,9 +135,12 @@ def complete_from_callback(ports: ConnectionsPorts, reference: str) -> str:
     """The bank's redirect (unsigned): only our reference is trusted; the provider is asked for
     the truth. Returns the outcome; a wrong or replayed reference changes nothing.
 
-    A double click (or a reload) replays the reference that has just completed its connection:
-    within `CALLBACK_REPLAY_WINDOW` it lands on the connection's current outcome, without asking
-    the provider again; any other reference, or a replay after that, is "invalid"."""
+    The reference is used once: it is claimed (a conditional write) before the provider is asked,
+    so a replay — after a success, a failure or a provider outage alike — asks the provider nothing
+    and spends no budget; a consent left unfinished is completed by the app (`complete_consent`).
+    A double click (or a reload) within `CALLBACK_REPLAY_WINDOW` lands on the connection's current
+    outcome; any other reference, or a replay after that, is "invalid". Beyond the connection's
+    abuse limits the outcome is "rate_limited" and the reference stays unused."""
     if not reference or len(reference) > 128:
         return "invalid"
     reference_hash = hash_reference(reference)
@@ -146,11 +154,21 @@ def complete_from_callback(ports: ConnectionsPorts, reference: str) -> str:
     if connection.reference_hash != reference_hash:
         return _replayed(ports, reference_hash, address)
     try:
-        completed = _complete(
-            ports, connection, CompletionInput(consent_handle=connection.consent_handle or "")
+        spend_calls(ports, [connection], connection.user_id)
+    except LimitReached:
+        return "rate_limited"
+    try:  # the claim: the reference is used from now on, whatever the provider answers
+        claimed = ports.connections.save(
+            replace(connection, reference_hash=None),
+            connection,
+            ports.connections.reference_consume(reference_hash, used_at=ports.clock()),
         )
     except StaleConnection:
         return _replayed(ports, reference_hash, address)  # a concurrent click won: its outcome
+    try:
+        completed = _complete(ports, claimed, CompletionInput(consent_handle=claimed.consent_handle or ""))
+    except StaleConnection:
+        return _replayed(ports, reference_hash, address)
     except DomainError as error:  # the aggregator is down, a double click raced...: the browser still lands
         logger.warning(
             "Consent callback failed",
@@ -177,6 +195,7 @@ def complete_consent(
     connection, ports = own_connection(ports, principal, connection_id)
     if connection.consent_handle is None:
         raise Conflict("There is no consent in progress on this connection.", code="no_consent_in_progress")
+    spend_calls(ports, [connection], principal.user_id)
     completion = CompletionInput(
         consent_handle=connection.consent_handle, public_token=public_token, credential=connection.credential
     )

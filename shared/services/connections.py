@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from ulid import ULID
@@ -22,10 +23,12 @@ from shared.domain.aggregator import AggregatorAccount, AggregatorProvider, Webh
 from shared.domain.audit import SYSTEM, AuditEvent
 from shared.domain.connections import FROM_CONSENT, IMPORTABLE, Connection, ConnectionStatus, status_problem
 from shared.domain.email import EmailSender
-from shared.domain.errors import Conflict, NotFound
+from shared.domain.errors import Conflict, NotFound, StaleConnection
 from shared.domain.identity import CustomerLink, Principal, StaffContext
 from shared.domain.jobs import ImportJob, ImportReason
+from shared.domain.limits import Action, charges, combined
 from shared.domain.notifications import Notification
+from shared.observability import logger
 from shared.ports.accounts import AccountStore
 from shared.ports.audit import AuditTrail
 from shared.ports.connections import ConnectionStore
@@ -33,6 +36,7 @@ from shared.ports.customers import CustomerStore
 from shared.ports.engagements import EngagementRows
 from shared.ports.firm_bound import bind_ports
 from shared.ports.identity import IdentityStore
+from shared.ports.limits import Limiter
 from shared.ports.notifications import NotificationStore
 from shared.ports.once import OnceOnly
 from shared.ports.queue import JobSender
@@ -63,6 +67,7 @@ class ConnectionsPorts:
     api_base_url: str
     app_base_url: str  # our front end, where the callback finally sends the person
     staff_notices: StaffNoticePorts  # the customer's owner and advisers hear of a broken connection
+    limits: Limiter  # abuse limits, spent before an email or a provider call (shared/domain/limits.py)
     clock: Now = field(default=business_now)
 
 
@@ -159,6 +164,7 @@ def find_new_accounts(ports: ConnectionsPorts, principal: Principal, connection_
     if connection.credential is None:
         raise Conflict("This connection has no consent yet.", code="no_consent")
     connection.check_not_held(ports.clock())
+    spend_calls(ports, [connection], principal.user_id)
     offered = discover_accounts(ports, connection, connection.credential)
     if connection.status is ConnectionStatus.NO_ACCOUNTS and offered is not None:
         linked = connection.with_status(ConnectionStatus.LINKED, ports.clock())
@@ -168,12 +174,28 @@ def find_new_accounts(ports: ConnectionsPorts, principal: Principal, connection_
     return offered or 0
 
 
-def refresh(ports: ConnectionsPorts, caller: Principal | StaffContext, connection_id: str) -> Connection:
+class ImportState(StrEnum):
+    """What a refresh did about the import (the answer says so)."""
+
+    QUEUED = "queued"
+    ALREADY_QUEUED = "already_queued"  # one asked for is still queued or running: nothing new
+    NOT_QUEUED = "not_queued"  # the consent is not usable: the connection's status says why
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    connection: Connection
+    import_state: ImportState
+
+
+def refresh(ports: ConnectionsPorts, caller: Principal | StaffContext, connection_id: str) -> Refreshed:
     """R-CON-8 "unable to get recent values": check the consent and queue an import now.
 
     A revoked connection says so (connect the bank again). Before the provider's rate-limit
     reset (`rate_limited_until`) the provider is not asked: the answer is at once a 429 that
-    says when the next call is possible (R-IMP-4)."""
+    says when the next call is possible (R-IMP-4). While the import a person asked for is
+    queued or running, nothing is asked or queued again (`already_queued`); otherwise the
+    abuse limits are spent before the provider is asked (shared/domain/limits.py)."""
     connection, ports = (
         staff_connection(ports, caller, connection_id)
         if isinstance(caller, StaffContext)
@@ -183,16 +205,46 @@ def refresh(ports: ConnectionsPorts, caller: Principal | StaffContext, connectio
         raise Conflict("This connection was revoked: connect the bank again.", code="connection_revoked")
     if connection.credential is None:
         raise Conflict("This connection has no consent yet.", code="no_consent")
-    connection.check_not_held(ports.clock())
+    now = ports.clock()
+    connection.check_not_held(now)
+    if connection.import_pending(now):
+        return Refreshed(connection, ImportState.ALREADY_QUEUED)
+    actor = caller.principal.user_id if isinstance(caller, StaffContext) else caller.user_id
+    spend_calls(ports, [connection], actor)
     outcome = ports.providers(connection.provider).consent_state(connection.credential)
     status = FROM_CONSENT[outcome.state]
-    updated = connection.with_status(status, ports.clock(), error=status_problem(status, outcome.reason))
+    updated = connection.with_status(status, now, error=status_problem(status, outcome.reason))
+    if updated.status not in IMPORTABLE:
+        saved = (
+            save_connection(ports, updated, connection, actor=actor, action="connection.checked")
+            if updated != connection
+            else connection
+        )
+        return Refreshed(saved, ImportState.NOT_QUEUED)
+    ports.imports.send([_job(updated, ImportReason.MANUAL).to_json()])
+    marked = replace(updated, import_requested_at=now)
     if updated != connection:
-        actor = caller.principal.user_id if isinstance(caller, StaffContext) else caller.user_id
-        updated = save_connection(ports, updated, connection, actor=actor, action="connection.checked")
-    if updated.status in IMPORTABLE:
-        ports.imports.send([_job(updated, ImportReason.MANUAL).to_json()])
-    return updated
+        saved = save_connection(ports, marked, connection, actor=actor, action="connection.import_requested")
+        return Refreshed(saved, ImportState.QUEUED)
+    # the mark alone changes nothing the Data Refresh rows show: the store's save alone, with its event
+    event = marked.audit_event(actor, "connection.import_requested", now)
+    return Refreshed(
+        ports.connections.save(marked, connection, ports.audit.put_op(event)), ImportState.QUEUED
+    )
+
+
+def spend_calls(ports: ConnectionsPorts, connections: list[Connection], actor_id: str) -> None:
+    """The abuse limits of asking the provider about `connections` (or importing them), for the
+    person who asks, in one spend: all or none (`LimitReached`, a 429 with Retry-After)."""
+    if not connections:
+        return
+    spent = combined(
+        *(
+            charges(Action.CONNECTION_CALL, connection=c.connection_id, user=actor_id, firm=c.firm_id)
+            for c in connections
+        )
+    )
+    ports.limits.spend(spent, ports.clock())
 
 
 # listing -------------------------------------------------------------------------------------
@@ -211,19 +263,33 @@ def my_connections(
     return found
 
 
-def import_now(ports: ConnectionsPorts, staff: StaffContext, customer_id: str) -> int:
+@dataclass(frozen=True)
+class ImportsQueued:
+    queued: int
+    already_queued: int  # connections whose import asked for earlier is still queued or running
+
+
+def import_now(ports: ConnectionsPorts, staff: StaffContext, customer_id: str) -> ImportsQueued:
     """Seed 003 "Import transactions": queue the customer's importable connections now; the
     worker applies the same rules (window, budget, idempotency) as the daily run. When every
-    one waits for its provider's reset, the answer says when, at once (R-IMP-4)."""
+    one waits for its provider's reset, the answer says when, at once (R-IMP-4). A connection
+    whose import asked for earlier is queued or running gets nothing new; the others spend the
+    abuse limits first (all or none)."""
     now = ports.clock()
     importable = [c for c in customer_connections(ports, staff, customer_id) if c.status in IMPORTABLE]
     ready = [c for c in importable if not c.held(now)]
     if importable and not ready:
         min(importable, key=lambda c: c.rate_limited_until or now).check_not_held(now)
-    jobs = [_job(c, ImportReason.MANUAL).to_json() for c in ready]
-    ports.imports.send(jobs)
-    _audit_customer(ports, staff, customer_id, "import.requested", {"jobs": len(jobs)})
-    return len(jobs)
+    due = [c for c in ready if not c.import_pending(now)]
+    spend_calls(ports, due, staff.principal.user_id)
+    ports.imports.send([_job(c, ImportReason.MANUAL).to_json() for c in due])
+    for connection in due:  # the mark alone: nothing the Data Refresh rows show changes
+        try:
+            ports.connections.save(replace(connection, import_requested_at=now), connection)
+        except StaleConnection:
+            logger.info("Import mark not saved", extra={"connection_id": connection.connection_id})
+    _audit_customer(ports, staff, customer_id, "import.requested", {"jobs": len(due)})
+    return ImportsQueued(queued=len(due), already_queued=len(ready) - len(due))
 
 
 def customer_connections(ports: ConnectionsPorts, staff: StaffContext, customer_id: str) -> list[Connection]:

@@ -27,6 +27,7 @@ from shared.domain.audit import SYSTEM
 from shared.domain.connections import Connection, expiry_reminder_days
 from shared.domain.errors import DomainError, Forbidden, StaleConnection
 from shared.domain.identity import Firm, Principal
+from shared.domain.limits import MAX_REAUTHORISATIONS_PER_CALL
 from shared.observability import logger, metrics
 from shared.ports.connections import ConnectionAddress
 from shared.ports.firm_bound import bind_ports
@@ -142,15 +143,19 @@ class Reauthorisation:
 
 def reauthorise_lapsing(ports: ConnectionsPorts, principal: Principal) -> list[Reauthorisation]:
     """Seed 003 "reauthorise" (one redirect per bank): a new consent for every connection of the
-    customer that expired or expires within 7 days, each exactly as `reauthorise` starts one. One
-    connection failing (the provider's 429 or 5xx, a concurrent change) fails only its own."""
+    customer that expired or expires within 7 days, each exactly as `reauthorise` starts one (its
+    abuse limits spent first). One connection failing (the provider's 429 or 5xx, a concurrent
+    change, a limit) fails only its own. At most `MAX_REAUTHORISATIONS_PER_CALL` start, the soonest
+    to lapse first; the others answer `reauthorisation_cap` (nothing asked of the provider)."""
     if not ports.identities.list_customer_links(principal.user_id):
         raise Forbidden("Only a firm's customer reauthorises connections.", code="customers_only")
     now = ports.clock()
     done = []
-    for connection in my_connections(ports, principal):
-        if not connection.consent_lapsing(now):
-            continue
+    lapsing = [c for c in my_connections(ports, principal) if c.consent_lapsing(now)]
+    lapsing.sort(key=lambda c: (c.expires_at or now, c.connection_id))
+    for connection in lapsing[MAX_REAUTHORISATIONS_PER_CALL:]:
+        done.append(Reauthorisation(connection, error=ReauthorisationCap()))
+    for connection in lapsing[:MAX_REAUTHORISATIONS_PER_CALL]:
         try:
             done.append(Reauthorisation(connection, reauthorise(ports, principal, connection.connection_id)))
         except DomainError as error:
@@ -159,4 +164,19 @@ def reauthorise_lapsing(ports: ConnectionsPorts, principal: Principal) -> list[R
                 extra={"connection_id": connection.connection_id, "error_type": type(error).__name__},
             )
             done.append(Reauthorisation(connection, error=error))
-    return done
+    return _in_order(done, lapsing)
+
+
+class ReauthorisationCap(DomainError):
+    status = 429
+    code = "reauthorisation_cap"
+    default_message = (
+        f"At most {MAX_REAUTHORISATIONS_PER_CALL} connections are reauthorised at once: reauthorise this "
+        "one on its own, or call again once the others are done."
+    )
+
+
+def _in_order(done: list[Reauthorisation], lapsing: list[Connection]) -> list[Reauthorisation]:
+    """The outcomes in the order of `lapsing` (soonest to lapse first)."""
+    position = {c.connection_id: n for n, c in enumerate(lapsing)}
+    return sorted(done, key=lambda d: position[d.connection.connection_id])

@@ -32,6 +32,7 @@ from shared.ports.customers import CustomerPage, CustomerStore
 from shared.ports.directory import UserDirectory
 from shared.ports.identity import IdentityStore
 from shared.ports.ledger import LedgerStore
+from shared.ports.limits import Limiter
 from shared.ports.notifications import NotificationStore
 from shared.ports.queue import JobSender
 from shared.services.emails import account_decision_email
@@ -53,6 +54,7 @@ class OnboardingPorts:
     directory: UserDirectory  # the accounts people sign in with (created on an invitation's acceptance)
     app_base_url: str
     staff_notices: StaffNoticePorts  # the customer's owner and advisers hear of its events
+    limits: Limiter  # abuse limits, spent before an email or a provider call (shared/domain/limits.py)
     clock: Now = field(default=business_now)
 
 

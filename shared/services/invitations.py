@@ -62,9 +62,11 @@ from shared.domain.customers import (
 from shared.domain.email import EmailMessage, EmailSender
 from shared.domain.errors import Conflict, Forbidden, NotFound, UpstreamUnavailable
 from shared.domain.identity import Firm, Principal, UserProfile
+from shared.domain.limits import Action, charges
 from shared.observability import logger, metrics
 from shared.ports.directory import UserDirectory
 from shared.ports.identity import IdentityStore
+from shared.ports.limits import Limiter
 from shared.ports.storage import TransactItem
 
 SYSTEM_ACTOR = SYSTEM
@@ -117,6 +119,9 @@ class InvitationPorts(Protocol):
 
     @property
     def directory(self) -> UserDirectory: ...
+
+    @property
+    def limits(self) -> Limiter: ...
 
     @property
     def clock(self) -> Now: ...
@@ -214,10 +219,13 @@ def issue(
 ) -> R:
     """A new single-use link (256 bits, only its hash stored) for `invited(invitation)`, saved over
     `previous` (whose link dies in the same transaction) with the kind's `also_write` items, audited,
-    then emailed. `audit` replaces the default event (sent, or resent over a previous record)."""
+    then emailed. `audit` replaces the default event (sent, or resent over a previous record).
+    The email's abuse limits (per address, sender and firm) are spent first: beyond one, nothing
+    is written or sent (`LimitReached`)."""
     ports = kind.ports
     token, invitation = issue_invitation(ports.clock(), message)
     record = invited(invitation)
+    spend_email(ports, firm_id=record.firm_id, actor_id=actor_id, to=record.email)
     operations = [*(also_write(record) if also_write else ()), kind.store.token_put(record)]
     old = kind.invitation(previous) if previous is not None else None
     if old is not None:
@@ -373,6 +381,12 @@ def _remind_or_expire(
 
 
 # helpers -------------------------------------------------------------------------------------
+def spend_email(ports: InvitationPorts, *, firm_id: str, actor_id: str, to: str) -> None:
+    """An invitation or access email's abuse limits (shared/domain/limits.py), before it is sent."""
+    spent = charges(Action.SEND_INVITATION, email=to, user=actor_id, firm=firm_id)
+    ports.limits.spend(spent, ports.clock())
+
+
 def _sent(kind: InvitationKind[Any], previous: Invitation | None) -> str:
     return kind.events.resent if previous is not None else kind.events.sent
 

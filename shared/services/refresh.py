@@ -20,6 +20,7 @@ from shared.domain.audit import AuditEvent
 from shared.domain.errors import Conflict, NotFound, QueueSendFailed, StaleEngagement, UpstreamUnavailable
 from shared.domain.identity import Principal, StaffContext
 from shared.domain.jobs import ImportJob, ImportReason
+from shared.domain.limits import Action, charges
 from shared.domain.refresh import (
     FANOUT_PAGE,
     DashboardClock,
@@ -40,6 +41,7 @@ from shared.observability import logger, metrics
 from shared.ports.audit import AuditTrail
 from shared.ports.firm_bound import bind_ports
 from shared.ports.identity import IdentityStore
+from shared.ports.limits import Limiter
 from shared.ports.queue import JobSender
 from shared.ports.refresh import Claim, EngagementPage, EulaTexts, RowChange
 from shared.services.engagement_rows import ROW_RETRIES, EngagementIndexPorts, back_off, sync_engagement
@@ -56,6 +58,7 @@ class RefreshPorts:
     default_timezone: str
     notices: StaffNoticePorts  # whoever started a refresh hears when it has finished
     eula_texts: EulaTexts
+    limits: Limiter  # abuse limits, spent before an email or a provider call (shared/domain/limits.py)
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,8 @@ def trigger_refresh(
         selection = {"all_matching": (filters or RefreshFilters()).to_dict()}
         messages = [replace(base, filters=filters or RefreshFilters())]
         job = RefreshJob(staff.firm_id, job_id, actor, now, selection, True, JobCounts())
+    # the abuse limits (shared/domain/limits.py), before anything is written or queued
+    ports.limits.spend(charges(Action.REFRESH_JOB, user=actor, firm=staff.firm_id), now)
     ports.index.jobs.create_job(job)
     try:
         ports.fanout.send([message.to_json() for message in messages])

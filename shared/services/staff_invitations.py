@@ -42,6 +42,7 @@ from shared.domain.staff_invitations import StaffInvitation
 from shared.ports.audit import AuditTrail
 from shared.ports.directory import UserDirectory
 from shared.ports.identity import IdentityStore
+from shared.ports.limits import Limiter
 from shared.ports.staff_invitations import StaffInvitationStore
 from shared.services import invitations
 from shared.services.emails import staff_invitation_email, staff_invitation_link
@@ -76,6 +77,7 @@ class StaffInvitationPorts:
     email: EmailSender
     directory: UserDirectory
     app_base_url: str
+    limits: Limiter  # abuse limits, spent before an email or a provider call (shared/domain/limits.py)
     clock: Now = field(default=business_now)
 
 

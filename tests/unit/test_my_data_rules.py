@@ -148,6 +148,7 @@ class World(ServiceFakes):
             redirect_urls={},
             api_base_url="https://api.example",
             app_base_url="https://app.example",
+            limits=None,  # type: ignore[arg-type]  # the view spends no limit
             clock=lambda: self.start,
         )
 

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 
 from functions.connections_api.routes.models import (
     CompleteIn,
@@ -15,10 +15,12 @@ from functions.connections_api.routes.models import (
     InstitutionOut,
     Provider,
     ReauthorisationOut,
+    RefreshOut,
     StartedOut,
 )
 from shared import bootstrap
 from shared.api.caller import current_principal, current_staff
+from shared.api.idempotency import IdempotentCommand, idempotent_command
 from shared.domain.connections import Connection
 from shared.domain.identity import Principal, StaffContext
 from shared.services import connection_consents, connections, consent_expiry
@@ -109,11 +111,22 @@ def complete(connection_id: ConnectionId, body: CompleteIn, principal: Me) -> Co
         403: {"description": "Not a firm's customer (customers_only)"},
     },
 )
-def reauthorise_all(principal: Me) -> list[ReauthorisationOut]:
-    ports = bootstrap.connections()
-    done = consent_expiry.reauthorise_lapsing(ports, principal)
-    now = ports.clock()
-    return [ReauthorisationOut.of(one, now) for one in done]
+def reauthorise_all(
+    principal: Me,
+    idempotency_key: Annotated[
+        str | None, Header(alias="idempotency-key", min_length=1, max_length=255)
+    ] = None,
+) -> list[ReauthorisationOut]:
+    @idempotent_command
+    def reauthorise_lapsing(command: IdempotentCommand) -> dict[str, Any]:
+        ports = bootstrap.connections()
+        done = consent_expiry.reauthorise_lapsing(ports, principal)
+        now = ports.clock()
+        return {"items": [ReauthorisationOut.of(one, now).model_dump(mode="json") for one in done]}
+
+    # a person's key, whatever firms they are a customer of (the use case spans them all)
+    command = IdempotentCommand(actor_id=principal.user_id, idempotency_key=idempotency_key, payload={})
+    return [ReauthorisationOut.model_validate(one) for one in reauthorise_lapsing(command)["items"]]
 
 
 @router.post("/connections/<connection_id>/reauthorise", tags=TAGS, summary="New consent (R-CON-6)")
@@ -132,15 +145,14 @@ def deauthorise(connection_id: ConnectionId, principal: Me) -> ConnectionOut:
     tags=TAGS,
     summary="Get recent values again (R-CON-8)",
     status_code=202,
-    responses=_responses(202, "Accepted: the connection, its refresh under way", NOT_REFRESHABLE),
+    responses=_responses(
+        202, "Accepted: the connection, and what was done about its import", NOT_REFRESHABLE
+    ),
 )
-def refresh(connection_id: ConnectionId, principal: Me) -> Response[ConnectionOut]:
+def refresh(connection_id: ConnectionId, principal: Me) -> Response[RefreshOut]:
     done = connections.refresh(bootstrap.connections(), principal, connection_id)
-    return Response(
-        status_code=202,
-        content_type="application/json",
-        body=_shown(done),
-    )
+    body = RefreshOut.refreshed(done, bootstrap.connections().clock())
+    return Response(status_code=202, content_type="application/json", body=body)
 
 
 @router.post(
@@ -179,15 +191,14 @@ def deauthorise_as_admin(connection_id: ConnectionId, staff: Staff) -> Connectio
     tags=TAGS,
     summary="Get recent values again (firm staff)",
     status_code=202,
-    responses=_responses(202, "Accepted: the connection, its refresh under way", NOT_REFRESHABLE),
+    responses=_responses(
+        202, "Accepted: the connection, and what was done about its import", NOT_REFRESHABLE
+    ),
 )
-def refresh_as_staff(connection_id: ConnectionId, staff: Staff) -> Response[ConnectionOut]:
-    done = connections.refresh(bootstrap.connections_for(staff), staff, connection_id)
-    return Response(
-        status_code=202,
-        content_type="application/json",
-        body=_shown(done),
-    )
+def refresh_as_staff(connection_id: ConnectionId, staff: Staff) -> Response[RefreshOut]:
+    ports = bootstrap.connections_for(staff)
+    body = RefreshOut.refreshed(connections.refresh(ports, staff, connection_id), ports.clock())
+    return Response(status_code=202, content_type="application/json", body=body)
 
 
 @router.post(
@@ -199,5 +210,6 @@ def refresh_as_staff(connection_id: ConnectionId, staff: Staff) -> Response[Conn
 def import_now(
     customer_id: Annotated[str, Path(min_length=1, max_length=40)], staff: Staff
 ) -> Response[ImportsOut]:
-    queued = connections.import_now(bootstrap.connections_for(staff), staff, customer_id)
-    return Response(status_code=202, content_type="application/json", body=ImportsOut(jobs_queued=queued))
+    done = connections.import_now(bootstrap.connections_for(staff), staff, customer_id)
+    body = ImportsOut(jobs_queued=done.queued, already_queued=done.already_queued)
+    return Response(status_code=202, content_type="application/json", body=body)

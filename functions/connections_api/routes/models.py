@@ -12,6 +12,7 @@ from shared.domain.aggregator import Institution
 from shared.domain.connections import Connection, ConnectionProblem, ConnectionStatus, Fix
 from shared.domain.errors import DomainError
 from shared.domain.money import format_amount
+from shared.services.connections import ImportState, Refreshed
 from shared.services.consent_expiry import Reauthorisation
 
 Provider = Literal["gocardless", "plaid"]
@@ -115,8 +116,24 @@ class FoundAccountsOut(BaseModel):
     new_accounts_offered: int
 
 
+class RefreshOut(ConnectionOut):
+    """The connection, and what the refresh did about its import."""
+
+    import_state: ImportState = Field(
+        description="queued; already_queued (the import asked for earlier is still queued or running: "
+        "nothing new was asked or queued); not_queued (the consent is not usable: see status and fix)"
+    )
+
+    @classmethod
+    def refreshed(cls, done: Refreshed, now: datetime) -> RefreshOut:
+        return cls(**ConnectionOut.of(done.connection, now).model_dump(), import_state=done.import_state)
+
+
 class ImportsOut(BaseModel):
     jobs_queued: int
+    already_queued: int = Field(
+        description="Connections whose import asked for earlier is still queued or running (nothing new)"
+    )
 
 
 # the customer's own view (GET /me/accounts, GET /me/connections) ---------------------------------

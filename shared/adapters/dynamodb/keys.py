@@ -107,6 +107,9 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |   | newest first (?customer_id=&kind=)     | GSI4  | GSI4SK=<event ulid>, desc (sparse, as #9)           |
 |99 | the keys of every event the firm's log | audit | #8 with ProjectionExpression PK, SK: each listed    |
 |   | lists (verify: each is in a chain)     | GSI1  | event must sit in one of the chains #96 read        |
+|85 | an abuse limit's counter: one limit,   | table | PK=LIMIT#<limit>#<subject>#<window start, epoch s>, |
+|   | subject (user, firm, email SHA-256 or  |       | SK=LIMIT (conditional ADD in one transaction per    |
+|   | connection) and fixed window           |       | spend, all limits or none; TTL: a window later)     |
 
 
 |70 | the package values in use in a scope   | table | PK=FIRM#<firm>, SK=REFRESH_PACKAGES#ALL or          |
@@ -721,3 +724,13 @@ def customer_trace(firm_id: str, customer_id: str, pk: str) -> dict[str, str]:
     """#105: the GSI2 attributes of an item about a customer kept outside its collection (a lookup,
     a token, a grantee's link, a refresh outcome or cap), so that its erasure finds it by Query."""
     return {"GSI2PK": customer_traces_gsi2pk(firm_id, customer_id), "GSI2SK": pk}
+
+
+# Abuse limits (issue 17 item 7) -------------------------------------------------------------------
+def limit_pk(limit: str, subject_id: str, window_start: int) -> str:
+    """#85: a limit's counter for one subject (a user, firm, connection id, or an email's SHA-256)
+    in the window starting at `window_start` (epoch seconds)."""
+    return f"LIMIT#{limit}#{subject_id}#{window_start}"
+
+
+LIMIT = "LIMIT"

@@ -205,6 +205,7 @@ def _new_grant(
             for link in grants.links_of(user_id)
         ):
             raise Conflict("This person already has access to this file.", code="already_has_access")
+        invitations.spend_email(ports, firm_id=scope.firm_id, actor_id=scope.actor_id, to=email)
         bound = grant.bound_to(user_id)
         saved = grants.save_grant(
             bound,

@@ -20,6 +20,7 @@ from shared.ports.customers import CustomerStore
 from shared.ports.directory import UserDirectory
 from shared.ports.files import FileStore, GrantStore
 from shared.ports.identity import IdentityStore
+from shared.ports.limits import Limiter
 from shared.ports.notifications import NotificationStore
 
 
@@ -34,6 +35,7 @@ class FileAccessPorts:
     email: EmailSender
     directory: UserDirectory  # the accounts people sign in with (created on an invitation's acceptance)
     app_base_url: str
+    limits: Limiter  # abuse limits, spent before an email or a provider call (shared/domain/limits.py)
     clock: Now = field(default=business_now)
 
 
