@@ -14,7 +14,15 @@ from typing import Literal
 from infra.spec_user_pool import USER_POOL, USER_POOL_KEY
 
 Access = Literal[
-    "read", "write", "read_write", "send", "consume", "read_secret", "create_users", "manage_users"
+    "read",
+    "write",
+    "read_write",
+    "send",
+    "consume",
+    "read_secret",
+    "create_users",
+    "manage_users",
+    "read_mfa",
 ]
 
 
@@ -181,7 +189,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         handler="functions.platform_api.handler.lambda_handler",
         description="Health, who-am-I and the API's OpenAPI document",
         service="platform",
-        grants=(_DATA_RW,),  # read_write: marking notifications read
+        # read_write: marking notifications read, a staff member's MFA enrolment (read from the pool)
+        grants=(_DATA_RW, Grant(USER_POOL_KEY, "read_mfa")),
     ),
     "invitations_api": FunctionSpec(
         handler="functions.invitations_api.handler.lambda_handler",
@@ -275,6 +284,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/openapi.json", "platform_api", public=True),
     Route("GET", "/docs", "platform_api", public=True),
     Route("GET", "/me", "platform_api"),
+    Route("POST", "/me/mfa/confirm", "platform_api"),  # staff: record the pool's TOTP (R-ID-4)
     Route("GET", "/me/notifications", "platform_api"),
     Route("POST", "/me/notifications/{notification_id}/read", "platform_api"),
     Route("GET", "/me/notification-preferences", "platform_api"),

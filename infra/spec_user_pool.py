@@ -70,6 +70,8 @@ USER_POOL_ACTIONS: dict[str, tuple[str, ...]] = {
         "cognito-idp:AdminDeleteUser",
     ),
 }
+# Confirming a staff member's second factor (POST /me/mfa/confirm): is TOTP enabled and preferred.
+USER_POOL_ACTIONS["read_mfa"] = ("cognito-idp:AdminGetUser",)
 # Staff administration besides: deactivating a member disables their user and signs them out everywhere.
 USER_POOL_ACTIONS["manage_users"] = (
     *USER_POOL_ACTIONS["create_users"],

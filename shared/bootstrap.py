@@ -43,6 +43,9 @@ if TYPE_CHECKING:  # issue 16: exports
 if TYPE_CHECKING:  # issue 16: the firm's chart of accounts
     from shared.services.ledger import LedgerPorts
 
+if TYPE_CHECKING:  # issue 17: staff sign-in's second factor
+    from shared.services.mfa import MfaPorts
+
 if TYPE_CHECKING:  # issue 15: staff administration
     from shared.ports.directory import UserDirectory
     from shared.services.assignees import AssigneesPorts
@@ -512,3 +515,11 @@ def exports_for_job(job: ExportJob) -> ExportPorts:
     from shared.ports.firm_bound import bind_ports
 
     return bind_ports(exports(), job.firm_id)
+
+
+# Staff sign-in's second factor (issue 17 item 6) -----------------------------------------------
+def mfa() -> MfaPorts:
+    """Person-scoped (the caller's own record, an audit event in each firm they work for): unbound."""
+    from shared.services.mfa import MfaPorts
+
+    return MfaPorts(identities=identity_repository(), directory=user_directory(), audit=audit_log())

@@ -48,6 +48,7 @@ from tests.integration.onboarding_support import (
     OTHER_ADVISER,
     OTHER_FIRM,
     Person,
+    enrol_mfa,
     invitation_links,
     invitation_tokens,
     use_fake_directory,
@@ -383,6 +384,7 @@ def _build_firm(sandboxes: Any, people: FirmPeople) -> FirmWorld:
     identities = bootstrap.identity_repository()
     for person, role in people.staff().values():
         identities.put_membership(StaffMembership(people.firm_id, person.sub, role))
+        enrol_mfa(person)
     ids["owner"], ids["firm"] = owner.sub, people.firm_id
     ids["staff_member"] = people.assigned.sub
     invited = {"email": people.staff_invitee.email, "name": "Staff Invitee", "role": "adviser"}

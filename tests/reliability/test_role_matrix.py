@@ -91,6 +91,11 @@ def signed_in(role: Role) -> bool:
     return role.person is not None
 
 
+def staff(role: Role) -> bool:
+    """Firm staff, whatever their role: their own sign-in's second factor (R-ID-4)."""
+    return role.staff_role is not None
+
+
 def never(_: Role) -> bool:
     """A signed webhook: nobody without Plaid's signature (the webhook suite covers signed ones)."""
     return False
@@ -147,6 +152,7 @@ RULES: dict[str, Rule] = {
     "GET /openapi.json": public,
     "GET /docs": public,
     "GET /me": signed_in,
+    "POST /me/mfa/confirm": staff,  # enrolled already in the world: answered from our record
     "GET /me/notifications": signed_in,
     "POST /me/notifications/{notification_id}/read": the_customer,
     "GET /me/notification-preferences": firm(F.CHOOSE_NOTIFICATION_DIGEST),
