@@ -522,4 +522,4 @@ def mfa() -> MfaPorts:
     """Person-scoped (the caller's own record, an audit event in each firm they work for): unbound."""
     from shared.services.mfa import MfaPorts
 
-    return MfaPorts(identities=identity_repository(), directory=user_directory(), audit=audit_log())
+    return MfaPorts(identities=identity_repository(), directory=onboarding().directory, audit=audit_log())

@@ -53,6 +53,15 @@ def enrol_mfa(*people: Any) -> None:
         identities.save_mfa_enrolment(MfaEnrolment(person.sub, datetime(2026, 6, 1, tzinfo=UTC)), [])
 
 
+def confirm_totp(directory: FakeDirectory, person: Any) -> tuple[int, Any]:
+    """A new staff member's first step (R-ID-4): they enrol an authenticator app with the pool (in
+    `directory`, in memory), then confirm it through the API."""
+    from functions.platform_api import handler as platform
+
+    directory.totp.add(person.sub)
+    return call(platform, "POST", "/me/mfa/confirm", person)
+
+
 def use_fake_directory() -> FakeDirectory:
     """The user pool, in memory, for the routes that create accounts (accepting an invitation
     without one): set on the cached ports until the next `bootstrap.reset()`."""
