@@ -16,9 +16,9 @@ import jwt
 import pytest
 
 from local.demo_data import DEFAULT_TOKEN_USER
-from local.user_pool import SignInRefused, running_pool
 from local.http_types import HttpRequest, HttpResponse, json_response
 from local.server import LocalHttpServer
+from local.user_pool import SignInRefused, running_pool
 from tests.local_system_support import LocalProcess, http_call, http_get, local_token, start_local_process
 
 JANE_PASSWORD = "Janes-Own-Passw0rd"  # a test account's password, on moto

@@ -22,7 +22,8 @@ class Memberships:
 
     def get_mfa_enrolment(self, user_id: str) -> MfaEnrolment | None:
         self.mfa_reads += 1
-        return None if user_id in self._unenrolled else MfaEnrolment(user_id, datetime(2026, 6, 1, tzinfo=UTC))
+        enrolled = MfaEnrolment(user_id, datetime(2026, 6, 1, tzinfo=UTC))
+        return None if user_id in self._unenrolled else enrolled
 
     def get_membership(self, user_id: str, firm_id: str) -> StaffMembership | None:
         return next((m for m in self._memberships if (m.user_id, m.firm_id) == (user_id, firm_id)), None)
