@@ -109,13 +109,8 @@ def test_a_confirmation_that_lost_a_race_answers_with_the_record_that_won(world)
 
 def test_me_tells_staff_whether_their_second_factor_is_on_record_and_customers_that_none_is_needed(world):
     world.staff_of(ALPHA)
-    assert (
-        describe_caller(SAM, world.identities).mfa_required,
-        describe_caller(SAM, world.identities).mfa_enrolled,
-    ) == (
-        True,
-        False,
-    )
+    staff = describe_caller(SAM, world.identities)
+    assert (staff.mfa_required, staff.mfa_enrolled) == (True, False)
     world.identities.enrol(SAM.user_id)
     assert describe_caller(SAM, world.identities).mfa_enrolled is True
     customer = Principal("cust-sub", "c@example.org")
