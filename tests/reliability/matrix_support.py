@@ -362,6 +362,12 @@ def request(
     return Answer(response["statusCode"], response.get("body") or "")
 
 
+def ask(world: FirmWorld, route: Route, user: Any) -> Answer:
+    """`route` called by `user` on `world`'s objects, with a valid body when it reads one."""
+    body = BODIES[key(route)](world) if key(route) in BODIES else None
+    return request(route, user, path_parameters=world.path_parameters(route), body=body)
+
+
 def _ok(route_key: str, user: Any, **kwargs: Any) -> Any:
     answer = request(ROUTE_BY_KEY[route_key], user, **kwargs)
     assert answer.ok, (route_key, answer)
@@ -525,6 +531,11 @@ class Checkpoint:
         for box, state in zip(self._boxes, states, strict=True):
             box._state = state
         vars(self._directory).update(directory)
+
+    def after(self, route: Route, answer: Answer) -> None:
+        """Put the world back if `answer` says `route` may have changed it."""
+        if answer.ok and route.method != "GET":
+            self.restore()
 
 
 def items_of(world: FirmWorld, other: FirmWorld) -> dict[tuple[str, str], str]:

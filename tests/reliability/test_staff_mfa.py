@@ -19,7 +19,7 @@ from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client, to_item
 from shared.domain.file_access import CallerKind
 from tests.integration.aggregator_sandboxes import sandboxes
-from tests.reliability.matrix_support import BODIES, Checkpoint, build_world, key, matrix_directory, request
+from tests.reliability.matrix_support import Checkpoint, ask, build_world, key, matrix_directory
 from tests.reliability.test_role_matrix import ROLES, RULES, Role
 
 __all__ = ["matrix_directory", "sandboxes"]
@@ -52,8 +52,7 @@ def test_staff_without_a_second_factor_reach_only_what_they_reach_as_anyone(sand
     for route in (r for r in ROUTES if not r.public):
         k = key(route)
         for role in staff_roles:
-            body = BODIES[k](world.a) if k in BODIES else None
-            answer = request(route, role.person, path_parameters=world.a.path_parameters(route), body=body)
+            answer = ask(world.a, route, role.person)
             if k == ENROLMENT:
                 expected = "2xx"
             elif RULES[k](as_not_staff(role)):
@@ -70,8 +69,7 @@ def test_staff_without_a_second_factor_reach_only_what_they_reach_as_anyone(sand
             elif (expected == "2xx") != answer.ok:
                 wrong.append(f"{role.name} {k}: expected {expected}, got {answer.status} {answer.body[:200]}")
             answered += expected == "2xx"
-            if answer.ok and route.method != "GET":
-                checkpoint.restore()
+            checkpoint.after(route, answer)
     bar(
         "staff mfa",
         staff_roles=len(staff_roles),
