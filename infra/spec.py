@@ -24,6 +24,7 @@ Access = Literal[
     "read_secret",
     "create_users",
     "manage_users",
+    "read_mfa",
 ]
 
 
@@ -215,7 +216,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         handler="functions.platform_api.handler.lambda_handler",
         description="Health, who-am-I and the API's OpenAPI document",
         service="platform",
-        grants=(_DATA_RW,),  # read_write: marking notifications read
+        # read_write: marking notifications read, a staff member's MFA enrolment (read from the pool)
+        grants=(_DATA_RW, Grant(USER_POOL_KEY, "read_mfa")),
     ),
     "invitations_api": FunctionSpec(
         handler="functions.invitations_api.handler.lambda_handler",
@@ -335,6 +337,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/openapi.json", "platform_api", public=True, docs=True),
     Route("GET", "/docs", "platform_api", public=True, docs=True),
     Route("GET", "/me", "platform_api"),
+    Route("POST", "/me/mfa/confirm", "platform_api"),  # staff: record the pool's TOTP (R-ID-4)
     Route("GET", "/me/notifications", "platform_api"),
     Route("POST", "/me/notifications/{notification_id}/read", "platform_api"),
     Route("GET", "/me/notification-preferences", "platform_api"),

@@ -36,6 +36,28 @@ class UserPoolSpec:
     mfa_totp: bool = True  # an authenticator app (TOTP) is offered; SMS is not
 
 
+# The web app signs people in through the pool's hosted pages with the authorization code grant and
+# PKCE only: a browser holds no client secret, and no implicit grant (tokens never travel in a URL).
+# Cognito sends people back only to the app's own pages, on APP_BASE_URL.
+OAUTH_CALLBACK_PATH = "/auth/callback"
+OAUTH_SIGNED_OUT_PATH = "/auth/signed-out"
+OAUTH_SCOPES = ("openid", "email", "profile")
+
+
+def oauth_client_settings(app_base_url: str) -> dict[str, object]:
+    """The app client's OAuth settings (boto3 `create_user_pool_client` names; the CDK construct sets
+    the same): the code grant only, with callback and sign-out URLs on the app's origin."""
+    base = app_base_url.rstrip("/")
+    return {
+        "AllowedOAuthFlowsUserPoolClient": True,
+        "AllowedOAuthFlows": ["code"],
+        "AllowedOAuthScopes": list(OAUTH_SCOPES),
+        "CallbackURLs": [base + OAUTH_CALLBACK_PATH],
+        "LogoutURLs": [base + OAUTH_SIGNED_OUT_PATH],
+        "SupportedIdentityProviders": ["COGNITO"],
+    }
+
+
 # CDK AuthFlow keyword -> the ExplicitAuthFlows value it stands for.
 AUTH_FLOWS = {
     "user_srp": "ALLOW_USER_SRP_AUTH",
@@ -70,6 +92,8 @@ USER_POOL_ACTIONS: dict[str, tuple[str, ...]] = {
         "cognito-idp:AdminDeleteUser",
     ),
 }
+# Confirming a staff member's second factor (POST /me/mfa/confirm): is TOTP enabled and preferred.
+USER_POOL_ACTIONS["read_mfa"] = ("cognito-idp:AdminGetUser",)
 # Staff administration besides: deactivating a member disables their user and signs them out everywhere.
 USER_POOL_ACTIONS["manage_users"] = (
     *USER_POOL_ACTIONS["create_users"],
@@ -115,9 +139,12 @@ def user_pool_mfa_request(user_pool_id: str) -> dict[str, object]:
     }
 
 
-def create_user_pool_client_request(user_pool_id: str, client_name: str) -> dict[str, object]:
+def create_user_pool_client_request(
+    user_pool_id: str, client_name: str, app_base_url: str | None = None
+) -> dict[str, object]:
     """boto3 `create_user_pool_client` arguments for the pool's one app client (no secret: a browser
-    holds it)."""
+    holds it); with `app_base_url`, its OAuth settings too (the local system signs in with the admin
+    flow only: moto has no hosted pages)."""
     flows = [AUTH_FLOWS[flow] for flow in USER_POOL.client_auth_flows]
     return {
         "UserPoolId": user_pool_id,
@@ -127,4 +154,5 @@ def create_user_pool_client_request(user_pool_id: str, client_name: str) -> dict
         "ReadAttributes": list(USER_POOL.client_read_attributes),
         "PreventUserExistenceErrors": "ENABLED",
         "EnableTokenRevocation": True,
+        **(oauth_client_settings(app_base_url) if app_base_url else {}),
     }

@@ -5,6 +5,8 @@ repositories the functions use.
 The local system first creates the demo users in the user pool (`create_demo_users`): the records
 are then keyed by the `sub` the pool assigned (a pool assigns it; nobody chooses it), as an
 invitation's acceptance keys them deployed. Tests that seed without a pool use the fixed subs below.
+The demo staff have enrolled a TOTP authenticator (staff routes need it, R-ID-4): the local system
+enrols it in the pool (`LocalPool.enrol_totp`), and our record of it is seeded here.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from datetime import datetime
 
 from shared.adapters.dynamodb.customers_repository import CustomersRepository
 from shared.adapters.dynamodb.identity_repository import IdentityRepository
+from shared.clock import now as business_now
 from shared.domain.customers import Customer, issue_invitation
 from shared.domain.identity import CustomerLink, Firm, StaffMembership, StaffRole, UserProfile
+from shared.domain.mfa import MfaEnrolment
 from shared.ports.directory import UserDirectory
 
 DEMO_FIRM = Firm(firm_id="01JDEMOFIRM0000000000000000", name="Demo Advisory LLP", timezone="Europe/London")
@@ -51,9 +55,10 @@ def create_demo_users(directory: UserDirectory, password: str) -> tuple[DemoUser
 def seed_demo_data(
     table_name: str, users: Sequence[DemoUser] = DEMO_USERS, now: datetime | None = None
 ) -> None:
-    """The firm, its staff and their profiles. With `now` (the local system), the demo customer's record
-    too: invited by the adviser (its owner) and accepted by the customer user at `now`, so the customer
-    can connect a bank at once (`POST /connections`); without, only the customer's identity link."""
+    """The firm, its staff (with their MFA enrolment) and their profiles. With `now` (the local system),
+    the demo customer's record too: invited by the adviser (its owner) and accepted by the customer
+    user at `now`, so the customer can connect a bank at once (`POST /connections`); without, only the
+    customer's identity link."""
     identities = IdentityRepository(table_name)
     identities.put_firm(DEMO_FIRM)
     for user in users:
@@ -63,6 +68,7 @@ def seed_demo_data(
                 identities.put_customer_link(user.sub, CustomerLink(DEMO_FIRM.firm_id, DEMO_CUSTOMER_ID))
         else:
             identities.put_membership(StaffMembership(DEMO_FIRM.firm_id, user.sub, StaffRole(user.role)))
+            identities.save_mfa_enrolment(MfaEnrolment(user.sub, now or business_now()), [])
     if now is not None:
         seed_demo_customer(table_name, users, now)
 

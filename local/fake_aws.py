@@ -40,6 +40,8 @@ def start_fake_aws(port: int = 0) -> FakeAws:
     for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
         os.environ.pop(name, None)
     os.environ.update(FAKE_CREDENTIALS)
+    # moto checks authenticator codes (VerifySoftwareToken, the SOFTWARE_TOKEN_MFA challenge) only when told.
+    os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = "true"
     # moto's werkzeug server would log every SDK call (the queue pumps poll all the time).
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)

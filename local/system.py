@@ -117,6 +117,9 @@ def _wire(system: LocalSystem) -> None:
         system.fake_aws.endpoint_url, REGION, resources.user_pool.user_pool_id, resources.user_pool.client_id
     )
     system.users = create_demo_users(pool.directory(), DEMO_PASSWORD)
+    for user in system.users:  # the demo staff have their authenticator app (R-ID-4), as seeded below
+        if user.role != "customer":
+            pool = pool.enrol_totp(user.email, DEMO_PASSWORD)
     seed_demo_data(resources.tables[DATA_TABLE], system.users, now=business_now())
     functions = Functions.load()
     jwks = pool.jwks()

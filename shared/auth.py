@@ -9,6 +9,10 @@ Three kinds of caller, three resolvers, all here: firm staff (`staff_context`), 
 member, an external adviser). The firm a caller may name (X-Firm-Id, or `firm_id` in a body) is
 only a choice among the firms our records give them. Once resolved, the use case runs on ports
 bound to that firm (`shared/ports/firm_bound.py`).
+
+Staff reach the firm's data only once our records say their sign-in has a second factor (R-ID-4,
+`shared/domain/mfa.py`): `staff_context`, and `file_caller` for a caller it finds to be staff,
+refuse anyone else with 403 `mfa_required`.
 """
 
 from __future__ import annotations
@@ -23,12 +27,15 @@ from shared.domain.errors import Forbidden, InvalidRequest, NotFound, Unauthenti
 from shared.domain.file_access import CallerKind, grantee_kind, staff_kind
 from shared.domain.files import Grant, Subject
 from shared.domain.identity import CustomerLink, Principal, StaffContext, StaffMembership, StaffRole
+from shared.domain.mfa import MfaEnrolment, MfaRequired
 
 
 class MembershipReader(Protocol):
     def get_membership(self, user_id: str, firm_id: str) -> StaffMembership | None: ...
 
     def list_memberships(self, user_id: str) -> list[StaffMembership]: ...
+
+    def get_mfa_enrolment(self, user_id: str) -> MfaEnrolment | None: ...
 
 
 class CustomerLinkReader(Protocol):
@@ -122,6 +129,7 @@ def staff_context(principal: Principal, memberships: MembershipReader, firm_id: 
 
     `firm_id` (the X-Firm-Id header) is needed only by someone on the staff of several firms. A
     deactivated membership is no membership: read on every request, so the next one is refused.
+    A member whose sign-in has no second factor in our records is refused with `mfa_required`.
     """
     if firm_id:
         membership = memberships.get_membership(principal.user_id, firm_id)
@@ -136,7 +144,14 @@ def staff_context(principal: Principal, memberships: MembershipReader, firm_id: 
                 "You work for several firms: say which in the X-Firm-Id header.", code="firm_required"
             )
         membership = found[0]
+    require_mfa(memberships, principal.user_id)
     return StaffContext(principal=principal, firm_id=membership.firm_id, role=membership.role)
+
+
+def require_mfa(records: MembershipReader, user_id: str) -> None:
+    """Staff reach the firm's data only with a second factor on their sign-in (R-ID-4)."""
+    if records.get_mfa_enrolment(user_id) is None:
+        raise MfaRequired()
 
 
 def active_memberships(memberships: MembershipReader, user_id: str) -> list[StaffMembership]:
@@ -219,6 +234,7 @@ def file_caller(
             is_admin=membership.role is StaffRole.ADMIN,
         )
         if kind is not CallerKind.STRANGER:
+            require_mfa(memberships, user_id)
             return FileCaller(kind, customer)
     for link in files.links_of(user_id):
         if link.file_id != file_id:

@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # issue 16: the firm's chart of accounts
 if TYPE_CHECKING:  # issue 17: the data lifecycle
     from shared.domain.lifecycle import ErasureJob
     from shared.services.lifecycle import LifecyclePorts
+    from shared.services.mfa import MfaPorts
 
 if TYPE_CHECKING:  # issue 15: staff administration
     from shared.ports.directory import UserDirectory
@@ -572,3 +573,11 @@ def lifecycle_for_job(job: ErasureJob) -> LifecyclePorts:
     from shared.ports.firm_bound import bind_ports
 
     return bind_ports(lifecycle(), job.firm_id)
+
+
+# Staff sign-in's second factor (issue 17 item 6) -----------------------------------------------
+def mfa() -> MfaPorts:
+    """Person-scoped (the caller's own record, an audit event in each firm they work for): unbound."""
+    from shared.services.mfa import MfaPorts
+
+    return MfaPorts(identities=identity_repository(), directory=onboarding().directory, audit=audit_log())

@@ -42,6 +42,7 @@ from shared.domain.files import ExternalAdviser, FamilyMember, Grant, Subject, S
 from shared.domain.identity import CustomerLink, Firm, StaffMembership, UserProfile
 from shared.domain.imports import Outcome
 from shared.domain.jobs import ImportJob
+from shared.domain.mfa import MfaEnrolment
 from shared.domain.notifications import Notification
 from shared.domain.search import first_match, search_prefix, token_budget, tokens
 from shared.ports.connections import ConnectionAddress
@@ -341,6 +342,7 @@ class FakeIdentities:
     profiles: dict[str, UserProfile] = field(default_factory=dict)
     links: dict[tuple[str, str, str], CustomerLink] = field(default_factory=dict)  # user, firm, customer
     memberships: dict[tuple[str, str], StaffMembership] = field(default_factory=dict)  # user, firm
+    mfa: dict[str, MfaEnrolment] = field(default_factory=dict)  # user
 
     def get_firm(self, firm_id: str) -> Firm | None:
         return self.firms.get(firm_id)
@@ -368,6 +370,21 @@ class FakeIdentities:
 
     def customer_link_op(self, user_id: str, link: CustomerLink) -> TransactItem:
         return put_item(self.links, (user_id, link.firm_id, link.customer_id), link)
+
+    def get_mfa_enrolment(self, user_id: str) -> MfaEnrolment | None:
+        return self.mfa.get(user_id)
+
+    def save_mfa_enrolment(self, enrolment: MfaEnrolment, also: Sequence[TransactItem]) -> bool:
+        try:
+            transact_write([put_item(self.mfa, enrolment.user_id, enrolment, absent), *also])
+        except ClientError:
+            return False
+        return True
+
+    def enrol(self, *user_ids: str, at: datetime = datetime(2026, 6, 1, tzinfo=UTC)) -> None:
+        """Test setup: these people confirmed a TOTP authenticator (what staff callers need)."""
+        for user_id in user_ids:
+            self.mfa[user_id] = MfaEnrolment(user_id, at)
 
 
 @dataclass
@@ -703,6 +720,7 @@ class FakeDirectory:
     created: list[str] = field(default_factory=list)  # user ids, in creation order (deleted ones too)
     calls: list[tuple[str, str]] = field(default_factory=list, repr=False, compare=False)  # not state
     failing: bool = False
+    totp: set[str] = field(default_factory=set)  # user ids with a TOTP authenticator enabled and preferred
 
     def add(self, user_id: str, email: str) -> DirectoryUser:
         """A user who already has an account (signed up through an earlier invitation)."""
@@ -734,6 +752,12 @@ class FakeDirectory:
 
     def enable_user(self, user_id: str) -> None:
         self._set_enabled("enable_user", user_id, True)
+
+    def totp_enabled(self, user_id: str) -> bool:
+        self._call("totp_enabled", user_id)
+        if user_id not in self.users:
+            raise NotFound()
+        return user_id in self.totp
 
     def _set_enabled(self, name: str, user_id: str, enabled: bool) -> None:
         self._call(name, user_id)

@@ -67,7 +67,7 @@ class Api(Construct):
         """The pool, the API and its stage; the routes come with `add_routes`, once the functions
         (which are granted access to the pool) exist."""
         super().__init__(scope, construct_id)
-        self.users = build_users(self)
+        self.users = build_users(self, allowed_origin)
         authorizer = HttpJwtAuthorizer(
             "CognitoJwt",
             jwt_issuer=f"https://{self.users.user_pool.user_pool_provider_url}",

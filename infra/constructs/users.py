@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import cast
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cognito as cognito
@@ -11,7 +12,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.nag import acknowledge
-from infra.spec_user_pool import USER_POOL, USER_POOL_ACTIONS
+from infra.spec_user_pool import USER_POOL, USER_POOL_ACTIONS, oauth_client_settings
 
 MFA = {"OFF": cognito.Mfa.OFF, "OPTIONAL": cognito.Mfa.OPTIONAL, "ON": cognito.Mfa.REQUIRED}
 
@@ -26,10 +27,12 @@ class Users:
         self.user_pool.grant(grantee, *USER_POOL_ACTIONS[access])
 
 
-def build_users(scope: Construct) -> Users:
+def build_users(scope: Construct, app_base_url: str) -> Users:
     """The pool and its client in `scope` (the API construct: their logical ids, hence the deployed
-    pool and its users, stay those of the first deployments)."""
+    pool and its users, stay those of the first deployments). The client signs in through the hosted
+    pages with the code grant (and PKCE) only, back to the app at `app_base_url`."""
     user_pool = _user_pool(scope)
+    oauth = oauth_client_settings(app_base_url)
     return Users(
         user_pool,
         user_pool.add_client(
@@ -41,6 +44,19 @@ def build_users(scope: Construct) -> Users:
                 fullname="name" in USER_POOL.client_read_attributes,
             ),
             prevent_user_existence_errors=True,
+            # no secret (a browser holds the client: PKCE instead), as `GenerateSecret` absent says
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(
+                    authorization_code_grant=True, implicit_code_grant=False, client_credentials=False
+                ),
+                scopes=[
+                    cognito.OAuthScope.custom(scope)
+                    for scope in cast("list[str]", oauth["AllowedOAuthScopes"])
+                ],
+                callback_urls=cast("list[str]", oauth["CallbackURLs"]),
+                logout_urls=cast("list[str]", oauth["LogoutURLs"]),
+            ),
+            supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
         ),
     )
 
@@ -77,8 +93,11 @@ def _user_pool(scope: Construct) -> cognito.UserPool:
     acknowledge(
         user_pool,
         "AwsSolutions-COG2",
-        "MFA is optional by product decision: customers and their family members join by an emailed "
-        "invitation and must not need an authenticator app; every user can enrol TOTP, and threat "
-        "protection (Plus plan, full function) blocks risky sign-ins.",
+        "The pool offers TOTP to everyone and requires it of nobody, because one pool serves two kinds "
+        "of user. Firm staff: the API requires it (R-ID-4): every staff route answers 403 mfa_required "
+        "until our records hold their confirmed TOTP enrolment, checked with the pool "
+        "(POST /me/mfa/confirm), and their sign-ins then answer the TOTP challenge. Customers, family "
+        "members and external advisers join by an emailed invitation and need no authenticator app: "
+        "optional for them. Threat protection (Plus plan, full function) blocks risky sign-ins.",
     )
     return user_pool

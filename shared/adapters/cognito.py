@@ -16,6 +16,7 @@ from shared.adapters.aws_clients import aws_client
 from shared.domain.errors import Conflict, InvalidRequest
 from shared.ports.directory import DirectoryUser
 
+SOFTWARE_TOKEN_MFA = "SOFTWARE_TOKEN_MFA"  # noqa: S105 - Cognito's name for TOTP, not a password
 WEAK_PASSWORD_CODE = "weak_password"  # noqa: S105 - an error code, not a password
 ACCOUNT_EXISTS_CODE = "account_exists"
 
@@ -77,6 +78,11 @@ class CognitoDirectory:
 
     def enable_user(self, user_id: str) -> None:
         self._cognito.admin_enable_user(UserPoolId=self._user_pool_id, Username=user_id)
+
+    def totp_enabled(self, user_id: str) -> bool:
+        user = self._cognito.admin_get_user(UserPoolId=self._user_pool_id, Username=user_id)
+        enabled = SOFTWARE_TOKEN_MFA in (user.get("UserMFASettingList") or [])
+        return enabled and user.get("PreferredMfaSetting") == SOFTWARE_TOKEN_MFA
 
 
 def normalised(email: str) -> str:

@@ -44,3 +44,9 @@ class UserDirectory(Protocol):
         ...
 
     def enable_user(self, user_id: str) -> None: ...
+
+    def totp_enabled(self, user_id: str) -> bool:
+        """Whether the user's sign-in asks for a TOTP code: an authenticator app verified, enabled
+        and preferred for them (what they set with their own access token: AssociateSoftwareToken,
+        VerifySoftwareToken, SetUserMFAPreference)."""
+        ...

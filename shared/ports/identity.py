@@ -5,10 +5,12 @@ What services need from storage; `shared/adapters/dynamodb/` implements it, test
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from shared.domain.identity import CustomerLink, Firm, StaffMembership, UserProfile
+from shared.domain.mfa import MfaEnrolment
+from shared.ports.storage import TransactItem
 
 
 class IdentityStore(Protocol):
@@ -64,4 +66,13 @@ class IdentityStore(Protocol):
 
     def customer_link_op(self, user_id: str, link: CustomerLink) -> dict[str, Any]:
         """The link as a transaction item, written with the acceptance that creates it."""
+        ...
+
+    def get_mfa_enrolment(self, user_id: str) -> MfaEnrolment | None:
+        """Our record that the person's sign-in has a second factor (access pattern #90)."""
+        ...
+
+    def save_mfa_enrolment(self, enrolment: MfaEnrolment, also: Sequence[TransactItem]) -> bool:
+        """Put the enrolment only if the person has none, in one transaction with `also` (its audit
+        events); False, and nothing written, when they already had one."""
         ...

@@ -30,6 +30,8 @@ class CallerDescription:
     name: str | None
     staff_of: list[StaffOf]
     customer_of: list[CustomerOf]
+    mfa_required: bool  # on the staff of a firm: staff routes answer only with a second factor (R-ID-4)
+    mfa_enrolled: bool  # our record of it (POST /me/mfa/confirm)
 
 
 def describe_caller(principal: Principal, identities: IdentityStore) -> CallerDescription:
@@ -37,6 +39,7 @@ def describe_caller(principal: Principal, identities: IdentityStore) -> CallerDe
     memberships = active_memberships(identities, principal.user_id)
     links = identities.list_customer_links(principal.user_id)
     firms = identities.get_firms([m.firm_id for m in memberships] + [link.firm_id for link in links])
+    enrolled = bool(memberships) and identities.get_mfa_enrolment(principal.user_id) is not None
     return CallerDescription(
         user_id=principal.user_id,
         email=principal.email,
@@ -49,4 +52,6 @@ def describe_caller(principal: Principal, identities: IdentityStore) -> CallerDe
             for link in links
             if link.firm_id in firms
         ],
+        mfa_required=bool(memberships),
+        mfa_enrolled=enrolled,
     )

@@ -6,7 +6,11 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.spec import ROUTES, Route
-from infra.spec_user_pool import create_user_pool_client_request, create_user_pool_request
+from infra.spec_user_pool import (
+    create_user_pool_client_request,
+    create_user_pool_request,
+    oauth_client_settings,
+)
 from tests.infra.conftest import cdk_json_context
 from tests.infra.template_queries import Resources, function_id, of_type, referenced_ids
 
@@ -95,6 +99,26 @@ def test_the_pool_and_client_are_those_the_local_system_creates_from_the_spec(re
     assert set(client_properties["ReadAttributes"]) == set(local_client["ReadAttributes"])  # type: ignore[arg-type]
     # The deployed pool and client keep their logical ids (a new id would be a new pool without its users).
     assert (pool_id, client_id) == ("ApiUserPool5AB2526B", "ApiUserPoolWebClient14D21EAE")
+
+
+def test_the_app_client_signs_in_with_the_code_grant_only_back_to_the_app(resources: Resources) -> None:
+    """Issue 17 item 6: the authorization code grant (with PKCE: a public client, no secret), no
+    implicit grant; Cognito redirects only to the app's own pages on app_base_url."""
+    ((_, client),) = of_type(resources, "AWS::Cognito::UserPoolClient").items()
+    properties = client["Properties"]
+    app = cdk_json_context()["app_base_url"]
+    assert (
+        properties["AllowedOAuthFlows"] == ["code"] and properties["AllowedOAuthFlowsUserPoolClient"] is True
+    )
+    assert properties["CallbackURLs"] == [f"{app}/auth/callback"]
+    assert properties["LogoutURLs"] == [f"{app}/auth/signed-out"]
+    assert not properties.get("GenerateSecret")
+    for name, value in oauth_client_settings(app).items():  # what the spec declares, as declared
+        assert (
+            sorted(properties[name]) == sorted(value)
+            if isinstance(value, list)
+            else properties[name] == value
+        )
 
 
 def test_default_stage_logs_every_request_as_json_and_throttles(resources: Resources) -> None:

@@ -24,6 +24,7 @@ from tests.integration.onboarding_support import (
     OTHER_ADVISER,
     Person,
     call,
+    enrol_mfa,
     invitation_tokens,
     seed_firms,
 )
@@ -40,6 +41,7 @@ def seed_staff() -> None:
     identities = bootstrap.identity_repository()
     for person in (ASSISTANT, UNASSIGNED):
         identities.put_membership(StaffMembership(DEMO_FIRM.firm_id, person.sub, StaffRole.ADVISER))
+    enrol_mfa(ASSISTANT, UNASSIGNED)
 
 
 def item_count() -> int:

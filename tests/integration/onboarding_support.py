@@ -18,6 +18,7 @@ from shared import bootstrap
 from shared.adapters.dynamodb.identity_repository import IdentityRepository
 from shared.domain.accounts import SharedAccount
 from shared.domain.identity import Firm, StaffMembership, StaffRole
+from shared.domain.mfa import MfaEnrolment
 from tests.conftest import FakeLambdaContext, api_event
 from tests.fakes import FakeDirectory
 
@@ -40,7 +41,25 @@ def seed_firms() -> None:
     identities = IdentityRepository("data")
     identities.put_firm(OTHER_FIRM)
     identities.put_membership(StaffMembership(OTHER_FIRM.firm_id, OTHER_ADVISER.sub, StaffRole.ADMIN))
+    enrol_mfa(OTHER_ADVISER)
     boto3.client("sesv2").create_email_identity(EmailIdentity="no-reply@example.com")
+
+
+def enrol_mfa(*people: Any) -> None:
+    """These staff confirmed a TOTP second factor (every staff caller of the tests has: staff routes
+    answer 403 mfa_required without it, R-ID-4); the demo staff are enrolled by `seed_demo_data`."""
+    identities = bootstrap.identity_repository()
+    for person in people:
+        identities.save_mfa_enrolment(MfaEnrolment(person.sub, datetime(2026, 6, 1, tzinfo=UTC)), [])
+
+
+def confirm_totp(directory: FakeDirectory, person: Any) -> tuple[int, Any]:
+    """A new staff member's first step (R-ID-4): they enrol an authenticator app with the pool (in
+    `directory`, in memory), then confirm it through the API."""
+    from functions.platform_api import handler as platform
+
+    directory.totp.add(person.sub)
+    return call(platform, "POST", "/me/mfa/confirm", person)
 
 
 def use_fake_directory() -> FakeDirectory:

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -66,6 +66,17 @@ class Api:
         """An ID token of a password sign-in through the pool (`make token USER=… PASSWORD=…`)."""
         self.sign_ins += 1
         return self.pool.sign_in(email, password)
+
+    def enrol_totp(self, email: str, password: str, bearer: str) -> str:
+        """R-ID-4: a new staff member's staff routes answer 403 mfa_required until they enrol an
+        authenticator app with the pool and confirm it; their next sign-in asks for its code."""
+        assert self.call("GET", "/customers", bearer)[1]["code"] == "mfa_required"
+        self.pool.enrol_totp(email, password)
+        status, confirmed = self.call("POST", "/me/mfa/confirm", bearer)
+        assert status == 200 and confirmed["method"] == "totp", confirmed
+        with pytest.raises(SignInRefused, match="SOFTWARE_TOKEN_MFA"):  # a password alone no longer does
+            replace(self.pool, totp_secret="").sign_in(email, password)
+        return self.sign_in(email, password)
 
     def staff_token(self, email: str) -> str:
         """A demo staff member's token, signed in once for the module."""
@@ -283,6 +294,7 @@ def test_an_invited_staff_member_joins_with_a_new_account_and_the_invited_role(l
     status, me = api.call("GET", "/me", bearer)
     assert status == 200 and me["user_id"] == user["Username"], me
     assert [(s["firm_id"], s["role"]) for s in me["staff_of"]] == [(DEMO_FIRM.firm_id, role)]
+    bearer = api.enrol_totp(email, PASSWORD, bearer)
     assert api.call("GET", "/customers", bearer)[0] == 200  # a staff route answers
     status, staff = api.call("GET", "/staff", api.staff_token(ADMIN))
     assert status == 200 and [(m["role"], m["active"]) for m in staff["items"] if m["email"] == email] == [
@@ -323,6 +335,7 @@ def test_the_operator_creates_a_firm_whose_invited_admin_signs_in_and_runs_it(lo
     bearer = api.sign_in(email, PASSWORD)
     status, me = api.call("GET", "/me", bearer)
     assert status == 200 and [(s["firm_id"], s["role"]) for s in me["staff_of"]] == [(firm_id, "admin")], me
+    bearer = api.enrol_totp(email, PASSWORD, bearer)
     status, staff = api.call("GET", "/staff", bearer)
     assert status == 200 and [(m["name"], m["role"]) for m in staff["items"]] == [("Fay", "admin")], staff
     # The new firm's admin invites their staff; the demo firm's admin sees nothing of the new firm.

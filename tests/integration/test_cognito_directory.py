@@ -121,3 +121,30 @@ def test_the_pool_is_the_spec_s_nobody_signs_themselves_up_and_totp_is_offered(p
         "ALLOW_ADMIN_USER_PASSWORD_AUTH",
         "ALLOW_REFRESH_TOKEN_AUTH",
     }
+
+
+def test_totp_counts_once_an_authenticator_is_verified_enabled_and_preferred(pool, directory):
+    """What POST /me/mfa/confirm asks the pool (R-ID-4), after the app's calls with the user's access
+    token; moto keeps the flags as Cognito does (it checks codes only when told to)."""
+    user = directory.create_user("sam@example.org", GOOD_PASSWORD)
+    cognito = boto3.client("cognito-idp")
+    access = {
+        "AccessToken": sign_in(pool, "sam@example.org", GOOD_PASSWORD)["AuthenticationResult"]["AccessToken"]
+    }
+    assert directory.totp_enabled(user.user_id) is False
+    cognito.associate_software_token(**access)
+    cognito.verify_software_token(**access, UserCode="123456")
+    assert directory.totp_enabled(user.user_id) is False  # verified, not switched on
+    cognito.set_user_mfa_preference(
+        **access, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": False}
+    )
+    assert directory.totp_enabled(user.user_id) is False  # on, but not the factor the pool asks for
+    cognito.set_user_mfa_preference(
+        **access, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True}
+    )
+    assert directory.totp_enabled(user.user_id) is True
+    assert sign_in(pool, "sam@example.org", GOOD_PASSWORD)["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+    cognito.set_user_mfa_preference(
+        **access, SoftwareTokenMfaSettings={"Enabled": False, "PreferredMfa": False}
+    )
+    assert directory.totp_enabled(user.user_id) is False

@@ -32,6 +32,7 @@ from tests.integration.onboarding_support import (
     OTHER_ADVISER,
     Person,
     call,
+    enrol_mfa,
     seed_firms,
     shared_account,
     take_first_imports,
@@ -58,6 +59,7 @@ def customer_id(aws, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setattr(bootstrap, "exports", lambda: ports)
     seed_firms()
     bootstrap.identity_repository().put_membership(StaffMembership(FIRM, UNASSIGNED.sub, StaffRole.ADVISER))
+    enrol_mfa(UNASSIGNED)
     status, created = call(
         invitations,
         "POST",

@@ -9,6 +9,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import jwt
@@ -17,6 +18,7 @@ import pytest
 from local.demo_data import DEFAULT_TOKEN_USER
 from local.http_types import HttpRequest, HttpResponse, json_response
 from local.server import LocalHttpServer
+from local.user_pool import SignInRefused, running_pool
 from tests.local_system_support import LocalProcess, http_call, http_get, local_token, start_local_process
 
 JANE_PASSWORD = "Janes-Own-Passw0rd"  # a test account's password, on moto
@@ -136,6 +138,21 @@ def moving_the_clock_fires_the_reminder_that_fell_due(local: LocalProcess, admin
     assert len(reminders) == 1, local.output()
 
 
+def staff_sign_in_asks_for_the_authenticator_code(local: LocalProcess, pool: dict, token: str) -> None:
+    """R-ID-4 on `make run`: the demo staff enrolled TOTP in the pool (moto checks the codes) and in our
+    records; a password alone, or a wrong code, signs nobody in; the customer needs no app."""
+    assert pool["totp_secret"]
+    status, me = http_get(local.port, "/me", token)
+    assert status == 200 and (me["mfa_required"], me["mfa_enrolled"]) == (True, True), me
+    assert http_get(local.port, "/staff", token)[0] == 200
+    known = running_pool(local.port)
+    with pytest.raises(SignInRefused, match="SOFTWARE_TOKEN_MFA"):
+        replace(known, totp_secret="").sign_in(DEFAULT_TOKEN_USER)
+    with pytest.raises(SignInRefused):
+        replace(known, totp_secret="JBSWY3DPEHPK3PXP").sign_in(DEFAULT_TOKEN_USER)  # another app's codes
+    assert replace(known, totp_secret="").sign_in("customer@example.com").count(".") == 2
+
+
 def signing_in_goes_through_the_pool(local: LocalProcess, token: str) -> None:
     """`make token` printed an ID token of the local pool for its app client; the demo customer has a
     customer record (so can connect a bank); nobody else has a user until an invitation is accepted."""
@@ -152,6 +169,7 @@ def signing_in_goes_through_the_pool(local: LocalProcess, token: str) -> None:
         == jwt.get_unverified_header(token)["kid"]
     )
 
+    staff_sign_in_asks_for_the_authenticator_code(local, pool, token)
     refused = local.token("nobody@example.org")
     assert refused.returncode == 1 and refused.stdout == "" and "nobody@example.org" in refused.stderr
     assert local.token().returncode == 0 and local.token("customer@example.com").returncode == 0

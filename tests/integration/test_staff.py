@@ -16,7 +16,15 @@ from local.demo_data import DEMO_FIRM
 from shared import bootstrap
 from shared.domain.identity import StaffMembership, StaffRole, UserProfile
 from tests.integration.file_access_support import ASSISTANT, UNASSIGNED, seed_staff
-from tests.integration.onboarding_support import ADMIN, ADVISER, INVITEE, OTHER_ADVISER, Person, call
+from tests.integration.onboarding_support import (
+    ADMIN,
+    ADVISER,
+    INVITEE,
+    OTHER_ADVISER,
+    Person,
+    call,
+    enrol_mfa,
+)
 from tests.integration.staff_support import known, staff_directory
 from tests.integration.test_refresh_dashboard import dashboard, refresh_system, seed_engagement
 
@@ -31,6 +39,7 @@ def firm(aws, staff_directory):
     seed_staff()
     identities = bootstrap.identity_repository()
     identities.put_membership(StaffMembership(DEMO_FIRM.firm_id, NEWCOMER.sub, StaffRole.ADVISER))
+    enrol_mfa(NEWCOMER)
     identities.put_profile(UserProfile(NEWCOMER.sub, NEWCOMER.email, "Nina Newcomer"))
     known(staff_directory, ADMIN, ADVISER, ASSISTANT, UNASSIGNED, NEWCOMER, OTHER_ADVISER)
     return staff_directory

@@ -110,3 +110,17 @@ def test_the_rows_ride_on_the_customers_transaction_under_their_lock(side: Side)
     with pytest.raises(ConcurrentChange):  # the rows moved on: neither the customer nor they change
         side.customers.save(replace(saved, name="Janet"), saved, *stale)
     assert side.customers.get(FIRM, customer.customer_id) == saved
+
+
+def test_an_mfa_enrolment_is_written_once_with_its_audit_events_or_not_at_all(side: Side):
+    """R-ID-4 (#90): put only if absent, in one transaction with what it carries (its audit events)."""
+    from shared.domain.mfa import MfaEnrolment
+
+    identities = side.identities
+    first = MfaEnrolment("ann", NOW)
+    assert identities.get_mfa_enrolment("ann") is None
+    assert identities.save_mfa_enrolment(first, []) is True
+    assert identities.get_mfa_enrolment("ann") == first
+    assert identities.save_mfa_enrolment(replace(first, enrolled_at=NOW + timedelta(days=1)), []) is False
+    assert identities.get_mfa_enrolment("ann") == first  # the first one stands
+    assert identities.get_mfa_enrolment("bob") is None

@@ -22,6 +22,7 @@ from tests.integration.onboarding_support import (
     OTHER_ADVISER,
     Person,
     call,
+    confirm_totp,
     invitation_links,
     use_fake_directory,
 )
@@ -67,6 +68,8 @@ def test_an_invited_person_creates_their_account_and_their_next_request_is_staff
 
     [user_id] = directory.created
     member = Person(user_id, NELL)
+    assert call(invitations, "GET", "/staff", member)[1]["code"] == "mfa_required"  # R-ID-4
+    assert confirm_totp(directory, member)[0] == 200
     status, staff = call(invitations, "GET", "/staff", member)
     assert status == 200
     [me] = [m for m in staff["items"] if m["user_id"] == user_id]

@@ -15,7 +15,13 @@ import pytest
 from functions.invitations_api import handler as invitations
 from shared import bootstrap
 from tests.fakes import FakeDirectory
-from tests.integration.onboarding_support import Person, call, invitation_links, use_fake_directory
+from tests.integration.onboarding_support import (
+    Person,
+    call,
+    confirm_totp,
+    invitation_links,
+    use_fake_directory,
+)
 from tools import firms as tool
 
 PASSWORD = "Correct-Horse-42-battery"
@@ -70,12 +76,14 @@ def test_create_makes_the_firm_and_emails_its_admin_who_creates_an_account_and_a
     [user_id] = directory.created
     jane = Person(user_id, "jane@firm.example")
     member = {"user_id": user_id, "name": "Jane Doe", "email": jane.email, "role": "admin", "active": True}
+    assert confirm_totp(directory, jane)[0] == 200  # her second factor first (R-ID-4)
     assert call(invitations, "GET", "/staff", jane) == (200, {"items": [member]})
     actions = [(e.action, e.actor_id) for e in reversed(bootstrap.audit_log().page(firm_id)[0])]
     assert actions == [
         ("firm.created", "operator"),
         ("staff.invitation_sent", "operator"),
         ("staff.invitation_accepted", user_id),
+        ("staff.mfa_enrolled", user_id),
     ]
     status, listed = run("list", "--table-name", "data")
     assert (status, listed.split()[:2]) == (0, [firm_id, "Example"]) and "jane@firm.example" in listed

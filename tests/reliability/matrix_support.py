@@ -48,6 +48,7 @@ from tests.integration.onboarding_support import (
     OTHER_ADVISER,
     OTHER_FIRM,
     Person,
+    enrol_mfa,
     invitation_links,
     invitation_tokens,
     use_fake_directory,
@@ -366,6 +367,12 @@ def request(
     return Answer(response["statusCode"], response.get("body") or "")
 
 
+def ask(world: FirmWorld, route: Route, user: Any) -> Answer:
+    """`route` called by `user` on `world`'s objects, with a valid body when it reads one."""
+    body = BODIES[key(route)](world) if key(route) in BODIES else None
+    return request(route, user, path_parameters=world.path_parameters(route), body=body)
+
+
 def _ok(route_key: str, user: Any, **kwargs: Any) -> Any:
     answer = request(ROUTE_BY_KEY[route_key], user, **kwargs)
     assert answer.ok, (route_key, answer)
@@ -388,6 +395,7 @@ def _build_firm(sandboxes: Any, people: FirmPeople) -> FirmWorld:
     identities = bootstrap.identity_repository()
     for person, role in people.staff().values():
         identities.put_membership(StaffMembership(people.firm_id, person.sub, role))
+        enrol_mfa(person)
     ids["owner"], ids["firm"] = owner.sub, people.firm_id
     ids["staff_member"] = people.assigned.sub
     invited = {"email": people.staff_invitee.email, "name": "Staff Invitee", "role": "adviser"}
@@ -530,6 +538,11 @@ class Checkpoint:
         for box, state in zip(self._boxes, states, strict=True):
             box._state = state
         vars(self._directory).update(directory)
+
+    def after(self, route: Route, answer: Answer) -> None:
+        """Put the world back if `answer` says `route` may have changed it."""
+        if answer.ok and route.method != "GET":
+            self.restore()
 
 
 def items_of(world: FirmWorld, other: FirmWorld) -> dict[tuple[str, str], str]:

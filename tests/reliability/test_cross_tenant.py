@@ -98,6 +98,7 @@ NO_TENANT_OBJECT = {
     "POST /me/eula",
     "PUT /me/notification-preferences",  # the caller's own digest choice
     "PUT /firm/settings",  # the caller's own firm's retention period
+    "POST /me/mfa/confirm",  # the caller's own second factor (our record of what the pool says)
 }
 
 # Writes with no id that act on the caller's own items (like a list): probed with none, so A's items

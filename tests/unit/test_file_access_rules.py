@@ -73,6 +73,7 @@ class World(FakesWorld):
             (ADMIN, StaffRole.ADMIN),
         ):
             identities.put_membership(StaffMembership(FIRM_ID, staff.principal.user_id, role))
+            identities.enrol(staff.principal.user_id)
         _, invitation = issue_invitation(self.start, None)
         customer = Customer(
             firm_id=FIRM_ID, customer_id=FILE_ID, name="Jane Holder", email=HOLDER.email, owner_id="manager",

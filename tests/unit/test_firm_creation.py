@@ -14,8 +14,10 @@ import pytest
 from shared.auth import staff_context
 from shared.domain.errors import UpstreamUnavailable
 from shared.domain.identity import Firm, Principal, StaffMembership, StaffRole, UserProfile
+from shared.domain.mfa import MfaRequired
 from shared.services import firms
 from shared.services import staff_invitations as staff
+from shared.services.mfa import MfaPorts, confirm_mfa
 from tests.conftest import clock_start
 from tests.fakes import FakeClock, FakesWorld, refused
 from tests.staff_invitation_fakes import StaffInvitationFakes
@@ -39,6 +41,16 @@ def create(world: FakesWorld, email: str = "Jane@Firm.Example", **given: Any) ->
 def link(world: FakesWorld, email: str) -> str:
     """The token of the newest link emailed to `email`."""
     return world.fakes.email.tokens(email)[-1]
+
+
+def enrol_totp(world: FakesWorld, principal: Principal) -> None:
+    """What a new staff member does before staff routes answer (R-ID-4): enrol an authenticator app
+    with the pool, then confirm it (POST /me/mfa/confirm)."""
+    if principal.user_id not in world.fakes.directory.users:  # signed in: they have a pool account
+        world.fakes.directory.add(principal.user_id, principal.email)
+    world.fakes.directory.totp.add(principal.user_id)
+    ports = world.later()
+    confirm_mfa(MfaPorts(ports.identities, ports.directory, ports.audit, ports.clock), principal)
 
 
 def membership(world: FakesWorld, user_id: str, firm_id: str) -> StaffMembership | None:
@@ -76,7 +88,11 @@ def test_the_first_admin_follows_the_link_chooses_a_password_and_is_the_firms_ad
     assert (check.firm_name, check.role) == ("Example Advisory LLP", StaffRole.ADMIN)
     [user_id] = world.fakes.directory.created
     assert membership(world, user_id, firm.firm_id) == StaffMembership(firm.firm_id, user_id, StaffRole.ADMIN)
-    admin = staff_context(Principal(user_id, "jane@firm.example"), world.fakes.identities, firm.firm_id)
+    jane = Principal(user_id, "jane@firm.example")
+    with pytest.raises(MfaRequired):  # her sign-in has no second factor yet
+        staff_context(jane, world.fakes.identities, firm.firm_id)
+    enrol_totp(world, jane)
+    admin = staff_context(jane, world.fakes.identities, firm.firm_id)
     assert admin.is_admin
     assert world.fakes.identities.get_profile(user_id) == UserProfile(
         user_id, "jane@firm.example", "Jane Doe"
@@ -174,6 +190,7 @@ def test_an_admin_who_resends_an_invitation_becomes_its_sender(world):
     staff.accept_staff_invitation(
         world.later(), Principal("jane-sub", "jane@firm.example"), link(world, "jane@firm.example")
     )
+    enrol_totp(world, Principal("jane-sub", "jane@firm.example"))
     jane = staff_context(Principal("jane-sub", "jane@firm.example"), world.fakes.identities, firm.firm_id)
     dead = link(world, "max@firm.example")
     assert (

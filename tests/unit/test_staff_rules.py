@@ -67,9 +67,11 @@ def world() -> World:
     identities = world.fakes.identities
     for user_id, (role, name) in PEOPLE.items():
         identities.put_membership(StaffMembership(FIRM, user_id, role))
+        identities.enrol(user_id)
         identities.put_profile(UserProfile(user_id, f"{user_id}@firm.example", name))
         world.fakes.directory.add(user_id, f"{user_id}@firm.example")
     identities.put_membership(StaffMembership(OTHER_FIRM, "otto", StaffRole.ADMIN))
+    identities.enrol("otto")
     _, invitation = issue_invitation(world.start, None)
     customer = Customer(FIRM, CUSTOMER, "Jane", "jane@example.org", "owen", world.start, invitation, ("ada",))
     world.fakes.customers.save(customer, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.dynamodb import keys
@@ -17,9 +18,10 @@ from shared.adapters.dynamodb.client import (
 )
 from shared.domain.errors import StaffChanged
 from shared.domain.identity import CustomerLink, Firm, StaffMembership, StaffRole, UserProfile
+from shared.domain.mfa import MfaEnrolment
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
 
 @dataclass
@@ -137,6 +139,35 @@ class IdentityRepository:
         """The link as a transaction item, written with the acceptance that creates it."""
         return {"Put": {"TableName": self.table_name, "Item": to_item(_customer_link(user_id, link))}}
 
+    def get_mfa_enrolment(self, user_id: str) -> MfaEnrolment | None:
+        """Our record that the person's sign-in has a second factor (access pattern #90)."""
+        item = self._get(keys.user_pk(user_id), keys.MFA)
+        if item is None:
+            return None
+        return MfaEnrolment(user_id, datetime.fromisoformat(item["enrolled_at"]), item["method"])
+
+    def save_mfa_enrolment(self, enrolment: MfaEnrolment, also: Sequence[dict[str, Any]]) -> bool:
+        """Put the enrolment only if the person has none, in one transaction with `also` (its audit
+        events); False, and nothing written, when they already had one."""
+        item = {
+            "PK": keys.user_pk(enrolment.user_id),
+            "SK": keys.MFA,
+            "type": "mfa_enrolment",
+            "user_id": enrolment.user_id,
+            "method": enrolment.method,
+            "enrolled_at": enrolment.enrolled_at.isoformat(),
+        }
+        put = {
+            "TableName": self.table_name,
+            "Item": to_item(item),
+            "ConditionExpression": "attribute_not_exists(PK)",
+        }
+        try:
+            transact_or_raise([{"Put": put}, *also], _AlreadyEnrolled)
+        except _AlreadyEnrolled:
+            return False
+        return True
+
     def _batch_get(self, wanted: list[tuple[str, str]]) -> list[dict[str, Any]]:
         """The items with these (PK, SK), 100 per BatchGetItem (unprocessed keys asked again)."""
         return batch_get(self.table_name, [{"PK": pk, "SK": sk} for pk, sk in sorted(wanted)])
@@ -162,6 +193,10 @@ class IdentityRepository:
 
     def _query_prefix(self, pk: str, sk_prefix: str) -> list[dict[str, Any]]:
         return query_prefix(self.table_name, pk, sk_prefix)
+
+
+class _AlreadyEnrolled(Exception):
+    """The person's enrolment was there before this transaction (a repeated or concurrent confirm)."""
 
 
 def _membership(item: dict[str, Any]) -> StaffMembership:

@@ -112,6 +112,10 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |   | connection) and fixed window           |       | spend, all limits or none; TTL: a window later)     |
 
 
+|90 | a person's MFA enrolment (read on every | table | PK=USER#<sub>, SK=MFA (put if not exists, in one    |
+|   | staff request: R-ID-4)                 |       | transaction with its audit events)                  |
+
+
 |70 | the package values in use in a scope   | table | PK=FIRM#<firm>, SK=REFRESH_PACKAGES#ALL or          |
 |   | (a count per value, kept in the rows'  |       | REFRESH_PACKAGES#STAFF#<sub>                        |
 |   | transactions: one GetItem lists them)  |       |                                                     |
@@ -225,6 +229,7 @@ from datetime import UTC, date, datetime, time
 from ulid import ULID
 
 PROFILE = "PROFILE"
+MFA = "MFA"  # #90: the person's second factor, beside their profile
 FIRM = "FIRM"
 
 
