@@ -130,6 +130,7 @@ def test_the_customer_leaves_and_no_longer_resolves_as_that_firms_customer_nor_o
         lifecycle.leave_firm(ports, CUSTOMER_PERSON, FIRM, erase=False)
     fakes.identities.memberships[("owner-1", FIRM)] = StaffMembership(FIRM, "owner-1", StaffRole.ADVISER)
     fakes.identities.memberships[("admin-1", FIRM)] = StaffMembership(FIRM, "admin-1", StaffRole.ADMIN)
+    fakes.identities.enrol("owner-1", "admin-1")  # staff with their second factor (issue 17 item 6)
 
     def kind(user_id: str) -> CallerKind:
         found = file_caller(
