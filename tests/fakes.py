@@ -932,19 +932,24 @@ class FakeFiles:
         return [GrantRef(f, file, Subject(SubjectType(kind), i)) for _, (f, file, kind, i) in due]
 
     # entries
-    def put_entry(self, entry: Entry, *, new: bool, grant_absent: Subject | None = None) -> None:
-        self._write(put_item(self.entries, entry_key(entry), entry, absent if new else present), grant_absent)
+    def put_entry(
+        self, entry: Entry, *extra: TransactItem, new: bool, grant_absent: Subject | None = None
+    ) -> None:
+        put = put_item(self.entries, entry_key(entry), entry, absent if new else present)
+        self._write(put, grant_absent, extra)
 
-    def delete_entry(self, entry: Entry, *, grant_absent: Subject | None = None) -> None:
-        self._write(delete_item(self.entries, entry_key(entry), present), grant_absent)
+    def delete_entry(self, entry: Entry, *extra: TransactItem, grant_absent: Subject | None = None) -> None:
+        self._write(delete_item(self.entries, entry_key(entry), present), grant_absent, extra)
 
-    def _write(self, item: TransactItem, grant_absent: Subject | None) -> None:
+    def _write(
+        self, item: TransactItem, grant_absent: Subject | None, extra: tuple[TransactItem, ...]
+    ) -> None:
         [(_, spec)] = item.items()
-        if grant_absent is None:  # a single conditional write: NotFound when removed meanwhile
-            transact_write([item], canceled=NotFound)
+        if grant_absent is None:  # NotFound when removed meanwhile
+            transact_write([item, *extra], canceled=NotFound)
             return
         guard = check_item(self.grants, grant_key(*spec["Key"][:2], grant_absent), absent)
-        self.transact([item, guard])
+        self.transact([item, *extra, guard])
 
     # grants
     def save_grant(self, grant: Grant, previous: Grant | None, *extra: TransactItem) -> Grant:

@@ -68,12 +68,17 @@ class FileStore(Protocol):
 
     def get_donation(self, firm_id: str, file_id: str, donation_id: str) -> Donation | None: ...
 
-    def put_entry(self, entry: Entry, *, new: bool, grant_absent: Subject | None = None) -> None:
+    def put_entry(
+        self, entry: Entry, *extra: TransactItem, new: bool, grant_absent: Subject | None = None
+    ) -> None:
         """Create (`new`) or replace an entry that must still exist; with `grant_absent`, only while
         that subject has no grant (checked in the same transaction)."""
         ...
 
-    def delete_entry(self, entry: Entry, *, grant_absent: Subject | None = None) -> None: ...
+    def delete_entry(self, entry: Entry, *extra: TransactItem, grant_absent: Subject | None = None) -> None:
+        """Delete an entry that must still exist, with `extra` (its audit event), in one transaction;
+        with `grant_absent`, only while that subject has no grant."""
+        ...
 
 
 class GrantStore(Protocol):

@@ -24,7 +24,7 @@ from shared.observability import metrics
 from shared.ports.firm_bound import bind_ports
 from shared.ports.storage import TransactItem
 from shared.services import invitations
-from shared.services.customers import OnboardingPorts, audit_customer, visible_customer
+from shared.services.customers import OnboardingPorts, customer_event, visible_customer
 from shared.services.emails import invitation_email, invitation_link
 from shared.services.invitations import Events, RecordStore
 from shared.services.invitations import InvitationInvalid as InvitationInvalid
@@ -77,7 +77,7 @@ class CustomerInvitee:
     def invitee_name(self, record: Customer) -> str:
         return record.name
 
-    def bind(self, record: Customer, user_id: str) -> Customer:
+    def bind(self, record: Customer, user_id: str, *extra: TransactItem) -> Customer:
         """Accepting makes the person this firm's customer (their link to it)."""
         link = CustomerLink(record.firm_id, record.customer_id)
         return self.ports.customers.save(
@@ -85,6 +85,7 @@ class CustomerInvitee:
             record,
             self.ports.customers.token_delete(record.invitation.token_hash),
             self.ports.identities.customer_link_op(user_id, link),
+            *extra,
         )
 
     def letter(self, record: Customer, token: str, *, firm: Firm | None, reminder: bool) -> EmailMessage:
@@ -98,8 +99,13 @@ class CustomerInvitee:
             reminder=reminder,
         )
 
-    def audit(self, record: Customer, actor_id: str, action: str, details: Mapping[str, Any]) -> None:
-        audit_customer(self.ports, actor_id, record, action, dict(details))
+    def audit_op(
+        self, record: Customer, actor_id: str, action: str, details: Mapping[str, Any]
+    ) -> TransactItem:
+        return self.ports.audit.put_op(customer_event(self.ports, actor_id, record, action, dict(details)))
+
+    def audit_alone(self, record: Customer, actor_id: str, action: str, details: Mapping[str, Any]) -> None:
+        self.ports.audit.record(customer_event(self.ports, actor_id, record, action, dict(details)))
 
     def log_ref(self, record: Customer) -> dict[str, str]:
         return {"customer_id": record.customer_id}

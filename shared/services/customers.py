@@ -219,16 +219,18 @@ def review_account(
         ),
         customer,
         ports.accounts.put_op(reviewed, expected_status=AccountStatus.NEW),
+        ports.audit.put_op(
+            customer_event(
+                ports,
+                staff.principal.user_id,
+                customer,
+                f"account.{'accepted' if accepted else 'declined'}",
+                {"account_id": account_id},
+                target=("account", account_id),
+            )
+        ),
     )
     _notify_decision(ports, customer, reviewed, accepted, now)
-    audit_customer(
-        ports,
-        staff.principal.user_id,
-        customer,
-        f"account.{'accepted' if accepted else 'declined'}",
-        {"account_id": account_id},
-        target=("account", account_id),
-    )
     if accepted:
         _queue_first_import(ports, reviewed)
     return reviewed
@@ -292,14 +294,16 @@ def link_account(
         customer,
         ports.accounts.put_op(linked, expected_status=AccountStatus.ACCEPTED),
         *([ledger.use_op(chosen)] if chosen else []),
-    )
-    audit_customer(
-        ports,
-        staff.principal.user_id,
-        customer,
-        f"account.{'linked' if ledger_account else 'unlinked'}",
-        {"account_id": account_id},
-        target=("account", account_id),
+        ports.audit.put_op(
+            customer_event(
+                ports,
+                staff.principal.user_id,
+                customer,
+                f"account.{'linked' if ledger_account else 'unlinked'}",
+                {"account_id": account_id},
+                target=("account", account_id),
+            )
+        ),
     )
     return linked
 
@@ -341,24 +345,23 @@ def _notify_decision(
         )
 
 
-def audit_customer(
+def customer_event(
     ports: OnboardingPorts,
     actor_id: str,
     customer: Customer,
     action: str,
     details: dict | None = None,
     target: tuple[str, str] | None = None,
-) -> None:
+) -> AuditEvent:
+    """What happened to a customer (or one of its objects, `target`), by whom: ids only."""
     target_type, target_id = target or ("customer", customer.customer_id)
-    ports.audit.record(
-        AuditEvent(
-            firm_id=customer.firm_id,
-            actor_id=actor_id,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            details=details or {},
-            customer_id=customer.customer_id,
-            occurred_at=ports.clock(),
-        )
+    return AuditEvent(
+        firm_id=customer.firm_id,
+        actor_id=actor_id,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        details=details or {},
+        customer_id=customer.customer_id,
+        occurred_at=ports.clock(),
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
+from shared.domain.audit import AuditEvent
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.file_access import FileAction
 from shared.domain.files import (
@@ -23,7 +24,8 @@ from shared.domain.files import (
     Subject,
     SubjectType,
 )
-from shared.ports.files import FileContents
+from shared.ports.files import Entry, FileContents
+from shared.ports.storage import TransactItem
 from shared.services.file_access import (
     FileAccessPorts,
     FileActor,
@@ -72,7 +74,7 @@ def add_member(
         updated_by=scope.actor_id,
         updated_at=now,
     )
-    ports.files.put_entry(member, new=True)
+    ports.files.put_entry(member, _audited(ports, scope, "added", member), new=True)
     return member
 
 
@@ -103,7 +105,7 @@ def update_member(
         guard = Subject(SubjectType.MEMBER, member_id)
         if ports.grants.get_grant(scope.firm_id, scope.file_id, guard) is not None:
             raise Conflict("A member who was granted access keeps their relation.", code="member_has_access")
-    ports.files.put_entry(updated, new=False, grant_absent=guard)
+    ports.files.put_entry(updated, _audited(ports, scope, "changed", updated), new=False, grant_absent=guard)
     return updated
 
 
@@ -116,7 +118,7 @@ def remove_member(ports: FileAccessPorts, actor: FileActor, file_id: str, member
             "Revoke this member's access before removing them (a holder's or co-holder's is permanent).",
             code="member_has_access",
         )
-    ports.files.delete_entry(member, grant_absent=subject)
+    ports.files.delete_entry(member, _audited(ports, scope, "removed", member), grant_absent=subject)
 
 
 # patrimony inventory -------------------------------------------------------------------------
@@ -143,7 +145,7 @@ def add_patrimony_item(
         updated_by=scope.actor_id,
         updated_at=now,
     )
-    ports.files.put_entry(item, new=True)
+    ports.files.put_entry(item, _audited(ports, scope, "added", item), new=True)
     return item
 
 
@@ -169,13 +171,14 @@ def update_patrimony_item(
         updated_by=scope.actor_id,
         updated_at=ports.clock(),
     )
-    ports.files.put_entry(updated, new=False)
+    ports.files.put_entry(updated, _audited(ports, scope, "changed", updated), new=False)
     return updated
 
 
 def remove_patrimony_item(ports: FileAccessPorts, actor: FileActor, file_id: str, item_id: str) -> None:
     scope, ports = open_file(ports, actor, file_id, FileAction.EDIT_PATRIMONY)
-    ports.files.delete_entry(_patrimony_item(ports, scope, item_id))
+    item = _patrimony_item(ports, scope, item_id)
+    ports.files.delete_entry(item, _audited(ports, scope, "removed", item))
 
 
 # donations inventory -------------------------------------------------------------------------
@@ -206,7 +209,7 @@ def add_donation(
         updated_by=scope.actor_id,
         updated_at=now,
     )
-    ports.files.put_entry(donation, new=True)
+    ports.files.put_entry(donation, _audited(ports, scope, "added", donation), new=True)
     return donation
 
 
@@ -236,13 +239,14 @@ def update_donation(
         updated_by=scope.actor_id,
         updated_at=ports.clock(),
     )
-    ports.files.put_entry(updated, new=False)
+    ports.files.put_entry(updated, _audited(ports, scope, "changed", updated), new=False)
     return updated
 
 
 def remove_donation(ports: FileAccessPorts, actor: FileActor, file_id: str, donation_id: str) -> None:
     scope, ports = open_file(ports, actor, file_id, FileAction.EDIT_DONATIONS)
-    ports.files.delete_entry(_donation(ports, scope, donation_id))
+    donation = _donation(ports, scope, donation_id)
+    ports.files.delete_entry(donation, _audited(ports, scope, "removed", donation))
 
 
 # simulations and reports ---------------------------------------------------------------------
@@ -262,11 +266,37 @@ def add_document(
         created_by=scope.actor_id,
         created_at=now,
     )
-    ports.files.put_entry(document, new=True)
+    ports.files.put_entry(document, _audited(ports, scope, "added", document), new=True)
     return document
 
 
 # helpers -------------------------------------------------------------------------------------
+_ENTRY_TYPES: dict[type, tuple[str, str]] = {  # an entry's kind in the audit log, and its id field
+    FamilyMember: ("member", "member_id"),
+    PatrimonyItem: ("patrimony_item", "item_id"),
+    Donation: ("donation", "donation_id"),
+    FileDocument: ("document", "document_id"),
+}
+
+
+def _audited(ports: FileAccessPorts, scope: FileScope, verb: str, entry: Entry) -> TransactItem:
+    """The audit event of a change to the file's contents (`file.<kind>_<verb>`, ids only), written in
+    the change's own transaction."""
+    kind, id_field = _ENTRY_TYPES[type(entry)]
+    if isinstance(entry, FileDocument):
+        kind = entry.kind.value
+    event = AuditEvent(
+        firm_id=scope.firm_id,
+        actor_id=scope.actor_id,
+        action=f"file.{kind}_{verb}",
+        target_type=kind,
+        target_id=str(getattr(entry, id_field)),
+        occurred_at=ports.clock(),
+        customer_id=scope.file_id,
+    )
+    return ports.audit.put_op(event)
+
+
 def _patrimony_item(ports: FileAccessPorts, scope: FileScope, item_id: str) -> PatrimonyItem:
     item = ports.files.get_patrimony_item(scope.firm_id, scope.file_id, item_id)
     if item is None:

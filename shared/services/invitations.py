@@ -137,6 +137,7 @@ class Events:
     accepted: str
     reminded: str
     expired: str
+    email_failed: str  # recorded as sent (or reminded) but the email could not be sent
 
     @classmethod
     def prefixed(cls, prefix: str, **named: str) -> Events:
@@ -192,16 +193,23 @@ class InvitationKind(Protocol[R]):
     def invitee_name(self, record: R) -> str: ...
 
     # what differs
-    def bind(self, record: R, user_id: str) -> R:
+    def bind(self, record: R, user_id: str, *extra: TransactItem) -> R:
         """What accepting grants: `record` bound to the person, and the token consumed (a
-        conditional delete), in one transaction; raises `concurrent` when it lost a race."""
+        conditional delete), in one transaction with `extra` (its audit event); raises `concurrent`
+        when it lost a race."""
         ...
 
     def letter(self, record: R, token: str, *, firm: Firm | None, reminder: bool) -> EmailMessage | None:
         """The invitation email, or None when there is nothing to invite to any more."""
         ...
 
-    def audit(self, record: R, actor_id: str, action: str, details: Mapping[str, Any]) -> None: ...
+    def audit_op(self, record: R, actor_id: str, action: str, details: Mapping[str, Any]) -> TransactItem:
+        """The audit event of what happened to the record, to write in the change's transaction."""
+        ...
+
+    def audit_alone(self, record: R, actor_id: str, action: str, details: Mapping[str, Any]) -> None:
+        """An audit event with no change to write with (an email that could not be sent)."""
+        ...
 
     def log_ref(self, record: R) -> dict[str, str]: ...  # ids only, never the address
 
@@ -230,10 +238,15 @@ def issue(
     old = kind.invitation(previous) if previous is not None else None
     if old is not None:
         operations.insert(0, kind.store.token_drop(old.token_hash))
+    events = audit if audit is not None else [(_sent(kind, old), {})]
+    operations += [kind.audit_op(record, actor_id, action, details) for action, details in events]
     saved = kind.store.save(record, previous, *operations)
-    for action, details in audit if audit is not None else [(_sent(kind, old), {})]:
-        kind.audit(saved, actor_id, action, details)
-    _deliver(kind, saved, token, firm=ports.identities.get_firm(saved.firm_id), reminder=False)
+    try:
+        _deliver(kind, saved, token, firm=ports.identities.get_firm(saved.firm_id), reminder=False)
+    except UpstreamUnavailable:
+        # Saved and audited as sent, but no email left: the log says so (the link works once resent).
+        kind.audit_alone(saved, actor_id, kind.events.email_failed, {})
+        raise
     return saved
 
 
@@ -259,9 +272,8 @@ def resend(
 def revoke(kind: InvitationKind[R], record: R, *, actor_id: str) -> R:
     invitation = _open_invitation(kind, record)
     revoked = kind.with_invitation(record, replace(invitation, status=InvitationStatus.REVOKED))
-    saved = kind.store.save(revoked, record, kind.store.token_drop(invitation.token_hash))
-    kind.audit(saved, actor_id, kind.events.revoked, {})
-    return saved
+    audited = kind.audit_op(revoked, actor_id, kind.events.revoked, {})
+    return kind.store.save(revoked, record, kind.store.token_drop(invitation.token_hash), audited)
 
 
 # the link ------------------------------------------------------------------------------------
@@ -312,11 +324,10 @@ def accept_with_new_account(kind: InvitationKind[R], token: str, password: str) 
 
 def _bind(kind: InvitationKind[R], record: R, user_id: str, email: str, details: Mapping[str, Any]) -> R:
     try:
-        bound = kind.bind(record, user_id)
+        bound = kind.bind(record, user_id, kind.audit_op(record, user_id, kind.events.accepted, details))
     except kind.concurrent:  # used or changed meanwhile: the same answer as a used token
         raise InvitationInvalid() from None
     kind.ports.identities.put_profile_if_absent(UserProfile(user_id, email, kind.invitee_name(record)))
-    kind.audit(bound, user_id, kind.events.accepted, details)
     return bound
 
 
@@ -347,8 +358,8 @@ def _remind_or_expire(
         return NOT_DUE
     if invitation.status is InvitationStatus.SENT and now >= invitation.expires_at:
         expired = kind.with_invitation(record, replace(invitation, status=InvitationStatus.EXPIRED))
-        kind.store.save(expired, record, kind.store.token_drop(invitation.token_hash))
-        kind.audit(expired, SYSTEM_ACTOR, kind.events.expired, {})
+        audited = kind.audit_op(expired, SYSTEM_ACTOR, kind.events.expired, {})
+        kind.store.save(expired, record, kind.store.token_drop(invitation.token_hash), audited)
         return "expired"
     firm = firm_of(record.firm_id)
     age = invitation.reminder_due(now, firm.timezone if firm else "UTC")
@@ -367,16 +378,18 @@ def _remind_or_expire(
     if letter is None:
         return "skipped"  # nothing to invite to any more
     store = kind.store
-    claimed = store.save(reminded, record, store.token_put(reminded))
+    audited = kind.audit_op(reminded, SYSTEM_ACTOR, kind.events.reminded, {"days": age})
+    claimed = store.save(reminded, record, store.token_put(reminded), audited)
     try:
         _send(kind, claimed, letter)
     except UpstreamUnavailable:
         # Not sent: put everything back (the link already emailed keeps working) so that the next
-        # run tries again.
-        store.save(kind.with_invitation(claimed, invitation), claimed, store.token_drop(fresh.token_hash))
+        # run tries again; the log says the reminder it recorded was not sent after all.
+        released = kind.with_invitation(claimed, invitation)
+        failed = kind.audit_op(released, SYSTEM_ACTOR, kind.events.email_failed, {"days": age})
+        store.save(released, claimed, store.token_drop(fresh.token_hash), failed)
         return "failed"
     store.transact([store.token_drop(invitation.token_hash)])  # the previous link stops working now
-    kind.audit(claimed, SYSTEM_ACTOR, kind.events.reminded, {"days": age})
     return "reminders_sent"
 
 

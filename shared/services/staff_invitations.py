@@ -44,6 +44,7 @@ from shared.ports.directory import UserDirectory
 from shared.ports.identity import IdentityStore
 from shared.ports.limits import Limiter
 from shared.ports.staff_invitations import StaffInvitationStore
+from shared.ports.storage import TransactItem
 from shared.services import invitations
 from shared.services.emails import staff_invitation_email, staff_invitation_link
 from shared.services.invitations import Events, InvitationInvalid, RecordStore
@@ -129,7 +130,7 @@ class StaffInvitee:
     def invitee_name(self, record: StaffInvitation) -> str:
         return record.name
 
-    def bind(self, record: StaffInvitation, user_id: str) -> StaffInvitation:
+    def bind(self, record: StaffInvitation, user_id: str, *extra: TransactItem) -> StaffInvitation:
         """Accepting makes the person an active member with the invited role; refused if they
         already are a member of the firm, active or deactivated."""
         identities = self.ports.identities
@@ -157,6 +158,7 @@ class StaffInvitee:
             record,
             self.ports.invitations.token_delete(record.invitation.token_hash, must_exist=True),
             identities.new_membership_op(membership),
+            *extra,
         )
 
     def letter(
@@ -172,19 +174,29 @@ class StaffInvitee:
             reminder=reminder,
         )
 
-    def audit(self, record: StaffInvitation, actor_id: str, action: str, details: Mapping[str, Any]) -> None:
+    def audit_op(
+        self, record: StaffInvitation, actor_id: str, action: str, details: Mapping[str, Any]
+    ) -> TransactItem:
+        return self.ports.audit.put_op(self._event(record, actor_id, action, details))
+
+    def audit_alone(
+        self, record: StaffInvitation, actor_id: str, action: str, details: Mapping[str, Any]
+    ) -> None:
+        self.ports.audit.record(self._event(record, actor_id, action, details))
+
+    def _event(
+        self, record: StaffInvitation, actor_id: str, action: str, details: Mapping[str, Any]
+    ) -> AuditEvent:
         issued = action in (self.events.sent, self.events.resent)  # the role the link offers
         event_details = {**({"role": record.role.value} if issued else {}), **details}
-        self.ports.audit.record(
-            AuditEvent(
-                record.firm_id,
-                actor_id,
-                action,
-                "staff_invitation",
-                record.invitation_id,
-                event_details,
-                self.ports.clock(),
-            )
+        return AuditEvent(
+            record.firm_id,
+            actor_id,
+            action,
+            "staff_invitation",
+            record.invitation_id,
+            event_details,
+            self.ports.clock(),
         )
 
     def log_ref(self, record: StaffInvitation) -> dict[str, str]:

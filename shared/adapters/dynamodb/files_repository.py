@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import dynamodb_client, query_prefix, to_item
+from shared.adapters.dynamodb.client import query_prefix, to_item, transact_or_raise
 from shared.adapters.dynamodb.grants_repository import (
     grant_from_item,
     grant_key,
@@ -77,47 +77,51 @@ class FilesRepository:
         return _donation(item) if item else None
 
     # section entries ---------------------------------------------------------------------
-    def put_entry(self, entry: Entry, *, new: bool, grant_absent: Subject | None = None) -> None:
-        """Create (`new`) or replace an entry that must still exist; with `grant_absent`, only
-        while that subject has no grant (checked in the same transaction)."""
+    def put_entry(
+        self, entry: Entry, *extra: TransactItem, new: bool, grant_absent: Subject | None = None
+    ) -> None:
+        """Create (`new`) or replace an entry that must still exist, with `extra` (its audit event), in
+        one transaction; with `grant_absent`, only while that subject has no grant."""
         put: TransactItem = {
             "TableName": self.table_name,
             "Item": to_item(_entry_values(entry)),
             "ConditionExpression": "attribute_not_exists(PK)" if new else "attribute_exists(PK)",
         }
-        self._write(put, "Put", entry.firm_id, entry.file_id, grant_absent)
+        self._write({"Put": put}, entry, grant_absent, extra)
 
-    def delete_entry(self, entry: Entry, *, grant_absent: Subject | None = None) -> None:
+    def delete_entry(self, entry: Entry, *extra: TransactItem, grant_absent: Subject | None = None) -> None:
         values = _entry_values(entry)
         delete: TransactItem = {
             "TableName": self.table_name,
             "Key": to_item({"PK": values["PK"], "SK": values["SK"]}),
             "ConditionExpression": "attribute_exists(PK)",
         }
-        self._write(delete, "Delete", entry.firm_id, entry.file_id, grant_absent)
+        self._write({"Delete": delete}, entry, grant_absent, extra)
 
     # helpers -----------------------------------------------------------------------------
     def _write(
-        self, operation: TransactItem, verb: str, firm_id: str, file_id: str, grant_absent: Subject | None
+        self,
+        operation: TransactItem,
+        entry: Entry,
+        grant_absent: Subject | None,
+        extra: tuple[TransactItem, ...],
     ) -> None:
-        client = dynamodb_client()
-        if grant_absent is None:
-            try:
-                if verb == "Put":
-                    client.put_item(**operation)
-                else:
-                    client.delete_item(**operation)
-            except client.exceptions.ConditionalCheckFailedException:
-                raise NotFound() from None  # removed meanwhile (a new id never collides: ULIDs)
+        """One transaction: the entry's write (NotFound when it was removed meanwhile: a new id never
+        collides), its extra writes, and the check that the subject has no grant."""
+        items = [operation, *extra]
+        if grant_absent is not None:
+            items.append(
+                {
+                    "ConditionCheck": {
+                        "TableName": self.table_name,
+                        "Key": to_item(grant_key(entry.firm_id, entry.file_id, grant_absent)),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                }
+            )
+            transact_file_items(items)
             return
-        guard = {
-            "ConditionCheck": {
-                "TableName": self.table_name,
-                "Key": to_item(grant_key(firm_id, file_id, grant_absent)),
-                "ConditionExpression": "attribute_not_exists(PK)",
-            }
-        }
-        transact_file_items([{verb: operation}, guard])
+        transact_or_raise(items, NotFound)
 
     def _get(self, firm_id: str, file_id: str, sk: str) -> dict[str, Any] | None:
         return read_item(self.table_name, keys.customer_collection_pk(firm_id, file_id), sk)

@@ -3,6 +3,7 @@ the audit record every change of access writes (R-ROLE-3)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from shared.auth import customer_records
@@ -11,6 +12,7 @@ from shared.domain.file_access import CallerKind, FileAction, grantee_kind
 from shared.domain.files import AccessLevel, Subject, SubjectType
 from shared.domain.identity import Principal
 from shared.ports.files import GrantRef
+from shared.ports.storage import TransactItem
 from shared.services.file_access.ports import (
     AccessView,
     AdviserAccess,
@@ -109,31 +111,41 @@ def list_my_files(ports: FileAccessPorts, principal: Principal) -> list[MyFile]:
     return found
 
 
-def _audit(
-    ports: FileAccessPorts, scope: FileScope, action: str, subject: Subject, details: dict[str, Any]
+def access_op(
+    ports: FileAccessPorts, scope: FileScope, action: str, subject: Subject, details: Mapping[str, Any]
+) -> TransactItem:
+    """The audit event of a change to the file's access, written in the change's own transaction."""
+    return ports.audit.put_op(
+        access_event(ports, scope.firm_id, scope.file_id, scope.actor_id, action, subject, details)
+    )
+
+
+def record_access(
+    ports: FileAccessPorts, scope: FileScope, action: str, subject: Subject, details: Mapping[str, Any]
 ) -> None:
-    _record(ports, scope.firm_id, scope.file_id, scope.actor_id, action, subject, details)
+    """An audit event with no change to write with (a refused revoke)."""
+    ports.audit.record(
+        access_event(ports, scope.firm_id, scope.file_id, scope.actor_id, action, subject, details)
+    )
 
 
-def _record(
+def access_event(
     ports: FileAccessPorts,
     firm_id: str,
     file_id: str,
     actor_id: str,
     action: str,
     subject: Subject,
-    details: dict[str, Any],
-) -> None:
+    details: Mapping[str, Any],
+) -> AuditEvent:
     """Who did what to whose access, when (R-ROLE-3): ids and levels only, never contact details."""
-    ports.audit.record(
-        AuditEvent(
-            firm_id=firm_id,
-            actor_id=actor_id,
-            action=action,
-            target_type=subject.type.value,
-            target_id=subject.subject_id,
-            details=details,
-            customer_id=file_id,
-            occurred_at=ports.clock(),
-        )
+    return AuditEvent(
+        firm_id=firm_id,
+        actor_id=actor_id,
+        action=action,
+        target_type=subject.type.value,
+        target_id=subject.subject_id,
+        details=dict(details),
+        customer_id=file_id,
+        occurred_at=ports.clock(),
     )

@@ -23,7 +23,7 @@ from shared.domain.notifications import Notification
 from shared.observability import logger, metrics
 from shared.services import invitations
 from shared.services.emails import file_access_email
-from shared.services.file_access.access_log import _audit
+from shared.services.file_access.access_log import access_op, record_access
 from shared.services.file_access.invitations import GranteeInvitee
 from shared.services.file_access.ports import FileAccessPorts, FileActor, FileScope, new_id
 from shared.services.file_access.scope import open_file
@@ -81,9 +81,11 @@ def register_adviser(
         registered_by=scope.actor_id,
         registered_at=now,
     )
-    ports.files.put_entry(adviser, new=True)
     subject = Subject(SubjectType.ADVISER, adviser.adviser_id)
-    _audit(ports, scope, "access.adviser_registered", subject, {"adviser_type": adviser_type.value})
+    details = {"adviser_type": adviser_type.value}
+    ports.files.put_entry(
+        adviser, access_op(ports, scope, "access.adviser_registered", subject, details), new=True
+    )
     return adviser
 
 
@@ -154,10 +156,8 @@ def _grant(
             )
         if changed == previous:
             return previous
-        saved = grants.save_grant(changed, previous)
-        if level is not previous.level:
-            _audit(ports, scope, "access.level_changed", subject, level_change)
-        return saved
+        audited = [access_op(ports, scope, "access.level_changed", subject, level_change)]
+        return grants.save_grant(changed, previous, *(audited if level is not previous.level else []))
     # Still waiting for its person: saving it again sends a fresh invitation (the old link dies).
     audit: list[tuple[str, dict[str, Any]]] = []
     if level is not previous.level:
@@ -212,8 +212,8 @@ def _new_grant(
             None,
             grants.subject_exists(scope.firm_id, scope.file_id, subject),
             grants.link_put(bound, scope.customer.name),
+            access_op(ports, scope, "access.granted", subject, details | {"via": "account"}),
         )
-        _audit(ports, scope, "access.granted", subject, details | {"via": "account"})
         _notify_access(ports, scope.customer, saved, now)
     else:  # no account: an invitation, reminded after 7 and 30 days
         saved = invitations.issue(
@@ -244,7 +244,9 @@ def _revoke(ports: FileAccessPorts, scope: FileScope, subject: Subject) -> None:
     if grant is None:
         raise NotFound("This person has no access to revoke.", code="access_not_found")
     if grant.central:  # R-ACC-4
-        _audit(ports, scope, "access.revoke_refused", subject, {"reason": "holder_access_is_permanent"})
+        record_access(
+            ports, scope, "access.revoke_refused", subject, {"reason": "holder_access_is_permanent"}
+        )
         raise Conflict(
             "Access granted to the holder or a co-holder of a file can never be revoked.",
             code="access_irrevocable",
@@ -254,14 +256,8 @@ def _revoke(ports: FileAccessPorts, scope: FileScope, subject: Subject) -> None:
         operations.append(grants.link_delete(grant))
     if grant.invitation is not None:
         operations.append(grants.token_delete(grant.invitation.token_hash, must_exist=False))
-    grants.transact(operations)
-    _audit(
-        ports,
-        scope,
-        "access.revoked",
-        subject,
-        {"subject_type": subject.type.value, "level": grant.level.value},
-    )
+    details = {"subject_type": subject.type.value, "level": grant.level.value}
+    grants.transact([*operations, access_op(ports, scope, "access.revoked", subject, details)])
 
 
 def _notify_access(ports: FileAccessPorts, customer: Customer, grant: Grant, now: datetime) -> None:

@@ -19,9 +19,10 @@ from shared.domain.errors import Conflict, FileChanged
 from shared.domain.file_access import grantee_kind
 from shared.domain.files import Grant
 from shared.domain.identity import Firm, Principal
+from shared.ports.storage import TransactItem
 from shared.services import invitations
 from shared.services.emails import file_invitation_email, file_invitation_link
-from shared.services.file_access.access_log import _record
+from shared.services.file_access.access_log import access_event
 from shared.services.file_access.ports import FileAccessPorts, FileInvitationCheck, MyFile
 from shared.services.invitations import Events, InvitationInvalid, RecordStore
 
@@ -78,7 +79,7 @@ class GranteeInvitee:
     def invitee_name(self, record: Grant) -> str:
         return record.grantee_name
 
-    def bind(self, record: Grant, user_id: str) -> Grant:
+    def bind(self, record: Grant, user_id: str, *extra: TransactItem) -> Grant:
         """Accepting gives the person the access: the grant bound to them, their link to the file,
         and the grantee index for the address the invitation went to (the token proves it), which
         never takes an address already mapped to someone else. One person, one grant per file."""
@@ -98,6 +99,7 @@ class GranteeInvitee:
             grants.token_delete(record.invitation.token_hash, must_exist=True),
             grants.link_put(record.bound_to(user_id), customer.name),
             grants.account_put(record.email, user_id),
+            *extra,
         )
 
     def letter(self, record: Grant, token: str, *, firm: Firm | None, reminder: bool) -> EmailMessage | None:
@@ -115,8 +117,17 @@ class GranteeInvitee:
             reminder=reminder,
         )
 
-    def audit(self, record: Grant, actor_id: str, action: str, details: Mapping[str, Any]) -> None:
-        _record(self.ports, record.firm_id, record.file_id, actor_id, action, record.subject, dict(details))
+    def audit_op(self, record: Grant, actor_id: str, action: str, details: Mapping[str, Any]) -> TransactItem:
+        event = access_event(
+            self.ports, record.firm_id, record.file_id, actor_id, action, record.subject, details
+        )
+        return self.ports.audit.put_op(event)
+
+    def audit_alone(self, record: Grant, actor_id: str, action: str, details: Mapping[str, Any]) -> None:
+        event = access_event(
+            self.ports, record.firm_id, record.file_id, actor_id, action, record.subject, details
+        )
+        self.ports.audit.record(event)
 
     def log_ref(self, record: Grant) -> dict[str, str]:
         return {"file_id": record.file_id, "subject_id": record.subject.subject_id}
