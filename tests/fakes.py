@@ -254,6 +254,13 @@ class FakeAccounts:
         condition = absent if expected_status is None else Has("status", expected_status)
         return put_item(self.accounts, key, account, condition)
 
+    def assign_lines(
+        self, firm_id: str, customer_id: str, lines: list[BankTransaction], *extra: TransactItem
+    ) -> None:
+        puts = [put_item(self.lines, (firm_id, customer_id, line_sort_key(line)), line) for line in lines]
+        transact_write([*puts, *extra])
+        self._sorted = None
+
     def write_transactions(
         self, firm_id: str, customer_id: str, puts: list[BankTransaction], deletes: Sequence[str] = ()
     ) -> None:

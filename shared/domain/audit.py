@@ -31,14 +31,18 @@ class AuditKind(StrEnum):
 
     ACCESS = "access"  # client-file grants, levels, invitations of grantees
     ACCOUNT = "account"  # shared accounts accepted, declined, linked
+    ASSIGNMENT = "assignment"  # assignment rules, bank lines assigned by hand or by the rules
     CONNECTION = "connection"  # consents started, completed, reauthorised, deauthorised, status
     CUSTOMER = "customer"  # assignment and transfer of customers
     EXPORT = "export"  # CSV exports requested, completed, downloaded
+    ERASURE = "erasure"  # erasure requests, approvals, a worker's failures
+    FILE = "file"  # a client file's contents: members, patrimony, donations, simulations, reports
     FIRM = "firm"  # a firm created
     IMPORT = "import"  # imports asked for by staff
     INVITATION = "invitation"  # customer invitations
     LEDGER_ACCOUNT = "ledger_account"  # the chart of accounts
     READ = "read"  # staff reads of bank data, exports and file contents
+    RELATIONSHIP = "relationship"  # a customer's relationship with the firm ended
     REFRESH = "refresh"  # Data Refresh triggers and fan-outs
     STAFF = "staff"  # staff roles, (de)activation and staff invitations
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from shared.domain.accounts import AccountProblem, AccountStatus, BankTransaction, SharedAccount
+from shared.ports.storage import TransactItem
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,13 @@ class AccountStore(Protocol):
 
     def put_op(self, account: SharedAccount, *, expected_status: AccountStatus | None) -> dict[str, Any]:
         """A transaction item writing `account`; `expected_status` None means it must be new."""
+        ...
+
+    def assign_lines(
+        self, firm_id: str, customer_id: str, lines: list[BankTransaction], *extra: TransactItem
+    ) -> None:
+        """Lines whose assignment changed, written in one transaction with `extra` (their audit event):
+        at most LINES_PER_TRANSACTION lines."""
         ...
 
     def write_transactions(

@@ -24,7 +24,9 @@ class AssignmentStore(Protocol):
         `extra` (marking its ledger account used); a failed `extra` is a LedgerAccountChanged."""
         ...
 
-    def delete_rule(self, firm_id: str, rule_id: str) -> None: ...
+    def delete_rule(self, firm_id: str, rule_id: str, *extra: TransactItem) -> None:
+        """Delete a rule that exists (NotFound otherwise), in one transaction with `extra`."""
+        ...
 
     def unassigned(
         self, firm_id: str, customer_id: str, *, cursor: str | None = None, limit: int = 100

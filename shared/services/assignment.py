@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from ulid import ULID
 
@@ -10,20 +11,32 @@ from shared.auth import FirmAction, authorize
 from shared.clock import now as business_now
 from shared.domain.accounts import BankTransaction
 from shared.domain.assignment import AssignmentRule, first_match
+from shared.domain.audit import AuditEvent
 from shared.domain.errors import InvalidRequest, NotFound
 from shared.domain.identity import StaffContext
 from shared.observability import metrics
 from shared.ports.accounts import AccountStore
 from shared.ports.assignment import AssignmentStore
+from shared.ports.audit import AuditTrail
 from shared.ports.ledger import LedgerStore
 from shared.services.customers import OnboardingPorts, visible_customer
 from shared.services.ledger import pick_ledger_account
 
 PAGE = 100
+LINES_PER_TRANSACTION = 99  # and the audit event: a transaction holds at most 100 writes
 
 
-def auto_assign(assignment: AssignmentStore, accounts: AccountStore, firm_id: str, customer_id: str) -> int:
-    """Run the rules over the customer's unassigned booked lines; returns how many were assigned."""
+def auto_assign(
+    assignment: AssignmentStore,
+    accounts: AccountStore,
+    audit: AuditTrail,
+    firm_id: str,
+    customer_id: str,
+    actor: str,
+    at: datetime,
+) -> int:
+    """Run the rules over the customer's unassigned booked lines; returns how many were assigned.
+    Each transaction of assigned lines carries its audit event (which rules, how many lines)."""
     rules = assignment.rules(firm_id)
     if not rules:
         return 0
@@ -43,7 +56,14 @@ def auto_assign(assignment: AssignmentStore, accounts: AccountStore, firm_id: st
                         assigned_by=found.by,
                     )
                 )
-        accounts.write_transactions(firm_id, customer_id, matched)  # batches of 25, leaves the index
+        for start in range(0, len(matched), LINES_PER_TRANSACTION):
+            chunk = matched[start : start + LINES_PER_TRANSACTION]
+            rules_used = sorted({line.assigned_by for line in chunk if line.assigned_by})
+            event = AuditEvent(
+                firm_id, actor, "assignment.lines_auto_assigned", "customer", customer_id,
+                {"lines": len(chunk), "rules": " ".join(rules_used)}, at, customer_id,
+            )  # fmt: skip
+            accounts.assign_lines(firm_id, customer_id, chunk, audit.put_op(event))  # leaves the index
         assigned += len(matched)
         if cursor is None:
             break
@@ -57,7 +77,10 @@ def auto_assign_now(
     """Seed 003 "Auto assign bank lines", on demand."""
     authorize(staff, FirmAction.ASSIGN_LINES)
     visible_customer(ports, staff, customer_id)
-    return auto_assign(assignment, ports.accounts, staff.firm_id, customer_id)
+    actor = staff.principal.user_id
+    return auto_assign(
+        assignment, ports.accounts, ports.audit, staff.firm_id, customer_id, actor, ports.clock()
+    )
 
 
 def unassigned_lines(
@@ -97,8 +120,13 @@ def assign_line(
         category=category,
         assigned_by=staff.principal.user_id,
     )
+    chosen_as = {"ledger_account": assigned.ledger_account or "", "category": category or ""}
+    event = AuditEvent(
+        staff.firm_id, staff.principal.user_id, "assignment.line_assigned", "line", line_id,
+        chosen_as, ports.clock(), customer_id,
+    )  # fmt: skip
     # Marked used in the same write: a chart account a booked line names is archived, never deleted.
-    assignment.save_line(assigned, *([ledger.use_op(chosen)] if chosen else []))
+    assignment.save_line(assigned, ports.audit.put_op(event), *([ledger.use_op(chosen)] if chosen else []))
     return assigned
 
 
@@ -110,6 +138,7 @@ def list_rules(assignment: AssignmentStore, staff: StaffContext) -> list[Assignm
 def save_rule(
     assignment: AssignmentStore,
     ledger: LedgerStore,
+    audit: AuditTrail,
     staff: StaffContext,
     rule: AssignmentRule,
     *,
@@ -128,10 +157,20 @@ def save_rule(
         ledger_account=chosen.code if chosen else None,
     )
     uses = [ledger.use_op(chosen)] if chosen else []
-    assignment.put_rule(saved, *uses, must_exist=rule_id is not None)
+    action = "assignment.rule_changed" if rule_id else "assignment.rule_created"
+    event = _rule_event(staff, action, saved.rule_id, {"ledger_account": saved.ledger_account or ""})
+    assignment.put_rule(saved, audit.put_op(event), *uses, must_exist=rule_id is not None)
     return saved
 
 
-def delete_rule(assignment: AssignmentStore, staff: StaffContext, rule_id: str) -> None:
+def delete_rule(assignment: AssignmentStore, audit: AuditTrail, staff: StaffContext, rule_id: str) -> None:
     authorize(staff, FirmAction.MANAGE_ASSIGNMENT_RULES)
-    assignment.delete_rule(staff.firm_id, rule_id)
+    assignment.delete_rule(
+        staff.firm_id, rule_id, audit.put_op(_rule_event(staff, "assignment.rule_deleted", rule_id, {}))
+    )
+
+
+def _rule_event(staff: StaffContext, action: str, rule_id: str, details: dict[str, str]) -> AuditEvent:
+    return AuditEvent(
+        staff.firm_id, staff.principal.user_id, action, "assignment_rule", rule_id, details, business_now()
+    )

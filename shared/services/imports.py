@@ -188,7 +188,9 @@ def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
         report.outcome = Outcome.ACCOUNTS_UNAVAILABLE
     elif report.written:
         # R-IMP-3: the firm's rules run over the new unassigned lines after each import.
-        report.assigned = auto_assign(ports.assignment, ports.accounts, job.firm_id, job.customer_id)
+        report.assigned = auto_assign(
+            ports.assignment, ports.accounts, ports.audit, job.firm_id, job.customer_id, SYSTEM, ports.clock()
+        )
     _record_outcome(ports, connection, report.outcome)
     return _finish(report)
 

@@ -84,7 +84,9 @@ def list_rules(staff: Staff) -> list[RuleOut]:
 @router.post("/assignment-rules", tags=TAGS, summary="Add a rule (admins)", status_code=201)
 def create_rule(body: RuleIn, staff: Staff) -> Response[RuleOut]:
     ledger = bootstrap.ledger_for(staff).ledger
-    saved = assignment.save_rule(bootstrap.assignment_for(staff), ledger, staff, _rule(body), rule_id=None)
+    saved = assignment.save_rule(
+        bootstrap.assignment_for(staff), ledger, bootstrap.audit_for(staff), staff, _rule(body), rule_id=None
+    )
     return Response(status_code=201, content_type="application/json", body=RuleOut.of(saved))
 
 
@@ -92,13 +94,20 @@ def create_rule(body: RuleIn, staff: Staff) -> Response[RuleOut]:
 def replace_rule(rule_id: RuleId, body: RuleIn, staff: Staff) -> RuleOut:
     ledger = bootstrap.ledger_for(staff).ledger
     return RuleOut.of(
-        assignment.save_rule(bootstrap.assignment_for(staff), ledger, staff, _rule(body), rule_id=rule_id)
+        assignment.save_rule(
+            bootstrap.assignment_for(staff),
+            ledger,
+            bootstrap.audit_for(staff),
+            staff,
+            _rule(body),
+            rule_id=rule_id,
+        )
     )
 
 
 @router.delete("/assignment-rules/<rule_id>", tags=TAGS, summary="Delete a rule (admins)", status_code=204)
 def delete_rule(rule_id: RuleId, staff: Staff) -> Response[None]:
-    assignment.delete_rule(bootstrap.assignment_for(staff), staff, rule_id)
+    assignment.delete_rule(bootstrap.assignment_for(staff), bootstrap.audit_for(staff), staff, rule_id)
     return Response(status_code=204)
 
 

@@ -9,11 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import batch_write, dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.client import batch_write, dynamodb_client, from_item, to_item, write_chained
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
 from shared.domain.accounts import AccountProblem, AccountStatus, BankTransaction, SharedAccount
 from shared.domain.errors import InvalidRequest
 from shared.ports.accounts import TransactionPage
+from shared.ports.storage import TransactItem
 
 
 @dataclass
@@ -88,6 +89,14 @@ class AccountsRepository:
         return {"Put": put}
 
     # transactions ------------------------------------------------------------------------
+    def assign_lines(
+        self, firm_id: str, customer_id: str, lines: list[BankTransaction], *extra: TransactItem
+    ) -> None:
+        puts: list[TransactItem] = [
+            {"Put": {"TableName": self.table_name, "Item": to_item(transaction_item(line))}} for line in lines
+        ]
+        write_chained([*puts, *extra])
+
     def write_transactions(
         self, firm_id: str, customer_id: str, puts: list[BankTransaction], deletes: Sequence[str] = ()
     ) -> None:

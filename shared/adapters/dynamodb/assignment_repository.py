@@ -67,17 +67,13 @@ class AssignmentRepository:
                 raise LedgerAccountChanged() from None
             raise  # a conflict with another transaction or throttling: not a changed account
 
-    def delete_rule(self, firm_id: str, rule_id: str) -> None:
-        try:
-            dynamodb_client().delete_item(
-                TableName=self.table_name,
-                Key=to_item({"PK": keys.firm_pk(firm_id), "SK": keys.rule_sk(rule_id)}),
-                ConditionExpression="attribute_exists(PK)",
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise NotFound() from None
-            raise
+    def delete_rule(self, firm_id: str, rule_id: str, *extra: TransactItem) -> None:
+        delete = {
+            "TableName": self.table_name,
+            "Key": to_item({"PK": keys.firm_pk(firm_id), "SK": keys.rule_sk(rule_id)}),
+            "ConditionExpression": "attribute_exists(PK)",
+        }
+        transact_or_raise([{"Delete": delete}, *extra], NotFound)
 
     def unassigned(
         self, firm_id: str, customer_id: str, *, cursor: str | None = None, limit: int = 100
