@@ -168,7 +168,7 @@ class RefreshJobStore(Protocol):
 class EulaStore(Protocol):
     """Who accepted which version of the end-user licence agreement (R-REF-3)."""
 
-    def record_eula(self, user_id: str, version: str, at: datetime) -> datetime:
+    def record_eula(self, user_id: str, version: str, at: datetime, *extra: TransactItem) -> datetime:
         """Record the acceptance once; accepting again keeps (and returns) the first time."""
         ...
 

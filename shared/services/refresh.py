@@ -101,8 +101,18 @@ def accept_eula(ports: RefreshPorts, principal: Principal, version: str) -> Eula
     current = ports.index.current_eula_version
     if version != current:
         raise Conflict(f"The current EULA is version {current}.", code="eula_version_outdated")
-    accepted_at = ports.index.eula.record_eula(principal.user_id, current, ports.index.clock())
-    for link in ports.identities.list_customer_links(principal.user_id):  # each firm, bound to it
+    now = ports.index.clock()
+    links = ports.identities.list_customer_links(principal.user_id)
+    # Each firm the person is a customer of records their consent to the version, with it.
+    events = [
+        AuditEvent(link.firm_id, principal.user_id, "customer.eula_accepted", "customer", link.customer_id,
+                   {"version": current}, now, link.customer_id)
+        for link in links
+    ]  # fmt: skip
+    accepted_at = ports.index.eula.record_eula(
+        principal.user_id, current, now, *(ports.audit.put_op(event) for event in events)
+    )
+    for link in links:  # each firm, bound to it
         sync_engagement(bind_ports(ports.index, link.firm_id), link.firm_id, link.customer_id)
     return EulaAcceptance(current, accepted_at)
 

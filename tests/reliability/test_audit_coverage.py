@@ -44,10 +44,13 @@ __all__ = ["matrix_directory", "sandboxes"]
 # Items that are not a firm's record of what happened, by what their keys start with, and why.
 NOT_FIRM_DATA = {
     "BUDGET#": "today's requests spent per provider account (R-IMP-4): a counter, not a change",
+    "LIMIT#": "an abuse limit's counter (shared/domain/limits.py): what was spent, not a change",
     "NOTIFICATION#": "a person marking their own notification read",
     "DIGEST_PREFERENCE": "a staff member's own email digest preference",
-    "EULA#": "a person's acceptance of a EULA version: itself the append-only record of that consent "
-    "(time and version, put only if absent), the person's and not one firm's",
+    "EULA#": "a person's acceptance of a EULA version: their own append-only record (put only if absent); "
+    "each firm they are a customer of gets a `customer.eula_accepted` event with it",
+    "REFRESH#ROW#": "the Data Refresh dashboard's rows: a projection rewritten from the customer and "
+    "connection records, whose changes are audited themselves",
 }
 # Response fields that make a GET a read of bank data or of a client file's contents.
 READ_FIELDS = {"amount", "balance", "patrimony", "donations", "documents", "download_url"}

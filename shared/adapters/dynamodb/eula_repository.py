@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from botocore.exceptions import ClientError
-
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item, transact_or_raise
+from shared.ports.storage import TransactItem
 
 
 @dataclass
@@ -17,26 +16,27 @@ class EulaRepository:
 
     table_name: str
 
-    def record_eula(self, user_id: str, version: str, at: datetime) -> datetime:
-        """Record the acceptance once; accepting again keeps (and returns) the first time."""
+    def record_eula(self, user_id: str, version: str, at: datetime, *extra: TransactItem) -> datetime:
+        """Record the acceptance once, with `extra` (its audit events) in the same transaction;
+        accepting again writes nothing and returns the first time."""
+        put = {
+            "TableName": self.table_name,
+            "Item": to_item(
+                {
+                    "PK": keys.user_pk(user_id),
+                    "SK": keys.eula_sk(version),
+                    "type": "eula_acceptance",
+                    "version": version,
+                    "accepted_at": at.isoformat(),
+                }
+            ),
+            "ConditionExpression": "attribute_not_exists(PK)",
+        }
         try:
-            dynamodb_client().put_item(
-                TableName=self.table_name,
-                Item=to_item(
-                    {
-                        "PK": keys.user_pk(user_id),
-                        "SK": keys.eula_sk(version),
-                        "type": "eula_acceptance",
-                        "version": version,
-                        "accepted_at": at.isoformat(),
-                    }
-                ),
-                ConditionExpression="attribute_not_exists(PK)",
-            )
+            transact_or_raise([{"Put": put}, *extra], _AcceptedBefore)
             return at
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        except _AcceptedBefore:
+            pass
         item = self._get(user_id, version)
         return datetime.fromisoformat(item["accepted_at"]) if item else at
 
@@ -50,3 +50,7 @@ class EulaRepository:
             ConsistentRead=True,
         )
         return from_item(response["Item"]) if "Item" in response else None
+
+
+class _AcceptedBefore(Exception):
+    """The person had accepted this version already."""
