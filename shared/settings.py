@@ -33,6 +33,7 @@ class Settings:
     user_pool_id: str  # the Cognito user pool people sign in through (invitations' accounts, staff)
     export_queue_url: str = ""  # CSV exports to write (issue 16)
     export_bucket_name: str = ""  # the private bucket the CSV files go to
+    credential_key_id: str = ""  # the KMS key that seals provider credentials (issue 17)
 
 
 @cache
@@ -58,6 +59,7 @@ def get_settings() -> Settings:
         user_pool_id=env("USER_POOL_ID", ""),
         export_queue_url=env("EXPORT_QUEUE_URL", ""),
         export_bucket_name=env("EXPORT_BUCKET_NAME", ""),
+        credential_key_id=env("CREDENTIAL_KEY_ID", ""),
     )
 
 

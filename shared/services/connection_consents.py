@@ -29,6 +29,7 @@ from shared.domain.identity import Principal, StaffContext
 from shared.observability import logger
 from shared.ports.connections import ConnectionAddress
 from shared.ports.firm_bound import bind_ports
+from shared.services.credentials import provider_credential
 from shared.services.connections import (
     ConnectionsPorts,
     audit_connection,
@@ -98,7 +99,7 @@ def _begin_consent(ports: ConnectionsPorts, connection: Connection, previous: Co
             redirect_url=ports.redirect_urls.get(connection.provider),
             user_id=connection.user_id,
             webhook_url=f"{ports.api_base_url}/webhooks/{connection.provider}",
-            update_consent=connection.credential if previous is not None else None,
+            update_consent=_credential_if_any(ports, connection) if previous is not None else None,
         )
     )
     # A new consent on a revoked connection starts it again (pending until the bank answers).
@@ -177,7 +178,9 @@ def complete_consent(
     if connection.consent_handle is None:
         raise Conflict("There is no consent in progress on this connection.", code="no_consent_in_progress")
     completion = CompletionInput(
-        consent_handle=connection.consent_handle, public_token=public_token, credential=connection.credential
+        consent_handle=connection.consent_handle,
+        public_token=public_token,
+        credential=_credential_if_any(ports, connection),
     )
     return _complete(ports, connection, completion)
 
@@ -225,7 +228,7 @@ def deauthorise(ports: ConnectionsPorts, caller: Principal | StaffContext, conne
         connection, ports = own_connection(ports, caller, connection_id)
         actor = caller.user_id
     if connection.credential:
-        ports.providers(connection.provider).revoke(connection.credential)
+        ports.providers(connection.provider).revoke(provider_credential(ports.credentials, connection))
     revoked = replace(
         connection.with_status(ConnectionStatus.REVOKED, ports.clock()),
         consent_handle=None,
@@ -238,3 +241,8 @@ def deauthorise(ports: ConnectionsPorts, caller: Principal | StaffContext, conne
     saved = save_connection(ports, revoked, connection, *extra)
     audit_connection(ports, actor, saved, "connection.deauthorised")
     return saved
+
+
+def _credential_if_any(ports: ConnectionsPorts, connection: Connection) -> str | None:
+    """The clear credential for a provider call that takes one when there is one (an update)."""
+    return provider_credential(ports.credentials, connection) if connection.credential is not None else None
