@@ -29,7 +29,6 @@ from shared.domain.identity import Principal, StaffContext
 from shared.observability import logger
 from shared.ports.connections import ConnectionAddress
 from shared.ports.firm_bound import bind_ports
-from shared.services.credentials import provider_credential
 from shared.services.connections import (
     ConnectionsPorts,
     audit_connection,
@@ -38,6 +37,7 @@ from shared.services.connections import (
     save_connection,
     staff_connection,
 )
+from shared.services.credentials import provider_credential
 
 
 @dataclass(frozen=True)

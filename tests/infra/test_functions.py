@@ -126,7 +126,9 @@ def test_no_policy_allows_data_or_queue_actions_on_every_resource(resources: Res
     for policy_id, policy in of_type(resources, "AWS::IAM::Policy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if any(
-                action.startswith(("dynamodb:", "sqs:", "ses:", "secretsmanager:", "cognito-idp:", "s3:", "kms:"))
+                action.startswith(
+                    ("dynamodb:", "sqs:", "ses:", "secretsmanager:", "cognito-idp:", "s3:", "kms:")
+                )
                 for action in actions(statement)
             ):
                 assert "*" not in statement["Resource"], f"{policy_id}: {statement}"

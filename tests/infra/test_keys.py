@@ -17,7 +17,11 @@ from tests.infra.template_queries import (
 
 
 def granted(access: str, key: str) -> set[str]:
-    return {name for name, spec in FUNCTIONS.items() if any(g.resource == key and g.access == access for g in spec.grants)}
+    return {
+        name
+        for name, spec in FUNCTIONS.items()
+        if any(g.resource == key and g.access == access for g in spec.grants)
+    }
 
 
 def roles_allowed(resources: Resources, action: str) -> dict[str, set[str]]:
@@ -58,7 +62,9 @@ def test_only_the_functions_that_call_the_provider_may_open_credentials(resource
 
 def test_no_role_may_reencrypt_make_data_keys_or_use_kms_wildcards(resources: Resources) -> None:
     for name in FUNCTIONS:
-        kms_actions = {a for s in policy_statements(resources, name) for a in actions(s) if a.startswith("kms:")}
+        kms_actions = {
+            a for s in policy_statements(resources, name) for a in actions(s) if a.startswith("kms:")
+        }
         assert kms_actions <= {"kms:Encrypt", "kms:Decrypt"}, name
 
 

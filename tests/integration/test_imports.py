@@ -431,7 +431,9 @@ def test_an_import_takes_every_booked_line_up_to_the_firms_last_closed_day_and_n
         if a.status.value == "accepted"
     ]
     truth = sandboxes.provider("gocardless").fetch_transactions(
-        provider_credential(ports.credentials, connection), account.provider_account_id, DateWindow(until - timedelta(days=10), until)
+        provider_credential(ports.credentials, connection),
+        account.provider_account_id,
+        DateWindow(until - timedelta(days=10), until),
     )
     bank_days = {t.booking_date.isoformat() for t in truth.added if t.booking_date and not t.pending}
     assert bank_days and bank_days <= booked

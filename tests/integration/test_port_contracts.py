@@ -73,7 +73,6 @@ def stores(request: pytest.FixtureRequest) -> Stores:
     from shared.adapters.dynamodb.accounts_repository import AccountsRepository
     from shared.adapters.dynamodb.connections_repository import ConnectionsRepository
     from shared.adapters.dynamodb.imports_repository import ImportsRepository
-
     from shared.bootstrap import credential_vault
 
     connections = ConnectionsRepository("data", credential_vault())

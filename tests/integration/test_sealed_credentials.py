@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -42,7 +43,7 @@ from shared.ports.connections import ConnectionAddress
 from shared.services.credentials import provider_credential
 from tests.bars import SUM_KEY
 from tests.conftest import counting_aws_calls
-from tests.integration.connection_support import PLAID_BANK, jane_with_plaid, plaid_public_token
+from tests.integration.connection_support import PLAID_BANK, jane_with_plaid, link_plaid
 from tests.integration.onboarding_support import ADMIN, INVITEE, call, take_first_imports
 from tests.integration.test_imports import deliver
 
@@ -74,14 +75,8 @@ def a_connection(connection_id: str, credential: str | None = TOKEN, firm_id: st
 def every_item() -> Iterator[dict[str, Any]]:
     """Every item of every table the spec declares (a test's read of the whole store, not the app's)."""
     for spec in TABLES.values():
-        for page in dynamodb_client().get_paginator("scan").paginate(TableName=_table_name(spec.env)):
+        for page in dynamodb_client().get_paginator("scan").paginate(TableName=os.environ[spec.env]):
             yield from page["Items"]
-
-
-def _table_name(env: str) -> str:
-    import os
-
-    return os.environ[env]
 
 
 def plaintext_hits(tokens: set[str], value: Any) -> int:
@@ -115,7 +110,9 @@ def test_a_credential_seals_and_opens_for_its_own_firm_and_connection_only(aws):
 @pytest.mark.parametrize(
     "damage",
     [
-        lambda s: replace(s, ciphertext=base64.b64encode(base64.b64decode(s.ciphertext)[:-1] + b"x").decode()),
+        lambda s: replace(
+            s, ciphertext=base64.b64encode(base64.b64decode(s.ciphertext)[:-1] + b"x").decode()
+        ),
         lambda s: replace(s, ciphertext="not base64!"),
         lambda s: replace(s, scheme="clear"),
     ],
@@ -156,7 +153,10 @@ def test_a_ciphertext_moved_to_another_connections_item_does_not_open(aws):
     assert isinstance(first.credential, SealedCredential)
     dynamodb_client().update_item(  # someone with write access copies c-1's token into c-2's item
         TableName="data",
-        Key={"PK": {"S": keys.customer_collection_pk(FIRM, second.customer_id)}, "SK": {"S": keys.connection_sk("c-2")}},
+        Key={
+            "PK": {"S": keys.customer_collection_pk(FIRM, second.customer_id)},
+            "SK": {"S": keys.connection_sk("c-2")},
+        },
         UpdateExpression="SET credential_sealed = :moved",
         ExpressionAttributeValues={":moved": {"S": first.credential.ciphertext}},
     )
@@ -169,7 +169,10 @@ def test_a_ciphertext_moved_to_another_connections_item_does_not_open(aws):
 def test_a_clear_item_written_before_sealing_is_read_once_and_sealed_by_its_next_save(aws):
     repository = ConnectionsRepository("data", vault())
     saved = repository.save(a_connection("c-1", credential=None), None)
-    key = {"PK": {"S": keys.customer_collection_pk(FIRM, saved.customer_id)}, "SK": {"S": keys.connection_sk("c-1")}}
+    key = {
+        "PK": {"S": keys.customer_collection_pk(FIRM, saved.customer_id)},
+        "SK": {"S": keys.connection_sk("c-1")},
+    }
     dynamodb_client().update_item(  # as items were written before this change
         TableName="data",
         Key=key,
@@ -212,23 +215,6 @@ def issued_tokens(sandboxes, monkeypatch) -> set[str]:
     return tokens
 
 
-def link_another_plaid_bank(sandboxes) -> str:
-    _, started = call(
-        connections_api, "POST", "/connections", INVITEE, body={"provider": "plaid", "institution_id": PLAID_BANK}
-    )
-    connection_id: str = started["connection"]["connection_id"]
-    status, _ = call(
-        connections_api,
-        "POST",
-        "/connections/{connection_id}/complete",
-        INVITEE,
-        path_parameters={"connection_id": connection_id},
-        body={"public_token": plaid_public_token(sandboxes, started["link_token"])},
-    )
-    assert status == 200
-    return connection_id
-
-
 def accept_all_and_import(customer_id: str) -> int:
     """The admin accepts every new account; the worker runs the imports that queued (real handler)."""
     ids = {"customer_id": customer_id}
@@ -241,7 +227,9 @@ def accept_all_and_import(customer_id: str) -> int:
     lines = dynamodb_client().query(
         TableName="data",
         KeyConditionExpression="PK = :pk",
-        ExpressionAttributeValues={":pk": {"S": keys.customer_transactions_pk(DEMO_FIRM.firm_id, customer_id)}},
+        ExpressionAttributeValues={
+            ":pk": {"S": keys.customer_transactions_pk(DEMO_FIRM.firm_id, customer_id)}
+        },
         Select="COUNT",
     )
     return int(lines["Count"])
@@ -251,14 +239,15 @@ def test_plaid_tokens_are_stored_sealed_imports_work_and_no_item_holds_a_token(
     sandboxes, issued_tokens, request, caplog
 ):
     customer_id, _ = jane_with_plaid(sandboxes)
-    link_another_plaid_bank(sandboxes)
+    link_plaid(sandboxes)
     imported = accept_all_and_import(customer_id)
 
     assert len(issued_tokens) == 2 and imported > 0  # two Items linked, their lines imported
     sealed = [
         item
         for item in every_item()
-        if item.get("type") == {"S": "connection"} and item.get("credential_scheme") == {"S": CREDENTIAL_SCHEME}
+        if item.get("type") == {"S": "connection"}
+        and item.get("credential_scheme") == {"S": CREDENTIAL_SCHEME}
     ]
     assert len(sealed) == 2
     found = plaintext_tokens(issued_tokens)
@@ -274,11 +263,15 @@ def test_listing_connections_never_decrypts_and_a_provider_call_decrypts_once(sa
     with counting_aws_calls("kms") as listing:
         assert call(connections_api, "GET", "/connections", INVITEE)[0] == 200
         path = "/customers/{customer_id}/connections"
-        assert call(connections_api, "GET", path, ADMIN, path_parameters={"customer_id": customer_id})[0] == 200
+        assert (
+            call(connections_api, "GET", path, ADMIN, path_parameters={"customer_id": customer_id})[0] == 200
+        )
     assert listing == {}
     with counting_aws_calls("kms") as refreshing:
         path = "/connections/{connection_id}/refresh"
-        status, _ = call(connections_api, "POST", path, INVITEE, path_parameters={"connection_id": connection_id})
+        status, _ = call(
+            connections_api, "POST", path, INVITEE, path_parameters={"connection_id": connection_id}
+        )
     assert status == 202 and refreshing == {"Decrypt": 1}
 
 
@@ -291,5 +284,7 @@ def test_readers_without_the_decrypt_grant_get_ciphertext_under_a_rotated_key(sa
     assert connection.connection_id == connection_id
     assert isinstance(connection.credential, SealedCredential)
     kms = boto3.client("kms")
-    rotation = kms.get_key_rotation_status(KeyId=kms.describe_key(KeyId=vault().key_id)["KeyMetadata"]["KeyId"])
+    rotation = kms.get_key_rotation_status(
+        KeyId=kms.describe_key(KeyId=vault().key_id)["KeyMetadata"]["KeyId"]
+    )
     assert rotation["KeyRotationEnabled"] is True

@@ -46,10 +46,8 @@ def sealed_world(*accounts: str, sealed_for: str = CONNECTION) -> Any:
 
 def test_an_import_opens_the_credential_once_and_the_provider_gets_it_clear():
     fakes = sealed_world("p-a", "p-b")
-    provider = RecordingProvider(
-        feed_per_account=True,
-        script={"p-a": [page(added=[line("t-1", "-1.00", account="p-a")])], "p-b": [page(added=[line("t-2", "-2.00", account="p-b")])]},
-    )  # fmt: skip
+    script = {a: [page(added=[line(f"t-{a}", "-1.00", account=a)])] for a in ("p-a", "p-b")}
+    provider = RecordingProvider(feed_per_account=True, script=script)
 
     report = import_connection(fakes.ports(provider, lambda: NOW), JOB)
 
@@ -80,4 +78,6 @@ def test_a_clear_credential_from_before_sealing_is_used_as_it_is_and_sealed_by_t
     assert set(provider.credentials) == {"credential"} and fakes.connections.vault.opened == 0
     saved = fakes.connections.rows[ADDRESS]  # the job recorded its outcome on the connection
     assert saved.version > 1 and isinstance(saved.credential, SealedCredential)
-    assert fakes.connections.vault.open(saved.credential, firm_id=FIRM, connection_id=CONNECTION) == "credential"
+    assert (
+        fakes.connections.vault.open(saved.credential, firm_id=FIRM, connection_id=CONNECTION) == "credential"
+    )

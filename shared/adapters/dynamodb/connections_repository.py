@@ -130,7 +130,9 @@ class ConnectionsRepository:
         if not isinstance(connection.credential, str):
             return connection
         if self.vault is None:
-            raise RuntimeError("this connections repository has no credential vault: it cannot save a credential")
+            raise RuntimeError(
+                "this connections repository has no credential vault: it cannot save a credential"
+            )
         sealed = self.vault.seal(
             connection.credential, firm_id=connection.firm_id, connection_id=connection.connection_id
         )
