@@ -12,19 +12,17 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 import boto3
 import pytest
 
 from functions.connections_api import handler as connections_api
 from functions.invitations_api import handler as invitations
-from infra.spec import KEYS, TABLES
+from infra.spec import KEYS
 from local.demo_data import DEMO_FIRM
+from local.provision import key_alias
 from shared import bootstrap
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client
@@ -46,6 +44,7 @@ from tests.conftest import counting_aws_calls
 from tests.integration.connection_support import PLAID_BANK, jane_with_plaid, link_plaid
 from tests.integration.onboarding_support import ADMIN, INVITEE, call, take_first_imports
 from tests.integration.test_imports import deliver
+from tests.reliability.test_token_properties import stored_strings
 
 FIRM = "01JFIRMSEALED0000000000000"
 NOW = datetime(2026, 6, 17, 9, 30, tzinfo=UTC)
@@ -53,7 +52,7 @@ TOKEN = "access-sandbox-5e2a0f6c-sealed-test-token"
 
 
 def vault() -> KmsCredentialVault:
-    return KmsCredentialVault(f"alias/{next(iter(KEYS))}")
+    return KmsCredentialVault(key_alias(next(iter(KEYS))))
 
 
 def a_connection(connection_id: str, credential: str | None = TOKEN, firm_id: str = FIRM) -> Connection:
@@ -72,26 +71,9 @@ def a_connection(connection_id: str, credential: str | None = TOKEN, firm_id: st
     )
 
 
-def every_item() -> Iterator[dict[str, Any]]:
-    """Every item of every table the spec declares (a test's read of the whole store, not the app's)."""
-    for spec in TABLES.values():
-        for page in dynamodb_client().get_paginator("scan").paginate(TableName=os.environ[spec.env]):
-            yield from page["Items"]
-
-
-def plaintext_hits(tokens: set[str], value: Any) -> int:
-    """How many attribute values (strings, binaries, inside maps and lists) contain one of `tokens`."""
-    if isinstance(value, dict):
-        return sum(plaintext_hits(tokens, item) for item in value.values())
-    if isinstance(value, list | tuple | set):
-        return sum(plaintext_hits(tokens, item) for item in value)
-    if isinstance(value, bytes):
-        value = value.decode("latin-1")
-    return int(isinstance(value, str) and any(token in value for token in tokens))
-
-
 def plaintext_tokens(tokens: set[str]) -> int:
-    return sum(plaintext_hits(tokens, item) for item in every_item())
+    """Attribute values (names too, in maps and lists, of every item of every table) holding a token."""
+    return sum(any(token in value for token in tokens) for value in stored_strings())
 
 
 # the KMS adapter on moto ---------------------------------------------------------------------
@@ -243,13 +225,8 @@ def test_plaid_tokens_are_stored_sealed_imports_work_and_no_item_holds_a_token(
     imported = accept_all_and_import(customer_id)
 
     assert len(issued_tokens) == 2 and imported > 0  # two Items linked, their lines imported
-    sealed = [
-        item
-        for item in every_item()
-        if item.get("type") == {"S": "connection"}
-        and item.get("credential_scheme") == {"S": CREDENTIAL_SCHEME}
-    ]
-    assert len(sealed) == 2
+    connections = ConnectionsRepository("data").list_for_customer(DEMO_FIRM.firm_id, customer_id)
+    assert len(connections) == 2 and all(isinstance(c.credential, SealedCredential) for c in connections)
     found = plaintext_tokens(issued_tokens)
     request.node.user_properties.append((SUM_KEY, ["privacy", {"plaintext_tokens": found}]))
     assert found == 0
