@@ -25,6 +25,8 @@ Access = Literal[
     "create_users",
     "manage_users",
     "read_mfa",
+    "encrypt",  # a KEYS key: kms:Encrypt only (seal)
+    "decrypt",  # a KEYS key: kms:Decrypt only (open): the functions that call the provider
 ]
 
 
@@ -82,8 +84,16 @@ class SecretSpec:
 
 
 @dataclass(frozen=True)
+class KeySpec:
+    """A customer-managed KMS key (rotated yearly) that seals values inside items."""
+
+    env: str  # environment variable that carries the key's ARN (locally its alias)
+    description: str
+
+
+@dataclass(frozen=True)
 class Grant:
-    resource: str  # key in TABLES, QUEUES, BUCKETS or SECRETS, USER_POOL_KEY, or "email"
+    resource: str  # key in TABLES, QUEUES, BUCKETS, SECRETS or KEYS, USER_POOL_KEY, or "email"
     access: Access
 
 
@@ -204,12 +214,25 @@ SECRETS: dict[str, SecretSpec] = {
     ),
 }
 
+KEYS: dict[str, KeySpec] = {
+    # Provider credentials (Plaid access tokens, GoCardless requisition ids) in connection items,
+    # encrypted with the context {firm_id, connection_id} (shared/adapters/kms_vault.py, issue 17).
+    "credentials": KeySpec(
+        env="CREDENTIAL_KEY_ID", description="Seals aggregator credentials stored in connection items"
+    ),
+}
+
 _DATA_RW = Grant("data", "read_write")
 _IDEMPOTENCY = Grant("idempotency", "read_write")
 _EMAIL = Grant("email", "send")
 _AGGREGATOR = Grant("aggregator", "read_secret")
 _AUDIT_APPEND = Grant("audit", "append")  # every function that writes audit events
 _AUDIT_READ = Grant("audit", "read")  # GET /audit, the file access log, audit exports
+
+# Who calls the provider with a connection's credential opens it; whoever saves a connection seals
+# a clear one (a new consent, or an item written before sealing).
+_SEAL = Grant("credentials", "encrypt")
+_OPEN = Grant("credentials", "decrypt")
 
 FUNCTIONS: dict[str, FunctionSpec] = {
     "platform_api": FunctionSpec(
@@ -243,7 +266,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         description="Aggregator connections, consent callbacks and webhooks",
         service="connections",
         grants=(
-            *(_DATA_RW, _IDEMPOTENCY, _EMAIL, _AGGREGATOR, _AUDIT_APPEND, Grant("imports", "send")),
+            *(_DATA_RW, _IDEMPOTENCY, _EMAIL, _AGGREGATOR, _AUDIT_APPEND, _SEAL, _OPEN),
+            Grant("imports", "send"),
             Grant("erasures", "send"),  # an approved erasure is queued at once (issue 17)
         ),
         timeout_seconds=29,
@@ -266,7 +290,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         handler="functions.import_worker.handler.lambda_handler",
         description="Import transactions for one connection per job",
         service="imports",
-        grants=(_DATA_RW, _EMAIL, _AGGREGATOR, _AUDIT_APPEND, Grant("imports", "consume")),
+        grants=(_DATA_RW, _EMAIL, _AGGREGATOR, _AUDIT_APPEND, _SEAL, _OPEN, Grant("imports", "consume")),
         timeout_seconds=120,
         memory_mb=1024,
         kind="worker",
@@ -308,7 +332,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         description="Erase one customer of one firm: revoke at the provider, then every item and export file",
         service="lifecycle",
         grants=(
-            *(_DATA_RW, _AGGREGATOR, _AUDIT_APPEND),
+            *(_DATA_RW, _AGGREGATOR, _AUDIT_APPEND, _OPEN),  # _OPEN: revoke at the provider first
             *(Grant("erasures", "consume"), Grant("export-files", "delete")),
         ),
         timeout_seconds=300,
@@ -318,7 +342,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         handler="functions.reminders_job.handler.lambda_handler",
         description="Daily schedules: invitation reminders (7, 30 days) and expiry; consent-expiry reminders",
         service="invitations",
-        grants=(_DATA_RW, _EMAIL, _AUDIT_APPEND, Grant("erasures", "send")),  # send: the erasure sweep
+        # _SEAL: its reminder claim saves the connection; send: the erasure sweep
+        grants=(_DATA_RW, _EMAIL, _AUDIT_APPEND, _SEAL, Grant("erasures", "send")),
         timeout_seconds=300,
         kind="job",
     ),
@@ -514,8 +539,8 @@ COMMON_ENV = (
 def function_environment(name: str, resolve: dict[str, str]) -> dict[str, str]:
     """Environment variables for one function, given resolved names/URLs of its resources.
 
-    `resolve` maps a resource key (table, queue, bucket, secret key or USER_POOL_KEY) to its physical
-    name, URL or id.
+    `resolve` maps a resource key (table, queue, bucket, secret, KMS key or USER_POOL_KEY) to its
+    physical name, URL, ARN or id.
     """
     spec = FUNCTIONS[name]
     env: dict[str, str] = {"POWERTOOLS_SERVICE_NAME": spec.service}
@@ -525,6 +550,7 @@ def function_environment(name: str, resolve: dict[str, str]) -> dict[str, str]:
             or QUEUES.get(grant.resource)
             or SECRETS.get(grant.resource)
             or BUCKETS.get(grant.resource)
+            or KEYS.get(grant.resource)
             or (USER_POOL if grant.resource == USER_POOL_KEY else None)
         )
         if declared is not None and grant.access != "consume":

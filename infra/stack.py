@@ -15,6 +15,7 @@ from infra.constructs.api import Api
 from infra.constructs.data import Data
 from infra.constructs.email import Email
 from infra.constructs.functions import Functions, GrantTargets
+from infra.constructs.keys import Keys
 from infra.constructs.queues import Queues
 from infra.constructs.schedules import Schedules
 from infra.constructs.secrets import Secrets
@@ -44,6 +45,7 @@ class ClientDataSharingStack(Stack):
         queues = Queues(self, "Queues")
         secrets = Secrets(self, "Secrets")
         storage = Storage(self, "Storage")
+        keys = Keys(self, "Keys")
         email = Email(self, "Email", sender=config.email_sender, domain=config.email_domain)
         api = Api(self, "Api", allowed_origin=config.app_base_url)
         functions = Functions(
@@ -56,6 +58,7 @@ class ClientDataSharingStack(Stack):
                 email=email,
                 users=api.users,
                 buckets=storage.buckets,
+                keys=keys.keys,
             ),
             common_environment=_common_environment(config, email),
             metrics_namespace=METRICS_NAMESPACE,

@@ -1,8 +1,8 @@
 """Creates every resource declared in `infra/spec.py` on moto (or under `mock_aws` in tests), its
 user pool too.
 
-Physical names are the spec's keys (`data`, `imports`, `imports-dlq`, …): one account,
-one stage, nothing to disambiguate.
+Physical names are the spec's keys (`data`, `imports`, `imports-dlq`, …; a KMS key is named by
+its alias, `alias/credentials`): one account, one stage, nothing to disambiguate.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 
-from infra.spec import BUCKETS, QUEUES, SECRETS, TABLES, create_table_request
+from infra.spec import BUCKETS, KEYS, QUEUES, SECRETS, TABLES, create_table_request
 from infra.spec_user_pool import (
     USER_POOL_KEY,
     create_user_pool_client_request,
@@ -52,6 +52,7 @@ class Resources:
     schedules_dlq_url: str
     user_pool: ProvisionedUserPool
     buckets: dict[str, str]  # spec key -> bucket name
+    keys: dict[str, str]  # spec key -> the KMS key's alias
 
     def resolve(self) -> dict[str, str]:
         """Resource key -> physical name, URL or id, as `infra.spec.function_environment` takes it."""
@@ -60,6 +61,7 @@ class Resources:
             **{key: queue.url for key, queue in self.queues.items()},
             **self.secrets,
             **self.buckets,
+            **self.keys,
             USER_POOL_KEY: self.user_pool.user_pool_id,
         }
 
@@ -74,6 +76,7 @@ def provision(email_sender: str, configuration_set: str) -> Resources:
         schedules_dlq_url=create_schedules_dlq(),
         user_pool=create_user_pool(),
         buckets=create_buckets(),
+        keys=create_keys(),
     )
     create_email_sending(email_sender, configuration_set)
     return resources
@@ -88,6 +91,23 @@ def create_tables(table_names: Mapping[str, str]) -> None:
             dynamodb.update_time_to_live(
                 TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl}
             )
+
+
+def create_keys() -> dict[str, str]:
+    """Each spec KMS key (symmetric, rotation on, as the stack's), named by its alias `alias/<key>`:
+    Encrypt and Decrypt take the alias, so the name is known before the key exists."""
+    kms = boto3.client("kms")
+    aliases = {}
+    for key, spec in KEYS.items():
+        key_id = kms.create_key(Description=spec.description)["KeyMetadata"]["KeyId"]
+        kms.enable_key_rotation(KeyId=key_id)
+        aliases[key] = key_alias(key)
+        kms.create_alias(AliasName=aliases[key], TargetKeyId=key_id)
+    return aliases
+
+
+def key_alias(key: str) -> str:
+    return f"alias/{key}"
 
 
 def create_buckets() -> dict[str, str]:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
     from shared.adapters.dynamodb.request_gate import DynamoRequestGate
     from shared.adapters.email import SesEmailSender
+    from shared.adapters.kms_vault import KmsCredentialVault
     from shared.domain.identity import StaffContext
     from shared.domain.jobs import ImportJob
     from shared.domain.refresh import FanoutMessage
@@ -133,6 +134,7 @@ def connections() -> ConnectionsPorts:
         audit=audit_log(),
         email=email_sender(),
         providers=aggregator.provider,
+        credentials=credential_vault(),
         imports=JobQueue(settings.import_queue_url),
         engagements=engagement_rows(),
         webhooks_once=OncePerKey("webhook"),
@@ -197,6 +199,7 @@ def imports() -> ImportPorts:
         notifications=notifications_repository(),
         assignment=assignment_repository(),
         providers=aggregator.provider,
+        credentials=credential_vault(),
         queue=JobQueue(settings.import_queue_url),
         engagements=engagement_rows(),
         progress=RefreshProgress(engagement_index(), staff_notices()),
@@ -231,7 +234,15 @@ def engagement_index() -> EngagementIndexPorts:
 def connections_repository() -> ConnectionsRepository:
     from shared.adapters.dynamodb.connections_repository import ConnectionsRepository
 
-    return ConnectionsRepository(get_settings().data_table_name)
+    return ConnectionsRepository(get_settings().data_table_name, credential_vault())
+
+
+@cache
+def credential_vault() -> KmsCredentialVault:
+    """Seals and opens provider credentials (KMS; its client is built on the first call)."""
+    from shared.adapters.kms_vault import KmsCredentialVault
+
+    return KmsCredentialVault(get_settings().credential_key_id)
 
 
 @cache
@@ -365,6 +376,7 @@ def reset() -> None:
         staff_invitations,
         engagement_index,
         connections_repository,
+        credential_vault,
         refresh,
         staff_notices,
         digests,

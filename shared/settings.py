@@ -35,6 +35,7 @@ class Settings:
     export_bucket_name: str = ""  # the private bucket the CSV files go to
     audit_table_name: str = ""  # the audit log's own table (issue 17)
     erasure_queue_url: str = ""  # customers whose data is erased (issue 17)
+    credential_key_id: str = ""  # the KMS key that seals provider credentials (issue 17)
 
 
 @cache
@@ -62,6 +63,7 @@ def get_settings() -> Settings:
         export_bucket_name=env("EXPORT_BUCKET_NAME", ""),
         audit_table_name=env("AUDIT_TABLE_NAME", ""),
         erasure_queue_url=env("ERASURE_QUEUE_URL", ""),
+        credential_key_id=env("CREDENTIAL_KEY_ID", ""),
     )
 
 

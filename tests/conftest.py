@@ -29,6 +29,7 @@ os.environ.update(
         "IDEMPOTENCY_TABLE_NAME": "idempotency",
         "AUDIT_TABLE_NAME": "audit",
         "EXPORT_BUCKET_NAME": "export-files",  # the spec's key: the local bucket's name
+        "CREDENTIAL_KEY_ID": "alias/credentials",  # the local KMS key's alias (local/provision.py)
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -100,17 +101,18 @@ def lambda_context() -> FakeLambdaContext:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    """moto for every AWS call, with the tables and buckets created from infra/spec.py."""
+    """moto for every AWS call, with the tables, buckets and KMS keys created from infra/spec.py."""
     from moto import mock_aws
 
     from infra.spec import TABLES
-    from local.provision import create_buckets, create_tables
+    from local.provision import create_buckets, create_keys, create_tables
     from shared import bootstrap
 
     with mock_aws():
         bootstrap.reset()
         create_tables({key: os.environ[spec.env] for key, spec in TABLES.items()})
         create_buckets()
+        create_keys()
         yield
     bootstrap.reset()
 

@@ -25,7 +25,7 @@ from ulid import ULID
 
 from shared.domain.accounts import AccountProblem, AccountStatus, BankTransaction, SharedAccount
 from shared.domain.audit import AuditEvent, kind_of
-from shared.domain.connections import Connection
+from shared.domain.connections import Connection, CredentialUnreadable, SealedCredential
 from shared.domain.customers import Customer, Section, email_fingerprint, normalise_email
 from shared.domain.email import EmailMessage
 from shared.domain.errors import (
@@ -174,11 +174,35 @@ def line_sort_key(line: BankTransaction) -> str:
 
 
 @dataclass
+class FakeVault:
+    """CredentialVault: seals a credential for one firm and connection (reversibly: a fake) and
+    counts what it seals and opens; a sealed value opens only for the firm and connection it was
+    sealed for, as under KMS's encryption context."""
+
+    sealed: int = 0
+    opened: int = 0
+
+    def seal(self, clear: str, *, firm_id: str, connection_id: str) -> SealedCredential:
+        self.sealed += 1
+        text = f"{firm_id}/{connection_id}/{clear}"
+        return SealedCredential("fake", base64.b64encode(text.encode()).decode())
+
+    def open(self, sealed: SealedCredential, *, firm_id: str, connection_id: str) -> str:
+        self.opened += 1
+        text = base64.b64decode(sealed.ciphertext).decode()
+        if sealed.scheme != "fake" or not text.startswith(f"{firm_id}/{connection_id}/"):
+            raise CredentialUnreadable()
+        return text.removeprefix(f"{firm_id}/{connection_id}/")
+
+
+@dataclass
 class FakeConnections:
-    """ConnectionStore: a connection per address, saved under an optimistic lock (version)."""
+    """ConnectionStore: a connection per address, saved under an optimistic lock (version); a
+    clear credential is sealed on save, as the table stores it."""
 
     rows: dict[ConnectionAddress, Connection] = field(default_factory=dict)
     saves: int = 0
+    vault: FakeVault = field(default_factory=FakeVault)
 
     def get(self, address: ConnectionAddress) -> Connection | None:
         return self.rows.get(address)
@@ -202,6 +226,11 @@ class FakeConnections:
         event): a failed condition anywhere is a StaleConnection and writes nothing."""
         address = ConnectionAddress(connection.firm_id, connection.customer_id, connection.connection_id)
         saved = replace(connection, version=(previous.version + 1) if previous else 1)
+        if isinstance(saved.credential, str):
+            credential = self.vault.seal(
+                saved.credential, firm_id=saved.firm_id, connection_id=saved.connection_id
+            )
+            saved = replace(saved, credential=credential)
 
         def unchanged(stored: Connection | None) -> bool:
             return (previous is None) == (stored is None) and not (
@@ -524,6 +553,7 @@ class ImportFakes(ServiceFakes):
             notifications=self.notifications,  # type: ignore[arg-type]
             assignment=FakeAssignment(),  # type: ignore[arg-type]
             providers=lambda _: provider,
+            credentials=self.connections.vault,
             queue=self.queue,
             engagements=self.engagements,
             progress=self.engagements,
@@ -842,6 +872,7 @@ class ConnectionFakes(OnboardingFakes):
             email=self.email,
             staff_notices=self.staff_notices(clock),
             providers=lambda _: self.provider,
+            credentials=self.connections.vault,
             imports=self.imports,
             engagements=self.engagements,  # type: ignore[arg-type]
             webhooks_once=None,  # type: ignore[arg-type]  # no webhook in these rules

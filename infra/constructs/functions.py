@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -28,6 +29,8 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 EMAIL = "email"  # the Grant resource that means "send through the SES identity"
+# What a function may do with a KMS key: seal or open, each alone (never ReEncrypt or data keys).
+KEY_ACTIONS = {"encrypt": "kms:Encrypt", "decrypt": "kms:Decrypt"}
 # What a function may do with a bucket's objects: read one (a presigned GET is signed with the
 # function's role), or write one in parts (and abort an unfinished upload). No listing, no deleting.
 BUCKET_ACTIONS = {
@@ -50,15 +53,17 @@ class GrantTargets:
     email: Email
     users: Users
     buckets: Mapping[str, s3.Bucket]
+    keys: Mapping[str, kms.Key]
 
     def physical_names(self) -> dict[str, str]:
         """What `spec.function_environment` puts in the environment: table names, queue URLs, secret
-        names, the user pool's id."""
+        names, the KMS keys' ARNs, the user pool's id."""
         return {
             **{key: table.table_name for key, table in self.tables.items()},
             **{key: queue.queue_url for key, queue in self.queues.items()},
             **{key: secret.secret_name for key, secret in self.secrets.items()},
             **{key: bucket.bucket_name for key, bucket in self.buckets.items()},
+            **{key: kms_key.key_arn for key, kms_key in self.keys.items()},
             USER_POOL_KEY: self.users.user_pool.user_pool_id,
         }
 
@@ -175,6 +180,12 @@ class Functions(Construct):
                 targets.queues[grant.resource].grant_send_messages(function)
             case "consume":
                 function.add_event_source(_queue_event_source(name, grant.resource, targets.queues))
+            case "encrypt" | "decrypt" if grant.resource in targets.keys:
+                function.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=[KEY_ACTIONS[grant.access]], resources=[targets.keys[grant.resource].key_arn]
+                    )
+                )
             case "read_secret":
                 targets.secrets[grant.resource].grant_read(function)
             case access if grant.resource == USER_POOL_KEY and access in USER_POOL_ACTIONS:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -237,6 +237,27 @@ def hash_reference(reference: str) -> str:
     return hashlib.sha256(reference.encode()).hexdigest()
 
 
+CREDENTIAL_SCHEME = "kms-v1"  # how a sealed credential was sealed: KMS Encrypt, one context per connection
+
+
+@dataclass(frozen=True)
+class SealedCredential:
+    """A provider credential as stored: ciphertext (base64) under `scheme`, sealed for one firm and
+    connection (the encryption context), so it opens only for the connection it was sealed for. Use
+    cases hand it to the credential vault right before a provider call, and nowhere else."""
+
+    scheme: str
+    ciphertext: str = field(repr=False)
+
+
+class CredentialUnreadable(CredentialsRejected):
+    """A stored credential that does not open for its connection (altered, or moved from another
+    connection's item): as good as rejected, so the connection asks for a reauthorisation, which
+    stores a new one."""
+
+    default_message = "This connection's stored credential cannot be used; reauthorise the connection."
+
+
 @dataclass(frozen=True)
 class Connection:
     firm_id: str
@@ -249,7 +270,9 @@ class Connection:
     status: ConnectionStatus
     created_at: datetime
     consent_handle: str | None = None  # requisition id / link token of the consent in progress
-    credential: str | None = None  # durable handle; Plaid's is a secret: never logged or returned
+    # The durable handle (Plaid's access token is a secret: never logged or returned): clear only
+    # between the provider's answer and the save (or as an item written before sealing), else sealed.
+    credential: str | SealedCredential | None = field(default=None, repr=False)
     item_id: str | None = None  # Plaid item: how its webhooks find us
     reference_hash: str | None = None
     linked_at: datetime | None = None

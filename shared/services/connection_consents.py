@@ -38,6 +38,7 @@ from shared.services.connections import (
     spend_calls,
     staff_connection,
 )
+from shared.services.credentials import provider_credential
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def _begin_consent(
             redirect_url=ports.redirect_urls.get(connection.provider),
             user_id=connection.user_id,
             webhook_url=f"{ports.api_base_url}/webhooks/{connection.provider}",
-            update_consent=connection.credential if previous is not None else None,
+            update_consent=_credential_if_any(ports, connection) if previous is not None else None,
         )
     )
     # A new consent on a revoked connection starts it again (pending until the bank answers).
@@ -197,7 +198,9 @@ def complete_consent(
         raise Conflict("There is no consent in progress on this connection.", code="no_consent_in_progress")
     spend_calls(ports, [connection], principal.user_id)
     completion = CompletionInput(
-        consent_handle=connection.consent_handle, public_token=public_token, credential=connection.credential
+        consent_handle=connection.consent_handle,
+        public_token=public_token,
+        credential=_credential_if_any(ports, connection),
     )
     return _complete(ports, connection, completion)
 
@@ -249,7 +252,7 @@ def revoke_connection(ports: ConnectionsPorts, connection: Connection, actor: st
     """Revoke the consent at the aggregator, then store the connection revoked (audited): what
     deauthorising does, and what ending a relationship does to each of its connections (R-PRIV-2)."""
     if connection.credential:
-        ports.providers(connection.provider).revoke(connection.credential)
+        ports.providers(connection.provider).revoke(provider_credential(ports.credentials, connection))
     revoked = replace(
         connection.with_status(ConnectionStatus.REVOKED, ports.clock()),
         consent_handle=None,
@@ -260,3 +263,8 @@ def revoke_connection(ports: ConnectionsPorts, connection: Connection, actor: st
         [ports.connections.reference_forget(connection.reference_hash)] if connection.reference_hash else []
     )
     return save_connection(ports, revoked, connection, *extra, actor=actor, action="connection.deauthorised")
+
+
+def _credential_if_any(ports: ConnectionsPorts, connection: Connection) -> str | None:
+    """The clear credential for a provider call that takes one when there is one (an update)."""
+    return provider_credential(ports.credentials, connection) if connection.credential is not None else None

@@ -32,6 +32,7 @@ from shared.observability import logger
 from shared.ports.accounts import AccountStore
 from shared.ports.audit import AuditTrail
 from shared.ports.connections import ConnectionStore
+from shared.ports.credentials import CredentialVault
 from shared.ports.customers import CustomerStore
 from shared.ports.engagements import EngagementRows
 from shared.ports.firm_bound import bind_ports
@@ -41,6 +42,7 @@ from shared.ports.notifications import NotificationStore
 from shared.ports.once import OnceOnly
 from shared.ports.queue import JobSender
 from shared.ports.storage import TransactItem
+from shared.services.credentials import provider_credential
 from shared.services.customers import offer_accounts, visible_customer
 from shared.services.staff_notifications import StaffNoticePorts
 from shared.services.staff_notifications import connection_changed as notify_staff
@@ -58,6 +60,7 @@ class ConnectionsPorts:
     audit: AuditTrail
     email: EmailSender  # the customer's consent-expiry reminders
     providers: Callable[[str], AggregatorProvider]
+    credentials: CredentialVault  # opens a connection's credential right before a provider call
     imports: JobSender
     engagements: EngagementRows  # the Data Refresh rows, rewritten after each connection change
     webhooks_once: OnceOnly  # a provider event has its effect once, however often it is delivered
@@ -165,7 +168,7 @@ def find_new_accounts(ports: ConnectionsPorts, principal: Principal, connection_
         raise Conflict("This connection has no consent yet.", code="no_consent")
     connection.check_not_held(ports.clock())
     spend_calls(ports, [connection], principal.user_id)
-    offered = discover_accounts(ports, connection, connection.credential)
+    offered = discover_accounts(ports, connection, provider_credential(ports.credentials, connection))
     if connection.status is ConnectionStatus.NO_ACCOUNTS and offered is not None:
         linked = connection.with_status(ConnectionStatus.LINKED, ports.clock())
         save_connection(
@@ -211,7 +214,8 @@ def refresh(ports: ConnectionsPorts, caller: Principal | StaffContext, connectio
         return Refreshed(connection, ImportState.ALREADY_QUEUED)
     actor = caller.principal.user_id if isinstance(caller, StaffContext) else caller.user_id
     spend_calls(ports, [connection], actor)
-    outcome = ports.providers(connection.provider).consent_state(connection.credential)
+    credential = provider_credential(ports.credentials, connection)
+    outcome = ports.providers(connection.provider).consent_state(credential)
     status = FROM_CONSENT[outcome.state]
     updated = connection.with_status(status, now, error=status_problem(status, outcome.reason))
     if updated.status not in IMPORTABLE:
@@ -321,7 +325,7 @@ def apply_provider_event(
     if event == "new_accounts":
         if connection.credential is None:
             return "no_consent"
-        offered = discover_accounts(ports, connection, connection.credential)
+        offered = discover_accounts(ports, connection, provider_credential(ports.credentials, connection))
         return f"offered_{offered or 0}"
     if event == "expiring":
         expires_at = details.get("expires_at")

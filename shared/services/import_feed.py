@@ -37,6 +37,7 @@ def import_feed(
     ports: ImportPorts,
     provider: AggregatorProvider,
     connection: Connection,
+    credential: str,  # the connection's, opened for this job
     accounts: list[SharedAccount],
     until: date,
     report: ImportReport,
@@ -56,9 +57,7 @@ def import_feed(
     pages: list[TransactionPage] = []
     for _ in range(MAX_PAGES_PER_JOB):
         try:
-            page = provider.fetch_transactions(
-                connection.credential or "", accounts[0].provider_account_id, cursor
-            )
+            page = provider.fetch_transactions(credential, accounts[0].provider_account_id, cursor)
         except RequestsSpent:  # today's requests are spent (nothing was sent): tomorrow, from here
             if not pages:
                 report.feeds_skipped_for_budget += 1

@@ -40,12 +40,14 @@ from shared.ports.accounts import AccountStore
 from shared.ports.assignment import AssignmentStore
 from shared.ports.audit import AuditTrail
 from shared.ports.connections import ConnectionAddress, ConnectionStore
+from shared.ports.credentials import CredentialVault
 from shared.ports.engagements import EngagementRows, ImportProgress
 from shared.ports.identity import IdentityStore
 from shared.ports.imports import FeedStore
 from shared.ports.notifications import NotificationStore
 from shared.ports.queue import JobSender
 from shared.services.assignment import auto_assign
+from shared.services.credentials import provider_credential
 from shared.services.import_feed import import_feed
 from shared.services.staff_notifications import StaffNoticePorts
 from shared.services.staff_notifications import connection_changed as notify_staff
@@ -65,6 +67,7 @@ class ImportPorts:
     notifications: NotificationStore
     assignment: AssignmentStore
     providers: Callable[[str], AggregatorProvider]
+    credentials: CredentialVault  # opens the connection's credential once per job, before the provider
     queue: JobSender
     engagements: EngagementRows  # the Data Refresh rows, rewritten after each connection change
     progress: ImportProgress  # what a job tells the Data Refresh and the dashboard
@@ -144,9 +147,10 @@ def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
     feeds = [[a] for a in accounts] if provider.feed_per_account else [accounts]
     imported: list[SharedAccount] = []
     try:
+        credential = provider_credential(ports.credentials, connection)  # opened once per job
         for feed in feeds:
             try:
-                if import_feed(ports, provider, connection, feed, until, report):
+                if import_feed(ports, provider, connection, credential, feed, until, report):
                     imported += feed
             except AccountUnavailable as problem:  # the account's, not the consent's (R-CON-8)
                 for account in feed:
@@ -170,7 +174,7 @@ def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
         if limited_by_provider is not None and not imported:
             raise limited_by_provider
         if imported:
-            _refresh_accounts(ports, provider, connection, imported)
+            _refresh_accounts(ports, provider, credential, imported)
     except AggregatorRateLimited as limited:
         raise _hold_until_reset(ports, connection, limited) from None
     except ConsentExpired as expired:
@@ -256,7 +260,7 @@ def _update_connection(
 
 
 def _refresh_accounts(
-    ports: ImportPorts, provider: AggregatorProvider, connection: Connection, accounts: list[SharedAccount]
+    ports: ImportPorts, provider: AggregatorProvider, credential: str, accounts: list[SharedAccount]
 ) -> None:
     """Balances and details of the accounts this job imported (R-CON-9; never a declined one,
     R-INV-6), while today's requests allow (the adapter spends them before each request). The
@@ -266,9 +270,7 @@ def _refresh_accounts(
     try:
         balances = {
             a.account_id: a.balance
-            for a in provider.list_accounts(
-                connection.credential or "", only=[a.provider_account_id for a in accounts]
-            )
+            for a in provider.list_accounts(credential, only=[a.provider_account_id for a in accounts])
         }
     except (ConsentExpired, CredentialsRejected):
         raise

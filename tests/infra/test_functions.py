@@ -10,6 +10,7 @@ from infra.spec import (
     BUCKETS,
     COMMON_ENV,
     FUNCTIONS,
+    KEYS,
     QUEUES,
     SCHEDULES,
     SECRETS,
@@ -31,7 +32,7 @@ from tests.infra.template_queries import (
 )
 
 POWERTOOLS_SETTINGS = {"POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "POWERTOOLS_LOGGER_LOG_EVENT"}
-RESOURCE_KEYS = {key: key for key in (*TABLES, *QUEUES, *SECRETS, *BUCKETS, USER_POOL_KEY)}
+RESOURCE_KEYS = {key: key for key in (*TABLES, *QUEUES, *SECRETS, *BUCKETS, *KEYS, USER_POOL_KEY)}
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -128,7 +129,9 @@ def test_no_policy_allows_data_or_queue_actions_on_every_resource(resources: Res
     for policy_id, policy in of_type(resources, "AWS::IAM::Policy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if any(
-                action.startswith(("dynamodb:", "sqs:", "ses:", "secretsmanager:", "cognito-idp:", "s3:"))
+                action.startswith(
+                    ("dynamodb:", "sqs:", "ses:", "secretsmanager:", "cognito-idp:", "s3:", "kms:")
+                )
                 for action in actions(statement)
             ):
                 assert "*" not in statement["Resource"], f"{policy_id}: {statement}"

@@ -25,6 +25,11 @@ def jane_with_plaid(sandboxes) -> tuple[str, str]:
     )
     [token] = invitation_tokens(INVITEE.email)
     call(invitations, "POST", "/invitations/accept", INVITEE, body={"token": token})
+    return customer["customer_id"], link_plaid(sandboxes)
+
+
+def link_plaid(sandboxes) -> str:
+    """Jane links (another) Plaid Item at the sandbox bank: its connection id."""
     _, started = call(
         connections_api,
         "POST",
@@ -32,7 +37,7 @@ def jane_with_plaid(sandboxes) -> tuple[str, str]:
         INVITEE,
         body={"provider": "plaid", "institution_id": PLAID_BANK},
     )
-    connection_id = started["connection"]["connection_id"]
+    connection_id: str = started["connection"]["connection_id"]
     status, _ = call(
         connections_api,
         "POST",
@@ -42,4 +47,4 @@ def jane_with_plaid(sandboxes) -> tuple[str, str]:
         body={"public_token": plaid_public_token(sandboxes, started["link_token"])},
     )
     assert status == 200
-    return customer["customer_id"], connection_id
+    return connection_id

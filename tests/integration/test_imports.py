@@ -20,6 +20,7 @@ from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client
 from shared.domain.imports import last_closed_day
 from shared.domain.jobs import ImportJob, ImportReason
+from shared.services.credentials import provider_credential
 from tests.calendar_matrix import demo_firm_zone
 from tests.conftest import FakeLambdaContext
 from tests.integration.onboarding_support import (
@@ -210,7 +211,7 @@ def test_the_gap_after_a_reauthorisation_is_backfilled(sandboxes):
         date.fromisoformat(last_day) + timedelta(days=1), sandboxes.now.date() - timedelta(days=1)
     )
     truth = sandboxes.provider("gocardless").fetch_transactions(
-        connection.credential, account.provider_account_id, gap
+        provider_credential(ports.credentials, connection), account.provider_account_id, gap
     )
     booked_days = {t.booking_date.isoformat() for t in truth.added if t.booking_date and not t.pending}
     assert len(booked_days) > 60 and booked_days <= days
@@ -430,7 +431,9 @@ def test_an_import_takes_every_booked_line_up_to_the_firms_last_closed_day_and_n
         if a.status.value == "accepted"
     ]
     truth = sandboxes.provider("gocardless").fetch_transactions(
-        connection.credential, account.provider_account_id, DateWindow(until - timedelta(days=10), until)
+        provider_credential(ports.credentials, connection),
+        account.provider_account_id,
+        DateWindow(until - timedelta(days=10), until),
     )
     bank_days = {t.booking_date.isoformat() for t in truth.added if t.booking_date and not t.pending}
     assert bank_days and bank_days <= booked

@@ -73,8 +73,10 @@ def stores(request: pytest.FixtureRequest) -> Stores:
     from shared.adapters.dynamodb.accounts_repository import AccountsRepository
     from shared.adapters.dynamodb.connections_repository import ConnectionsRepository
     from shared.adapters.dynamodb.imports_repository import ImportsRepository
+    from shared.bootstrap import credential_vault
 
-    return Stores(ConnectionsRepository("data"), AccountsRepository("data"), ImportsRepository("data"))
+    connections = ConnectionsRepository("data", credential_vault())
+    return Stores(connections, AccountsRepository("data"), ImportsRepository("data"))
 
 
 def connection(connection_id: str = "01JCONNCONTRACT000000000000") -> Connection:

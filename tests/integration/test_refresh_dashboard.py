@@ -405,7 +405,7 @@ def test_an_engagement_connected_before_data_refresh_appears_with_its_first_uplo
     from shared.adapters.dynamodb.connections_repository import ConnectionsRepository
 
     engagement_id = seed_engagement(refresh_system.clock, "Old Timer", connected=False)
-    ConnectionsRepository("data").save(  # as it was written before the dashboard rows existed
+    ConnectionsRepository("data", bootstrap.credential_vault()).save(  # as before the dashboard rows
         Connection(
             firm_id=DEMO_FIRM.firm_id,
             customer_id=engagement_id,

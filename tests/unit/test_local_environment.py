@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from infra.spec import BUCKETS, COMMON_ENV, QUEUES, SECRETS, TABLES
+from infra.spec import BUCKETS, COMMON_ENV, KEYS, QUEUES, SECRETS, TABLES
 from infra.spec_user_pool import USER_POOL_KEY
 from local.environment import (
     GOCARDLESS_SANDBOX_MOUNT,
@@ -28,7 +28,7 @@ from tests.fixtures.aggregator import documented as doc
 LOCAL = "http://127.0.0.1:3000"
 STAGING = "https://gocardless-double.staging.example"
 # the resources' local names
-RESOLVED = {key: f"local-{key}" for key in (*TABLES, *QUEUES, *SECRETS, *BUCKETS, USER_POOL_KEY)}
+RESOLVED = {key: f"local-{key}" for key in (*TABLES, *QUEUES, *SECRETS, *BUCKETS, *KEYS, USER_POOL_KEY)}
 
 
 @pytest.fixture

@@ -142,6 +142,7 @@ class World(ServiceFakes):
             email=FakeEmail(),
             staff_notices=None,  # type: ignore[arg-type]  # the view notifies nobody
             providers=lambda _: pytest.fail("the view never calls the provider"),
+            credentials=self.connections.vault,
             imports=FakeQueue(),
             engagements=FakeEngagements(),  # type: ignore[arg-type]
             webhooks_once=None,  # type: ignore[arg-type]

@@ -1,5 +1,10 @@
 """Connections (in the customer's item collection) and the pointers that find them: by id,
-by callback reference (single use) and by Plaid item."""
+by callback reference (single use) and by Plaid item.
+
+A connection's credential is stored sealed only (`credential_sealed`, base64, and its
+`credential_scheme`): `save` seals a clear one through the credential vault, and reads hand the
+sealed value on unopened, so listing or showing connections never decrypts. An item written before
+sealing (a clear `credential` attribute) is read as it is and sealed by its next save."""
 
 from __future__ import annotations
 
@@ -13,11 +18,18 @@ from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client, from_item, query_pages, to_item, write_chained
-from shared.domain.connections import CALLBACK_REPLAY_WINDOW, IMPORTABLE, Connection, ConnectionStatus
+from shared.domain.connections import (
+    CALLBACK_REPLAY_WINDOW,
+    IMPORTABLE,
+    Connection,
+    ConnectionStatus,
+    SealedCredential,
+)
 from shared.domain.errors import (
     StaleConnection,
 )
 from shared.ports.connections import ConnectionAddress
+from shared.ports.credentials import CredentialVault
 from shared.ports.storage import TransactItem
 
 CONSENT_REFERENCE_LIFETIME = timedelta(days=30)  # far beyond any bank's consent journey
@@ -26,6 +38,7 @@ CONSENT_REFERENCE_LIFETIME = timedelta(days=30)  # far beyond any bank's consent
 @dataclass
 class ConnectionsRepository:
     table_name: str
+    vault: CredentialVault | None = None  # seals clear credentials on save; None: reads only
 
     def get(self, address: ConnectionAddress) -> Connection | None:
         item = self._get(
@@ -89,7 +102,7 @@ class ConnectionsRepository:
 
     def save(self, connection: Connection, previous: Connection | None, *extra: TransactItem) -> Connection:
         """Write with an optimistic lock; new connections also get their id pointer."""
-        saved = replace(connection, version=(previous.version + 1) if previous else 1)
+        saved = replace(self._sealed(connection), version=(previous.version + 1) if previous else 1)
         put: dict[str, Any] = {"TableName": self.table_name, "Item": to_item(_values(saved))}
         if previous:
             put["ConditionExpression"] = "version = :version"
@@ -111,6 +124,19 @@ class ConnectionsRepository:
                 raise StaleConnection() from None
             raise
         return saved
+
+    def _sealed(self, connection: Connection) -> Connection:
+        """The connection with its credential sealed: a clear one is never stored."""
+        if not isinstance(connection.credential, str):
+            return connection
+        if self.vault is None:
+            raise RuntimeError(
+                "this connections repository has no credential vault: it cannot save a credential"
+            )
+        sealed = self.vault.seal(
+            connection.credential, firm_id=connection.firm_id, connection_id=connection.connection_id
+        )
+        return replace(connection, credential=sealed)
 
     def reference_put(
         self, connection: Connection, reference_hash: str, *, issued_at: datetime
@@ -212,7 +238,7 @@ def _values(connection: Connection) -> dict[str, Any]:
         "status": connection.status.value,
         "created_at": connection.created_at.isoformat(),
         "consent_handle": connection.consent_handle,
-        "credential": connection.credential,
+        **_credential_values(connection.credential),
         "item_id": connection.item_id,
         "reference_hash": connection.reference_hash,
         "linked_at": _iso(connection.linked_at),
@@ -253,7 +279,7 @@ def _connection(item: dict[str, Any]) -> Connection:
         status=ConnectionStatus(item["status"]),
         created_at=datetime.fromisoformat(item["created_at"]),
         consent_handle=item.get("consent_handle"),
-        credential=item.get("credential"),
+        credential=_credential(item),
         item_id=item.get("item_id"),
         reference_hash=item.get("reference_hash"),
         linked_at=_dt(item.get("linked_at")),
@@ -267,6 +293,22 @@ def _connection(item: dict[str, Any]) -> Connection:
         import_requested_at=_dt(item.get("import_requested_at")),
         version=int(item["version"]),
     )
+
+
+def _credential_values(credential: str | SealedCredential | None) -> dict[str, str | None]:
+    if isinstance(credential, str):  # `save` sealed it: only a sealed credential is stored
+        raise TypeError("a clear credential is never stored")
+    return {
+        "credential_scheme": credential.scheme if credential else None,
+        "credential_sealed": credential.ciphertext if credential else None,
+    }
+
+
+def _credential(item: dict[str, Any]) -> str | SealedCredential | None:
+    if "credential_sealed" in item:
+        return SealedCredential(item["credential_scheme"], item["credential_sealed"])
+    legacy: str | None = item.get("credential")  # written before sealing: sealed by its next save
+    return legacy
 
 
 def _iso(moment: datetime | None) -> str | None:
