@@ -60,8 +60,18 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
                     total = sums.setdefault(name, {})
                     for figure, number in figures.items():
                         total[figure] = total.get(figure, 0) + number
-    lines.extend(bar_line(name, **figures) for name, figures in sums.items())
+    lines.extend(bar_line(name, **_fractions(figures)) for name, figures in sums.items())
     if lines:
         terminalreporter.section("quality bars")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+def _fractions(figures: dict[str, Any]) -> dict[str, Any]:
+    """`<base>_detected` with its `<base>_made` shows as one figure, `<base>_detected=<d>/<m>` (what a
+    check caught of what it planted); the privacy line's `audit_chain_breaks_detected=50/50`."""
+    shown = dict(figures)
+    for name in list(shown):
+        if name.endswith("_made") and (detected := name.removesuffix("_made") + "_detected") in shown:
+            shown[detected] = f"{shown[detected]}/{shown.pop(name)}"
+    return shown
