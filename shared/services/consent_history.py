@@ -14,15 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
-from typing import Generic, Protocol, TypeVar
+from datetime import date, datetime
+from typing import Generic, TypedDict, TypeVar, Unpack
 
-from shared.clock import Now
 from shared.domain.accounts import BankTransaction, SharedAccount
 from shared.domain.connections import Connection, consent_end_days
 from shared.domain.identity import StaffContext
-from shared.ports.accounts import AccountStore
-from shared.ports.connections import ConnectionStore
 from shared.ports.identity import IdentityStore
 from shared.services import connections as connection_cases
 from shared.services.connections import ConnectionsPorts
@@ -32,20 +29,14 @@ T = TypeVar("T")
 FALLBACK_TIMEZONE = "UTC"  # a firm always has one; its record missing is not a reason to fail a read
 
 
-class WithConsents(Protocol):
-    """The ports a listing reads the consents behind its rows with (the staff's and the customer's)."""
+class TransactionQuery(TypedDict):
+    """What a page of a customer's transactions is asked with (`customers.list_transactions`)."""
 
-    @property
-    def accounts(self) -> AccountStore: ...
-
-    @property
-    def connections(self) -> ConnectionStore: ...
-
-    @property
-    def identities(self) -> IdentityStore: ...
-
-    @property
-    def clock(self) -> Now: ...
+    account_id: str | None
+    date_from: date | None
+    date_to: date | None
+    cursor: str | None
+    limit: int
 
 
 @dataclass(frozen=True)
@@ -67,20 +58,22 @@ class TransactionsShown:
     ended_on: dict[str, date]
 
 
-def ended_on(ports: WithConsents, firm_id: str, connections: Iterable[Connection]) -> dict[str, date]:
+def ended_on(
+    identities: IdentityStore, firm_id: str, connections: Iterable[Connection], now: datetime
+) -> dict[str, date]:
     """Connection id -> the day its consent ended in the firm's calendar, for those that ended; the
     firm's time zone is read only when one did."""
-    now = ports.clock()
     ended = [c for c in connections if c.consent_ended(now) is not None]
     if not ended:
         return {}
-    firm = ports.identities.get_firm(firm_id)
+    firm = identities.get_firm(firm_id)
     return consent_end_days(ended, now, firm.timezone if firm else FALLBACK_TIMEZONE)
 
 
-def customer_ended_on(ports: WithConsents, firm_id: str, customer_id: str) -> dict[str, date]:
+def customer_ended_on(ports: OnboardingPorts, firm_id: str, customer_id: str) -> dict[str, date]:
     """`ended_on` of every connection of one customer (one Query, #21)."""
-    return ended_on(ports, firm_id, ports.connections.list_for_customer(firm_id, customer_id))
+    found = ports.connections.list_for_customer(firm_id, customer_id)
+    return ended_on(ports.identities, firm_id, found, ports.clock())
 
 
 # the firm's views ------------------------------------------------------------------------------
@@ -89,7 +82,7 @@ def customer_connections(
 ) -> Listed[Connection]:
     """`GET /customers/{id}/connections`: the customer's connections, each historical or live."""
     found = connection_cases.customer_connections(ports, staff, customer_id)
-    return Listed(found, ended_on(ports, staff.firm_id, found))
+    return Listed(found, ended_on(ports.identities, staff.firm_id, found, ports.clock()))
 
 
 def customer_accounts(ports: OnboardingPorts, staff: StaffContext, customer_id: str) -> Listed[SharedAccount]:
@@ -99,28 +92,11 @@ def customer_accounts(ports: OnboardingPorts, staff: StaffContext, customer_id: 
 
 
 def customer_transactions(
-    ports: OnboardingPorts,
-    staff: StaffContext,
-    customer_id: str,
-    *,
-    account_id: str | None,
-    date_from: date | None,
-    date_to: date | None,
-    cursor: str | None,
-    limit: int,
+    ports: OnboardingPorts, staff: StaffContext, customer_id: str, **query: Unpack[TransactionQuery]
 ) -> TransactionsShown:
     """`GET /customers/{id}/transactions`: a page of lines, each historical when its account is (the
     accounts, #17, and connections, #21, are read once for the page, and only for a page with lines)."""
-    page = list_transactions(
-        ports,
-        staff,
-        customer_id,
-        account_id=account_id,
-        date_from=date_from,
-        date_to=date_to,
-        cursor=cursor,
-        limit=limit,
-    )
+    page = list_transactions(ports, staff, customer_id, **query)
     by_account: dict[str, date] = {}
     if page.transactions:
         by_connection = customer_ended_on(ports, staff.firm_id, customer_id)
