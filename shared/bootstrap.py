@@ -97,6 +97,7 @@ def onboarding() -> OnboardingPorts:
     return OnboardingPorts(
         customers=CustomersRepository(settings.data_table_name),
         accounts=AccountsRepository(settings.data_table_name),
+        connections=connections_repository(),
         identities=identity_repository(),
         notifications=notifications_repository(),
         audit=audit_log(),

@@ -830,6 +830,7 @@ class OnboardingFakes(ServiceFakes):
     imports: FakeQueue = field(default_factory=FakeQueue)
     directory: FakeDirectory = field(default_factory=FakeDirectory)
     limits: FakeLimiter = field(default_factory=FakeLimiter)
+    connections: FakeConnections = field(default_factory=FakeConnections)
 
     def ports(self, clock: Callable[[], datetime]) -> Any:
         from shared.services.customers import OnboardingPorts
@@ -837,6 +838,7 @@ class OnboardingFakes(ServiceFakes):
         return OnboardingPorts(
             customers=self.customers,
             accounts=self.accounts,  # type: ignore[arg-type]  # the subset services call
+            connections=self.connections,
             identities=self.identities,  # type: ignore[arg-type]
             notifications=self.notifications,  # type: ignore[arg-type]
             audit=self.audit,
@@ -855,7 +857,6 @@ class ConnectionFakes(OnboardingFakes):
     """Everything the connection use cases need, in memory (`ports(clock)` builds ConnectionsPorts);
     `provider` answers for every provider name (None: a use case that calls none)."""
 
-    connections: FakeConnections = field(default_factory=FakeConnections)
     engagements: FakeEngagements = field(default_factory=FakeEngagements)
     provider: Any = None
 

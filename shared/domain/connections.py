@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -76,6 +77,9 @@ FROM_CONSENT: dict[ConsentState, ConnectionStatus] = {
 }
 
 IMPORTABLE = frozenset({ConnectionStatus.LINKED, ConnectionStatus.REFRESH_FAILED})
+# R-PRIV-1: a consent ends when it expires or is revoked (deauthorised, by us or at the bank); what
+# was imported stays readable by the firm, shown as historical, until a new consent is granted.
+CONSENT_ENDED = frozenset({ConnectionStatus.EXPIRED, ConnectionStatus.REVOKED})
 
 # A double-clicked (or reloaded) bank redirect: the reference that completed a connection still
 # answers with the connection's outcome, without calling the provider, for this long.
@@ -284,6 +288,9 @@ class Connection:
     rate_limited_until: datetime | None = None  # the provider's reset: no call before it (R-IMP-4)
     expiry_reminded_for: datetime | None = None  # the expiry the customer was reminded of (once)
     import_requested_at: datetime | None = None  # a person's refresh or "import now" queued an import
+    # R-PRIV-1: when the consent feeding its data ended (kept through a reauthorisation in progress,
+    # cleared when a new consent is granted); see `consent_ended`
+    consent_ended_at: datetime | None = None
     version: int = 0
 
     @property
@@ -331,6 +338,27 @@ class Connection:
         reminder_day = self.expires_at.astimezone(zone).date() - timedelta(days=EXPIRY_REMINDER_DAYS)
         return now.astimezone(zone).date() >= reminder_day or self.expiring_soon(now)
 
+    def consent_ended(self, now: datetime) -> datetime | None:
+        """R-PRIV-1: when the consent that fed this connection's data ended; None while it lasts.
+
+        The time it moved into expired or revoked (an expiry found after the consent's end date ended
+        on that date), kept while a new consent is being given (pending, rejected at the bank...) and
+        gone once one is granted; a consent past its end date that no import has found expired yet
+        ended on that date. A connection stored before this was recorded ended when it changed status."""
+        if self.consent_ended_at is not None:
+            return self.consent_ended_at
+        if self.status in CONSENT_ENDED:
+            return _ended_at(self.status, self.status_changed_at or self.created_at, self.expires_at)
+        if self.status in IMPORTABLE and self.expires_at is not None and self.expires_at <= now:
+            return self.expires_at
+        return None
+
+    def consent_ended_on(self, now: datetime, timezone: str) -> date | None:
+        """The firm-local day the consent ended (None while it lasts): what "historical, consent ended
+        on …" shows, on the connection and on every account it feeds."""
+        ended = self.consent_ended(now)
+        return None if ended is None else ended.astimezone(ZoneInfo(timezone)).date()
+
     def held(self, now: datetime) -> bool:
         """Before the provider's rate-limit reset, nothing may call it (R-IMP-4)."""
         return self.rate_limited_until is not None and now < self.rate_limited_until
@@ -360,7 +388,12 @@ class Connection:
             return self
         if self.status is ConnectionStatus.REVOKED and status is not ConnectionStatus.PENDING:
             return self  # revoked is final until a new consent starts
-        return replace(self, status=status, status_changed_at=at, last_error=error)
+        ended = self.consent_ended_at
+        if status is ConnectionStatus.LINKED:
+            ended = None  # a consent is granted: the data is live again
+        elif status in CONSENT_ENDED and ended is None:
+            ended = _ended_at(status, at, self.expires_at)  # the first end counts (expired, then revoked)
+        return replace(self, status=status, status_changed_at=at, last_error=error, consent_ended_at=ended)
 
     def audit_event(
         self, actor: str, action: str, at: datetime, details: dict[str, Any] | None = None
@@ -385,6 +418,21 @@ class Connection:
             expires_at=access_expires_at or at + timedelta(days=CONSENT_DAYS),
             reference_hash=None,
         )
+
+
+def _ended_at(status: ConnectionStatus, at: datetime, expires_at: datetime | None) -> datetime:
+    """When a consent found `status` at `at` ended: an expiry found after the end date ended then."""
+    if status is ConnectionStatus.EXPIRED and expires_at is not None:
+        return min(at, expires_at)
+    return at
+
+
+def consent_end_days(connections: Iterable[Connection], now: datetime, timezone: str) -> dict[str, date]:
+    """R-PRIV-1, for a view: connection id -> the firm-local day its consent ended, for the connections
+    whose consent ended. An account is historical when the connection feeding it is
+    (`account.connection_id`); the others are live."""
+    days = {c.connection_id: c.consent_ended_on(now, timezone) for c in connections}
+    return {connection_id: day for connection_id, day in days.items() if day is not None}
 
 
 def expiry_reminder_days(now: datetime) -> list[date]:

@@ -28,6 +28,7 @@ from shared.domain.notifications import Notification
 from shared.observability import logger, metrics
 from shared.ports.accounts import AccountStore, TransactionPage
 from shared.ports.audit import AuditTrail
+from shared.ports.connections import ConnectionStore
 from shared.ports.customers import CustomerPage, CustomerStore
 from shared.ports.directory import UserDirectory
 from shared.ports.identity import IdentityStore
@@ -46,6 +47,7 @@ class OnboardingPorts:
 
     customers: CustomerStore
     accounts: AccountStore
+    connections: ConnectionStore  # the consent behind each account: live or historical (R-PRIV-1)
     identities: IdentityStore
     notifications: NotificationStore
     audit: AuditTrail

@@ -54,6 +54,8 @@ ACCOUNT_FIELDS = {
     "last_updated",
     "status",
     "reviewed_at",
+    "historical",
+    "consent_ended_on",
 }
 
 
@@ -190,13 +192,14 @@ def test_firms_come_a_page_at_a_time_and_each_page_reads_its_firms_once(world: W
     with counting_aws_calls("dynamodb") as calls:
         status, first = get("/me/accounts", JANE, limit="1")
     assert status == 200 and [f["firm_id"] for f in first["firms"]] == [FIRST[0]]
-    # The links (1 Query), the customer records and the firms (1 BatchGetItem each), the firm's accounts.
-    assert dict(calls) == {"Query": 2, "BatchGetItem": 2}
+    # The links (1 Query), the customer records and the firms (1 BatchGetItem each), the firm's accounts
+    # and its connections (whether their consent ended: R-PRIV-1).
+    assert dict(calls) == {"Query": 3, "BatchGetItem": 2}
     _, second = get("/me/accounts", JANE, limit="1", cursor=first["next_cursor"])
     assert [f["firm_id"] for f in second["firms"]] == [SECOND[0]] and second["next_cursor"] is None
     with counting_aws_calls("dynamodb") as calls:
         get("/me/accounts", JANE)
-    assert dict(calls) == {"Query": 3, "BatchGetItem": 2}  # two firms: one accounts Query each
+    assert dict(calls) == {"Query": 5, "BatchGetItem": 2}  # two firms: accounts and connections each
 
 
 def test_connections_show_status_fix_and_consent_expiry_per_firm(world: World):

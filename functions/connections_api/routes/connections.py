@@ -10,6 +10,7 @@ from functions.connections_api.routes.models import (
     CompleteIn,
     ConnectIn,
     ConnectionOut,
+    ConnectionViewOut,
     FoundAccountsOut,
     ImportsOut,
     InstitutionOut,
@@ -23,7 +24,7 @@ from shared.api.caller import current_principal, current_staff
 from shared.api.idempotency import IdempotentCommand, idempotent_command
 from shared.domain.connections import Connection
 from shared.domain.identity import Principal, StaffContext
-from shared.services import connection_consents, connections, consent_expiry
+from shared.services import connection_consents, connections, consent_expiry, consent_history, my_data
 from shared.services.connection_consents import Started
 
 if TYPE_CHECKING:
@@ -83,10 +84,11 @@ def connect(body: ConnectIn, principal: Me) -> Response[StartedOut]:
     return Response(status_code=201, content_type="application/json", body=_out(started))
 
 
-@router.get("/connections", tags=TAGS, summary="My connections (the customer)")
-def my_connections(principal: Me) -> list[ConnectionOut]:
-    now = bootstrap.connections().clock()
-    return [ConnectionOut.of(c, now) for c in connections.my_connections(bootstrap.connections(), principal)]
+@router.get("/connections", tags=TAGS, summary="My connections (the customer), live or historical")
+def my_connections(principal: Me) -> list[ConnectionViewOut]:
+    ports = bootstrap.connections()
+    found = my_data.my_connections_listed(ports, principal)
+    return [ConnectionViewOut.shown(c, ports.clock(), found.ended_on) for c in found.rows]
 
 
 @router.post(
@@ -167,15 +169,16 @@ def find_new_accounts(connection_id: ConnectionId, principal: Me) -> FoundAccoun
 
 
 @router.get(
-    "/customers/<customer_id>/connections", tags=TAGS, summary="A customer's connections (firm staff)"
+    "/customers/<customer_id>/connections",
+    tags=TAGS,
+    summary="A customer's connections, live or historical (firm staff)",
 )
 def customer_connections(
     customer_id: Annotated[str, Path(min_length=1, max_length=40)], staff: Staff
-) -> list[ConnectionOut]:
+) -> list[ConnectionViewOut]:
     ports = bootstrap.connections_for(staff)
-    now = ports.clock()
-    found = connections.customer_connections(ports, staff, customer_id)
-    return [ConnectionOut.of(c, now) for c in found]
+    found = consent_history.customer_connections(ports, staff, customer_id)
+    return [ConnectionViewOut.shown(c, ports.clock(), found.ended_on) for c in found.rows]
 
 
 @router.post(

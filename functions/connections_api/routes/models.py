@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.api.history import ConsentHistoryOut, history
 from shared.domain.accounts import AccountStatus, SharedAccount
 from shared.domain.aggregator import Institution
 from shared.domain.connections import Connection, ConnectionProblem, ConnectionStatus, Fix
@@ -106,6 +108,17 @@ class ConnectionOut(BaseModel):
         )
 
 
+class ConnectionViewOut(ConnectionOut, ConsentHistoryOut):
+    """A connection as the listings show it: with whether its data is historical (R-PRIV-1)."""
+
+    @classmethod
+    def shown(cls, connection: Connection, now: datetime, ended_on: Mapping[str, date]) -> ConnectionViewOut:
+        return cls(
+            **ConnectionOut.of(connection, now).model_dump(),
+            **history(ended_on.get(connection.connection_id)),
+        )
+
+
 class StartedOut(BaseModel):
     connection: ConnectionOut
     consent_url: str | None = Field(description="Open this bank consent page (GoCardless)")
@@ -137,7 +150,7 @@ class ImportsOut(BaseModel):
 
 
 # the customer's own view (GET /me/accounts, GET /me/connections) ---------------------------------
-class MyAccountOut(BaseModel):
+class MyAccountOut(ConsentHistoryOut):
     account_id: str
     connection_id: str
     institution: str
@@ -154,8 +167,10 @@ class MyAccountOut(BaseModel):
     reviewed_at: datetime | None
 
     @classmethod
-    def of(cls, account: SharedAccount) -> MyAccountOut:
+    def of(cls, account: SharedAccount, ended_on: Mapping[str, date]) -> MyAccountOut:
+        """`ended_on`: by connection id, the firm-local day each ended consent ended."""
         return cls(
+            **history(ended_on.get(account.connection_id)),
             account_id=account.account_id,
             connection_id=account.connection_id,
             institution=account.institution_name,
@@ -183,7 +198,7 @@ class MyAccountsOut(BaseModel):
 class MyFirmConnectionsOut(BaseModel):
     firm_id: str
     firm_name: str
-    connections: list[ConnectionOut]
+    connections: list[ConnectionViewOut]
 
 
 class MyConnectionsOut(BaseModel):

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.connections_api.routes.models import (
-    ConnectionOut,
+    ConnectionViewOut,
     MyAccountOut,
     MyAccountsOut,
     MyConnectionsOut,
@@ -36,7 +36,7 @@ def my_accounts(principal: Me, cursor: Cursor = None, limit: Limit = 10) -> MyAc
             MyFirmAccountsOut(
                 firm_id=f.firm.firm_id,
                 firm_name=f.firm.firm_name,
-                accounts=[MyAccountOut.of(a) for a in f.accounts],
+                accounts=[MyAccountOut.of(a, f.ended_on) for a in f.accounts],
             )
             for f in found
         ],
@@ -54,7 +54,7 @@ def my_connections(principal: Me, cursor: Cursor = None, limit: Limit = 10) -> M
             MyFirmConnectionsOut(
                 firm_id=f.firm.firm_id,
                 firm_name=f.firm.firm_name,
-                connections=[ConnectionOut.of(c, now) for c in f.connections],
+                connections=[ConnectionViewOut.shown(c, now, f.ended_on) for c in f.connections],
             )
             for f in found
         ],

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from functions.invitations_api.routes.models import (
     AccountListOut,
     AccountOut,
+    AccountViewOut,
     AuditEventOut,
     AuditListOut,
     CustomerListOut,
@@ -18,7 +19,7 @@ from functions.invitations_api.routes.models import (
     LinkIn,
     SectionCounts,
     TransactionListOut,
-    TransactionOut,
+    TransactionViewOut,
 )
 from shared import bootstrap
 from shared.api.caller import current_staff
@@ -26,7 +27,7 @@ from shared.domain.accounts import AccountStatus, Decision
 from shared.domain.audit import AuditKind
 from shared.domain.customers import Section
 from shared.domain.identity import StaffContext
-from shared.services import customers
+from shared.services import consent_history, customers
 from shared.services.audit import read_audit_log
 
 router = Router()
@@ -61,12 +62,17 @@ def get_customer(customer_id: CustomerId, staff: Staff) -> CustomerOut:
     return CustomerOut.of(customers.visible_customer(bootstrap.onboarding_for(staff), staff, customer_id))
 
 
-@router.get("/customers/<customer_id>/accounts", tags=TAGS, summary="New and connected shared accounts")
+@router.get(
+    "/customers/<customer_id>/accounts",
+    tags=TAGS,
+    summary="New and connected shared accounts, live or historical",
+)
 def list_accounts(customer_id: CustomerId, staff: Staff) -> AccountListOut:
-    accounts = customers.list_shared_accounts(bootstrap.onboarding_for(staff), staff, customer_id)
+    found = consent_history.customer_accounts(bootstrap.onboarding_for(staff), staff, customer_id)
+    shown = [(a.status, AccountViewOut.shown(a, found.ended_on)) for a in found.rows]
     return AccountListOut(
-        new_accounts=[AccountOut.of(a) for a in accounts if a.status is AccountStatus.NEW],
-        connected_accounts=[AccountOut.of(a) for a in accounts if a.status is AccountStatus.ACCEPTED],
+        new_accounts=[a for status, a in shown if status is AccountStatus.NEW],
+        connected_accounts=[a for status, a in shown if status is AccountStatus.ACCEPTED],
     )
 
 
@@ -126,7 +132,11 @@ def unlink_account(customer_id: CustomerId, account_id: AccountId, staff: Staff)
     )
 
 
-@router.get("/customers/<customer_id>/transactions", tags=TAGS, summary="Transactions of accepted accounts")
+@router.get(
+    "/customers/<customer_id>/transactions",
+    tags=TAGS,
+    summary="Transactions of accepted accounts, live or historical",
+)
 def list_transactions(
     customer_id: CustomerId,
     staff: Staff,
@@ -136,7 +146,7 @@ def list_transactions(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> TransactionListOut:
-    page = customers.list_transactions(
+    page = consent_history.customer_transactions(
         bootstrap.onboarding_for(staff),
         staff,
         customer_id,
@@ -147,7 +157,8 @@ def list_transactions(
         limit=limit,
     )
     return TransactionListOut(
-        items=[TransactionOut.of(t) for t in page.transactions], next_cursor=page.next_cursor
+        items=[TransactionViewOut.shown(t, page.ended_on) for t in page.transactions],
+        next_cursor=page.next_cursor,
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.api.fields import EmailAddress, FreeText, Password, SingleLineText
+from shared.api.history import ConsentHistoryOut, history
 from shared.domain.accounts import (
     ACCOUNT_FIXES,
     AccountProblem,
@@ -165,9 +167,17 @@ class AccountOut(BaseModel):
         )
 
 
+class AccountViewOut(AccountOut, ConsentHistoryOut):
+    """An account as the listing shows it: historical when its connection's consent ended (R-PRIV-1)."""
+
+    @classmethod
+    def shown(cls, account: SharedAccount, ended_on: Mapping[str, date]) -> AccountViewOut:
+        return cls(**AccountOut.of(account).model_dump(), **history(ended_on.get(account.connection_id)))
+
+
 class AccountListOut(BaseModel):
-    new_accounts: list[AccountOut]
-    connected_accounts: list[AccountOut]
+    new_accounts: list[AccountViewOut]
+    connected_accounts: list[AccountViewOut]
 
 
 class TransactionOut(BaseModel):
@@ -202,8 +212,19 @@ class TransactionOut(BaseModel):
         )
 
 
+class TransactionViewOut(TransactionOut, ConsentHistoryOut):
+    """A line as the customer's transactions show it: historical when its account is (R-PRIV-1)."""
+
+    @classmethod
+    def shown(cls, transaction: BankTransaction, ended_on: Mapping[str, date]) -> TransactionViewOut:
+        """`ended_on`: by account id."""
+        return cls(
+            **TransactionOut.of(transaction).model_dump(), **history(ended_on.get(transaction.account_id))
+        )
+
+
 class TransactionListOut(BaseModel):
-    items: list[TransactionOut]
+    items: list[TransactionViewOut]
     next_cursor: str | None
 
 

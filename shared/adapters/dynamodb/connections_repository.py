@@ -250,6 +250,7 @@ def _values(connection: Connection) -> dict[str, Any]:
         "rate_limited_until": _iso(connection.rate_limited_until),
         "expiry_reminded_for": _iso(connection.expiry_reminded_for),
         "import_requested_at": _iso(connection.import_requested_at),
+        "consent_ended_at": _iso(connection.consent_ended_at),
         "version": connection.version,
         # #65, sparse: only while a reminder of this expiry is still to be sent
         "GSI1PK": keys.consent_expiry_gsi1pk(_utc_day(reminder)) if reminder else None,
@@ -291,6 +292,7 @@ def _connection(item: dict[str, Any]) -> Connection:
         last_import_outcome=item.get("last_import_outcome"),
         expiry_reminded_for=_dt(item.get("expiry_reminded_for")),
         import_requested_at=_dt(item.get("import_requested_at")),
+        consent_ended_at=_dt(item.get("consent_ended_at")),
         version=int(item["version"]),
     )
 
