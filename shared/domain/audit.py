@@ -33,7 +33,7 @@ class AuditKind(StrEnum):
     ACCOUNT = "account"  # shared accounts accepted, declined, linked
     CONNECTION = "connection"  # consents started, completed, reauthorised, deauthorised, status
     CUSTOMER = "customer"  # assignment and transfer of customers
-    EXPORT = "export"  # CSV exports requested, completed, downloaded
+    EXPORT = "export"  # CSV exports requested, completed (a download is a read: `read.export`)
     FIRM = "firm"  # a firm created
     IMPORT = "import"  # imports asked for by staff
     INVITATION = "invitation"  # customer invitations
@@ -41,6 +41,20 @@ class AuditKind(StrEnum):
     READ = "read"  # staff reads of bank data, exports and file contents
     REFRESH = "refresh"  # Data Refresh triggers and fan-outs
     STAFF = "staff"  # staff roles, (de)activation and staff invitations
+
+
+class ReadOf(StrEnum):
+    """What an audited staff read returned (R-PRIV-4): its action is `read.<what>`."""
+
+    ACCOUNTS = "accounts"  # a customer's shared accounts, with their balances
+    TRANSACTIONS = "transactions"  # a page of a customer's transactions
+    UNASSIGNED_LINES = "unassigned_lines"  # a page of a customer's booked lines still to assign
+    FILE = "file"  # a client file's contents (family, patrimony, donations, documents)
+    EXPORT = "export"  # a CSV export's download link
+
+    @property
+    def action(self) -> str:
+        return f"{AuditKind.READ.value}.{self.value}"
 
 
 def kind_of(action: str) -> str:
