@@ -34,7 +34,7 @@ class AuditKind(StrEnum):
     ASSIGNMENT = "assignment"  # assignment rules, bank lines assigned by hand or by the rules
     CONNECTION = "connection"  # consents started, completed, reauthorised, deauthorised, status
     CUSTOMER = "customer"  # assignment and transfer of customers
-    EXPORT = "export"  # CSV exports requested, completed, downloaded
+    EXPORT = "export"  # CSV exports requested, completed (a download is a read: `read.export`)
     ERASURE = "erasure"  # erasure requests, approvals, a worker's failures
     FILE = "file"  # a client file's contents: members, patrimony, donations, simulations, reports
     FIRM = "firm"  # a firm created
@@ -45,6 +45,20 @@ class AuditKind(StrEnum):
     RELATIONSHIP = "relationship"  # a customer's relationship with the firm ended
     REFRESH = "refresh"  # Data Refresh triggers and fan-outs
     STAFF = "staff"  # staff roles, (de)activation and staff invitations
+
+
+class ReadOf(StrEnum):
+    """What an audited staff read returned (R-PRIV-4): its action is `read.<what>`."""
+
+    ACCOUNTS = "accounts"  # a customer's shared accounts, with their balances
+    TRANSACTIONS = "transactions"  # a page of a customer's transactions
+    UNASSIGNED_LINES = "unassigned_lines"  # a page of a customer's booked lines still to assign
+    FILE = "file"  # a client file's contents (family, patrimony, donations, documents)
+    EXPORT = "export"  # a CSV export's download link
+
+    @property
+    def action(self) -> str:
+        return f"{AuditKind.READ.value}.{self.value}"
 
 
 def kind_of(action: str) -> str:

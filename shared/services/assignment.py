@@ -11,7 +11,7 @@ from shared.auth import FirmAction, authorize
 from shared.clock import now as business_now
 from shared.domain.accounts import BankTransaction
 from shared.domain.assignment import AssignmentRule, first_match
-from shared.domain.audit import AuditEvent
+from shared.domain.audit import AuditEvent, ReadOf
 from shared.domain.errors import InvalidRequest, NotFound
 from shared.domain.identity import StaffContext
 from shared.observability import metrics
@@ -19,6 +19,7 @@ from shared.ports.accounts import AccountStore
 from shared.ports.assignment import AssignmentStore
 from shared.ports.audit import AuditTrail
 from shared.ports.ledger import LedgerStore
+from shared.services.audit import record_customer_read
 from shared.services.customers import OnboardingPorts, visible_customer
 from shared.services.ledger import pick_ledger_account
 
@@ -91,8 +92,12 @@ def unassigned_lines(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[BankTransaction], str | None]:
+    """A page of the customer's booked lines still to assign; the read is audited
+    (`read.unassigned_lines`, R-PRIV-4)."""
     visible_customer(ports, staff, customer_id)
-    return assignment.unassigned(staff.firm_id, customer_id, cursor=cursor, limit=limit)
+    lines, next_cursor = assignment.unassigned(staff.firm_id, customer_id, cursor=cursor, limit=limit)
+    record_customer_read(ports.audit, staff, ports.clock(), ReadOf.UNASSIGNED_LINES, customer_id, len(lines))
+    return lines, next_cursor
 
 
 def assign_line(

@@ -17,7 +17,7 @@ from shared.auth import FirmAction, authorize
 from shared.clock import Now
 from shared.clock import now as business_now
 from shared.domain.accounts import AccountStatus, Decision, SharedAccount
-from shared.domain.audit import AuditEvent
+from shared.domain.audit import AuditEvent, ReadOf
 from shared.domain.customers import Customer, Section
 from shared.domain.email import EmailSender
 from shared.domain.errors import Conflict, NotFound, QueueSendFailed
@@ -36,6 +36,7 @@ from shared.ports.ledger import LedgerStore
 from shared.ports.limits import Limiter
 from shared.ports.notifications import NotificationStore
 from shared.ports.queue import JobSender
+from shared.services.audit import record_customer_read
 from shared.services.emails import account_decision_email
 from shared.services.ledger import pick_ledger_account
 from shared.services.staff_notifications import StaffNoticePorts, accounts_waiting
@@ -107,10 +108,13 @@ def visible_customer(ports: WithCustomers, staff: StaffContext, customer_id: str
 def list_shared_accounts(
     ports: OnboardingPorts, staff: StaffContext, customer_id: str
 ) -> list[SharedAccount]:
-    """New and connected accounts; declined ones are gone from the firm's view (R-INV-6)."""
+    """New and connected accounts, with balances; declined ones are gone from the firm's view
+    (R-INV-6). The read is audited (`read.accounts`, R-PRIV-4)."""
     visible_customer(ports, staff, customer_id)
     accounts = ports.accounts.list_for_customer(staff.firm_id, customer_id)
-    return [account for account in accounts if account.status is not AccountStatus.DECLINED]
+    shown = [account for account in accounts if account.status is not AccountStatus.DECLINED]
+    record_customer_read(ports.audit, staff, ports.clock(), ReadOf.ACCOUNTS, customer_id, rows=len(shown))
+    return shown
 
 
 def list_transactions(
@@ -124,12 +128,14 @@ def list_transactions(
     cursor: str | None,
     limit: int,
 ) -> TransactionPage:
+    """A page of the accepted accounts' transactions, newest first; the read is audited with its
+    filter and how many lines it returned (`read.transactions`, R-PRIV-4)."""
     visible_customer(ports, staff, customer_id)
     if account_id is not None:
         account = ports.accounts.get(staff.firm_id, customer_id, account_id)
         if account is None or account.status is not AccountStatus.ACCEPTED:
             raise NotFound()
-    return ports.accounts.list_transactions(
+    page = ports.accounts.list_transactions(
         staff.firm_id,
         customer_id,
         account_id=account_id,
@@ -138,6 +144,11 @@ def list_transactions(
         cursor=cursor,
         limit=limit,
     )
+    rows, read_filter = len(page.transactions), {"account_id": account_id, "from": date_from, "to": date_to}
+    record_customer_read(
+        ports.audit, staff, ports.clock(), ReadOf.TRANSACTIONS, customer_id, rows, read_filter
+    )
+    return page
 
 
 # shared accounts -----------------------------------------------------------------------------

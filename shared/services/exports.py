@@ -6,7 +6,7 @@ Query per page), writes each page's CSV lines to the object being uploaded in pa
 one page and one part whatever the size, and marks the export done with its line count and its
 `export.completed` event in one transaction. A redelivered job writes the same object again (one
 key per export) and finds the export finished: no second completion. The requester (or an admin)
-gets a short-lived download URL; issuing one is audited too.
+gets a short-lived download URL; issuing one is an audited read (`read.export`, R-PRIV-4).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from shared.auth import FirmAction, authorize
 from shared.clock import Now
 from shared.clock import now as business_now
 from shared.domain.accounts import AccountStatus
-from shared.domain.audit import AuditEvent
+from shared.domain.audit import AuditEvent, ReadOf
 from shared.domain.errors import NotFound, QueueSendFailed, UpstreamUnavailable
 from shared.domain.exports import (
     AUDIT_COLUMNS,
@@ -47,6 +47,7 @@ from shared.ports.audit import AuditTrail
 from shared.ports.customers import CustomerStore
 from shared.ports.exports import ExportFiles, ExportStore, ObjectWriter
 from shared.ports.queue import JobSender
+from shared.services.audit import record_read
 from shared.services.customers import visible_customer
 
 PAGE_SIZE = 1000  # items per Query: about 0.5 MB of transactions, under DynamoDB's 1 MB page
@@ -148,8 +149,9 @@ def view_export(ports: ExportPorts, staff: StaffContext, export_id: str) -> Expo
     url = ports.files.download_url(
         export.firm_id, export.export_id, file_name=export.file_name, expires_seconds=DOWNLOAD_URL_SECONDS
     )
-    details = {"kind": export.kind.value, "lines": export.line_count}
-    ports.audit.record(_event(export, staff.principal.user_id, "export.downloaded", details, now))
+    reader, target = (staff.firm_id, staff.principal.user_id), ("export", export.export_id)
+    kind, rows = {"kind": export.kind.value}, export.line_count or 0
+    record_read(ports.audit, reader, now, ReadOf.EXPORT, target, export.customer_id, rows=rows, scope=kind)
     return ExportView(export, ExportStatus.DONE, url)
 
 

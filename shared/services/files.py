@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
-from shared.domain.audit import AuditEvent
+from shared.domain.audit import AuditEvent, ReadOf
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.file_access import FileAction
 from shared.domain.files import (
@@ -26,6 +26,7 @@ from shared.domain.files import (
 )
 from shared.ports.files import Entry, FileContents
 from shared.ports.storage import TransactItem
+from shared.services.audit import record_read
 from shared.services.file_access import (
     FileAccessPorts,
     FileActor,
@@ -48,8 +49,28 @@ class FileView:
 
 
 def view_file(ports: FileAccessPorts, actor: FileActor, file_id: str) -> FileView:
+    """The file's contents. Every reader but the file's own customer (staff, family members, external
+    advisers) is audited, one `read.file` event with the entries shown per section (R-PRIV-4)."""
     scope, ports = open_file(ports, actor, file_id, FileAction.VIEW_FILE)
-    return FileView(scope, ports.files.contents(scope.firm_id, scope.file_id))
+    contents = ports.files.contents(scope.firm_id, scope.file_id)
+    if scope.actor_id != scope.customer.user_id:
+        shown = {
+            "members": len(contents.members),
+            "patrimony": len(contents.patrimony),
+            "donations": len(contents.donations),
+            "documents": len(contents.documents),
+        }
+        record_read(
+            ports.audit,
+            (scope.firm_id, scope.actor_id),
+            ports.clock(),
+            ReadOf.FILE,
+            ("file", scope.file_id),
+            scope.file_id,
+            rows=sum(shown.values()),
+            scope={"caller": scope.kind.value, **shown},
+        )
+    return FileView(scope, contents)
 
 
 # family structure ----------------------------------------------------------------------------

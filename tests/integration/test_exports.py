@@ -137,7 +137,7 @@ def test_an_adviser_exports_a_customer_and_downloads_it_within_15_minutes(custom
     assert rows[1][:7] == newest and rows[1][10] == "tx-055"
     assert sum(row[6] == "'=cmd|' /C calc'!A0" for row in rows) == 1  # neutralised, not dropped
     actions = [e.action for e in bootstrap.audit_log().page(FIRM, customer_id=customer_id)[0]]
-    assert actions[:3] == ["export.downloaded", "export.completed", "export.requested"]
+    assert actions[:3] == ["read.export", "export.completed", "export.requested"]
 
 
 def test_a_redelivered_job_leaves_one_object_and_one_completion(customer_id):

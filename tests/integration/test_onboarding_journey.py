@@ -187,10 +187,16 @@ def test_invite_accept_review_and_browse(stack):
     )
 
     _, audit = call(invitations, "GET", "/audit", ADMIN, query={"customer_id": customer_id})
-    assert [e["action"] for e in audit["items"]] == [
+    changes = [e for e in audit["items"] if not e["action"].startswith("read.")]
+    assert [e["action"] for e in changes] == [
         "account.declined",
         "account.accepted",
         "invitation.accepted",
         "invitation.sent",
     ]
-    assert audit["items"][-1]["actor_id"] == ADMIN.sub and audit["items"][-2]["actor_id"] == INVITEE.sub
+    assert changes[-1]["actor_id"] == ADMIN.sub and changes[-2]["actor_id"] == INVITEE.sub
+    # Each page the admin was shown is one audited read (R-PRIV-4); the refused one is none.
+    _, reads = call(invitations, "GET", "/audit", ADMIN, query={"customer_id": customer_id, "kind": "read"})
+    pages = [e["details"] for e in reads["items"] if e["action"] == "read.transactions"]
+    assert [page["rows"] for page in pages] == [20, 2, 4, 4]
+    assert pages[-1] == {"rows": 4, "account_id": "acct-1", "from": "2026-11-05", "to": "2026-11-14"}

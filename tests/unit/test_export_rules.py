@@ -255,7 +255,7 @@ def test_the_requester_gets_a_short_lived_url_once_done_and_it_is_audited(world)
     assert world.fakes.files.urls == [(done.download_url, 15 * 60)]
     downloaded = world.fakes.audit.log()[-1]
     assert (downloaded.action, downloaded.actor_id, downloaded.details) == (
-        "export.downloaded", "owner", {"kind": "transactions", "lines": 0},
+        "read.export", "owner", {"rows": 0, "kind": "transactions"},
     )  # fmt: skip
     assert view_export(world.later(), ADMIN, export.export_id).download_url  # an admin of the firm too
     world.clock.at += timedelta(days=1)

@@ -207,6 +207,10 @@ range, is one Query a page, as before.
 An export (#75) is written with its `export.requested` audit event (#7) in one transaction, and
 marked done with its `export.completed` event in another; its worker reads a customer's
 transactions a page at a time with #18/#19 (one Query per page) and the audit log with #76/#77.
+An audited read (issue 17 item 2: a staff page of accounts, transactions or unassigned lines, a client
+file read by anyone but its customer, an export's download link) adds no access pattern: its one
+`read.<what>` event is appended alone after the data's own reads, #95 then #7 (one Query and one
+PutItem per request), and "who read this customer's data?" is #98 with kind `read`.
 The lifecycle (issue 17): ending a relationship rewrites the customer (#10) with its end and the
 day its data is due for erasure (#101, which replaces the reminders index #15 on that item: an ended
 relationship has no invitation out), in one transaction with its rows, counters, search entries,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.auth import customer_records
-from shared.domain.audit import AuditEvent
+from shared.domain.audit import AuditEvent, AuditKind
 from shared.domain.file_access import CallerKind, FileAction, grantee_kind
 from shared.domain.files import AccessLevel, Subject, SubjectType
 from shared.domain.identity import Principal
@@ -23,9 +23,6 @@ from shared.services.file_access.ports import (
     MyFile,
 )
 from shared.services.file_access.scope import open_file
-
-ACCESS_LOG_PREFIX = "access."  # every audit action of this package starts with it
-_ACCESS_LOG_MAX_PAGES = 10  # pages of the customer's audit read to fill one access-log page
 
 
 def list_access(ports: FileAccessPorts, actor: FileActor, file_id: str) -> AccessView:
@@ -46,19 +43,13 @@ def list_access(ports: FileAccessPorts, actor: FileActor, file_id: str) -> Acces
 def read_access_log(
     ports: FileAccessPorts, actor: FileActor, file_id: str, *, cursor: str | None, limit: int
 ) -> tuple[list[AuditEvent], str | None]:
-    """The file's access events, newest first: the customer's audit events whose action is an
-    access one. Each read asks only for the rows still missing, so no row is skipped."""
+    """The file's access events, newest first: the customer's audit events of kind `access`, one
+    Query a page on the customer-and-kind index (the customer's other events, such as the audited
+    reads of its file and bank data, are never read here)."""
     scope, ports = open_file(ports, actor, file_id, FileAction.VIEW_ACCESS_LOG)
-    events: list[AuditEvent] = []
-    next_cursor = cursor
-    for _ in range(_ACCESS_LOG_MAX_PAGES):
-        page, next_cursor = ports.audit.page(
-            scope.firm_id, customer_id=scope.file_id, cursor=next_cursor, limit=limit - len(events)
-        )
-        events += [event for event in page if event.action.startswith(ACCESS_LOG_PREFIX)]
-        if next_cursor is None or len(events) >= limit:
-            break
-    return events, next_cursor
+    return ports.audit.page(
+        scope.firm_id, customer_id=scope.file_id, kind=AuditKind.ACCESS.value, cursor=cursor, limit=limit
+    )
 
 
 # the grantee's side --------------------------------------------------------------------------
