@@ -177,6 +177,9 @@ def approve_erasure(ports: LifecyclePorts, staff: StaffContext, customer_id: str
     customer = visible_customer(ports.connections, staff, customer_id)
     if not customer.erasure_requested_by:
         raise Conflict("Nobody asked for this customer's erasure.", code="no_erasure_request")
+    today = local_day(ports.clock(), _timezone(ports, customer.firm_id))
+    if customer.relationship_ended and customer.erasure_due is not None and customer.erasure_due <= today:
+        return customer  # approved already (or due anyway): queued then, and the daily sweep catches it
     actor = staff.principal.user_id
     event = _event(
         ports,
@@ -190,7 +193,6 @@ def approve_erasure(ports: LifecyclePorts, staff: StaffContext, customer_id: str
     if not customer.relationship_ended:
         saved = _end(ports, customer, EndedBy.FIRM, actor, due_now=True, extra=(approval,))
     else:
-        today = local_day(ports.clock(), _timezone(ports, customer.firm_id))
         due = min(today, customer.erasure_due or today)
         saved = ports.connections.customers.save(replace(customer, erasure_due=due), customer, approval)
     _queue(ports, [(saved.firm_id, saved.customer_id)])
