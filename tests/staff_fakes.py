@@ -45,8 +45,8 @@ class StaffIdentities(FakeIdentities):
     """IdentityStore with the firm's staff list (#4), profiles in a batch, firms (#43) and the
     conditional membership change."""
 
-    def put_firm(self, firm: Firm) -> None:
-        self.firms[firm.firm_id] = firm
+    def put_firm(self, firm: Firm, *extra: TransactItem) -> None:
+        transact_write([put_item(self.firms, firm.firm_id, firm), *extra])
 
     def list_firms(self) -> list[Firm]:
         return [firm for _, firm in sorted(self.firms.items())]
@@ -61,14 +61,18 @@ class StaffIdentities(FakeIdentities):
         return {u: self.profiles[u] for u in set(user_ids) if u in self.profiles}
 
     def save_membership(
-        self, membership: StaffMembership, previous: StaffMembership, *, other_admin: StaffMembership | None
+        self,
+        membership: StaffMembership,
+        previous: StaffMembership,
+        *extra: TransactItem,
+        other_admin: StaffMembership | None,
     ) -> None:
         key = (membership.user_id, membership.firm_id)
         items = [put_item(self.memberships, key, membership, Still(previous))]
         if other_admin is not None:
             other = (other_admin.user_id, other_admin.firm_id)
             items.append(check_item(self.memberships, other, Still(other_admin)))
-        transact_write(items, canceled=StaffChanged)
+        transact_write([*items, *extra], canceled=StaffChanged)
 
     def new_membership_op(self, membership: StaffMembership) -> TransactItem:
         return put_item(self.memberships, (membership.user_id, membership.firm_id), membership, absent)

@@ -34,7 +34,9 @@ class IdentityStore(Protocol):
 
     def put_profile_if_absent(self, profile: UserProfile) -> None: ...
 
-    def put_firm(self, firm: Firm) -> None: ...
+    def put_firm(self, firm: Firm, *extra: TransactItem) -> None:
+        """Write the firm, with `extra` (its audit event) in the same transaction."""
+        ...
 
     def put_membership(self, membership: StaffMembership) -> None: ...
 
@@ -47,7 +49,11 @@ class IdentityStore(Protocol):
         ...
 
     def save_membership(
-        self, membership: StaffMembership, previous: StaffMembership, *, other_admin: StaffMembership | None
+        self,
+        membership: StaffMembership,
+        previous: StaffMembership,
+        *extra: TransactItem,
+        other_admin: StaffMembership | None,
     ) -> None:
         """Replace `previous` (still as read: role and active, else `StaffChanged`), in one
         transaction with a check that `other_admin` is still an active admin when given (so two

@@ -24,7 +24,7 @@ from shared.ports.customers import CustomerStore
 from shared.ports.identity import IdentityStore
 from shared.ports.refresh import EngagementRowStore, RowChange
 from shared.ports.storage import TransactItem
-from shared.services.audit import record_by
+from shared.services.audit import event_by
 from shared.services.customers import visible_customer
 from shared.services.staff import active_member
 
@@ -106,14 +106,17 @@ def _change(
         changed = change(customer)
         if changed is None:
             return customer
+        event = event_by(
+            staff, ports.clock(), action, ("customer", customer_id), details(customer), customer_id
+        )
         try:
-            saved = ports.customers.save(changed, customer, *_row_writes(ports, changed))
+            saved = ports.customers.save(
+                changed, customer, *_row_writes(ports, changed), ports.audit.put_op(event)
+            )
         except ConcurrentChange:
             if attempt == RETRIES - 1:
                 raise
             continue
-        target = ("customer", customer_id)
-        record_by(ports.audit, staff, ports.clock(), action, target, details(customer), customer_id)
         return saved
     raise ConcurrentChange()  # pragma: no cover  (the loop returns or raises)
 

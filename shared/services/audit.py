@@ -17,18 +17,17 @@ from shared.observability import logger
 from shared.ports.audit import AuditChains, AuditTrail
 
 
-def record_by(
-    audit: AuditTrail,
+def event_by(
     staff: StaffContext,
     at: datetime,
     action: str,
     target: tuple[str, str],
     details: dict[str, Any],
     customer_id: str | None = None,
-) -> str:
-    """Append what this staff member did in their firm (ids and roles in `details`, never names)."""
-    firm_id, actor_id = staff.firm_id, staff.principal.user_id
-    return audit.record(AuditEvent(firm_id, actor_id, action, *target, details, at, customer_id))
+) -> AuditEvent:
+    """What this staff member did in their firm (ids and roles in `details`, never names): the event
+    a use case writes in its change's transaction (`audit.put_op`)."""
+    return AuditEvent(staff.firm_id, staff.principal.user_id, action, *target, details, at, customer_id)
 
 
 def record_read(

@@ -47,18 +47,16 @@ def create_firm(
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidRequest("Unknown time zone (e.g. Europe/London).", code="invalid_timezone") from None
     firm = Firm(firm_id=str(ULID.from_datetime(ports.clock())), name=name, timezone=timezone)
-    ports.identities.put_firm(firm)
-    ports.audit.record(
-        AuditEvent(
-            firm_id=firm.firm_id,
-            actor_id=OPERATOR,
-            action="firm.created",
-            target_type="firm",
-            target_id=firm.firm_id,
-            details={},
-            occurred_at=ports.clock(),
-        )
+    created = AuditEvent(
+        firm_id=firm.firm_id,
+        actor_id=OPERATOR,
+        action="firm.created",
+        target_type="firm",
+        target_id=firm.firm_id,
+        details={},
+        occurred_at=ports.clock(),
     )
+    ports.identities.put_firm(firm, ports.audit.put_op(created))
     admin = (admin_name or "").strip() or email.split("@")[0]
     try:
         invited = invite_first_admin(ports, firm.firm_id, email=email, name=admin)

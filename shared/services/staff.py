@@ -17,12 +17,13 @@ from dataclasses import dataclass, field, replace
 from shared.auth import FirmAction, authorize
 from shared.clock import Now
 from shared.clock import now as business_now
+from shared.domain.audit import AuditEvent
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.identity import StaffContext, StaffMember, StaffMembership, StaffRole
 from shared.ports.audit import AuditTrail
 from shared.ports.directory import UserDirectory
 from shared.ports.identity import IdentityStore
-from shared.services.audit import record_by
+from shared.services.audit import event_by
 
 
 @dataclass
@@ -50,9 +51,9 @@ def change_role(ports: StaffPorts, staff: StaffContext, user_id: str, role: Staf
     current = member_of(ports.identities, staff.firm_id, user_id)
     if current.role is role:
         return _member(ports, current)
-    changed = _save(ports, current, replace(current, role=role))
     details = {"from": current.role.value, "to": role.value}
-    record_by(ports.audit, staff, ports.clock(), "staff.role_changed", ("staff", user_id), details)
+    event = event_by(staff, ports.clock(), "staff.role_changed", ("staff", user_id), details)
+    changed = _save(ports, current, replace(current, role=role), event)
     return _member(ports, changed)
 
 
@@ -90,9 +91,9 @@ def _set_active(ports: StaffPorts, staff: StaffContext, user_id: str, *, active:
     current = member_of(ports.identities, staff.firm_id, user_id)
     changed = current
     if current.active is not active:
-        changed = _save(ports, current, replace(current, active=active))
         action = "staff.reactivated" if active else "staff.deactivated"
-        record_by(ports.audit, staff, ports.clock(), action, ("staff", user_id), {"role": current.role.value})
+        event = event_by(staff, ports.clock(), action, ("staff", user_id), {"role": current.role.value})
+        changed = _save(ports, current, replace(current, active=active), event)
     if active:
         ports.directory.enable_user(user_id)
     elif not ports.access_elsewhere(user_id, staff.firm_id):
@@ -100,9 +101,12 @@ def _set_active(ports: StaffPorts, staff: StaffContext, user_id: str, *, active:
     return _member(ports, changed)
 
 
-def _save(ports: StaffPorts, current: StaffMembership, changed: StaffMembership) -> StaffMembership:
-    """Store the change; one that takes away an active admin needs another active admin, checked
-    in the same transaction (two admins demoting each other at once cannot both succeed)."""
+def _save(
+    ports: StaffPorts, current: StaffMembership, changed: StaffMembership, event: AuditEvent
+) -> StaffMembership:
+    """Store the change with its audit event; one that takes away an active admin needs another
+    active admin, checked in the same transaction (two admins demoting each other at once cannot
+    both succeed)."""
     other_admin = None
     if current.is_active_admin and not changed.is_active_admin:
         others = [
@@ -115,7 +119,7 @@ def _save(ports: StaffPorts, current: StaffMembership, changed: StaffMembership)
                 "The firm needs an active admin: make someone else admin first.", code="last_admin"
             )
         other_admin = others[0]
-    ports.identities.save_membership(changed, current, other_admin=other_admin)
+    ports.identities.save_membership(changed, current, ports.audit.put_op(event), other_admin=other_admin)
     return changed
 
 

@@ -16,9 +16,10 @@ from shared.adapters.dynamodb.client import (
     to_item,
     transact_or_raise,
 )
-from shared.domain.errors import StaffChanged
+from shared.domain.errors import Conflict, StaffChanged
 from shared.domain.identity import CustomerLink, Firm, StaffMembership, StaffRole, UserProfile
 from shared.domain.mfa import MfaEnrolment
+from shared.ports.storage import TransactItem
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -64,7 +65,11 @@ class IdentityRepository:
         return {item["user_id"]: UserProfile(item["user_id"], item["email"], item["name"]) for item in items}
 
     def save_membership(
-        self, membership: StaffMembership, previous: StaffMembership, *, other_admin: StaffMembership | None
+        self,
+        membership: StaffMembership,
+        previous: StaffMembership,
+        *extra: TransactItem,
+        other_admin: StaffMembership | None,
     ) -> None:
         """Replace `previous` (still as read: role and active, else `StaffChanged`), in one
         transaction with a check that `other_admin` is still an active admin when given."""
@@ -78,7 +83,7 @@ class IdentityRepository:
             key = {"PK": keys.user_pk(other_admin.user_id), "SK": keys.membership_sk(other_admin.firm_id)}
             check = {"TableName": self.table_name, "Key": to_item(key), **_still(other_admin)}
             items.append({"ConditionCheck": check})
-        transact_or_raise(items, StaffChanged)
+        transact_or_raise([*items, *extra], StaffChanged)
 
     def list_firms(self) -> list[Firm]:
         """Every firm (the operator's command; access pattern #43)."""
@@ -105,19 +110,23 @@ class IdentityRepository:
                 ConditionExpression="attribute_not_exists(PK)",
             )
 
-    def put_firm(self, firm: Firm) -> None:
-        self._put(
-            {
-                "PK": keys.firm_pk(firm.firm_id),
-                "SK": keys.FIRM,
-                "type": "firm",
-                "firm_id": firm.firm_id,
-                "name": firm.name,
-                "timezone": firm.timezone,
-                "GSI2PK": keys.FIRMS,
-                "GSI2SK": firm.firm_id,
-            }
-        )
+    def put_firm(self, firm: Firm, *extra: TransactItem) -> None:
+        put = {
+            "TableName": self.table_name,
+            "Item": to_item(
+                {
+                    "PK": keys.firm_pk(firm.firm_id),
+                    "SK": keys.FIRM,
+                    "type": "firm",
+                    "firm_id": firm.firm_id,
+                    "name": firm.name,
+                    "timezone": firm.timezone,
+                    "GSI2PK": keys.FIRMS,
+                    "GSI2SK": firm.firm_id,
+                }
+            ),
+        }
+        transact_or_raise([{"Put": put}, *extra], Conflict)
 
     def put_membership(self, membership: StaffMembership) -> None:
         self._put(_membership_item(membership))
