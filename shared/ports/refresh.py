@@ -99,9 +99,11 @@ class RefreshJobStore(Protocol):
     """Refresh jobs and their counters, the outcome per engagement, the daily cap. A claim or an
     advance also changes the engagement's rows (`RowChange`) in the same transaction."""
 
-    def create_job(self, job: RefreshJob) -> None: ...
+    def create_job(self, job: RefreshJob, *extra: TransactItem) -> None:
+        """The job, its counters and its listing, with `extra` (its audit event), in one transaction."""
+        ...
 
-    def delete_job(self, firm_id: str, job_id: str) -> None:
+    def delete_job(self, firm_id: str, job_id: str, *extra: TransactItem) -> None:
         """Undo `create_job` for a job whose selection could not be queued (it has no outcomes)."""
         ...
 

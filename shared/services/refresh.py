@@ -44,6 +44,7 @@ from shared.ports.identity import IdentityStore
 from shared.ports.limits import Limiter
 from shared.ports.queue import JobSender
 from shared.ports.refresh import Claim, EngagementPage, EulaTexts, RowChange
+from shared.ports.storage import TransactItem
 from shared.services.engagement_rows import ROW_RETRIES, EngagementIndexPorts, back_off, sync_engagement
 from shared.services.staff_notifications import StaffNoticePorts, refresh_progressed
 
@@ -171,11 +172,6 @@ def trigger_refresh(
         job = RefreshJob(staff.firm_id, job_id, actor, now, selection, True, JobCounts())
     # the abuse limits (shared/domain/limits.py), before anything is written or queued
     ports.limits.spend(charges(Action.REFRESH_JOB, user=actor, firm=staff.firm_id), now)
-    ports.index.jobs.create_job(job)
-    try:
-        ports.fanout.send([message.to_json() for message in messages])
-    except QueueSendFailed as failure:
-        _not_queued(ports, job, [messages[n] for n in failure.unsent], len(messages))
     # Ids and filter names only: filter values may be personal data (a contact's name).
     chosen = selection.get("all_matching")
     details = (
@@ -183,7 +179,13 @@ def trigger_refresh(
         if chosen is not None
         else selection
     )
-    _audit(ports, actor, job, "refresh.triggered", {"job_id": job_id, **details})
+    ports.index.jobs.create_job(
+        job, _event(ports, actor, job, "refresh.triggered", {"job_id": job_id, **details})
+    )
+    try:
+        ports.fanout.send([message.to_json() for message in messages])
+    except QueueSendFailed as failure:
+        _not_queued(ports, job, [messages[n] for n in failure.unsent], len(messages))
     metrics.add_metric(name="RefreshJobsTriggered", unit="Count", value=1)
     return job
 
@@ -194,7 +196,8 @@ def _not_queued(ports: RefreshPorts, job: RefreshJob, unsent: list[FanoutMessage
     goes ahead and the engagements of the others are excluded as `not_queued`."""
     logger.warning("Refresh pages not queued", extra={"job_id": job.job_id, "unsent": len(unsent)})
     if len(unsent) == sent_of:
-        ports.index.jobs.delete_job(job.firm_id, job.job_id)
+        withdrawn = _event(ports, job.requested_by, job, "refresh.not_started", {"job_id": job.job_id})
+        ports.index.jobs.delete_job(job.firm_id, job.job_id, withdrawn)
         raise UpstreamUnavailable("The refresh could not be queued and was not started; try again.")
     not_queued = [(i, ExclusionReason.NOT_QUEUED) for message in unsent for i in message.engagement_ids]
     ports.index.jobs.exclude(job.firm_id, job.job_id, not_queued)
@@ -356,6 +359,15 @@ def _dashboard_clock(ports: RefreshPorts, firm_id: str) -> DashboardClock:
     firm = ports.identities.get_firm(firm_id)
     today = firm_day(now, firm.timezone if firm else ports.default_timezone)
     return DashboardClock(now=now, today=today, current_eula=ports.index.current_eula_version)
+
+
+def _event(
+    ports: RefreshPorts, actor: str, job: RefreshJob, action: str, details: dict[str, Any]
+) -> TransactItem:
+    """R-ROLE-3: who triggered which refresh (ids only), written with the job."""
+    return ports.audit.put_op(
+        AuditEvent(job.firm_id, actor, action, "refresh_job", job.job_id, details, ports.index.clock())
+    )
 
 
 def _audit(ports: RefreshPorts, actor: str, job: RefreshJob, action: str, details: dict[str, Any]) -> None:

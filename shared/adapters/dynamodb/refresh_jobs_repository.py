@@ -40,8 +40,9 @@ class RefreshJobsRepository:
 
     table_name: str
 
-    def create_job(self, job: RefreshJob) -> None:
-        """The job with its counters (#41) and its listing item (#43, #44), together."""
+    def create_job(self, job: RefreshJob, *extra: TransactItem) -> None:
+        """The job with its counters (#41) and its listing item (#43, #44), together with `extra`
+        (its audit event)."""
         c = job.counts
         pk = keys.refresh_job_pk(job.firm_id, job.job_id)
         job_item = {
@@ -79,16 +80,19 @@ class RefreshJobsRepository:
                 }
                 for item in (job_item, listing)
             ]
+            + list(extra)
         )
 
-    def delete_job(self, firm_id: str, job_id: str) -> None:
-        """Undo `create_job` for a job whose selection could not be queued (it has no outcomes)."""
+    def delete_job(self, firm_id: str, job_id: str, *extra: TransactItem) -> None:
+        """Undo `create_job` for a job whose selection could not be queued (it has no outcomes),
+        with `extra` (its audit event)."""
         pk = keys.refresh_job_pk(firm_id, job_id)
         write_chained(
             [
                 {"Delete": {"TableName": self.table_name, "Key": to_item({"PK": pk, "SK": sk})}}
                 for sk in (keys.REFRESH_JOB, keys.REFRESH_JOB_LISTED)
             ]
+            + list(extra)
         )
 
     def list_jobs(
