@@ -311,7 +311,7 @@ def test_a_firm_user_imports_a_customer_now(sandboxes):
         ADMIN,
         path_parameters={"customer_id": job.customer_id},
     )
-    assert (status, body) == (202, {"jobs_queued": 1})
+    assert (status, body) == (202, {"jobs_queued": 1, "already_queued": 0})
     from tests.integration.onboarding_support import ADVISER, OTHER_ADVISER
 
     for outsider in (ADVISER, OTHER_ADVISER):

@@ -4,7 +4,7 @@ are told apart, archive versus delete, and how rules pick from it (issue 16 item
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -122,13 +122,16 @@ def test_an_account_archived_between_the_check_and_the_write_fails_the_rule(worl
 def test_a_used_account_is_archived_not_deleted(world):
     world.create("626000")
     world.create("typo-626")
+    world.clock.at += timedelta(seconds=1)  # the events' ids sort by time: one step a second
     ledger.delete_ledger_account(world.ports, ADMIN, "TYPO-626")  # never used: gone
     assert world.listed(archived=True) == ["626000"]
     world.rule("626000")
     assert refused(lambda: ledger.delete_ledger_account(world.ports, ADMIN, "626000")) == IN_USE
+    world.clock.at += timedelta(seconds=1)
     archived = ledger.update_ledger_account(world.ports, ADMIN, "626000", LedgerChange(archived=True))
     assert archived.archived and archived.used
     assert world.listed() == [] and world.listed(archived=True) == ["626000"]
+    world.clock.at += timedelta(seconds=1)
     restored = ledger.update_ledger_account(world.ports, ADMIN, "626000", LedgerChange(archived=False))
     assert not restored.archived
     assert [e.action for e in world.audit.log() if e.action.startswith("ledger_account.")][-3:] == [
