@@ -361,25 +361,20 @@ def _dashboard_clock(ports: RefreshPorts, firm_id: str) -> DashboardClock:
     return DashboardClock(now=now, today=today, current_eula=ports.index.current_eula_version)
 
 
+def _job_event(
+    ports: RefreshPorts, actor: str, job: RefreshJob, action: str, details: dict[str, Any]
+) -> AuditEvent:
+    """R-ROLE-3: who triggered which refresh, and which engagements it queued or excluded (ids only)."""
+    return AuditEvent(job.firm_id, actor, action, "refresh_job", job.job_id, details, ports.index.clock())
+
+
 def _event(
     ports: RefreshPorts, actor: str, job: RefreshJob, action: str, details: dict[str, Any]
 ) -> TransactItem:
-    """R-ROLE-3: who triggered which refresh (ids only), written with the job."""
-    return ports.audit.put_op(
-        AuditEvent(job.firm_id, actor, action, "refresh_job", job.job_id, details, ports.index.clock())
-    )
+    """The job's event, written in the job's own transaction."""
+    return ports.audit.put_op(_job_event(ports, actor, job, action, details))
 
 
 def _audit(ports: RefreshPorts, actor: str, job: RefreshJob, action: str, details: dict[str, Any]) -> None:
-    """R-ROLE-3: who triggered which refresh, and which engagements it queued or excluded (ids only)."""
-    ports.audit.record(
-        AuditEvent(
-            firm_id=job.firm_id,
-            actor_id=actor,
-            action=action,
-            target_type="refresh_job",
-            target_id=job.job_id,
-            details=details,
-            occurred_at=ports.index.clock(),
-        )
-    )
+    """The job's event alone (a fan-out page's summary, after its claims)."""
+    ports.audit.record(_job_event(ports, actor, job, action, details))

@@ -37,16 +37,6 @@ class AssignmentRepository:
 
     def put_rule(self, rule: AssignmentRule, *extra: TransactItem, must_exist: bool) -> None:
         condition = "attribute_exists(PK)" if must_exist else "attribute_not_exists(PK)"
-        if not extra:  # no ledger account to mark: one conditional put, not a transaction
-            try:
-                dynamodb_client().put_item(
-                    TableName=self.table_name, Item=to_item(_rule_values(rule)), ConditionExpression=condition
-                )
-            except ClientError as error:
-                if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                    raise NotFound() from None
-                raise
-            return
         put: TransactItem = {
             "TableName": self.table_name,
             "Item": to_item(_rule_values(rule)),
@@ -113,11 +103,7 @@ class AssignmentRepository:
         return transaction_from_item(from_item(response["Item"])) if "Item" in response else None
 
     def save_line(self, line: BankTransaction, *extra: TransactItem) -> None:
-        item = to_item(transaction_item(line))
-        if not extra:
-            dynamodb_client().put_item(TableName=self.table_name, Item=item)
-            return
-        put: TransactItem = {"TableName": self.table_name, "Item": item}
+        put: TransactItem = {"TableName": self.table_name, "Item": to_item(transaction_item(line))}
         transact_or_raise([{"Put": put}, *extra], LedgerAccountChanged)
 
 
