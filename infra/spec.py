@@ -105,7 +105,11 @@ class FunctionSpec:
     grants: tuple[Grant, ...] = ()
     timeout_seconds: int = 10
     memory_mb: int = 512
-    kind: Literal["api", "worker", "job"] = "api"
+    # trigger: invoked by the user pool (its pre token generation trigger), which names the function:
+    # the function's environment and IAM policy cannot name the pool back in the same resources (a
+    # circular dependency), so the pool's id comes in each event (`function_environment`) and its
+    # grant is a policy of its own (infra/constructs/functions.py).
+    kind: Literal["api", "worker", "job", "trigger"] = "api"
 
 
 @dataclass(frozen=True)
@@ -240,7 +244,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         description="Health, who-am-I and the API's OpenAPI document",
         service="platform",
         # read_write: marking notifications read, a staff member's MFA enrolment (read from the pool)
-        grants=(_DATA_RW, Grant(USER_POOL_KEY, "read_mfa")),
+        # with its staff.mfa_enrolled events
+        grants=(_DATA_RW, _AUDIT_APPEND, Grant(USER_POOL_KEY, "read_mfa")),
     ),
     "invitations_api": FunctionSpec(
         handler="functions.invitations_api.handler.lambda_handler",
@@ -357,6 +362,19 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     ),
 }
 
+# The user pool's pre token generation trigger (wired in infra/constructs/users.py); see FunctionSpec.kind.
+SIGN_IN_CHECK = "sign_in_check"
+FUNCTIONS[SIGN_IN_CHECK] = FunctionSpec(
+    handler="functions.sign_in_check.handler.lambda_handler",
+    description="User pool trigger: before each token, a staff member's TOTP record still matches the pool",
+    service="identity",
+    # read_write: our MFA record (read; removed when it lapsed), the memberships; read_mfa: AdminGetUser
+    grants=(_DATA_RW, _AUDIT_APPEND, Grant(USER_POOL_KEY, "read_mfa")),
+    timeout_seconds=5,  # Cognito waits 5 seconds for a trigger
+    memory_mb=256,
+    kind="trigger",
+)
+
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/health", "platform_api", public=True),
     Route("GET", "/openapi.json", "platform_api", public=True, docs=True),
@@ -400,6 +418,7 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", "/staff/{user_id}", "invitations_api"),
     Route("POST", "/staff/{user_id}/deactivate", "invitations_api"),
     Route("POST", "/staff/{user_id}/reactivate", "invitations_api"),
+    Route("POST", "/firm/staff/{user_id}/mfa/reset", "invitations_api"),  # a lost authenticator (R-ID-4)
     Route("PUT", "/customers/{customer_id}/assignees/{user_id}", "invitations_api"),
     Route("DELETE", "/customers/{customer_id}/assignees/{user_id}", "invitations_api"),
     Route("POST", "/customers/{customer_id}/transfer", "invitations_api"),
@@ -553,7 +572,8 @@ def function_environment(name: str, resolve: dict[str, str]) -> dict[str, str]:
             or KEYS.get(grant.resource)
             or (USER_POOL if grant.resource == USER_POOL_KEY else None)
         )
-        if declared is not None and grant.access != "consume":
+        pool_named_by_event = spec.kind == "trigger" and grant.resource == USER_POOL_KEY
+        if declared is not None and grant.access != "consume" and not pool_named_by_event:
             env[declared.env] = resolve[grant.resource]
     return env
 

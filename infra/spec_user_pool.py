@@ -94,12 +94,14 @@ USER_POOL_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 # Confirming a staff member's second factor (POST /me/mfa/confirm): is TOTP enabled and preferred.
 USER_POOL_ACTIONS["read_mfa"] = ("cognito-idp:AdminGetUser",)
-# Staff administration besides: deactivating a member disables their user and signs them out everywhere.
+# Staff administration besides: deactivating a member disables their user and signs them out everywhere;
+# resetting a member's lost authenticator switches their TOTP off and signs them out everywhere.
 USER_POOL_ACTIONS["manage_users"] = (
     *USER_POOL_ACTIONS["create_users"],
     "cognito-idp:AdminDisableUser",
     "cognito-idp:AdminEnableUser",
     "cognito-idp:AdminUserGlobalSignOut",
+    "cognito-idp:AdminSetUserMFAPreference",
 )
 
 

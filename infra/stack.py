@@ -21,7 +21,7 @@ from infra.constructs.schedules import Schedules
 from infra.constructs.secrets import Secrets
 from infra.constructs.storage import Storage
 from infra.naming import pascal_case
-from infra.spec import COMMON_ENV, QUEUES
+from infra.spec import COMMON_ENV, QUEUES, SIGN_IN_CHECK
 
 METRICS_NAMESPACE = "ClientDataSharing"
 API_BASE_URL = "API_BASE_URL"  # the one COMMON_ENV value set after the API is built
@@ -67,6 +67,8 @@ class ClientDataSharingStack(Stack):
             # Workers park a message in its DLQ themselves, with the reason (shared/worker.py).
             queues.dead_letter_queues[key].grant_send_messages(functions[queue_spec.consumer])
         api.add_routes(functions, docs=config.api_docs)
+        # Staff's TOTP record checked before each token the pool issues (issue 17, R-ID-4).
+        api.users.check_tokens_with(functions[SIGN_IN_CHECK])
         # Known only once the API exists: aggregator callbacks and webhooks point at it.
         api_base_url = config.api_base_url or api.http_api.api_endpoint
         for function in functions.values():

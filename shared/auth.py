@@ -78,6 +78,7 @@ class FirmAction(StrEnum):
     ASSIGN_LINES = "assign_lines"
     VIEW_STAFF = "view_staff"  # the firm's staff with names and roles (owner filters, assignees)
     MANAGE_STAFF = "manage_staff"  # change a role, deactivate, reactivate (R-ID-2)
+    RESET_STAFF_MFA = "reset_staff_mfa"  # a member's lost authenticator (R-ID-4)
     INVITE_STAFF = "invite_staff"  # invite by email, resend, revoke, list the pending invitations
     ASSIGN_CUSTOMERS = "assign_customers"  # assign/unassign advisers, transfer ownership (R-ID-3)
     CHOOSE_NOTIFICATION_DIGEST = "choose_notification_digest"  # one's own daily email digest
@@ -103,6 +104,7 @@ FIRM_POLICY: Mapping[FirmAction, frozenset[StaffRole]] = {
     FirmAction.ASSIGN_LINES: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),
     FirmAction.VIEW_STAFF: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),
     FirmAction.MANAGE_STAFF: frozenset({StaffRole.ADMIN}),
+    FirmAction.RESET_STAFF_MFA: frozenset({StaffRole.ADMIN}),
     FirmAction.INVITE_STAFF: frozenset({StaffRole.ADMIN}),
     FirmAction.ASSIGN_CUSTOMERS: frozenset({StaffRole.ADMIN}),
     FirmAction.CHOOSE_NOTIFICATION_DIGEST: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),

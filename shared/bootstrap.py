@@ -594,3 +594,13 @@ def mfa() -> MfaPorts:
     from shared.services.mfa import MfaPorts
 
     return MfaPorts(identities=identity_repository(), directory=onboarding().directory, audit=audit_log())
+
+
+def sign_in_check(user_pool_id: str) -> MfaPorts:
+    """The check at each token issue (the pool's trigger): person-scoped like `mfa`, on the pool that
+    sent the event (the function's environment cannot name the pool whose configuration names it)."""
+    from shared.adapters.cognito import CognitoDirectory
+    from shared.services.mfa import MfaPorts
+
+    directory = cast("UserDirectory", CognitoDirectory(user_pool_id))
+    return MfaPorts(identities=identity_repository(), directory=directory, audit=audit_log())

@@ -37,6 +37,7 @@ from shared.domain.errors import (
     NotFound,
     QueueSendFailed,
     StaleConnection,
+    UpstreamUnavailable,
 )
 from shared.domain.files import ExternalAdviser, FamilyMember, Grant, Subject, SubjectType
 from shared.domain.identity import CustomerLink, Firm, StaffMembership, UserProfile
@@ -417,6 +418,13 @@ class FakeIdentities:
             return False
         return True
 
+    def remove_mfa_enrolment(self, enrolment: MfaEnrolment, also: Sequence[TransactItem]) -> bool:
+        try:
+            transact_write([delete_item(self.mfa, enrolment.user_id, enrolment.__eq__), *also])
+        except ClientError:
+            return False
+        return True
+
     def enrol(self, *user_ids: str, at: datetime = datetime(2026, 6, 1, tzinfo=UTC)) -> None:
         """Test setup: these people confirmed a TOTP authenticator (what staff callers need)."""
         for user_id in user_ids:
@@ -791,10 +799,18 @@ class FakeDirectory:
         self._set_enabled("enable_user", user_id, True)
 
     def totp_enabled(self, user_id: str) -> bool:
+        if self.failing:  # as the adapter translates the pool's errors
+            raise UpstreamUnavailable("the user pool is unavailable", code="user_pool_unavailable")
         self._call("totp_enabled", user_id)
         if user_id not in self.users:
             raise NotFound()
         return user_id in self.totp
+
+    def reset_totp(self, user_id: str) -> None:
+        self._call("reset_totp", user_id)
+        if user_id not in self.users:
+            raise NotFound()
+        self.totp.discard(user_id)
 
     def _set_enabled(self, name: str, user_id: str, enabled: bool) -> None:
         self._call(name, user_id)

@@ -189,7 +189,7 @@ class Functions(Construct):
             case "read_secret":
                 targets.secrets[grant.resource].grant_read(function)
             case access if grant.resource == USER_POOL_KEY and access in USER_POOL_ACTIONS:
-                targets.users.grant(function, access)
+                targets.users.grant(function, access, trigger=FUNCTIONS[name].kind == "trigger")
             case _:
                 raise ValueError(f"{name}: no grant for {grant}")
 

@@ -9,6 +9,7 @@ from typing import cast
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.nag import acknowledge
@@ -22,9 +23,28 @@ class Users:
     user_pool: cognito.UserPool
     user_pool_client: cognito.UserPoolClient
 
-    def grant(self, grantee: iam.IGrantable, access: str) -> None:
-        """The grant's Cognito actions (`USER_POOL_ACTIONS`), on this pool's ARN only."""
-        self.user_pool.grant(grantee, *USER_POOL_ACTIONS[access])
+    def grant(self, grantee: lambda_.Function, access: str, *, trigger: bool = False) -> None:
+        """The grant's Cognito actions (`USER_POOL_ACTIONS`), on this pool's ARN only. A trigger of the
+        pool gets them in a policy of its own, attached to its role: the function does not wait for
+        that policy (as it does for its role's default policy), so the pool, which names the function,
+        and the policy, which names the pool, make no circle."""
+        actions = USER_POOL_ACTIONS[access]
+        if not trigger:
+            self.user_pool.grant(grantee, *actions)
+            return
+        statement = iam.PolicyStatement(actions=list(actions), resources=[self.user_pool.user_pool_arn])
+        policy = iam.Policy(grantee, "UserPoolAccess", statements=[statement])
+        if grantee.role is None:
+            raise ValueError("a trigger of the user pool needs its own role")
+        grantee.role.attach_inline_policy(policy)
+
+    def check_tokens_with(self, function: lambda_.IFunction) -> None:
+        """The pool's pre token generation trigger: `function` runs before every token the pool issues
+        (sign-ins through any flow, and refreshes), with the V1_0 event (we change no claim; every
+        feature plan sends it)."""
+        self.user_pool.add_trigger(
+            cognito.UserPoolOperation.PRE_TOKEN_GENERATION_CONFIG, function, cognito.LambdaVersion.V1_0
+        )
 
 
 def build_users(scope: Construct, app_base_url: str) -> Users:
@@ -96,7 +116,9 @@ def _user_pool(scope: Construct) -> cognito.UserPool:
         "The pool offers TOTP to everyone and requires it of nobody, because one pool serves two kinds "
         "of user. Firm staff: the API requires it (R-ID-4): every staff route answers 403 mfa_required "
         "until our records hold their confirmed TOTP enrolment, checked with the pool "
-        "(POST /me/mfa/confirm), and their sign-ins then answer the TOTP challenge. Customers, family "
+        "(POST /me/mfa/confirm), and their sign-ins then answer the TOTP challenge; a pre token generation "
+        "trigger removes that record at the first token issued while the pool no longer asks for the code. "
+        "Customers, family "
         "members and external advisers join by an emailed invitation and need no authenticator app: "
         "optional for them. Threat protection (Plus plan, full function) blocks risky sign-ins.",
     )

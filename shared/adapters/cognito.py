@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.aws_clients import aws_client
-from shared.domain.errors import Conflict, InvalidRequest
+from shared.domain.errors import Conflict, InvalidRequest, UpstreamUnavailable
 from shared.ports.directory import DirectoryUser
 
 SOFTWARE_TOKEN_MFA = "SOFTWARE_TOKEN_MFA"  # noqa: S105 - Cognito's name for TOTP, not a password
@@ -73,16 +73,36 @@ class CognitoDirectory:
 
     def disable_user(self, user_id: str) -> None:
         self._cognito.admin_disable_user(UserPoolId=self._user_pool_id, Username=user_id)
-        # Revokes their refresh tokens: no new ID or access token for any session they have.
-        self._cognito.admin_user_global_sign_out(UserPoolId=self._user_pool_id, Username=user_id)
+        self._sign_out_everywhere(user_id)
 
     def enable_user(self, user_id: str) -> None:
         self._cognito.admin_enable_user(UserPoolId=self._user_pool_id, Username=user_id)
 
     def totp_enabled(self, user_id: str) -> bool:
-        user = self._cognito.admin_get_user(UserPoolId=self._user_pool_id, Username=user_id)
+        from botocore.exceptions import BotoCoreError
+
+        try:
+            user = self._cognito.admin_get_user(UserPoolId=self._user_pool_id, Username=user_id)
+        except (ClientError, BotoCoreError) as error:
+            # The error's type only: its text may name the user.
+            raise UpstreamUnavailable(
+                "The sign-in service cannot say whether your authenticator app is set up; try again.",
+                code="user_pool_unavailable",
+            ) from error
         enabled = SOFTWARE_TOKEN_MFA in (user.get("UserMFASettingList") or [])
         return enabled and user.get("PreferredMfaSetting") == SOFTWARE_TOKEN_MFA
+
+    def reset_totp(self, user_id: str) -> None:
+        self._cognito.admin_set_user_mfa_preference(
+            UserPoolId=self._user_pool_id,
+            Username=user_id,
+            SoftwareTokenMfaSettings={"Enabled": False, "PreferredMfa": False},
+        )
+        self._sign_out_everywhere(user_id)
+
+    def _sign_out_everywhere(self, user_id: str) -> None:
+        # Revokes their refresh tokens: no new ID or access token for any session they have.
+        self._cognito.admin_user_global_sign_out(UserPoolId=self._user_pool_id, Username=user_id)
 
 
 def normalised(email: str) -> str:

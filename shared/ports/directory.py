@@ -48,5 +48,12 @@ class UserDirectory(Protocol):
     def totp_enabled(self, user_id: str) -> bool:
         """Whether the user's sign-in asks for a TOTP code: an authenticator app verified, enabled
         and preferred for them (what they set with their own access token: AssociateSoftwareToken,
-        VerifySoftwareToken, SetUserMFAPreference)."""
+        VerifySoftwareToken, SetUserMFAPreference). Raises `UpstreamUnavailable` when the pool
+        cannot say."""
+        ...
+
+    def reset_totp(self, user_id: str) -> None:
+        """A lost authenticator: TOTP switched off for the user (their next sign-in asks for the
+        password alone, and they set up a new app) and every session they have signed out (refresh
+        tokens revoked). Doing it again changes nothing."""
         ...

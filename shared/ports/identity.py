@@ -82,3 +82,9 @@ class IdentityStore(Protocol):
         """Put the enrolment only if the person has none, in one transaction with `also` (its audit
         events); False, and nothing written, when they already had one."""
         ...
+
+    def remove_mfa_enrolment(self, enrolment: MfaEnrolment, also: Sequence[TransactItem]) -> bool:
+        """Delete the enrolment only if it is still `enrolment` (the same `enrolled_at`), in one
+        transaction with `also` (its audit events); False, and nothing written, when it is gone or
+        was replaced meanwhile (access pattern #106)."""
+        ...

@@ -260,6 +260,14 @@ class StaffListOut(BaseModel):
     items: list[StaffMemberOut]
 
 
+class MfaResetOut(BaseModel):
+    user_id: str
+    mfa_enrolled: bool = Field(
+        description="Always false: staff routes answer 403 mfa_required until they enrol a new app"
+    )
+    record_removed: bool = Field(description="False: they had no enrolment on record (a repeated reset)")
+
+
 class RoleIn(StrictBody):
     role: StaffRole
 

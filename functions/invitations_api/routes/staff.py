@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from functions.invitations_api.routes.customers import CustomerId, Staff
 from functions.invitations_api.routes.models import (
     CustomerOut,
+    MfaResetOut,
     RoleIn,
     StaffListOut,
     StaffMemberOut,
@@ -18,6 +19,7 @@ from functions.invitations_api.routes.models import (
 )
 from shared import bootstrap
 from shared.services import assignees
+from shared.services import mfa as mfa_service
 from shared.services import staff as staff_service
 
 router = Router()
@@ -33,6 +35,7 @@ LAST_ADMIN = answers("It would leave the firm without an active admin (last_admi
 RACE = answers("Changed at the same time (concurrent_update): reload and try again")
 ASSIGNED = answers("At most 20 assignees (too_many_assignees), or a concurrent change")
 UNASSIGNED = answers("The owner is not an assignee: transfer instead (is_owner), or a concurrent change")
+OWN_MFA = answers("Not your own authenticator (own_mfa_reset): another admin resets it")
 ASSIGNEE = "/customers/<customer_id>/assignees/<user_id>"
 HAND_OVER = "Hand the customer over: a new owner and client file manager; the previous one loses it (admins)"
 
@@ -61,6 +64,17 @@ def deactivate(user_id: UserId, staff: Staff) -> StaffMemberOut:
 @router.post("/staff/<user_id>/reactivate", tags=TAGS, summary="Reactivate a member (admins)", responses=RACE)
 def reactivate(user_id: UserId, staff: Staff) -> StaffMemberOut:
     return StaffMemberOut.of(staff_service.reactivate(bootstrap.staff_for(staff), staff, user_id))
+
+
+@router.post(
+    "/firm/staff/<user_id>/mfa/reset",
+    tags=TAGS,
+    summary="Reset a member's lost authenticator app: TOTP off at sign-in, signed out, to enrol again (admins)",
+    responses=OWN_MFA,
+)
+def reset_mfa(user_id: UserId, staff: Staff) -> MfaResetOut:
+    removed = mfa_service.reset_member_mfa(bootstrap.staff_for(staff), staff, user_id)
+    return MfaResetOut(user_id=user_id, mfa_enrolled=False, record_removed=removed)
 
 
 @router.put(

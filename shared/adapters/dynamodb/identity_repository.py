@@ -177,6 +177,21 @@ class IdentityRepository:
             return False
         return True
 
+    def remove_mfa_enrolment(self, enrolment: MfaEnrolment, also: Sequence[dict[str, Any]]) -> bool:
+        """Delete the enrolment only if it is still this one (#106), in one transaction with `also`;
+        False, and nothing written, when it is gone or was replaced meanwhile."""
+        delete = {
+            "TableName": self.table_name,
+            "Key": to_item({"PK": keys.user_pk(enrolment.user_id), "SK": keys.MFA}),
+            "ConditionExpression": "enrolled_at = :enrolled_at",
+            "ExpressionAttributeValues": to_item({":enrolled_at": enrolment.enrolled_at.isoformat()}),
+        }
+        try:
+            transact_or_raise([{"Delete": delete}, *also], _AlreadyEnrolled)
+        except _AlreadyEnrolled:
+            return False
+        return True
+
     def _batch_get(self, wanted: list[tuple[str, str]]) -> list[dict[str, Any]]:
         """The items with these (PK, SK), 100 per BatchGetItem (unprocessed keys asked again)."""
         return batch_get(self.table_name, [{"PK": pk, "SK": sk} for pk, sk in sorted(wanted)])
@@ -205,7 +220,8 @@ class IdentityRepository:
 
 
 class _AlreadyEnrolled(Exception):
-    """The person's enrolment was there before this transaction (a repeated or concurrent confirm)."""
+    """The person's enrolment was not as the transaction expected: there already (a repeated or
+    concurrent confirm), or gone or replaced (a concurrent removal or confirm)."""
 
 
 def _membership(item: dict[str, Any]) -> StaffMembership:

@@ -114,6 +114,8 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 
 |90 | a person's MFA enrolment (read on every | table | PK=USER#<sub>, SK=MFA (put if not exists, in one    |
 |   | staff request: R-ID-4)                 |       | transaction with its audit events)                  |
+|106| remove a person's MFA enrolment (lapsed | table | PK=USER#<sub>, SK=MFA (delete if enrolled_at is     |
+|   | at a token issue, or an admin's reset) |       | unchanged, in one transaction with its audit events)|
 
 
 |70 | the package values in use in a scope   | table | PK=FIRM#<firm>, SK=REFRESH_PACKAGES#ALL or          |
