@@ -16,6 +16,7 @@ from shared.clock import now as business_now
 log = logging.getLogger("local.gateway")
 
 Invoke = Callable[[str, Any], Any]  # (function name, event) -> result
+OnToken = Callable[[dict[str, Any]], None]  # a valid token's claims; raises to refuse it
 
 
 class ApiGateway:
@@ -25,11 +26,15 @@ class ApiGateway:
         authorizer: JwtAuthorizer,
         invoke: Invoke,
         clock: Now = business_now,
+        on_token: OnToken | None = None,
     ):
+        """`on_token`: what the user pool runs before it issues a token (its trigger,
+        `local/token_check.py`), which moto does not run."""
         self._routes = routes
         self._authorizer = authorizer
         self._invoke = invoke
         self._clock = clock
+        self._on_token = on_token
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         match = self._routes.match(request.method, request.raw_path)
@@ -44,6 +49,12 @@ class ApiGateway:
             except Unauthorized as refusal:
                 challenge = [] if "authorization" not in request.headers else [_challenge(str(refusal))]
                 return json_response(401, {"message": "Unauthorized"}, [*challenge, *trace])
+            if self._on_token is not None:
+                try:
+                    self._on_token(claims)
+                except Exception:
+                    log.exception("the token's issue failed its check (request %s)", request_id)
+                    return json_response(401, {"message": "Unauthorized"}, trace)
         event = http_api_event(
             request,
             match,

@@ -35,6 +35,7 @@ from local.sandbox.gocardless import GoCardlessSandbox
 from local.sandbox.plaid import PlaidSandbox
 from local.scheduler import Scheduler
 from local.server import LocalHttpServer, dispatcher, mounted
+from local.token_check import TokenIssueChecks
 from local.user_pool import DEMO_PASSWORD, LocalPool
 from local.webhooks import webhook_poster
 from shared.clock import now as business_now
@@ -125,7 +126,9 @@ def _wire(system: LocalSystem) -> None:
     jwks = pool.jwks()
     # As API Gateway's JWT authorizer: the pool's issuer, the app client, the pool's keys.
     authorizer = JwtAuthorizer(pool.issuer, [pool.client_id], jwks)
-    gateway = ApiGateway(RouteTable(ROUTES), authorizer, functions.invoke)
+    # moto runs no trigger: the pool's pre token generation check runs at each token issue's first request
+    checks = TokenIssueChecks(functions.invoke)
+    gateway = ApiGateway(RouteTable(ROUTES), authorizer, functions.invoke, on_token=checks.check)
     scheduler = Scheduler(
         SCHEDULES,
         invoke=functions.invoke,

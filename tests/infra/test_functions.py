@@ -14,6 +14,7 @@ from infra.spec import (
     QUEUES,
     SCHEDULES,
     SECRETS,
+    SIGN_IN_CHECK,
     TABLES,
     function_environment,
 )
@@ -141,3 +142,34 @@ def test_functions_have_no_aws_managed_policy(resources: Resources) -> None:
     for name in FUNCTIONS:
         role_id = next(iter(referenced_ids(resources[function_id(resources, name)]["Properties"]["Role"])))
         assert "ManagedPolicyArns" not in resources[role_id]["Properties"]
+
+
+def test_the_pool_checks_every_token_with_the_sign_in_check_trigger(resources: Resources) -> None:
+    """Issue 17 (R-ID-4): before each token the pool issues, the trigger checks staff's TOTP record; Cognito
+    may invoke it, from this pool only; its own grants reach the pool without naming it in its environment
+    (the pool names the function: the other way round would be a circular dependency)."""
+    (pool_id,) = of_type(resources, "AWS::Cognito::UserPool")
+    trigger = function_id(resources, SIGN_IN_CHECK)
+    config = resources[pool_id]["Properties"]["LambdaConfig"]["PreTokenGenerationConfig"]
+    assert referenced_ids(config["LambdaArn"]) == {trigger} and config["LambdaVersion"] == "V1_0"
+    (permission,) = [
+        p["Properties"]
+        for p in of_type(resources, "AWS::Lambda::Permission").values()
+        if referenced_ids(p["Properties"]["FunctionName"]) == {trigger}
+    ]
+    assert permission["Principal"] == "cognito-idp.amazonaws.com"
+    assert referenced_ids(permission["SourceArn"]) == {pool_id}
+    assert USER_POOL.env not in environment(resources, SIGN_IN_CHECK)
+    statements = policy_statements(resources, SIGN_IN_CHECK)
+    assert resources_allowed(statements, "cognito-idp:AdminGetUser") == {pool_id}
+
+
+def test_only_staff_administration_may_switch_a_users_totp_off(resources: Resources) -> None:
+    """The admin's reset of a lost authenticator (POST /firm/staff/{user_id}/mfa/reset) is the only
+    AdminSetUserMFAPreference; reading a user's MFA settings is for the confirmation and the trigger."""
+
+    def allowed(action: str) -> set[str]:
+        return {name for name in FUNCTIONS if resources_allowed(policy_statements(resources, name), action)}
+
+    assert allowed("cognito-idp:AdminSetUserMFAPreference") == {"invitations_api"}
+    assert allowed("cognito-idp:AdminGetUser") == {"platform_api", SIGN_IN_CHECK}

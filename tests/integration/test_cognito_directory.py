@@ -35,6 +35,18 @@ def sign_in(pool: ProvisionedUserPool, email: str, password: str) -> dict:
     )
 
 
+def assert_signed_out(pool: ProvisionedUserPool, refresh_token: str) -> None:
+    """The refresh token was revoked: the session gets no new token."""
+    cognito = boto3.client("cognito-idp")
+    with pytest.raises(cognito.exceptions.NotAuthorizedException):
+        cognito.admin_initiate_auth(
+            UserPoolId=pool.user_pool_id,
+            ClientId=pool.client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": refresh_token},
+        )
+
+
 def test_a_created_user_is_confirmed_verified_and_signs_in_with_its_password(pool, directory):
     created = directory.create_user(" Jane@Example.org ", GOOD_PASSWORD)
     assert created.email == "jane@example.org" and created.enabled and created.user_id
@@ -93,13 +105,7 @@ def test_a_disabled_user_cannot_sign_in_nor_refresh_until_enabled(pool, director
     )
     with pytest.raises(cognito.exceptions.NotAuthorizedException):
         sign_in(pool, "jane@example.org", GOOD_PASSWORD)
-    with pytest.raises(cognito.exceptions.NotAuthorizedException):  # signed out everywhere
-        cognito.admin_initiate_auth(
-            UserPoolId=pool.user_pool_id,
-            ClientId=pool.client_id,
-            AuthFlow="REFRESH_TOKEN_AUTH",
-            AuthParameters={"REFRESH_TOKEN": refresh_token},
-        )
+    assert_signed_out(pool, refresh_token)
 
     directory.enable_user(created.user_id)
     assert directory.find_by_email("jane@example.org") == created

@@ -28,6 +28,7 @@ from shared.adapters.cognito import CognitoDirectory
 from shared.domain.identity import StaffMembership, StaffRole
 from tests.conftest import FakeLambdaContext
 from tests.integration.onboarding_support import ADMIN, ADVISER, OTHER_ADVISER, Person, call, seed_firms
+from tests.integration.test_cognito_directory import assert_signed_out
 
 EVENTS = Path(__file__).parents[2] / "events" / "cognito"
 PASSWORD = "Correct-Horse-9!"
@@ -209,14 +210,7 @@ def test_an_admin_resets_a_lost_authenticator_audited_signed_out_and_back_to_a_p
     assert CognitoDirectory(user_pool.user_pool_id).totp_enabled(sam.sub) is False
     [reset] = staff_events("staff.mfa_reset")
     assert (reset.actor_id, reset.target_id, reset.details) == (ADMIN.sub, sam.sub, {"method": "totp"})
-    cognito = boto3.client("cognito-idp")
-    with pytest.raises(cognito.exceptions.NotAuthorizedException):  # signed out everywhere
-        cognito.admin_initiate_auth(
-            UserPoolId=user_pool.user_pool_id,
-            ClientId=user_pool.client_id,
-            AuthFlow="REFRESH_TOKEN_AUTH",
-            AuthParameters={"REFRESH_TOKEN": refresh_token},
-        )
+    assert_signed_out(user_pool, refresh_token)  # everywhere
     assert _sign_in(user_pool, sam)["IdToken"]  # a password alone now: they set up a new app
     assert call(invitations, "GET", "/customers", sam)[1]["code"] == "mfa_required"
 

@@ -186,6 +186,7 @@ RULES: dict[str, Rule] = {
     "PATCH /staff/{user_id}": firm(F.MANAGE_STAFF),
     "POST /staff/{user_id}/deactivate": firm(F.MANAGE_STAFF),
     "POST /staff/{user_id}/reactivate": firm(F.MANAGE_STAFF),
+    "POST /firm/staff/{user_id}/mfa/reset": firm(F.RESET_STAFF_MFA),  # the assigned adviser's
     "PUT /customers/{customer_id}/assignees/{user_id}": firm(F.ASSIGN_CUSTOMERS, "customer"),
     "DELETE /customers/{customer_id}/assignees/{user_id}": firm(F.ASSIGN_CUSTOMERS, "customer"),
     "POST /customers/{customer_id}/transfer": firm(F.ASSIGN_CUSTOMERS, "customer"),

@@ -8,45 +8,42 @@ lost authenticator. The trigger's handler on moto: tests/integration/test_sign_i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
 from shared.auth import staff_context
-from shared.domain.identity import CustomerLink, Firm, Principal, StaffContext, StaffMembership, StaffRole
+from shared.domain.identity import CustomerLink, Principal, StaffContext, StaffMembership, StaffRole
 from shared.domain.mfa import MfaEnrolment, SignInCheck
 from shared.ports.firm_bound import bind_ports
 from shared.services.mfa import MfaPorts, check_at_token_issue, reset_member_mfa
 from shared.services.staff import StaffPorts
-from tests.conftest import clock_start
-from tests.fakes import FakeAudit, FakeDirectory, FakeIdentities, refused
+from tests.fakes import refused
+from tests.unit.test_mfa_rules import ALPHA, BETA, GAMMA, SAM
+from tests.unit.test_mfa_rules import World as ConfirmationWorld
 
 pytestmark = pytest.mark.fakes
 
-ALPHA, BETA, GAMMA = "01JALPHA000000000000000000", "01JBETA0000000000000000000", "01JGAMMA000000000000000000"
-SAM = Principal("sam-sub", "sam@firm.example")  # the staff member whose second factor is checked
 ADA = Principal("ada-sub", "ada@firm.example")  # an admin of ALPHA
 ADVISER = Principal("abe-sub", "abe@firm.example")  # an adviser of ALPHA
 
 
 @dataclass
-class World:
-    identities: FakeIdentities = field(default_factory=FakeIdentities)
-    directory: FakeDirectory = field(default_factory=FakeDirectory)
-    audit: FakeAudit = field(default_factory=FakeAudit)
-    at: datetime = field(default_factory=clock_start)
+class World(ConfirmationWorld):
+    """The confirmation's world (Sam, three firms, the pool), with an admin and an adviser of ALPHA."""
 
     def __post_init__(self) -> None:
-        for firm_id in (ALPHA, BETA, GAMMA):
-            self.identities.firms[firm_id] = Firm(firm_id, f"Firm {firm_id[3:8]}", "Europe/London")
-        for person in (SAM, ADA, ADVISER):
+        super().__post_init__()
+        for person in (ADA, ADVISER):
             self.directory.add(person.user_id, person.email)
         self.member(ADA, ALPHA, StaffRole.ADMIN)
         self.member(ADVISER, ALPHA, StaffRole.ADVISER)
         self.identities.enrol(ADA.user_id, ADVISER.user_id)
 
-    def member(self, person: Principal, firm_id: str, role: StaffRole = StaffRole.ADVISER, active: bool = True):
+    def member(
+        self, person: Principal, firm_id: str, role: StaffRole = StaffRole.ADVISER, active: bool = True
+    ):
         self.identities.put_membership(StaffMembership(firm_id, person.user_id, role, active))
 
     def enrolled(self, person: Principal = SAM, *, in_pool: bool = True) -> MfaEnrolment:

@@ -69,7 +69,7 @@ def reactivate(user_id: UserId, staff: Staff) -> StaffMemberOut:
 @router.post(
     "/firm/staff/<user_id>/mfa/reset",
     tags=TAGS,
-    summary="Reset a member's lost authenticator app: TOTP off at sign-in, signed out, to enrol again (admins)",
+    summary="Reset a member's lost authenticator: TOTP off at sign-in, signed out, to enrol again (admins)",
     responses=OWN_MFA,
 )
 def reset_mfa(user_id: UserId, staff: Staff) -> MfaResetOut:
