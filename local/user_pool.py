@@ -96,6 +96,14 @@ class LocalPool:
         )
         return LocalPool(**{**asdict(self), "totp_secret": secret})
 
+    def switch_totp_off(self, email: str, password: str = DEMO_PASSWORD) -> None:
+        """What anyone may do with their own access token: TOTP no longer enabled nor preferred (the
+        pool's sign-in then asks for the password alone; our record lapses at the next token)."""
+        access = {"AccessToken": self._authenticate(email, password)["AccessToken"]}
+        self._cognito().set_user_mfa_preference(
+            **access, SoftwareTokenMfaSettings={"Enabled": False, "PreferredMfa": False}
+        )
+
     def _authenticate(self, email: str, password: str) -> dict[str, Any]:
         cognito, username = self._cognito(), email.strip().lower()
         try:

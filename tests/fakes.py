@@ -420,7 +420,8 @@ class FakeIdentities:
 
     def remove_mfa_enrolment(self, enrolment: MfaEnrolment, also: Sequence[TransactItem]) -> bool:
         try:
-            transact_write([delete_item(self.mfa, enrolment.user_id, enrolment.__eq__), *also])
+            still_it = lambda stored: stored == enrolment  # noqa: E731 - the Delete's condition
+            transact_write([delete_item(self.mfa, enrolment.user_id, still_it), *also])
         except ClientError:
             return False
         return True

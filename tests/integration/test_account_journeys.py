@@ -306,6 +306,35 @@ def test_an_invited_staff_member_joins_with_a_new_account_and_the_invited_role(l
     assert create_account(api, "/staff-invitations/create-account", token)[0] == 404  # single use
 
 
+def test_totp_switched_off_behind_our_back_or_reset_by_an_admin_closes_the_staff_routes(local, api):
+    """Issue 17 (R-ID-4) on `make run`: the pool's pre token generation check runs at each token issue
+    (the gateway runs the trigger's function, moto runs none), so a staff member who switched TOTP off
+    with their own access token signs in with a password alone and reaches no staff route; an admin's
+    reset of a lost authenticator does the same from the firm's side."""
+    email = fresh_email("staff-mfa")
+    body = {"email": email, "name": "Mo Factor", "role": "adviser"}
+    assert api.call("POST", "/staff/invitations", api.staff_token(ADMIN), body)[0] == 201
+    assert (
+        create_account(api, "/staff-invitations/create-account", api.emailed_token(email, STAFF_ACCEPT))[0]
+        == 200
+    )
+    bearer = api.enrol_totp(email, PASSWORD, api.sign_in(email, PASSWORD))
+    assert api.call("GET", "/customers", bearer)[0] == 200
+
+    api.pool.switch_totp_off(email, PASSWORD)  # behind our back
+    bearer = api.sign_in(email, PASSWORD)  # a password alone now
+    assert api.call("GET", "/customers", bearer)[1]["code"] == "mfa_required"
+    assert api.call("GET", "/me", bearer)[1]["mfa_enrolled"] is False
+
+    bearer = api.enrol_totp(email, PASSWORD, bearer)  # the app guides them back
+    assert api.call("GET", "/customers", bearer)[0] == 200
+    user_id = only_user(local, email)["Username"]
+    status, reset = api.call("POST", f"/firm/staff/{user_id}/mfa/reset", api.staff_token(ADMIN))
+    assert (status, reset["record_removed"]) == (200, True), reset
+    bearer = api.sign_in(email, PASSWORD)  # the lost authenticator is not asked for any more
+    assert api.call("GET", "/customers", bearer)[1]["code"] == "mfa_required"
+
+
 # 2c. a firm's first admin, invited by the operator ------------------------------------------------
 def operator(local: LocalProcess, *argv: str) -> str:
     """`python -m tools.firms … --local URL` in its own process, as an operator runs it."""

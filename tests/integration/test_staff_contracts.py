@@ -124,3 +124,18 @@ def test_an_mfa_enrolment_is_written_once_with_its_audit_events_or_not_at_all(si
     assert identities.save_mfa_enrolment(replace(first, enrolled_at=NOW + timedelta(days=1)), []) is False
     assert identities.get_mfa_enrolment("ann") == first  # the first one stands
     assert identities.get_mfa_enrolment("bob") is None
+
+
+def test_an_mfa_enrolment_is_removed_only_while_it_is_the_one_read(side: Side):
+    """R-ID-4 (#106): a lapse or a reset removes the enrolment it read, not one confirmed meanwhile."""
+    from shared.domain.mfa import MfaEnrolment
+
+    identities = side.identities
+    read = MfaEnrolment("ann", NOW)
+    assert identities.remove_mfa_enrolment(read, []) is False  # nothing to remove
+    identities.save_mfa_enrolment(read, [])
+    assert identities.remove_mfa_enrolment(replace(read, enrolled_at=NOW - timedelta(days=1)), []) is False
+    assert identities.get_mfa_enrolment("ann") == read  # another enrolment than the one read: kept
+    assert identities.remove_mfa_enrolment(read, []) is True
+    assert identities.get_mfa_enrolment("ann") is None
+    assert identities.remove_mfa_enrolment(read, []) is False  # already gone
