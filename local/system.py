@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import boto3
 
 from infra.spec import QUEUES, ROUTES, SCHEDULES, SECRETS
-from local import app_pages, console
+from local import console
 from local.authorizer import JwtAuthorizer
 from local.demo_connection import DemoConnection
 from local.demo_data import DEMO_USERS, DemoUser, create_demo_users, seed_demo_data
@@ -36,6 +36,8 @@ from local.sandbox.plaid import PlaidSandbox
 from local.scheduler import Scheduler
 from local.server import LocalHttpServer, dispatcher, mounted
 from local.user_pool import DEMO_PASSWORD, LocalPool
+from local.web_app import PREFIX as WEB_PREFIX
+from local.web_app import WebApp
 from local.webhooks import webhook_poster
 from shared.clock import now as business_now
 
@@ -144,10 +146,10 @@ def _wire(system: LocalSystem) -> None:
         client_id=plaid_keys["plaid_client_id"],
         secret=plaid_keys["plaid_secret"],
     )
-    pages = app_pages.AppPages(system.base_url, pool)
+    web_app = WebApp(lambda: _web_config(system, pool))
     mounts = {
         console.PREFIX: local_console.handle,
-        app_pages.PREFIX: pages.handle,
+        WEB_PREFIX: web_app.handle,
         GOCARDLESS_SANDBOX_MOUNT: mounted(GOCARDLESS_SANDBOX_MOUNT, sandbox),
         PLAID_SANDBOX_MOUNT: mounted(PLAID_SANDBOX_MOUNT, plaid),
     }
@@ -179,3 +181,23 @@ def _queue_pumps(resources: Resources, functions: Functions, stop: threading.Eve
         )
         for name, spec in QUEUES.items()
     ]
+
+
+def _web_config(system: LocalSystem, pool: LocalPool) -> dict[str, str]:
+    """The web console's runtime configuration (/app/config.json): the API and the hosted sign-in
+    pages on this server. TEMPORARY until the hosted pages' stand-in lands."""
+    base, hosted = system.base_url, system.base_url + "/_local/cognito"
+    return {
+        "apiBaseUrl": base,
+        "authority": pool.issuer,
+        "clientId": pool.client_id,
+        "userPoolId": pool.user_pool_id,
+        "region": pool.region,
+        "authorizationEndpoint": hosted + "/oauth2/authorize",
+        "tokenEndpoint": hosted + "/oauth2/token",
+        "endSessionEndpoint": hosted + "/logout",
+        "userInfoEndpoint": hosted + "/oauth2/userInfo",
+        "redirectUri": base + "/app/auth/callback",
+        "postLogoutRedirectUri": base + "/app/auth/signed-out",
+        "jwksUri": hosted + "/.well-known/jwks.json",
+    }

@@ -1,0 +1,27 @@
+import { BrowserRouter, Route, Routes } from "react-router";
+import { Layout } from "./components/Layout";
+import { AcceptInvitation } from "./pages/AcceptInvitation";
+import { AuthCallback, NotFound, SignedOut } from "./pages/Auth";
+import { ConnectionComplete } from "./pages/ConnectionComplete";
+import { Home } from "./pages/Home";
+
+// Every path an email or a redirect opens is a screen here (the backend builds them from
+// APP_BASE_URL: shared/services/*_links and the callbacks).
+export function App() {
+  return (
+    <BrowserRouter basename={import.meta.env.BASE_URL.replace(/\/$/, "")}>
+      <Layout>
+        <Routes>
+          <Route path="/" element={<Home />} />
+          <Route path="/auth/callback" element={<AuthCallback />} />
+          <Route path="/auth/signed-out" element={<SignedOut />} />
+          <Route path="/invitations/accept" element={<AcceptInvitation kind="customer" />} />
+          <Route path="/file-invitations/accept" element={<AcceptInvitation kind="file" />} />
+          <Route path="/staff-invitations/accept" element={<AcceptInvitation kind="staff" />} />
+          <Route path="/connections/complete" element={<ConnectionComplete />} />
+          <Route path="*" element={<NotFound />} />
+        </Routes>
+      </Layout>
+    </BrowserRouter>
+  );
+}
