@@ -3,6 +3,8 @@ import { Layout } from "./components/Layout";
 import { AcceptInvitation } from "./pages/AcceptInvitation";
 import { AuthCallback, NotFound, SignedOut } from "./pages/Auth";
 import { ConnectionComplete } from "./pages/ConnectionComplete";
+import { CustomerPage } from "./pages/Customer";
+import { CustomersPage } from "./pages/Customers";
 import { Home } from "./pages/Home";
 
 // Every path an email or a redirect opens is a screen here (the backend builds them from
@@ -19,6 +21,8 @@ export function App() {
           <Route path="/file-invitations/accept" element={<AcceptInvitation kind="file" />} />
           <Route path="/staff-invitations/accept" element={<AcceptInvitation kind="staff" />} />
           <Route path="/connections/complete" element={<ConnectionComplete />} />
+          <Route path="/customers" element={<CustomersPage />} />
+          <Route path="/customers/:customerId" element={<CustomerPage />} />
           <Route path="*" element={<NotFound />} />
         </Routes>
       </Layout>

@@ -6,6 +6,7 @@ import { loadConfig } from "./config";
 import { en } from "./i18n/en";
 import { fr } from "./i18n/fr";
 import { browserLocale, LocaleProvider } from "./i18n";
+import { MeProvider } from "./me";
 import { SessionProvider } from "./session";
 import "./styles.css";
 
@@ -18,7 +19,9 @@ loadConfig().then(
         <LocaleProvider>
           <AuthProvider manager={makeManager(config)}>
             <SessionProvider apiBaseUrl={config.apiBaseUrl}>
-              <App />
+              <MeProvider>
+                <App />
+              </MeProvider>
             </SessionProvider>
           </AuthProvider>
         </LocaleProvider>

@@ -1,12 +1,14 @@
 import type { ReactNode } from "react";
-import { Link } from "react-router";
+import { Link, NavLink } from "react-router";
 import { useAuth } from "../auth";
 import { LOCALES, useLocale, useT, type Locale } from "../i18n";
+import { useMe } from "../me";
 
 export function Layout({ children }: { children: ReactNode }) {
   const t = useT();
   const auth = useAuth();
   const { locale, choose } = useLocale();
+  const { me } = useMe();
   return (
     <>
       <a className="skip" href="#main">
@@ -16,7 +18,12 @@ export function Layout({ children }: { children: ReactNode }) {
         <Link to="/" className="brand">
           {t("app.name")}
         </Link>
-        <nav aria-label={t("app.name")} className="top-actions">
+        {me && me.staff_of.length > 0 && (
+          <nav aria-label={t("nav.main")} className="main-nav">
+            <NavLink to="/customers">{t("nav.customers")}</NavLink>
+          </nav>
+        )}
+        <div className="top-actions">
           <label className="language">
             <span>{t("app.language")}</span>
             <select value={locale} onChange={(event) => choose(event.target.value as Locale)}>
@@ -37,7 +44,7 @@ export function Layout({ children }: { children: ReactNode }) {
                 {t("app.signIn")}
               </button>
             ))}
-        </nav>
+        </div>
       </header>
       <main id="main" tabIndex={-1}>
         {children}
@@ -52,5 +59,16 @@ export function Loading() {
     <p role="status" aria-live="polite">
       {t("app.loading")}
     </p>
+  );
+}
+
+/** "Load more" under a paged list, while the API has more. */
+export function MoreButton({ list }: { list: { hasMore: boolean; busy: boolean; more(): Promise<void> } }) {
+  const t = useT();
+  if (!list.hasMore) return null;
+  return (
+    <button type="button" onClick={() => void list.more()} disabled={list.busy}>
+      {t("common.loadMore")}
+    </button>
   );
 }

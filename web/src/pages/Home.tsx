@@ -5,7 +5,8 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { Loading } from "../components/Layout";
 import { useT } from "../i18n";
 import { useSession } from "../session";
-import { useLoad } from "../useLoad";
+import { useMe } from "../me";
+import { Link } from "react-router";
 
 export function Home() {
   const t = useT();
@@ -27,24 +28,26 @@ export function Home() {
 
 function SignedInHome() {
   const t = useT();
-  const { api } = useSession();
-  const [me, reload] = useLoad(() => expect(api.GET("/me")), [api]);
-  if (me.state === "loading") return <Loading />;
-  if (me.state === "failed") return <ErrorNotice error={me.error} onRetry={reload} />;
-  const { staff_of: staffOf, customer_of: customerOf, name, email } = me.data;
+  const { chooseFirm } = useSession();
+  const { me, reload } = useMe();
+  if (!me) return <Loading />;
+  const { staff_of: staffOf, customer_of: customerOf, name, email } = me;
   return (
     <section aria-labelledby="home-title">
       <h1 id="home-title">
         {t("home.title")}, {name ?? email}
       </h1>
-      {me.data.mfa_required && !me.data.mfa_enrolled && <MfaSetup onDone={reload} />}
+      {me.mfa_required && !me.mfa_enrolled && <MfaSetup onDone={reload} />}
       {staffOf.length > 0 && (
         <>
           <h2>{t("home.staffOf")}</h2>
           <ul className="cards">
             {staffOf.map((firm) => (
               <li key={firm.firm_id}>
-                <strong>{firm.firm_name}</strong> — {t(firm.role === "admin" ? "home.role.admin" : "home.role.adviser")}
+                <strong>{firm.firm_name}</strong> — {t(firm.role === "admin" ? "home.role.admin" : "home.role.adviser")}{" "}
+                <Link to="/customers" onClick={() => chooseFirm(firm.firm_id)}>
+                  {t("home.open", { firm: firm.firm_name })}
+                </Link>
               </li>
             ))}
           </ul>
