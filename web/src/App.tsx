@@ -5,6 +5,7 @@ import { AuthCallback, NotFound, SignedOut } from "./pages/Auth";
 import { ConnectionComplete } from "./pages/ConnectionComplete";
 import { CustomerPage } from "./pages/Customer";
 import { CustomersPage } from "./pages/Customers";
+import { DataRefreshPage, RefreshJobPage, RefreshJobsPage } from "./pages/DataRefresh";
 import { Home } from "./pages/Home";
 
 // Every path an email or a redirect opens is a screen here (the backend builds them from
@@ -23,6 +24,9 @@ export function App() {
           <Route path="/connections/complete" element={<ConnectionComplete />} />
           <Route path="/customers" element={<CustomersPage />} />
           <Route path="/customers/:customerId" element={<CustomerPage />} />
+          <Route path="/data-refresh" element={<DataRefreshPage />} />
+          <Route path="/data-refresh/jobs" element={<RefreshJobsPage />} />
+          <Route path="/data-refresh/jobs/:jobId" element={<RefreshJobPage />} />
           <Route path="*" element={<NotFound />} />
         </Routes>
       </Layout>

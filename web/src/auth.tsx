@@ -70,7 +70,12 @@ export function AuthProvider({ manager, children }: { manager: UserManager; chil
       user,
       ready,
       manager,
-      signIn: (returnTo) => manager.signinRedirect({ state: { returnTo: returnTo ?? currentPath() } }),
+      // The hosted pages speak the console's language (Cognito's managed login takes `lang`).
+      signIn: (returnTo) =>
+        manager.signinRedirect({
+          state: { returnTo: returnTo ?? currentPath() },
+          extraQueryParams: { lang: document.documentElement.lang || "en" },
+        }),
       signOut: async () => {
         const current = await manager.getUser();
         await manager.removeUser();

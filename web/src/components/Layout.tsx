@@ -21,6 +21,9 @@ export function Layout({ children }: { children: ReactNode }) {
         {me && me.staff_of.length > 0 && (
           <nav aria-label={t("nav.main")} className="main-nav">
             <NavLink to="/customers">{t("nav.customers")}</NavLink>
+            <NavLink to="/data-refresh" end={false}>
+              {t("nav.refresh")}
+            </NavLink>
           </nav>
         )}
         <div className="top-actions">
