@@ -7,6 +7,7 @@ import { CustomerPage } from "./pages/Customer";
 import { CustomersPage } from "./pages/Customers";
 import { DataRefreshPage, RefreshJobPage, RefreshJobsPage } from "./pages/DataRefresh";
 import { Home } from "./pages/Home";
+import { ConnectBankPage, EulaPage, MyBankPage, NotificationsPage } from "./pages/MyBank";
 
 // Every path an email or a redirect opens is a screen here (the backend builds them from
 // APP_BASE_URL: shared/services/*_links and the callbacks).
@@ -27,6 +28,10 @@ export function App() {
           <Route path="/data-refresh" element={<DataRefreshPage />} />
           <Route path="/data-refresh/jobs" element={<RefreshJobsPage />} />
           <Route path="/data-refresh/jobs/:jobId" element={<RefreshJobPage />} />
+          <Route path="/me" element={<MyBankPage />} />
+          <Route path="/me/connect" element={<ConnectBankPage />} />
+          <Route path="/me/eula" element={<EulaPage />} />
+          <Route path="/notifications" element={<NotificationsPage />} />
           <Route path="*" element={<NotFound />} />
         </Routes>
       </Layout>

@@ -18,12 +18,16 @@ export function Layout({ children }: { children: ReactNode }) {
         <Link to="/" className="brand">
           {t("app.name")}
         </Link>
-        {me && me.staff_of.length > 0 && (
+        {me && (
           <nav aria-label={t("nav.main")} className="main-nav">
-            <NavLink to="/customers">{t("nav.customers")}</NavLink>
-            <NavLink to="/data-refresh" end={false}>
-              {t("nav.refresh")}
-            </NavLink>
+            {me.staff_of.length > 0 && (
+              <>
+                <NavLink to="/customers">{t("nav.customers")}</NavLink>
+                <NavLink to="/data-refresh">{t("nav.refresh")}</NavLink>
+              </>
+            )}
+            {me.customer_of.length > 0 && <NavLink to="/me">{t("nav.myBank")}</NavLink>}
+            <NavLink to="/notifications">{t("nav.notifications")}</NavLink>
           </nav>
         )}
         <div className="top-actions">
