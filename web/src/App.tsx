@@ -2,6 +2,7 @@ import { BrowserRouter, Route, Routes } from "react-router";
 import { Layout } from "./components/Layout";
 import { AcceptInvitation } from "./pages/AcceptInvitation";
 import { AuthCallback, NotFound, SignedOut } from "./pages/Auth";
+import { ClientFilePage, MyFilesPage } from "./pages/ClientFile";
 import { ConnectionComplete } from "./pages/ConnectionComplete";
 import { CustomerPage } from "./pages/Customer";
 import { CustomersPage } from "./pages/Customers";
@@ -32,6 +33,8 @@ export function App() {
           <Route path="/me/connect" element={<ConnectBankPage />} />
           <Route path="/me/eula" element={<EulaPage />} />
           <Route path="/notifications" element={<NotificationsPage />} />
+          <Route path="/files" element={<MyFilesPage />} />
+          <Route path="/files/:fileId" element={<ClientFilePage />} />
           <Route path="*" element={<NotFound />} />
         </Routes>
       </Layout>

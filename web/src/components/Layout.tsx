@@ -27,6 +27,7 @@ export function Layout({ children }: { children: ReactNode }) {
               </>
             )}
             {me.customer_of.length > 0 && <NavLink to="/me">{t("nav.myBank")}</NavLink>}
+            {me.staff_of.length === 0 && <NavLink to="/files">{t("nav.files")}</NavLink>}
             <NavLink to="/notifications">{t("nav.notifications")}</NavLink>
           </nav>
         )}

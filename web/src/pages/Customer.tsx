@@ -38,6 +38,9 @@ function Customer({ firm }: { firm: StaffOf }) {
       </p>
       <h1 id="customer-title">{found.name}</h1>
       <p className="hint">{found.email}</p>
+      <p>
+        <Link to={`/files/${customerId}`}>{t("file.open")}</Link>
+      </p>
       <Accounts api={api} customerId={customerId} onChanged={reload} />
       <Connections api={api} customerId={customerId} />
       <Transactions api={api} customerId={customerId} />
