@@ -1,6 +1,7 @@
 import { BrowserRouter, Route, Routes } from "react-router";
 import { Layout } from "./components/Layout";
 import { AcceptInvitation } from "./pages/AcceptInvitation";
+import { AdminPage } from "./pages/Admin";
 import { AuthCallback, NotFound, SignedOut } from "./pages/Auth";
 import { ClientFilePage, MyFilesPage } from "./pages/ClientFile";
 import { ConnectionComplete } from "./pages/ConnectionComplete";
@@ -33,6 +34,7 @@ export function App() {
           <Route path="/me/connect" element={<ConnectBankPage />} />
           <Route path="/me/eula" element={<EulaPage />} />
           <Route path="/notifications" element={<NotificationsPage />} />
+          <Route path="/firm" element={<AdminPage />} />
           <Route path="/files" element={<MyFilesPage />} />
           <Route path="/files/:fileId" element={<ClientFilePage />} />
           <Route path="*" element={<NotFound />} />

@@ -24,6 +24,7 @@ export function Layout({ children }: { children: ReactNode }) {
               <>
                 <NavLink to="/customers">{t("nav.customers")}</NavLink>
                 <NavLink to="/data-refresh">{t("nav.refresh")}</NavLink>
+                {me.staff_of.some((firm) => firm.role === "admin") && <NavLink to="/firm">{t("nav.admin")}</NavLink>}
               </>
             )}
             {me.customer_of.length > 0 && <NavLink to="/me">{t("nav.myBank")}</NavLink>}

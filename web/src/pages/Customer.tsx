@@ -41,6 +41,7 @@ function Customer({ firm }: { firm: StaffOf }) {
       <p>
         <Link to={`/files/${customerId}`}>{t("file.open")}</Link>
       </p>
+      {firm.role === "admin" && <Team api={api} customer={found} onChanged={reload} />}
       <Accounts api={api} customerId={customerId} onChanged={reload} />
       <Connections api={api} customerId={customerId} />
       <Transactions api={api} customerId={customerId} />
@@ -343,6 +344,63 @@ function Audit({ api, customerId }: { api: Api; customerId: string }) {
         </table>
       )}
       <MoreButton list={list} />
+    </section>
+  );
+}
+
+function Team({ api, customer, onChanged }: { api: Api; customer: Schemas["CustomerOut"]; onChanged(): void }) {
+  const t = useT();
+  const [staff] = useLoad(() => expect(api.GET("/staff")), [api]);
+  const [error, setError] = useState<unknown>(null);
+  const [pick, setPick] = useState("");
+  const path = { customer_id: customer.customer_id };
+  async function run(action: () => Promise<unknown>) {
+    setError(null);
+    try {
+      await action();
+      onChanged();
+    } catch (failure) {
+      setError(failure);
+    }
+  }
+  if (staff.state !== "ready") return staff.state === "failed" ? <ErrorNotice error={staff.error} /> : <Loading />;
+  const active = staff.data.items.filter((member) => member.active);
+  const name = (userId: string) => staff.data.items.find((m) => m.user_id === userId)?.name ?? userId;
+  const others = active.filter((m) => m.user_id !== customer.owner_id && !customer.assignee_ids.includes(m.user_id));
+  return (
+    <section aria-labelledby="team-title" className="panel">
+      <h2 id="team-title">{t("customer.team.title")}</h2>
+      {error !== null && <ErrorNotice error={error} />}
+      <p>{t("customer.team.owner", { name: name(customer.owner_id) })}</p>
+      <ul className="cards">
+        {customer.assignee_ids.map((userId) => (
+          <li key={userId}>
+            {name(userId)}{" "}
+            <button type="button" className="danger" onClick={() => void run(() => expect(api.DELETE("/customers/{customer_id}/assignees/{user_id}", { params: { path: { ...path, user_id: userId } } })))}>
+              {t("customer.team.removeNamed", { name: name(userId) })}
+            </button>
+          </li>
+        ))}
+      </ul>
+      <div className="filters">
+        <label>
+          {t("customer.team.adviser")}
+          <select value={pick} onChange={(e) => setPick(e.target.value)}>
+            <option value="">—</option>
+            {others.map((m) => (
+              <option key={m.user_id} value={m.user_id}>
+                {m.name ?? m.email ?? m.user_id}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="button" disabled={!pick} onClick={() => void run(() => expect(api.PUT("/customers/{customer_id}/assignees/{user_id}", { params: { path: { ...path, user_id: pick } } })))}>
+          {t("customer.team.assign")}
+        </button>
+        <button type="button" disabled={!pick} onClick={() => void run(() => expect(api.POST("/customers/{customer_id}/transfer", { params: { path }, body: { owner_id: pick } })))}>
+          {t("customer.team.transfer")}
+        </button>
+      </div>
     </section>
   );
 }
