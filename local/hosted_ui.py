@@ -38,17 +38,15 @@ import base64
 import hashlib
 import hmac
 import re
-import secrets
-import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 from urllib.parse import parse_qsl, urlencode
 
 from infra.spec_user_pool import OAUTH_CALLBACK_PATH, OAUTH_SIGNED_OUT_PATH
 from local.environment import app_base_url
 from local.hosted_ui_pages import Language, code_page, language, message_page, sign_in_page
+from local.hosted_ui_state import Authorization, Grant, Outstanding, Pending
 from local.http_types import HttpRequest, HttpResponse, json_response
 from local.user_pool import AppClient, PoolTokens, SignInRefused, TotpChallenge, UnansweredChallenge
 from shared.clock import Now
@@ -96,94 +94,6 @@ class UserPool(Protocol):
     def user_info(self, access_token: str) -> dict[str, str]: ...
 
 
-@dataclass(frozen=True)
-class Authorization:
-    """A checked authorization request: the client and redirect_uri are the pool's."""
-
-    client_id: str
-    redirect_uri: str
-    state: str | None
-    scope: str
-    code_challenge: str
-    lang: Language
-
-    def query(self) -> str:
-        """The request again, for the forms' actions (only the parameters that were checked)."""
-        values = {
-            "response_type": "code",
-            "client_id": self.client_id,
-            "redirect_uri": self.redirect_uri,
-            "scope": self.scope,
-            "code_challenge": self.code_challenge,
-            "code_challenge_method": "S256",
-            "lang": self.lang,
-        }
-        return urlencode(values | ({"state": self.state} if self.state is not None else {}))
-
-    def redirect(self, **values: str) -> HttpResponse:
-        """Back to the app's redirect_uri with `values` and the state, unchanged."""
-        state = {"state": self.state} if self.state is not None else {}
-        separator = "&" if "?" in self.redirect_uri else "?"
-        return HttpResponse(302, [("location", self.redirect_uri + separator + urlencode(values | state))])
-
-
-@dataclass(frozen=True)
-class _Grant:
-    """What an authorization code stands for until it is redeemed."""
-
-    authorization: Authorization
-    tokens: PoolTokens
-    expires_at: datetime
-
-
-@dataclass
-class _Pending:
-    """A sign-in waiting for the authenticator's code."""
-
-    authorization: Authorization
-    challenge: TotpChallenge
-    expires_at: datetime
-    attempts: int = 0
-
-
-@dataclass
-class _Outstanding:
-    """The codes and pending authenticator steps, by their random handles; expired ones are dropped."""
-
-    limit: int
-    codes: dict[str, _Grant] = field(default_factory=dict)
-    pending: dict[str, _Pending] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def hold(
-        self, into: dict[str, _Grant] | dict[str, _Pending], entry: _Grant | _Pending, now: datetime
-    ) -> str | None:
-        """A new handle for `entry`, or None when `limit` are held already (after dropping the expired)."""
-        with self.lock:
-            for held in (self.codes, self.pending):
-                for handle in [h for h, e in held.items() if e.expires_at <= now]:
-                    del held[handle]
-            if len(self.codes) + len(self.pending) >= self.limit:
-                return None
-            handle = secrets.token_urlsafe(32)
-            into[handle] = entry  # type: ignore[assignment]
-            return handle
-
-    def take_code(self, code: str, now: datetime) -> _Grant | None:
-        with self.lock:
-            grant = self.codes.pop(code, None)
-        return grant if grant is not None and grant.expires_at > now else None
-
-    def take_pending(self, handle: str, now: datetime) -> _Pending | None:
-        with self.lock:
-            pending = self.pending.pop(handle, None)
-        return pending if pending is not None and pending.expires_at > now else None
-
-    def put_back(self, handle: str, pending: _Pending) -> None:
-        with self.lock:
-            self.pending[handle] = pending
-
-
 class HostedUi:
     def __init__(
         self, pool: UserPool, base_url: str, clock: Now = business_now, max_outstanding: int = MAX_OUTSTANDING
@@ -191,7 +101,7 @@ class HostedUi:
         self._pool = pool
         self._base = base_url + PREFIX
         self._clock = clock
-        self._held = _Outstanding(max_outstanding)
+        self._held = Outstanding(max_outstanding)
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         path = request.raw_path[len(PREFIX) :] or "/"
@@ -276,7 +186,7 @@ class HostedUi:
             return sign_in_page(400, checked.lang, action, email, "wrong_password")
         if isinstance(step, PoolTokens):
             return self._code_for(checked, step)
-        pending = _Pending(checked, step, self._clock() + CHALLENGE_LIFETIME)
+        pending = Pending(checked, step, self._clock() + CHALLENGE_LIFETIME)
         handle = self._held.hold(self._held.pending, pending, self._clock())
         if handle is None:
             return message_page(503, checked.lang, "error_title", "busy")
@@ -304,7 +214,7 @@ class HostedUi:
         return self._code_for(pending.authorization, tokens)
 
     def _code_for(self, checked: Authorization, tokens: PoolTokens) -> HttpResponse:
-        grant = _Grant(checked, tokens, self._clock() + CODE_LIFETIME)
+        grant = Grant(checked, tokens, self._clock() + CODE_LIFETIME)
         code = self._held.hold(self._held.codes, grant, self._clock())
         if code is None:
             return message_page(503, checked.lang, "error_title", "busy")
@@ -313,15 +223,10 @@ class HostedUi:
     def _authorization(self, query: str) -> Authorization | HttpResponse:
         """The request checked: a 400 page for what must never redirect, a redirect with `error` for
         the rest (RFC 6749 §4.1.2.1)."""
-        values, repeated = _single_values(query)
-        lang = language(values.get("lang", ""))
-        if repeated & set(_AUTHORIZE_PARAMETERS):
-            return message_page(400, lang, "error_title", "repeated_parameter")
-        client = self._pool.app_client(values["client_id"]) if values.get("client_id") else None
-        if client is None:
-            return message_page(400, lang, "error_title", "unknown_client")
-        if values.get("redirect_uri") not in client.callback_urls:
-            return message_page(400, lang, "error_title", "unknown_redirect")
+        registered = self._registered(query, "redirect_uri", "error_title", _AUTHORIZE_PARAMETERS)
+        if isinstance(registered, HttpResponse):
+            return registered
+        values, client, lang = registered
         scope = values.get("scope") or " ".join(client.scopes)
         checked = Authorization(
             client.client_id,
@@ -342,6 +247,26 @@ class HostedUi:
         if not set(scope.split()) <= set(client.scopes):
             return checked.redirect(error="invalid_scope")
         return checked
+
+    def _registered(
+        self, query: str, target: str, title: str, single: tuple[str, ...]
+    ) -> tuple[dict[str, str], AppClient, Language] | HttpResponse:
+        """The query's values, its app client and language when the client is the pool's and `target`
+        (redirect_uri or logout_uri) is exactly one of that client's URLs as the pool stores them; a 400
+        page otherwise, and for a repeated parameter among `single`: never a redirect."""
+        values, repeated = _single_values(query)
+        lang = language(values.get("lang", ""))
+        if repeated & set(single):
+            return message_page(400, lang, title, "repeated_parameter")
+        client = self._pool.app_client(values["client_id"]) if values.get("client_id") else None
+        if client is None:
+            return message_page(400, lang, title, "unknown_client")
+        allowed = client.callback_urls if target == "redirect_uri" else client.logout_urls
+        if values.get(target) not in allowed:
+            return message_page(
+                400, lang, title, "unknown_redirect" if target == "redirect_uri" else "unknown_logout"
+            )
+        return values, client, lang
 
     def _login_action(self, checked: Authorization) -> str:
         return f"{PREFIX}{LOGIN}?{checked.query()}"
@@ -400,15 +325,12 @@ class HostedUi:
         return json_response(401, {"error": "invalid_token"}, [("www-authenticate", challenge), *_NO_STORE])
 
     def _logout(self, request: HttpRequest) -> HttpResponse:
-        values, repeated = _single_values(request.raw_query)
-        lang = language(values.get("lang", ""))
-        if repeated & {"client_id", "logout_uri"}:
-            return message_page(400, lang, "sign_out_title", "repeated_parameter")
-        client = self._pool.app_client(values["client_id"]) if values.get("client_id") else None
-        if client is None:
-            return message_page(400, lang, "sign_out_title", "unknown_client")
-        if values.get("logout_uri") not in client.logout_urls:
-            return message_page(400, lang, "sign_out_title", "unknown_logout")
+        registered = self._registered(
+            request.raw_query, "logout_uri", "sign_out_title", ("client_id", "logout_uri")
+        )
+        if isinstance(registered, HttpResponse):
+            return registered
+        values, _, _ = registered
         return HttpResponse(302, [("location", values["logout_uri"]), *_NO_STORE])
 
 
