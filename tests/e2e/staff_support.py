@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 from playwright.sync_api import Page, expect
 
 from local.user_pool import DEMO_PASSWORD, running_pool, totp_code
-from tests.local_system_support import LocalProcess
+from tests.local_system_support import LocalProcess, http_get
 
 MAX_TABS = 60  # a bounded walk through the page's focusable elements
 
@@ -42,3 +44,16 @@ def tab_to(page: Page, name: str) -> None:
         if focused.startswith(name):
             return
     raise AssertionError(f"no focusable element named {name!r} within {MAX_TABS} tabs")
+
+
+def emailed_link(local: LocalProcess, to: str, path: str, wait_seconds: float = 20) -> str:
+    """The last link to `path` emailed to `to`, from the local outbox (an email sent by a worker
+    arrives a moment later: waited for, bounded)."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        emails = http_get(local.port, "/_local/outbox")[1]["emails"]
+        links = [link for e in emails if to in e["to"] for link in e["links"] if path in link]
+        if links:
+            return str(links[-1])
+        assert time.monotonic() < deadline, f"no {path} link emailed to {to} within {wait_seconds} s"
+        time.sleep(0.2)

@@ -11,22 +11,12 @@ from playwright.sync_api import Page, expect
 
 from local.demo_data import DEFAULT_TOKEN_USER
 from tests.e2e.browser_support import Screens
-from tests.local_system_support import LocalProcess, http_call, http_get, local_token
+from tests.e2e.staff_support import app, emailed_link
+from tests.local_system_support import LocalProcess, http_call, local_token
 
 pytestmark = pytest.mark.e2e
 
 NEW_PASSWORD = "Jane-Passw0rd!x"
-
-
-def app(local: LocalProcess, path: str = "/") -> str:
-    return f"{local.base_url}/app{path}"
-
-
-def emailed_link(local: LocalProcess, to: str, path: str) -> str:
-    emails = http_get(local.port, "/_local/outbox")[1]["emails"]
-    links = [link for e in emails if to in e["to"] for link in e["links"] if path in link]
-    assert links, f"no {path} link emailed to {to}"
-    return links[-1]
 
 
 def invite_customer(local: LocalProcess, name: str, email: str) -> str:

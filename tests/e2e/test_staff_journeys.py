@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from local.demo_data import DEMO_USERS
+from local.demo_data import DEMO_CUSTOMER_ID, DEMO_USERS
 from tests.e2e.browser_support import Screens
 from tests.e2e.staff_support import app, sign_in, tab_to
 from tests.local_system_support import LocalProcess
@@ -24,7 +24,7 @@ def test_an_admin_signs_in_with_the_second_factor_and_signs_out(
 ) -> None:
     sign_in(page, local, ADMIN.email, staff=True)
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome, {ADMIN.name}")
-    expect(page.get_by_text("Demo Advisory LLP")).to_be_visible()
+    expect(page.get_by_text("Demo Advisory LLP", exact=True)).to_be_visible()
     screens.check(page, "home-admin")
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("You are signed out")
@@ -57,8 +57,8 @@ def test_the_customers_sections_and_an_invitation_made_by_keyboard_only(
     expect(row).to_be_visible()
     screens.check(page, "customers-invited-after-invite")
 
-    row.get_by_role("button", name="Send the invitation to Kim Keyboard again").click()
-    expect(page.get_by_role("status").filter(has_text="sent to Kim Keyboard again")).to_be_visible()
+    row.get_by_role("button", name="Resend the invitation to Kim Keyboard").click()
+    expect(page.get_by_role("status").filter(has_text="was sent to Kim Keyboard again")).to_be_visible()
     page.once("dialog", lambda dialog: dialog.accept())
     row.get_by_role("button", name="Withdraw the invitation of Kim Keyboard").click()
     expect(page.get_by_role("status").filter(has_text="was withdrawn")).to_be_visible()
@@ -75,8 +75,7 @@ def test_a_customers_page_shows_accounts_connections_transactions_and_for_admins
     local: LocalProcess, page: Page, screens: Screens
 ) -> None:
     sign_in(page, local, ADMIN.email, staff=True)
-    page.goto(app(local, "/customers?section=customers"))
-    page.get_by_role("link", name=f"Open {CUSTOMER.name}").click()
+    page.goto(app(local, f"/customers/{DEMO_CUSTOMER_ID}"))
     expect(page.get_by_role("heading", level=1)).to_have_text(CUSTOMER.name)
     for section in ("Shared accounts", "Bank connections", "Transactions", "Audit trail"):
         expect(page.get_by_role("heading", level=2, name=section)).to_be_visible()
@@ -89,8 +88,12 @@ def test_an_adviser_does_not_see_the_audit_and_another_firms_customer_is_not_fou
     local: LocalProcess, page: Page, screens: Screens
 ) -> None:
     sign_in(page, local, ADVISER.email, staff=True)
+    page.goto(app(local, f"/customers/{DEMO_CUSTOMER_ID}"))  # the adviser owns the demo customer
+    expect(page.get_by_role("heading", level=2, name="Transactions")).to_be_visible()
+    expect(page.get_by_role("heading", level=2, name="Audit trail")).to_have_count(0)
+    expect(page.get_by_role("heading", level=2, name="Team on this customer")).to_have_count(0)
     page.goto(app(local, "/customers/01JNOSUCHCUSTOMER0000000000"))
-    expect(page.get_by_role("alert")).to_have_text(
+    expect(page.get_by_role("alert")).to_contain_text(
         "This item does not exist, or you do not have access to it."
     )
     screens.check(page, "customer-not-found")

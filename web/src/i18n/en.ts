@@ -127,7 +127,7 @@ export const en = {
   "customers.accountsCount": "{accepted} accepted, {fresh} to review",
   "customers.open": "Open {name}",
   "customers.openShort": "Open",
-  "customers.resend": "Send the invitation to {name} again",
+  "customers.resend": "Resend the invitation to {name}",
   "customers.resendShort": "Resend",
   "customers.revoke": "Withdraw the invitation of {name}",
   "customers.revokeShort": "Withdraw",

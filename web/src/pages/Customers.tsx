@@ -41,6 +41,7 @@ function Customers() {
     params.set("section", next);
     setParams(params);
   };
+  const [outcome, setOutcome] = useState<Outcome>({ error: null, done: null });
   const counts = list.first?.counts ?? null;
   const rows = list.items;
   return (
@@ -91,19 +92,40 @@ function Customers() {
         {!list.loading && list.error === null && rows.length === 0 && (
           <p className="empty">{t(query ? "customers.noMatch" : (`customers.empty.${section}` as MessageKey))}</p>
         )}
-        {!list.loading && rows.length > 0 && <CustomerTable section={section} rows={rows} onChanged={list.reload} />}
+        {outcome.error !== null && <ErrorNotice error={outcome.error} />}
+        {outcome.done && (
+          <p className="notice" role="status">
+            {outcome.done}
+          </p>
+        )}
+        {!list.loading && rows.length > 0 && (
+          <CustomerTable
+            section={section}
+            rows={rows}
+            onChanged={(next) => {
+              setOutcome(next);
+              if (next.done) list.reload();
+            }}
+          />
+        )}
         <MoreButton list={list} />
       </div>
     </section>
   );
 }
 
-function CustomerTable({ section, rows, onChanged }: { section: Section; rows: Customer[]; onChanged(): void }) {
+/** What the last resend or withdrawal said: kept above the list, which reloads after it. */
+interface Outcome {
+  error: unknown;
+  done: string | null;
+}
+
+function CustomerTable({ section, rows, onChanged }: { section: Section; rows: Customer[]; onChanged(outcome: Outcome): void }) {
   const t = useT();
   const format = useFormat();
   const { api } = useSession();
-  const [error, setError] = useState<unknown>(null);
-  const [done, setDone] = useState<string | null>(null);
+  const setError = (error: unknown) => onChanged({ error, done: null });
+  const setDone = (done: string | null) => done && onChanged({ error: null, done });
   async function act(customer: Customer, action: "resend" | "revoke") {
     setError(null);
     setDone(null);
@@ -112,19 +134,12 @@ function CustomerTable({ section, rows, onChanged }: { section: Section; rows: C
       const path = action === "resend" ? "/customers/{customer_id}/invitation/resend" : "/customers/{customer_id}/invitation/revoke";
       await expect(api.POST(path, { params: { path: { customer_id: customer.customer_id } } }));
       setDone(t(action === "resend" ? "customers.resent" : "customers.revoked", { name: customer.name }));
-      onChanged();
     } catch (failure) {
       setError(failure);
     }
   }
   return (
     <>
-      {error !== null && <ErrorNotice error={error} />}
-      {done && (
-        <p className="notice" role="status">
-          {done}
-        </p>
-      )}
       <table className="list">
         <caption className="visually-hidden">{t(`customers.section.${section}` as MessageKey)}</caption>
         <thead>

@@ -59,7 +59,7 @@ function MyBank() {
 function MyConnections({ api }: { api: Api }) {
   const t = useT();
   const format = useFormat();
-  const [connections, reload] = useLoad(() => expect(api.GET("/me/connections", { params: { query: { limit: 100 } } })), [api]);
+  const [connections, reload] = useLoad(() => expect(api.GET("/me/connections", { params: { query: { limit: 25 } } })), [api]);
   const [outcome, setOutcome] = useState<{ error: unknown; done: string | null }>({ error: null, done: null });
   const path = (connection: Connection) => ({ params: { path: { connection_id: connection.connection_id } } });
   async function act(connection: Connection, action: "refresh" | "reauthorise" | "deauthorise" | "find_new_accounts") {
@@ -154,7 +154,7 @@ function MyConnections({ api }: { api: Api }) {
 function MyAccounts({ api }: { api: Api }) {
   const t = useT();
   const format = useFormat();
-  const [accounts, reload] = useLoad(() => expect(api.GET("/me/accounts", { params: { query: { limit: 100 } } })), [api]);
+  const [accounts, reload] = useLoad(() => expect(api.GET("/me/accounts", { params: { query: { limit: 25 } } })), [api]);
   return (
     <section aria-labelledby="accounts-title" className="panel">
       <h2 id="accounts-title">{t("mybank.accounts")}</h2>
