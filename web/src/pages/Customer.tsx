@@ -5,6 +5,7 @@ import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router";
 import { expect, type Api, type Schemas } from "../api/client";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { Icon } from "../components/Icon";
 import { Loading, MoreButton } from "../components/Layout";
 import { useFormat } from "../format";
 import { useT } from "../i18n";
@@ -102,10 +103,10 @@ function Accounts({ api, customerId, onChanged }: { api: Api; customerId: string
                   {format.money(account.balance, account.currency)}
                   <div className="actions">
                     <button type="button" className="primary" onClick={() => void review(account, "accept")} aria-label={t("customer.accounts.acceptNamed", { name: account.name })}>
-                      <span aria-hidden="true">✓</span> {t("customer.accounts.accept")}
+                      <Icon name="check" /> {t("customer.accounts.accept")}
                     </button>
                     <button type="button" className="danger" onClick={() => void review(account, "decline")} aria-label={t("customer.accounts.declineNamed", { name: account.name })}>
-                      <span aria-hidden="true">🗑</span> {t("customer.accounts.decline")}
+                      <Icon name="trash" /> {t("customer.accounts.decline")}
                     </button>
                   </div>
                 </li>
@@ -309,6 +310,9 @@ function Transactions({ api, customerId }: { api: Api; customerId: string }) {
 function Audit({ api, customerId }: { api: Api; customerId: string }) {
   const t = useT();
   const format = useFormat();
+  const [staff] = useLoad(() => expect(api.GET("/staff")), [api]);
+  const who = (actorId: string) =>
+    (staff.state === "ready" && staff.data.items.find((member) => member.user_id === actorId)?.name) || actorId;
   const list = usePaged(
     (cursor) => expect(api.GET("/audit", { params: { query: { customer_id: customerId, limit: 25, ...(cursor ? { cursor } : {}) } } })),
     [api, customerId],
@@ -335,9 +339,7 @@ function Audit({ api, customerId }: { api: Api; customerId: string }) {
                 <td>
                   <code>{event.action}</code>
                 </td>
-                <td>
-                  <code>{event.actor_id}</code>
-                </td>
+                <td>{who(event.actor_id)}</td>
               </tr>
             ))}
           </tbody>

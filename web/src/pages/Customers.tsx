@@ -4,6 +4,7 @@ import { useId, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
 import { expect, type Schemas } from "../api/client";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { Icon } from "../components/Icon";
 import { Loading, MoreButton } from "../components/Layout";
 import { useFormat } from "../format";
 import { useT } from "../i18n";
@@ -165,7 +166,7 @@ function CustomerTable({ section, rows, onChanged }: { section: Section; rows: C
               </td>
               <td className="actions">
                 <Link className="button" to={`/customers/${customer.customer_id}`} aria-label={t("customers.open", { name: customer.name })}>
-                  <span aria-hidden="true">👁</span> {t("customers.openShort")}
+                  <Icon name="eye" /> {t("customers.openShort")}
                 </Link>
                 {section === "invited" && (
                   <>
@@ -173,7 +174,7 @@ function CustomerTable({ section, rows, onChanged }: { section: Section; rows: C
                       {t("customers.resendShort")}
                     </button>
                     <button type="button" className="danger" onClick={() => void act(customer, "revoke")} aria-label={t("customers.revoke", { name: customer.name })}>
-                      <span aria-hidden="true">🗑</span> {t("customers.revokeShort")}
+                      <Icon name="trash" /> {t("customers.revokeShort")}
                     </button>
                   </>
                 )}
