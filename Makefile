@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt re
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: run test bench fuzz lint lock token synth openapi clean
+.PHONY: run test e2e web bench fuzz lint lock token synth openapi clean
 
 # requirements.lock pins every package, transitive ones too: the constraints of every install.
 $(STAMP): requirements.txt requirements-dev.txt requirements.lock
@@ -30,11 +30,28 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-run: $(STAMP)
+# The web console (issue 18, web/): its API client generated from the OpenAPI the backend serves,
+# type-checked and bundled into web/dist (a route or schema change that breaks a screen fails here).
+WEB_INPUTS := $(shell find web/src -type f ! -name schema.d.ts 2>/dev/null) web/index.html web/vite.config.ts \
+	web/tsconfig.json functions/platform_api/openapi.json
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web/dist/index.html: web/node_modules/.installed $(WEB_INPUTS)
+	cd web && npm run build --silent
+
+web: web/dist/index.html
+
+run: $(STAMP) web
 	$(PY) -m local
 
-test: $(STAMP) lint
+test: $(STAMP) lint web
 	$(PY) -m pytest -n 2
+
+# The journeys of the web console in headless Chromium (the machine's, or $CHROMIUM), over the local system.
+e2e: $(STAMP) web
+	$(PY) -m pytest tests/e2e -p no:xdist -q
 
 # Benchmarks (issue 8): ratios and call counts measured in one run, printed as `BAR` lines.
 bench: $(STAMP)
@@ -60,4 +77,4 @@ openapi: $(STAMP)
 	$(PY) -m tools.openapi
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .build .local
+	rm -rf $(VENV) node_modules web/node_modules web/dist cdk.out .build .local

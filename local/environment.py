@@ -66,13 +66,18 @@ def _is_http_url(value: str) -> bool:
         return False
 
 
+def app_base_url(base_url: str) -> str:
+    """Where the app's pages are locally (APP_BASE_URL): under /app on the API's own origin."""
+    return base_url + APP_PAGES_PREFIX
+
+
 def common_environment(base_url: str, outer: Mapping[str, str] | None = None) -> dict[str, str]:
     """Local values for every name in `COMMON_ENV`; fails loudly when the spec adds one. The
     aggregator URLs set in `outer` win over the built-in sandboxes."""
     values = {
         "STAGE": STAGE,
-        # The local stand-in for the front end (local/app_pages.py) answers the emailed links.
-        "APP_BASE_URL": base_url + APP_PAGES_PREFIX,
+        # The web console (web/, served by local/web_app.py) answers the emailed links.
+        "APP_BASE_URL": app_base_url(base_url),
         "API_BASE_URL": base_url,
         "EMAIL_SENDER": EMAIL_SENDER,
         "SES_CONFIGURATION_SET": SES_CONFIGURATION_SET,

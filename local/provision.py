@@ -66,7 +66,9 @@ class Resources:
         }
 
 
-def provision(email_sender: str, configuration_set: str) -> Resources:
+def provision(email_sender: str, configuration_set: str, app_base_url: str | None = None) -> Resources:
+    """Every spec resource; with `app_base_url`, the app client has the app's OAuth settings (its
+    callback and sign-out URLs there), which the hosted pages' stand-in (local/hosted_ui.py) reads."""
     tables = {key: key for key in TABLES}
     create_tables(tables)
     resources = Resources(
@@ -74,7 +76,7 @@ def provision(email_sender: str, configuration_set: str) -> Resources:
         queues=create_queues(),
         secrets=create_secrets(),
         schedules_dlq_url=create_schedules_dlq(),
-        user_pool=create_user_pool(),
+        user_pool=create_user_pool(app_base_url),
         buckets=create_buckets(),
         keys=create_keys(),
     )
@@ -195,12 +197,15 @@ def create_secrets() -> dict[str, str]:
     return {key: key for key in SECRETS}
 
 
-def create_user_pool() -> ProvisionedUserPool:
-    """The spec's user pool (self sign-up off, the password policy, TOTP offered) and its app client."""
+def create_user_pool(app_base_url: str | None = None) -> ProvisionedUserPool:
+    """The spec's user pool (self sign-up off, the password policy, TOTP offered) and its app client
+    (with its OAuth settings when the app's URL is given, as the stack makes it)."""
     cognito = boto3.client("cognito-idp")
     pool_id = cognito.create_user_pool(**create_user_pool_request(USER_POOL_KEY))["UserPool"]["Id"]
     cognito.set_user_pool_mfa_config(**user_pool_mfa_request(pool_id))
-    client = cognito.create_user_pool_client(**create_user_pool_client_request(pool_id, APP_CLIENT_NAME))
+    client = cognito.create_user_pool_client(
+        **create_user_pool_client_request(pool_id, APP_CLIENT_NAME, app_base_url)
+    )
     return ProvisionedUserPool(user_pool_id=pool_id, client_id=client["UserPoolClient"]["ClientId"])
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import boto3
 
 from infra.spec import QUEUES, ROUTES, SCHEDULES, SECRETS
-from local import app_pages, console
+from local import console, hosted_ui
 from local.authorizer import JwtAuthorizer
 from local.demo_connection import DemoConnection
 from local.demo_data import DEMO_USERS, DemoUser, create_demo_users, seed_demo_data
@@ -22,11 +22,13 @@ from local.environment import (
     PLAID_SANDBOX_MOUNT,
     SES_CONFIGURATION_SET,
     aggregator_urls,
+    app_base_url,
     handler_environment,
 )
 from local.fake_aws import HOST, REGION, FakeAws, start_fake_aws
 from local.functions import Functions
 from local.gateway import ApiGateway
+from local.hosted_ui import HostedUi
 from local.outbox import OutboxPrinter, sent_emails
 from local.provision import Resources, provision
 from local.queue_pump import QueuePump
@@ -37,6 +39,8 @@ from local.scheduler import Scheduler
 from local.server import LocalHttpServer, dispatcher, mounted
 from local.token_check import TokenIssueChecks
 from local.user_pool import DEMO_PASSWORD, LocalPool
+from local.web_app import PREFIX as WEB_PREFIX
+from local.web_app import WebApp
 from local.webhooks import webhook_poster
 from shared.clock import now as business_now
 
@@ -51,6 +55,7 @@ class LocalSystem:
     workers: list[QueuePump | Scheduler | OutboxPrinter | DemoConnection] = field(default_factory=list)
     aggregator_urls: dict[str, str] = field(default_factory=dict)  # set from the outer environment
     users: tuple[DemoUser, ...] = DEMO_USERS  # with the subs the pool gave them, once wired
+    hosted_ui: HostedUi | None = None  # the pool's sign-in pages, once wired
 
     @property
     def base_url(self) -> str:
@@ -71,11 +76,13 @@ class LocalSystem:
         users = "\n".join(f"  {user.email:<36} {user.role}" for user in self.users)
         return f"""
 Local system running (AWS on moto at {self.fake_aws.endpoint_url}; Ctrl-C stops everything)
+  Web console         {url}{WEB_PREFIX}/   (sign in as a demo user below)
   API                 {url}
   API docs            {url}/docs
   Outbox (emails)     {url}{console.PREFIX}/outbox
   Schedules           {url}{console.PREFIX}/schedules
                       run one now: curl -X POST {url}{console.PREFIX}/schedules/<name>/run
+  Sign-in pages       {url}{hosted_ui.PREFIX}/.well-known/openid-configuration   (the pool's hosted pages)
   Business clock      {url}{console.PREFIX}/clock   (now {business_now():%Y-%m-%d %H:%M:%S} UTC)
                       move it: curl -X POST {url}{console.PREFIX}/clock -d '{{"advance": "P7D"}}'
   GoCardless sandbox  {url}{GOCARDLESS_SANDBOX_MOUNT}
@@ -112,7 +119,7 @@ def start_local_system(port: int, moto_port: int = 0, outer: Mapping[str, str] |
 
 
 def _wire(system: LocalSystem) -> None:
-    resources = provision(EMAIL_SENDER, SES_CONFIGURATION_SET)
+    resources = provision(EMAIL_SENDER, SES_CONFIGURATION_SET, app_base_url(system.base_url))
     os.environ.update(handler_environment(resources.resolve(), system.base_url, system.aggregator_urls))
     pool = LocalPool(
         system.fake_aws.endpoint_url, REGION, resources.user_pool.user_pool_id, resources.user_pool.client_id
@@ -147,10 +154,12 @@ def _wire(system: LocalSystem) -> None:
         client_id=plaid_keys["plaid_client_id"],
         secret=plaid_keys["plaid_secret"],
     )
-    pages = app_pages.AppPages(system.base_url, pool)
+    system.hosted_ui = HostedUi(pool, system.base_url)
+    web_app = WebApp(lambda: hosted_ui.web_config(system))
     mounts = {
+        hosted_ui.PREFIX: system.hosted_ui.handle,
         console.PREFIX: local_console.handle,
-        app_pages.PREFIX: pages.handle,
+        WEB_PREFIX: web_app.handle,
         GOCARDLESS_SANDBOX_MOUNT: mounted(GOCARDLESS_SANDBOX_MOUNT, sandbox),
         PLAID_SANDBOX_MOUNT: mounted(PLAID_SANDBOX_MOUNT, plaid),
     }
@@ -182,3 +191,4 @@ def _queue_pumps(resources: Resources, functions: Functions, stop: threading.Eve
         )
         for name, spec in QUEUES.items()
     ]
+

@@ -79,6 +79,13 @@ def http_get(port: int, path: str, token: str | None = None) -> tuple[int, dict]
     return status, json.loads(body)
 
 
+def http_post(port: int, path: str, payload: Any, token: str | None = None) -> tuple[int, dict]:
+    """A JSON POST to the local API (as the web console makes it): status and JSON answer."""
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    status, body = http_call(port, "POST", path, json.dumps(payload).encode(), headers)
+    return status, json.loads(body or b"{}")
+
+
 class LocalProcess:
     def __init__(self, log_dir: Path, environment: dict[str, str] | None = None):
         self.port = free_port()

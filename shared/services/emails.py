@@ -8,9 +8,18 @@ from urllib.parse import urlencode
 
 from shared.domain.email import EmailMessage
 
+# The web console's screens the emailed links open (web/src/App.tsx has a route for each).
+CUSTOMER_ACCEPT_PAGE = "/invitations/accept"
+FILE_ACCEPT_PAGE = "/file-invitations/accept"
+STAFF_ACCEPT_PAGE = "/staff-invitations/accept"
+
+
+def _page_link(app_base_url: str, page: str, token: str) -> str:
+    return f"{app_base_url.rstrip('/')}{page}?{urlencode({'token': token})}"
+
 
 def invitation_link(app_base_url: str, token: str) -> str:
-    return f"{app_base_url.rstrip('/')}/invitations/accept?{urlencode({'token': token})}"
+    return _page_link(app_base_url, CUSTOMER_ACCEPT_PAGE, token)
 
 
 def _message(
@@ -62,7 +71,7 @@ _LEVEL_TEXT = {"read_write": "read and write", "read_only": "read-only"}
 
 
 def file_invitation_link(app_base_url: str, token: str) -> str:
-    return f"{app_base_url.rstrip('/')}/file-invitations/accept?{urlencode({'token': token})}"
+    return _page_link(app_base_url, FILE_ACCEPT_PAGE, token)
 
 
 def file_invitation_email(
@@ -104,7 +113,7 @@ def file_access_email(
 
 # staff (issue 15) ------------------------------------------------------------------------------
 def staff_invitation_link(app_base_url: str, token: str) -> str:
-    return f"{app_base_url.rstrip('/')}/staff-invitations/accept?{urlencode({'token': token})}"
+    return _page_link(app_base_url, STAFF_ACCEPT_PAGE, token)
 
 
 def staff_invitation_email(

@@ -7,22 +7,21 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode, urlparse
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 from functions.invitations_api import handler as invitations
 from functions.reminders_job.handler import run as run_reminders_job
-from local.app_pages import FILE_ACCEPT, AppPages
 from local.environment import common_environment
-from local.http_types import HttpRequest
 from local.outbox import sent_emails
-from local.user_pool import SignInRefused
+from local.web_app import PREFIX as WEB_PREFIX
 from shared import bootstrap
 from shared.clock import now as business_now
 from shared.domain.errors import DomainError
 from shared.domain.files import AccessLevel
 from shared.domain.identity import Principal
+from shared.services.emails import FILE_ACCEPT_PAGE
 from shared.services.file_access import accept_file_invitation, grant_member_access
 from tests.conftest import clock_start
 from tests.integration.file_access_support import (
@@ -124,32 +123,12 @@ def test_concurrent_accepts_of_one_token_bind_it_once(world, atomic_aws_requests
     assert len(winners) == 1
 
 
-class HandlerBackedPages(AppPages):
-    """The local pages, calling the access handler in-process instead of the API over loopback."""
-
-    def _call(
-        self, method: str, path: str, body: dict[str, Any], bearer: str | None = None
-    ) -> tuple[int, Any]:
-        user = Person(*bearer.split("|")) if bearer else None
-        return api(method, path, user, body=body)
-
-
 POOL_SUB = "kid-pool-sub"  # the sub the pool gives the invitee's user
 
 
-class PlainSignIn:
-    """The pool as the pages see it: one existing account (email, password)."""
-
-    def __init__(self, email: str, password: str) -> None:
-        self.account = (email, password)
-
-    def sign_in(self, email: str, password: str) -> str:
-        if (email, password) != self.account:
-            raise SignInRefused(email)
-        return f"{POOL_SUB}|{email}"
-
-
-def test_the_emailed_link_works_on_the_local_page(world, monkeypatch):
+def test_the_emailed_link_opens_the_consoles_screen_and_its_api_calls_accept(world, monkeypatch):
+    """The link opens the web console's accept screen (web/src/pages/AcceptInvitation.tsx, driven in a
+    browser by tests/e2e); here, the API calls that screen makes: verify, then accept once signed in."""
     local_base = "http://127.0.0.1:3000"
     monkeypatch.setenv("APP_BASE_URL", common_environment(local_base)["APP_BASE_URL"])
     bootstrap.reset()  # settings are read again (moto and its tables stay)
@@ -157,39 +136,35 @@ def test_the_emailed_link_works_on_the_local_page(world, monkeypatch):
     [email] = [e for e in sent_emails() if KID.email in e.to]
     [link] = [link for link in email.links if "token=" in link]
     parsed = urlparse(link)
-    assert f"{parsed.scheme}://{parsed.netloc}{parsed.path}" == local_base + FILE_ACCEPT
-    pages = HandlerBackedPages("http://unused", PlainSignIn(KID.email, "a-long-passphrase"))
-    shown = pages.handle(HttpRequest("GET", f"{FILE_ACCEPT}?{parsed.query}"))
-    assert shown.status == 200 and b"Demo Advisory LLP" in shown.body and b"read-only" in shown.body
-    assert b"Create my account and accept" in shown.body and b"Sign in and accept" in shown.body
-    token = parsed.query.removeprefix("token=")
-    wrong = urlencode({"token": token, "email": KID.email, "password": "not-it"}).encode()
-    assert pages.handle(HttpRequest("POST", FILE_ACCEPT, body=wrong)).status == 401
-    form = urlencode({"token": token, "email": KID.email, "password": "a-long-passphrase"}).encode()
-    accepted = pages.handle(HttpRequest("POST", FILE_ACCEPT, body=form))
-    assert accepted.status == 200 and b"Jane Holder" in accepted.body, accepted.body
+    assert f"{parsed.scheme}://{parsed.netloc}{parsed.path}" == local_base + WEB_PREFIX + FILE_ACCEPT_PAGE
+    token = parse_qs(parsed.query)["token"][0]
+    shown = api("POST", "/file-invitations/verify", None, body={"token": token})
+    assert shown == (200, {"firm_name": "Demo Advisory LLP", "level": "read_only"})
+    status, accepted = api(
+        "POST", "/file-invitations/accept", Person(POOL_SUB, KID.email), body={"token": token}
+    )
+    assert status == 200 and accepted["file_label"] == "Jane Holder", accepted
     _, mine = api("GET", "/me/files", Person(POOL_SUB, KID.email))
     assert [f["file_id"] for f in mine["items"]] == [world.file_id]
-    assert pages.handle(HttpRequest("GET", f"{FILE_ACCEPT}?{parsed.query}")).status == 404  # single use
+    assert api("POST", "/file-invitations/verify", None, body={"token": token})[0] == 404  # single use
 
 
-def test_the_local_page_creates_the_invitees_account_with_the_password_they_choose(world, monkeypatch):
-    """Issue 15: no account yet, so the page's first form makes one (create-account, no sign-in)."""
+def test_create_account_makes_the_invitees_account_with_the_password_they_choose(world, monkeypatch):
+    """Issue 15: no account yet, so the screen's first form makes one (create-account, no sign-in)."""
     from tests.integration.onboarding_support import use_fake_directory
 
     directory = use_fake_directory()
     grant_kid(world, bootstrap.file_access())
     [email] = [e for e in sent_emails() if KID.email in e.to]
     [link] = [link for link in email.links if "token=" in link]
-    token = urlparse(link).query.removeprefix("token=")
-    pages = HandlerBackedPages("http://unused", PlainSignIn("nobody@example.org", "-"))
+    token = parse_qs(urlparse(link).query)["token"][0]
 
-    weak = urlencode({"token": token, "password": "short"}).encode()
-    assert pages.handle(HttpRequest("POST", FILE_ACCEPT, body=weak)).status == 400
+    weak = {"token": token, "password": "short"}
+    assert api("POST", "/file-invitations/create-account", None, body=weak)[0] == 400
     assert directory.find_by_email(KID.email) is None  # nothing made; the link still works
-    chosen = urlencode({"token": token, "password": "a-long-passphrase"}).encode()
-    accepted = pages.handle(HttpRequest("POST", FILE_ACCEPT, body=chosen))
-    assert accepted.status == 200 and b"Jane Holder" in accepted.body, accepted.body
+    chosen = {"token": token, "password": "a-long-passphrase"}
+    status, accepted = api("POST", "/file-invitations/create-account", None, body=chosen)
+    assert status == 200 and accepted["file_label"] == "Jane Holder", accepted
     user = directory.find_by_email(KID.email)
     assert user is not None  # bound to the invited email, whatever was typed elsewhere
     _, mine = api("GET", "/me/files", Person(user.user_id, KID.email))

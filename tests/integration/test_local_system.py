@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
@@ -19,7 +20,14 @@ from local.demo_data import DEFAULT_TOKEN_USER
 from local.http_types import HttpRequest, HttpResponse, json_response
 from local.server import LocalHttpServer
 from local.user_pool import SignInRefused, running_pool
-from tests.local_system_support import LocalProcess, http_call, http_get, local_token, start_local_process
+from tests.local_system_support import (
+    LocalProcess,
+    http_call,
+    http_get,
+    http_post,
+    local_token,
+    start_local_process,
+)
 
 JANE_PASSWORD = "Janes-Own-Passw0rd"  # a test account's password, on moto
 
@@ -89,23 +97,20 @@ def invitation_link_works_end_to_end(local: LocalProcess, admin_token: str) -> N
     [link] = [link for link in email["links"] if "token=" in link]
     assert link.startswith(f"http://127.0.0.1:{local.port}/app/invitations/accept?token=")
     path = link.removeprefix(f"http://127.0.0.1:{local.port}")
-    status, page = http_call(local.port, "GET", path)
-    assert status == 200 and b"Demo Advisory LLP" in page
-    token = path.split("token=", 1)[1]
-    # No account yet: the page's first form makes it for the invited email with the chosen password.
-    form = f"token={token}&password={JANE_PASSWORD}".encode()
-    status, page = http_call(
-        local.port,
-        "POST",
-        "/app/invitations/accept",
-        form,
-        {"Content-Type": "application/x-www-form-urlencoded"},
+    status, page = http_call(local.port, "GET", path)  # the web console's accept screen (tests/e2e)
+    assert status == 200 and b'<div id="root">' in page
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    assert http_post(local.port, "/invitations/verify", {"token": token}) == (
+        200,
+        {"firm_name": "Demo Advisory LLP"},
     )
-    assert status == 200 and b"Invitation accepted" in page
+    # No account yet: the screen's first form makes it for the invited email with the chosen password.
+    chosen = {"token": token, "password": JANE_PASSWORD}
+    assert http_post(local.port, "/invitations/create-account", chosen)[0] == 200
     assert local.token("jane@example.org").returncode == 1  # not with the demo password
     status, me = http_get(local.port, "/me", local_token(local.port, "jane@example.org", JANE_PASSWORD))
     assert status == 200 and [c["firm_name"] for c in me["customer_of"]] == ["Demo Advisory LLP"]
-    assert http_call(local.port, "GET", path)[0] == 404  # the link is single-use
+    assert http_post(local.port, "/invitations/verify", {"token": token})[0] == 404  # single-use
 
 
 def moving_the_clock_fires_the_reminder_that_fell_due(local: LocalProcess, admin_token: str) -> None:

@@ -22,7 +22,7 @@ from infra.spec import (
 from local import environment
 from local.environment import EMAIL_SENDER, SES_CONFIGURATION_SET, handler_environment
 from local.functions import Functions
-from local.provision import LOCAL_VISIBILITY_TIMEOUT_SECONDS, provision
+from local.provision import LOCAL_VISIBILITY_TIMEOUT_SECONDS, create_user_pool, provision
 
 
 @pytest.fixture
@@ -89,6 +89,24 @@ def test_the_sender_is_verified_and_the_configuration_set_exists(resources):
     # moto reports VerifiedForSendingStatus False whatever happens, but sends only from a verified identity.
     assert ses.get_email_identity(EmailIdentity=EMAIL_SENDER)["VerificationStatus"] == "SUCCESS"
     assert ses.get_configuration_set(ConfigurationSetName=SES_CONFIGURATION_SET)
+
+
+def test_the_app_client_has_the_apps_oauth_settings_when_the_app_url_is_given():
+    """Issue 18: the hosted pages' stand-in reads the callback and sign-out URLs from the pool, as
+    the stack sets them (infra/spec_user_pool.py); without the app's URL the client has none."""
+    app = "http://127.0.0.1:3000/app"
+    with mock_aws():
+        configured = provision(EMAIL_SENDER, SES_CONFIGURATION_SET, app).user_pool
+        plain = create_user_pool()
+        cognito = boto3.client("cognito-idp")
+        client = cognito.describe_user_pool_client(
+            UserPoolId=configured.user_pool_id, ClientId=configured.client_id
+        )["UserPoolClient"]
+        bare = cognito.describe_user_pool_client(UserPoolId=plain.user_pool_id, ClientId=plain.client_id)
+    assert client["CallbackURLs"] == [f"{app}/auth/callback"]
+    assert client["LogoutURLs"] == [f"{app}/auth/signed-out"]
+    assert client["AllowedOAuthFlows"] == ["code"] and client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert "CallbackURLs" not in bare["UserPoolClient"]
 
 
 def test_the_handler_environment_covers_every_function_and_common_name(resources):

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.browser_support import browser, page, screens  # noqa: F401  # fixtures
+from tests.local_system_support import LocalProcess, running_local_system
+
+
+@pytest.fixture(scope="session")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProcess]:
+    """One local system (`python -m local`, as `make run` starts it) for every journey."""
+    with running_local_system(tmp_path_factory.mktemp("e2e-local")) as system:
+        yield system

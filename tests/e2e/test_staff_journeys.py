@@ -1,0 +1,99 @@
+"""An admin's and an adviser's journeys in the browser: sign in through the hosted pages (with the
+authenticator's code), the customers' sections, an invitation by keyboard only, a customer's page,
+sign out."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from local.demo_data import DEMO_CUSTOMER_ID, DEMO_USERS
+from tests.e2e.browser_support import Screens
+from tests.e2e.staff_support import app, sign_in, tab_to
+from tests.local_system_support import LocalProcess
+
+pytestmark = pytest.mark.e2e
+
+ADMIN, ADVISER, CUSTOMER = (
+    next(u for u in DEMO_USERS if u.role == role) for role in ("admin", "adviser", "customer")
+)
+
+
+def test_an_admin_signs_in_with_the_second_factor_and_signs_out(
+    local: LocalProcess, page: Page, screens: Screens
+) -> None:
+    sign_in(page, local, ADMIN.email, staff=True)
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome, {ADMIN.name}")
+    expect(page.get_by_text("Demo Advisory LLP", exact=True)).to_be_visible()
+    screens.check(page, "home-admin")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("You are signed out")
+    screens.check(page, "signed-out")
+
+
+def test_the_customers_sections_and_an_invitation_made_by_keyboard_only(
+    local: LocalProcess, page: Page, screens: Screens
+) -> None:
+    sign_in(page, local, ADVISER.email, staff=True)
+    page.goto(app(local, "/customers"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Customers")
+    expect(page.get_by_role("tab", name="Invited")).to_have_attribute("aria-selected", "true")
+    screens.check(page, "customers-invited")
+
+    tab_to(page, "Invite a customer")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Kim Keyboard")
+    page.keyboard.press("Tab")
+    page.keyboard.type("kim.keyboard@example.org")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Bonjour Kim")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(
+        page.get_by_role("status").filter(has_text="Invitation sent to kim.keyboard@example.org")
+    ).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="kim.keyboard@example.org")
+    expect(row).to_be_visible()
+    screens.check(page, "customers-invited-after-invite")
+
+    row.get_by_role("button", name="Resend the invitation to Kim Keyboard").click()
+    expect(page.get_by_role("status").filter(has_text="was sent to Kim Keyboard again")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Withdraw the invitation of Kim Keyboard").click()
+    expect(page.get_by_role("status").filter(has_text="was withdrawn")).to_be_visible()
+
+    page.get_by_role("tab", name="Customers").click()
+    expect(page.get_by_role("tab", name="Customers")).to_have_attribute("aria-selected", "true")
+    screens.check(page, "customers-customers")
+    page.get_by_role("tab", name="Pending").press("ArrowRight")  # the tabs move with the arrow keys
+    page.get_by_role("tab", name="Pending").click()
+    screens.check(page, "customers-pending")
+
+
+def test_a_customers_page_shows_accounts_connections_transactions_and_for_admins_the_audit(
+    local: LocalProcess, page: Page, screens: Screens
+) -> None:
+    sign_in(page, local, ADMIN.email, staff=True)
+    page.goto(app(local, f"/customers/{DEMO_CUSTOMER_ID}"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(CUSTOMER.name)
+    for section in ("Shared accounts", "Bank connections", "Transactions", "Audit trail"):
+        expect(page.get_by_role("heading", level=2, name=section)).to_be_visible()
+    page.get_by_role("button", name="Import transactions").click()
+    expect(page.get_by_role("status").filter(has_text="queued")).to_be_visible()
+    screens.check(page, "customer")
+
+
+def test_an_adviser_does_not_see_the_audit_and_another_firms_customer_is_not_found(
+    local: LocalProcess, page: Page, screens: Screens
+) -> None:
+    sign_in(page, local, ADVISER.email, staff=True)
+    page.goto(app(local, f"/customers/{DEMO_CUSTOMER_ID}"))  # the adviser owns the demo customer
+    expect(page.get_by_role("heading", level=2, name="Transactions")).to_be_visible()
+    expect(page.get_by_role("heading", level=2, name="Audit trail")).to_have_count(0)
+    expect(page.get_by_role("heading", level=2, name="Team on this customer")).to_have_count(0)
+    page.goto(app(local, "/customers/01JNOSUCHCUSTOMER0000000000"))
+    expect(page.get_by_role("alert")).to_contain_text(
+        "This item does not exist, or you do not have access to it."
+    )
+    screens.check(page, "customer-not-found")

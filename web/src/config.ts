@@ -1,0 +1,40 @@
+// The runtime configuration, read once from /app/config.json: written by the local system
+// (`make run`) or by the CDK at deploy, so one build serves every stage.
+export interface AppConfig {
+  apiBaseUrl: string;
+  authority: string;
+  clientId: string;
+  userPoolId: string;
+  region: string;
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  endSessionEndpoint: string;
+  userInfoEndpoint: string;
+  redirectUri: string;
+  postLogoutRedirectUri: string;
+  jwksUri: string;
+}
+
+const KEYS: (keyof AppConfig)[] = [
+  "apiBaseUrl",
+  "authority",
+  "clientId",
+  "userPoolId",
+  "region",
+  "authorizationEndpoint",
+  "tokenEndpoint",
+  "endSessionEndpoint",
+  "userInfoEndpoint",
+  "redirectUri",
+  "postLogoutRedirectUri",
+  "jwksUri",
+];
+
+export async function loadConfig(): Promise<AppConfig> {
+  const response = await fetch(`${import.meta.env.BASE_URL}config.json`, { cache: "no-store" });
+  if (!response.ok) throw new Error(`config.json: ${response.status}`);
+  const found = (await response.json()) as Record<string, unknown>;
+  const missing = KEYS.filter((key) => typeof found[key] !== "string" || found[key] === "");
+  if (missing.length) throw new Error(`config.json lacks ${missing.join(", ")}`);
+  return found as unknown as AppConfig;
+}
