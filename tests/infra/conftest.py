@@ -17,10 +17,14 @@ if TYPE_CHECKING:
     from aws_cdk.assertions import Template
 
 ROOT = Path(__file__).resolve().parents[2]
+# A stand-in for the console's build (web/dist): the synth needs no Node build of web/.
+WEB_DIST_FIXTURE = Path(__file__).parent / "fixtures" / "web_dist"
 
 
 def cdk_json_context() -> dict[str, Any]:
-    return dict(json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"])
+    """cdk.json's context, with the console's build taken from the fixture."""
+    context = dict(json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"])
+    return {**context, "web_dist": str(WEB_DIST_FIXTURE)}
 
 
 def start_jsii_quietly() -> None:
