@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
@@ -19,6 +19,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
+from infra.constructs.storage import private_bucket
 from infra.constructs.users import Users
 from infra.nag import acknowledge, wildcard_finding
 from infra.spec_user_pool import OAUTH_CALLBACK_PATH, OAUTH_SIGNED_OUT_PATH
@@ -103,20 +104,12 @@ class Web(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.bucket = s3.Bucket(
+        # Unversioned: the build is reproducible from git, and old hashed assets are kept (never pruned)
+        # for the tabs still running the previous index.html. Deleted with the stack once emptied.
+        self.bucket = private_bucket(
             self,
             "Bucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            # The build is reproducible from git, and old hashed assets are kept (never pruned) for the
-            # tabs still running the previous index.html: versions would add nothing.
-            versioned=False,
-            lifecycle_rules=[
-                s3.LifecycleRule(id="abort-uploads", abort_incomplete_multipart_upload_after=Duration.days(1))
-            ],
-            removal_policy=RemovalPolicy.DESTROY,  # the build only: deleted with the stack once emptied
+            s3.LifecycleRule(id="abort-uploads", abort_incomplete_multipart_upload_after=Duration.days(1)),
         )
         acknowledge(
             self.bucket,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from infra.config import StageConfig
 from tests.infra.template_queries import Resources
 
 if TYPE_CHECKING:
@@ -25,6 +26,17 @@ def cdk_json_context() -> dict[str, Any]:
     """cdk.json's context, with the console's build taken from the fixture."""
     context = dict(json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"])
     return {**context, "web_dist": str(WEB_DIST_FIXTURE)}
+
+
+def stage_config(**context: Any) -> StageConfig:
+    """The settings read from these context values (with a sender, the one required value)."""
+    values = {"email_sender": "no-reply@example.com", **context}
+
+    class Node:
+        def try_get_context(self, key: str) -> Any:
+            return values.get(key)
+
+    return StageConfig.from_context(Node())  # type: ignore[arg-type]
 
 
 def start_jsii_quietly() -> None:

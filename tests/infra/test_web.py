@@ -7,15 +7,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess  # nosec B404: runs the CloudFront Function's code in node, with fixed arguments
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.config import StageConfig
 from infra.constructs.web import CONFIG_KEYS, IMMUTABLE
-from tests.infra.conftest import Synthesized, cdk_json_context, start_jsii_quietly
+from tests.infra.conftest import Synthesized, cdk_json_context, stage_config, start_jsii_quietly
 from tests.infra.template_queries import Resources, environment, of_type, referenced_ids
 
 # CloudFront's managed policies (ids documented by AWS, the same in every account).
@@ -229,7 +228,7 @@ def _run_fallback(code: str, uri: str) -> dict[str, Any]:
     script = (
         f"{code}\nprocess.stdout.write(JSON.stringify(handler({{request: {{uri: {json.dumps(uri)}}}}})));"
     )
-    done = subprocess.run([node, "-e", script], capture_output=True, text=True, check=True, timeout=30)  # nosec B603
+    done = subprocess.run([node, "-e", script], capture_output=True, text=True, check=True, timeout=30)
     return dict(json.loads(done.stdout))
 
 
@@ -379,16 +378,6 @@ def test_a_front_end_served_elsewhere_gets_the_links_and_cors(custom_resources: 
 # ---- settings
 
 
-def _stage_config(**context: str) -> StageConfig:
-    values: dict[str, str] = {"email_sender": "no-reply@client-data.example", **context}
-
-    class Node:
-        def try_get_context(self, key: str) -> Any:
-            return values.get(key)
-
-    return StageConfig.from_context(Node())  # type: ignore[arg-type]
-
-
 @pytest.mark.parametrize(
     ("context", "message"),
     [
@@ -413,11 +402,11 @@ def test_web_settings_are_refused_when_cloudfront_or_cognito_would_refuse_them(
     context: dict[str, str], message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        _stage_config(**context)
+        stage_config(**context)
 
 
 def test_web_settings_default_to_the_distribution_and_web_dist() -> None:
-    config = _stage_config()
+    config = stage_config()
     assert (config.app_base_url, config.web_domain, config.web_certificate_arn) == (None, None, None)
     assert config.web_dist == "web/dist"
 
