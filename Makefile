@@ -70,7 +70,9 @@ lint: $(STAMP)
 token: $(STAMP)
 	@$(PY) -m local.token $(if $(filter command line,$(origin USER)),$(USER))
 
+# The stack deploys the web console's build (web/dist, infra/constructs/web.py): built first.
 synth: $(STAMP) node_modules/.installed
+	npm --prefix web ci --no-audit --no-fund --loglevel=error && npm --prefix web run build
 	npx cdk synth --quiet
 
 openapi: $(STAMP)

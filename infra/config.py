@@ -16,6 +16,14 @@ from shared.settings import DEFAULT_EULA_VERSION, gocardless_root
 PRODUCTION_STAGE = "prod"  # the stage whose defaults are the production ones (API docs off)
 _STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1"})
+# A DNS host name (the console's custom domain), and the ACM certificate CloudFront accepts for it:
+# one in us-east-1, whatever the stack's region.
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_CLOUDFRONT_CERTIFICATE = re.compile(r"^arn:aws:acm:us-east-1:[0-9]{12}:certificate/[0-9a-f-]{36}$")
+# A Cognito prefix domain (<prefix>.auth.<region>.amazoncognito.com): Cognito refuses these words in it.
+_AUTH_DOMAIN_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_AUTH_DOMAIN_RESERVED = ("aws", "amazon", "cognito")
+DEFAULT_WEB_DIST = "web/dist"  # `npm run build` in web/ writes the console there
 # The aggregators' API hosts: their credentials are only ever sent there, over https.
 _PROVIDER_HOSTS = {
     "gocardless_base_url": frozenset({"bankaccountdata.gocardless.com"}),
@@ -28,7 +36,15 @@ class StageConfig:
     stage: str  # dev, staging, prod…: names the stack and tags every resource
     email_sender: str  # From address of every email
     email_domain: str | None  # when set, SES verifies the whole domain instead of the one address
-    app_base_url: str  # front-end origin: links in emails, callback redirects, CORS
+    # The web console is served by the stack's CloudFront distribution at <its URL>/app (infra/constructs/
+    # web.py), on `web_domain` when given (with `web_certificate_arn`, ACM in us-east-1). `app_base_url`
+    # optionally names another origin that serves it (a dev front end): emailed links and bank redirects go
+    # to <app_base_url>/app, the app client accepts sign-ins back there too, and the API allows CORS from it.
+    app_base_url: str | None
+    web_domain: str | None
+    web_certificate_arn: str | None
+    web_dist: str  # the console's build (index.html, assets/), deployed to the bucket
+    auth_domain_prefix: str | None  # the pool's hosted pages; default: <stack name>-<account id>
     alarm_email: str | None  # subscribed to the alarm topic when set
     gocardless_base_url: str
     plaid_base_url: str
@@ -65,7 +81,11 @@ class StageConfig:
             stage=stage,
             email_sender=required("email_sender"),
             email_domain=optional("email_domain"),
-            app_base_url=required("app_base_url").rstrip("/"),
+            app_base_url=(optional("app_base_url") or "").rstrip("/") or None,
+            web_domain=optional("web_domain"),
+            web_certificate_arn=optional("web_certificate_arn"),
+            web_dist=optional("web_dist") or DEFAULT_WEB_DIST,
+            auth_domain_prefix=optional("auth_domain_prefix"),
             alarm_email=optional("alarm_email"),
             # Documented both as the host and as <host>/api/v2/: the adapter gets the host.
             gocardless_base_url=gocardless_root(
@@ -97,6 +117,7 @@ class StageConfig:
                     f"{key} '{url}' must be an https origin with a host name"
                     " (or http://localhost / http://127.0.0.1 for dev)"
                 )
+        self._validate_web()
         for key, value in (
             ("gocardless_base_url", self.gocardless_base_url),
             ("plaid_base_url", self.plaid_base_url),
@@ -108,6 +129,31 @@ class StageConfig:
                 raise ValueError(
                     f"{key} '{value}' must be https://{' or https://'.join(sorted(_PROVIDER_HOSTS[key]))}"
                 )
+
+    def _validate_web(self) -> None:
+        if (self.web_domain is None) != (self.web_certificate_arn is None):
+            raise ValueError(
+                "web_domain and web_certificate_arn go together (the certificate must cover the domain)"
+            )
+        if self.web_domain is not None and not _HOST_NAME.match(self.web_domain):
+            raise ValueError(
+                f"web_domain '{self.web_domain}' must be a lower-case DNS name, e.g. app.firm.example"
+            )
+        if self.web_certificate_arn is not None and not _CLOUDFRONT_CERTIFICATE.match(
+            self.web_certificate_arn
+        ):
+            raise ValueError(
+                f"web_certificate_arn '{self.web_certificate_arn}' must be an ACM certificate in us-east-1"
+                " (CloudFront uses no other region)"
+            )
+        prefix = self.auth_domain_prefix
+        if prefix is not None and (
+            not _AUTH_DOMAIN_PREFIX.match(prefix) or any(word in prefix for word in _AUTH_DOMAIN_RESERVED)
+        ):
+            raise ValueError(
+                f"auth_domain_prefix '{prefix}' must be lower-case letters, digits and dashes, without"
+                f" {', '.join(_AUTH_DOMAIN_RESERVED)}"
+            )
 
 
 def _flag(key: str, value: object, *, default: bool) -> bool:

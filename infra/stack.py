@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, CfnOutput, Stack, Tags, Validations
+import jsii
+from aws_cdk import App, CfnOutput, IResolveContext, IStringProducer, Lazy, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
@@ -20,6 +22,8 @@ from infra.constructs.queues import Queues
 from infra.constructs.schedules import Schedules
 from infra.constructs.secrets import Secrets
 from infra.constructs.storage import Storage
+from infra.constructs.users import add_hosted_pages
+from infra.constructs.web import APP_PATH, CustomDomain, Web, console_config
 from infra.naming import pascal_case
 from infra.spec import COMMON_ENV, QUEUES, SIGN_IN_CHECK
 
@@ -47,7 +51,39 @@ class ClientDataSharingStack(Stack):
         storage = Storage(self, "Storage")
         keys = Keys(self, "Keys")
         email = Email(self, "Email", sender=config.email_sender, domain=config.email_domain)
-        api = Api(self, "Api", allowed_origin=config.app_base_url)
+        # The app client sends people back to the console, whose URL is the distribution's, which fronts
+        # the API: the client gets that URL once the distribution exists (the distribution never
+        # depends on the client).
+        console_url = _Later("the console's URL")
+        served_elsewhere = [config.app_base_url + APP_PATH] if config.app_base_url else []
+        api = Api(
+            self,
+            "Api",
+            app_base_urls=[Lazy.uncached_string(console_url), *served_elsewhere],
+            cors_origin=config.app_base_url,
+        )
+        hosted_pages = add_hosted_pages(
+            api.users, config.auth_domain_prefix or f"{config.stack_name.lower()}-{self.account}"
+        )
+        web = Web(
+            self,
+            "Web",
+            http_api=api.http_api,
+            sign_in_origin=hosted_pages.base_url(),
+            identity_origin=f"https://cognito-idp.{self.region}.{self.url_suffix}",
+            domain=(
+                CustomDomain(config.web_domain, config.web_certificate_arn)
+                if config.web_domain and config.web_certificate_arn
+                else None
+            ),
+        )
+        console_url.value = web.app_base_url
+        web.deploy(
+            Path(config.web_dist),
+            console_config(web=web, users=api.users, hosted_pages=hosted_pages, region=self.region),
+        )
+        # Emailed links and the banks' redirects: the console, or the front end served elsewhere.
+        app_base_url = served_elsewhere[0] if served_elsewhere else web.app_base_url
         functions = Functions(
             self,
             "Functions",
@@ -60,7 +96,7 @@ class ClientDataSharingStack(Stack):
                 buckets=storage.buckets,
                 keys=keys.keys,
             ),
-            common_environment=_common_environment(config, email),
+            common_environment=_common_environment(config, email, app_base_url),
             metrics_namespace=METRICS_NAMESPACE,
         ).functions
         for key, queue_spec in QUEUES.items():
@@ -90,7 +126,10 @@ class ClientDataSharingStack(Stack):
         CfnOutput(self, "AlarmTopicArn", value=alarms.topic.topic_arn)
         # What the operator's command (tools/firms.py) needs to email a firm's first admin as the
         # functions email everyone: the sender, the configuration set, the links' origin.
-        CfnOutput(self, "AppBaseUrl", value=config.app_base_url)
+        CfnOutput(self, "AppBaseUrl", value=app_base_url)
+        CfnOutput(self, "WebConsoleUrl", value=web.app_base_url + "/")
+        CfnOutput(self, "WebDistributionId", value=web.distribution.distribution_id)
+        CfnOutput(self, "SignInDomain", value=hosted_pages.base_url())
         CfnOutput(self, "EmailSender", value=config.email_sender)
         CfnOutput(self, "EmailConfigurationSetName", value=email.configuration_set.configuration_set_name)
         for key, table in data.tables.items():
@@ -99,11 +138,25 @@ class ClientDataSharingStack(Stack):
             CfnOutput(self, f"{pascal_case(key)}SecretName", value=secret.secret_name)
 
 
-def _common_environment(config: StageConfig, email: Email) -> dict[str, str]:
+@jsii.implements(IStringProducer)
+class _Later:
+    """A string known only once a later construct exists (`Lazy.string`); the synth fails if it never is."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.value: str | None = None
+
+    def produce(self, context: IResolveContext) -> str:
+        if self.value is None:
+            raise ValueError(f"{self.what} was never set")
+        return self.value
+
+
+def _common_environment(config: StageConfig, email: Email, app_base_url: str) -> dict[str, str]:
     """The values of `spec.COMMON_ENV`; fails the synth if the two lists drift apart."""
     values = {
         "STAGE": config.stage,
-        "APP_BASE_URL": config.app_base_url,
+        "APP_BASE_URL": app_base_url,
         "EMAIL_SENDER": config.email_sender,
         "SES_CONFIGURATION_SET": email.configuration_set.configuration_set_name,
         "GOCARDLESS_BASE_URL": config.gocardless_base_url,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import cast
 
 import jsii
@@ -62,12 +62,14 @@ class Api(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        allowed_origin: str,
+        app_base_urls: Sequence[str],
+        cors_origin: str | None,
     ) -> None:
         """The pool, the API and its stage; the routes come with `add_routes`, once the functions
-        (which are granted access to the pool) exist."""
+        (which are granted access to the pool) exist. The console calls the API on its own origin
+        (infra/constructs/web.py): CORS only for `cors_origin`, a front end served elsewhere."""
         super().__init__(scope, construct_id)
-        self.users = build_users(self, allowed_origin)
+        self.users = build_users(self, app_base_urls)
         authorizer = HttpJwtAuthorizer(
             "CognitoJwt",
             jwt_issuer=f"https://{self.users.user_pool.user_pool_provider_url}",
@@ -78,13 +80,17 @@ class Api(Construct):
             "HttpApi",
             default_authorizer=authorizer,  # secure by default: only routes declared public opt out
             create_default_stage=False,
-            cors_preflight=apigwv2.CorsPreflightOptions(
-                allow_origins=[allowed_origin],
-                allow_methods=[apigwv2.CorsHttpMethod.ANY],
-                # The request headers of shared/api: firm selection and idempotency keys.
-                allow_headers=["Authorization", "Content-Type", "X-Firm-Id", "Idempotency-Key"],
-                expose_headers=["Retry-After"],
-                max_age=Duration.hours(1),
+            cors_preflight=(
+                apigwv2.CorsPreflightOptions(
+                    allow_origins=[cors_origin],
+                    allow_methods=[apigwv2.CorsHttpMethod.ANY],
+                    # The request headers of shared/api: firm selection and idempotency keys.
+                    allow_headers=["Authorization", "Content-Type", "X-Firm-Id", "Idempotency-Key"],
+                    expose_headers=["Retry-After"],
+                    max_age=Duration.hours(1),
+                )
+                if cors_origin
+                else None
             ),
         )
         self.stage = apigwv2.HttpStage(

@@ -18,24 +18,14 @@ class Storage(Construct):
 
     def _bucket(self, construct_id: str, spec: BucketSpec) -> s3.Bucket:
         lifetime = Duration.days(spec.expire_days)
-        bucket = s3.Bucket(
+        # Objects live a day: an emptied bucket goes with the stack (one not yet emptied stops the
+        # deletion until its objects expire, docs/deploy.md).
+        bucket = private_bucket(
             self,
             construct_id,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            versioned=False,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire",
-                    expiration=lifetime,
-                    abort_incomplete_multipart_upload_after=lifetime,
-                )
-            ],
-            # Objects live a day: an emptied bucket goes with the stack (one not yet emptied stops
-            # the deletion until its objects expire, docs/deploy.md).
-            removal_policy=RemovalPolicy.DESTROY,
+            s3.LifecycleRule(
+                id="expire", expiration=lifetime, abort_incomplete_multipart_upload_after=lifetime
+            ),
         )
         acknowledge(
             bucket,
@@ -46,3 +36,19 @@ class Storage(Construct):
             "holding the same facts.",
         )
         return bucket
+
+
+def private_bucket(scope: Construct, construct_id: str, lifecycle_rule: s3.LifecycleRule) -> s3.Bucket:
+    """A bucket of the stack: public access blocked, S3-managed encryption, TLS only, no ACLs, no
+    versions, deleted with the stack once empty."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        enforce_ssl=True,
+        versioned=False,
+        lifecycle_rules=[lifecycle_rule],
+        removal_policy=RemovalPolicy.DESTROY,
+    )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import cast
 
@@ -13,7 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.nag import acknowledge
-from infra.spec_user_pool import USER_POOL, USER_POOL_ACTIONS, oauth_client_settings
+from infra.spec_user_pool import OAUTH_SCOPES, USER_POOL, USER_POOL_ACTIONS, oauth_client_settings
 
 MFA = {"OFF": cognito.Mfa.OFF, "OPTIONAL": cognito.Mfa.OPTIONAL, "ON": cognito.Mfa.REQUIRED}
 
@@ -47,12 +48,16 @@ class Users:
         )
 
 
-def build_users(scope: Construct, app_base_url: str) -> Users:
+def build_users(scope: Construct, app_base_urls: Sequence[str]) -> Users:
     """The pool and its client in `scope` (the API construct: their logical ids, hence the deployed
     pool and its users, stay those of the first deployments). The client signs in through the hosted
-    pages with the code grant (and PKCE) only, back to the app at `app_base_url`."""
+    pages with the code grant (and PKCE) only, back to the app at each of `app_base_urls`."""
     user_pool = _user_pool(scope)
-    oauth = oauth_client_settings(app_base_url)
+    settings = [oauth_client_settings(url) for url in app_base_urls]
+    oauth = {
+        name: [url for setting in settings for url in cast("list[str]", setting[name])]
+        for name in ("CallbackURLs", "LogoutURLs")
+    }
     return Users(
         user_pool,
         user_pool.add_client(
@@ -69,16 +74,32 @@ def build_users(scope: Construct, app_base_url: str) -> Users:
                 flows=cognito.OAuthFlows(
                     authorization_code_grant=True, implicit_code_grant=False, client_credentials=False
                 ),
-                scopes=[
-                    cognito.OAuthScope.custom(scope)
-                    for scope in cast("list[str]", oauth["AllowedOAuthScopes"])
-                ],
-                callback_urls=cast("list[str]", oauth["CallbackURLs"]),
-                logout_urls=cast("list[str]", oauth["LogoutURLs"]),
+                scopes=[cognito.OAuthScope.custom(scope) for scope in OAUTH_SCOPES],
+                callback_urls=oauth["CallbackURLs"],
+                logout_urls=oauth["LogoutURLs"],
             ),
             supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
         ),
     )
+
+
+def add_hosted_pages(users: Users, domain_prefix: str) -> cognito.UserPoolDomain:
+    """The pool's managed login pages on a Cognito prefix domain (<prefix>.auth.<region>.amazoncognito
+    .com), styled with Cognito's defaults for the app client: where the console signs people in."""
+    domain = users.user_pool.add_domain(
+        "HostedPages",
+        cognito_domain=cognito.CognitoDomainOptions(domain_prefix=domain_prefix),
+        managed_login_version=cognito.ManagedLoginVersion.NEWER_MANAGED_LOGIN,
+    )
+    branding = cognito.CfnManagedLoginBranding(
+        users.user_pool,
+        "HostedPagesBranding",
+        user_pool_id=users.user_pool.user_pool_id,
+        client_id=users.user_pool_client.user_pool_client_id,
+        use_cognito_provided_values=True,
+    )
+    branding.node.add_dependency(domain)
+    return domain
 
 
 def _user_pool(scope: Construct) -> cognito.UserPool:

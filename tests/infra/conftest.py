@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from infra.config import StageConfig
 from tests.infra.template_queries import Resources
 
 if TYPE_CHECKING:
@@ -17,10 +18,25 @@ if TYPE_CHECKING:
     from aws_cdk.assertions import Template
 
 ROOT = Path(__file__).resolve().parents[2]
+# A stand-in for the console's build (web/dist): the synth needs no Node build of web/.
+WEB_DIST_FIXTURE = Path(__file__).parent / "fixtures" / "web_dist"
 
 
 def cdk_json_context() -> dict[str, Any]:
-    return dict(json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"])
+    """cdk.json's context, with the console's build taken from the fixture."""
+    context = dict(json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"])
+    return {**context, "web_dist": str(WEB_DIST_FIXTURE)}
+
+
+def stage_config(**context: Any) -> StageConfig:
+    """The settings read from these context values (with a sender, the one required value)."""
+    values = {"email_sender": "no-reply@example.com", **context}
+
+    class Node:
+        def try_get_context(self, key: str) -> Any:
+            return values.get(key)
+
+    return StageConfig.from_context(Node())  # type: ignore[arg-type]
 
 
 def start_jsii_quietly() -> None:

@@ -11,7 +11,6 @@ from infra.spec_user_pool import (
     create_user_pool_request,
     oauth_client_settings,
 )
-from tests.infra.conftest import cdk_json_context
 from tests.infra.template_queries import Resources, function_id, of_type, referenced_ids
 
 
@@ -103,17 +102,24 @@ def test_the_pool_and_client_are_those_the_local_system_creates_from_the_spec(re
 
 def test_the_app_client_signs_in_with_the_code_grant_only_back_to_the_app(resources: Resources) -> None:
     """Issue 17 item 6: the authorization code grant (with PKCE: a public client, no secret), no
-    implicit grant; Cognito redirects only to the app's own pages on app_base_url."""
+    implicit grant; Cognito redirects only to the console's own pages, on the distribution's URL
+    (issue 18: the console is served by the stack's CloudFront distribution at /app)."""
     ((_, client),) = of_type(resources, "AWS::Cognito::UserPoolClient").items()
     properties = client["Properties"]
-    app = cdk_json_context()["app_base_url"]
+    (distribution_id,) = of_type(resources, "AWS::CloudFront::Distribution")
+    app = "https://{DomainName}/app"
     assert (
         properties["AllowedOAuthFlows"] == ["code"] and properties["AllowedOAuthFlowsUserPoolClient"] is True
     )
-    assert properties["CallbackURLs"] == [f"{app}/auth/callback"]
-    assert properties["LogoutURLs"] == [f"{app}/auth/signed-out"]
+    for name, page in (("CallbackURLs", "/auth/callback"), ("LogoutURLs", "/auth/signed-out")):
+        (url,) = properties[name]
+        assert url == {
+            "Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution_id, "DomainName"]}, f"/app{page}"]]
+        }
     assert not properties.get("GenerateSecret")
     for name, value in oauth_client_settings(app).items():  # what the spec declares, as declared
+        if name in ("CallbackURLs", "LogoutURLs"):
+            continue  # above, with the distribution's domain name
         assert (
             sorted(properties[name]) == sorted(value)
             if isinstance(value, list)
@@ -134,12 +140,8 @@ def test_default_stage_logs_every_request_as_json_and_throttles(resources: Resou
     assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
 
 
-def test_browsers_may_send_the_headers_the_api_reads(resources: Resources) -> None:
-    from shared.api.caller import FIRM_HEADER
-    from shared.api.idempotency import IDEMPOTENCY_HEADER
-
+def test_the_console_reaches_the_api_on_its_own_origin_without_cors(resources: Resources) -> None:
+    """The console and the API share the distribution's origin (infra/constructs/web.py): the API
+    allows no other origin unless `app_base_url` names a front end served elsewhere (test_web.py)."""
     (api,) = (r["Properties"] for r in of_type(resources, "AWS::ApiGatewayV2::Api").values())
-    cors = api["CorsConfiguration"]
-    assert cors["AllowOrigins"] == [cdk_json_context()["app_base_url"]]
-    allowed = {header.lower() for header in cors["AllowHeaders"]}
-    assert {"authorization", FIRM_HEADER.lower(), IDEMPOTENCY_HEADER.lower()} <= allowed
+    assert "CorsConfiguration" not in api

@@ -4,13 +4,11 @@ by default in `prod`. Off, the routes are not deployed at all: API Gateway answe
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from infra.config import StageConfig
 from infra.spec import ROUTES
-from tests.infra.conftest import cdk_json_context, start_jsii_quietly
+from tests.infra.conftest import cdk_json_context, stage_config, start_jsii_quietly
 from tests.infra.template_queries import Resources, of_type
 
 DOCS = {f"{r.method} {r.path}" for r in ROUTES if r.docs}
@@ -19,16 +17,6 @@ OTHERS = {f"{r.method} {r.path}" for r in ROUTES if not r.docs}
 
 def route_keys(resources: Resources) -> set[str]:
     return {r["Properties"]["RouteKey"] for r in of_type(resources, "AWS::ApiGatewayV2::Route").values()}
-
-
-def stage_config(**context: Any) -> StageConfig:
-    values = {"email_sender": "no-reply@example.com", "app_base_url": "https://app.example", **context}
-
-    class Node:
-        def try_get_context(self, key: str) -> Any:
-            return values.get(key)
-
-    return StageConfig.from_context(Node())  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
