@@ -71,8 +71,8 @@ token: $(STAMP)
 	@$(PY) -m local.token $(if $(filter command line,$(origin USER)),$(USER))
 
 # The stack deploys the web console's build (web/dist, infra/constructs/web.py): built first.
-synth: $(STAMP) node_modules/.installed
-	npm --prefix web ci --no-audit --no-fund --loglevel=error && npm --prefix web run build
+# The stack deploys the built console (web/dist), so it is built first.
+synth: $(STAMP) node_modules/.installed web
 	npx cdk synth --quiet
 
 openapi: $(STAMP)

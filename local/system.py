@@ -191,4 +191,3 @@ def _queue_pumps(resources: Resources, functions: Functions, stop: threading.Eve
         )
         for name, spec in QUEUES.items()
     ]
-

@@ -14,19 +14,17 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote
 
+from infra.web_console import content_security_policy
 from local.environment import APP_PAGES_PREFIX
 from local.http_types import HttpRequest, HttpResponse, json_response
 
 PREFIX = APP_PAGES_PREFIX
 DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 CONFIG = f"{PREFIX}/config.json"
+# The distribution's headers (infra/constructs/web.py): the API and the hosted pages' stand-in are on
+# this same origin locally, so the policy names no other.
 SECURITY_HEADERS = [
-    (
-        "content-security-policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
-        "form-action 'self'; object-src 'none'",
-    ),
+    ("content-security-policy", content_security_policy()),
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
     ("referrer-policy", "strict-origin-when-cross-origin"),

@@ -23,26 +23,12 @@ from infra.constructs.storage import private_bucket
 from infra.constructs.users import Users
 from infra.nag import acknowledge, wildcard_finding
 from infra.spec_user_pool import OAUTH_CALLBACK_PATH, OAUTH_SIGNED_OUT_PATH
+from infra.web_console import CONFIG_KEYS, content_security_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_PATH = "/app"  # where the SPA lives (Vite `base: '/app/'`); APP_BASE_URL is <origin>/app
 ASSETS_DIR = "assets"  # Vite's hashed files: cached for a year, never rewritten
 CONFIG_FILE = "config.json"
-# What the SPA reads from /app/config.json, exactly these keys.
-CONFIG_KEYS = (
-    "apiBaseUrl",
-    "authority",
-    "clientId",
-    "userPoolId",
-    "region",
-    "authorizationEndpoint",
-    "tokenEndpoint",
-    "endSessionEndpoint",
-    "userInfoEndpoint",
-    "redirectUri",
-    "postLogoutRedirectUri",
-    "jwksUri",
-)
 HSTS_MAX_AGE = Duration.days(730)
 IMMUTABLE = "public, max-age=31536000, immutable"
 DEPLOYMENT_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
@@ -70,25 +56,6 @@ SPA_FALLBACK_CODE = """function handler(event) {
 class CustomDomain:
     name: str  # e.g. app.firm.example (its DNS record is the operator's: docs/deploy.md)
     certificate_arn: str  # ACM, us-east-1
-
-
-def content_security_policy(*, sign_in_origin: str, identity_origin: str) -> str:
-    """Scripts and styles from the app's own files only (no 'unsafe-inline'); the browser talks to the
-    API on the same origin, to the pool's hosted pages (code exchange, sign-out) and to Cognito's API
-    (OIDC discovery, keys, the staff's TOTP enrolment)."""
-    return "; ".join(
-        (
-            "default-src 'self'",
-            "script-src 'self'",
-            "style-src 'self'",
-            "img-src 'self' data:",
-            f"connect-src 'self' {sign_in_origin} {identity_origin}",
-            "frame-ancestors 'none'",
-            "base-uri 'self'",
-            f"form-action 'self' {sign_in_origin}",
-            "object-src 'none'",
-        )
-    )
 
 
 class Web(Construct):
@@ -130,9 +97,7 @@ class Web(Construct):
         app_headers = self._headers_policy(
             "AppHeaders",
             cloudfront.ResponseHeadersContentSecurityPolicy(
-                content_security_policy=content_security_policy(
-                    sign_in_origin=sign_in_origin, identity_origin=identity_origin
-                ),
+                content_security_policy=content_security_policy(sign_in_origin, identity_origin),
                 override=True,
             ),
         )

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from infra.constructs.web import CONFIG_KEYS, IMMUTABLE
+from infra.constructs.web import IMMUTABLE
+from infra.web_console import CONFIG_KEYS
 from tests.infra.conftest import Synthesized, cdk_json_context, stage_config, start_jsii_quietly
 from tests.infra.template_queries import Resources, environment, of_type, referenced_ids
 

@@ -316,7 +316,9 @@ def test_totp_switched_off_behind_our_back_or_reset_by_an_admin_closes_the_staff
     body = {"email": email, "name": "Mo Factor", "role": "adviser"}
     assert api.call("POST", "/staff/invitations", api.staff_token(ADMIN), body)[0] == 201
     assert (
-        create_account(api, "/staff-invitations/create-account", api.emailed_token(email, STAFF_ACCEPT))[0]
+        create_account(
+            api, "/staff-invitations/create-account", api.emailed_token(email, PREFIX + STAFF_ACCEPT_PAGE)
+        )[0]
         == 200
     )
     bearer = api.enrol_totp(email, PASSWORD, api.sign_in(email, PASSWORD))

@@ -32,3 +32,10 @@ def test_every_outcome_of_the_bank_redirect_has_its_words_and_its_place_on_the_s
         assert {f"connection.complete.{outcome}.title", f"connection.complete.{outcome}.body"} <= keys(
             "en"
         ), outcome
+
+
+def test_the_app_reads_the_configuration_keys_the_stack_and_the_local_system_write():
+    from infra.web_console import CONFIG_KEYS
+
+    read = (WEB / "config.ts").read_text().split("const KEYS", 1)[1].split("];", 1)[0]
+    assert re.findall(r'"([A-Za-z]+)"', read) == list(CONFIG_KEYS)

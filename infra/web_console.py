@@ -1,0 +1,41 @@
+"""The web console's contract with whoever serves it (CloudFront on AWS, `make run` locally): the
+keys of /app/config.json and the Content-Security-Policy. Plain Python (no CDK), so the local system
+and the stack share one definition."""
+
+from __future__ import annotations
+
+# What the SPA reads from /app/config.json (web/src/config.ts), exactly these keys.
+CONFIG_KEYS = (
+    "apiBaseUrl",
+    "authority",
+    "clientId",
+    "userPoolId",
+    "region",
+    "authorizationEndpoint",
+    "tokenEndpoint",
+    "endSessionEndpoint",
+    "userInfoEndpoint",
+    "redirectUri",
+    "postLogoutRedirectUri",
+    "jwksUri",
+)
+
+
+def content_security_policy(*other_origins: str) -> str:
+    """Scripts and styles from the app's own files only (no 'unsafe-inline'); the browser talks to the
+    API on the same origin and to `other_origins` (on AWS the pool's hosted pages, for the code
+    exchange and sign-out, and Cognito's API; locally both are on the same origin)."""
+    extra = "".join(f" {origin}" for origin in other_origins if origin)
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            f"connect-src 'self'{extra}",
+            "frame-ancestors 'none'",
+            "base-uri 'self'",
+            f"form-action 'self'{extra}",
+            "object-src 'none'",
+        )
+    )
