@@ -41,7 +41,10 @@ class UserPoolSpec:
 # Cognito sends people back only to the app's own pages, on APP_BASE_URL.
 OAUTH_CALLBACK_PATH = "/auth/callback"
 OAUTH_SIGNED_OUT_PATH = "/auth/signed-out"
-OAUTH_SCOPES = ("openid", "email", "profile")
+# aws.cognito.signin.user.admin: the access token may call the pool's API about its own user — what the
+# console needs to enrol a staff member's authenticator app (AssociateSoftwareToken, VerifySoftwareToken,
+# SetUserMFAPreference).
+OAUTH_SCOPES = ("openid", "email", "profile", "aws.cognito.signin.user.admin")
 
 
 def oauth_client_settings(app_base_url: str) -> dict[str, object]:

@@ -62,14 +62,16 @@ class ClientDataSharingStack(Stack):
             app_base_urls=[Lazy.uncached_string(console_url), *served_elsewhere],
             cors_origin=config.app_base_url,
         )
-        hosted_pages = add_hosted_pages(
-            api.users, config.auth_domain_prefix or f"{config.stack_name.lower()}-{self.account}"
-        )
+        domain_prefix = config.auth_domain_prefix or f"{config.stack_name.lower()}-{self.account}"
+        hosted_pages = add_hosted_pages(api.users, domain_prefix)
         web = Web(
             self,
             "Web",
             http_api=api.http_api,
-            sign_in_origin=hosted_pages.base_url(),
+            # The hosted pages' origin spelled from its prefix, not read from the domain resource: the
+            # distribution must not depend on the pool (the pool's sign-in trigger is a function whose
+            # environment holds the console's URL, which is the distribution's).
+            sign_in_origin=f"https://{domain_prefix}.auth.{self.region}.amazoncognito.com",
             identity_origin=f"https://cognito-idp.{self.region}.{self.url_suffix}",
             domain=(
                 CustomDomain(config.web_domain, config.web_certificate_arn)

@@ -18,24 +18,28 @@ CONFIG_KEYS = (
     "redirectUri",
     "postLogoutRedirectUri",
     "jwksUri",
+    "identityEndpoint",  # the pool's own API (AssociateSoftwareToken…): staff enrol their authenticator
 )
 
 
-def content_security_policy(*other_origins: str) -> str:
+def content_security_policy(connect_to: tuple[str, ...] = (), forms_to: tuple[str, ...] = ()) -> str:
     """Scripts and styles from the app's own files only (no 'unsafe-inline'); the browser talks to the
-    API on the same origin and to `other_origins` (on AWS the pool's hosted pages, for the code
-    exchange and sign-out, and Cognito's API; locally both are on the same origin)."""
-    extra = "".join(f" {origin}" for origin in other_origins if origin)
+    API on the same origin and to `connect_to`, and posts forms to `forms_to` (on AWS the pool's hosted
+    pages, for the code exchange and sign-out, and Cognito's API; locally all are on the same origin)."""
+
+    def with_self(origins: tuple[str, ...]) -> str:
+        return " ".join(("'self'", *(origin for origin in origins if origin)))
+
     return "; ".join(
         (
             "default-src 'self'",
             "script-src 'self'",
             "style-src 'self'",
             "img-src 'self' data:",
-            f"connect-src 'self'{extra}",
+            f"connect-src {with_self(connect_to)}",
             "frame-ancestors 'none'",
             "base-uri 'self'",
-            f"form-action 'self'{extra}",
+            f"form-action {with_self(forms_to)}",
             "object-src 'none'",
         )
     )

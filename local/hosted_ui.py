@@ -43,11 +43,12 @@ from datetime import timedelta
 from typing import Protocol
 from urllib.parse import parse_qsl, urlencode
 
-from infra.spec_user_pool import OAUTH_CALLBACK_PATH, OAUTH_SIGNED_OUT_PATH
+from infra.spec_user_pool import OAUTH_CALLBACK_PATH, OAUTH_SCOPES, OAUTH_SIGNED_OUT_PATH
 from local.environment import app_base_url
 from local.hosted_ui_pages import Language, code_page, language, message_page, sign_in_page
 from local.hosted_ui_state import Authorization, Grant, Outstanding, Pending
 from local.http_types import HttpRequest, HttpResponse, json_response
+from local.identity_api import PREFIX as IDENTITY_API_PREFIX
 from local.user_pool import AppClient, PoolTokens, SignInRefused, TotpChallenge, UnansweredChallenge
 from shared.clock import Now
 from shared.clock import now as business_now
@@ -134,7 +135,7 @@ class HostedUi:
             "grant_types_supported": ["authorization_code", "refresh_token"],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["none"],
-            "scopes_supported": ["openid", "email", "profile"],
+            "scopes_supported": list(OAUTH_SCOPES),
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
         }
@@ -156,6 +157,7 @@ class HostedUi:
             "redirectUri": app + OAUTH_CALLBACK_PATH,
             "postLogoutRedirectUri": app + OAUTH_SIGNED_OUT_PATH,
             "jwksUri": str(endpoints["jwks_uri"]),
+            "identityEndpoint": api_base_url + IDENTITY_API_PREFIX + "/",
         }
 
     # The pages.

@@ -29,6 +29,8 @@ from local.fake_aws import HOST, REGION, FakeAws, start_fake_aws
 from local.functions import Functions
 from local.gateway import ApiGateway
 from local.hosted_ui import HostedUi
+from local.identity_api import PREFIX as IDENTITY_API_PREFIX
+from local.identity_api import IdentityApi
 from local.outbox import OutboxPrinter, sent_emails
 from local.provision import Resources, provision
 from local.queue_pump import QueuePump
@@ -158,6 +160,7 @@ def _wire(system: LocalSystem) -> None:
     web_app = WebApp(lambda: hosted_ui.web_config(system))
     mounts = {
         hosted_ui.PREFIX: system.hosted_ui.handle,
+        IDENTITY_API_PREFIX: IdentityApi(pool.aws_endpoint_url).handle,
         console.PREFIX: local_console.handle,
         WEB_PREFIX: web_app.handle,
         GOCARDLESS_SANDBOX_MOUNT: mounted(GOCARDLESS_SANDBOX_MOUNT, sandbox),

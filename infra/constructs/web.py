@@ -97,7 +97,9 @@ class Web(Construct):
         app_headers = self._headers_policy(
             "AppHeaders",
             cloudfront.ResponseHeadersContentSecurityPolicy(
-                content_security_policy=content_security_policy(sign_in_origin, identity_origin),
+                content_security_policy=content_security_policy(
+                    connect_to=(sign_in_origin, identity_origin), forms_to=(sign_in_origin,)
+                ),
                 override=True,
             ),
         )
@@ -338,4 +340,5 @@ def console_config(
         "redirectUri": web.app_base_url + OAUTH_CALLBACK_PATH,
         "postLogoutRedirectUri": web.app_base_url + OAUTH_SIGNED_OUT_PATH,
         "jwksUri": f"{authority}/.well-known/jwks.json",
+        "identityEndpoint": f"https://cognito-idp.{region}.amazonaws.com/",
     }

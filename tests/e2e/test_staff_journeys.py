@@ -4,13 +4,16 @@ sign out."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from playwright.sync_api import Page, expect
 
 from local.demo_data import DEMO_CUSTOMER_ID, DEMO_USERS
+from local.user_pool import totp_code
 from tests.e2e.browser_support import Screens
-from tests.e2e.staff_support import app, sign_in, tab_to
-from tests.local_system_support import LocalProcess
+from tests.e2e.staff_support import app, emailed_link, sign_in, tab_to
+from tests.local_system_support import LocalProcess, http_call, local_token
 
 pytestmark = pytest.mark.e2e
 
@@ -97,3 +100,41 @@ def test_an_adviser_does_not_see_the_audit_and_another_firms_customer_is_not_fou
         "This item does not exist, or you do not have access to it."
     )
     screens.check(page, "customer-not-found")
+
+
+def test_a_new_staff_member_accepts_enrols_an_authenticator_in_the_console_and_reaches_the_firm(
+    local: LocalProcess, page: Page, screens: Screens
+) -> None:
+    email, password = "sam.staff@example.org", "Sam-Passw0rd!x"
+    body = json.dumps({"name": "Sam Staff", "email": email, "role": "adviser"}).encode()
+    headers = {
+        "Authorization": f"Bearer {local_token(local.port, ADMIN.email)}",
+        "Content-Type": "application/json",
+    }
+    assert http_call(local.port, "POST", "/staff/invitations", body, headers)[0] == 201
+    page.goto(emailed_link(local, email, "/app/staff-invitations/accept?token="))
+    expect(page.get_by_text("Demo Advisory LLP invites you to join its team as adviser.")).to_be_visible()
+    screens.check(page, "invitation-staff")
+    page.get_by_label("Choose a password").fill(password)
+    page.get_by_role("button", name="Create my account and accept").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Invitation accepted")
+
+    sign_in(page, local, email, password)  # no authenticator yet: the password alone
+    expect(page.get_by_role("heading", level=2, name="Set up your authenticator app")).to_be_visible()
+    page.goto(app(local, "/customers"))
+    expect(page.get_by_role("alert")).to_contain_text("Set up your authenticator app")  # 403 mfa_required
+    page.goto(app(local))
+    page.get_by_role("button", name="Set up my authenticator app").click()
+    secret = page.get_by_test_id("totp-secret").inner_text()
+    page.get_by_label("6-digit code").fill("000000" if totp_code(secret) != "000000" else "111111")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("alert")).to_contain_text("That code is not right")
+    screens.check(page, "mfa-setup")
+    page.get_by_label("6-digit code").fill(totp_code(secret))
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("heading", level=2, name="Set up your authenticator app")).to_have_count(0)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Customers").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Customers")
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, local, email, password, staff=True)  # from now on the pool asks for the code

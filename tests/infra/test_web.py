@@ -189,7 +189,9 @@ def test_a_deployment_invalidates_index_html_and_config_json(resources: Resource
 def test_the_csp_allows_no_inline_script_nor_framing(resources: Resources) -> None:
     csp = _csp(resources)
     (domain_id,) = of_type(resources, "AWS::Cognito::UserPoolDomain")
-    hosted_pages = f"https://{{{domain_id}}}.auth.{{AWS::Region}}.amazoncognito.com"
+    # The same origin as the domain resource's, spelled from its prefix (no dependency on it).
+    prefix = _text(resources[domain_id]["Properties"]["Domain"])
+    hosted_pages = f"https://{prefix}.auth.{{AWS::Region}}.amazoncognito.com"
     assert csp["script-src"] == ["'self'"]
     assert not any("unsafe" in value for values in csp.values() for value in values)
     assert csp["frame-ancestors"] == ["'none'"]
@@ -302,6 +304,7 @@ def test_config_json_has_every_key_with_the_stages_values(
         "redirectUri": f"{origin}/app/auth/callback",
         "postLogoutRedirectUri": f"{origin}/app/auth/signed-out",
         "jwksUri": f"https://{{{pool_id}.ProviderURL}}/.well-known/jwks.json",
+        "identityEndpoint": "https://cognito-idp.{AWS::Region}.amazonaws.com/",
     }
     client = resources[client_id]["Properties"]
     assert [_text(url) for url in client["CallbackURLs"]] == [config["redirectUri"]]

@@ -474,6 +474,7 @@ def test_the_metadata_and_the_web_config_name_the_local_endpoints(ui, pool):
         "redirectUri": CALLBACK,
         "postLogoutRedirectUri": SIGNED_OUT,
         "jwksUri": metadata["jwks_uri"],
+        "identityEndpoint": f"{BASE}/_local/cognito-idp/",
     }
     with pytest.raises(RuntimeError):
         web_config(System(BASE, None))

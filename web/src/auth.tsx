@@ -13,6 +13,8 @@ export interface Auth {
   /** The bearer the API takes, or null: the ID token of a session that has not ended (it carries the
    *  email the API matches invitations against; `make token` gives the same). */
   bearer(): Promise<string | null>;
+  /** The access token, for the pool's own API about this person (their authenticator app). */
+  accessToken(): Promise<string | null>;
   manager: UserManager;
 }
 
@@ -23,7 +25,7 @@ export function makeManager(config: AppConfig): UserManager {
     redirect_uri: config.redirectUri,
     post_logout_redirect_uri: config.postLogoutRedirectUri,
     response_type: "code",
-    scope: "openid email profile",
+    scope: "openid email profile aws.cognito.signin.user.admin",
     // Cognito's endpoints, given rather than discovered: its logout endpoint is not in its discovery document.
     metadata: {
       issuer: config.authority,
@@ -84,6 +86,10 @@ export function AuthProvider({ manager, children }: { manager: UserManager; chil
           extraQueryParams: { client_id: manager.settings.client_id, logout_uri: manager.settings.post_logout_redirect_uri ?? "" },
           id_token_hint: current?.id_token,
         });
+      },
+      accessToken: async () => {
+        const current = await manager.getUser();
+        return current && !current.expired ? current.access_token : null;
       },
       bearer: async () => {
         const current = await manager.getUser();

@@ -1,3 +1,5 @@
+import { createContext, useContext } from "react";
+
 // The runtime configuration, read once from /app/config.json: written by the local system
 // (`make run`) or by the CDK at deploy, so one build serves every stage.
 export interface AppConfig {
@@ -13,6 +15,7 @@ export interface AppConfig {
   redirectUri: string;
   postLogoutRedirectUri: string;
   jwksUri: string;
+  identityEndpoint: string;
 }
 
 const KEYS: (keyof AppConfig)[] = [
@@ -28,6 +31,7 @@ const KEYS: (keyof AppConfig)[] = [
   "redirectUri",
   "postLogoutRedirectUri",
   "jwksUri",
+  "identityEndpoint",
 ];
 
 export async function loadConfig(): Promise<AppConfig> {
@@ -37,4 +41,12 @@ export async function loadConfig(): Promise<AppConfig> {
   const missing = KEYS.filter((key) => typeof found[key] !== "string" || found[key] === "");
   if (missing.length) throw new Error(`config.json lacks ${missing.join(", ")}`);
   return found as unknown as AppConfig;
+}
+
+export const ConfigContext = createContext<AppConfig | null>(null);
+
+export function useConfig(): AppConfig {
+  const config = useContext(ConfigContext);
+  if (!config) throw new Error("useConfig outside ConfigContext");
+  return config;
 }

@@ -2,7 +2,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
 import { AuthProvider, makeManager } from "./auth";
-import { loadConfig } from "./config";
+import { ConfigContext, loadConfig } from "./config";
 import { en } from "./i18n/en";
 import { fr } from "./i18n/fr";
 import { browserLocale, LocaleProvider } from "./i18n";
@@ -16,6 +16,7 @@ loadConfig().then(
   (config) =>
     root.render(
       <StrictMode>
+        <ConfigContext.Provider value={config}>
         <LocaleProvider>
           <AuthProvider manager={makeManager(config)}>
             <SessionProvider apiBaseUrl={config.apiBaseUrl}>
@@ -25,6 +26,7 @@ loadConfig().then(
             </SessionProvider>
           </AuthProvider>
         </LocaleProvider>
+        </ConfigContext.Provider>
       </StrictMode>,
     ),
   () => {

@@ -17,8 +17,8 @@ export const en = {
   "home.role.admin": "administrator",
   "home.role.adviser": "adviser",
   "home.mfa.title": "Set up your authenticator app",
-  "home.mfa.body": "Firm staff sign in with a code from an authenticator app. Set one up at your next sign-in, then confirm it here.",
-  "home.mfa.confirm": "I have set it up: confirm",
+  "home.mfa.body": "Firm staff sign in with a code from an authenticator app. Set one up here: your next sign-ins will ask for its code.",
+  "home.mfa.confirm": "Confirm",
   "home.mfa.done": "Your authenticator app is confirmed.",
 
   "auth.callback": "Signing you in…",
@@ -428,6 +428,12 @@ export const en = {
   "customer.team.adviser": "Adviser",
   "customer.team.assign": "Assign",
   "customer.team.transfer": "Make owner",
+  "home.mfa.start": "Set up my authenticator app",
+  "home.mfa.addKey": "Add this key to your authenticator app (or open the link on this device), then enter the 6-digit code it shows.",
+  "home.mfa.openApp": "Open in my authenticator app",
+  "home.mfa.code": "6-digit code",
+  "home.mfa.wrongCode": "That code is not right. Enter the code your app shows now.",
+  "home.mfa.failed": "The authenticator app could not be set up. Sign in again and retry.",
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -19,8 +19,8 @@ export const fr: Record<MessageKey, string> = {
   "home.role.admin": "administrateur",
   "home.role.adviser": "conseiller",
   "home.mfa.title": "Configurez votre application d'authentification",
-  "home.mfa.body": "Les collaborateurs du cabinet se connectent avec un code d'application d'authentification. Configurez-en une à votre prochaine connexion, puis confirmez-la ici.",
-  "home.mfa.confirm": "C'est fait : confirmer",
+  "home.mfa.body": "Les collaborateurs du cabinet se connectent avec un code d'application d'authentification. Configurez-la ici : vos prochaines connexions demanderont son code.",
+  "home.mfa.confirm": "Confirmer",
   "home.mfa.done": "Votre application d'authentification est confirmée.",
 
   "auth.callback": "Connexion en cours…",
@@ -430,4 +430,10 @@ export const fr: Record<MessageKey, string> = {
   "customer.team.adviser": "Conseiller",
   "customer.team.assign": "Affecter",
   "customer.team.transfer": "Nommer responsable",
+  "home.mfa.start": "Configurer mon application d'authentification",
+  "home.mfa.addKey": "Ajoutez cette clé à votre application d'authentification (ou ouvrez le lien sur cet appareil), puis saisissez le code à 6 chiffres qu'elle affiche.",
+  "home.mfa.openApp": "Ouvrir dans mon application d'authentification",
+  "home.mfa.code": "Code à 6 chiffres",
+  "home.mfa.wrongCode": "Ce code n'est pas le bon. Saisissez le code affiché maintenant par votre application.",
+  "home.mfa.failed": "L'application d'authentification n'a pas pu être configurée. Reconnectez-vous et réessayez.",
 };
