@@ -105,6 +105,16 @@ def visible_customer(ports: WithCustomers, staff: StaffContext, customer_id: str
     return customer
 
 
+def changeable_customer(ports: WithCustomers, staff: StaffContext, customer_id: str) -> Customer:
+    """The customer to change, if this staff member sees it (else the 404 of `visible_customer`) and
+    its relationship with the firm has not ended (else 409 `relationship_ended`: what the firm keeps
+    after the end is read-only, R-PRIV-2). Every firm use case that changes a customer or its
+    accounts, lines, connections or invitation resolves it here."""
+    customer = visible_customer(ports, staff, customer_id)
+    customer.check_open()
+    return customer
+
+
 def list_shared_accounts(
     ports: OnboardingPorts, staff: StaffContext, customer_id: str
 ) -> list[SharedAccount]:
@@ -207,7 +217,7 @@ def review_account(
 ) -> SharedAccount:
     """Accept (imported from now on) or decline (hidden, never imported) a new account (R-INV-6)."""
     authorize(staff, FirmAction.REVIEW_ACCOUNTS)
-    customer = visible_customer(ports, staff, customer_id)
+    customer = changeable_customer(ports, staff, customer_id)
     account = ports.accounts.get(staff.firm_id, customer_id, account_id)
     if account is None:
         raise NotFound()
@@ -279,7 +289,7 @@ def link_account(
     """R-CON-4: link a connected account to one of the firm's bank ledger accounts (or undo, admins
     only). The ledger account is marked used in the link's transaction (refused if archived since)."""
     authorize(staff, FirmAction.LINK_ACCOUNT if ledger_account else FirmAction.UNLINK_ACCOUNT)
-    customer = visible_customer(ports, staff, customer_id)
+    customer = changeable_customer(ports, staff, customer_id)
     accounts = ports.accounts.list_for_customer(staff.firm_id, customer_id)
     account = next((a for a in accounts if a.account_id == account_id), None)
     if account is None or account.status is AccountStatus.DECLINED:

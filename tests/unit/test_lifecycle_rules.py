@@ -12,7 +12,7 @@ import pytest
 
 from shared.auth import customer_of, file_caller
 from shared.domain.connections import Connection, ConnectionStatus
-from shared.domain.customers import Customer, Invitation, InvitationStatus, Section
+from shared.domain.customers import Customer, Invitation, InvitationStatus, RelationshipEnded, Section
 from shared.domain.errors import Conflict, Forbidden, NotFound
 from shared.domain.file_access import CallerKind
 from shared.domain.identity import CustomerLink, Firm, Principal, StaffContext, StaffMembership, StaffRole
@@ -20,7 +20,7 @@ from shared.domain.lifecycle import DEFAULT_RETENTION_YEARS, ErasureJob, erasure
 from shared.domain.refresh import Engagement
 from shared.ports.connections import ConnectionAddress
 from shared.services import lifecycle
-from shared.services.customers import visible_customer
+from shared.services.customers import changeable_customer, visible_customer
 from tests.fakes import FakeClock
 from tests.lifecycle_fakes import LifecycleFakes
 
@@ -142,6 +142,21 @@ def test_the_customer_leaves_and_no_longer_resolves_as_that_firms_customer_nor_o
     assert kind("owner-1") is CallerKind.STRANGER  # the file manager no longer reads the file
     assert kind("admin-1") is CallerKind.FIRM_ADMIN  # admins keep what the firm retains
     assert kind(USER) is CallerKind.STRANGER  # neither does the customer (they left)
+
+
+def test_an_ended_relationship_changes_no_more_but_admins_still_read_it():
+    """R-PRIV-2: one rule (`Customer.check_open`) where firm use cases resolve a customer to change."""
+    lf, clock = world()
+    ports = lf.ports(clock)
+    assert changeable_customer(ports.connections, ADMIN, CUSTOMER).customer_id == CUSTOMER  # live: fine
+    lifecycle.end_relationship(ports, ADMIN, CUSTOMER)
+    with pytest.raises(RelationshipEnded) as refused:
+        changeable_customer(ports.connections, ADMIN, CUSTOMER)
+    assert (refused.value.status, refused.value.code) == (409, "relationship_ended")
+    with pytest.raises(NotFound):  # an adviser still gets the 404 of a customer they do not see
+        changeable_customer(ports.connections, OWNER, CUSTOMER)
+    assert visible_customer(ports.connections, ADMIN, CUSTOMER).customer_id == CUSTOMER  # reads stay
+    assert changeable_customer(ports.connections, OTHER_ADMIN, THEIRS[OTHER_FIRM]).firm_id == OTHER_FIRM
 
 
 class NoFiles:
