@@ -30,6 +30,10 @@ class Section(StrEnum):
     INVITED = "invited"  # invited, or accepted but no account shared yet
     PENDING = "pending"  # accepted and at least one shared account awaits review (R-INV-5)
     CUSTOMERS = "customers"  # at least one accepted account (R-INV-7)
+    ENDED = "ended"  # the relationship ended (R-PRIV-2): listed for admins only, until erased
+
+
+DASHBOARD_SECTIONS = (Section.INVITED, Section.PENDING, Section.CUSTOMERS)  # what advisers see
 
 
 class RelationshipEnded(Conflict):
@@ -171,6 +175,12 @@ class Customer:
         if self.has_accepted or self.invitation.status in (InvitationStatus.SENT, InvitationStatus.EXPIRED):
             return Section.INVITED
         return None
+
+    @property
+    def listed_in(self) -> Section | None:
+        """The list the customer is on: its dashboard section, or `ended` (admins only) once the
+        relationship ended."""
+        return Section.ENDED if self.relationship_ended else self.section
 
     def visible_to(self, staff_id: str, is_admin: bool) -> bool:
         """R-ROLE-2: admins see every customer; advisers those they own or are assigned to. Once the

@@ -18,9 +18,9 @@ from shared.clock import Now
 from shared.clock import now as business_now
 from shared.domain.accounts import AccountStatus, Decision, SharedAccount
 from shared.domain.audit import AuditEvent, ReadOf
-from shared.domain.customers import Customer, Section
+from shared.domain.customers import DASHBOARD_SECTIONS, Customer, Section
 from shared.domain.email import EmailSender
-from shared.domain.errors import Conflict, NotFound, QueueSendFailed
+from shared.domain.errors import Conflict, InvalidRequest, NotFound, QueueSendFailed
 from shared.domain.identity import StaffContext
 from shared.domain.jobs import ImportJob, ImportReason
 from shared.domain.ledger import LedgerKind, code_key
@@ -88,12 +88,24 @@ def list_customers(
     cursor: str | None,
     limit: int,
 ) -> tuple[CustomerPage, dict[str, int]]:
+    """A page of a dashboard section, with the counts of the sections the caller sees. `ended`: the
+    relationships that ended, latest first, for admins only (R-PRIV-2: what the firm retains, reached
+    by id otherwise); advisers get 403, and their counts do not have it."""
     authorize(staff, FirmAction.VIEW_CUSTOMERS)
+    if section is Section.ENDED:
+        authorize(staff, FirmAction.VIEW_ENDED_RELATIONSHIPS)
+        if search is not None:
+            raise InvalidRequest(
+                "Ended relationships are not searched: they are listed by when they ended.",
+                code="search_not_offered",
+            )
     scope = None if staff.is_admin else staff.principal.user_id
     page = ports.customers.list_section(
         staff.firm_id, section, staff_id=scope, search=search, cursor=cursor, limit=limit
     )
-    return page, ports.customers.counts(staff.firm_id, scope)
+    counts = ports.customers.counts(staff.firm_id, scope)
+    shown = set(Section) if staff.is_admin else set(DASHBOARD_SECTIONS)
+    return page, {name: count for name, count in counts.items() if name in shown}
 
 
 def visible_customer(ports: WithCustomers, staff: StaffContext, customer_id: str) -> Customer:

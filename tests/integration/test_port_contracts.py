@@ -389,18 +389,18 @@ def test_sections_pages_and_counts_follow_every_save_in_each_scope(side: Custome
     rest = page(None, limit=2, search="person", cursor=searched.next_cursor)
     assert ids(rest) == [m.customer_id for m in made[2:4]]
 
-    assert c.counts(FIRM, None) == {"invited": 5, "pending": 0, "customers": 0}
-    assert c.counts(FIRM, ADVISER) == {"invited": 2, "pending": 0, "customers": 0}
-    assert c.counts(FIRM, COLLEAGUE) == {"invited": 0, "pending": 0, "customers": 0}
+    assert c.counts(FIRM, None) == {"invited": 5, "pending": 0, "customers": 0, "ended": 0}
+    assert c.counts(FIRM, ADVISER) == {"invited": 2, "pending": 0, "customers": 0, "ended": 0}
+    assert c.counts(FIRM, COLLEAGUE) == {"invited": 0, "pending": 0, "customers": 0, "ended": 0}
 
     # Moves between sections, an assignee added, one revoked (on no section), one assignee dropped.
     one, two, three = made[0], made[1], made[2]
     pending = c.save(replace(one.accepted_by("user-1", NOW), new_accounts=1, assignee_ids=(COLLEAGUE,)), one)
     c.save(replace(two.accepted_by("user-2", NOW), accepted_accounts=1), two)
     c.save(replace(three, invitation=replace(three.invitation, status=InvitationStatus.REVOKED)), three)
-    assert c.counts(FIRM, None) == {"invited": 2, "pending": 1, "customers": 1}
-    assert c.counts(FIRM, ADVISER) == {"invited": 1, "pending": 0, "customers": 1}
-    assert c.counts(FIRM, COLLEAGUE) == {"invited": 0, "pending": 1, "customers": 0}
+    assert c.counts(FIRM, None) == {"invited": 2, "pending": 1, "customers": 1, "ended": 0}
+    assert c.counts(FIRM, ADVISER) == {"invited": 1, "pending": 0, "customers": 1, "ended": 0}
+    assert c.counts(FIRM, COLLEAGUE) == {"invited": 0, "pending": 1, "customers": 0, "ended": 0}
     pending_page = c.list_section(
         FIRM, Section.PENDING, staff_id=COLLEAGUE, search=None, cursor=None, limit=5
     )

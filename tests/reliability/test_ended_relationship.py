@@ -6,8 +6,9 @@ invited). Then every route of infra/spec.py ROUTES that is not a GET and takes t
 customers or of an object of theirs (derived from the data model: `names_customer_data`, its path or
 its body) is called by the admin, who still reads what the firm retains: it must answer 409
 `relationship_ended` and change nothing of the firm's data (a route the role matrix does not allow the
-admin at all, e.g. the file manager's own, must refuse and change nothing). A route is spared only by `EXEMPT`, which
-says who calls it instead, what they get and why. A new route is covered without editing this file.
+admin at all, e.g. the file manager's own, must refuse and change nothing). A route is spared only by
+`EXEMPT`, which says who calls it instead, what they get and why. A new route is covered without
+editing this file.
 
 `BAR privacy: changes_after_relationship_end=…` (summed into the one privacy line): the routes that
 answered anything but that 409, or changed the firm's data.
