@@ -65,6 +65,14 @@ def counters() -> dict[str, dict[str, int]]:
     return found
 
 
+def assert_nothing_left(customer_id: str) -> None:
+    """Nothing the end removes is left; the advisers' counters are back to 0, the firm counts it ended."""
+    assert customer_items(customer_id) == []
+    left = counters()
+    assert all(left.get(keys.counts_sk(sub), {}) == {} for sub in (ADVISER.sub, *ADVISERS)), left
+    assert left[keys.counts_sk(None)] == {"ended": 1}
+
+
 @pytest.fixture
 def big_customer(aws: Any, refresh_system: Any) -> str:
     customer_id = seed_engagement(refresh_system.clock, NAME, owner=ADVISER.sub, assignees=ADVISERS)
@@ -111,10 +119,7 @@ def test_a_customer_with_more_than_100_items_ends_and_nothing_is_left_that_shoul
     )
     assert transactions[0] <= 3, transactions  # the marker: the customer, the firm's counter, the event
     assert max(transactions) <= 100, transactions
-    assert customer_items(customer_id) == []
-    left = counters()
-    assert all(left.get(keys.counts_sk(sub), {}) == {} for sub in (ADVISER.sub, *ADVISERS)), left
-    assert left[keys.counts_sk(None)] == {"ended": 1}
+    assert_nothing_left(customer_id)
     status, page = call(invitations, "GET", "/customers", ADMIN, query={"section": "ended"})
     assert status == 200, page
     [row] = page["items"]
@@ -158,10 +163,7 @@ def test_a_crash_after_the_marker_is_finished_by_the_retry(big_customer, monkeyp
             connections_api, "POST", "/me/firms/{firm_id}/leave", person, path_parameters=firm, body={}
         )
     assert (status, again["code"]) == (409, "relationship_ended")
-    assert customer_items(customer_id) == []
-    left = counters()
-    assert all(left.get(keys.counts_sk(sub), {}) == {} for sub in (ADVISER.sub, *ADVISERS)), left
-    assert left[keys.counts_sk(None)] == {"ended": 1}
+    assert_nothing_left(customer_id)
     status, log = call(invitations, "GET", "/audit", ADMIN, query={"kind": "relationship"})
     assert status == 200, log
     ends = [e for e in log["items"] if e["action"] == "relationship.ended"]
