@@ -8,11 +8,15 @@ removes the rest, each step in batches and idempotent: the advisers' rows with t
 search entries, the Data Refresh rows; each connection is revoked at the provider, so imports stop;
 and last the person's link to the record. A call that stopped half-way is finished by its retry (the
 admin's end, or the customer's leave, which still finds the record while its link is there) before it
-answers 409 `relationship_ended`; the erasure removes whatever is left in any case.
-From then on only admins read the customer's data
-(`Customer.visible_to`, applied by `customers.visible_customer` and `auth.file_caller`, which every
-customer-scoped use case goes through), until it is erased: on the firm-local day its retention ends
-(the daily sweep), or at once when an admin approves an erasure request.
+answers 409 `relationship_ended`; the erasure removes whatever is left in any case. We chose the
+same call over a worker: the lists are right when it answers, and nothing after the point of no
+return depends on a queue taking a message.
+
+From then on only admins read the customer's data (`Customer.visible_to`, applied by
+`customers.visible_customer` and `auth.file_caller`, which every customer-scoped use case goes
+through), and nobody changes it (`Customer.check_open`: 409) but by the steps here, until it is
+erased: on the firm-local day its retention ends (the daily sweep), or at once when an admin
+approves an erasure request.
 """
 
 from __future__ import annotations
