@@ -90,6 +90,7 @@ class FirmAction(StrEnum):
     END_RELATIONSHIP = "end_relationship"  # remove a customer from the firm (R-PRIV-2)
     REQUEST_ERASURE = "request_erasure"  # ask for a customer's erasure before retention ends
     APPROVE_ERASURE = "approve_erasure"  # approve it: the customer's data is erased (R-PRIV-3)
+    VIEW_ENDED_RELATIONSHIPS = "view_ended_relationships"  # the list of what the firm retains
 
 
 FIRM_POLICY: Mapping[FirmAction, frozenset[StaffRole]] = {
@@ -116,6 +117,7 @@ FIRM_POLICY: Mapping[FirmAction, frozenset[StaffRole]] = {
     FirmAction.END_RELATIONSHIP: frozenset({StaffRole.ADMIN}),  # a firm-wide decision, as R-ID-2's
     FirmAction.REQUEST_ERASURE: frozenset({StaffRole.ADMIN, StaffRole.ADVISER}),  # of a customer they see
     FirmAction.APPROVE_ERASURE: frozenset({StaffRole.ADMIN}),
+    FirmAction.VIEW_ENDED_RELATIONSHIPS: frozenset({StaffRole.ADMIN}),  # retained for admins only
 }
 
 
@@ -162,11 +164,12 @@ def active_memberships(memberships: MembershipReader, user_id: str) -> list[Staf
 
 
 def customer_records(
-    principal: Principal, customers: CustomerReader, links: Iterable[CustomerLink]
+    principal: Principal, customers: CustomerReader, links: Iterable[CustomerLink], *, ended: bool = False
 ) -> list[Customer]:
     """The customer records behind `links` (invitations the person accepted, access pattern 6),
     read in one batch and each checked to be theirs still, their relationship with the firm not
-    ended: the one place that turns a signed-in person's links into the customer records they are."""
+    ended (`ended`: ended ones too, for the lifecycle to finish an end it began; their link goes
+    last): the one place that turns a signed-in person's links into the customer records they are."""
     chosen = list(links)
     if not chosen:
         return []
@@ -176,15 +179,20 @@ def customer_records(
         for link in chosen
         if (customer := records.get((link.firm_id, link.customer_id)))
         and customer.user_id == principal.user_id
-        and not customer.relationship_ended
+        and (ended or not customer.relationship_ended)
     ]
 
 
 def customer_of(
-    principal: Principal, links: CustomerLinkReader, customers: CustomerReader, firm_id: str | None
+    principal: Principal,
+    links: CustomerLinkReader,
+    customers: CustomerReader,
+    firm_id: str | None,
+    *,
+    ended: bool = False,
 ) -> Customer:
     """The customer record the caller is (they accepted its invitation), in the firm they name
-    if they are the customer of several."""
+    if they are the customer of several (`ended`: see `customer_records`)."""
     found = [
         link
         for link in links.list_customer_links(principal.user_id)
@@ -200,7 +208,7 @@ def customer_of(
         raise InvalidRequest(
             "You are a customer of several firms: say which in firm_id.", code="firm_required"
         )
-    for customer in customer_records(principal, customers, found):
+    for customer in customer_records(principal, customers, found, ended=ended):
         return customer
     raise NotFound()
 

@@ -600,14 +600,14 @@ class FakeCustomers:
         return self.tokens.get(token_hash)
 
     def counts(self, firm_id: str, staff_id: str | None) -> dict[str, int]:
-        sections = [c.section for c in self._in_scope(firm_id, staff_id)]
+        sections = [c.listed_in for c in self._in_scope(firm_id, staff_id)]
         return {section.value: sections.count(section) for section in Section}
 
     def list_section(
         self, firm_id: str, section: Section, *, staff_id: str | None, search: str | None, cursor: str | None,
         limit: int,
     ) -> CustomerPage:  # fmt: skip
-        found = {c.customer_id: c for c in self._in_scope(firm_id, staff_id) if c.section is section}
+        found = {c.customer_id: c for c in self._in_scope(firm_id, staff_id) if c.listed_in is section}
         prefix = search_prefix(search)
         if prefix is not None:
             return self._search(found, prefix, cursor, limit)
@@ -653,6 +653,9 @@ class FakeCustomers:
     def transact(self, items: list[TransactItem]) -> None:
         transact_write(items)
 
+    def clear_rows(self, customer: Customer) -> None:
+        """Nothing to clear: the fake reads its rows and counts from the customers themselves."""
+
     def email_claim(self, customer: Customer) -> TransactItem:
         key = (customer.firm_id, email_fingerprint(customer.email))
         return put_item(self.emails, key, customer.customer_id, absent)
@@ -666,17 +669,19 @@ class FakeCustomers:
 
     def _in_scope(self, firm_id: str, staff_id: str | None) -> Iterable[Customer]:
         """The firm's customers (admins), or those one adviser owns or is assigned to; only those
-        on a section have dashboard rows."""
+        on a section have dashboard rows (ended ones: the firm's, on the ended list)."""
         return (
             c
             for (f, _), c in self.rows.items()
-            if f == firm_id and c.section is not None and (staff_id is None or staff_id in c.staff_ids)
+            if f == firm_id
+            and c.listed_in is not None
+            and (staff_id is None or (staff_id in c.staff_ids and not c.relationship_ended))
         )
 
 
 def _customer_row(customer: Customer) -> dict[str, Any]:
     """A dashboard row, as the table's rows carry it."""
-    invitation, section = customer.invitation, customer.section
+    invitation, section = customer.invitation, customer.listed_in
     return dict(
         customer_id=customer.customer_id, name=customer.name, email=customer.email,
         owner_id=customer.owner_id, assignee_ids=list(customer.assignee_ids),
@@ -684,6 +689,8 @@ def _customer_row(customer: Customer) -> dict[str, Any]:
         invitation_expires_at=invitation.expires_at.isoformat(), accepted=customer.has_accepted,
         new_accounts=customer.new_accounts, accepted_accounts=customer.accepted_accounts,
         created_at=customer.created_at.isoformat(),
+        ended_at=customer.ended_at.isoformat() if customer.ended_at else None, ended_by=customer.ended_by,
+        erasure_due=customer.erasure_due.isoformat() if customer.erasure_due else None,
     )  # fmt: skip
 
 

@@ -107,9 +107,10 @@ class FakeEngagementRows:
         key = (saved.firm_id, saved.customer_id)
         return [put_item(self.rows, key, saved, Has("version", rows.previous.version))]
 
-    def removal_ops(self, engagement: Engagement) -> list[TransactItem]:
+    def remove_rows(self, engagement: Engagement) -> None:
         key = (engagement.firm_id, engagement.customer_id)
-        return [delete_item(self.rows, key, Has("version", engagement.version))]
+        removal = delete_item(self.rows, key, Has("version", engagement.version))
+        transact_write([removal], canceled=StaleEngagement)
 
     def visible_engagements(
         self, firm_id: str, staff_scope: str | None, customer_ids: Iterable[str]

@@ -56,7 +56,19 @@ def build_document() -> dict[str, Any]:
                 operation["responses"].setdefault(
                     "409", {"description": IDEMPOTENCY_CONFLICT, **ERROR_CONTENT}
                 )
+            if method != "get" and path.startswith(RETAINED_PATHS):
+                known = operation["responses"].get("409", {}).get("description")
+                described = f"{known}; or: {RELATIONSHIP_ENDED}" if known else RELATIONSHIP_ENDED
+                operation["responses"]["409"] = {"description": described, **ERROR_CONTENT}
     return document
+
+
+# A change under these paths names a customer (its accounts, lines, connections, file): refused with
+# 409 once the relationship ended (shared/domain/customers.py `Customer.check_open`, R-PRIV-2).
+RETAINED_PATHS = ("/customers/{customer_id}/", "/files/{file_id}", "/firm/connections/{connection_id}/")
+RELATIONSHIP_ENDED = (
+    "The relationship with the customer has ended (relationship_ended): its records are read-only"
+)
 
 
 IDEMPOTENCY_CONFLICT = (

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 import idna
 
+from shared.domain.errors import Conflict
+
 # An invitation link works for 45 days: long enough for the 7- and 30-day reminders
 # (R-INV-4) to carry a live link, short enough that a forgotten email goes stale.
 INVITATION_LIFETIME = timedelta(days=45)
@@ -28,6 +30,21 @@ class Section(StrEnum):
     INVITED = "invited"  # invited, or accepted but no account shared yet
     PENDING = "pending"  # accepted and at least one shared account awaits review (R-INV-5)
     CUSTOMERS = "customers"  # at least one accepted account (R-INV-7)
+    ENDED = "ended"  # the relationship ended (R-PRIV-2): listed for admins only, until erased
+
+
+DASHBOARD_SECTIONS = (Section.INVITED, Section.PENDING, Section.CUSTOMERS)  # what advisers see
+
+
+class RelationshipEnded(Conflict):
+    """A change to a customer whose relationship with the firm ended (R-PRIV-2): the firm keeps its
+    records for retention only, read by admins, until they are erased."""
+
+    code = "relationship_ended"
+    default_message = (
+        "The relationship with this customer has ended: the firm keeps its records for retention only "
+        "and can no longer change them."
+    )
 
 
 class InvitationStatus(StrEnum):
@@ -159,12 +176,26 @@ class Customer:
             return Section.INVITED
         return None
 
+    @property
+    def listed_in(self) -> Section | None:
+        """The list the customer is on: its dashboard section, or `ended` (admins only) once the
+        relationship ended."""
+        return Section.ENDED if self.relationship_ended else self.section
+
     def visible_to(self, staff_id: str, is_admin: bool) -> bool:
         """R-ROLE-2: admins see every customer; advisers those they own or are assigned to. Once the
         relationship ended, admins only: what the firm retains, until it is erased (R-PRIV-2)."""
         if self.relationship_ended:
             return is_admin
         return is_admin or staff_id in self.staff_ids
+
+    def check_open(self) -> None:
+        """The one rule of changes after the end (R-PRIV-2): a customer whose relationship ended
+        changes no more, but by the lifecycle's own steps (erasure request, approval, erasure).
+        Applied where use cases resolve the customer to change it: `customers.changeable_customer`
+        (firm staff) and `file_access.scope.open_file` (a client file's changes)."""
+        if self.relationship_ended:
+            raise RelationshipEnded()
 
     def ended(self, at: datetime, by: str, erasure_due: date) -> Customer:
         """The relationship ends at `at` (R-PRIV-2): an invitation still out stops working."""

@@ -53,6 +53,9 @@ class FileAction(StrEnum):
     VIEW_ACCESS_LOG = "view_access_log"
 
 
+# The actions that change nothing: the only ones left on a file whose relationship ended (R-PRIV-2).
+FILE_READS = frozenset({FileAction.VIEW_FILE, FileAction.VIEW_ACCESS, FileAction.VIEW_ACCESS_LOG})
+
 _K = CallerKind
 FIRM = frozenset({_K.FILE_MANAGER, _K.FIRM_STAFF, _K.FIRM_ADMIN})
 HOLDERS = frozenset({_K.HOLDER_RW, _K.HOLDER_RO})

@@ -64,6 +64,11 @@ class CustomerStore(Protocol):
 
     def transact(self, items: list[TransactItem]) -> None: ...
 
+    def clear_rows(self, customer: Customer) -> None:
+        """After the relationship ended: the customer's dashboard rows and search entries removed,
+        each adviser's counters with them, in batches; idempotent and resumable."""
+        ...
+
     def email_claim(self, customer: Customer) -> TransactItem:
         """Reserve the customer's email in the firm (R-INV-3: one customer per email)."""
         ...

@@ -63,9 +63,10 @@ class EngagementRowStore(Protocol):
         version) as transaction items, for a change that also writes the customer (a transfer)."""
         ...
 
-    def removal_ops(self, engagement: Engagement) -> list[TransactItem]:
-        """The removal of every scope's row of `engagement` (locked on its version), with its
-        search entries and package counts, for a change that also writes the customer (its end)."""
+    def remove_rows(self, engagement: Engagement) -> None:
+        """Remove every scope's row of `engagement` with its search entries and package counts,
+        after its customer's relationship ended: in batches, the firm-wide row last (locked on its
+        version), idempotent and resumable (a scope's row already gone is skipped)."""
         ...
 
     def visible_engagements(

@@ -25,7 +25,7 @@ from shared.ports.identity import IdentityStore
 from shared.ports.refresh import EngagementRowStore, RowChange
 from shared.ports.storage import TransactItem
 from shared.services.audit import event_by
-from shared.services.customers import visible_customer
+from shared.services.customers import changeable_customer
 from shared.services.staff import active_member
 
 MAX_ASSIGNEES = 20  # one transaction writes a row per staff member who sees the customer, twice
@@ -102,7 +102,7 @@ def _change(
     """Read, change and write the customer with its engagement's rows in one transaction, again
     from a fresh read when something else wrote either meanwhile; audit a change that happened."""
     for attempt in range(RETRIES):
-        customer = visible_customer(ports, staff, customer_id)
+        customer = changeable_customer(ports, staff, customer_id)
         changed = change(customer)
         if changed is None:
             return customer

@@ -20,7 +20,7 @@ from shared.ports.assignment import AssignmentStore
 from shared.ports.audit import AuditTrail
 from shared.ports.ledger import LedgerStore
 from shared.services.audit import record_customer_read
-from shared.services.customers import OnboardingPorts, visible_customer
+from shared.services.customers import OnboardingPorts, changeable_customer, visible_customer
 from shared.services.ledger import pick_ledger_account
 
 PAGE = 100
@@ -77,7 +77,7 @@ def auto_assign_now(
 ) -> int:
     """Seed 003 "Auto assign bank lines", on demand."""
     authorize(staff, FirmAction.ASSIGN_LINES)
-    visible_customer(ports, staff, customer_id)
+    changeable_customer(ports, staff, customer_id)
     actor = staff.principal.user_id
     return auto_assign(
         assignment, ports.accounts, ports.audit, staff.firm_id, customer_id, actor, ports.clock()
@@ -112,7 +112,7 @@ def assign_line(
     category: str | None,
 ) -> BankTransaction:
     authorize(staff, FirmAction.ASSIGN_LINES)
-    visible_customer(ports, staff, customer_id)
+    changeable_customer(ports, staff, customer_id)
     if not (ledger_account or category):
         raise InvalidRequest("Give a ledger account or a category.", code="assignment_required")
     chosen = pick_ledger_account(ledger, staff.firm_id, ledger_account) if ledger_account else None

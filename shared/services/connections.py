@@ -43,7 +43,7 @@ from shared.ports.once import OnceOnly
 from shared.ports.queue import JobSender
 from shared.ports.storage import TransactItem
 from shared.services.credentials import provider_credential
-from shared.services.customers import offer_accounts, visible_customer
+from shared.services.customers import changeable_customer, offer_accounts, visible_customer
 from shared.services.staff_notifications import StaffNoticePorts
 from shared.services.staff_notifications import connection_changed as notify_staff
 
@@ -280,7 +280,9 @@ def import_now(ports: ConnectionsPorts, staff: StaffContext, customer_id: str) -
     whose import asked for earlier is queued or running gets nothing new; the others spend the
     abuse limits first (all or none)."""
     now = ports.clock()
-    importable = [c for c in customer_connections(ports, staff, customer_id) if c.status in IMPORTABLE]
+    changeable_customer(ports, staff, customer_id)
+    connections = ports.connections.list_for_customer(staff.firm_id, customer_id)
+    importable = [c for c in connections if c.status in IMPORTABLE]
     ready = [c for c in importable if not c.held(now)]
     if importable and not ready:
         min(importable, key=lambda c: c.rate_limited_until or now).check_not_held(now)
@@ -394,23 +396,29 @@ def receive_webhook(
 def own_connection(
     ports: ConnectionsPorts, principal: Principal, connection_id: str
 ) -> tuple[Connection, ConnectionsPorts]:
-    """The customer's own connection, and the ports the use case goes on with: bound to its firm."""
+    """The customer's own connection, and the ports the use case goes on with: bound to its firm.
+    Once their relationship with that firm ended, the person is no longer its customer: 404."""
     address = ports.connections.locate(connection_id)
     connection = ports.connections.get(address) if address else None
     if connection is None or connection.user_id != principal.user_id:
         raise NotFound()
-    return connection, bind_ports(ports, connection.firm_id)
+    bound = bind_ports(ports, connection.firm_id)
+    customer = bound.customers.get(connection.firm_id, connection.customer_id)
+    if customer is None or customer.relationship_ended:
+        raise NotFound()
+    return connection, bound
 
 
 def staff_connection(
     ports: ConnectionsPorts, staff: StaffContext, connection_id: str
 ) -> tuple[Connection, ConnectionsPorts]:
-    """A connection of a customer the staff member sees, with the ports bound to their firm."""
+    """A connection to change, of a customer the staff member sees (404) whose relationship has not
+    ended (409), with the ports bound to their firm."""
     ports = bind_ports(ports, staff.firm_id)
     address = ports.connections.locate(connection_id)
     if address is None:
         raise NotFound()
-    visible_customer(ports, staff, address.customer_id)
+    changeable_customer(ports, staff, address.customer_id)
     connection = ports.connections.get(address)
     if connection is None:
         raise NotFound()

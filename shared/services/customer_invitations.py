@@ -24,7 +24,7 @@ from shared.observability import metrics
 from shared.ports.firm_bound import bind_ports
 from shared.ports.storage import TransactItem
 from shared.services import invitations
-from shared.services.customers import OnboardingPorts, customer_event, visible_customer
+from shared.services.customers import OnboardingPorts, changeable_customer, customer_event
 from shared.services.emails import invitation_email, invitation_link
 from shared.services.invitations import Events, RecordStore
 from shared.services.invitations import InvitationInvalid as InvitationInvalid
@@ -118,6 +118,7 @@ def invite_customer(
     authorize(staff, FirmAction.INVITE_CUSTOMER)
     existing = ports.customers.find_by_email(staff.firm_id, email)
     if existing is not None:
+        existing.check_open()  # an ended relationship's email stays the firm's record until erased
         if existing.has_accepted:
             raise Conflict("This person is already a customer of your firm.", code="customer_already_active")
         if not existing.visible_to(staff.principal.user_id, staff.is_admin):
@@ -154,12 +155,12 @@ def invite_customer(
 
 def resend_invitation(ports: OnboardingPorts, staff: StaffContext, customer_id: str) -> Customer:
     authorize(staff, FirmAction.INVITE_CUSTOMER)
-    return _send_again(ports, staff, visible_customer(ports, staff, customer_id), None)
+    return _send_again(ports, staff, changeable_customer(ports, staff, customer_id), None)
 
 
 def revoke_invitation(ports: OnboardingPorts, staff: StaffContext, customer_id: str) -> Customer:
     authorize(staff, FirmAction.INVITE_CUSTOMER)
-    customer = visible_customer(ports, staff, customer_id)
+    customer = changeable_customer(ports, staff, customer_id)
     _not_accepted(customer)
     return invitations.revoke(CustomerInvitee(ports), customer, actor_id=staff.principal.user_id)
 

@@ -18,9 +18,9 @@ from shared.clock import Now
 from shared.clock import now as business_now
 from shared.domain.accounts import AccountStatus, Decision, SharedAccount
 from shared.domain.audit import AuditEvent, ReadOf
-from shared.domain.customers import Customer, Section
+from shared.domain.customers import DASHBOARD_SECTIONS, Customer, Section
 from shared.domain.email import EmailSender
-from shared.domain.errors import Conflict, NotFound, QueueSendFailed
+from shared.domain.errors import Conflict, InvalidRequest, NotFound, QueueSendFailed
 from shared.domain.identity import StaffContext
 from shared.domain.jobs import ImportJob, ImportReason
 from shared.domain.ledger import LedgerKind, code_key
@@ -88,12 +88,24 @@ def list_customers(
     cursor: str | None,
     limit: int,
 ) -> tuple[CustomerPage, dict[str, int]]:
+    """A page of a dashboard section, with the counts of the sections the caller sees. `ended`: the
+    relationships that ended, latest first, for admins only (R-PRIV-2: what the firm retains, reached
+    by id otherwise); advisers get 403, and their counts do not have it."""
     authorize(staff, FirmAction.VIEW_CUSTOMERS)
+    if section is Section.ENDED:
+        authorize(staff, FirmAction.VIEW_ENDED_RELATIONSHIPS)
+        if search is not None:
+            raise InvalidRequest(
+                "Ended relationships are not searched: they are listed by when they ended.",
+                code="search_not_offered",
+            )
     scope = None if staff.is_admin else staff.principal.user_id
     page = ports.customers.list_section(
         staff.firm_id, section, staff_id=scope, search=search, cursor=cursor, limit=limit
     )
-    return page, ports.customers.counts(staff.firm_id, scope)
+    counts = ports.customers.counts(staff.firm_id, scope)
+    shown = set(Section) if staff.is_admin else set(DASHBOARD_SECTIONS)
+    return page, {name: count for name, count in counts.items() if name in shown}
 
 
 def visible_customer(ports: WithCustomers, staff: StaffContext, customer_id: str) -> Customer:
@@ -102,6 +114,16 @@ def visible_customer(ports: WithCustomers, staff: StaffContext, customer_id: str
     customer = ports.customers.get(staff.firm_id, customer_id)
     if customer is None or not customer.visible_to(staff.principal.user_id, staff.is_admin):
         raise NotFound()
+    return customer
+
+
+def changeable_customer(ports: WithCustomers, staff: StaffContext, customer_id: str) -> Customer:
+    """The customer to change, if this staff member sees it (else the 404 of `visible_customer`) and
+    its relationship with the firm has not ended (else 409 `relationship_ended`: what the firm keeps
+    after the end is read-only, R-PRIV-2). Every firm use case that changes a customer or its
+    accounts, lines, connections or invitation resolves it here."""
+    customer = visible_customer(ports, staff, customer_id)
+    customer.check_open()
     return customer
 
 
@@ -207,7 +229,7 @@ def review_account(
 ) -> SharedAccount:
     """Accept (imported from now on) or decline (hidden, never imported) a new account (R-INV-6)."""
     authorize(staff, FirmAction.REVIEW_ACCOUNTS)
-    customer = visible_customer(ports, staff, customer_id)
+    customer = changeable_customer(ports, staff, customer_id)
     account = ports.accounts.get(staff.firm_id, customer_id, account_id)
     if account is None:
         raise NotFound()
@@ -279,7 +301,7 @@ def link_account(
     """R-CON-4: link a connected account to one of the firm's bank ledger accounts (or undo, admins
     only). The ledger account is marked used in the link's transaction (refused if archived since)."""
     authorize(staff, FirmAction.LINK_ACCOUNT if ledger_account else FirmAction.UNLINK_ACCOUNT)
-    customer = visible_customer(ports, staff, customer_id)
+    customer = changeable_customer(ports, staff, customer_id)
     accounts = ports.accounts.list_for_customer(staff.firm_id, customer_id)
     account = next((a for a in accounts if a.account_id == account_id), None)
     if account is None or account.status is AccountStatus.DECLINED:

@@ -1,13 +1,22 @@
 """The data lifecycle after consent (R-PRIV-2, R-PRIV-3): a relationship that ends, the firm's
 retention, erasure requests and their approval, and the erasure itself.
 
-Ending a relationship (the firm removes the customer, or the customer leaves) is one transaction:
-the customer's end (off every list and count, their search entries and Data Refresh rows gone, the
-person's link to the record removed) with its audit event; then each of its connections is revoked
-at the provider, so imports stop. From then on only admins read the customer's data
-(`Customer.visible_to`, applied by `customers.visible_customer` and `auth.file_caller`, which every
-customer-scoped use case goes through), until it is erased: on the firm-local day its retention ends
-(the daily sweep), or at once when an admin approves an erasure request.
+Ending a relationship (the firm removes the customer, or the customer leaves) is first one small
+transaction, whatever the customer's size: the customer's end (onto the admins' ended list, off every
+other list and the firm's counts) with its audit event, the point of no return. Then the same call
+removes the rest, each step in batches and idempotent: the advisers' rows with their counters, the
+search entries, the Data Refresh rows; each connection is revoked at the provider, so imports stop;
+and last the person's link to the record. A call that stopped half-way is finished by its retry (the
+admin's end, or the customer's leave, which still finds the record while its link is there) before it
+answers 409 `relationship_ended`; the erasure removes whatever is left in any case. We chose the
+same call over a worker: the lists are right when it answers, and nothing after the point of no
+return depends on a queue taking a message.
+
+From then on only admins read the customer's data (`Customer.visible_to`, applied by
+`customers.visible_customer` and `auth.file_caller`, which every customer-scoped use case goes
+through), and nobody changes it (`Customer.check_open`: 409) but by the steps here, until it is
+erased: on the firm-local day its retention ends (the daily sweep), or at once when an admin
+approves an erasure request.
 """
 
 from __future__ import annotations
@@ -83,7 +92,8 @@ def end_relationship(ports: LifecyclePorts, staff: StaffContext, customer_id: st
 
 def leave_firm(ports: LifecyclePorts, principal: Principal, firm_id: str, *, erase: bool) -> Customer:
     """The customer leaves the firm (R-PRIV-2), asking for erasure if `erase` (an admin approves)."""
-    found = customer_of(principal, ports.connections.identities, ports.connections.customers, firm_id)
+    identities, customers = ports.connections.identities, ports.connections.customers
+    found = customer_of(principal, identities, customers, firm_id, ended=True)
     bound = bind_ports(ports, found.firm_id)
     customer = replace(found, erasure_requested_by=principal.user_id) if erase else found
     return _end(bound, customer, EndedBy.CUSTOMER, principal.user_id, previous=found)
@@ -101,6 +111,7 @@ def _end(
 ) -> Customer:
     previous = previous or customer
     if previous.relationship_ended:
+        _finish_end(ports, previous, actor)  # a retry finishes what a call that stopped left
         raise Conflict("This relationship has already ended.", code="relationship_ended")
     now = ports.clock()
     timezone = _timezone(ports, customer.firm_id)
@@ -108,12 +119,6 @@ def _end(
     due = local_day(now, timezone) if due_now else erasure_due(now, timezone, retention)
     ended = customer.ended(now, by.value, due)
     firm_id, customer_id = customer.firm_id, customer.customer_id
-    ops: list[TransactItem] = []
-    if customer.user_id:
-        ops.append(ports.lifecycle.customer_link_delete_op(customer.user_id, firm_id, customer_id))
-    engagement = ports.rows.get_engagement(firm_id, customer_id)
-    if engagement is not None:
-        ops += ports.rows.removal_ops(engagement)
     event = _event(
         ports,
         firm_id,
@@ -124,10 +129,26 @@ def _end(
         erasure_due=due.isoformat(),
         erasure_requested=bool(ended.erasure_requested_by),
     )
-    ops += [ports.connections.audit.put_op(event), *extra]
-    saved = ports.connections.customers.save(ended, previous, *ops)
-    _revoke_connections(ports, saved, actor)
+    # the point of no return: the customer item, the firm's counters, the event (a few items)
+    saved = ports.connections.customers.save(ended, previous, ports.connections.audit.put_op(event), *extra)
+    _finish_end(ports, saved, actor)
     return saved
+
+
+def _finish_end(ports: LifecyclePorts, customer: Customer, actor: str) -> None:
+    """What goes after the end's marker, each step idempotent, so running it again finishes it: the
+    rows and search entries (batches), the Data Refresh rows, the connections (revoked at the
+    provider), and last the person's link, by which a retried `leave` still finds the record."""
+    firm_id, customer_id = customer.firm_id, customer.customer_id
+    ports.connections.customers.clear_rows(customer)
+    engagement = ports.rows.get_engagement(firm_id, customer_id)
+    if engagement is not None:
+        ports.rows.remove_rows(engagement)
+    _revoke_connections(ports, customer, actor)
+    if customer.user_id:
+        ports.lifecycle.transact(
+            [ports.lifecycle.customer_link_delete_op(customer.user_id, firm_id, customer_id)]
+        )
 
 
 def _revoke_connections(ports: LifecyclePorts, customer: Customer, actor: str) -> int:

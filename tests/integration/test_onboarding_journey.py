@@ -50,7 +50,7 @@ def test_invite_accept_review_and_browse(stack):
 
     status, listing = call(invitations, "GET", "/customers", ADMIN, query={"section": "invited"})
     assert [row["customer_id"] for row in listing["items"]] == [customer_id]
-    assert listing["counts"] == {"invited": 1, "pending": 0, "customers": 0}
+    assert listing["counts"] == {"invited": 1, "pending": 0, "customers": 0, "ended": 0}
 
     assert call(invitations, "POST", "/invitations/verify", None, body={"token": token}) == (
         200,
@@ -66,7 +66,7 @@ def test_invite_accept_review_and_browse(stack):
     assert offer_accounts(ports, DEMO_FIRM.firm_id, customer_id, offered) == 0  # offered once
     _, listing = call(invitations, "GET", "/customers", ADMIN, query={"section": "pending"})
     assert [row["customer_id"] for row in listing["items"]] == [customer_id]
-    assert listing["counts"] == {"invited": 0, "pending": 1, "customers": 0}
+    assert listing["counts"] == {"invited": 0, "pending": 1, "customers": 0, "ended": 0}
 
     _, accounts = call(
         invitations,
@@ -97,7 +97,7 @@ def test_invite_accept_review_and_browse(stack):
 
     _, listing = call(invitations, "GET", "/customers", ADMIN, query={"section": "customers"})
     assert [row["customer_id"] for row in listing["items"]] == [customer_id]
-    assert listing["counts"] == {"invited": 0, "pending": 0, "customers": 1}
+    assert listing["counts"] == {"invited": 0, "pending": 0, "customers": 1, "ended": 0}
     _, accounts = call(
         invitations,
         "GET",

@@ -380,6 +380,9 @@ def test_sections_pages_and_counts_follow_every_save_in_each_scope(side: Custome
         "new_accounts": 0,
         "accepted_accounts": 0,
         "created_at": NOW.isoformat(),
+        "ended_at": None,
+        "ended_by": None,
+        "erasure_due": None,
     }
     # A search reads its entries: the match on the first page, in the order of what matched.
     assert ids(page(None, limit=2, search=" PERSON 3")) == [made[2].customer_id]
@@ -389,18 +392,18 @@ def test_sections_pages_and_counts_follow_every_save_in_each_scope(side: Custome
     rest = page(None, limit=2, search="person", cursor=searched.next_cursor)
     assert ids(rest) == [m.customer_id for m in made[2:4]]
 
-    assert c.counts(FIRM, None) == {"invited": 5, "pending": 0, "customers": 0}
-    assert c.counts(FIRM, ADVISER) == {"invited": 2, "pending": 0, "customers": 0}
-    assert c.counts(FIRM, COLLEAGUE) == {"invited": 0, "pending": 0, "customers": 0}
+    assert c.counts(FIRM, None) == {"invited": 5, "pending": 0, "customers": 0, "ended": 0}
+    assert c.counts(FIRM, ADVISER) == {"invited": 2, "pending": 0, "customers": 0, "ended": 0}
+    assert c.counts(FIRM, COLLEAGUE) == {"invited": 0, "pending": 0, "customers": 0, "ended": 0}
 
     # Moves between sections, an assignee added, one revoked (on no section), one assignee dropped.
     one, two, three = made[0], made[1], made[2]
     pending = c.save(replace(one.accepted_by("user-1", NOW), new_accounts=1, assignee_ids=(COLLEAGUE,)), one)
     c.save(replace(two.accepted_by("user-2", NOW), accepted_accounts=1), two)
     c.save(replace(three, invitation=replace(three.invitation, status=InvitationStatus.REVOKED)), three)
-    assert c.counts(FIRM, None) == {"invited": 2, "pending": 1, "customers": 1}
-    assert c.counts(FIRM, ADVISER) == {"invited": 1, "pending": 0, "customers": 1}
-    assert c.counts(FIRM, COLLEAGUE) == {"invited": 0, "pending": 1, "customers": 0}
+    assert c.counts(FIRM, None) == {"invited": 2, "pending": 1, "customers": 1, "ended": 0}
+    assert c.counts(FIRM, ADVISER) == {"invited": 1, "pending": 0, "customers": 1, "ended": 0}
+    assert c.counts(FIRM, COLLEAGUE) == {"invited": 0, "pending": 1, "customers": 0, "ended": 0}
     pending_page = c.list_section(
         FIRM, Section.PENDING, staff_id=COLLEAGUE, search=None, cursor=None, limit=5
     )
@@ -408,12 +411,31 @@ def test_sections_pages_and_counts_follow_every_save_in_each_scope(side: Custome
     assert ids(page(None)) == [made[4].customer_id, made[3].customer_id]
 
     c.save(replace(pending, assignee_ids=()), pending)
-    assert c.counts(FIRM, COLLEAGUE) == {"invited": 0, "pending": 0, "customers": 0}
+    assert c.counts(FIRM, COLLEAGUE) == {"invited": 0, "pending": 0, "customers": 0, "ended": 0}
     assert (
         ids(c.list_section(FIRM, Section.PENDING, staff_id=COLLEAGUE, search=None, cursor=None, limit=5))
         == []
     )
-    assert c.counts(OTHER_FIRM, None) == {"invited": 1, "pending": 0, "customers": 0}
+    assert c.counts(OTHER_FIRM, None) == {"invited": 1, "pending": 0, "customers": 0, "ended": 0}
+
+    # Relationships end (#110, #111): onto the firm's ended list, latest end first; the adviser's row
+    # and counter go with `clear_rows`, run twice (a retry) without counting anything twice.
+    for n, gone in enumerate((made[3], made[4])):
+        current = c.get(FIRM, gone.customer_id)
+        assert current is not None
+        ended = c.save(current.ended(NOW + timedelta(minutes=n), "firm", date(2032, 6, 17)), current)
+        c.clear_rows(ended)
+        c.clear_rows(ended)
+    assert c.counts(FIRM, None) == {"invited": 0, "pending": 1, "customers": 1, "ended": 2}
+    assert c.counts(FIRM, ADVISER) == {"invited": 0, "pending": 0, "customers": 1, "ended": 0}
+    assert ids(page(ADVISER)) == [] and ids(page(None)) == []
+    first_ended = c.list_section(FIRM, Section.ENDED, staff_id=None, search=None, cursor=None, limit=1)
+    assert ids(first_ended) == [made[4].customer_id] and first_ended.next_cursor
+    assert first_ended.rows[0]["section"] == "ended" and first_ended.rows[0]["erasure_due"] == "2032-06-17"
+    rest = c.list_section(
+        FIRM, Section.ENDED, staff_id=None, search=None, cursor=first_ended.next_cursor, limit=1
+    )
+    assert ids(rest) == [made[3].customer_id]
 
 
 def test_a_page_cursor_that_is_not_one_is_an_invalid_request(side: CustomerSide):

@@ -181,4 +181,4 @@ def test_a_transfer_moves_the_customer_its_file_and_its_dashboard_rows_at_once(f
     status, file = call(access, "GET", "/files/{file_id}", NEWCOMER, path_parameters={"file_id": customer_id})
     assert (status, file["manager_id"], file["you"]["kind"]) == (200, NEWCOMER.sub, "file_manager")
     status, page = call(invitations, "GET", "/customers", ADVISER, query={"section": "invited"})
-    assert page["counts"] == {"invited": 0, "pending": 0, "customers": 0}
+    assert page["counts"] == {"invited": 0, "pending": 0, "customers": 0, "ended": None}

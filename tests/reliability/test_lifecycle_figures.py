@@ -18,6 +18,7 @@ also a customer of firm B, with a connection and an accepted account there.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
@@ -41,7 +42,6 @@ from tests.reliability.matrix_support import (
     handler,
     key,
     matrix_directory,
-    params,
 )
 from tests.reliability.matrix_support import request as call
 
@@ -94,22 +94,42 @@ def reads_customer_data(
     """A GET whose path names the customer, or an object whose own item (its key names it) is stored
     in the customer's collections (#104) or names the customer (`customer_id`): derived from the
     data model, not listed."""
-    if route.method != "GET" or not params(route):
-        return False
-    collection = keys.customer_collection_pk(world.firm_id, customer_id)
+    return route.method == "GET" and names_customer_data(route, world, {customer_id}, items)
+
+
+def names_customer_data(
+    route: Route, world: FirmWorld, customer_ids: set[str], items: list[dict[str, Any]], body: Any = None
+) -> bool:
+    """Whether a path parameter of `route` (filled from `world`) names one of the customers, or an
+    object whose own item (its key names it) is stored in their collections (#104) or names one of
+    them (`customer_id`), or whether its `body` names one of them. A staff member's view of a
+    customer (a visibility row #13 or a Data Refresh row #37, keyed by that staff member) and a
+    person's partition (their notification about the customer) are theirs: the staff member's or
+    person's id in their keys is not an object of the customer. Derived from the data
+    model, not listed."""
+    collections = [keys.customer_collection_pk(world.firm_id, c) for c in customer_ids]
+    projections = (keys.visibility_sk(""), keys.REFRESH_ROW_PREFIX)
 
     def key_of(item: dict[str, Any]) -> str:
         return str(item.get("PK", {}).get("S", "")) + "|" + str(item.get("SK", {}).get("S", ""))
 
+    def own_key(item: dict[str, Any]) -> str:
+        """The item's key but a person's partition (USER#<sub>: the key names the person it is for)."""
+        partition = str(item.get("PK", {}).get("S", ""))
+        return key_of(item).removeprefix(partition if partition.startswith(keys.user_pk("")) else "")
+
     own = [
-        key_of(i)
+        own_key(i)
         for i in items
-        if key_of(i).startswith(collection) or i.get("customer_id") == {"S": customer_id}
+        if not str(i.get("SK", {}).get("S", "")).startswith(projections)
+        and (
+            any(key_of(i).startswith(c) for c in collections)
+            or i.get("customer_id", {}).get("S") in customer_ids
+        )
     ]
-    return any(
-        value == customer_id or any(value in item_key for item_key in own)
-        for value in world.path_parameters(route).values()
-    )
+    named = [v for v in world.path_parameters(route).values() if v != world.firm_id]
+    in_body = body is not None and any(c in json.dumps(body) for c in customer_ids)
+    return in_body or any(v in customer_ids or any(v in item_key for item_key in own) for v in named)
 
 
 def same_person_at_firm_b(world: Any, sandboxes: Any, person: Person, name: str) -> str:

@@ -25,6 +25,7 @@ from tests.integration.file_access_support import NOBODY
 from tests.integration.onboarding_support import Person
 from tests.reliability.matrix_support import (
     FIRM_A,
+    ROUTE_BY_KEY,
     Checkpoint,
     ask,
     build_world,
@@ -32,6 +33,7 @@ from tests.reliability.matrix_support import (
     matrix_directory,
     undeclared,
 )
+from tests.reliability.matrix_support import request as call
 
 __all__ = ["matrix_directory", "sandboxes"]
 
@@ -296,3 +298,23 @@ def test_each_role_gets_2xx_exactly_where_the_policy_allows(sandboxes, bar, matr
     )
     assert not unexpected, "\n".join(unexpected)
     assert not denied, "\n".join(denied)
+
+
+# Query values that change who may call a route: (route, query) -> rule, each checked like a route.
+QUERY_RULES: dict[tuple[str, tuple[tuple[str, str], ...]], Rule] = {
+    # the relationships that ended: what the firm retains, for admins only (R-PRIV-2)
+    ("GET /customers", (("section", "ended"),)): firm(F.VIEW_ENDED_RELATIONSHIPS),
+}
+
+
+def test_each_role_gets_2xx_exactly_where_the_policy_allows_a_query_value(sandboxes, matrix_directory):
+    world = build_world(sandboxes)
+    wrong = []
+    for (route_key, query), rule in QUERY_RULES.items():
+        route = ROUTE_BY_KEY[route_key]
+        for role in ROLES:
+            on = world.a.path_parameters(route)
+            answer = call(route, role.person, path_parameters=on, query=dict(query))
+            if answer.ok != rule(role):
+                wrong.append(f"{role.name} {route_key}?{dict(query)}: {answer.status} {answer.body[:160]}")
+    assert not wrong, "\n".join(wrong)

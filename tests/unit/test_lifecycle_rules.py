@@ -12,16 +12,16 @@ import pytest
 
 from shared.auth import customer_of, file_caller
 from shared.domain.connections import Connection, ConnectionStatus
-from shared.domain.customers import Customer, Invitation, InvitationStatus, Section
-from shared.domain.errors import Conflict, Forbidden, NotFound
+from shared.domain.customers import Customer, Invitation, InvitationStatus, RelationshipEnded, Section
+from shared.domain.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from shared.domain.file_access import CallerKind
 from shared.domain.identity import CustomerLink, Firm, Principal, StaffContext, StaffMembership, StaffRole
 from shared.domain.lifecycle import DEFAULT_RETENTION_YEARS, ErasureJob, erasure_due
 from shared.domain.refresh import Engagement
 from shared.ports.connections import ConnectionAddress
 from shared.services import lifecycle
-from shared.services.customers import visible_customer
-from tests.fakes import FakeClock
+from shared.services.customers import changeable_customer, list_customers, visible_customer
+from tests.fakes import FakeClock, OnboardingFakes
 from tests.lifecycle_fakes import LifecycleFakes
 
 pytestmark = pytest.mark.fakes
@@ -80,7 +80,7 @@ def test_the_firm_ends_a_relationship_staff_reads_stop_but_admins_and_imports_st
     assert ended.ended_at == NOW and ended.ended_by == "firm"
     assert ended.erasure_due == date(2026 + DEFAULT_RETENTION_YEARS, 6, 17)  # the firm's day, 6 years on
     assert ended.section is None  # off every list, count and search of the dashboard
-    assert lf.fakes.customers.counts(FIRM, None) == {s.value: 0 for s in Section}
+    assert lf.fakes.customers.counts(FIRM, None) == {**{s.value: 0 for s in Section}, "ended": 1}
     with pytest.raises(NotFound):  # the owner now reads nothing of it
         visible_customer(ports.connections, OWNER, CUSTOMER)
     assert visible_customer(ports.connections, ADMIN, CUSTOMER).customer_id == CUSTOMER  # retained
@@ -142,6 +142,46 @@ def test_the_customer_leaves_and_no_longer_resolves_as_that_firms_customer_nor_o
     assert kind("owner-1") is CallerKind.STRANGER  # the file manager no longer reads the file
     assert kind("admin-1") is CallerKind.FIRM_ADMIN  # admins keep what the firm retains
     assert kind(USER) is CallerKind.STRANGER  # neither does the customer (they left)
+
+
+def test_an_ended_relationship_changes_no_more_but_admins_still_read_it():
+    """R-PRIV-2: one rule (`Customer.check_open`) where firm use cases resolve a customer to change."""
+    lf, clock = world()
+    ports = lf.ports(clock)
+    assert changeable_customer(ports.connections, ADMIN, CUSTOMER).customer_id == CUSTOMER  # live: fine
+    lifecycle.end_relationship(ports, ADMIN, CUSTOMER)
+    with pytest.raises(RelationshipEnded) as refused:
+        changeable_customer(ports.connections, ADMIN, CUSTOMER)
+    assert (refused.value.status, refused.value.code) == (409, "relationship_ended")
+    with pytest.raises(NotFound):  # an adviser still gets the 404 of a customer they do not see
+        changeable_customer(ports.connections, OWNER, CUSTOMER)
+    assert visible_customer(ports.connections, ADMIN, CUSTOMER).customer_id == CUSTOMER  # reads stay
+    assert changeable_customer(ports.connections, OTHER_ADMIN, THEIRS[OTHER_FIRM]).firm_id == OTHER_FIRM
+
+
+def test_admins_list_the_ended_relationships_with_their_retention_end_and_advisers_never_do():
+    lf, clock = world()
+    ports = lf.ports(clock)
+    onboarding = OnboardingFakes.ports(lf.fakes, clock)  # the customers' side of the same fakes
+    lifecycle.end_relationship(ports, ADMIN, CUSTOMER)
+
+    page, counts = list_customers(
+        onboarding, ADMIN, section=Section.ENDED, search=None, cursor=None, limit=10
+    )
+    [row] = page.rows
+    assert (row["customer_id"], row["section"], row["ended_by"]) == (CUSTOMER, "ended", "firm")
+    assert row["erasure_due"] == date(2026 + DEFAULT_RETENTION_YEARS, 6, 17).isoformat()
+    assert counts == {"invited": 0, "pending": 0, "customers": 0, "ended": 1}
+    with pytest.raises(Forbidden):  # advisers never see the list
+        list_customers(onboarding, OWNER, section=Section.ENDED, search=None, cursor=None, limit=10)
+    _, theirs = list_customers(onboarding, OWNER, section=Section.INVITED, search=None, cursor=None, limit=10)
+    assert "ended" not in theirs  # nor its count
+    with pytest.raises(InvalidRequest):  # listed by when they ended, not searched
+        list_customers(onboarding, ADMIN, section=Section.ENDED, search="Jane", cursor=None, limit=10)
+    _, other = list_customers(
+        onboarding, OTHER_ADMIN, section=Section.ENDED, search=None, cursor=None, limit=10
+    )
+    assert other == {"invited": 0, "pending": 0, "customers": 1, "ended": 0}  # the other firm's own
 
 
 class NoFiles:

@@ -222,10 +222,13 @@ def test_revoking_ends_the_link_and_takes_the_customer_off_the_dashboard_until_r
     assert world.fakes.customers.tokens == {}
     with pytest.raises(InvitationInvalid):
         verify_invitation(world.ports, token)
-    assert listed(world, ADMIN) == ([], {"invited": 0, "pending": 0, "customers": 0})
+    assert listed(world, ADMIN) == ([], {"invited": 0, "pending": 0, "customers": 0, "ended": 0})
     resend_invitation(world.later(), ADMIN, customer.customer_id)
     assert world.customer(customer).invitation.status is InvitationStatus.SENT
-    assert listed(world, ADMIN) == ([customer.customer_id], {"invited": 1, "pending": 0, "customers": 0})
+    assert listed(world, ADMIN) == (
+        [customer.customer_id],
+        {"invited": 1, "pending": 0, "customers": 0, "ended": 0},
+    )
     assert verify_invitation(world.ports, world.tokens()[-1]) == "Demo Advisory LLP"
     assert [action for action, _ in world.fakes.audit.trail()] == [
         "invitation.sent",
@@ -267,7 +270,10 @@ def test_accepting_binds_the_signed_in_person_to_the_invited_customer_and_uses_t
     assert world.fakes.customers.tokens == {}
     assert world.fakes.audit.trail()[-1] == ("invitation.accepted", "jane-sub")
     # accepted, no account shared yet: still on the Invited section
-    assert listed(world, ADMIN) == ([customer.customer_id], {"invited": 1, "pending": 0, "customers": 0})
+    assert listed(world, ADMIN) == (
+        [customer.customer_id],
+        {"invited": 1, "pending": 0, "customers": 0, "ended": 0},
+    )
 
 
 def test_a_token_is_used_once(world: World):
@@ -424,14 +430,14 @@ def test_admins_see_every_customer_and_advisers_those_they_own_or_are_assigned_t
 
     assert listed(world, ADMIN) == (
         [others.customer_id, owned.customer_id],
-        {"invited": 2, "pending": 0, "customers": 0},
+        {"invited": 2, "pending": 0, "customers": 0, "ended": 0},
     )
     assert listed(world, ADVISER) == ([owned.customer_id], {"invited": 1, "pending": 0, "customers": 0})
     assert listed(world, COLLEAGUE) == ([others.customer_id], {"invited": 1, "pending": 0, "customers": 0})
     assert listed(world, ADMIN, search="B@EXAMPLE")[0] == [others.customer_id]
     assert visible_customer(world.ports, COLLEAGUE, others.customer_id) == world.customer(others)
     assert refused(lambda: visible_customer(world.ports, ADVISER, others.customer_id)) == (404, "not_found")
-    assert listed(world, OUTSIDER) == ([], {"invited": 0, "pending": 0, "customers": 0})
+    assert listed(world, OUTSIDER) == ([], {"invited": 0, "pending": 0, "customers": 0, "ended": 0})
 
 
 CUSTOMER_USE_CASES: dict[str, Callable[[Any, StaffContext, str], Any]] = {
@@ -482,7 +488,7 @@ def test_offered_accounts_arrive_new_once_and_put_the_customer_on_pending(world:
     assert world.customer(customer).new_accounts == 2
     assert listed(world, ADMIN, Section.PENDING) == (
         [customer.customer_id],
-        {"invited": 0, "pending": 1, "customers": 0},
+        {"invited": 0, "pending": 1, "customers": 0, "ended": 0},
     )
     assert [a.account_id for a in list_shared_accounts(world.ports, ADMIN, customer.customer_id)] == [
         "acct-1",
@@ -596,7 +602,7 @@ def test_a_customer_whose_every_account_was_declined_stays_pending_not_invited(w
     assert stored.section is Section.PENDING
     assert listed(world, ADMIN, Section.PENDING) == (
         [customer.customer_id],
-        {"invited": 0, "pending": 1, "customers": 0},
+        {"invited": 0, "pending": 1, "customers": 0, "ended": 0},
     )
 
 

@@ -19,6 +19,7 @@ from shared.domain.file_access import CallerKind
 from shared.domain.identity import Principal, StaffContext, StaffMembership, StaffRole, UserProfile
 from shared.domain.refresh import Connector, Engagement
 from shared.services import assignees, staff
+from shared.services.customers import visible_customer
 from shared.services.me import describe_caller
 from tests.conftest import clock_start
 from tests.fakes import FakeClock, FakesWorld, refused
@@ -55,7 +56,7 @@ class World(FakesWorld):
     def sees(self, user_id: str) -> bool:
         """Whether this staff member gets the customer (the routes' visible_customer)."""
         try:
-            assignees.visible_customer(self.on_assignees, self.as_(user_id), CUSTOMER)
+            visible_customer(self.on_assignees, self.as_(user_id), CUSTOMER)
         except DomainError:
             return False
         return True

@@ -39,7 +39,12 @@ Cursor = Annotated[str | None, Query(max_length=512)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 
 
-@router.get("/customers", tags=TAGS, summary="Dashboard section, newest first, with counts per section")
+@router.get(
+    "/customers",
+    tags=TAGS,
+    summary="Dashboard section, newest first, with counts per section; `ended`: the ended relationships,"
+    " latest end first, with their retention end (admins only, 403 for advisers; no `q`)",
+)
 def list_customers(
     staff: Staff,
     section: Annotated[Section, Query()] = Section.INVITED,

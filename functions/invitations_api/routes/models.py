@@ -117,12 +117,21 @@ class CustomerRow(BaseModel):
     new_accounts: int
     accepted_accounts: int
     created_at: datetime
+    ended_at: datetime | None = Field(default=None, description="When the relationship ended (`ended` only)")
+    ended_by: str | None = Field(default=None, description="`firm` or `customer` (`ended` only)")
+    erasure_due: date | None = Field(
+        default=None,
+        description="The firm-local day its retention ends, its data erased (`ended` only)",
+    )
 
 
 class SectionCounts(BaseModel):
     invited: int
     pending: int
     customers: int
+    ended: int | None = Field(
+        default=None, description="Ended relationships (admins only; null for advisers)"
+    )
 
 
 class CustomerListOut(BaseModel):

@@ -196,3 +196,37 @@ def _lost_positions(items: list[dict[str, Any]], response: Any) -> bool:
         and bool(failed)
         and all(isinstance(item, ChainedPut) and reason in _RACE_REASONS for item, reason in failed)
     )
+
+
+TRANSACTION_LIMIT = 100  # items per TransactWriteItems
+
+
+def transact_removals(groups: list[list[dict[str, Any]]]) -> None:
+    """Remove things in as few TransactWriteItems as fit (100 items each), each group whole: a group
+    is a Delete conditioned on its item being there (`attribute_exists`) and what must move with it (a
+    counter). A transaction refused because some group's item is gone already (a retry, or another
+    clean-up that got there first) is sent again a group at a time, skipping those: idempotent and
+    resumable, nothing moved twice. Any other refusal is raised."""
+    from botocore.exceptions import ClientError
+
+    def send(chosen: list[list[dict[str, Any]]]) -> bool:
+        try:
+            dynamodb_client().transact_write_items(TransactItems=[i for g in chosen for i in g])  # type: ignore[misc]
+            return True
+        except ClientError as error:
+            reasons = {r.get("Code") for r in error.response.get("CancellationReasons") or []}
+            if error.response["Error"]["Code"] != "TransactionCanceledException" or (
+                "ConditionalCheckFailed" not in reasons
+            ):
+                raise
+            return False
+
+    batch: list[list[dict[str, Any]]] = []
+    for group in [*groups, []]:
+        if batch and (not group or sum(map(len, batch)) + len(group) > TRANSACTION_LIMIT):
+            if not send(batch):
+                for one in batch:
+                    send([one])
+            batch = []
+        if group:
+            batch.append(group)

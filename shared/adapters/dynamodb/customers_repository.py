@@ -3,7 +3,9 @@
 Every change of a customer is one TransactWriteItems: the customer item (optimistic lock on
 `version`), one visibility row per staff member who may see it, and the section counters.
 Callers add the items of the same business change (email claim, token, account review,
-customer link) so that all of it happens or none of it.
+customer link) so that all of it happens or none of it. Once the relationship ended, a write is the
+customer item and the firm's counters only (whatever its number of advisers): its visibility rows
+and search entries are cleared after the end, in batches (`clear_rows`).
 """
 
 from __future__ import annotations
@@ -11,13 +13,22 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import batch_get, dynamodb_client, from_item, to_item, write_chained
+from shared.adapters.dynamodb.client import (
+    batch_get,
+    batch_write,
+    dynamodb_client,
+    from_item,
+    query_prefix,
+    to_item,
+    transact_removals,
+    write_chained,
+)
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor, query_page
 from shared.adapters.dynamodb.invitation_items import (
     due_items,
@@ -79,6 +90,7 @@ class CustomersRepository:
         prefix = search_prefix(search)
         if prefix is not None:
             return self._search_section(firm_id, section, staff_id, prefix, cursor=cursor, limit=limit)
+        ended = section is Section.ENDED  # #110: admins only, by the time it ended
         partition = keys.section_gsi1pk(firm_id, section.value, staff_id)
         query: dict[str, Any] = {
             "TableName": self.table_name,
@@ -90,7 +102,7 @@ class CustomersRepository:
         }
         last = decode_cursor(cursor)
         if last:
-            table_key = _row_key(firm_id, last, staff_id)
+            table_key = _row_key(firm_id, keys.ended_gsi1sk_customer(last) if ended else last, staff_id)
             query["ExclusiveStartKey"] = to_item({**table_key, "GSI1PK": partition, "GSI1SK": last})
         response = query_page(query)
         evaluated = response.get("LastEvaluatedKey")
@@ -141,8 +153,10 @@ class CustomersRepository:
         """Write `customer` (created if `previous` is None) with its rows, counters and `extra`."""
         saved = replace(customer, version=(previous.version + 1) if previous else 1)
         items: list[TransactItem] = [self._put_customer(saved, previous)]
-        items += [self._put_visibility(saved, staff_id) for staff_id in saved.staff_ids]
-        if previous:
+        if not saved.relationship_ended:  # else its rows and entries are cleared after the end
+            items += [self._put_visibility(saved, staff_id) for staff_id in saved.staff_ids]
+            items += self.find_entry_writes(saved, previous)
+        if previous and not saved.relationship_ended:
             items += [
                 {
                     "Delete": {
@@ -158,7 +172,6 @@ class CustomersRepository:
                 for staff_id in set(previous.staff_ids) - set(saved.staff_ids)
             ]
         items += self._counter_updates(saved, previous)
-        items += self.find_entry_writes(saved, previous)
         items += extra
         try:
             write_chained(items)
@@ -178,6 +191,29 @@ class CustomersRepository:
             _indexed(previous) if previous else None,
             _indexed(customer),
         )
+
+    def clear_rows(self, customer: Customer) -> None:
+        """After the relationship ended: its search entries (#56, BatchWriteItem), then its
+        visibility rows (#111), each deleted with its adviser's counter (#14) in one transaction,
+        up to 50 a transaction; a row already gone is skipped. Idempotent and resumable."""
+        firm_id, customer_id = customer.firm_id, customer.customer_id
+        indexed = Indexed.of(customer.name, customer.email, customer.staff_ids)
+        entries = entry_writes(self.table_name, keys.customer_find_pk, firm_id, customer_id, indexed, None)
+        batch_write(self.table_name, [{"DeleteRequest": {"Key": e["Delete"]["Key"]}} for e in entries])
+        collection = keys.customer_collection_pk(firm_id, customer_id)
+        rows = query_prefix(self.table_name, collection, keys.VISIBILITY_PREFIX, consistent=True)
+        groups = []
+        for row in rows:
+            delete: TransactItem = {
+                "Delete": {
+                    "TableName": self.table_name,
+                    "Key": to_item({"PK": row["PK"], "SK": row["SK"]}),
+                    "ConditionExpression": "attribute_exists(PK)",
+                }
+            }
+            section, staff_id = row.get("section"), row["SK"].removeprefix(keys.VISIBILITY_PREFIX)
+            groups.append([delete, *([self._counter(firm_id, staff_id, {section: -1})] if section else [])])
+        transact_removals(groups)
 
     def transact(self, items: list[TransactItem]) -> None:
         write_chained(items)
@@ -244,9 +280,6 @@ class CustomersRepository:
             "accepted_at": _iso(customer.accepted_at),
             "version": customer.version,
             "invitation": invitation_values(invitation),
-            "ended_at": _iso(customer.ended_at),
-            "ended_by": customer.ended_by,
-            "erasure_due": customer.erasure_due.isoformat() if customer.erasure_due else None,
             "erasure_requested_by": customer.erasure_requested_by,
             **_due_index(customer),
         }
@@ -265,31 +298,35 @@ class CustomersRepository:
         return {"Put": {"TableName": self.table_name, "Item": to_item(values)}}
 
     def _counter_updates(self, customer: Customer, previous: Customer | None) -> list[TransactItem]:
+        """The counters the change moves: the firm's (`ended` included), and each adviser's while the
+        relationship lasts (after its end, an adviser's counter moves with their row: `clear_rows`)."""
         deltas: dict[str | None, Counter[str]] = {}
         for sign, state in ((-1, previous), (1, customer)):
-            if state is None or state.section is None:
+            listed = state.listed_in if state else None
+            if state is None or listed is None:
                 continue
-            for scope in (None, *state.staff_ids):
-                deltas.setdefault(scope, Counter())[state.section.value] += sign
+            advisers = () if customer.relationship_ended else state.staff_ids
+            for scope in (None, *advisers):
+                deltas.setdefault(scope, Counter())[listed.value] += sign
         updates = []
         for scope, counter in deltas.items():
             changed = {section: delta for section, delta in counter.items() if delta}
-            if not changed:
-                continue
-            names = {f"#{s}": s for s in changed}
-            values = {f":{s}": {"N": str(d)} for s, d in changed.items()}
-            updates.append(
-                {
-                    "Update": {
-                        "TableName": self.table_name,
-                        "Key": to_item({"PK": keys.firm_pk(customer.firm_id), "SK": keys.counts_sk(scope)}),
-                        "UpdateExpression": "ADD " + ", ".join(f"#{s} :{s}" for s in changed),
-                        "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": values,
-                    }
-                }
-            )
+            if changed:
+                updates.append(self._counter(customer.firm_id, scope, changed))
         return updates
+
+    def _counter(self, firm_id: str, scope: str | None, changed: dict[str, int]) -> TransactItem:
+        names = {f"#{s}": s for s in changed}
+        values = {f":{s}": {"N": str(d)} for s, d in changed.items()}
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": to_item({"PK": keys.firm_pk(firm_id), "SK": keys.counts_sk(scope)}),
+                "UpdateExpression": "ADD " + ", ".join(f"#{s} :{s}" for s in changed),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+        }
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         response = dynamodb_client().get_item(
@@ -299,8 +336,19 @@ class CustomersRepository:
 
 
 def _row_values(customer: Customer) -> dict[str, Any]:
-    """What a dashboard row shows; stored on the customer item and every visibility item."""
+    """What a dashboard row shows; stored on the customer item and every visibility item. The
+    customer item is on its section's index (#12), or on the ended list (#110) once ended."""
     section = customer.section
+    listed = customer.listed_in
+    index: tuple[str | None, str | None]
+    if customer.ended_at is not None:
+        index = (keys.section_gsi1pk(customer.firm_id, Section.ENDED.value), keys.ended_gsi1sk(
+            customer.ended_at.astimezone(UTC).isoformat(), customer.customer_id
+        ))  # fmt: skip
+    elif section is not None:
+        index = (keys.section_gsi1pk(customer.firm_id, section.value), customer.customer_id)
+    else:
+        index = (None, None)
     return {
         "firm_id": customer.firm_id,
         "customer_id": customer.customer_id,
@@ -308,7 +356,7 @@ def _row_values(customer: Customer) -> dict[str, Any]:
         "email": customer.email,
         "owner_id": customer.owner_id,  # the front end shows names from GET /staff
         "assignee_ids": list(customer.assignee_ids),
-        "section": section.value if section else None,
+        "section": listed.value if listed else None,
         "invitation_status": customer.invitation.status.value,
         "invitation_expires_at": customer.invitation.expires_at.isoformat(),
         "accepted": customer.has_accepted,
@@ -316,8 +364,11 @@ def _row_values(customer: Customer) -> dict[str, Any]:
         "accepted_accounts": customer.accepted_accounts,
         "declined_accounts": customer.declined_accounts,
         "created_at": customer.created_at.isoformat(),
-        "GSI1PK": keys.section_gsi1pk(customer.firm_id, section.value) if section else None,
-        "GSI1SK": customer.customer_id if section else None,
+        "ended_at": _iso(customer.ended_at),
+        "ended_by": customer.ended_by,
+        "erasure_due": customer.erasure_due.isoformat() if customer.erasure_due else None,
+        "GSI1PK": index[0],
+        "GSI1SK": index[1],
     }
 
 
@@ -373,6 +424,9 @@ def _row(item: dict[str, Any]) -> dict[str, Any]:
             "new_accounts",
             "accepted_accounts",
             "created_at",
+            "ended_at",
+            "ended_by",
+            "erasure_due",
         )
     }
 

@@ -18,7 +18,15 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import keys
-from shared.adapters.dynamodb.client import batch_get, dynamodb_client, from_item, to_item, write_chained
+from shared.adapters.dynamodb.client import (
+    batch_get,
+    batch_write,
+    dynamodb_client,
+    from_item,
+    to_item,
+    transact_removals,
+    write_chained,
+)
 from shared.adapters.dynamodb.cursor import decode_cursor, encode_cursor
 from shared.adapters.dynamodb.search_index import Indexed, entry_writes, find_page
 from shared.domain.errors import (
@@ -88,10 +96,40 @@ class EngagementRowsRepository:
         """The writes of `rows` as transaction items, for a change that also writes the customer."""
         return row_change_writes(self.table_name, rows)
 
-    def removal_ops(self, engagement: Engagement) -> list[TransactItem]:
-        """The removal of every scope's row of `engagement` (locked on its version), with its
-        search entries and package counts, for a change that also writes the customer (its end)."""
-        return row_removal_writes(self.table_name, engagement)
+    def remove_rows(self, engagement: Engagement) -> None:
+        """After the customer's end, whatever its number of scopes: each adviser's row with its
+        package counts (one group per row, up to 100 items a transaction, a row already gone
+        skipped), the search entries (BatchWriteItem), then the firm-wide row with its counts, locked
+        on its version: until that one is gone a retry finds the engagement and finishes."""
+        counts = {
+            write["Update"]["Key"]["SK"]["S"]: write
+            for write in _package_count_writes(self.table_name, engagement.firm_id, None, engagement)
+        }
+        collection = keys.customer_collection_pk(engagement.firm_id, engagement.customer_id)
+
+        def removal(scope: str | None) -> list[TransactItem]:
+            delete: dict[str, Any] = {
+                "TableName": self.table_name,
+                "Key": to_item({"PK": collection, "SK": keys.refresh_row_sk(scope)}),
+                "ConditionExpression": "attribute_exists(PK)",
+            }
+            if scope is None:
+                delete["ConditionExpression"] = "version = :version"
+                delete["ExpressionAttributeValues"] = {":version": {"N": str(engagement.version)}}
+            count = counts.get(keys.refresh_packages_sk(scope))
+            return [{"Delete": delete}, *([count] if count else [])]
+
+        transact_removals([removal(scope) for scope in engagement.staff_ids])
+        entries = entry_writes(
+            self.table_name,
+            keys.refresh_find_pk,
+            engagement.firm_id,
+            engagement.customer_id,
+            _indexed(engagement),
+            None,
+        )
+        batch_write(self.table_name, [{"DeleteRequest": {"Key": e["Delete"]["Key"]}} for e in entries])
+        self._transact(removal(None), StaleEngagement)
 
     def visible_engagements(
         self, firm_id: str, staff_scope: str | None, customer_ids: Iterable[str]
@@ -328,39 +366,6 @@ def row_writes(
                 }
             }
         )
-    return items
-
-
-def row_removal_writes(table_name: str, engagement: Engagement) -> list[TransactItem]:
-    """Every scope's row of the engagement deleted (the firm-wide row locked on its version), its
-    packages no longer counted and its search entries gone."""
-    collection = keys.customer_collection_pk(engagement.firm_id, engagement.customer_id)
-    items: list[TransactItem] = [
-        {
-            "Delete": {
-                "TableName": table_name,
-                "Key": to_item({"PK": collection, "SK": keys.refresh_row_sk(scope)}),
-                **(
-                    {
-                        "ConditionExpression": "version = :version",
-                        "ExpressionAttributeValues": {":version": {"N": str(engagement.version)}},
-                    }
-                    if scope is None
-                    else {}
-                ),
-            }
-        }
-        for scope in (None, *engagement.staff_ids)
-    ]
-    items += _package_count_writes(table_name, engagement.firm_id, None, engagement)
-    items += entry_writes(
-        table_name,
-        keys.refresh_find_pk,
-        engagement.firm_id,
-        engagement.customer_id,
-        _indexed(engagement),
-        None,
-    )
     return items
 
 

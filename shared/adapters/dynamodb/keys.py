@@ -139,6 +139,12 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |   | and #28, grantees' links #30, refresh outcomes #42 and caps #40                               |
 
 
+|110| ended relationships, latest end first  | GSI1  | GSI1PK=FIRM#<firm>#SECTION#ended                    |
+|   | (admins; on the customer item #10 once |       | GSI1SK=<ended_at, UTC iso>#<cust>                   |
+|   | ended; its count: `ended` on #14 ALL)   |       | (one Query a page; no visibility items, no search)  |
+|111| a customer's visibility rows (#13's    | table | PK=FIRM#<firm>#CUSTOMER#<cust>, SK begins STAFF#    |
+|   | items), cleared after its end          |       | (each deleted with its adviser's #14 counter)       |
+
 |55 | a scope's engagements by name/email    | table | PK=FIRM#<firm>[#STAFF#<sub>]#REFRESH_FIND           |
 |   | token (dashboard `q`, `contact`)       |       | SK begins_with <prefix> (SK=<token>#<cust>)         |
 |56 | a scope's customers by name/email      | table | PK=FIRM#<firm>[#STAFF#<sub>]#CUSTOMER_FIND          |
@@ -150,6 +156,12 @@ Customer rows are denormalised into one visibility item per staff member who may
 customer (owner and assignees): every customer write rewrites them in the same transaction,
 so an adviser's page is one Query with no per-row lookups. Section counts are counters
 updated in that same transaction, so they never disagree with the lists.
+A relationship's end (#110, #111) is one small transaction whatever the customer's size: the customer
+item moves to the ended list, the firm's counters (`ended` +1) and the audit event; then its visibility
+rows go, each with its adviser's counter in the same transaction (up to 50 a transaction; a row already
+gone is skipped, so a retry counts nothing twice), its search entries and Data Refresh rows in batches,
+and last the person's link (#6): until then a retry of the end, or of the customer's leave, finds it and
+finishes the job.
 A client file's items live in its customer's collection (#26), so one Query reads the
 whole file and a transaction changes a grant with its token, its person's link (#30) and
 the member it is for. The grantee index (#31) maps the email a person signed in with to
@@ -288,6 +300,19 @@ def customer_collection_pk(firm_id: str, customer_id: str) -> str:
 
 def visibility_sk(staff_id: str) -> str:
     return f"STAFF#{staff_id}"
+
+
+VISIBILITY_PREFIX = visibility_sk("")  # #111
+
+
+def ended_gsi1sk(ended_at_iso: str, customer_id: str) -> str:
+    """#110: an ended relationship's place in the list, by the time it ended (UTC ISO)."""
+    return f"{ended_at_iso}#{customer_id}"
+
+
+def ended_gsi1sk_customer(sort_key: str) -> str:
+    """The customer id at the end of an ended_gsi1sk (to resume a page)."""
+    return sort_key.rsplit("#", 1)[-1]
 
 
 def counts_sk(staff_id: str | None) -> str:

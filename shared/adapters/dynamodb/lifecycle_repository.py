@@ -21,7 +21,7 @@ from shared.adapters.dynamodb.client import (
     to_item,
     transact_or_raise,
 )
-from shared.domain.customers import Customer, email_fingerprint
+from shared.domain.customers import Customer, Section, email_fingerprint
 from shared.domain.errors import ConcurrentChange
 from shared.domain.lifecycle import FirmSettings
 from shared.ports.storage import TransactItem
@@ -117,6 +117,15 @@ class LifecycleRepository:
                     # hold it while this one exists, R-INV-3)
                     "ConditionExpression": "attribute_not_exists(PK) OR customer_id = :customer",
                     "ExpressionAttributeValues": {":customer": {"S": customer.customer_id}},
+                }
+            },
+            {  # off the ended list (#110): its count (#14) with it
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": to_item({"PK": firm, "SK": keys.counts_sk(None)}),
+                    "UpdateExpression": "ADD #ended :gone",
+                    "ExpressionAttributeNames": {"#ended": Section.ENDED.value},
+                    "ExpressionAttributeValues": {":gone": {"N": "-1"}},
                 }
             },
         ]
