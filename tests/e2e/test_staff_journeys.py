@@ -29,6 +29,11 @@ def test_an_admin_signs_in_with_the_second_factor_and_signs_out(
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome, {ADMIN.name}")
     expect(page.get_by_text("Demo Advisory LLP", exact=True)).to_be_visible()
     screens.check(page, "home-admin")
+    page.goto(app(local, "/customers"))
+    page.get_by_role("tab", name="Ended").click()  # admins keep ended relationships for retention
+    expect(page.get_by_role("tab", name="Ended")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_text("No relationship has ended.")).to_be_visible()
+    screens.check(page, "customers-ended")
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("You are signed out")
     screens.check(page, "signed-out")
@@ -41,6 +46,7 @@ def test_the_customers_sections_and_an_invitation_made_by_keyboard_only(
     page.goto(app(local, "/customers"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Customers")
     expect(page.get_by_role("tab", name="Invited")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("tab", name="Ended")).to_have_count(0)  # advisers do not see ended ones
     screens.check(page, "customers-invited")
 
     tab_to(page, "Invite a customer")

@@ -434,6 +434,11 @@ export const en = {
   "home.mfa.code": "6-digit code",
   "home.mfa.wrongCode": "That code is not right. Enter the code your app shows now.",
   "home.mfa.failed": "The authenticator app could not be set up. Sign in again and retry.",
+  "customers.section.ended": "Ended",
+  "customers.empty.ended": "No relationship has ended.",
+  "customers.col.ended": "Relationship",
+  "customers.endedOn": "Ended {ended}; data kept until {erased}, then erased",
+  "error.search_not_offered": "Search is not offered in this section.",
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -436,4 +436,9 @@ export const fr: Record<MessageKey, string> = {
   "home.mfa.code": "Code à 6 chiffres",
   "home.mfa.wrongCode": "Ce code n'est pas le bon. Saisissez le code affiché maintenant par votre application.",
   "home.mfa.failed": "L'application d'authentification n'a pas pu être configurée. Reconnectez-vous et réessayez.",
+  "customers.section.ended": "Terminés",
+  "customers.empty.ended": "Aucune relation n'a pris fin.",
+  "customers.col.ended": "Relation",
+  "customers.endedOn": "Terminée le {ended} ; données conservées jusqu'au {erased}, puis effacées",
+  "error.search_not_offered": "La recherche n'est pas proposée dans cette section.",
 };

@@ -16,19 +16,21 @@ import { usePaged } from "../usePaged";
 type Section = Schemas["Section"];
 type Customer = Schemas["CustomerRow"];
 const SECTIONS: Section[] = ["invited", "pending", "customers"];
+const ADMIN_SECTIONS: Section[] = [...SECTIONS, "ended"]; // ended relationships: admins only (retention)
 const MIN_SEARCH = 3;
 
 export function CustomersPage() {
-  return <StaffOnly>{() => <Customers />}</StaffOnly>;
+  return <StaffOnly>{(firm) => <Customers sections={firm.role === "admin" ? ADMIN_SECTIONS : SECTIONS} />}</StaffOnly>;
 }
 
-function Customers() {
+function Customers({ sections }: { sections: Section[] }) {
   const t = useT();
   const { api } = useSession();
   const [params, setParams] = useSearchParams();
-  const section = (SECTIONS as string[]).includes(params.get("section") ?? "") ? (params.get("section") as Section) : "invited";
+  const section = (sections as string[]).includes(params.get("section") ?? "") ? (params.get("section") as Section) : "invited";
   const [typed, setTyped] = useState(params.get("q") ?? "");
-  const query = typed.trim().length >= MIN_SEARCH ? typed.trim() : "";
+  const searchable = section !== "ended"; // the ended list is by date only (the API refuses `q` there)
+  const query = searchable && typed.trim().length >= MIN_SEARCH ? typed.trim() : "";
   const list = usePaged(
     (cursor) =>
       expect(
@@ -52,7 +54,7 @@ function Customers() {
       </div>
       <InviteCustomer onInvited={() => (section === "invited" ? list.reload() : choose("invited"))} />
       <div role="tablist" aria-label={t("customers.sections")} className="tabs">
-        {SECTIONS.map((name) => (
+        {sections.map((name) => (
           <button
             key={name}
             type="button"
@@ -65,17 +67,19 @@ function Customers() {
             onKeyDown={(event) => {
               const step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
               if (!step) return;
-              const next = SECTIONS[(SECTIONS.indexOf(name) + step + SECTIONS.length) % SECTIONS.length] as Section;
+              const next = sections[(sections.indexOf(name) + step + sections.length) % sections.length] as Section;
               choose(next);
               document.getElementById(`tab-${next}`)?.focus();
             }}
           >
             {t(`customers.section.${name}` as MessageKey)}
-            {counts && <span className="count"> ({counts[name]})</span>}
+            {counts && typeof counts[name] === "number" && <span className="count"> ({counts[name]})</span>}
           </button>
         ))}
       </div>
       <div id="customers-panel" role="tabpanel" aria-labelledby={`tab-${section}`}>
+        {searchable && (
+          <>
         <label className="search">
           {t("customers.search")}
           <input
@@ -88,6 +92,8 @@ function Customers() {
         <p id="search-hint" className="hint">
           {t("customers.searchHint", { n: MIN_SEARCH })}
         </p>
+          </>
+        )}
         {list.loading && <Loading />}
         {list.error !== null && <ErrorNotice error={list.error} onRetry={list.reload} />}
         {!list.loading && list.error === null && rows.length === 0 && (
@@ -147,7 +153,9 @@ function CustomerTable({ section, rows, onChanged }: { section: Section; rows: C
           <tr>
             <th scope="col">{t("customers.col.name")}</th>
             <th scope="col">{t("customers.col.email")}</th>
-            <th scope="col">{t(section === "invited" ? "customers.col.invited" : "customers.col.accounts")}</th>
+            <th scope="col">
+              {t(section === "invited" ? "customers.col.invited" : section === "ended" ? "customers.col.ended" : "customers.col.accounts")}
+            </th>
             <th scope="col">{t("customers.col.actions")}</th>
           </tr>
         </thead>
@@ -157,7 +165,12 @@ function CustomerTable({ section, rows, onChanged }: { section: Section; rows: C
               <td>{customer.name}</td>
               <td>{customer.email}</td>
               <td>
-                {section === "invited"
+                {section === "ended"
+                  ? t("customers.endedOn", {
+                      ended: format.instant(customer.ended_at),
+                      erased: format.day(customer.erasure_due),
+                    })
+                  : section === "invited"
                   ? t(`customers.invitation.${customer.invitation_status}` as MessageKey, {
                       sent: format.instant(customer.created_at),
                       expires: format.instant(customer.invitation_expires_at),
