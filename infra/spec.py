@@ -110,6 +110,8 @@ class FunctionSpec:
     # circular dependency), so the pool's id comes in each event (`function_environment`) and its
     # grant is a policy of its own (infra/constructs/functions.py).
     kind: Literal["api", "worker", "job", "trigger"] = "api"
+    # Each AWS call's timeout (connect and read), one retry: for a function whose caller has a deadline.
+    aws_call_timeout_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -371,6 +373,7 @@ FUNCTIONS[SIGN_IN_CHECK] = FunctionSpec(
     # read_write: our MFA record (read; removed when it lapsed), the memberships; read_mfa: AdminGetUser
     grants=(_DATA_RW, _AUDIT_APPEND, Grant(USER_POOL_KEY, "read_mfa")),
     timeout_seconds=5,  # Cognito waits 5 seconds for a trigger
+    aws_call_timeout_seconds=1.0,  # two calls at most (our record, the pool), each tried twice: 4 s < 5 s
     memory_mb=256,
     kind="trigger",
 )
@@ -563,6 +566,8 @@ def function_environment(name: str, resolve: dict[str, str]) -> dict[str, str]:
     """
     spec = FUNCTIONS[name]
     env: dict[str, str] = {"POWERTOOLS_SERVICE_NAME": spec.service}
+    if spec.aws_call_timeout_seconds is not None:
+        env["AWS_CALL_TIMEOUT_SECONDS"] = str(spec.aws_call_timeout_seconds)
     for grant in spec.grants:
         declared = (
             TABLES.get(grant.resource)

@@ -36,6 +36,9 @@ class Settings:
     audit_table_name: str = ""  # the audit log's own table (issue 17)
     erasure_queue_url: str = ""  # customers whose data is erased (issue 17)
     credential_key_id: str = ""  # the KMS key that seals provider credentials (issue 17)
+    # Each AWS call's connect and read timeout, with one retry (None: boto3's defaults). Set for a
+    # function that must answer within its caller's deadline (the pool waits 5 s for its trigger).
+    aws_call_timeout_seconds: float | None = None
 
 
 @cache
@@ -64,6 +67,7 @@ def get_settings() -> Settings:
         audit_table_name=env("AUDIT_TABLE_NAME", ""),
         erasure_queue_url=env("ERASURE_QUEUE_URL", ""),
         credential_key_id=env("CREDENTIAL_KEY_ID", ""),
+        aws_call_timeout_seconds=float(env("AWS_CALL_TIMEOUT_SECONDS") or 0) or None,
     )
 
 

@@ -17,5 +17,17 @@ _creating = threading.Lock()
 def aws_client(service: str) -> Any:
     with _creating:
         import boto3
+        from botocore.config import Config
 
-        return boto3.client(service)  # type: ignore[call-overload]
+        from shared.settings import get_settings
+
+        seconds = get_settings().aws_call_timeout_seconds
+        if seconds is None:
+            return boto3.client(service)  # type: ignore[call-overload]
+        # A caller with a deadline (the pool's trigger): short timeouts, one retry, then give up.
+        bounded = Config(
+            connect_timeout=seconds,
+            read_timeout=seconds,
+            retries={"total_max_attempts": 2, "mode": "standard"},
+        )
+        return boto3.client(service, config=bounded)  # type: ignore[call-overload]

@@ -94,7 +94,7 @@ def test_the_file_manager_grants_a_family_member_who_accepts_from_the_email_and_
     expect(page.get_by_role("heading", level=2, name="Access log")).to_be_visible()
     screens.check(page, "file-access-log")
 
-    member = browser.new_context(bypass_csp=True, locale="fr-FR").new_page()
+    member = browser.new_context(locale="fr-FR").new_page()
     member.goto(emailed_link(local, "lea.famille@example.org", "/app/file-invitations/accept?token="))
     expect(member.get_by_role("heading", level=1)).to_have_text("Votre accès à un dossier client")
     screens.check(member, "file-invitation-fr")

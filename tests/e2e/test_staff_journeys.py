@@ -34,8 +34,11 @@ def test_an_admin_signs_in_with_the_second_factor_and_signs_out(
     expect(page.get_by_role("tab", name="Ended")).to_have_attribute("aria-selected", "true")
     expect(page.get_by_text("No relationship has ended.")).to_be_visible()
     screens.check(page, "customers-ended")
-    page.get_by_role("button", name="Sign out").click()
+    with page.expect_request(lambda request: "/logout?" in request.url) as logout:
+        page.get_by_role("button", name="Sign out").click()
+    assert "id_token_hint" not in logout.value.url and "token" not in logout.value.url  # no token in a URL
     expect(page.get_by_role("heading", level=1)).to_have_text("You are signed out")
+    assert page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('oidc.user'))") == []
     screens.check(page, "signed-out")
 
 

@@ -44,6 +44,8 @@ export function makeManager(config: AppConfig): UserManager {
 }
 
 const AuthContext = createContext<Auth | null>(null);
+/** Where the firm a staff member chose is kept for this tab (session.tsx); cleared at sign-out. */
+export const FIRM_CHOICE = "console.firm";
 
 export function AuthProvider({ manager, children }: { manager: UserManager; children: ReactNode }) {
   const [user, setUser] = useState<User | null>(null);
@@ -67,11 +69,40 @@ export function AuthProvider({ manager, children }: { manager: UserManager; chil
     };
   }, [manager]);
 
+  // The tokens' readers do not change when the user does (a silent refresh must not rebuild the API
+  // client nor reload the screens); concurrent requests share one refresh.
+  const tokens = useMemo(() => {
+    let refreshing: Promise<User | null> | null = null;
+    const refreshed = () => {
+      refreshing ??= manager
+        .signinSilent()
+        .catch(async () => {
+          await manager.removeUser();
+          return null;
+        })
+        .finally(() => {
+          refreshing = null;
+        });
+      return refreshing;
+    };
+    const current = async (): Promise<User | null> => {
+      const found = await manager.getUser();
+      if (!found) return null;
+      if (!found.expired) return found;
+      return found.refresh_token ? refreshed() : null;
+    };
+    return {
+      bearer: async () => (await current())?.id_token ?? null,
+      accessToken: async () => (await current())?.access_token ?? null,
+    };
+  }, [manager]);
+
   const auth = useMemo<Auth>(
     () => ({
       user,
       ready,
       manager,
+      ...tokens,
       // The hosted pages speak the console's language (Cognito's managed login takes `lang`).
       signIn: (returnTo) =>
         manager.signinRedirect({
@@ -79,32 +110,16 @@ export function AuthProvider({ manager, children }: { manager: UserManager; chil
           extraQueryParams: { lang: document.documentElement.lang || "en" },
         }),
       signOut: async () => {
-        const current = await manager.getUser();
+        // The user is removed first, so no token goes into the logout URL (no id_token_hint);
+        // Cognito's logout endpoint takes client_id and logout_uri.
         await manager.removeUser();
-        // Cognito's logout endpoint takes client_id and logout_uri (not an id_token_hint).
+        window.sessionStorage.removeItem(FIRM_CHOICE);
         await manager.signoutRedirect({
-          extraQueryParams: { client_id: manager.settings.client_id, logout_uri: manager.settings.post_logout_redirect_uri ?? "" },
-          id_token_hint: current?.id_token,
+          extraQueryParams: { logout_uri: manager.settings.post_logout_redirect_uri ?? "" }, // the library adds client_id
         });
       },
-      accessToken: async () => {
-        const current = await manager.getUser();
-        return current && !current.expired ? current.access_token : null;
-      },
-      bearer: async () => {
-        const current = await manager.getUser();
-        if (!current) return null;
-        if (!current.expired) return current.id_token ?? null;
-        if (!current.refresh_token) return null;
-        try {
-          return (await manager.signinSilent())?.id_token ?? null;
-        } catch {
-          await manager.removeUser();
-          return null;
-        }
-      },
     }),
-    [user, ready, manager],
+    [user, ready, manager, tokens],
   );
   return <AuthContext.Provider value={auth}>{children}</AuthContext.Provider>;
 }

@@ -14,14 +14,18 @@ export function useFormat() {
     money(amount: string | null | undefined, currency: string): string {
       if (amount === null || amount === undefined) return "—";
       const digits = decimals(amount);
-      const format = new Intl.NumberFormat(intl.locale, {
-        style: "currency",
-        currency,
-        minimumFractionDigits: digits,
-        maximumFractionDigits: digits,
-      });
-      // Intl formats a decimal string exactly (ECMA-402 2023); the type says number only.
-      return format.format(amount as unknown as number);
+      try {
+        const format = new Intl.NumberFormat(intl.locale, {
+          style: "currency",
+          currency,
+          minimumFractionDigits: digits,
+          maximumFractionDigits: digits,
+        });
+        // Intl formats a decimal string exactly (ECMA-402 2023); the type says number only.
+        return format.format(amount as unknown as number);
+      } catch {
+        return `${amount} ${currency}`.trim(); // no or an unknown currency code: the figures as given
+      }
     },
     /** A calendar day (YYYY-MM-DD) as the person writes dates; never shifted by a time zone. */
     day(isoDay: string | null | undefined): string {

@@ -1,5 +1,5 @@
 // Who is signed in (GET /me), once per session, and the firm a staff member works for now.
-import { createContext, useContext, type ReactNode } from "react";
+import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
 import { expect, type Schemas } from "./api/client";
 import { useAuth } from "./auth";
 import { ErrorNotice } from "./components/ErrorNotice";
@@ -15,12 +15,21 @@ const MeContext = createContext<{ me: Me | null; reload(): void }>({ me: null, r
 
 export function MeProvider({ children }: { children: ReactNode }) {
   const auth = useAuth();
-  const { api } = useSession();
-  const signedIn = Boolean(auth.user);
-  const [me, reload] = useLoad(() => (signedIn ? expect(api.GET("/me")) : Promise.resolve(null)), [api, signedIn]);
-  if (!auth.ready || (signedIn && me.state === "loading")) return <Loading />;
-  if (me.state === "failed") return <ErrorNotice error={me.error} onRetry={reload} />;
-  return <MeContext.Provider value={{ me: me.state === "ready" ? me.data : null, reload }}>{children}</MeContext.Provider>;
+  const { api, firmId, chooseFirm } = useSession();
+  const person = auth.user?.profile.sub ?? null; // a token refresh keeps the person: nothing reloads
+  const [me, reload] = useLoad(() => (person ? expect(api.GET("/me")) : Promise.resolve(null)), [api, person]);
+  const [shown, setShown] = useState<Me | null>(null);
+  useEffect(() => {
+    if (me.state === "ready") setShown(me.data);
+  }, [me]);
+  useEffect(() => {
+    // A firm chosen earlier that this person no longer works for is forgotten (no stale X-Firm-Id).
+    if (me.state === "ready" && firmId && !me.data?.staff_of.some((firm) => firm.firm_id === firmId)) chooseFirm(null);
+  }, [me, firmId, chooseFirm]);
+  if (!auth.ready || (person && me.state === "loading" && shown === null)) return <Loading />;
+  if (me.state === "failed" && shown === null) return <ErrorNotice error={me.error} onRetry={reload} />;
+  const current = me.state === "ready" ? me.data : person ? shown : null;
+  return <MeContext.Provider value={{ me: current, reload }}>{children}</MeContext.Provider>;
 }
 
 export function useMe() {

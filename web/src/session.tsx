@@ -1,9 +1,9 @@
 // The API client of this browser tab, with the signed-in person's token and chosen firm.
 import { createContext, useContext, useMemo, useState, type ReactNode } from "react";
 import { makeApi, type Api } from "./api/client";
-import { useAuth } from "./auth";
+import { FIRM_CHOICE, useAuth } from "./auth";
 
-const FIRM = "console.firm";
+const FIRM = FIRM_CHOICE;
 
 interface SessionValue {
   api: Api;
@@ -18,7 +18,7 @@ export function SessionProvider({ apiBaseUrl, children }: { apiBaseUrl: string; 
   const [firmId, setFirmId] = useState<string | null>(() => window.sessionStorage.getItem(FIRM));
   const api = useMemo(
     () => makeApi(apiBaseUrl, { bearer: auth.bearer, firmId: () => window.sessionStorage.getItem(FIRM) }),
-    [apiBaseUrl, auth.bearer],
+    [apiBaseUrl, auth.bearer], // stable across token refreshes (auth.tsx)
   );
   const value = useMemo<SessionValue>(
     () => ({

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 
 export interface Page<T> {
   items: T[];
@@ -15,11 +15,13 @@ export function usePaged<P extends Page<unknown>>(load: (cursor: string | null) 
   const [state, setState] = useState<"loading" | "ready" | "more">("loading");
   const [error, setError] = useState<unknown>(null);
   const [round, setRound] = useState(0);
+  const generation = useRef(0); // a page answered for an earlier query is not appended to this one
   // eslint-disable-next-line react-hooks/exhaustive-deps
   const fetchPage = useCallback(load, inputs);
 
   useEffect(() => {
     let live = true;
+    generation.current += 1;
     setState("loading");
     setError(null);
     fetchPage(null).then(
@@ -45,10 +47,12 @@ export function usePaged<P extends Page<unknown>>(load: (cursor: string | null) 
 
   async function more() {
     if (!cursor) return;
+    const asked = generation.current;
     setState("more");
     setError(null);
     try {
       const page = await fetchPage(cursor);
+      if (asked !== generation.current) return;
       setItems((done) => [...done, ...page.items]);
       setCursor(page.next_cursor ?? null);
     } catch (failure) {

@@ -1,5 +1,5 @@
-import type { ReactNode } from "react";
-import { Link, NavLink } from "react-router";
+import { useEffect, useRef, type ReactNode } from "react";
+import { Link, NavLink, useLocation } from "react-router";
 import { useAuth } from "../auth";
 import { LOCALES, useLocale, useT, type Locale } from "../i18n";
 import { useMe } from "../me";
@@ -9,6 +9,7 @@ export function Layout({ children }: { children: ReactNode }) {
   const auth = useAuth();
   const { locale, choose } = useLocale();
   const { me } = useMe();
+  usePageHeading(t("app.name"));
   return (
     <>
       <a className="skip" href="#main">
@@ -80,4 +81,36 @@ export function MoreButton({ list }: { list: { hasMore: boolean; busy: boolean; 
       {t("common.loadMore")}
     </button>
   );
+}
+
+/** On each new screen: the window's title is the screen's heading, and (after the first screen) the
+ *  focus moves to that heading, so a screen reader announces where the person is. The heading of a
+ *  screen loaded on first use appears a moment later: watched for, for a few seconds at most. */
+function usePageHeading(appName: string) {
+  const { pathname } = useLocation();
+  const first = useRef(true);
+  useEffect(() => {
+    const moveFocus = !first.current;
+    first.current = false;
+    const main = document.getElementById("main");
+    if (!main) return;
+    const settle = () => {
+      const heading = main.querySelector("h1");
+      if (!heading) return false;
+      document.title = `${heading.textContent ?? ""} · ${appName}`;
+      if (moveFocus) {
+        heading.setAttribute("tabindex", "-1");
+        heading.focus({ preventScroll: false });
+      }
+      return true;
+    };
+    if (settle()) return;
+    const observer = new MutationObserver(() => settle() && observer.disconnect());
+    observer.observe(main, { childList: true, subtree: true });
+    const stop = window.setTimeout(() => observer.disconnect(), 5000);
+    return () => {
+      observer.disconnect();
+      window.clearTimeout(stop);
+    };
+  }, [pathname, appName]);
 }

@@ -439,6 +439,10 @@ export const en = {
   "customers.col.ended": "Relationship",
   "customers.endedOn": "Ended {ended}; data kept until {erased}, then erased",
   "error.search_not_offered": "Search is not offered in this section.",
+  "admin.invitationStatus.sent": "waiting",
+  "admin.invitationStatus.accepted": "accepted",
+  "admin.invitationStatus.revoked": "withdrawn",
+  "admin.invitationStatus.expired": "expired",
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -441,4 +441,8 @@ export const fr: Record<MessageKey, string> = {
   "customers.col.ended": "Relation",
   "customers.endedOn": "Terminée le {ended} ; données conservées jusqu'au {erased}, puis effacées",
   "error.search_not_offered": "La recherche n'est pas proposée dans cette section.",
+  "admin.invitationStatus.sent": "en attente",
+  "admin.invitationStatus.accepted": "acceptée",
+  "admin.invitationStatus.revoked": "retirée",
+  "admin.invitationStatus.expired": "expirée",
 };

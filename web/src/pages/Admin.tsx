@@ -6,7 +6,7 @@ import { expect, type Api, type Schemas } from "../api/client";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Loading } from "../components/Layout";
 import { useFormat } from "../format";
-import { useT } from "../i18n";
+import { hasMessage, useT } from "../i18n";
 import type { MessageKey } from "../i18n/en";
 import { StaffOnly } from "../me";
 import { useSession } from "../session";
@@ -138,7 +138,10 @@ function Staff({ api }: { api: Api }) {
           {invitations.data.items.map((invitation) => (
             <li key={invitation.invitation_id}>
               {invitation.name} — {invitation.email} · {t(invitation.role === "admin" ? "home.role.admin" : "home.role.adviser")} ·{" "}
-              <span className="hint">{t("admin.invitationSent", { when: format.instant(invitation.sent_at), status: invitation.status })}</span>
+              <span className="hint">{t("admin.invitationSent", {
+                  when: format.instant(invitation.sent_at),
+                  status: hasMessage(`admin.invitationStatus.${invitation.status}`) ? t(`admin.invitationStatus.${invitation.status}` as MessageKey) : invitation.status,
+                })}</span>
             </li>
           ))}
         </ul>

@@ -7,6 +7,7 @@ import { Link, useParams } from "react-router";
 import { expect, type Api, type Schemas } from "../api/client";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Loading, MoreButton } from "../components/Layout";
+import { Tabs } from "../components/Tabs";
 import { useFormat } from "../format";
 import { useT } from "../i18n";
 import type { MessageKey } from "../i18n/en";
@@ -60,13 +61,7 @@ export function ClientFilePage() {
   return (
     <article aria-labelledby="file-title">
       <h1 id="file-title">{t("file.title", { name: file.data.customer_name })}</h1>
-      <div role="tablist" aria-label={t("file.tabs")} className="tabs">
-        {tabs.map((name) => (
-          <button key={name} type="button" role="tab" id={`file-tab-${name}`} aria-selected={tab === name} aria-controls="file-panel" tabIndex={tab === name ? 0 : -1} onClick={() => setTab(name)}>
-            {t(`file.tab.${name}` as MessageKey)}
-          </button>
-        ))}
-      </div>
+      <Tabs<Tab> label={t("file.tabs")} idPrefix="file-tab" tabs={tabs} selected={tab} onSelect={setTab} panelId="file-panel" name={(name) => t(`file.tab.${name}` as MessageKey)} />
       <div id="file-panel" role="tabpanel" aria-labelledby={`file-tab-${tab}`}>
         {tab === "file" && <Sections api={api} file={file.data} allowed={allowed} onChanged={reload} />}
         {tab === "access" && <AccessRights api={api} fileId={fileId} allowed={allowed} />}
@@ -273,7 +268,6 @@ function AccessRights({ api, fileId, allowed }: { api: Api; fileId: string; allo
   const path = { file_id: fileId };
   const [access, reload] = useLoad(() => expect(api.GET("/files/{file_id}/access", { params: { path } })), [api, fileId]);
   const [error, setError] = useState<unknown>(null);
-  const [grant, setGrant] = useState({ email: "", phone: "", level: "read_only" as Level });
   const [adviser, setAdviser] = useState({ name: "", type: "notary" as Schemas["AdviserType"], email: "", phone: "" });
   const [adviserLevel, setAdviserLevel] = useState<Level>("read_only");
   async function revoke(run: () => Promise<unknown>) {
@@ -318,13 +312,7 @@ function AccessRights({ api, fileId, allowed }: { api: Api; fileId: string; allo
                     {irrevocable && <div className="hint">{t("file.access.irrevocable")}</div>}
                   </td>
                   <td className="actions">
-                    {canFamily && !m.access && (
-                      <MiniForm title={t("file.access.grantNamed", { name: m.name })} onDone={reload} submit={() => expect(api.PUT("/files/{file_id}/members/{member_id}/access", { params: { path: { ...path, member_id: m.member_id } }, body: grant }))}>
-                        <Field label={t("file.access.email")}>{(id) => <input id={id} type="email" required value={grant.email} onChange={(e) => setGrant({ ...grant, email: e.target.value })} />}</Field>
-                        <Field label={t("file.access.phone")}>{(id) => <input id={id} type="tel" required value={grant.phone} onChange={(e) => setGrant({ ...grant, phone: e.target.value })} />}</Field>
-                        <LevelField value={grant.level} onChange={(level) => setGrant({ ...grant, level })} />
-                      </MiniForm>
-                    )}
+                    {canFamily && !m.access && <GrantMember api={api} fileId={fileId} memberId={m.member_id} name={m.name} onDone={reload} />}
                     {canFamily && m.access && !irrevocable && (
                       <button type="button" className="danger" onClick={() => void revoke(() => expect(api.DELETE("/files/{file_id}/members/{member_id}/access", { params: { path: { ...path, member_id: m.member_id } } })))}>
                         {t("file.access.revokeNamed", { name: m.name })}
@@ -437,5 +425,25 @@ function AccessLog({ api, fileId }: { api: Api; fileId: string }) {
       )}
       <MoreButton list={list} />
     </section>
+  );
+}
+
+/** One member's grant form, with its own fields: nothing typed for one member reaches another. */
+function GrantMember({ api, fileId, memberId, name, onDone }: { api: Api; fileId: string; memberId: string; name: string; onDone(): void }) {
+  const t = useT();
+  const [grant, setGrant] = useState({ email: "", phone: "", level: "read_only" as Level });
+  return (
+    <MiniForm
+      title={t("file.access.grantNamed", { name })}
+      onDone={() => {
+        setGrant({ email: "", phone: "", level: "read_only" });
+        onDone();
+      }}
+      submit={() => expect(api.PUT("/files/{file_id}/members/{member_id}/access", { params: { path: { file_id: fileId, member_id: memberId } }, body: grant }))}
+    >
+      <Field label={t("file.access.email")}>{(id) => <input id={id} type="email" required value={grant.email} onChange={(e) => setGrant({ ...grant, email: e.target.value })} />}</Field>
+      <Field label={t("file.access.phone")}>{(id) => <input id={id} type="tel" required value={grant.phone} onChange={(e) => setGrant({ ...grant, phone: e.target.value })} />}</Field>
+      <LevelField value={grant.level} onChange={(level) => setGrant({ ...grant, level })} />
+    </MiniForm>
   );
 }

@@ -6,6 +6,7 @@ import { expect, type Schemas } from "../api/client";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Icon } from "../components/Icon";
 import { Loading, MoreButton } from "../components/Layout";
+import { Tabs } from "../components/Tabs";
 import { useFormat } from "../format";
 import { useT } from "../i18n";
 import type { MessageKey } from "../i18n/en";
@@ -53,30 +54,20 @@ function Customers({ sections }: { sections: Section[] }) {
         <h1 id="customers-title">{t("customers.title")}</h1>
       </div>
       <InviteCustomer onInvited={() => (section === "invited" ? list.reload() : choose("invited"))} />
-      <div role="tablist" aria-label={t("customers.sections")} className="tabs">
-        {sections.map((name) => (
-          <button
-            key={name}
-            type="button"
-            role="tab"
-            id={`tab-${name}`}
-            aria-selected={section === name}
-            aria-controls="customers-panel"
-            tabIndex={section === name ? 0 : -1}
-            onClick={() => choose(name)}
-            onKeyDown={(event) => {
-              const step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
-              if (!step) return;
-              const next = sections[(sections.indexOf(name) + step + sections.length) % sections.length] as Section;
-              choose(next);
-              document.getElementById(`tab-${next}`)?.focus();
-            }}
-          >
+      <Tabs
+        label={t("customers.sections")}
+        idPrefix="tab"
+        tabs={sections}
+        selected={section}
+        onSelect={choose}
+        panelId="customers-panel"
+        name={(name) => (
+          <>
             {t(`customers.section.${name}` as MessageKey)}
             {counts && typeof counts[name] === "number" && <span className="count"> ({counts[name]})</span>}
-          </button>
-        ))}
-      </div>
+          </>
+        )}
+      />
       <div id="customers-panel" role="tabpanel" aria-labelledby={`tab-${section}`}>
         {searchable && (
           <>

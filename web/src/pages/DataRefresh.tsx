@@ -1,13 +1,13 @@
 // Seed 002: the Data Refresh dashboard — every filter, select one / several / all matching,
 // "Refresh data" with its result (queued / excluded with reasons), the job's progress updating by
 // itself, and the job history.
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
-import { expect, type Api, type Schemas } from "../api/client";
+import { ApiError, expect, type Api, type Schemas } from "../api/client";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Loading, MoreButton } from "../components/Layout";
 import { useFormat } from "../format";
-import { useT } from "../i18n";
+import { hasMessage, useT } from "../i18n";
 import type { MessageKey } from "../i18n/en";
 import { StaffOnly } from "../me";
 import { useSession } from "../session";
@@ -47,6 +47,8 @@ function Dashboard() {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [allMatching, setAllMatching] = useState(false);
   const [trigger, setTrigger] = useState<{ busy: boolean; error: unknown }>({ busy: false, error: null });
+  // One Idempotency-Key per selection: a retry after a lost answer is the same request, not a second job.
+  const idempotencyKey = useMemo(() => crypto.randomUUID(), [selected, allMatching, filters]);
   const [packages] = useLoad(() => expect(api.GET("/data-refresh/packages")), [api]);
   const list = usePaged(
     (cursor) =>
@@ -78,7 +80,7 @@ function Dashboard() {
     try {
       const body = allMatching ? { all_matching: filters } : { engagement_ids: [...selected] };
       const accepted = await expect(
-        api.POST("/data-refresh/jobs", { body, params: { header: { "idempotency-key": crypto.randomUUID() } } }),
+        api.POST("/data-refresh/jobs", { body, params: { header: { "idempotency-key": idempotencyKey } } }),
       );
       navigate(`/data-refresh/jobs/${accepted.job_id}`);
     } catch (error) {
@@ -188,7 +190,9 @@ function Dashboard() {
                 <td>{format.instant(row.last_upload_at)}</td>
                 <td>
                   {t(`refresh.status.${row.status}` as MessageKey)}
-                  {row.last_error_message && <div className="hint">{row.last_error_message}</div>}
+                  {row.last_error && (
+                    <div className="hint">{hasMessage(`problem.${row.last_error}`) ? t(`problem.${row.last_error}` as MessageKey) : row.last_error_message}</div>
+                  )}
                 </td>
               </tr>
             ))}
@@ -272,7 +276,8 @@ function useJob(api: Api, jobId: string) {
       } catch (failure) {
         if (!live) return;
         setError(failure);
-        timer.current = window.setTimeout(read, POLL_MS * 2);
+        const final = failure instanceof ApiError && [401, 403, 404].includes(failure.status);
+        if (!final) timer.current = window.setTimeout(read, POLL_MS * 2); // a passing failure: try again
       }
     };
     void read();
