@@ -23,6 +23,9 @@ from shared.domain.refresh import (
 )
 from shared.ports.storage import TransactItem
 
+# The audit event of a write of exclusions (engagement id, reason), built for that write's transaction.
+ExclusionEvent = Callable[[list[tuple[str, ExclusionReason]]], TransactItem]
+
 
 class Claim(StrEnum):
     CLAIMED = "claimed"
@@ -147,7 +150,7 @@ class RefreshJobStore(Protocol):
         firm_id: str,
         job_id: str,
         excluded: list[tuple[str, ExclusionReason]],
-        event: Callable[[list[tuple[str, ExclusionReason]]], TransactItem],
+        event: ExclusionEvent,
     ) -> None:
         """Record excluded engagements with their reason, moving their counts from pending, each
         write with `event(the exclusions it records)` (their audit event) in its transaction. A

@@ -10,7 +10,6 @@ Lambda, HTTP or the environment.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -45,7 +44,7 @@ from shared.ports.firm_bound import bind_ports
 from shared.ports.identity import IdentityStore
 from shared.ports.limits import Limiter
 from shared.ports.queue import JobSender
-from shared.ports.refresh import Claim, EngagementPage, EulaTexts, RowChange
+from shared.ports.refresh import Claim, EngagementPage, EulaTexts, ExclusionEvent, RowChange
 from shared.ports.storage import TransactItem
 from shared.services.engagement_rows import ROW_RETRIES, EngagementIndexPorts, back_off, sync_engagement
 from shared.services.staff_notifications import StaffNoticePorts, refresh_progressed
@@ -395,9 +394,7 @@ def _event(
     return ports.audit.put_op(event)
 
 
-def _exclusions(
-    ports: RefreshPorts, actor: str, job: tuple[str, str]
-) -> Callable[[list[tuple[str, ExclusionReason]]], TransactItem]:
+def _exclusions(ports: RefreshPorts, actor: str, job: tuple[str, str]) -> ExclusionEvent:
     """The event of one write of the job's exclusions (ids and reasons), for that write."""
 
     def excluded(written: list[tuple[str, ExclusionReason]]) -> TransactItem:

@@ -13,42 +13,22 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from functions.connections_api import handler as connections_api
 from functions.refresh_fanout_worker import handler as fanout_worker
 from local.demo_data import DEMO_FIRM
 from shared import bootstrap
 from shared.adapters.aws_clients import aws_client
-from shared.domain.refresh import Connector, Engagement, FanoutMessage
+from shared.domain.refresh import FanoutMessage
 from shared.services.refresh import fan_out
 from tests.conftest import counting_aws_calls
-from tests.integration.onboarding_support import ADMIN
-from tests.integration.test_refresh_dashboard import CURRENT_EULA, pump, refresh_system, trigger
-from tests.integration.test_refresh_jobs import _take
+from tests.integration.onboarding_support import ADMIN, call
+from tests.integration.test_imports import linked
+from tests.integration.test_refresh_dashboard import pump, refresh_system, trigger
+from tests.integration.test_refresh_jobs import _take, bulk_engagements
 
 __all__ = ["refresh_system"]
 
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
-
-
-def bulk_engagements(n: int, *, inactive: int) -> list[str]:
-    """`n` engagements' rows alone (a small table), the last `inactive` without the EULA."""
-    index = bootstrap.engagement_index()
-    ids = []
-    for number in range(n):
-        engagement = Engagement(
-            firm_id=DEMO_FIRM.firm_id,
-            customer_id=f"01JBULK{number:020d}",
-            customer_name=f"Bulk {number:03d}",
-            contact_email=f"bulk-{number}@example.org",
-            owner_id=ADMIN.sub,
-            staff_ids=(ADMIN.sub,),
-            connectors=(
-                Connector(f"conn-{number}", "gocardless", "DEMOBANK_DMBKGB2L", "Demo Bank", True, None),
-            ),
-            eula_version=CURRENT_EULA if number < n - inactive else None,
-        )
-        index.rows.save_engagement(engagement, None, "active")
-        ids.append(engagement.customer_id)
-    return ids
 
 
 def audit_events(action_prefix: str = "") -> list[dict[str, Any]]:
@@ -139,3 +119,35 @@ def witnessing_transactions(into: list[list[dict[str, Any]]]) -> Iterator[None]:
         yield
     finally:
         client.meta.events.unregister("before-parameter-build.dynamodb.TransactWriteItems", note)
+
+
+def test_import_now_that_sqs_refuses_is_a_503_with_the_mark_undone_and_both_events(sandboxes, monkeypatch):
+    """POST /customers/{id}/imports while SQS throttles every retry: 503, the connection shows no
+    import queued, the log holds `import.requested` then `import.not_queued` (each written with the
+    marks); once SQS is back the same request queues the import."""
+    import_job, _ = linked(sandboxes)
+    monkeypatch.setattr("shared.adapters.queue.time.sleep", lambda _: None)
+
+    def throttled(**_: object) -> None:
+        raise ClientError({"Error": {"Code": "RequestThrottled", "Message": "slow down"}}, "SendMessageBatch")
+
+    route = {"customer_id": import_job.customer_id}
+    sqs = aws_client("sqs")
+    sqs.meta.events.register("before-call.sqs.SendMessageBatch", throttled)
+    try:
+        status, body = call(
+            connections_api, "POST", "/customers/{customer_id}/imports", ADMIN, path_parameters=route
+        )
+    finally:
+        sqs.meta.events.unregister("before-call.sqs.SendMessageBatch", throttled)
+    assert (status, body["code"]) == (503, "queue_unavailable")
+    [connection] = bootstrap.connections_repository().list_for_customer(
+        DEMO_FIRM.firm_id, import_job.customer_id
+    )
+    assert connection.import_requested_at is None
+    logged = [e.action for e in reversed(audit_events("import."))]
+    assert logged == ["import.requested", "import.not_queued"]
+    status, body = call(
+        connections_api, "POST", "/customers/{customer_id}/imports", ADMIN, path_parameters=route
+    )
+    assert (status, body["jobs_queued"], body["already_queued"]) == (202, 1, 0)

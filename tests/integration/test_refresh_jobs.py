@@ -246,13 +246,11 @@ def test_a_redelivered_page_changes_nothing(refresh_system):
     )
 
 
-def test_fan_out_makes_the_minimum_aws_calls(refresh_system, monkeypatch):
-    """ceil(N/10) SendMessageBatch and N conditional writes for N engagements, plus a few calls
-    per page. Small N and pages: moto copies the whole table in every transaction (quadratic)."""
-    n, page_size = 45, 20
-    monkeypatch.setattr(refresh_service, "FANOUT_PAGE", page_size)
+def bulk_engagements(n: int, *, inactive: int = 0) -> list[str]:
+    """`n` engagements' rows alone (a small table), the last `inactive` without the EULA."""
     index = bootstrap.engagement_index()
-    for number in range(n):  # the rows alone: a small table
+    ids = []
+    for number in range(n):
         engagement = Engagement(
             firm_id=DEMO_FIRM.firm_id,
             customer_id=f"01JBULK{number:020d}",
@@ -263,9 +261,19 @@ def test_fan_out_makes_the_minimum_aws_calls(refresh_system, monkeypatch):
             connectors=(
                 Connector(f"conn-{number}", "gocardless", "DEMOBANK_DMBKGB2L", "Demo Bank", True, None),
             ),
-            eula_version=CURRENT_EULA,
+            eula_version=CURRENT_EULA if number < n - inactive else None,
         )
         index.rows.save_engagement(engagement, None, "active")
+        ids.append(engagement.customer_id)
+    return ids
+
+
+def test_fan_out_makes_the_minimum_aws_calls(refresh_system, monkeypatch):
+    """ceil(N/10) SendMessageBatch and N conditional writes for N engagements, plus a few calls
+    per page. Small N and pages: moto copies the whole table in every transaction (quadratic)."""
+    n, page_size = 45, 20
+    monkeypatch.setattr(refresh_service, "FANOUT_PAGE", page_size)
+    bulk_engagements(n)
     job_id = trigger(ADMIN, {"all_matching": {"status": "active"}})
     with counting_aws_calls("dynamodb", "sqs") as calls:
         pump("refresh", fanout_worker)

@@ -8,7 +8,6 @@ always add up and never disagree with the outcomes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -27,7 +26,7 @@ from shared.domain.refresh import (
     RefreshJob,
     RefreshState,
 )
-from shared.ports.refresh import Claim, RowChange
+from shared.ports.refresh import Claim, ExclusionEvent, RowChange
 from shared.ports.storage import TransactItem
 
 EXCLUSIONS_PER_TRANSACTION = (
@@ -265,11 +264,11 @@ class RefreshJobsRepository:
         firm_id: str,
         job_id: str,
         excluded: list[tuple[str, ExclusionReason]],
-        event: Callable[[list[tuple[str, ExclusionReason]]], TransactItem],
+        event: ExclusionEvent,
     ) -> None:
-        """Record excluded engagements with their reason, moving their counts from pending, each
-        transaction with `event(its exclusions)` (their audit event). A redelivered page finds some
-        already recorded: those are skipped, one at a time (no event for them)."""
+        """Up to 90 outcome puts (each if absent), the counters and `event(those exclusions)` a
+        TransactWriteItems; a chunk refused because some are already there is written again one
+        exclusion (and its event) at a time, the recorded ones refused with their events."""
         for start in range(0, len(excluded), EXCLUSIONS_PER_TRANSACTION):
             chunk = excluded[start : start + EXCLUSIONS_PER_TRANSACTION]
             try:
