@@ -151,3 +151,25 @@ def test_import_now_that_sqs_refuses_is_a_503_with_the_mark_undone_and_both_even
         connections_api, "POST", "/customers/{customer_id}/imports", ADMIN, path_parameters=route
     )
     assert (status, body["jobs_queued"], body["already_queued"]) == (202, 1, 0)
+
+
+def test_the_coverage_check_sees_a_change_whose_event_is_recorded_apart(aws):
+    """tests/reliability/test_audit_coverage.py's detector: a firm's record put alone, its event
+    recorded after it, is seen; the same put with its event in one transaction is not."""
+    from shared.adapters.dynamodb import keys
+    from shared.adapters.dynamodb.audit_log import AuditLog
+    from shared.adapters.dynamodb.client import to_item, write_chained
+    from shared.domain.audit import AuditEvent
+    from tests.reliability.test_audit_coverage import writes_apart_from_an_event
+
+    pk, sk = keys.customer_collection_pk(DEMO_FIRM.firm_id, "c-1"), keys.connection_sk("conn-1")
+    item = {"PK": pk, "SK": sk, "type": "connection"}
+    put = {"Put": {"TableName": "data", "Item": to_item(item)}}
+    event = AuditEvent(DEMO_FIRM.firm_id, ADMIN.sub, "connection.checked", "connection", "conn-1")
+    with writes_apart_from_an_event() as apart:
+        write_chained([put])
+        AuditLog("audit").record(event)
+    assert apart == [f"TransactWriteItems {item['PK']} {item['SK']}"]
+    with writes_apart_from_an_event() as apart:
+        write_chained([put, AuditLog("audit").put_op(event)])
+    assert apart == []
