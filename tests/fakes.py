@@ -225,22 +225,46 @@ class FakeConnections:
     def save(self, connection: Connection, previous: Connection | None, *extra: TransactItem) -> Connection:
         """With an optimistic lock on the version read, in one transaction with `extra` (its audit
         event): a failed condition anywhere is a StaleConnection and writes nothing."""
-        address = ConnectionAddress(connection.firm_id, connection.customer_id, connection.connection_id)
+        [saved] = self.save_all([(connection, previous)], *extra)
+        return saved
+
+    def save_all(
+        self, changes: Sequence[tuple[Connection, Connection | None]], *extra: TransactItem
+    ) -> list[Connection]:
+        """`save` of several, in one transaction with `extra`: all or nothing (StaleConnection)."""
+        saved = [self._stored(connection, previous) for connection, previous in changes]
+        puts = [
+            put_item(self.rows, self._address(new), new, _unchanged(previous))
+            for new, (_, previous) in zip(saved, changes, strict=True)
+        ]
+        transact_write([*puts, *extra], canceled=StaleConnection)
+        self.saves += len(saved)
+        return saved
+
+    @staticmethod
+    def _address(connection: Connection) -> ConnectionAddress:
+        return ConnectionAddress(connection.firm_id, connection.customer_id, connection.connection_id)
+
+    def _stored(self, connection: Connection, previous: Connection | None) -> Connection:
+        """The next version, with a clear credential sealed, as the table stores it."""
         saved = replace(connection, version=(previous.version + 1) if previous else 1)
         if isinstance(saved.credential, str):
             credential = self.vault.seal(
                 saved.credential, firm_id=saved.firm_id, connection_id=saved.connection_id
             )
             saved = replace(saved, credential=credential)
-
-        def unchanged(stored: Connection | None) -> bool:
-            return (previous is None) == (stored is None) and not (
-                stored and previous and stored.version != previous.version
-            )
-
-        transact_write([put_item(self.rows, address, saved, unchanged), *extra], canceled=StaleConnection)
-        self.saves += 1
         return saved
+
+
+def _unchanged(previous: Connection | None) -> Condition:
+    """The optimistic lock: the stored connection is still the version read (absent if new)."""
+
+    def holds(stored: Connection | None) -> bool:
+        return (previous is None) == (stored is None) and not (
+            stored and previous and stored.version != previous.version
+        )
+
+    return holds
 
 
 @dataclass

@@ -5,7 +5,7 @@ What services need from storage; `shared/adapters/dynamodb/` implements it, test
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -46,6 +46,13 @@ class ConnectionStore(Protocol):
 
     def save(self, connection: Connection, previous: Connection | None, *extra: TransactItem) -> Connection:
         """Write with an optimistic lock; new connections also get their id pointer."""
+        ...
+
+    def save_all(
+        self, changes: Sequence[tuple[Connection, Connection | None]], *extra: TransactItem
+    ) -> list[Connection]:
+        """`save` of several connections (each over the version read) with `extra` (their audit
+        event) in one transaction: all or nothing (StaleConnection)."""
         ...
 
     def reference_put(

@@ -5,7 +5,7 @@ What services need from storage; `shared/adapters/dynamodb/` implements them, te
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -22,6 +22,9 @@ from shared.domain.refresh import (
     RefreshState,
 )
 from shared.ports.storage import TransactItem
+
+# The audit event of a write of exclusions (engagement id, reason), built for that write's transaction.
+ExclusionEvent = Callable[[list[tuple[str, ExclusionReason]]], TransactItem]
 
 
 class Claim(StrEnum):
@@ -129,9 +132,12 @@ class RefreshJobStore(Protocol):
         self, firm_id: str, job_id: str, *, cursor: str | None, limit: int
     ) -> tuple[list[EngagementOutcome], str | None]: ...
 
-    def claim(self, job_id: str, day: date, connection_ids: list[str], rows: RowChange) -> Claim:
+    def claim(
+        self, job_id: str, day: date, connection_ids: list[str], rows: RowChange, *extra: TransactItem
+    ) -> Claim:
         """R-REF-4: take the engagement's day (put if absent), queue its outcome, move one count
-        from pending to queued and show it queued on the dashboard, all or nothing."""
+        from pending to queued and show it queued on the dashboard, with `extra` (its audit event),
+        all or nothing."""
         ...
 
     def cap_holder(self, firm_id: str, customer_id: str, day: date) -> str | None:
@@ -140,9 +146,17 @@ class RefreshJobStore(Protocol):
 
     def get_outcome(self, firm_id: str, job_id: str, customer_id: str) -> EngagementOutcome | None: ...
 
-    def exclude(self, firm_id: str, job_id: str, excluded: list[tuple[str, ExclusionReason]]) -> None:
-        """Record excluded engagements with their reason, moving their counts from pending. A
-        redelivered page finds some already recorded: those are skipped, one at a time."""
+    def exclude(
+        self,
+        firm_id: str,
+        job_id: str,
+        excluded: list[tuple[str, ExclusionReason]],
+        event: ExclusionEvent,
+    ) -> None:
+        """Record excluded engagements with their reason, moving their counts from pending, each
+        write with `event(the exclusions it records)` (their audit event) in its transaction. A
+        redelivered page finds some already recorded: those are skipped, one at a time, and their
+        event is not written again."""
         ...
 
     def advance(

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from typing import Any, Protocol
 
 from ulid import ULID
@@ -20,10 +21,10 @@ from shared.clock import Now
 from shared.clock import now as business_now
 from shared.domain.accounts import AccountStatus, SharedAccount, identity_key, stable_account_id
 from shared.domain.aggregator import AggregatorAccount, AggregatorProvider, WebhookEvent
-from shared.domain.audit import SYSTEM, AuditEvent
+from shared.domain.audit import SYSTEM
 from shared.domain.connections import FROM_CONSENT, IMPORTABLE, Connection, ConnectionStatus, status_problem
 from shared.domain.email import EmailSender
-from shared.domain.errors import Conflict, NotFound, StaleConnection
+from shared.domain.errors import Conflict, NotFound, QueueSendFailed, StaleConnection
 from shared.domain.identity import CustomerLink, Principal, StaffContext
 from shared.domain.jobs import ImportJob, ImportReason
 from shared.domain.limits import Action, charges, combined
@@ -42,6 +43,7 @@ from shared.ports.notifications import NotificationStore
 from shared.ports.once import OnceOnly
 from shared.ports.queue import JobSender
 from shared.ports.storage import TransactItem
+from shared.services.audit import event_by
 from shared.services.credentials import provider_credential
 from shared.services.customers import changeable_customer, offer_accounts, visible_customer
 from shared.services.staff_notifications import StaffNoticePorts
@@ -225,16 +227,18 @@ def refresh(ports: ConnectionsPorts, caller: Principal | StaffContext, connectio
             else connection
         )
         return Refreshed(saved, ImportState.NOT_QUEUED)
-    ports.imports.send([_job(updated, ImportReason.MANUAL).to_json()])
     marked = replace(updated, import_requested_at=now)
     if updated != connection:
         saved = save_connection(ports, marked, connection, actor=actor, action="connection.import_requested")
-        return Refreshed(saved, ImportState.QUEUED)
-    # the mark alone changes nothing the Data Refresh rows show: the store's save alone, with its event
-    event = marked.audit_event(actor, "connection.import_requested", now)
-    return Refreshed(
-        ports.connections.save(marked, connection, ports.audit.put_op(event)), ImportState.QUEUED
-    )
+    else:  # the mark alone changes nothing the Data Refresh rows show: the store's save, with its event
+        event = marked.audit_event(actor, "connection.import_requested", now)
+        saved = ports.connections.save(marked, connection, ports.audit.put_op(event))
+
+    def undone(unsent: list[Connection]) -> TransactItem:
+        return ports.audit.put_op(unsent[0].audit_event(actor, "connection.import_not_queued", ports.clock()))
+
+    _queue_marked(ports, [(saved, connection)], undone)
+    return Refreshed(saved, ImportState.QUEUED)
 
 
 def spend_calls(ports: ConnectionsPorts, connections: list[Connection], actor_id: str) -> None:
@@ -267,6 +271,9 @@ def my_connections(
     return found
 
 
+MARKS_PER_WRITE = 50  # connections marked in one transaction with their event (at most 100 items)
+
+
 @dataclass(frozen=True)
 class ImportsQueued:
     queued: int
@@ -288,13 +295,19 @@ def import_now(ports: ConnectionsPorts, staff: StaffContext, customer_id: str) -
         min(importable, key=lambda c: c.rate_limited_until or now).check_not_held(now)
     due = [c for c in ready if not c.import_pending(now)]
     spend_calls(ports, due, staff.principal.user_id)
-    ports.imports.send([_job(c, ImportReason.MANUAL).to_json() for c in due])
-    for connection in due:  # the mark alone: nothing the Data Refresh rows show changes
-        try:
-            ports.connections.save(replace(connection, import_requested_at=now), connection)
-        except StaleConnection:
-            logger.info("Import mark not saved", extra={"connection_id": connection.connection_id})
-    _audit_customer(ports, staff, customer_id, "import.requested", {"jobs": len(due)})
+
+    def event(action: str, connections: list[Connection]) -> TransactItem:
+        details = {"jobs": len(connections), "connection_ids": " ".join(c.connection_id for c in connections)}
+        return ports.audit.put_op(
+            event_by(staff, ports.clock(), action, ("customer", customer_id), details, customer_id)
+        )
+
+    for start in range(0, len(due), MARKS_PER_WRITE):
+        # Each batch: the marks (nothing the Data Refresh rows show) and their event, then the jobs.
+        batch = due[start : start + MARKS_PER_WRITE]
+        marks = [(replace(c, import_requested_at=now), c) for c in batch]
+        saved = ports.connections.save_all(marks, event("import.requested", [new for new, _ in marks]))
+        _queue_marked(ports, list(zip(saved, batch, strict=True)), partial(event, "import.not_queued"))
     return ImportsQueued(queued=len(due), already_queued=len(ready) - len(due))
 
 
@@ -444,6 +457,32 @@ def save_connection(
     return saved
 
 
+def _queue_marked(
+    ports: ConnectionsPorts,
+    marked: list[tuple[Connection, Connection]],
+    undone: Callable[[list[Connection]], TransactItem],
+) -> None:
+    """Send the manual imports of connections whose mark and its audit event are stored (each as
+    saved, and as it was before). The jobs SQS does not take get their marks undone, with the event
+    `undone(those connections)`, in one transaction, then QueueSendFailed (a 503): nothing shows an
+    import queued that is not. An undo that fails leaves the mark, which ends by itself
+    (`IMPORT_PENDING_FOR`): the connection then answers `already_queued` until it does."""
+    try:
+        ports.imports.send([_job(saved, ImportReason.MANUAL).to_json() for saved, _ in marked])
+    except QueueSendFailed as failure:
+        unsent = [marked[n] for n in failure.unsent]
+        undo = [
+            (replace(saved, import_requested_at=before.import_requested_at), saved)
+            for saved, before in unsent
+        ]
+        try:
+            ports.connections.save_all(undo, undone([restored for restored, _ in undo]))
+        except StaleConnection:
+            logger.warning("Import marks left to expire", extra={"connections": len(undo)})
+        logger.warning("Imports not queued", extra={"unsent": len(unsent), "of": len(marked)})
+        raise
+
+
 def _job(connection: Connection, reason: ImportReason) -> ImportJob:
     return ImportJob(connection.firm_id, connection.customer_id, connection.connection_id, reason)
 
@@ -460,22 +499,5 @@ def _notify_customer(ports: ConnectionsPorts, connection: Connection, kind: str,
             created_at=now,
             firm_id=connection.firm_id,
             customer_id=connection.customer_id,
-        )
-    )
-
-
-def _audit_customer(
-    ports: ConnectionsPorts, staff: StaffContext, customer_id: str, action: str, details: dict
-) -> None:
-    ports.audit.record(
-        AuditEvent(
-            firm_id=staff.firm_id,
-            actor_id=staff.principal.user_id,
-            action=action,
-            target_type="customer",
-            target_id=customer_id,
-            details=details,
-            occurred_at=ports.clock(),
-            customer_id=customer_id,
         )
     )

@@ -2,9 +2,10 @@
 
 The trigger only records the job and queues its selection; the fan-out worker reads the
 engagements a page at a time, claims each one's day (the daily cap), excludes the rest with
-their reason, and sends one import job per refreshable connection to the import worker,
-which reports back to `engagement_rows`. Nothing in this module knows about Lambda, HTTP or
-the environment.
+their reason (each claim, each write of exclusions in one transaction with its audit event:
+`refresh.claimed`, `refresh.excluded`), then sends one import job per refreshable connection to
+the import worker, which reports back to `engagement_rows`. Nothing in this module knows about
+Lambda, HTTP or the environment.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from ulid import ULID
 
 from shared.auth import FirmAction, authorize
-from shared.domain.audit import AuditEvent
+from shared.domain.audit import SYSTEM, AuditEvent
 from shared.domain.errors import Conflict, NotFound, QueueSendFailed, StaleEngagement, UpstreamUnavailable
 from shared.domain.identity import Principal, StaffContext
 from shared.domain.jobs import ImportJob, ImportReason
@@ -43,7 +44,7 @@ from shared.ports.firm_bound import bind_ports
 from shared.ports.identity import IdentityStore
 from shared.ports.limits import Limiter
 from shared.ports.queue import JobSender
-from shared.ports.refresh import Claim, EngagementPage, EulaTexts, RowChange
+from shared.ports.refresh import Claim, EngagementPage, EulaTexts, ExclusionEvent, RowChange
 from shared.ports.storage import TransactItem
 from shared.services.engagement_rows import ROW_RETRIES, EngagementIndexPorts, back_off, sync_engagement
 from shared.services.staff_notifications import StaffNoticePorts, refresh_progressed
@@ -180,7 +181,7 @@ def trigger_refresh(
         else selection
     )
     ports.index.jobs.create_job(
-        job, _event(ports, actor, job, "refresh.triggered", {"job_id": job_id, **details})
+        job, _event(ports, actor, (job.firm_id, job_id), "refresh.triggered", {"job_id": job_id, **details})
     )
     try:
         ports.fanout.send([message.to_json() for message in messages])
@@ -196,11 +197,15 @@ def _not_queued(ports: RefreshPorts, job: RefreshJob, unsent: list[FanoutMessage
     goes ahead and the engagements of the others are excluded as `not_queued`."""
     logger.warning("Refresh pages not queued", extra={"job_id": job.job_id, "unsent": len(unsent)})
     if len(unsent) == sent_of:
-        withdrawn = _event(ports, job.requested_by, job, "refresh.not_started", {"job_id": job.job_id})
+        withdrawn = _event(
+            ports, job.requested_by, (job.firm_id, job.job_id), "refresh.not_started", {"job_id": job.job_id}
+        )
         ports.index.jobs.delete_job(job.firm_id, job.job_id, withdrawn)
         raise UpstreamUnavailable("The refresh could not be queued and was not started; try again.")
     not_queued = [(i, ExclusionReason.NOT_QUEUED) for message in unsent for i in message.engagement_ids]
-    ports.index.jobs.exclude(job.firm_id, job.job_id, not_queued)
+    ports.index.jobs.exclude(
+        job.firm_id, job.job_id, not_queued, _exclusions(ports, job.requested_by, (job.firm_id, job.job_id))
+    )
     # The pages that were sent may all have finished already: this may be the job's last change.
     refresh_progressed(ports.notices, ports.index.jobs, job.firm_id, job.job_id)
 
@@ -236,8 +241,13 @@ def fan_out(ports: RefreshPorts, message: FanoutMessage) -> None:
     else:
         ids = list(message.engagement_ids)
         found = rows.visible_engagements(message.firm_id, message.staff_scope, ids)
-    to_import, excluded = _claim_page(ports, job, clock, ids, found)
-    jobs.exclude(message.firm_id, message.job_id, excluded)
+    to_import, excluded = _claim_page(ports, job, clock, ids, found, message.actor_id)
+    jobs.exclude(
+        message.firm_id,
+        message.job_id,
+        excluded,
+        _exclusions(ports, message.actor_id, (job.firm_id, job.job_id)),
+    )
     ports.imports.send(
         [
             ImportJob(job.firm_id, engagement_id, connection_id, ImportReason.REFRESH, job.job_id).to_json()
@@ -245,18 +255,6 @@ def fan_out(ports: RefreshPorts, message: FanoutMessage) -> None:
             for connection_id in connection_ids
         ]
     )
-    if to_import or excluded:
-        _audit(
-            ports,
-            message.actor_id,
-            job,
-            "refresh.fanned_out",
-            {
-                "job_id": job.job_id,
-                "queued": " ".join(engagement_id for engagement_id, _ in to_import),
-                "excluded": " ".join(f"{e}:{r.value}" for e, r in excluded),
-            },
-        )
     metrics.add_metric(name="RefreshEngagementsQueued", unit="Count", value=len(to_import))
     metrics.add_metric(name="RefreshEngagementsExcluded", unit="Count", value=len(excluded))
     if not to_import:  # imports queued here finish later: the import worker tells their end
@@ -268,14 +266,25 @@ def fan_out_given_up(ports: RefreshPorts, message: FanoutMessage) -> None:
     are excluded as `not_queued` rather than left pending (claimed ones keep their outcome). Which
     engagements an "all matching" page held is not known once it is given up: they stay pending."""
     excluded = [(engagement_id, ExclusionReason.NOT_QUEUED) for engagement_id in message.engagement_ids]
-    ports.index.jobs.exclude(message.firm_id, message.job_id, excluded)
+    ports.index.jobs.exclude(
+        message.firm_id,
+        message.job_id,
+        excluded,
+        _exclusions(ports, SYSTEM, (message.firm_id, message.job_id)),
+    )
     refresh_progressed(ports.notices, ports.index.jobs, message.firm_id, message.job_id)
 
 
 def _claim_page(
-    ports: RefreshPorts, job: RefreshJob, clock: DashboardClock, ids: list[str], found: dict[str, Engagement]
+    ports: RefreshPorts,
+    job: RefreshJob,
+    clock: DashboardClock,
+    ids: list[str],
+    found: dict[str, Engagement],
+    actor: str,
 ) -> tuple[list[tuple[str, list[str]]], list[tuple[str, ExclusionReason]]]:
-    """(engagement id, its connections to import) claimed by this job, and the excluded ones."""
+    """(engagement id, its connections to import) claimed by this job, each claim with its
+    `refresh.claimed` event by `actor`, and the excluded ones."""
     jobs = ports.index.jobs
     to_import: list[tuple[str, list[str]]] = []
     excluded: list[tuple[str, ExclusionReason]] = []
@@ -290,7 +299,7 @@ def _claim_page(
             excluded.append((engagement_id, reason or ExclusionReason.NOT_FOUND))
             continue
         connection_ids = [c.connection_id for c in engagement.refreshable_connectors(clock.now)]
-        if _claim(ports, job, clock, engagement, connection_ids) is Claim.CLAIMED:
+        if _claim(ports, job, clock, engagement, connection_ids, actor) is Claim.CLAIMED:
             to_import.append((engagement_id, connection_ids))
         elif jobs.cap_holder(job.firm_id, engagement_id, clock.today) == job.job_id:
             # This job claimed it before a redelivery: send its imports again if still queued
@@ -309,7 +318,11 @@ def _claim(
     clock: DashboardClock,
     engagement: Engagement,
     connection_ids: list[str],
+    actor: str,
 ) -> Claim:
+    """The engagement's day taken by the job, with its `refresh.claimed` event in the same
+    transaction: a redelivery that finds the day taken writes neither again."""
+    details = {"job_id": job.job_id, "connections": len(connection_ids)}
     current: Engagement | None = engagement
     for attempt in range(ROW_RETRIES):
         back_off(attempt)
@@ -321,7 +334,10 @@ def _claim(
         queued = current.refreshed(job.job_id, clock.today, RefreshState.QUEUED)
         rows = RowChange(queued, current, queued.stored_bucket(clock.now, clock.current_eula))
         try:
-            return ports.index.jobs.claim(job.job_id, clock.today, connection_ids, rows)
+            claimed = _event(
+                ports, actor, (job.firm_id, job.job_id), "refresh.claimed", details, current.customer_id
+            )
+            return ports.index.jobs.claim(job.job_id, clock.today, connection_ids, rows, claimed)
         except StaleEngagement:
             current = ports.index.rows.get_engagement(job.firm_id, engagement.customer_id)
     raise StaleEngagement()
@@ -361,20 +377,28 @@ def _dashboard_clock(ports: RefreshPorts, firm_id: str) -> DashboardClock:
     return DashboardClock(now=now, today=today, current_eula=ports.index.current_eula_version)
 
 
-def _job_event(
-    ports: RefreshPorts, actor: str, job: RefreshJob, action: str, details: dict[str, Any]
-) -> AuditEvent:
-    """R-ROLE-3: who triggered which refresh, and which engagements it queued or excluded (ids only)."""
-    return AuditEvent(job.firm_id, actor, action, "refresh_job", job.job_id, details, ports.index.clock())
-
-
 def _event(
-    ports: RefreshPorts, actor: str, job: RefreshJob, action: str, details: dict[str, Any]
+    ports: RefreshPorts,
+    actor: str,
+    job: tuple[str, str],
+    action: str,
+    details: dict[str, Any],
+    customer_id: str | None = None,
 ) -> TransactItem:
-    """The job's event, written in the job's own transaction."""
-    return ports.audit.put_op(_job_event(ports, actor, job, action, details))
+    """R-ROLE-3: who triggered, withdrew, claimed or excluded what of the job (its firm id and job
+    id), ids only: the event of a write of the job, written in that write's transaction."""
+    firm_id, job_id = job
+    event = AuditEvent(
+        firm_id, actor, action, "refresh_job", job_id, details, ports.index.clock(), customer_id
+    )
+    return ports.audit.put_op(event)
 
 
-def _audit(ports: RefreshPorts, actor: str, job: RefreshJob, action: str, details: dict[str, Any]) -> None:
-    """The job's event alone (a fan-out page's summary, after its claims)."""
-    ports.audit.record(_job_event(ports, actor, job, action, details))
+def _exclusions(ports: RefreshPorts, actor: str, job: tuple[str, str]) -> ExclusionEvent:
+    """The event of one write of the job's exclusions (ids and reasons), for that write."""
+
+    def excluded(written: list[tuple[str, ExclusionReason]]) -> TransactItem:
+        listed = " ".join(f"{engagement_id}:{reason.value}" for engagement_id, reason in written)
+        return _event(ports, actor, job, "refresh.excluded", {"job_id": job[1], "excluded": listed})
+
+    return excluded

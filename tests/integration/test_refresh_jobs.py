@@ -90,8 +90,8 @@ def test_trigger_one_then_several_then_all_matching(refresh_system):
     audit = call(invitations_api, "GET", "/audit", ADMIN)[1]
     actions = [e for e in audit["items"] if e["action"].startswith("refresh.")]
     assert {e["actor_id"] for e in actions} == {ADMIN.sub}
-    fanned = [e for e in actions if e["action"] == "refresh.fanned_out" and e["target_id"] == several]
-    assert set(fanned[0]["details"]["queued"].split()) == {b, c}
+    claimed = [e for e in actions if e["action"] == "refresh.claimed" and e["target_id"] == several]
+    assert {e["customer_id"] for e in claimed} == {b, c}  # each claim with its own event
 
 
 @pytest.mark.calendar
@@ -246,13 +246,11 @@ def test_a_redelivered_page_changes_nothing(refresh_system):
     )
 
 
-def test_fan_out_makes_the_minimum_aws_calls(refresh_system, monkeypatch):
-    """ceil(N/10) SendMessageBatch and N conditional writes for N engagements, plus a few calls
-    per page. Small N and pages: moto copies the whole table in every transaction (quadratic)."""
-    n, page_size = 45, 20
-    monkeypatch.setattr(refresh_service, "FANOUT_PAGE", page_size)
+def bulk_engagements(n: int, *, inactive: int = 0) -> list[str]:
+    """`n` engagements' rows alone (a small table), the last `inactive` without the EULA."""
     index = bootstrap.engagement_index()
-    for number in range(n):  # the rows alone: a small table
+    ids = []
+    for number in range(n):
         engagement = Engagement(
             firm_id=DEMO_FIRM.firm_id,
             customer_id=f"01JBULK{number:020d}",
@@ -263,9 +261,19 @@ def test_fan_out_makes_the_minimum_aws_calls(refresh_system, monkeypatch):
             connectors=(
                 Connector(f"conn-{number}", "gocardless", "DEMOBANK_DMBKGB2L", "Demo Bank", True, None),
             ),
-            eula_version=CURRENT_EULA,
+            eula_version=CURRENT_EULA if number < n - inactive else None,
         )
         index.rows.save_engagement(engagement, None, "active")
+        ids.append(engagement.customer_id)
+    return ids
+
+
+def test_fan_out_makes_the_minimum_aws_calls(refresh_system, monkeypatch):
+    """ceil(N/10) SendMessageBatch and N conditional writes for N engagements, plus a few calls
+    per page. Small N and pages: moto copies the whole table in every transaction (quadratic)."""
+    n, page_size = 45, 20
+    monkeypatch.setattr(refresh_service, "FANOUT_PAGE", page_size)
+    bulk_engagements(n)
     job_id = trigger(ADMIN, {"all_matching": {"status": "active"}})
     with counting_aws_calls("dynamodb", "sqs") as calls:
         pump("refresh", fanout_worker)
@@ -281,16 +289,16 @@ def test_fan_out_makes_the_minimum_aws_calls(refresh_system, monkeypatch):
     pages = math.ceil(n / page_size)
     # Import jobs: ceil(N/10) batches; plus one continuation message per page but the last.
     assert calls["SendMessageBatch"] == math.ceil(n / 10) + pages - 1
-    assert calls["TransactWriteItems"] == n
+    assert calls["TransactWriteItems"] == n  # each claim with its audit event: nothing written apart
     # Per page besides: read the job and the firm (its time zone), one Query for the page, one
-    # counter update for the expansion, one audit event (and the Query of its chain's tip). Nothing else.
+    # counter update for the expansion; per claim, the Query of its event's chain tip. Nothing else.
     assert (calls["GetItem"], calls["Query"], calls["UpdateItem"], calls["PutItem"]) == (
         2 * pages,
-        2 * pages,
+        pages + n,
         pages,
-        pages,
+        0,
     )
-    assert sum(calls.values()) == n + math.ceil(n / 10) + pages - 1 + 6 * pages
+    assert sum(calls.values()) == 2 * n + math.ceil(n / 10) + pages - 1 + 4 * pages
     # The claim is the daily cap: today's engagement-day item names this job.
     engagement_id = progress["outcomes"][0]["engagement_id"]
     today = refresh_system.now.date().isoformat()

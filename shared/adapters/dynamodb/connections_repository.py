@@ -9,7 +9,7 @@ sealing (a clear `credential` attribute) is read as it is and sealed by its next
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -102,6 +102,33 @@ class ConnectionsRepository:
 
     def save(self, connection: Connection, previous: Connection | None, *extra: TransactItem) -> Connection:
         """Write with an optimistic lock; new connections also get their id pointer."""
+        [saved] = self.save_all([(connection, previous)], *extra)
+        return saved
+
+    def save_all(
+        self, changes: Sequence[tuple[Connection, Connection | None]], *extra: TransactItem
+    ) -> list[Connection]:
+        """Each connection over the version read (an optimistic lock each), with `extra`, in one
+        TransactWriteItems: all or nothing (StaleConnection)."""
+        saved: list[Connection] = []
+        items: list[TransactItem] = []
+        for connection, previous in changes:
+            one, writes = self._writes(connection, previous)
+            saved.append(one)
+            items += writes
+        items.extend(extra)
+        try:
+            write_chained(items)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                raise StaleConnection() from None
+            raise
+        return saved
+
+    def _writes(
+        self, connection: Connection, previous: Connection | None
+    ) -> tuple[Connection, list[TransactItem]]:
+        """The connection as it will be stored, and its writes (the item; pointers when new)."""
         saved = replace(self._sealed(connection), version=(previous.version + 1) if previous else 1)
         put: dict[str, Any] = {"TableName": self.table_name, "Item": to_item(_values(saved))}
         if previous:
@@ -116,14 +143,7 @@ class ConnectionsRepository:
             )
         if saved.item_id and (previous is None or previous.item_id != saved.item_id):
             items.append(self._pointer_put(keys.plaid_item_pk(saved.item_id), keys.PLAID_ITEM, saved))
-        items.extend(extra)
-        try:
-            write_chained(items)
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "TransactionCanceledException":
-                raise StaleConnection() from None
-            raise
-        return saved
+        return saved, items
 
     def _sealed(self, connection: Connection) -> Connection:
         """The connection with its credential sealed: a clear one is never stored."""

@@ -26,10 +26,12 @@ from shared.domain.refresh import (
     RefreshJob,
     RefreshState,
 )
-from shared.ports.refresh import Claim, RowChange
+from shared.ports.refresh import Claim, ExclusionEvent, RowChange
 from shared.ports.storage import TransactItem
 
-EXCLUSIONS_PER_TRANSACTION = 90  # + the job's counters: under DynamoDB's 100 items per transaction
+EXCLUSIONS_PER_TRANSACTION = (
+    90  # + the job's counters and the audit event: under DynamoDB's 100 items per transaction
+)
 EXPANSION_DONE = "(done)"  # never a cursor (not base64): the job's last page was expanded
 CAP_KEPT = timedelta(days=3)  # the cap item outlives its day in every time zone, then TTL removes it
 
@@ -187,9 +189,12 @@ class RefreshJobsRepository:
         evaluated = response.get("LastEvaluatedKey")
         return found, (encode_cursor(found[-1].engagement_id) if evaluated and found else None)
 
-    def claim(self, job_id: str, day: date, connection_ids: list[str], rows: RowChange) -> Claim:
+    def claim(
+        self, job_id: str, day: date, connection_ids: list[str], rows: RowChange, *extra: TransactItem
+    ) -> Claim:
         """R-REF-4: take the engagement's day (put if absent), queue its outcome, move one count
-        from pending to queued and show it queued on the dashboard, all or nothing."""
+        from pending to queued and show it queued on the dashboard, with `extra` (its audit event),
+        all or nothing."""
         firm_id, customer_id = rows.new.firm_id, rows.new.customer_id
         cap_expires = datetime.combine(day, datetime.min.time(), UTC) + CAP_KEPT
         items: list[TransactItem] = [
@@ -232,6 +237,7 @@ class RefreshJobsRepository:
             },
             self._move_count(firm_id, job_id, RefreshState.PENDING, RefreshState.QUEUED),
             *row_change_writes(self.table_name, rows),
+            *extra,
         ]
         try:
             write_chained(items)
@@ -253,19 +259,26 @@ class RefreshJobsRepository:
         item = self._get(keys.refresh_job_pk(firm_id, job_id), keys.refresh_outcome_sk(customer_id))
         return _outcome(item) if item else None
 
-    def exclude(self, firm_id: str, job_id: str, excluded: list[tuple[str, ExclusionReason]]) -> None:
-        """Record excluded engagements with their reason, moving their counts from pending.
-        A redelivered page finds some already recorded: those are skipped, one at a time."""
+    def exclude(
+        self,
+        firm_id: str,
+        job_id: str,
+        excluded: list[tuple[str, ExclusionReason]],
+        event: ExclusionEvent,
+    ) -> None:
+        """Up to 90 outcome puts (each if absent), the counters and `event(those exclusions)` a
+        TransactWriteItems; a chunk refused because some are already there is written again one
+        exclusion (and its event) at a time, the recorded ones refused with their events."""
         for start in range(0, len(excluded), EXCLUSIONS_PER_TRANSACTION):
             chunk = excluded[start : start + EXCLUSIONS_PER_TRANSACTION]
             try:
-                write_chained(self._exclusion_items(firm_id, job_id, chunk))
+                write_chained([*self._exclusion_items(firm_id, job_id, chunk), event(chunk)])
             except ClientError as error:
                 if error.response["Error"]["Code"] != "TransactionCanceledException":
                     raise
                 for one in chunk:
                     try:
-                        write_chained(self._exclusion_items(firm_id, job_id, [one]))
+                        write_chained([*self._exclusion_items(firm_id, job_id, [one]), event([one])])
                     except ClientError as again:
                         if again.response["Error"]["Code"] != "TransactionCanceledException":
                             raise
