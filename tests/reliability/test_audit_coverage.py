@@ -67,6 +67,29 @@ WRITTEN_APART = {
     "NOTICE_EVENT#": "a staff member's once-only marker of a notice about a change, written with the "
     "notice after the change and its event: a message, not a change",
 }
+# A relationship's end (issue 17) is one small transaction carrying `relationship.ended`; the customer's
+# derived rows it leaves (search entries #56, the Data Refresh search, the advisers' rows and their
+# counters) are then removed in idempotent batches, too many for one transaction: consequences of that
+# audited change, allowed apart only AFTER it in the same request, and only for these rows.
+END_EVENT = "relationship.ended"
+END_CLEANUP = {
+    "#CUSTOMER_FIND": "pk suffix: the name/email search index",
+    "#REFRESH_FIND": "pk suffix: the Data Refresh dashboard's search index",
+    "STAFF#": "sk prefix under a customer: an adviser's row of the customer",
+    "COUNTS#STAFF#": "sk prefix: an adviser's counters",
+    "REFRESH_PACKAGES#": "sk prefix: the Data Refresh dashboard's package counts",
+    "USER#…/CUSTOMER#": "the person's link to the customer record, removed last",
+}
+
+
+def _end_cleanup(pk: str, sk: str) -> bool:
+    if pk.startswith("USER#") and sk.startswith("CUSTOMER#"):
+        return True
+    return pk.endswith(("#CUSTOMER_FIND", "#REFRESH_FIND")) or (
+        sk.startswith(("STAFF#", "COUNTS#STAFF#", "REFRESH_PACKAGES#")) and pk.startswith("FIRM#")
+    )
+
+
 # Response fields that make a GET a read of bank data or of a client file's contents.
 READ_FIELDS = {"amount", "balance", "patrimony", "donations", "documents", "download_url"}
 
@@ -134,11 +157,19 @@ def writes_apart_from_an_event() -> Iterator[list[str]]:
     from shared.adapters.aws_clients import aws_client
 
     apart: list[str] = []
+    ended = False  # this request wrote a relationship's end (END_CLEANUP may follow it)
 
     def note(params: dict[str, Any], model: Any, **_: Any) -> None:
+        nonlocal ended
         items, audited = _written(model.name, params)
-        if not audited:
-            apart.extend(f"{model.name} {pk} {sk}" for table, pk, sk in items if _firm_record(table, pk, sk))
+        if audited:
+            ended = ended or END_EVENT in json.dumps(params.get("TransactItems", []))
+            return
+        apart.extend(
+            f"{model.name} {pk} {sk}"
+            for table, pk, sk in items
+            if _firm_record(table, pk, sk) and not (ended and _end_cleanup(pk, sk))
+        )
 
     events = aws_client("dynamodb").meta.events
     for operation in WRITES:
