@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsii
 from aws_cdk import App, CfnOutput, IResolveContext, IStringProducer, Lazy, Stack, Tags, Validations
@@ -26,6 +27,7 @@ from infra.constructs.users import add_hosted_pages
 from infra.constructs.web import APP_PATH, CustomDomain, Web, console_config
 from infra.naming import pascal_case
 from infra.spec import COMMON_ENV, QUEUES, SIGN_IN_CHECK
+from shared.adapters.aggregator.plaid import base_url_for as plaid_base_url_for
 
 METRICS_NAMESPACE = "ClientDataSharing"
 API_BASE_URL = "API_BASE_URL"  # the one COMMON_ENV value set after the API is built
@@ -73,6 +75,7 @@ class ClientDataSharingStack(Stack):
             # environment holds the console's URL, which is the distribution's).
             sign_in_origin=f"https://{domain_prefix}.auth.{self.region}.amazoncognito.com",
             identity_origin=f"https://cognito-idp.{self.region}.{self.url_suffix}",
+            plaid_api_origin=_origin(plaid_base_url_for(config.plaid_base_url)),
             domain=(
                 CustomDomain(config.web_domain, config.web_certificate_arn)
                 if config.web_domain and config.web_certificate_arn
@@ -152,6 +155,12 @@ class _Later:
         if self.value is None:
             raise ValueError(f"{self.what} was never set")
         return self.value
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of a URL: what a Content-Security-Policy names."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _common_environment(config: StageConfig, email: Email, app_base_url: str) -> dict[str, str]:

@@ -44,11 +44,12 @@ from typing import Protocol
 from urllib.parse import parse_qsl, urlencode
 
 from infra.spec_user_pool import OAUTH_CALLBACK_PATH, OAUTH_SCOPES, OAUTH_SIGNED_OUT_PATH
-from local.environment import app_base_url
+from local.environment import PLAID_SANDBOX_MOUNT, app_base_url
 from local.hosted_ui_pages import Language, code_page, language, message_page, sign_in_page
 from local.hosted_ui_state import Authorization, Grant, Outstanding, Pending
 from local.http_types import HttpRequest, HttpResponse, json_response
 from local.identity_api import PREFIX as IDENTITY_API_PREFIX
+from local.sandbox.plaid import LINK_SCRIPT_PATH as PLAID_LINK_SCRIPT_PATH
 from local.user_pool import AppClient, PoolTokens, SignInRefused, TotpChallenge, UnansweredChallenge
 from shared.clock import Now
 from shared.clock import now as business_now
@@ -158,6 +159,8 @@ class HostedUi:
             "postLogoutRedirectUri": app + OAUTH_SIGNED_OUT_PATH,
             "jwksUri": str(endpoints["jwks_uri"]),
             "identityEndpoint": api_base_url + IDENTITY_API_PREFIX + "/",
+            # The Plaid sandbox's stand-in for Link's script, on this origin (the CSP stays 'self').
+            "plaidLinkScript": api_base_url + PLAID_SANDBOX_MOUNT + PLAID_LINK_SCRIPT_PATH,
         }
 
     # The pages.

@@ -23,7 +23,7 @@ from infra.constructs.storage import private_bucket
 from infra.constructs.users import Users
 from infra.nag import acknowledge, wildcard_finding
 from infra.spec_user_pool import OAUTH_CALLBACK_PATH, OAUTH_SIGNED_OUT_PATH
-from infra.web_console import CONFIG_KEYS, content_security_policy
+from infra.web_console import CONFIG_KEYS, PLAID_LINK_ORIGIN, PLAID_LINK_SCRIPT, content_security_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_PATH = "/app"  # where the SPA lives (Vite `base: '/app/'`); APP_BASE_URL is <origin>/app
@@ -67,6 +67,7 @@ class Web(Construct):
         http_api: apigwv2.IHttpApi,
         sign_in_origin: str,
         identity_origin: str,
+        plaid_api_origin: str,
         domain: CustomDomain | None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -97,8 +98,12 @@ class Web(Construct):
         app_headers = self._headers_policy(
             "AppHeaders",
             cloudfront.ResponseHeadersContentSecurityPolicy(
+                # Plaid Link: its script from Plaid's CDN, its frame, and the stage's Plaid environment.
                 content_security_policy=content_security_policy(
-                    connect_to=(sign_in_origin, identity_origin), forms_to=(sign_in_origin,)
+                    connect_to=(sign_in_origin, identity_origin, plaid_api_origin),
+                    forms_to=(sign_in_origin,),
+                    scripts_from=(PLAID_LINK_SCRIPT,),
+                    frames_from=(PLAID_LINK_ORIGIN,),
                 ),
                 override=True,
             ),
@@ -341,4 +346,5 @@ def console_config(
         "postLogoutRedirectUri": web.app_base_url + OAUTH_SIGNED_OUT_PATH,
         "jwksUri": f"{authority}/.well-known/jwks.json",
         "identityEndpoint": f"https://cognito-idp.{region}.amazonaws.com/",
+        "plaidLinkScript": PLAID_LINK_SCRIPT,
     }

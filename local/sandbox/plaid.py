@@ -9,6 +9,7 @@ steer tests and demos:
     POST /sandbox/public_token/create        POST /sandbox/item/fire_webhook | /sandbox/item/reset_login
     GET  /link/{link_token}[/connect?institution_id=..|/cancel]   (Link, without Plaid's JS)
     GET  /link-complete                       (where Link lands when the token has no redirect_uri)
+    GET  /link/v2/stable/link-initialize.js   (a stand-in for Plaid's Link script: plaid_link.js)
     POST /_control/failures | /_control/reset     GET /_control/state
 
 Paths are relative to the mount point (the local server mounts this at /sandbox/plaid). Every
@@ -39,6 +40,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -73,6 +76,9 @@ WebhookSender = Callable[[str, dict[str, str], bytes], None]
 SANDBOX_CLIENT_ID = "sandbox-plaid-client"
 SANDBOX_SECRET = "sandbox-plaid-secret"  # noqa: S105
 DEFAULT_MOUNT = "/sandbox/plaid"
+# Plaid's CDN path of Link's web script, where the sandbox serves its stand-in (same JS interface).
+LINK_SCRIPT_PATH = "/link/v2/stable/link-initialize.js"
+_LINK_SCRIPT_FILE = Path(__file__).with_name("plaid_link.js")
 ENVIRONMENT = "sandbox"
 
 LINK_TOKEN_LIFETIME = timedelta(hours=4)
@@ -639,6 +645,7 @@ class PlaidSandbox:
 
     def _page_routes(self) -> list[tuple[str, re.Pattern[str], PageHandler]]:
         table: list[tuple[str, str, PageHandler]] = [
+            ("GET", re.escape(LINK_SCRIPT_PATH), _link_script),
             ("GET", r"/link/([^/]+)", self._link_page),
             ("GET", r"/link/([^/]+)/connect", self._link_connect),
             ("GET", r"/link/([^/]+)/cancel", self._link_cancel),
@@ -1221,6 +1228,20 @@ class PlaidSandbox:
             else None,
             "removed": item.removed,
         }
+
+
+# --------------------------------------------------------------------------- Link's script
+
+
+@cache
+def _link_script_body() -> bytes:
+    return _LINK_SCRIPT_FILE.read_bytes()
+
+
+def _link_script(_request: _Request) -> Response:
+    """The stand-in for Plaid's link-initialize.js: `Plaid.create({token, onSuccess, onExit}).open()`."""
+    headers = {"Content-Type": "text/javascript; charset=utf-8", "X-Content-Type-Options": "nosniff"}
+    return 200, headers, _link_script_body()
 
 
 # --------------------------------------------------------------------------- sync helpers

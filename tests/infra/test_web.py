@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from infra.constructs.web import IMMUTABLE
-from infra.web_console import CONFIG_KEYS
+from infra.web_console import CONFIG_KEYS, PLAID_LINK_SCRIPT
 from tests.infra.conftest import Synthesized, cdk_json_context, stage_config, start_jsii_quietly
 from tests.infra.template_queries import Resources, environment, of_type, referenced_ids
 
@@ -192,7 +192,7 @@ def test_the_csp_allows_no_inline_script_nor_framing(resources: Resources) -> No
     # The same origin as the domain resource's, spelled from its prefix (no dependency on it).
     prefix = _text(resources[domain_id]["Properties"]["Domain"])
     hosted_pages = f"https://{prefix}.auth.{{AWS::Region}}.amazoncognito.com"
-    assert csp["script-src"] == ["'self'"]
+    assert csp["script-src"] == ["'self'", PLAID_LINK_SCRIPT]
     assert not any("unsafe" in value for values in csp.values() for value in values)
     assert csp["frame-ancestors"] == ["'none'"]
     assert csp["object-src"] == ["'none'"] and csp["base-uri"] == ["'self'"]
@@ -203,7 +203,22 @@ def test_the_csp_allows_no_inline_script_nor_framing(resources: Resources) -> No
         "'self'",
         hosted_pages,
         "https://cognito-idp.{AWS::Region}.{AWS::URLSuffix}",
+        "https://sandbox.plaid.com",  # the stage's Plaid environment (plaid_base_url, default sandbox)
     ]
+
+
+def test_the_csp_names_plaids_origins_only_where_plaid_link_needs_them(resources: Resources) -> None:
+    """Plaid Link on the web: its script from Plaid's CDN (that one file), its frame from the CDN, its
+    calls to the stage's Plaid environment; nothing of Plaid anywhere else, and still no 'unsafe-inline'."""
+    csp = _csp(resources)
+    plaid = {name: [v for v in values if "plaid.com" in v] for name, values in csp.items()}
+    assert {name: values for name, values in plaid.items() if values} == {
+        "script-src": [PLAID_LINK_SCRIPT],
+        "frame-src": ["https://cdn.plaid.com"],
+        "connect-src": ["https://sandbox.plaid.com"],
+    }
+    assert csp["frame-src"] == ["'self'", "https://cdn.plaid.com"]
+    assert not any("unsafe-inline" in value for values in csp.values() for value in values)
 
 
 @pytest.mark.parametrize("path_pattern", ["*", "/app/assets/*", "/app/*", "/app"])
@@ -305,6 +320,7 @@ def test_config_json_has_every_key_with_the_stages_values(
         "postLogoutRedirectUri": f"{origin}/app/auth/signed-out",
         "jwksUri": f"https://{{{pool_id}.ProviderURL}}/.well-known/jwks.json",
         "identityEndpoint": "https://cognito-idp.{AWS::Region}.amazonaws.com/",
+        "plaidLinkScript": "https://cdn.plaid.com/link/v2/stable/link-initialize.js",
     }
     client = resources[client_id]["Properties"]
     assert [_text(url) for url in client["CallbackURLs"]] == [config["redirectUri"]]

@@ -475,6 +475,7 @@ def test_the_metadata_and_the_web_config_name_the_local_endpoints(ui, pool):
         "postLogoutRedirectUri": SIGNED_OUT,
         "jwksUri": metadata["jwks_uri"],
         "identityEndpoint": f"{BASE}/_local/cognito-idp/",
+        "plaidLinkScript": f"{BASE}/sandbox/plaid/link/v2/stable/link-initialize.js",
     }
     with pytest.raises(RuntimeError):
         web_config(System(BASE, None))

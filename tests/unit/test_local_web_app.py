@@ -75,6 +75,8 @@ def test_every_answer_carries_the_security_headers_and_only_reads_are_allowed(di
         policy = header(response, "content-security-policy")
         assert "script-src 'self'" in policy and "unsafe-inline" not in policy
         assert "frame-ancestors 'none'" in policy
+        # Plaid Link is the sandbox's stand-in on this origin: nothing of Plaid's, no frame-src of its own
+        assert "plaid" not in policy and "frame-src" not in policy
         assert header(response, "x-content-type-options") == "nosniff"
     assert get(app, f"{PREFIX}/", "POST").status == 405
     head = get(app, f"{PREFIX}/", "HEAD")

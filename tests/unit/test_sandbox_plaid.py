@@ -876,3 +876,18 @@ def test_concurrent_calls_keep_state_consistent(client: Client, webhooks: Record
     assert len(webhooks.delivered) == 16
     assert Counter(syncs).total() == 16 and min(syncs) > 0
     assert len(client.get("/_control/state").body["items"]) == 16
+
+
+def test_the_stand_in_for_links_script_is_served_where_plaids_cdn_has_it(client: Client) -> None:
+    """Plaid's path (/link/v2/stable/link-initialize.js) answers the stand-in, with Plaid's JS interface
+    (`Plaid.create({token, onSuccess, onExit})` with open/exit/destroy), never taken for a link token."""
+    script = client.get("/link/v2/stable/link-initialize.js")
+    assert script.status == 200
+    assert script.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert script.headers["X-Content-Type-Options"] == "nosniff"
+    text = script.raw.decode()
+    assert "window.Plaid = { create: create }" in text
+    assert all(f"{name}:" in text for name in ("open", "exit", "destroy"))
+    assert "config.onSuccess" in text and "config.onExit" in text
+    assert "/link-complete" in text  # where the sandbox's Link lands: public_token or status=exited
+    assert client.get("/link/v2/stable/other.js").status == 404

@@ -16,6 +16,8 @@ export interface AppConfig {
   postLogoutRedirectUri: string;
   jwksUri: string;
   identityEndpoint: string;
+  /** Plaid Link's web script: Plaid's CDN on AWS, the local Plaid sandbox's stand-in locally. */
+  plaidLinkScript: string;
 }
 
 const KEYS: (keyof AppConfig)[] = [
@@ -32,6 +34,7 @@ const KEYS: (keyof AppConfig)[] = [
   "postLogoutRedirectUri",
   "jwksUri",
   "identityEndpoint",
+  "plaidLinkScript",
 ];
 
 export async function loadConfig(): Promise<AppConfig> {

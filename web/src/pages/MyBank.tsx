@@ -1,21 +1,27 @@
 // Seed 000/003/004: the customer's own screens — their firms and accounts, each connection's
 // status with its fix (refresh, reauthorise, deauthorise, find new accounts), connecting a bank
-// (institution search with web address and notice, then consent), notifications and the EULA.
+// (the provider, institution search with web address and notice, consent, then the bank's pages or
+// Plaid Link), notifications and the EULA.
 import { useState, type FormEvent } from "react";
-import { Link } from "react-router";
+import { Link, useNavigate } from "react-router";
 import { expect, type Api, type Schemas } from "../api/client";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Loading, MoreButton } from "../components/Layout";
+import { useConfig } from "../config";
 import { useFormat } from "../format";
 import { useT } from "../i18n";
 import type { MessageKey } from "../i18n/en";
 import { useMe } from "../me";
+import { runPlaidLink } from "../plaidLink";
 import { useSession } from "../session";
 import { useLoad } from "../useLoad";
 import { usePaged } from "../usePaged";
 
 type Connection = Schemas["ConnectionViewOut"];
 type Provider = "gocardless" | "plaid";
+const PROVIDERS: Provider[] = ["gocardless", "plaid"];
+/** A Plaid consent started (its connection and Link token): Link can be opened again with it. */
+type PlaidStarted = { connectionId: string; linkToken: string };
 
 function CustomerOnly({ children }: { children: React.ReactNode }) {
   const t = useT();
@@ -211,8 +217,10 @@ function ConnectBank() {
   const t = useT();
   const { api } = useSession();
   const { me } = useMe();
+  const { plaidLinkScript } = useConfig();
+  const navigate = useNavigate();
   const firms = me?.customer_of ?? [];
-  const [provider] = useState<Provider>("gocardless");
+  const [provider, setProvider] = useState<Provider>("gocardless");
   const [country, setCountry] = useState("GB");
   const [typed, setTyped] = useState("");
   const [query, setQuery] = useState("");
@@ -220,6 +228,8 @@ function ConnectBank() {
   const [firmId, setFirmId] = useState(firms[0]?.firm_id ?? "");
   const [consent, setConsent] = useState(false);
   const [start, setStart] = useState<{ busy: boolean; error: unknown }>({ busy: false, error: null });
+  const [plaid, setPlaid] = useState<PlaidStarted | null>(null);
+  const [exited, setExited] = useState<"closed" | "failed" | null>(null);
   const [found] = useLoad(
     () => expect(api.GET("/institutions", { params: { query: { provider, country, q: query } } })),
     [api, provider, country, query],
@@ -228,15 +238,44 @@ function ConnectBank() {
     event.preventDefault();
     setQuery(typed.trim());
   };
+  const choose = (bank: Schemas["InstitutionOut"] | null) => {
+    setChosen(bank);
+    setPlaid(null);
+    setExited(null);
+  };
   async function connect(event: FormEvent) {
     event.preventDefault();
     if (!chosen) return;
     setStart({ busy: true, error: null });
+    setExited(null);
     try {
-      const body = { provider, institution_id: chosen.id, ...(firms.length > 1 ? { firm_id: firmId } : {}) };
-      const started = await expect(api.POST("/connections", { body }));
-      if (started.consent_url) window.location.assign(started.consent_url);
-      else setStart({ busy: false, error: null });
+      let started = plaid; // after Link was closed, the same Link token opens it again
+      if (!started) {
+        const body = { provider, institution_id: chosen.id, ...(firms.length > 1 ? { firm_id: firmId } : {}) };
+        const answer = await expect(api.POST("/connections", { body }));
+        if (answer.consent_url) {
+          window.location.assign(answer.consent_url); // GoCardless: the bank's pages, then its redirect
+          return;
+        }
+        if (!answer.link_token) {
+          setStart({ busy: false, error: null });
+          return;
+        }
+        started = { connectionId: answer.connection.connection_id, linkToken: answer.link_token };
+        setPlaid(started);
+      }
+      const outcome = await runPlaidLink(plaidLinkScript, started.linkToken);
+      if (outcome.kind === "exit") {
+        if (outcome.errorCode) setPlaid(null); // Link failed: the next attempt starts a new consent
+        setExited(outcome.errorCode ? "failed" : "closed");
+        setStart({ busy: false, error: null });
+        return;
+      }
+      const path = { connection_id: started.connectionId };
+      const body = { public_token: outcome.publicToken };
+      const done = await expect(api.POST("/connections/{connection_id}/complete", { params: { path }, body }));
+      // The same outcome screen as the bank's redirect, with the connection's status.
+      navigate(`/connections/complete?${new URLSearchParams({ outcome: done.status }).toString()}`);
     } catch (error) {
       setStart({ busy: false, error });
     }
@@ -249,6 +288,21 @@ function ConnectBank() {
       <h1 id="connect-title">{t("connect.title")}</h1>
       {!chosen && (
         <>
+          <fieldset className="panel choice">
+            <legend>{t("connect.provider")}</legend>
+            {PROVIDERS.map((option) => (
+              <label key={option} className="check">
+                <input
+                  type="radio"
+                  name="provider"
+                  value={option}
+                  checked={provider === option}
+                  onChange={() => setProvider(option)}
+                />{" "}
+                {t(`connect.provider.${option}` as MessageKey)}
+              </label>
+            ))}
+          </fieldset>
           <form className="filters panel" onSubmit={search} role="search" aria-label={t("connect.search")}>
             <label>
               {t("connect.country")}
@@ -268,12 +322,14 @@ function ConnectBank() {
           </form>
           {found.state === "loading" && <Loading />}
           {found.state === "failed" && <ErrorNotice error={found.error} />}
-          {found.state === "ready" && found.data.length === 0 && <p className="empty">{t("connect.none")}</p>}
+          {found.state === "ready" && found.data.length === 0 && (
+            <p className="empty">{t(provider === "plaid" && !query ? "connect.plaid.typeName" : "connect.none")}</p>
+          )}
           {found.state === "ready" && found.data.length > 0 && (
             <ul className="cards">
               {found.data.map((bank) => (
                 <li key={bank.id}>
-                  <button type="button" className="link-like" onClick={() => setChosen(bank)}>
+                  <button type="button" className="link-like" onClick={() => choose(bank)}>
                     {t("connect.choose", { bank: bank.name })}
                   </button>
                   {bank.website && <div className="hint">{bank.website}</div>}
@@ -290,6 +346,7 @@ function ConnectBank() {
           {chosen.website && <p>{t("connect.website", { url: chosen.website })}</p>}
           {chosen.notice && <p className="notice">{chosen.notice}</p>}
           <p>{t("connect.whatIsShared", { days: chosen.max_history_days ?? 90 })}</p>
+          {provider === "plaid" && <p>{t("connect.plaid.how")}</p>}
           {firms.length > 1 && (
             <label>
               {t("connect.firm")}
@@ -306,12 +363,17 @@ function ConnectBank() {
             <input type="checkbox" checked={consent} onChange={(e) => setConsent(e.target.checked)} required />{" "}
             {t("connect.consent")}
           </label>
+          {exited && (
+            <p className="notice" role="status">
+              {t(exited === "closed" ? "connect.plaid.closed" : "connect.plaid.failed")}
+            </p>
+          )}
           {start.error !== null && <ErrorNotice error={start.error} />}
           <div className="actions">
             <button type="submit" className="primary" disabled={!consent || start.busy}>
-              {t("connect.continue", { bank: chosen.name })}
+              {provider === "plaid" ? t("connect.plaid.continue") : t("connect.continue", { bank: chosen.name })}
             </button>
-            <button type="button" onClick={() => setChosen(null)}>
+            <button type="button" onClick={() => choose(null)}>
               {t("connect.another")}
             </button>
           </div>
