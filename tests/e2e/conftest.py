@@ -13,3 +13,11 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProcess]:
     """One local system (`python -m local`, as `make run` starts it) for every journey."""
     with running_local_system(tmp_path_factory.mktemp("e2e-local")) as system:
         yield system
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """`BAR e2e: journeys=N, failures=F`: every journey run in the browser, and how many failed."""
+    stats = terminalreporter.stats
+    passed, failed = len(stats.get("passed", [])), len(stats.get("failed", [])) + len(stats.get("error", []))
+    if passed or failed:
+        terminalreporter.write_line(f"BAR e2e: journeys={passed + failed}, failures={failed}")
