@@ -11,10 +11,11 @@ import re
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect
 
+from infra.spec import SECRETS
 from local.demo_data import DEMO_USERS
 from tests.e2e.browser_support import Screens
 from tests.e2e.staff_support import app, sign_in
-from tests.local_system_support import LocalProcess
+from tests.local_system_support import LocalProcess, http_get, http_post
 
 pytestmark = pytest.mark.e2e
 
@@ -111,3 +112,40 @@ def test_plaid_link_runs_under_the_consoles_own_content_security_policy(
     assert refused == []
     assert f"{local.base_url}/sandbox/plaid/link/v2/stable/link-initialize.js" in scripts
     assert all(url.startswith(local.base_url) for url in scripts), scripts
+
+
+def test_a_plaid_connection_that_needs_the_bank_sign_in_again_is_reauthorised_through_link(
+    local: LocalProcess, page: Page, screens: Screens
+) -> None:
+    """The bank asks for the sign-in again (Plaid's ITEM_LOGIN_REQUIRED, fired by the sandbox): the
+    connection shows "Reauthorise", which opens Link in update mode for the same Item, then completes."""
+    sign_in(page, local, CUSTOMER.email)
+    choose_plaid_bank(page, "Northwind", "Northwind Bank")
+    page.get_by_role("button", name="Continue with Plaid").click()
+    page.frame_locator(LINK_FRAME).get_by_role("link", name="Connect Northwind Bank", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bank connected")
+
+    keys = SECRETS["aggregator"].local_value
+    items = http_get(local.port, "/sandbox/plaid/_control/state")[1]["items"]
+    [item] = [i for i in items if i["institution_id"] == "ins_900004" and not i["removed"]]
+    reset = {
+        "client_id": keys["plaid_client_id"],
+        "secret": keys["plaid_secret"],
+        "access_token": item["access_token"],
+    }
+    assert http_post(local.port, "/sandbox/plaid/sandbox/item/reset_login", reset)[0] == 200
+
+    page.goto(app(local, "/me"))
+    # The customer may hold another Northwind connection (through GoCardless): the one to fix has the button.
+    northwind = page.get_by_role("listitem").filter(has_text=re.compile(r"^Northwind Bank —"))
+    card = northwind.filter(has=page.get_by_role("button", name="Reauthorise"))
+    expect(card).to_have_count(1, timeout=20_000)  # once the sandbox's webhook is in
+    screens.check(page, "my-bank-reauthorise")
+    card.get_by_role("button", name="Reauthorise").click()
+    link = page.frame_locator(LINK_FRAME)
+    expect(link.get_by_role("heading", level=1)).to_have_text("Reconnect your account \u2014 Plaid sandbox")
+    link.get_by_role("link", name="Connect Northwind Bank", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bank connected")
+    page.goto(app(local, "/me"))
+    expect(northwind.first).to_be_visible()
+    expect(northwind.filter(has=page.get_by_role("button", name="Reauthorise"))).to_have_count(0)

@@ -452,6 +452,8 @@ export const en = {
   "admin.invitationStatus.accepted": "accepted",
   "admin.invitationStatus.revoked": "withdrawn",
   "admin.invitationStatus.expired": "expired",
+  "mybank.linkClosed": "Plaid was closed before the bank confirmed: nothing changed. Reauthorise again when you are ready.",
+  "mybank.linkFailed": "Plaid could not finish with your bank. Try again in a few minutes.",
 } as const;
 
 export type MessageKey = keyof typeof en;

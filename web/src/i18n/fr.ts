@@ -454,4 +454,6 @@ export const fr: Record<MessageKey, string> = {
   "admin.invitationStatus.accepted": "acceptée",
   "admin.invitationStatus.revoked": "retirée",
   "admin.invitationStatus.expired": "expirée",
+  "mybank.linkClosed": "Plaid a été fermé avant la confirmation de la banque : rien n'a changé. Renouvelez l'autorisation quand vous serez prêt.",
+  "mybank.linkFailed": "Plaid n'a pas pu aboutir avec votre banque. Réessayez dans quelques minutes.",
 };

@@ -63,6 +63,8 @@ function MyBank() {
 }
 
 function MyConnections({ api }: { api: Api }) {
+  const config = useConfig();
+  const navigate = useNavigate();
   const t = useT();
   const format = useFormat();
   const [connections, reload] = useLoad(() => expect(api.GET("/me/connections", { params: { query: { limit: 25 } } })), [api]);
@@ -77,7 +79,19 @@ function MyConnections({ api }: { api: Api }) {
       } else if (action === "reauthorise") {
         const started = await expect(api.POST("/connections/{connection_id}/reauthorise", path(connection)));
         if (started.consent_url) {
-          window.location.assign(started.consent_url);
+          window.location.assign(started.consent_url); // GoCardless: a new consent at the bank
+          return;
+        }
+        if (started.link_token) {
+          // Plaid: Link in update mode re-logs the same Item, then the console completes it.
+          const outcome = await runPlaidLink(config.plaidLinkScript, started.link_token);
+          if (outcome.kind === "exit") {
+            setOutcome({ error: null, done: t(outcome.errorCode ? "mybank.linkFailed" : "mybank.linkClosed") });
+            return;
+          }
+          const body = { public_token: outcome.publicToken };
+          const done = await expect(api.POST("/connections/{connection_id}/complete", { ...path(connection), body }));
+          navigate(`/connections/complete?${new URLSearchParams({ outcome: done.status }).toString()}`);
           return;
         }
         setOutcome({ error: null, done: t("mybank.reauthoriseStarted") });
