@@ -6,7 +6,8 @@ import { useId, useState, type FormEvent, type ReactNode } from "react";
 import { Link, useParams } from "react-router";
 import { expect, type Api, type Schemas } from "../api/client";
 import { ErrorNotice } from "../components/ErrorNotice";
-import { Loading, MoreButton } from "../components/Layout";
+import { EventLog } from "../components/EventLog";
+import { Loading } from "../components/Layout";
 import { Tabs } from "../components/Tabs";
 import { useFormat } from "../format";
 import { useT } from "../i18n";
@@ -388,44 +389,11 @@ function LevelField({ value, onChange }: { value: Level; onChange(level: Level):
 
 function AccessLog({ api, fileId }: { api: Api; fileId: string }) {
   const t = useT();
-  const format = useFormat();
   const list = usePaged(
     (cursor) => expect(api.GET("/files/{file_id}/access-log", { params: { path: { file_id: fileId }, query: { limit: 25, ...(cursor ? { cursor } : {}) } } })),
     [api, fileId],
   );
-  return (
-    <section aria-labelledby="log-title" className="panel">
-      <h2 id="log-title">{t("file.tab.log")}</h2>
-      {list.loading && <Loading />}
-      {list.error !== null && <ErrorNotice error={list.error} onRetry={list.reload} />}
-      {!list.loading && list.items.length === 0 && list.error === null && <p className="empty">{t("customer.audit.none")}</p>}
-      {list.items.length > 0 && (
-        <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">{t("customer.audit.col.when")}</th>
-              <th scope="col">{t("customer.audit.col.what")}</th>
-              <th scope="col">{t("customer.audit.col.who")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.items.map((event, index) => (
-              <tr key={`${event.occurred_at}-${index}`}>
-                <td>{format.instant(event.occurred_at)}</td>
-                <td>
-                  <code>{event.action}</code>
-                </td>
-                <td>
-                  <code>{event.actor_id}</code>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <MoreButton list={list} />
-    </section>
-  );
+  return <EventLog title={t("file.tab.log")} titleId="log-title" list={list} />;
 }
 
 /** One member's grant form, with its own fields: nothing typed for one member reaches another. */

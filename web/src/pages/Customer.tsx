@@ -5,6 +5,7 @@ import { useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router";
 import { expect, type Api, type Schemas } from "../api/client";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { EventLog } from "../components/EventLog";
 import { Icon } from "../components/Icon";
 import { Loading, MoreButton } from "../components/Layout";
 import { useFormat } from "../format";
@@ -309,7 +310,6 @@ function Transactions({ api, customerId }: { api: Api; customerId: string }) {
 
 function Audit({ api, customerId }: { api: Api; customerId: string }) {
   const t = useT();
-  const format = useFormat();
   const [staff] = useLoad(() => expect(api.GET("/staff")), [api]);
   const who = (actorId: string) =>
     (staff.state === "ready" && staff.data.items.find((member) => member.user_id === actorId)?.name) || actorId;
@@ -317,37 +317,7 @@ function Audit({ api, customerId }: { api: Api; customerId: string }) {
     (cursor) => expect(api.GET("/audit", { params: { query: { customer_id: customerId, limit: 25, ...(cursor ? { cursor } : {}) } } })),
     [api, customerId],
   );
-  return (
-    <section aria-labelledby="audit-title" className="panel">
-      <h2 id="audit-title">{t("customer.audit.title")}</h2>
-      {list.loading && <Loading />}
-      {list.error !== null && <ErrorNotice error={list.error} onRetry={list.reload} />}
-      {!list.loading && list.items.length === 0 && list.error === null && <p className="empty">{t("customer.audit.none")}</p>}
-      {list.items.length > 0 && (
-        <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">{t("customer.audit.col.when")}</th>
-              <th scope="col">{t("customer.audit.col.what")}</th>
-              <th scope="col">{t("customer.audit.col.who")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.items.map((event, index) => (
-              <tr key={`${event.occurred_at}-${index}`}>
-                <td>{format.instant(event.occurred_at)}</td>
-                <td>
-                  <code>{event.action}</code>
-                </td>
-                <td>{who(event.actor_id)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <MoreButton list={list} />
-    </section>
-  );
+  return <EventLog title={t("customer.audit.title")} titleId="audit-title" list={list} who={who} />;
 }
 
 function Team({ api, customer, onChanged }: { api: Api; customer: Schemas["CustomerOut"]; onChanged(): void }) {
