@@ -72,21 +72,21 @@ WRITTEN_APART = {
 # counters) are then removed in idempotent batches, too many for one transaction: consequences of that
 # audited change, allowed apart only AFTER it in the same request, and only for these rows.
 END_EVENT = "relationship.ended"
+# (partition key prefix, partition key suffix, sort key prefix) of each row, and why it is one.
 END_CLEANUP = {
-    "#CUSTOMER_FIND": "pk suffix: the name/email search index",
-    "#REFRESH_FIND": "pk suffix: the Data Refresh dashboard's search index",
-    "STAFF#": "sk prefix under a customer: an adviser's row of the customer",
-    "COUNTS#STAFF#": "sk prefix: an adviser's counters",
-    "REFRESH_PACKAGES#": "sk prefix: the Data Refresh dashboard's package counts",
-    "USER#…/CUSTOMER#": "the person's link to the customer record, removed last",
+    ("FIRM#", "#CUSTOMER_FIND", ""): "the name/email search index",
+    ("FIRM#", "#REFRESH_FIND", ""): "the Data Refresh dashboard's search index",
+    ("FIRM#", "", "STAFF#"): "an adviser's row of the customer",
+    ("FIRM#", "", "COUNTS#STAFF#"): "an adviser's counters",
+    ("FIRM#", "", "REFRESH_PACKAGES#"): "the Data Refresh dashboard's package counts",
+    ("USER#", "", "CUSTOMER#"): "the person's link to the customer record, removed last",
 }
 
 
 def _end_cleanup(pk: str, sk: str) -> bool:
-    if pk.startswith("USER#") and sk.startswith("CUSTOMER#"):
-        return True
-    return pk.endswith(("#CUSTOMER_FIND", "#REFRESH_FIND")) or (
-        sk.startswith(("STAFF#", "COUNTS#STAFF#", "REFRESH_PACKAGES#")) and pk.startswith("FIRM#")
+    return any(
+        pk.startswith(pk_prefix) and pk.endswith(pk_suffix) and sk.startswith(sk_prefix)
+        for pk_prefix, pk_suffix, sk_prefix in END_CLEANUP
     )
 
 

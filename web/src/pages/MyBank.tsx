@@ -62,6 +62,14 @@ function MyBank() {
   );
 }
 
+/** Link's public token handed to the API (a new Item, or the same one re-logged in update mode); the
+ *  screen to show next: the same outcome screen as the bank's redirect, with the connection's status. */
+async function completeLinked(api: Api, connectionId: string, publicToken: string): Promise<string> {
+  const params = { path: { connection_id: connectionId } };
+  const done = await expect(api.POST("/connections/{connection_id}/complete", { params, body: { public_token: publicToken } }));
+  return `/connections/complete?${new URLSearchParams({ outcome: done.status }).toString()}`;
+}
+
 function MyConnections({ api }: { api: Api }) {
   const config = useConfig();
   const navigate = useNavigate();
@@ -89,9 +97,7 @@ function MyConnections({ api }: { api: Api }) {
             setOutcome({ error: null, done: t(outcome.errorCode ? "mybank.linkFailed" : "mybank.linkClosed") });
             return;
           }
-          const body = { public_token: outcome.publicToken };
-          const done = await expect(api.POST("/connections/{connection_id}/complete", { ...path(connection), body }));
-          navigate(`/connections/complete?${new URLSearchParams({ outcome: done.status }).toString()}`);
+          navigate(await completeLinked(api, connection.connection_id, outcome.publicToken));
           return;
         }
         setOutcome({ error: null, done: t("mybank.reauthoriseStarted") });
@@ -285,11 +291,7 @@ function ConnectBank() {
         setStart({ busy: false, error: null });
         return;
       }
-      const path = { connection_id: started.connectionId };
-      const body = { public_token: outcome.publicToken };
-      const done = await expect(api.POST("/connections/{connection_id}/complete", { params: { path }, body }));
-      // The same outcome screen as the bank's redirect, with the connection's status.
-      navigate(`/connections/complete?${new URLSearchParams({ outcome: done.status }).toString()}`);
+      navigate(await completeLinked(api, started.connectionId, outcome.publicToken));
     } catch (error) {
       setStart({ busy: false, error });
     }
