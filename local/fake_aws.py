@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.server import ThreadedMotoServer
 
+from local import moto_patches
+
 REGION = "eu-west-2"
 ACCOUNT_ID = DEFAULT_ACCOUNT_ID
 HOST = "127.0.0.1"
@@ -44,6 +46,7 @@ def start_fake_aws(port: int = 0) -> FakeAws:
     os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = "true"
     # moto's werkzeug server would log every SDK call (the queue pumps poll all the time).
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    moto_patches.install()  # DynamoDB's requests atomic, its transactions and Queries sized by their items
     server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
     server.start()
     host, bound_port = server.get_host_and_port()

@@ -35,6 +35,12 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
+# moto's DynamoDB as the local system runs it (local/moto_patches.py): atomic requests, transactions
+# with an item-level undo log, Queries that read their partition.
+from local import moto_patches  # noqa: E402
+
+moto_patches.install()
+
 
 # Business time in tests (issue 12): every test starts with the clock at one instant, ticking from there:
 # CLOCK_AT when it is set (`CLOCK_AT=2027-03-28T00:30:00Z make test`), otherwise a fixed ordinary

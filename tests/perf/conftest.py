@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
 from tests.integration.aggregator_sandboxes import sandboxes
 
 if TYPE_CHECKING:
@@ -86,61 +84,6 @@ def tracing_aws_calls(*services: str) -> Iterator[AwsTrace]:
             events = aws_client(service).meta.events
             events.unregister(f"before-parameter-build.{service}", before)
             events.unregister(f"after-call.{service}", after)
-
-
-@pytest.fixture
-def item_level_moto_transactions(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto's TransactWriteItems with an item-level undo log instead of a copy of the whole table.
-
-    moto backs up every table a transaction names with `copy.deepcopy` before applying it, so each
-    transaction costs time in proportion to the table: a 10,000-engagement fan-out (10,000
-    transactions on a table that grows to ~40,000 items) would take hours, all of it moto's. Here
-    that copy is skipped for tables, and the transaction's own items are saved instead (their
-    state before it) and put back if moto cancels it. Everything else is moto's: each condition
-    is evaluated, each write applied, and a cancelled transaction leaves nothing, as before.
-    """
-    import copy as real_copy
-    from types import SimpleNamespace
-
-    from moto.dynamodb import models
-    from moto.dynamodb.models.table import Table
-
-    monkeypatch.setattr(
-        models,
-        "copy",
-        SimpleNamespace(
-            deepcopy=lambda value: value if isinstance(value, Table) else real_copy.deepcopy(value)
-        ),
-    )
-    transact = models.DynamoDBBackend.transact_write_items
-
-    def with_undo_log(backend: Any, transact_items: list[dict[str, Any]]) -> None:
-        saved: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
-        for entry in transact_items:
-            for operation in entry.values():
-                name = operation.get("TableName")
-                if name not in backend.tables:
-                    continue
-                table = backend.tables[name]
-                attrs = operation.get("Item") or operation.get("Key") or {}
-                key = {table.hash_key_attr: attrs.get(table.hash_key_attr)}
-                if table.range_key_attr is not None:
-                    key[table.range_key_attr] = attrs.get(table.range_key_attr)
-                if any(value is None for value in key.values()):
-                    continue  # moto refuses the transaction before writing anything
-                before = backend.get_item(name, key)
-                saved.append((name, key, before.to_json()["Attributes"] if before else None))
-        try:
-            transact(backend, transact_items)
-        except Exception:
-            for name, key, before in reversed(saved):
-                if before is None:
-                    backend.delete_item(name, key)
-                else:
-                    backend.put_item(name, before)
-            raise
-
-    monkeypatch.setattr(models.DynamoDBBackend, "transact_write_items", with_undo_log)
 
 
 # seeding at scale ------------------------------------------------------------------------------

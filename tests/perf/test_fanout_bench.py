@@ -7,7 +7,7 @@ N=45: POST /data-refresh/jobs "all matching" through functions/refresh_api, then
 worker pumped from the refresh queue. Two things keep it fast on moto without changing what is
 counted: the engagements' dashboard rows (all the fan-out reads) are seeded with batch writes
 of the repository's own items, and moto's transactions keep an item-level undo log rather than
-a copy of the whole table (`item_level_moto_transactions`). The times are moto's as much as
+a copy of the whole table (local/moto_patches.py, as everywhere). The times are moto's as much as
 ours (moto's Query and SQS slow down with size), so they are printed, never compared.
 """
 
@@ -19,14 +19,10 @@ from collections import Counter
 from dataclasses import asdict
 from datetime import timedelta
 
-import pytest
-from botocore.exceptions import ClientError
-
 from functions.refresh_api import handler as refresh_api
 from functions.refresh_fanout_worker import handler as fanout_worker
 from local.demo_data import DEMO_FIRM
 from shared import bootstrap
-from shared.adapters.dynamodb.client import dynamodb_client
 from shared.domain.jobs import ImportJob
 from shared.domain.refresh import Connector, Engagement
 from tests.integration.onboarding_support import ADMIN, call
@@ -94,7 +90,7 @@ def _outcomes(job_id: str) -> Counter[tuple[str, str]]:
             return found
 
 
-def test_b3_fan_out_calls(refresh_system, item_level_moto_transactions, bar):
+def test_b3_fan_out_calls(refresh_system, bar):
     now = refresh_system.now
     engagements = _engagements(now)
     ids = {e.customer_id for e in engagements}
@@ -164,39 +160,3 @@ def test_b3_fan_out_calls(refresh_system, item_level_moto_transactions, bar):
     assert calls["SendMessageBatch"] == math.ceil(N / 10) + pages - 1  # + each page's continuation
     assert ratio <= TARGET
     assert post_ms < 30_000  # a sanity bound only: it returns at once, whatever N
-
-
-def test_the_undo_log_keeps_transactions_all_or_nothing(aws, item_level_moto_transactions):
-    """The shim B3 runs on: a cancelled transaction leaves nothing, a good one applies it all."""
-    client = dynamodb_client()
-
-    def item(pk: str, **values: str) -> dict:
-        return {"PK": {"S": pk}, "SK": {"S": "X"}, **{k: {"S": v} for k, v in values.items()}}
-
-    def get(pk: str) -> dict | None:
-        return client.get_item(TableName="data", Key=item(pk)).get("Item")
-
-    client.put_item(TableName="data", Item=item("a", state="old"))
-    with pytest.raises(ClientError) as cancelled:
-        client.transact_write_items(
-            TransactItems=[
-                {"Put": {"TableName": "data", "Item": item("b", state="new")}},
-                {"Put": {"TableName": "data", "Item": item("a", state="new")}},
-                {
-                    "Put": {
-                        "TableName": "data",
-                        "Item": item("c"),
-                        "ConditionExpression": "attribute_exists(PK)",  # fails: c does not exist
-                    }
-                },
-            ]
-        )
-    assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
-    assert (get("a"), get("b"), get("c")) == (item("a", state="old"), None, None)
-    client.transact_write_items(
-        TransactItems=[
-            {"Put": {"TableName": "data", "Item": item("b", state="new")}},
-            {"Put": {"TableName": "data", "Item": item("a", state="new")}},
-        ]
-    )
-    assert (get("a"), get("b")) == (item("a", state="new"), item("b", state="new"))
