@@ -43,8 +43,9 @@ web/dist/index.html: web/node_modules/.installed $(WEB_INPUTS)
 
 web: web/dist/index.html
 
+# The state is kept across restarts in .local/state (local/state.py); `make run FRESH=1` starts afresh.
 run: $(STAMP) web
-	$(PY) -m local
+	LOCAL_STATE=.local/state/system.pickle FRESH=$(FRESH) $(PY) -m local
 
 test: $(STAMP) lint web
 	$(PY) -m pytest -n 2

@@ -3,7 +3,9 @@
 PORT (default 3000) is the API's port; MOTO_PORT (default: any free port) moto's; CLOCK_AT
 (an ISO 8601 instant) starts the business clock there instead of at the system's time;
 GOCARDLESS_BASE_URL and PLAID_BASE_URL (default: the built-in sandboxes) point the functions at
-another aggregator host.
+another aggregator host. LOCAL_STATE (a file; `make run` sets .local/state/system.pickle) keeps the
+state across restarts: restored at the start, saved at a clean stop (local/state.py); FRESH=1 deletes
+it first. Without LOCAL_STATE (the tests, the soak) everything lives and dies with the process.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 from local.clock import ClockError, pin_from_environment
 from local.environment import LocalSettingError
+from local.state import StateError
 from local.system import start_local_system
 
 
@@ -33,10 +37,18 @@ def main() -> int:
     except ClockError as error:
         print(error, file=sys.stderr)
         return 1
+    state_file = Path(os.environ["LOCAL_STATE"]) if os.environ.get("LOCAL_STATE") else None
+    if state_file is not None and os.environ.get("FRESH") == "1":
+        state_file.unlink(missing_ok=True)
     try:
-        system = start_local_system(port, int(os.environ.get("MOTO_PORT", "0")), outer=os.environ)
+        system = start_local_system(
+            port, int(os.environ.get("MOTO_PORT", "0")), outer=os.environ, state_file=state_file
+        )
     except LocalSettingError as error:
         print(error, file=sys.stderr)
+        return 1
+    except StateError as error:
+        print(f"{error} Or start afresh (the saved state is deleted): make run FRESH=1", file=sys.stderr)
         return 1
     except OSError as error:
         print(f"Cannot start the local system on port {port}: {error.strerror}. Set PORT.", file=sys.stderr)

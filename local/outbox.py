@@ -40,9 +40,14 @@ class Email:
         }
 
 
-def sent_emails(account_id: str = ACCOUNT_ID, region: str = REGION) -> list[Email]:
-    """SES v2 sends through the v1 backend in moto, so one list holds both."""
-    return [_email(message) for message in list(ses_backends[account_id][region].sent_messages)]
+def sent_emails(account_id: str = ACCOUNT_ID, region: str = REGION, *, start: int = 0) -> list[Email]:
+    """The emails sent so far, from the `start`-th (SES v2 sends through the v1 backend in moto, so one
+    list holds both; the list only grows)."""
+    return [_email(message) for message in ses_backends[account_id][region].sent_messages[start:]]
+
+
+def sent_email_count(account_id: str = ACCOUNT_ID, region: str = REGION) -> int:
+    return len(ses_backends[account_id][region].sent_messages)
 
 
 def links_in(text: str) -> list[str]:
@@ -72,12 +77,13 @@ class OutboxPrinter:
     def __init__(
         self,
         stop: threading.Event,
-        read: Callable[[], list[Email]] = sent_emails,
+        read: Callable[[int], list[Email]] = lambda start: sent_emails(start=start),
         interval_seconds: float = 0.5,
+        already_printed: int = 0,  # emails sent before this start (a restored state's): not printed again
     ):
-        self._read = read
+        self._read = read  # the emails from the n-th: each poll reads only the new ones
         self._interval = interval_seconds
-        self._printed = 0
+        self._printed = already_printed
         self._stop = stop
         self._thread = threading.Thread(target=self._run, name="outbox-printer", daemon=True)
 
@@ -88,12 +94,12 @@ class OutboxPrinter:
         self._thread.join()
 
     def print_new(self) -> None:
-        emails = self._read()
-        for sent in emails[self._printed :]:
+        emails = self._read(self._printed)
+        for sent in emails:
             lines = [f'[outbox] email to {", ".join(sent.to)}: "{sent.subject}"']
             lines += [f"[outbox]   link: {link}" for link in sent.links]
             print("\n".join(lines), flush=True)
-        self._printed = len(emails)
+        self._printed += len(emails)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

@@ -4,15 +4,18 @@ one process."""
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import boto3
 
 from infra.spec import QUEUES, ROUTES, SCHEDULES, SECRETS
-from local import console, hosted_ui
+from local import console, hosted_ui, state
 from local.authorizer import JwtAuthorizer
 from local.demo_connection import DemoConnection
 from local.demo_data import DEMO_USERS, DemoUser, create_demo_users, seed_demo_data
@@ -31,7 +34,7 @@ from local.gateway import ApiGateway
 from local.hosted_ui import HostedUi
 from local.identity_api import PREFIX as IDENTITY_API_PREFIX
 from local.identity_api import IdentityApi
-from local.outbox import OutboxPrinter, sent_emails
+from local.outbox import OutboxPrinter, sent_email_count, sent_emails
 from local.provision import Resources, provision
 from local.queue_pump import QueuePump
 from local.routing import RouteTable
@@ -44,9 +47,11 @@ from local.user_pool import DEMO_PASSWORD, LocalPool
 from local.web_app import PREFIX as WEB_PREFIX
 from local.web_app import WebApp
 from local.webhooks import webhook_poster
+from shared.clock import CLOCK
 from shared.clock import now as business_now
 
 DATA_TABLE = "data"  # the spec's TABLES key of the table the demo data goes to
+log = logging.getLogger("local.system")
 
 
 @dataclass
@@ -58,6 +63,9 @@ class LocalSystem:
     aggregator_urls: dict[str, str] = field(default_factory=dict)  # set from the outer environment
     users: tuple[DemoUser, ...] = DEMO_USERS  # with the subs the pool gave them, once wired
     hosted_ui: HostedUi | None = None  # the pool's sign-in pages, once wired
+    state_file: Path | None = None  # where the state is kept across restarts (local/state.py); None: not kept
+    restored: bool = False  # started from the saved state
+    saving: dict[str, Any] = field(default_factory=dict)  # what a saved state needs, once wired
 
     @property
     def base_url(self) -> str:
@@ -71,7 +79,22 @@ class LocalSystem:
         for worker in self.workers:
             worker.join()
         self.server.server_close()
+        if self.state_file is not None and self.saving:
+            self._save(self.state_file)
         self.fake_aws.stop()
+
+    def _save(self, path: Path) -> None:
+        sandboxes = {mount: sandbox.state for mount, sandbox in self.saving["sandboxes"].items()}
+        snapshot = state.capture(
+            base_url=self.base_url,
+            resources=self.saving["resources"],
+            users=self.users,
+            totp_secret=self.saving["totp_secret"],
+            clock_offset=CLOCK.offset,
+            sandboxes=sandboxes,
+        )
+        size = state.save(snapshot, path)
+        log.info("state saved to %s (%d kB): the next `make run` restores it", path, size // 1024)
 
     def banner(self) -> str:
         url = self.base_url
@@ -89,21 +112,31 @@ Local system running (AWS on moto at {self.fake_aws.endpoint_url}; Ctrl-C stops 
                       move it: curl -X POST {url}{console.PREFIX}/clock -d '{{"advance": "P7D"}}'
   GoCardless sandbox  {url}{GOCARDLESS_SANDBOX_MOUNT}
   Plaid sandbox       {url}{PLAID_SANDBOX_MOUNT}   (Link: {url}{PLAID_SANDBOX_MOUNT}/link/<link_token>)
-{self._aggregator_lines()}Demo users (password {DEMO_PASSWORD}, in the user pool on moto)
+{self._aggregator_lines()}{self._state_line()}Demo users (password {DEMO_PASSWORD}, in the user pool on moto)
 {users}
   The customer's bank (Demo Bank, GoCardless sandbox) is connected in the first seconds.
 Token: make token USER=<email>   (signs in through the pool; default: the admin), then
   curl -H "Authorization: Bearer $(make -s token)" {url}/me
 """
 
+    def _state_line(self) -> str:
+        if self.state_file is None:
+            return ""
+        done = "restored from" if self.restored else "saved at Ctrl-C to"
+        return f"  State               {done} {self.state_file}   (make run FRESH=1 starts afresh)\n"
+
     def _aggregator_lines(self) -> str:
         """The aggregators used instead of a built-in sandbox (set in the environment)."""
         return "".join(f"  Using {name}={value}\n" for name, value in self.aggregator_urls.items())
 
 
-def start_local_system(port: int, moto_port: int = 0, outer: Mapping[str, str] | None = None) -> LocalSystem:
+def start_local_system(
+    port: int, moto_port: int = 0, outer: Mapping[str, str] | None = None, state_file: Path | None = None
+) -> LocalSystem:
     """Everything up and the HTTP server bound; the caller runs `serve_forever()`. `outer` is the
-    environment it was started in: only the aggregators' base URLs are read from it."""
+    environment it was started in: only the aggregators' base URLs are read from it. With `state_file`,
+    the state saved there at the last stop is restored (state.StateError if it cannot be), and the
+    state is saved there at this one's stop."""
     chosen = aggregator_urls(outer or {})  # refused before anything starts
     fake_aws = start_fake_aws(moto_port)
     try:
@@ -111,7 +144,7 @@ def start_local_system(port: int, moto_port: int = 0, outer: Mapping[str, str] |
     except OSError:
         fake_aws.stop()
         raise
-    system = LocalSystem(fake_aws, server, aggregator_urls=chosen)
+    system = LocalSystem(fake_aws, server, aggregator_urls=chosen, state_file=state_file)
     try:
         _wire(system)
     except BaseException:
@@ -121,16 +154,27 @@ def start_local_system(port: int, moto_port: int = 0, outer: Mapping[str, str] |
 
 
 def _wire(system: LocalSystem) -> None:
-    resources = provision(EMAIL_SENDER, SES_CONFIGURATION_SET, app_base_url(system.base_url))
+    saved = state.load(system.state_file, system.base_url) if system.state_file else None
+    if saved is not None:
+        state.restore_backends(saved)
+        CLOCK.advance(saved.clock_offset - CLOCK.offset)  # business time goes on from where it was
+        resources, system.users, system.restored = saved.resources, saved.users, True
+    else:
+        resources = provision(EMAIL_SENDER, SES_CONFIGURATION_SET, app_base_url(system.base_url))
     os.environ.update(handler_environment(resources.resolve(), system.base_url, system.aggregator_urls))
     pool = LocalPool(
-        system.fake_aws.endpoint_url, REGION, resources.user_pool.user_pool_id, resources.user_pool.client_id
+        system.fake_aws.endpoint_url,
+        REGION,
+        resources.user_pool.user_pool_id,
+        resources.user_pool.client_id,
+        totp_secret=saved.totp_secret if saved else "",
     )
-    system.users = create_demo_users(pool.directory(), DEMO_PASSWORD)
-    for user in system.users:  # the demo staff have their authenticator app (R-ID-4), as seeded below
-        if user.role != "customer":
-            pool = pool.enrol_totp(user.email, DEMO_PASSWORD)
-    seed_demo_data(resources.tables[DATA_TABLE], system.users, now=business_now())
+    if saved is None:
+        system.users = create_demo_users(pool.directory(), DEMO_PASSWORD)
+        for user in system.users:  # the demo staff have their authenticator app (R-ID-4), as seeded below
+            if user.role != "customer":
+                pool = pool.enrol_totp(user.email, DEMO_PASSWORD)
+        seed_demo_data(resources.tables[DATA_TABLE], system.users, now=business_now())
     functions = Functions.load()
     jwks = pool.jwks()
     # As API Gateway's JWT authorizer: the pool's issuer, the app client, the pool's keys.
@@ -156,6 +200,14 @@ def _wire(system: LocalSystem) -> None:
         client_id=plaid_keys["plaid_client_id"],
         secret=plaid_keys["plaid_secret"],
     )
+    if saved is not None:
+        sandbox.restore(saved.sandboxes[GOCARDLESS_SANDBOX_MOUNT])
+        plaid.restore(saved.sandboxes[PLAID_SANDBOX_MOUNT])
+    system.saving = {
+        "resources": resources,
+        "totp_secret": pool.totp_secret,
+        "sandboxes": {GOCARDLESS_SANDBOX_MOUNT: sandbox, PLAID_SANDBOX_MOUNT: plaid},
+    }
     system.hosted_ui = HostedUi(pool, system.base_url)
     web_app = WebApp(lambda: hosted_ui.web_config(system))
     mounts = {
@@ -170,9 +222,11 @@ def _wire(system: LocalSystem) -> None:
     system.workers = [
         *_queue_pumps(resources, functions, system.stop_signal),
         scheduler,
-        OutboxPrinter(system.stop_signal),
+        OutboxPrinter(system.stop_signal, already_printed=sent_email_count() if system.restored else 0),
     ]
-    if "GOCARDLESS_BASE_URL" not in system.aggregator_urls:  # the built-in sandbox's Demo Bank only
+    if (
+        "GOCARDLESS_BASE_URL" not in system.aggregator_urls and not system.restored
+    ):  # the built-in Demo Bank, once
         customer = next(user.email for user in system.users if user.role == "customer")
         system.workers.append(
             DemoConnection(system.server.port, lambda: pool.sign_in(customer), system.stop_signal)

@@ -88,7 +88,8 @@ def http_post(port: int, path: str, payload: Any, token: str | None = None) -> t
 
 class LocalProcess:
     def __init__(self, log_dir: Path, environment: dict[str, str] | None = None):
-        self.port = free_port()
+        # a test that restarts a system on its port names it (PORT); otherwise any free port
+        self.port = int((environment or {}).get("PORT") or free_port())
         # On the test's business clock (the suite's pinned instant, or the calendar matrix's moment).
         at = CLOCK.now().isoformat().replace("+00:00", "Z")
         self.env = {**os.environ, "PORT": str(self.port), "MOTO_PORT": "0", "CLOCK_AT": at}
@@ -159,7 +160,8 @@ class LocalProcess:
             self._log.close()
 
     def output(self) -> str:
-        self._log.flush()
+        if not self._log.closed:  # closed once stopped: the file holds everything
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
 

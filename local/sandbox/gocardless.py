@@ -876,6 +876,15 @@ class GoCardlessSandbox:
         self._state.failures.append(rule)
         return _json_response(201, rule.to_json())
 
+    @property
+    def state(self) -> _State:
+        """Everything the sandbox holds: the local system keeps it across restarts (local/state.py)."""
+        return self._state
+
+    def restore(self, state: _State) -> None:
+        with self._lock:
+            self._state = state
+
     def _control_reset(self, _request: _Request) -> Response:
         self._state = _State()
         return _json_response(200, {"reset": True})

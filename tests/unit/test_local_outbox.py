@@ -69,9 +69,25 @@ def test_links_are_found_once_without_trailing_punctuation():
 
 def test_each_new_email_is_printed_once_with_its_links(capsys):
     outbox: list[Email] = []
-    printer = OutboxPrinter(threading.Event(), read=lambda: list(outbox))
+    starts: list[int] = []
+
+    def read(start: int) -> list[Email]:
+        starts.append(start)
+        return outbox[start:]
+
+    printer = OutboxPrinter(threading.Event(), read=read)
     outbox.append(Email("1", SENDER, ["a@example.com"], "Welcome", "body", ["http://x/1"]))
     printer.print_new()
     printer.print_new()
     out = capsys.readouterr().out
     assert out.count("Welcome") == 1 and "a@example.com" in out and "http://x/1" in out
+    assert starts == [0, 1]  # each poll reads only what is new: its cost does not grow with the outbox
+
+
+def test_a_restored_outbox_is_not_printed_again(capsys):
+    outbox = [Email(str(n), SENDER, ["a@example.com"], f"Old {n}", "body", []) for n in range(3)]
+    printer = OutboxPrinter(threading.Event(), read=lambda start: outbox[start:], already_printed=3)
+    outbox.append(Email("4", SENDER, ["b@example.com"], "New one", "body", []))
+    printer.print_new()
+    out = capsys.readouterr().out
+    assert "New one" in out and "Old" not in out
