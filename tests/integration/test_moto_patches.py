@@ -337,3 +337,55 @@ def test_reads_of_missing_items_leave_no_empty_partition(client: Any) -> None:
         client.delete_item(TableName=TABLE, Key=item(f"missing-too{n}"))
     client.delete_item(TableName=TABLE, Key=item("gone"))
     assert sorted(key.value for key in table.items) == ["kept"]
+
+
+def test_sqs_receives_deletes_and_counts_as_moto_did(aws: None) -> None:
+    """moto's SQS reading only what a call takes: each message received once until deleted or visible
+    again, deletes (again too) as before, the queue's counts exact, a redrive to the dead-letter queue."""
+    sqs = boto3.client("sqs")
+    dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url = sqs.create_queue(
+        QueueName="work",
+        Attributes={
+            "VisibilityTimeout": "60",
+            "RedrivePolicy": f'{{"deadLetterTargetArn": "{dlq_arn}", "maxReceiveCount": "1"}}',
+        },
+    )["QueueUrl"]
+    for start in range(0, 30, 10):
+        sqs.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": f"m{start + n}"} for n in range(10)]
+        )
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=900)
+
+    def counts() -> tuple[int, int, int]:
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
+        found = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        return tuple(int(found[name]) for name in names)  # type: ignore[return-value]
+
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert counts() == (20, 10, 1)
+    deleted = sqs.delete_message_batch(
+        QueueUrl=url,
+        Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(first)],
+    )
+    assert len(deleted["Successful"]) == 10 and not deleted.get("Failed")
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])  # again: accepted
+    with pytest.raises(ClientError, match="ReceiptHandleIsInvalid"):
+        sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")
+    assert counts() == (20, 0, 1)
+
+    bodies = [m["Body"] for m in first]
+    for _ in range(5):  # bounded: 20 messages, 10 a call
+        bodies += [
+            m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        ]
+    assert sorted(bodies) == sorted(f"m{n}" for n in range(30))  # each once; the delayed one not yet
+    assert counts() == (0, 20, 1)
+    # received once already (maxReceiveCount 1): made visible again, the next receive moves them to the DLQ
+    in_flight = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
+    assert in_flight == []
