@@ -131,6 +131,7 @@ class QueuePump:
             MessageAttributeNames=["All"],
         ).get("Messages", [])
         return messages
+
     def _process(self, messages: list[dict[str, Any]]) -> None:
         event = {"Records": [sqs_event_record(message, self._queue_arn) for message in messages]}
         message_ids = [message["MessageId"] for message in messages]
@@ -178,9 +179,8 @@ class QueuePump:
             if not messages:
                 self._slots.release()
                 continue
-            batch = threading.Thread(
-                target=self._process_in_slot, args=(messages,), name=f"queue-{self._queue_name}-batch", daemon=True
-            )
+            name = f"queue-{self._queue_name}-batch"
+            batch = threading.Thread(target=self._process_in_slot, args=(messages,), name=name, daemon=True)
             with self._in_flight_changed:
                 self._in_flight.add(batch)
             batch.start()
