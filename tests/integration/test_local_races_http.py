@@ -2,23 +2,22 @@
 HTTP against `python -m local`, where each function runs several invocations at once in instances of
 its own (local/functions.py) as Lambda would: the requests are sent from threads released together.
 
-One local system for the module (each start costs seconds). The in-process versions, which call the
-services on moto with requests serialised: tests/integration/test_file_invitations.py,
-test_onboarding_rules.py, test_refresh_jobs.py and tests/reliability/test_refresh_cap_concurrency.py.
+One local system for the module (each start costs seconds), with the account journeys' fixtures and
+helpers. The in-process versions, which call the services on moto with requests serialised:
+tests/integration/test_file_invitations.py, test_onboarding_rules.py, test_refresh_jobs.py and
+tests/reliability/test_refresh_cap_concurrency.py.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
 from local.demo_data import DEMO_CUSTOMER_ID, DEMO_USERS
-from local.user_pool import running_pool
 from local.web_app import PREFIX
 from shared.domain.limits import LIMITS
 from shared.services.emails import CUSTOMER_ACCEPT_PAGE, FILE_ACCEPT_PAGE
@@ -27,31 +26,22 @@ from tests.integration.test_account_journeys import (
     ADMIN,
     PASSWORD,
     Api,
+    api,
     create_account,
     fresh_email,
     grant_family_member,
     invite_customer,
+    local,
 )
-from tests.local_system_support import LocalProcess, running_local_system
 from tests.reliability.test_refresh_cap_concurrency import all_at_once
 
 pytestmark = pytest.mark.slow
+__all__ = ["api", "local"]  # fixtures: one local system for the module (module-scoped)
 
 ACCEPTS = 6  # concurrent acceptances of one token, as in the in-process tests
 INVITES = 5  # concurrent invitations of one email
 SETTLE_SECONDS = 60  # a bound on the queues' work after the triggers (an import at the sandbox)
 INVALID = (404, "invitation_invalid")
-
-
-@pytest.fixture(scope="module")
-def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProcess]:
-    with running_local_system(tmp_path_factory.mktemp("races-http")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def api(local: LocalProcess) -> Api:
-    return Api(local.port, running_pool(local.port))
 
 
 def codes(answers: list[tuple[int, Any]]) -> list[tuple[int, str]]:

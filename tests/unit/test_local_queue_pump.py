@@ -31,17 +31,18 @@ def sqs():
         yield client, queues[QUEUE]
 
 
-def pump(sqs_and_queue, handler):
+def pump(sqs_and_queue, handler, spec=SPEC, stop=None):
+    """A pump of the queue; with `stop`, to be started (a 1 s long poll), else for `poll_once`."""
     client, queue = sqs_and_queue
     return QueuePump(
         QUEUE,
-        SPEC,
+        spec,
         queue_url=queue.url,
         queue_arn=queue.arn,
         invoke=lambda name, event: handler(event),
         sqs=client,
-        stop=threading.Event(),
-        wait_seconds=0,
+        stop=stop or threading.Event(),
+        wait_seconds=1 if stop else 0,
     )
 
 
@@ -213,15 +214,7 @@ def test_batches_run_concurrently_up_to_the_event_source_mappings_maximum_concur
                 changed.notify_all()
 
     stop = threading.Event()
-    local_pump = QueuePump(
-        QUEUE,
-        spec,
-        queue_url=queue.url,
-        queue_arn=queue.arn,
-        invoke=lambda name, event: handler(event),
-        sqs=Sqs(),
-        stop=stop,
-    )
+    local_pump = pump((Sqs(), queue), handler, spec, stop)
     local_pump.start()
     with changed:
         changed.wait_for(lambda: len(done) == 12, timeout=30)
@@ -234,17 +227,8 @@ def test_batches_run_concurrently_up_to_the_event_source_mappings_maximum_concur
 
 
 def test_the_stop_signal_stops_a_pump_within_its_long_poll(sqs):
-    client, queue = sqs
     stop = threading.Event()
-    local_pump = QueuePump(
-        QUEUE,
-        SPEC,
-        queue_url=queue.url,
-        queue_arn=queue.arn,
-        invoke=lambda name, event: None,
-        sqs=client,
-        stop=stop,
-    )
+    local_pump = pump(sqs, lambda event: None, stop=stop)
     local_pump.start()
     stop.set()
     joined = threading.Thread(target=local_pump.join, daemon=True)
