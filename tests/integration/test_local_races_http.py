@@ -112,6 +112,7 @@ def test_concurrent_refresh_triggers_of_one_engagement_refresh_it_once(local, ap
     customer = api.sign_in("customer@example.com")
     assert api.call("POST", "/me/eula", customer, {"version": DEFAULT_EULA_VERSION})[0] == 200
     linked_demo_bank(api, customer)
+    accept_first_account(api, DEMO_CUSTOMER_ID)
     per_user = LIMITS["refresh_jobs_per_user"].count
     staff = [api.staff_token(user.email) for user in DEMO_USERS if user.role != "customer"]
     bearers = [bearer for bearer in staff for _ in range(per_user)]
@@ -144,6 +145,16 @@ def linked_demo_bank(api: Api, customer: str) -> None:
             return
         time.sleep(0.2)
     pytest.fail("the demo customer's bank was not linked")
+
+
+def accept_first_account(api: Api, customer_id: str) -> None:
+    """The firm accepts the customer's first account (a refresh imports accepted accounts only)."""
+    admin = api.staff_token(ADMIN)
+    status, accounts = api.call("GET", f"/customers/{customer_id}/accounts", admin)
+    assert status == 200 and accounts["new_accounts"], accounts
+    account_id = accounts["new_accounts"][0]["account_id"]
+    status, accepted = api.call("POST", f"/customers/{customer_id}/accounts/{account_id}/accept", admin)
+    assert status == 200, accepted
 
 
 def settled(api: Api, bearer: str, job_id: str) -> dict[str, Any]:
