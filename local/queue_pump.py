@@ -73,7 +73,11 @@ def failed_message_ids(message_ids: Sequence[str], response: Any) -> set[str]:
 
 
 class QueuePump:
-    """One thread per queue: one batch at a time (concurrency 1 locally)."""
+    """A queue's event source mapping: one poller thread receives a batch whenever fewer than the
+    spec's `max_concurrency` batches are in flight, and each batch is processed in a thread of its
+    own, so at most that many invocations of the consumer run at once (as the mapping's maximum
+    concurrency caps them on AWS). One poller per queue: moto's ReceiveMessage is not atomic, so
+    concurrent receives of one queue could hand a message out twice."""
 
     def __init__(
         self,
@@ -95,26 +99,38 @@ class QueuePump:
         self._sqs = sqs
         self._wait_seconds = wait_seconds
         self._stop = stop
+        self._slots = threading.BoundedSemaphore(spec.max_concurrency)
+        self._in_flight: set[threading.Thread] = set()
+        self._in_flight_changed = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"queue-{queue_name}", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
     def join(self) -> None:
+        """Once stopped: the poller, then the batches still in flight."""
         self._thread.join()
+        with self._in_flight_changed:
+            batches = list(self._in_flight)
+        for batch in batches:
+            batch.join()
 
     def poll_once(self) -> int:
         """Receive one batch, process it; returns how many messages were received."""
-        messages = self._sqs.receive_message(
+        messages = self._receive()
+        if messages:
+            self._process(messages)
+        return len(messages)
+
+    def _receive(self) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = self._sqs.receive_message(
             QueueUrl=self._queue_url,
             MaxNumberOfMessages=min(self._spec.batch_size, SQS_MAX_BATCH),
             WaitTimeSeconds=self._wait_seconds,
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
-        if messages:
-            self._process(messages)
-        return len(messages)
+        return messages
 
     def _process(self, messages: list[dict[str, Any]]) -> None:
         event = {"Records": [sqs_event_record(message, self._queue_arn) for message in messages]}
@@ -151,8 +167,30 @@ class QueuePump:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            if not self._slots.acquire(timeout=self._wait_seconds or 1):
+                continue  # every slot busy: look at the stop signal again
             try:
-                self.poll_once()
+                messages = [] if self._stop.is_set() else self._receive()
             except Exception:
+                self._slots.release()
                 log.exception("polling %s failed", self._queue_name)
                 self._stop.wait(1)
+                continue
+            if not messages:
+                self._slots.release()
+                continue
+            name = f"queue-{self._queue_name}-batch"
+            batch = threading.Thread(target=self._process_in_slot, args=(messages,), name=name, daemon=True)
+            with self._in_flight_changed:
+                self._in_flight.add(batch)
+            batch.start()
+
+    def _process_in_slot(self, messages: list[dict[str, Any]]) -> None:
+        try:
+            self._process(messages)
+        except Exception:  # deleting what succeeded failed: the messages come back, as on AWS
+            log.exception("processing a batch of %s failed", self._queue_name)
+        finally:
+            with self._in_flight_changed:
+                self._in_flight.discard(threading.current_thread())
+            self._slots.release()

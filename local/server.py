@@ -59,6 +59,9 @@ class LocalHttpServer(ThreadingHTTPServer):
     """Bound at once (so a busy port fails the start early); `app` is set once the system is up."""
 
     daemon_threads = True
+    # socketserver's listen backlog is 5: a burst of concurrent requests overflowed it, and requests
+    # with a body were reset (ConnectionResetError at 20 concurrent POSTs).
+    request_queue_size = 128
 
     def __init__(self, host: str, port: int):
         self.app: App = _starting

@@ -243,7 +243,7 @@ def _queue_pumps(resources: Resources, functions: Functions, stop: threading.Eve
             queue_url=resources.queues[name].url,
             queue_arn=resources.queues[name].arn,
             invoke=functions.invoke,
-            sqs=boto3.client("sqs"),  # one client per thread
+            sqs=boto3.client("sqs"),  # one client per pump, shared by its batches (thread-safe)
             stop=stop,
         )
         for name, spec in QUEUES.items()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 
 import boto3
 import pytest
@@ -30,17 +31,18 @@ def sqs():
         yield client, queues[QUEUE]
 
 
-def pump(sqs_and_queue, handler):
+def pump(sqs_and_queue, handler, spec=SPEC, stop=None):
+    """A pump of the queue; with `stop`, to be started (a 1 s long poll), else for `poll_once`."""
     client, queue = sqs_and_queue
     return QueuePump(
         QUEUE,
-        SPEC,
+        spec,
         queue_url=queue.url,
         queue_arn=queue.arn,
         invoke=lambda name, event: handler(event),
         sqs=client,
-        stop=threading.Event(),
-        wait_seconds=0,
+        stop=stop or threading.Event(),
+        wait_seconds=1 if stop else 0,
     )
 
 
@@ -164,3 +166,72 @@ def test_moto_redrives_to_the_dead_letter_queue_after_the_spec_max_receive_count
 )
 def test_partial_batch_responses_are_read_as_lambda_reads_them(response, failed):
     assert failed_message_ids(["a", "b"], response) == failed
+
+
+def test_batches_run_concurrently_up_to_the_event_source_mappings_maximum_concurrency(sqs):
+    """One message a batch, three batches at most in flight. Twelve messages are processed in rounds
+    where three invocations meet at a barrier (so more than one ran at once); then one returns and
+    the other two wait until the pump asks for another batch: it must not have asked while the
+    three ran (nor may a fourth invocation have run)."""
+    sqs_client, queue = sqs
+    # Invisible while processed (the fixture's 0 would hand a message in flight out again).
+    sqs_client.set_queue_attributes(QueueUrl=queue.url, Attributes={"VisibilityTimeout": "30"})
+    spec = replace(SPEC, batch_size=1, max_concurrency=3)
+    for n in range(12):
+        sqs_client.send_message(QueueUrl=queue.url, MessageBody=str(n))
+    changed = threading.Condition()
+    running, most, done, running_at_receives, receives_at_barrier = 0, 0, [], [], []
+
+    class Sqs:  # the pump's client, noting how many invocations run each time it receives
+        def __getattr__(self, name):
+            return getattr(sqs_client, name)
+
+        def receive_message(self, **request):
+            with changed:
+                running_at_receives.append(running)
+                changed.notify_all()
+            return sqs_client.receive_message(**request)
+
+    met = threading.Barrier(
+        spec.max_concurrency, action=lambda: receives_at_barrier.append(len(running_at_receives))
+    )
+
+    def handler(event):
+        nonlocal running, most
+        with changed:
+            running += 1
+            most = max(most, running)
+        try:
+            if met.wait(timeout=10):  # all but one: the pump asks for more once the one returned
+                with changed:
+                    assert changed.wait_for(
+                        lambda: len(running_at_receives) > receives_at_barrier[-1], timeout=10
+                    )
+        finally:
+            with changed:
+                running -= 1
+                done.extend(record["body"] for record in event["Records"])
+                changed.notify_all()
+
+    stop = threading.Event()
+    local_pump = pump((Sqs(), queue), handler, spec, stop)
+    local_pump.start()
+    with changed:
+        changed.wait_for(lambda: len(done) == 12, timeout=30)
+    stop.set()
+    local_pump.join()
+    assert sorted(done, key=int) == [str(n) for n in range(12)]
+    assert most == spec.max_concurrency and not met.broken
+    assert max(running_at_receives) < spec.max_concurrency, running_at_receives
+    assert bodies(sqs_client, queue.url) == []
+
+
+def test_the_stop_signal_stops_a_pump_within_its_long_poll(sqs):
+    stop = threading.Event()
+    local_pump = pump(sqs, lambda event: None, stop=stop)
+    local_pump.start()
+    stop.set()
+    joined = threading.Thread(target=local_pump.join, daemon=True)
+    joined.start()
+    joined.join(timeout=5)  # a bound, not a measurement: the long poll is 1 s
+    assert not joined.is_alive()
