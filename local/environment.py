@@ -92,12 +92,19 @@ def common_environment(base_url: str, outer: Mapping[str, str] | None = None) ->
     return {name: values[name] for name in COMMON_ENV}
 
 
+PER_FUNCTION_ONLY = ("AWS_CALL_TIMEOUT_SECONDS",)  # infra.spec.function_environment sets it for one function
+
+
 def handler_environment(
     resolve: dict[str, str], base_url: str, outer: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     env: dict[str, str] = {}
     for name in FUNCTIONS:
         env.update(function_environment(name, resolve))
+    # One function's own setting would apply to all in one process: the trigger's bound on each AWS
+    # call (1 s, for Cognito's 5 s deadline) made every function's moto calls time out under load.
+    for name in PER_FUNCTION_ONLY:
+        env.pop(name, None)
     env["POWERTOOLS_SERVICE_NAME"] = LOCAL_SERVICE_NAME
     env["POWERTOOLS_METRICS_NAMESPACE"] = METRICS_NAMESPACE  # the stack sets it per function
     return env | common_environment(base_url, outer)

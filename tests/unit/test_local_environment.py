@@ -71,6 +71,15 @@ def test_the_handler_environment_carries_the_outer_urls_through():
     assert handler_environment(RESOLVED, LOCAL)["GOCARDLESS_BASE_URL"] == LOCAL + GOCARDLESS_SANDBOX_MOUNT
 
 
+def test_one_functions_own_settings_do_not_reach_every_function():
+    """The trigger's 1 s bound on AWS calls is its own (infra/spec.py): in the one local process it
+    would bound every function's calls (under load their moto calls timed out: 5xx)."""
+    from infra.spec import FUNCTIONS, function_environment
+
+    assert any("AWS_CALL_TIMEOUT_SECONDS" in function_environment(name, RESOLVED) for name in FUNCTIONS)
+    assert "AWS_CALL_TIMEOUT_SECONDS" not in handler_environment(RESOLVED, LOCAL)
+
+
 def test_the_plaid_names_are_the_adapters():
     assert set(PLAID_ENVIRONMENT_NAMES) == set(ENVIRONMENTS)
 
