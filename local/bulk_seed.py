@@ -23,6 +23,7 @@ from ulid import ULID
 
 from local.demo_data import DEMO_FIRM
 from shared.adapters.dynamodb.client import batch_write, dynamodb_client
+from shared.adapters.dynamodb.customers_repository import CustomersRepository
 from shared.domain.customers import Customer, issue_invitation
 
 _CHUNK = 500  # items held in memory at once while writing
@@ -53,9 +54,9 @@ def seed_customers(customers: Iterable[Customer]) -> int:
     """Each new customer's item, visibility rows, search entries, email claim and invitation token, and
     the section counters they add up to, as CustomersRepository.save writes them for an invitation
     (counters summed here: one update per counter item). The number of items written."""
-    from shared import bootstrap
+    from shared.settings import get_settings
 
-    repository = bootstrap.onboarding().customers
+    repository = CustomersRepository(get_settings().data_table_name)
     counters: dict[str, tuple[dict[str, Any], Counter[str]]] = {}
 
     def items() -> Iterator[dict[str, Any]]:
@@ -128,7 +129,9 @@ def seed_demo_firm(count: int, now: datetime) -> list[SeededCustomer]:
     as the pool gave them their ids)."""
     from shared import bootstrap
 
-    staff = sorted(m.user_id for m in bootstrap.identity_repository().list_staff(DEMO_FIRM.firm_id) if m.active)
+    staff = sorted(
+        m.user_id for m in bootstrap.identity_repository().list_staff(DEMO_FIRM.firm_id) if m.active
+    )
     customers = invited_customers(count, staff, now)
     seed_customers(customers)
     return [SeededCustomer(c.customer_id, c.owner_id, c.assignee_ids) for c in customers]

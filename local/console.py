@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import asdict
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from local import bulk_seed

@@ -58,14 +58,9 @@ def check_firm(actors: dict[str, Actor], ledger: Ledger) -> Findings:
     """Read the demo firm back (this process's AWS SDK pointed at the system's moto)."""
     findings = Findings()
     adviser = actors["adviser"]
-    firm = _read_scope(None, (*SECTIONS, ENDED), findings)
-    own = _read_scope(adviser.user_id, SECTIONS, findings)
+    firm, own = _scopes(adviser.user_id, findings)
     for name, scope in (("firm", firm), ("adviser", own)):
-        for section, rows in scope.rows.items():
-            counted = scope.counts[section]
-            drift = abs(counted - len(rows))
-            findings.found("counter_drift", drift, f"{name} {section}: counter {counted}, rows {len(rows)}")
-        listed = Counter(row["customer_id"] for rows in scope.rows.values() for row in rows)
+        listed = Counter(row["customer_id"] for section_rows in scope.rows.values() for row in section_rows)
         twice = sum(n - 1 for n in listed.values())
         findings.found("duplicated", twice, f"customers listed more than once in the {name}'s sections")
     rows = firm.by_id()
@@ -86,11 +81,36 @@ def check_firm(actors: dict[str, Actor], ledger: Ledger) -> Findings:
     return findings
 
 
+def counter_drift(actors: dict[str, Actor]) -> Findings:
+    """The counter drift alone (read before the load: what seeding left)."""
+    findings = Findings()
+    _scopes(actors["adviser"].user_id, findings)
+    return findings
+
+
+def _scopes(adviser_id: str, findings: Findings) -> tuple[_Scope, _Scope]:
+    """The firm's scope and the adviser's, each section's counter compared with its rows."""
+    firm = _read_scope(None, (*SECTIONS, ENDED), findings)
+    own = _read_scope(adviser_id, SECTIONS, findings)
+    for name, scope in (("firm", firm), ("adviser", own)):
+        for section, listed_in in scope.rows.items():
+            counted = scope.counts[section]
+            drift = abs(counted - len(listed_in))
+            findings.found(
+                "counter_drift", drift, f"{name} {section}: counter {counted}, rows {len(listed_in)}"
+            )
+    return firm, own
+
+
 def _check_invitations(ledger: Ledger, rows: dict[str, dict[str, Any]], findings: Findings) -> None:
     missing = [
-        email for email, customer_id in ledger.invited.items() if rows.get(customer_id, {}).get("email") != email
+        email
+        for email, customer_id in ledger.invited.items()
+        if rows.get(customer_id, {}).get("email") != email
     ]
-    findings.found("lost", len(missing), "invitations answered 2xx whose customer is not listed with its email")
+    findings.found(
+        "lost", len(missing), "invitations answered 2xx whose customer is not listed with its email"
+    )
 
 
 def _check_tracked(
@@ -106,10 +126,8 @@ def _check_tracked(
             continue
         row = rows.get(customer_id)
         ended = customer_id in ledger.ended
-        if row is None or (row["section"] == ENDED) != ended:
-            lost += 1
-        elif not ended and set(row["assignee_ids"]) != assignees:
-            lost += 1
+        wrong_section = row is None or (row["section"] == ENDED) != ended
+        lost += wrong_section or (not ended and set(row["assignee_ids"]) != assignees)  # type: ignore[index]
         if not ended:
             seen = customer_id in adviser_rows
             missing_rows += adviser_id in assignees and not seen
@@ -144,7 +162,9 @@ def _read_scope(staff_id: str | None, sections: tuple[str, ...], findings: Findi
         if customers.counts(DEMO_FIRM.firm_id, staff_id) == before:
             break
     else:
-        findings.notes.append(f"  the counters of {staff_id or 'the firm'} kept moving ({SETTLE_READS} reads)")
+        findings.notes.append(
+            f"  the counters of {staff_id or 'the firm'} kept moving ({SETTLE_READS} reads)"
+        )
     return _Scope(before, rows)
 
 

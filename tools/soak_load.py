@@ -113,10 +113,10 @@ class Load:
         tracked = [c for c in seeded if c["owner_id"] == admin]
         for customer in tracked:
             self.ledger.assignees[customer["customer_id"]] = set(customer["assignee_ids"])
-        self._workers = [
-            _Worker(n, random.Random(seed * 1000 + n), [c["customer_id"] for c in tracked[n::concurrency]])
-            for n in range(concurrency)
-        ]
+        self._workers = []
+        for n in range(concurrency):
+            rng = random.Random(seed * 1000 + n)  # noqa: S311  # the load's repeatable choices, no secret
+            self._workers.append(_Worker(n, rng, [c["customer_id"] for c in tracked[n::concurrency]]))
         self._run_id = uuid.uuid4().hex[:8]
         self._clock_lock = asyncio.Lock()
         self._clock_moved_at = 0.0
@@ -200,7 +200,9 @@ class Load:
         answer = await self.call("GET /customers", actor, "GET", "/customers", params=params)
         cursor = _json(answer).get("next_cursor")
         if cursor and worker.rng.random() < 0.5:  # the next page
-            await self.call("GET /customers (next)", actor, "GET", "/customers", params={**params, "cursor": cursor})
+            await self.call(
+                "GET /customers (next)", actor, "GET", "/customers", params={**params, "cursor": cursor}
+            )
 
     async def _search(self, worker: _Worker) -> None:
         actor = self._any_staff(worker)
@@ -359,4 +361,3 @@ def _json(answer: httpx.Response | None) -> dict[str, Any]:
         return {}
     found: dict[str, Any] = answer.json()
     return found
-

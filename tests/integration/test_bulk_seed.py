@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import replace
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -36,7 +36,9 @@ def stored() -> list[dict[str, Any]]:
 
 def clear() -> None:
     for item in stored():
-        boto3.client("dynamodb").delete_item(TableName=TABLE, Key=to_item({"PK": item["PK"], "SK": item["SK"]}))
+        boto3.client("dynamodb").delete_item(
+            TableName=TABLE, Key=to_item({"PK": item["PK"], "SK": item["SK"]})
+        )
 
 
 def test_a_seeded_customer_is_stored_as_an_invitation_stores_it():
