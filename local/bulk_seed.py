@@ -124,14 +124,23 @@ def invited_customers(count: int, staff_ids: list[str], now: datetime) -> list[C
     return customers
 
 
-def seed_demo_firm(count: int, now: datetime) -> list[SeededCustomer]:
-    """`count` invited customers in the demo firm, owned in turn by its active staff (from our records,
-    as the pool gave them their ids)."""
+class NotActiveStaff(ValueError):
+    """An owner asked for is not an active member of the demo firm."""
+
+
+def seed_demo_firm(count: int, now: datetime, owner_ids: list[str] | None = None) -> list[SeededCustomer]:
+    """`count` invited customers in the demo firm, owned in turn by `owner_ids` (each an active member,
+    one GetItem each), by default by its active staff (one Query of the firm's staff, #4)."""
     from shared import bootstrap
 
-    staff = sorted(
-        m.user_id for m in bootstrap.identity_repository().list_staff(DEMO_FIRM.firm_id) if m.active
-    )
+    identities = bootstrap.identity_repository()
+    if owner_ids is None:
+        staff = sorted(m.user_id for m in identities.list_staff(DEMO_FIRM.firm_id) if m.active)
+    else:
+        memberships = [identities.get_membership(user_id, DEMO_FIRM.firm_id) for user_id in owner_ids]
+        if not owner_ids or not all(m is not None and m.active for m in memberships):
+            raise NotActiveStaff("every owner must be an active member of the demo firm")
+        staff = list(owner_ids)
     customers = invited_customers(count, staff, now)
     seed_customers(customers)
     return [SeededCustomer(c.customer_id, c.owner_id, c.assignee_ids) for c in customers]

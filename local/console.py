@@ -82,14 +82,24 @@ class LocalConsole:
 
     def _seed_customers(self, body: bytes) -> HttpResponse:
         """`{"count": 10000}`: that many invited customers in the demo firm, written in bulk as the
-        repositories write an invitation (local/bulk_seed.py); answers their ids and staff."""
+        repositories write an invitation (local/bulk_seed.py), owned in turn by its active staff or by
+        `"owner_ids"` (its members' user ids); answers their ids, owners and assignees."""
         try:
-            count = json.loads(body or b"null")["count"]
-        except (ValueError, TypeError, KeyError):
-            count = None
+            asked = json.loads(body or b"null")
+            count, owner_ids = asked["count"], asked.get("owner_ids")
+        except (ValueError, TypeError, KeyError, AttributeError):
+            count = owner_ids = None
+        valid_owners = owner_ids is None or (
+            isinstance(owner_ids, list) and all(isinstance(owner, str) for owner in owner_ids)
+        )
         if not isinstance(count, int) or isinstance(count, bool) or not 0 < count <= bulk_seed.MAX_SEEDED:
-            message = f"expected {{'count': <1..{bulk_seed.MAX_SEEDED}>}}"
+            valid_owners = False
+        if not valid_owners:
+            message = f"expected {{'count': <1..{bulk_seed.MAX_SEEDED}>, 'owner_ids': [<user id>, ...]}}"
             return json_response(400, {"code": "invalid_seed", "message": message})
-        seeded = bulk_seed.seed_demo_firm(count, business_now())
+        try:
+            seeded = bulk_seed.seed_demo_firm(count, business_now(), owner_ids)
+        except bulk_seed.NotActiveStaff as refused:
+            return json_response(400, {"code": "invalid_seed", "message": str(refused)})
         log.info("seeded %d customers into the demo firm", len(seeded))
         return json_response(201, {"customers": [asdict(customer) for customer in seeded]})

@@ -86,6 +86,12 @@ def test_the_console_seeds_the_demo_firm_among_its_staff_and_counts_them():
     assert counts["invited"] == sum(len(page) for page in listed) == 60
     for wrong in (b"", b'{"count": 0}', b'{"count": "9"}', b'{"count": true}', b'{"count": 50001}', b"[]"):
         assert handle(HttpRequest("POST", "/_local/seed/customers", body=wrong)).status == 400, wrong
+    for owners in ([], ["nobody"], [STAFF[0], 7]):
+        wrong = json.dumps({"count": 1, "owner_ids": owners}).encode()
+        assert handle(HttpRequest("POST", "/_local/seed/customers", body=wrong)).status == 400, owners
+    chosen = json.dumps({"count": 3, "owner_ids": [STAFF[1]]}).encode()
+    answer = handle(HttpRequest("POST", "/_local/seed/customers", body=chosen))
+    assert {c["owner_id"] for c in json.loads(answer.body)["customers"]} == {STAFF[1]}
 
 
 def test_seed_demo_firm_skips_deactivated_staff():
