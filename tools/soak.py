@@ -21,9 +21,11 @@ The exit status is 1 when a target (below) is missed, each missed one printed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import asyncio
 import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -82,7 +84,8 @@ def run_soak(profile: Profile, log_dir: Path = LOG_DIR) -> SoakResult:
     try:
         return asyncio.run(_soak(local, profile))
     finally:
-        local.stop()
+        with contextlib.suppress(subprocess.TimeoutExpired):  # a busy system is killed whole instead
+            local.stop()
 
 
 async def _soak(local: LocalProcess, profile: Profile) -> SoakResult:
@@ -94,11 +97,14 @@ async def _soak(local: LocalProcess, profile: Profile) -> SoakResult:
     ) as client:
         actors = await _sign_in(client, local.port)
         seeded = await _seed(client, profile.customers, [actors["admin"].user_id, actors["adviser"].user_id])
+        print("reading the counters back once seeded", flush=True)
         seeded_drift = (await asyncio.to_thread(counter_drift, actors)).counter_drift
         rss_start = resident_mb(local.process.pid)
         load = Load(client, actors, seeded, profile.concurrency, profile.minutes * 60, profile.seed)
+        print(f"load: {profile.minutes} min at concurrency {profile.concurrency}", flush=True)
         samples = await load.run()
         rss_end = resident_mb(local.process.pid)
+        print(f"load done ({len(samples)} requests): checking", flush=True)
         try:
             findings = await asyncio.to_thread(check_firm, actors, load.ledger)
         except (BotoCoreError, ClientError) as failed:

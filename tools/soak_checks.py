@@ -174,5 +174,7 @@ def _index_items(partition: str) -> list[dict[str, Any]]:
         IndexName="GSI1",
         KeyConditionExpression="GSI1PK = :pk",
         ExpressionAttributeValues=to_item({":pk": partition}),
+        ProjectionExpression="customer_id, email, assignee_ids, #section",  # fewer pages of 1 MB
+        ExpressionAttributeNames={"#section": "section"},
     )
     return [item for page in pages for item in page]
