@@ -21,8 +21,8 @@ The exit status is 1 when a target (below) is missed, each missed one printed.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import asyncio
+import contextlib
 import os
 import statistics
 import subprocess
