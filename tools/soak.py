@@ -55,6 +55,7 @@ DEMO_CONNECTION_SECONDS = 60  # the demo customer's connection is made in the fi
 SEED_CHUNK = 500  # customers a seeding request
 SEED_ATTEMPTS = 3  # seeding requests answered 5xx sent again (moto too slow for the functions' timeouts)
 SEED_TIMEOUT_SECONDS = 600  # 500 customers: about 4 s on this machine's moto
+CHECK_READ_TIMEOUT_SECONDS = 600  # each moto call of the checks (tried twice)
 LOG_DIR = Path(".build/soak")
 
 
@@ -150,7 +151,8 @@ async def _sign_in(client: httpx.AsyncClient, port: int) -> dict[str, Actor]:
     pool = await asyncio.to_thread(running_pool, port)
     # The checks read moto directly: this process's AWS SDK goes there, with moto's fake credentials.
     os.environ.update({**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": pool.aws_endpoint_url})
-    os.environ.pop("AWS_CALL_TIMEOUT_SECONDS", None)
+    # A Query of a large table on a moto still busy with the load's backlog takes minutes.
+    os.environ["AWS_CALL_TIMEOUT_SECONDS"] = str(CHECK_READ_TIMEOUT_SECONDS)
     actors = {}
     for user in DEMO_USERS:
         token = await asyncio.to_thread(pool.sign_in, user.email)

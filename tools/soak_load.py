@@ -255,31 +255,23 @@ class Load:
 
     async def _replay(self, worker: _Worker) -> None:
         """The same request again, with its Idempotency-Key: the first answer again."""
-        if not worker.invitations:
-            return
-        first = worker.rng.choice(worker.invitations)
-        answer = await self.call(
-            "POST /customers/invitations (replay)",
-            first.actor,
-            "POST",
-            "/customers/invitations",
-            json=first.body,
-            headers={"Idempotency-Key": first.key},
-        )
-        self._invited(first.body["email"], answer)
+        await self._invite_before(worker, replay=True)
 
     async def _invite_again(self, worker: _Worker) -> None:
         """A new request for an email invited before (R-INV-3: sent again; 429 after 3 a day)."""
+        await self._invite_before(worker, replay=False)
+
+    async def _invite_before(self, worker: _Worker, *, replay: bool) -> None:
         if not worker.invitations:
             return
         first = worker.rng.choice(worker.invitations)
         answer = await self.call(
-            "POST /customers/invitations (again)",
+            f"POST /customers/invitations ({'replay' if replay else 'again'})",
             first.actor,
             "POST",
             "/customers/invitations",
             json=first.body,
-            headers={"Idempotency-Key": str(uuid.uuid4())},
+            headers={"Idempotency-Key": first.key if replay else str(uuid.uuid4())},
         )
         self._invited(first.body["email"], answer)
 
