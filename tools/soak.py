@@ -6,9 +6,9 @@ subprocess on free 127.0.0.1 ports (as the tests do: tests/local_system_support.
 customer's bank connection, signs the demo admin, adviser and customer in through the user pool (the
 staff with their authenticator code), seeds the demo firm with N invited customers owned by the two staff
 through the local console (`POST /_local/seed/customers`, local/bulk_seed.py), then runs
-`--concurrency` workers (asyncio, httpx) for `--minutes`: staff and customer reads and writes over the API the web console uses
-(soak_load.py), and the daily import and invitation reminders run through the local console at a
-third and two thirds of the run. Afterwards (tools/soak_checks.py) it reads the firm back from the
+`--concurrency` workers (asyncio, httpx) for `--minutes`: staff and customer reads and writes over the
+API the web console uses (soak_load.py), and the daily import and invitation reminders run through the
+local console at a third and two thirds of the run. Afterwards (tools/soak_checks.py) it reads the firm back from the
 system's moto and prints
 
     BAR soak: requests=…, rps=…, p50_ms=…, p99_ms=…, p99_last_tenth/p99_first_tenth=…,
