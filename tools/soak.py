@@ -8,8 +8,8 @@ staff with their authenticator code), seeds the demo firm with N invited custome
 through the local console (`POST /_local/seed/customers`, local/bulk_seed.py), then runs
 `--concurrency` workers (asyncio, httpx) for `--minutes`: staff and customer reads and writes over the
 API the web console uses (soak_load.py), and the daily import and invitation reminders run through the
-local console at a third and two thirds of the run. Afterwards (tools/soak_checks.py) it reads the firm back from the
-system's moto and prints
+local console at a third and two thirds of the run. Afterwards (tools/soak_checks.py) it reads the firm
+back from the system's moto and prints
 
     BAR soak: requests=…, rps=…, p50_ms=…, p99_ms=…, p99_last_tenth/p99_first_tenth=…,
     rss_start_mb=…, rss_end_mb=…, 5xx=…, lost=…, duplicated=…, counter_drift=…
