@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt re
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: run test e2e web bench fuzz lint lock token synth openapi clean
+.PHONY: run test e2e web bench fuzz soak lint lock token synth openapi clean
 
 # requirements.lock pins every package, transitive ones too: the constraints of every install.
 $(STAMP): requirements.txt requirements-dev.txt requirements.lock
@@ -61,6 +61,12 @@ bench: $(STAMP)
 # The long contract-fuzzing profile (a quick one runs in `make test`).
 fuzz: $(STAMP)
 	FUZZ_PROFILE=long $(PY) -m pytest tests/reliability/test_contract_fuzz.py -p no:xdist -q
+
+# The soak (issue 19, tools/soak.py): a bounded load against its own `python -m local`, then the checks
+# and one `BAR soak` line; fails when a target is missed. `make soak MINUTES=2 CUSTOMERS=2000 CONCURRENCY=20`.
+soak: $(STAMP)
+	$(PY) -m tools.soak --minutes $(or $(MINUTES),10) --concurrency $(or $(CONCURRENCY),20) \
+		--customers $(or $(CUSTOMERS),10000)
 
 # ruff, ruff format, mypy, bandit, the lock, pip-audit: one `BAR` line each (tools/static_checks.py).
 lint: $(STAMP)

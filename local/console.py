@@ -1,7 +1,7 @@
 """Local-only routes under /_local/: the outbox, the schedules (list, run now), the business
 clock (read, move forward), the user pool's JWKS and where the pool is (`make token` signs in
-there). They exist only in the local system, never
-in the deployed API."""
+there), and customers seeded in bulk into the demo firm (`make soak`). They exist only in the local
+system, never in the deployed API."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
+from local import bulk_seed
 from local.clock import change_clock, reading
 from local.http_types import HttpRequest, HttpResponse, json_response
 from local.outbox import Email
 from local.scheduler import Scheduler, UnknownSchedule
+from shared.clock import now as business_now
 
 PREFIX = "/_local"
 _RUN_SCHEDULE = re.compile(rf"{PREFIX}/schedules/([^/]+)/run")
@@ -50,6 +53,8 @@ class LocalConsole:
             return json_response(200, reading())
         if method == "POST" and path == f"{PREFIX}/clock":
             return self._move_clock(request.body)
+        if method == "POST" and path == f"{PREFIX}/seed/customers":
+            return self._seed_customers(request.body)
         run = _RUN_SCHEDULE.fullmatch(path)
         if method == "POST" and run:
             return self._run_schedule(run.group(1))
@@ -74,3 +79,27 @@ class LocalConsole:
             return json_response(400, {"code": "invalid_clock_change", "message": str(error)})
         log.info("business clock moved to %s", moved["now"])
         return json_response(200, moved)
+
+    def _seed_customers(self, body: bytes) -> HttpResponse:
+        """`{"count": 10000}`: that many invited customers in the demo firm, written in bulk as the
+        repositories write an invitation (local/bulk_seed.py), owned in turn by its active staff or by
+        `"owner_ids"` (its members' user ids); answers their ids, owners and assignees."""
+        try:
+            asked = json.loads(body or b"null")
+            count, owner_ids = asked["count"], asked.get("owner_ids")
+        except (ValueError, TypeError, KeyError, AttributeError):
+            count = owner_ids = None
+        valid_owners = owner_ids is None or (
+            isinstance(owner_ids, list) and all(isinstance(owner, str) for owner in owner_ids)
+        )
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 < count <= bulk_seed.MAX_SEEDED:
+            valid_owners = False
+        if not valid_owners:
+            message = f"expected {{'count': <1..{bulk_seed.MAX_SEEDED}>, 'owner_ids': [<user id>, ...]}}"
+            return json_response(400, {"code": "invalid_seed", "message": message})
+        try:
+            seeded = bulk_seed.seed_demo_firm(count, business_now(), owner_ids)
+        except bulk_seed.NotActiveStaff as refused:
+            return json_response(400, {"code": "invalid_seed", "message": str(refused)})
+        log.info("seeded %d customers into the demo firm", len(seeded))
+        return json_response(201, {"customers": [asdict(customer) for customer in seeded]})

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from local.bulk_seed import bulk_put, seed_customers
 from tests.integration.aggregator_sandboxes import sandboxes
 
 if TYPE_CHECKING:
-    from shared.domain.customers import Customer
     from shared.domain.refresh import Engagement
 
 __all__ = [
@@ -86,28 +86,7 @@ def tracing_aws_calls(*services: str) -> Iterator[AwsTrace]:
             events.unregister(f"after-call.{service}", after)
 
 
-# seeding at scale ------------------------------------------------------------------------------
-def bulk_put(items: Iterable[dict[str, Any]]) -> int:
-    """Write DynamoDB items to the data table, 25 per BatchWriteItem (the repositories' items,
-    built by their own code: seeding 10,000 engagements one transaction each would take moto hours)."""
-    from shared.adapters.dynamodb.client import dynamodb_client
-
-    client, written, batch = dynamodb_client(), 0, []
-    for item in items:
-        batch.append({"PutRequest": {"Item": item}})
-        if len(batch) == 25:
-            written += _flush(client, batch)
-            batch = []
-    return written + (_flush(client, batch) if batch else 0)
-
-
-def _flush(client: Any, batch: list[dict[str, Any]]) -> int:
-    request: dict[str, Any] = {"data": batch}
-    while request:
-        request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-    return len(batch)
-
-
+# seeding at scale (bulk_put, seed_customers: local/bulk_seed.py) ---------------------------------
 def engagement_row_items(
     engagements: Iterable[Engagement], now: datetime, eula: str
 ) -> Iterator[dict[str, Any]]:
@@ -120,39 +99,3 @@ def engagement_row_items(
     for engagement in engagements:
         for write in row_writes(table_name, engagement, None, engagement.stored_bucket(now, eula)):
             yield write["Put"]["Item"]
-
-
-def seed_customers(customers: list[Customer]) -> int:
-    """Each new customer's item, visibility rows and search entries, and the section counters they
-    add up to, as CustomersRepository.save writes them (counters summed here: one update per counter item)."""
-    from shared import bootstrap
-    from shared.adapters.dynamodb.client import dynamodb_client
-
-    repository = bootstrap.onboarding().customers
-    counters: dict[str, tuple[dict[str, Any], Counter[str]]] = {}
-
-    def items() -> Iterator[dict[str, Any]]:
-        for customer in customers:
-            yield repository._put_customer(customer, None)["Put"]["Item"]
-            for staff_id in customer.staff_ids:
-                yield repository._put_visibility(customer, staff_id)["Put"]["Item"]
-            for entry in repository.find_entry_writes(customer, None):  # the search index (#56)
-                yield entry["Put"]["Item"]
-            for update in repository._counter_updates(customer, None):
-                key = update["Update"]["Key"]
-                names = update["Update"]["ExpressionAttributeNames"]
-                values = update["Update"]["ExpressionAttributeValues"]
-                _, counter = counters.setdefault(str(key), (key, Counter()))
-                for placeholder, attribute in names.items():
-                    counter[attribute] += int(values[":" + placeholder[1:]]["N"])
-
-    written = bulk_put(items())
-    for key, counter in counters.values():
-        dynamodb_client().update_item(
-            TableName="data",
-            Key=key,
-            UpdateExpression="ADD " + ", ".join(f"#{n} :{n}" for n in counter),
-            ExpressionAttributeNames={f"#{n}": n for n in counter},
-            ExpressionAttributeValues={f":{n}": {"N": str(v)} for n, v in counter.items()},
-        )
-    return written
