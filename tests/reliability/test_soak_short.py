@@ -15,6 +15,7 @@ from tests.bars import BarRecorder
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE = ["--minutes", "1", "--concurrency", "20", "--customers", "2000"]
+pytestmark = pytest.mark.soak  # `make test` runs it alone, after the rest (its p99 ratio is a measurement)
 TIMEOUT_SECONDS = 900  # start, seed, a minute of load and the checks, on a busy 2-core machine
 
 
