@@ -35,13 +35,14 @@ queues thousands). Here the visible messages are read lazily, up to what the cal
 delete removes its message in one pass.
 
 `install()` is idempotent and process-wide: `local/fake_aws.py` calls it before moto serves, the
-test suite's conftest at import. What it changes is tested in tests/unit/test_moto_patches.py
+test suite's conftest at import. What it changes is tested in tests/integration/test_moto_patches.py
 (atomicity and isolation with threads, equivalence of Query results) and measured by
 tests/perf/test_moto_scaling.py (cost per call as the table grows).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import inspect
@@ -52,6 +53,7 @@ from typing import Any
 
 from moto.core.utils import unix_time
 from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.exceptions import ResourceNotFoundException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import GlobalSecondaryIndex, Table
@@ -127,20 +129,22 @@ def _named_items(
     before writing anything)."""
     for entry in transact_items:
         for operation in entry.values():
-            table = backend.tables.get(operation.get("TableName"))
+            try:
+                table = backend.get_table(operation.get("TableName"))  # a name or an ARN, as moto takes it
+            except ResourceNotFoundException:
+                continue
             attributes = operation.get("Item") or operation.get("Key") or {}
-            if table is None or table.hash_key_attr not in attributes:
+            if table.hash_key_attr not in attributes:
                 continue
             if table.range_key_attr is not None and table.range_key_attr not in attributes:
                 continue
-            range_value = attributes.get(table.range_key_attr) if table.range_key_attr else None
-            yield (
-                table,
-                (
-                    DynamoType(attributes[table.hash_key_attr]),
-                    DynamoType(range_value) if range_value else None,
-                ),
-            )
+            yield table, _key_of(table, attributes)
+
+
+def _key_of(table: Table, attributes: dict[str, Any]) -> ItemKey:
+    """The stored key of the item these attributes (an item, or a key) name."""
+    range_value = attributes.get(table.range_key_attr) if table.range_key_attr else None
+    return DynamoType(attributes[table.hash_key_attr]), DynamoType(range_value) if range_value else None
 
 
 def table_item(table: Table, key: ItemKey) -> Item | None:
@@ -198,10 +202,16 @@ def _partition_queries() -> None:
     update_item = DynamoDBBackend.update_item
 
     @functools.wraps(update_item)
-    def update_and_index(self: DynamoDBBackend, table_name: str, *args: Any, **kwargs: Any) -> Item:
-        item = update_item(self, table_name, *args, **kwargs)  # moto changes the stored item in place
-        _index_item(self.get_table(table_name), item)
-        return item
+    def update_and_index(
+        self: DynamoDBBackend, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Item:
+        try:
+            return update_item(
+                self, table_name, key, *args, **kwargs
+            )  # moto changes the stored item in place
+        finally:  # also when it failed half way (an attribute set, then the item too large)
+            table = self.get_table(table_name)
+            _index_item(table, table_item(table, _key_of(table, key)))
 
     DynamoDBBackend.update_item = update_and_index  # type: ignore[method-assign]
 
@@ -247,22 +257,24 @@ def _single_hash_attribute(index: GlobalSecondaryIndex | None) -> str | None:
     return hashes[0] if len(hashes) == 1 else None
 
 
-def _index_maps(table: Table) -> dict[str, dict[DynamoType, dict[ItemKey, None]]]:
-    maps: dict[str, dict[DynamoType, dict[ItemKey, None]]] = table.__dict__.setdefault(
-        "_local_index_maps", {}
-    )
+# per table: (index name, its hash attribute) -> hash value -> keys of the items in that index partition
+IndexMaps = dict[tuple[str, str], dict[DynamoType, dict[ItemKey, None]]]
+
+
+def _index_maps(table: Table) -> IndexMaps:
+    maps: IndexMaps = table.__dict__.setdefault("_local_index_maps", {})
     return maps
 
 
 def _index_members(table: Table, index_name: str, hash_attribute: str, value: DynamoType) -> list[Item]:
-    maps = _index_maps(table)
-    if index_name not in maps:  # first Query of this index: built once from the table
+    maps, map_key = _index_maps(table), (index_name, hash_attribute)
+    if map_key not in maps:  # first Query of this index: built once from the table
         members: dict[DynamoType, dict[ItemKey, None]] = {}
         for item in _every_item(table):
             if (indexed := item.attrs.get(hash_attribute)) is not None:
                 members.setdefault(indexed, {})[(item.hash_key, item.range_key)] = None
-        maps[index_name] = members
-    keys = maps[index_name].get(value)
+        maps[map_key] = members
+    keys = maps[map_key].get(value)
     if not keys:
         return []
     found: list[Item] = []
@@ -277,20 +289,19 @@ def _index_members(table: Table, index_name: str, hash_attribute: str, value: Dy
         else:
             del keys[key]  # deleted, or moved to another index partition since
     if not keys:
-        del maps[index_name][value]
+        del maps[map_key][value]
     return found
 
 
 def _index_item(table: Table, item: Item | None) -> None:
     """Record the item in each index map built so far (the maps of a table never queried by an index
     do not exist yet, and cost nothing)."""
-    maps = table.__dict__.get("_local_index_maps")
+    maps: IndexMaps | None = table.__dict__.get("_local_index_maps")
     if not maps or item is None:
         return
-    for index in table.global_indexes or []:
-        hash_attribute = _single_hash_attribute(index)
-        if index.name in maps and hash_attribute and (value := item.attrs.get(hash_attribute)) is not None:
-            maps[index.name].setdefault(value, {})[(item.hash_key, item.range_key)] = None
+    for (_, hash_attribute), members in maps.items():
+        if (value := item.attrs.get(hash_attribute)) is not None:
+            members.setdefault(value, {})[(item.hash_key, item.range_key)] = None
 
 
 def _every_item(table: Table) -> Iterator[Item]:
@@ -361,13 +372,15 @@ def _sqs_reads_what_it_takes() -> None:
     def delete_message(self: Queue, receipt_handle: str) -> None:
         if receipt_handle in self.deleted_messages:
             return  # already deleted: deleting again succeeds, as moto's own does
-        for position, message in enumerate(self._messages):
-            if message.had_receipt_handle(receipt_handle):
-                del self._messages[position]
-                self.pending_messages.discard(message)
-                self.deleted_messages.update(message.all_receipt_handles)  # type: ignore[arg-type]
-                return
-        raise ReceiptHandleIsInvalid()
+        # found in a copy, removed by identity (one call, atomic): another thread's delete or move to
+        # the dead-letter queue may change the list meanwhile, never make this remove another message
+        found = next((each for each in list(self._messages) if each.had_receipt_handle(receipt_handle)), None)
+        if found is None:
+            raise ReceiptHandleIsInvalid()
+        with contextlib.suppress(ValueError):  # removed by a concurrent delete of the same message
+            self._messages.remove(found)
+        self.pending_messages.discard(found)
+        self.deleted_messages.update(found.all_receipt_handles)  # type: ignore[arg-type]
 
     Queue.delete_message = delete_message  # type: ignore[method-assign]
 

@@ -4,6 +4,7 @@ matching path prefix (the sandbox, the local console) or to the API gateway."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,7 +66,24 @@ class LocalHttpServer(ThreadingHTTPServer):
 
     def __init__(self, host: str, port: int):
         self.app: App = _starting
+        self._in_flight = 0  # requests being answered (the app running)
+        self._idle = threading.Condition()
         super().__init__((host, port), _RequestHandler)
+
+    def answer(self, request: HttpRequest) -> HttpResponse:
+        with self._idle:
+            self._in_flight += 1
+        try:
+            return self.app(request)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout_seconds: float) -> bool:
+        """Whether every request being answered finished within the timeout (close the socket first)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout_seconds)
 
     @property
     def port(self) -> int:
@@ -90,7 +108,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             protocol=self.request_version,
         )
         try:
-            response = self.server.app(request)
+            response = self.server.answer(request)
         except Exception:
             log.exception("local server failed on %s", self.command)
             response = json_response(500, {"message": "Internal Server Error"})

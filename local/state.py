@@ -40,7 +40,17 @@ ROOT = Path(__file__).resolve().parent.parent
 FORMAT = 1
 # moto's services the local system uses (local/provision.py creates their resources)
 SERVICES = ("dynamodb", "sqs", "cognitoidp", "kms", "s3", "ses", "sesv2", "secretsmanager")
-SPEC_FILES = ("infra/spec.py", "infra/spec_user_pool.py", "local/provision.py", "local/demo_data.py")
+# what the saved objects' shapes come from: a change to any makes an older file unrestorable
+SPEC_FILES = (
+    "infra/spec.py",
+    "infra/spec_user_pool.py",
+    "local/provision.py",
+    "local/demo_data.py",
+    "local/state.py",
+    "local/moto_patches.py",
+    "local/sandbox/gocardless.py",
+    "local/sandbox/plaid.py",
+)
 
 
 class StateError(Exception):

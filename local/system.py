@@ -52,6 +52,7 @@ from shared.clock import now as business_now
 
 DATA_TABLE = "data"  # the spec's TABLES key of the table the demo data goes to
 log = logging.getLogger("local.system")
+SAVE_WAIT_SECONDS = 10  # at a stop, for the requests being answered before the state is saved
 
 
 @dataclass
@@ -84,6 +85,20 @@ class LocalSystem:
         self.fake_aws.stop()
 
     def _save(self, path: Path) -> None:
+        """Save the state once the requests still being answered are done; if they are not within
+        SAVE_WAIT_SECONDS, or the save fails, the previous file (if any) stays and the log says so."""
+        if not self.server.wait_idle(SAVE_WAIT_SECONDS):
+            log.warning(
+                "requests still running after %d s: state not saved (the previous file stays)",
+                SAVE_WAIT_SECONDS,
+            )
+            return
+        try:
+            self._write_state(path)
+        except Exception:
+            log.exception("state not saved (the previous file stays)")
+
+    def _write_state(self, path: Path) -> None:
         sandboxes = {mount: sandbox.state for mount, sandbox in self.saving["sandboxes"].items()}
         snapshot = state.capture(
             base_url=self.base_url,
@@ -114,10 +129,14 @@ Local system running (AWS on moto at {self.fake_aws.endpoint_url}; Ctrl-C stops 
   Plaid sandbox       {url}{PLAID_SANDBOX_MOUNT}   (Link: {url}{PLAID_SANDBOX_MOUNT}/link/<link_token>)
 {self._aggregator_lines()}{self._state_line()}Demo users (password {DEMO_PASSWORD}, in the user pool on moto)
 {users}
-  The customer's bank (Demo Bank, GoCardless sandbox) is connected in the first seconds.
-Token: make token USER=<email>   (signs in through the pool; default: the admin), then
+{self._demo_bank_line()}Token: make token USER=<email>   (signs in through the pool; default: the admin), then
   curl -H "Authorization: Bearer $(make -s token)" {url}/me
 """
+
+    def _demo_bank_line(self) -> str:
+        if self.restored:
+            return ""  # the restored state has whatever connections it had
+        return "  The customer's bank (Demo Bank, GoCardless sandbox) is connected in the first seconds.\n"
 
     def _state_line(self) -> str:
         if self.state_file is None:
@@ -148,8 +167,13 @@ def start_local_system(
     try:
         _wire(system)
     except BaseException:
+        system.saving.clear()  # nothing of a failed start is saved over a kept state
         system.stop()
         raise
+    if system.restored and (outer or {}).get("CLOCK_AT"):
+        log.warning(
+            "CLOCK_AT is not used: the restored state keeps its business time (FRESH=1 starts afresh)"
+        )
     return system
 
 

@@ -100,6 +100,8 @@ class LocalProcess:
             "DATA_TABLE_NAME",
             "IDEMPOTENCY_TABLE_NAME",
             "AUDIT_TABLE_NAME",
+            "LOCAL_STATE",  # a developer's kept `make run` state is never a test's
+            "FRESH",
         ]:
             self.env.pop(name, None)
         self.env.update(environment or {})  # what this test sets on purpose

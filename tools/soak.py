@@ -45,6 +45,7 @@ from tools.soak_checks import Findings, check_firm, counter_drift
 from tools.soak_load import Actor, Load, Sample
 
 # Targets (issue 19)
+WRITE_METHODS = ("POST", "PUT", "DELETE")  # a request kind's first word
 MAX_RSS_END_MB = 1536  # 1.5 GB at the end of the load
 MAX_RSS_GROWTH = 3.0  # and at most 3x the resident memory at its start
 MAX_P99_DEGRADATION = 2.0  # p99 of the last tenth of the run at most 2x the first tenth's
@@ -136,8 +137,7 @@ async def _seed(client: httpx.AsyncClient, count: int, owner_ids: list[str]) -> 
 
 
 def _wait_for_demo_connection(local: LocalProcess) -> None:
-    """moto copies a table for each transaction: the seed's writes must not run beside the demo
-    customer's connection (its transaction would fail on a table changing under the copy)."""
+    """The load starts on the system as a person finds it: the demo customer's bank connected."""
     deadline = time.monotonic() + DEMO_CONNECTION_SECONDS
     while "the demo customer's connection" not in local.output():
         if time.monotonic() > deadline:
@@ -184,6 +184,12 @@ def result_of(
     last = [s.ms for s in samples if s.started >= duration - tenth]
     ratio = p99(last) / p99(first) if first and last and p99(first) else float("inf")
     server_errors = sum(1 for s in samples if s.server_error) + schedule_5xx
+    # a run whose writes were all refused would check nothing: its tokens or roles broke
+    refused = sum(1 for s in samples if s.status in (401, 403))
+    writes = {s.kind for s in samples if s.kind.split(" ", 1)[0] in WRITE_METHODS}
+    unanswered_writes = sorted(
+        k for k in writes if not any(s.kind == k and 200 <= s.status < 300 for s in samples)
+    )
     figures: dict[str, float | int | str] = {
         "requests": len(samples),
         "rps": len(samples) / ran_for,
@@ -218,6 +224,8 @@ def result_of(
             ("duplicated", findings.duplicated > 0, findings.duplicated, "0"),
             ("counter_drift", findings.counter_drift > 0, findings.counter_drift, "0"),
             ("checks", bool(findings.unchecked), findings.unchecked, "read back in full"),
+            ("401/403", refused > 0, refused, "0"),
+            ("writes without a 2xx", bool(unanswered_writes), ", ".join(unanswered_writes), "none"),
         )
         if failed
     ]

@@ -58,7 +58,7 @@ def check_firm(actors: dict[str, Actor], ledger: Ledger) -> Findings:
     """Read the demo firm back (this process's AWS SDK pointed at the system's moto)."""
     findings = Findings()
     adviser = actors["adviser"]
-    firm, own = _scopes(adviser.user_id, findings)
+    firm, own = _scopes(actors, findings)
     for name, scope in (("firm", firm), ("adviser", own)):
         listed = Counter(row["customer_id"] for section_rows in scope.rows.values() for row in section_rows)
         twice = sum(n - 1 for n in listed.values())
@@ -84,15 +84,17 @@ def check_firm(actors: dict[str, Actor], ledger: Ledger) -> Findings:
 def counter_drift(actors: dict[str, Actor]) -> Findings:
     """The counter drift alone (read before the load: what seeding left)."""
     findings = Findings()
-    _scopes(actors["adviser"].user_id, findings)
+    _scopes(actors, findings)
     return findings
 
 
-def _scopes(adviser_id: str, findings: Findings) -> tuple[_Scope, _Scope]:
-    """The firm's scope and the adviser's, each section's counter compared with its rows."""
+def _scopes(actors: dict[str, Actor], findings: Findings) -> tuple[_Scope, _Scope]:
+    """The firm's scope, the adviser's and the admin's (who owns the customers the load changes), each
+    section's counter compared with its rows; the firm's and the adviser's are returned."""
     firm = _read_scope(None, (*SECTIONS, ENDED), findings)
-    own = _read_scope(adviser_id, SECTIONS, findings)
-    for name, scope in (("firm", firm), ("adviser", own)):
+    own = _read_scope(actors["adviser"].user_id, SECTIONS, findings)
+    admin = _read_scope(actors["admin"].user_id, SECTIONS, findings)
+    for name, scope in (("firm", firm), ("adviser", own), ("admin", admin)):
         for section, listed_in in scope.rows.items():
             counted = scope.counts[section]
             drift = abs(counted - len(listed_in))

@@ -166,7 +166,7 @@ class Load:
                         f"/_local/schedules/{name}/run", timeout=SCHEDULE_TIMEOUT_SECONDS
                     )
                     self.schedule_5xx += answer.status_code >= 500
-                except httpx.TimeoutException:
+                except httpx.TransportError:  # no answer in time, or the connection broke
                     self.schedule_5xx += 1
 
     async def call(
@@ -179,7 +179,7 @@ class Load:
             answer: httpx.Response | None = await self.client.request(
                 method, path, headers=headers, timeout=REQUEST_TIMEOUT_SECONDS, **options
             )
-        except httpx.TimeoutException:
+        except httpx.TransportError:  # no answer in time, or the connection refused or broken: a 5xx
             answer = None
         ms = (self.elapsed() - started) * 1000
         self.samples.append(Sample(kind, started, ms, answer.status_code if answer is not None else 0))

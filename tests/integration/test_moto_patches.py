@@ -389,3 +389,58 @@ def test_sqs_receives_deletes_and_counts_as_moto_did(aws: None) -> None:
     # received once already (maxReceiveCount 1): made visible again, the next receive moves them to the DLQ
     in_flight = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
     assert in_flight == []
+
+
+def test_concurrent_deletes_remove_exactly_their_own_messages() -> None:
+    """Threads delete received messages of one queue at once (as the pumps' concurrent batches do) while
+    others are received: every deleted message is gone, every other one still there (none deleted in
+    another's place, no valid receipt handle refused)."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=f"http://{host}:{port}",
+        region_name="eu-west-2",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(max_pool_connections=20, retries={"total_max_attempts": 1}),
+    )
+    switch_interval = sys.getswitchinterval()
+    try:
+        url = sqs.create_queue(QueueName="deletes", Attributes={"VisibilityTimeout": "300"})["QueueUrl"]
+        for start in range(0, 400, 10):
+            sqs.send_message_batch(
+                QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": f"m{start + n:03d}"} for n in range(10)]
+            )
+        received = []
+        for _ in range(40):  # bounded: 400 messages, 10 a call
+            received += sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        assert len(received) == 400
+        doomed = [message for n, message in enumerate(received) if n % 2 == 0]
+        sys.setswitchinterval(1e-5)
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            for future in [
+                pool.submit(sqs.delete_message, QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                for m in doomed
+            ]:
+                future.result()
+        sys.setswitchinterval(switch_interval)
+        kept = []
+        for message in received:
+            if message in doomed:
+                continue
+            sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+            kept.append(message["Body"])
+        left = []
+        for _ in range(40):
+            left += [
+                m["Body"]
+                for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            ]
+        assert sorted(left) == sorted(kept) and len(kept) == 200
+    finally:
+        sys.setswitchinterval(switch_interval)
+        server.stop()

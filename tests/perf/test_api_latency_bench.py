@@ -27,6 +27,7 @@ import pytest
 
 from local.demo_data import DEMO_USERS
 from tests.local_system_support import LocalProcess, local_token, running_local_system
+from tools.soak import p99
 
 ROUNDS = int(os.environ.get("B7_ROUNDS", "150"))
 WARM_UP_ROUNDS = 5  # every function's cold start, and the first Queries of each table, stay out
@@ -118,10 +119,6 @@ def main_routes(customer_id: str, senders: list[str]) -> list[Route]:
         ),
         Route("audit", "GET", f"/audit?customer_id={customer_id}"),
     ]
-
-
-def p99(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[98]
 
 
 def test_b7_api_latency_against_the_trivial_route(local, bar):

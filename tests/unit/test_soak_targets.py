@@ -46,3 +46,11 @@ def test_a_run_with_no_request_in_its_first_tenth_is_a_miss():
     samples = [sample for sample in run() if sample.started >= 10]
 
     assert "p99_last_tenth/p99_first_tenth" in judged(samples).missed[0]
+
+
+def test_a_run_whose_writes_were_refused_checked_nothing_and_is_a_miss():
+    refused = [Sample("POST /customers/invitations", t, 50, 401) for t in range(0, 100, 10)]
+    missed = [m.split(":")[0] for m in judged(run() + refused).missed]
+    assert missed == ["401/403", "writes without a 2xx"]
+    answered = [Sample("POST /customers/invitations", 5, 50, 201)]
+    assert judged(run() + answered).missed == []
