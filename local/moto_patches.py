@@ -42,12 +42,14 @@ tests/perf/test_moto_scaling.py (cost per call as the table grows).
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import copy
 import functools
 import inspect
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
@@ -56,7 +58,7 @@ from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.exceptions import ResourceNotFoundException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
-from moto.dynamodb.models.table import GlobalSecondaryIndex, Table
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.sqs.models import Message, Queue, SQSBackend
@@ -164,7 +166,7 @@ def restore_item(table: Table, key: ItemKey, item: Item | None) -> None:
         table.items[hash_value] = item  # type: ignore[assignment]
     else:
         table.items[hash_value][range_value] = item
-    _index_item(table, item)
+    _reindex(table, key)
 
 
 # 3. a Query starts from its partition ------------------------------------------------------------
@@ -174,10 +176,7 @@ def _partition_queries() -> None:
 
     @functools.wraps(query)
     def from_partition(self: Table, *args: Any, **kwargs: Any) -> Any:
-        arguments = signature.bind(self, *args, **kwargs).arguments
-        candidates = _candidates(
-            self, arguments.get("hash_key"), arguments.get("index_name"), arguments.get("hash_key_conditions")
-        )
+        candidates = _candidates(self, signature.bind(self, *args, **kwargs).arguments)
         if candidates is None:
             return query(self, *args, **kwargs)
         # moto's query reads its candidates from `self.all_items()`; this request holds REQUEST_LOCK.
@@ -189,15 +188,27 @@ def _partition_queries() -> None:
 
     Table.query = from_partition  # type: ignore[method-assign]
 
-    put_item = Table.put_item
+    put_item, delete_item = Table.put_item, Table.delete_item
 
     @functools.wraps(put_item)
-    def put_and_index(self: Table, *args: Any, **kwargs: Any) -> Item:
-        item = put_item(self, *args, **kwargs)
-        _index_item(self, item)
-        return item
+    def put_and_index(self: Table, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Item:
+        try:
+            return put_item(self, item_attrs, *args, **kwargs)
+        finally:
+            if self.hash_key_attr in item_attrs and (
+                not self.range_key_attr or self.range_key_attr in item_attrs
+            ):
+                _reindex(self, _key_of(self, item_attrs))
+
+    @functools.wraps(delete_item)
+    def delete_and_index(self: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Item | None:
+        try:
+            return delete_item(self, hash_key, range_key)
+        finally:
+            _reindex(self, (hash_key, range_key))
 
     Table.put_item = put_and_index  # type: ignore[method-assign]
+    Table.delete_item = delete_and_index  # type: ignore[method-assign]
 
     update_item = DynamoDBBackend.update_item
 
@@ -206,102 +217,205 @@ def _partition_queries() -> None:
         self: DynamoDBBackend, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any
     ) -> Item:
         try:
-            return update_item(
-                self, table_name, key, *args, **kwargs
-            )  # moto changes the stored item in place
+            return update_item(self, table_name, key, *args, **kwargs)  # changes the stored item in place
         finally:  # also when it failed half way (an attribute set, then the item too large)
             table = self.get_table(table_name)
-            _index_item(table, table_item(table, _key_of(table, key)))
+            _reindex(table, _key_of(table, key))
 
     DynamoDBBackend.update_item = update_and_index  # type: ignore[method-assign]
 
 
-def _candidates(
-    table: Table,
-    hash_key: DynamoType | None,
-    index_name: str | None,
-    hash_key_conditions: list[tuple[str, DynamoType]] | None,
-) -> list[Item] | None:
-    """The items a Query of this partition can return, or None when moto's own way must run."""
-    if not index_name:
-        if hash_key is None:
+SortKey = tuple[Any, ...]  # plain values: (the index's or the table's sort key, the table's keys)
+
+
+@dataclass
+class _Sorted:
+    """One partition in key order: its items' sort keys ascending, their item keys beside them."""
+
+    keys: list[SortKey] = field(default_factory=list)
+    members: list[ItemKey] = field(default_factory=list)
+
+    def add(self, sort_key: SortKey, member: ItemKey) -> None:
+        at = bisect.bisect_left(self.keys, sort_key)
+        if at < len(self.keys) and self.keys[at] == sort_key:
+            self.members[at] = member
+            return
+        self.keys.insert(at, sort_key)
+        self.members.insert(at, member)
+
+    def remove(self, sort_key: SortKey) -> None:
+        at = bisect.bisect_left(self.keys, sort_key)
+        if at < len(self.keys) and self.keys[at] == sort_key:
+            del self.keys[at], self.members[at]
+
+
+@dataclass
+class _Index:
+    """A table's partitions in key order, for the base table (`hash_attribute` None) or one global
+    secondary index: built at its first Query (a base-table partition at the first Query of that
+    partition), then kept on every write."""
+
+    hash_attribute: str | None
+    range_attribute: str | None
+    partitions: dict[DynamoType, _Sorted] = field(default_factory=dict)
+    where: dict[ItemKey, tuple[DynamoType, SortKey]] = field(default_factory=dict)  # GSI: each member's place
+
+    def place(self, item: Item) -> tuple[DynamoType, SortKey] | None:
+        """Where the item sits in this index: (its partition, its sort key), None when not in it."""
+        table_keys = (item.hash_key.cast_value, item.range_key.cast_value if item.range_key else "")
+        if self.hash_attribute is None:
+            return item.hash_key, (table_keys[1],)
+        value = item.attrs.get(self.hash_attribute)
+        if value is None:
             return None
-        partition = table.items.get(hash_key)
-        if partition is None:
-            return []
-        if not table.has_range_key:
-            return [partition]  # type: ignore[list-item]
-        return sorted(partition.values(), key=lambda item: item.range_key.cast_value)  # type: ignore[union-attr]
-    index = next((each for each in table.global_indexes or [] if each.name == index_name), None)
-    hash_attribute = _single_hash_attribute(index)
-    conditions = dict(hash_key_conditions or [])
-    if index is None or hash_attribute is None or set(conditions) != {hash_attribute}:
+        if self.range_attribute is None:
+            return value, ("", *table_keys)
+        if self.range_attribute not in item.attrs:
+            return None  # not in the index (DynamoDB indexes items with every key attribute)
+        return value, (item.attrs[self.range_attribute].cast_value, *table_keys)
+
+    def put(self, key: ItemKey, item: Item | None) -> None:
+        if self.hash_attribute is None:  # a base-table partition: kept once built
+            partition = self.partitions.get(key[0])
+            if partition is not None:
+                if item is None:
+                    partition.remove((key[1].cast_value if key[1] else "",))
+                    if not partition.keys:
+                        del self.partitions[key[0]]  # built again (empty) if it is queried again
+                else:
+                    placed = self.place(item)
+                    partition.add(placed[1], key)  # type: ignore[index]
+            return
+        old, new = self.where.get(key), self.place(item) if item is not None else None
+        if old == new:
+            return
+        if old is not None:
+            self.partitions[old[0]].remove(old[1])
+            if not self.partitions[old[0]].keys:
+                del self.partitions[old[0]]
+            del self.where[key]
+        if new is not None:
+            self.partitions.setdefault(new[0], _Sorted()).add(new[1], key)
+            self.where[key] = new
+
+
+def _indexes(table: Table) -> dict[str, _Index]:
+    """The table's indexes built so far: "" is the base table's, else a GSI's name."""
+    indexes: dict[str, _Index] = table.__dict__.setdefault("_local_indexes", {})
+    return indexes
+
+
+def _reindex(table: Table, key: ItemKey) -> None:
+    indexes = table.__dict__.get("_local_indexes")
+    if indexes:
+        item = table_item(table, key)
+        for index in indexes.values():
+            index.put(key, item)
+
+
+def _candidates(table: Table, arguments: dict[str, Any]) -> list[Item] | None:
+    """The items a Query can return, in key order and no more than it can read, or None when moto's
+    own way must run (an index with several hash attributes, a local index, a legacy QueryFilter)."""
+    index_name = arguments.get("index_name")
+    if arguments.get("filter_kwargs"):
         return None
-    members = _index_members(table, index_name, hash_attribute, conditions[hash_attribute])
-    range_attribute = next(
-        (part["AttributeName"] for part in index.schema if part["KeyType"] == "RANGE"), None
-    )
-    if range_attribute is None:
-        return members
-    # moto leaves out of an index Query the items without the index's sort key, as DynamoDB does
-    members = [item for item in members if range_attribute in item.attrs]
-    return sorted(members, key=lambda item: (item.attrs[range_attribute].cast_value, *_table_key(item)))
-
-
-def _table_key(item: Item) -> tuple[Any, ...]:
-    return (item.hash_key.cast_value, item.range_key.cast_value if item.range_key else "")
-
-
-def _single_hash_attribute(index: GlobalSecondaryIndex | None) -> str | None:
-    hashes = [part["AttributeName"] for part in (index.schema if index else []) if part["KeyType"] == "HASH"]
-    return hashes[0] if len(hashes) == 1 else None
-
-
-# per table: (index name, its hash attribute) -> hash value -> keys of the items in that index partition
-IndexMaps = dict[tuple[str, str], dict[DynamoType, dict[ItemKey, None]]]
-
-
-def _index_maps(table: Table) -> IndexMaps:
-    maps: IndexMaps = table.__dict__.setdefault("_local_index_maps", {})
-    return maps
-
-
-def _index_members(table: Table, index_name: str, hash_attribute: str, value: DynamoType) -> list[Item]:
-    maps, map_key = _index_maps(table), (index_name, hash_attribute)
-    if map_key not in maps:  # first Query of this index: built once from the table
-        members: dict[DynamoType, dict[ItemKey, None]] = {}
-        for item in _every_item(table):
-            if (indexed := item.attrs.get(hash_attribute)) is not None:
-                members.setdefault(indexed, {})[(item.hash_key, item.range_key)] = None
-        maps[map_key] = members
-    keys = maps[map_key].get(value)
-    if not keys:
+    if not index_name:
+        hash_value = arguments.get("hash_key")
+        if hash_value is None:
+            return None
+        if not table.has_range_key:
+            item = table.items.get(hash_value)
+            return [item] if item is not None else []  # type: ignore[list-item]
+        index = _indexes(table).setdefault("", _Index(None, None))
+        if hash_value not in index.partitions:
+            built = _Sorted()
+            for item in (table.items.get(hash_value) or {}).values():
+                built.add((item.range_key.cast_value,), (item.hash_key, item.range_key))
+            index.partitions[hash_value] = built
+    else:
+        gsi = next((each for each in table.global_indexes or [] if each.name == index_name), None)
+        hashes = [part["AttributeName"] for part in (gsi.schema if gsi else []) if part["KeyType"] == "HASH"]
+        conditions = dict(arguments.get("hash_key_conditions") or [])
+        if gsi is None or len(hashes) != 1 or set(conditions) != set(hashes):
+            return None
+        index = _indexes(table).get(index_name)  # type: ignore[assignment]
+        if index is None or index.hash_attribute != hashes[0]:
+            ranges = [part["AttributeName"] for part in gsi.schema if part["KeyType"] == "RANGE"]
+            index = _Index(hashes[0], ranges[0] if ranges else None)
+            for member in _every_item(table):
+                index.put((member.hash_key, member.range_key), member)
+            _indexes(table)[index_name] = index
+        hash_value = conditions[hashes[0]]
+    partition = index.partitions.get(hash_value)
+    if partition is None:
         return []
-    found: list[Item] = []
-    for key in list(keys):
-        member = table_item(table, key)
-        if (
-            member is not None
-            and (indexed := member.attrs.get(hash_attribute)) is not None
-            and indexed == value
-        ):
-            found.append(member)
+    members = _window(table, index, partition, arguments)
+    found = [table_item(table, member) for member in members]
+    return [item for item in found if item is not None]
+
+
+def _window(table: Table, index: _Index, partition: _Sorted, arguments: dict[str, Any]) -> list[ItemKey]:
+    """The members a Query reads: those its sort key condition keeps, after its ExclusiveStartKey, in
+    its direction, and one more than its Limit (moto's own paging sees where the page ends)."""
+    keys, low, high = partition.keys, 0, len(partition.keys)
+    comparison = (arguments.get("range_comparison") or "").upper()
+    values = [each.cast_value for each in arguments.get("range_objs") or []]
+    first = _first_element
+    if comparison in ("=", "EQ"):
+        low, high = (
+            bisect.bisect_left(keys, values[0], key=first),
+            bisect.bisect_right(keys, values[0], key=first),
+        )
+    elif comparison in ("<", "LT"):
+        high = bisect.bisect_left(keys, values[0], key=first)
+    elif comparison in ("<=", "LE"):
+        high = bisect.bisect_right(keys, values[0], key=first)
+    elif comparison in (">", "GT"):
+        low = bisect.bisect_right(keys, values[0], key=first)
+    elif comparison in (">=", "GE"):
+        low = bisect.bisect_left(keys, values[0], key=first)
+    elif comparison == "BETWEEN":
+        low, high = (
+            bisect.bisect_left(keys, values[0], key=first),
+            bisect.bisect_right(keys, values[1], key=first),
+        )
+    elif comparison == "BEGINS_WITH" and isinstance(values[0], str) and values[0]:
+        prefix = values[0]
+        low = bisect.bisect_left(keys, prefix, key=first)
+        high = bisect.bisect_left(keys, prefix[:-1] + chr(ord(prefix[-1]) + 1), key=first)
+    elif comparison:
+        return list(partition.members)  # a comparison not placed here: moto applies it to the partition
+    forward = arguments.get("scan_index_forward", True) is not False
+    if start := arguments.get("exclusive_start_key"):
+        after = _start_key(table, index, start)
+        if after is None:
+            return list(partition.members)
+        if forward:
+            low = max(low, bisect.bisect_right(keys, after))
         else:
-            del keys[key]  # deleted, or moved to another index partition since
-    if not keys:
-        del maps[map_key][value]
-    return found
+            high = min(high, bisect.bisect_left(keys, after))
+    limit = arguments.get("limit")
+    if limit is not None and high - low > limit + 1:
+        low, high = (low, low + limit + 1) if forward else (high - limit - 1, high)
+    return partition.members[low:high]
 
 
-def _index_item(table: Table, item: Item | None) -> None:
-    """Record the item in each index map built so far (the maps of a table never queried by an index
-    do not exist yet, and cost nothing)."""
-    maps: IndexMaps | None = table.__dict__.get("_local_index_maps")
-    if not maps or item is None:
-        return
-    for (_, hash_attribute), members in maps.items():
-        if (value := item.attrs.get(hash_attribute)) is not None:
-            members.setdefault(value, {})[(item.hash_key, item.range_key)] = None
+def _first_element(sort_key: SortKey) -> Any:
+    return sort_key[0]
+
+
+def _start_key(table: Table, index: _Index, start: dict[str, Any]) -> SortKey | None:
+    """An ExclusiveStartKey's place in the index's order (None: not one this index can place)."""
+    try:
+        table_hash = DynamoType(start[table.hash_key_attr]).cast_value
+        table_range = DynamoType(start[table.range_key_attr]).cast_value if table.range_key_attr else ""
+        if index.hash_attribute is None:
+            return (table_range,)
+        if index.range_attribute is None:
+            return ("", table_hash, table_range)
+        return (DynamoType(start[index.range_attribute]).cast_value, table_hash, table_range)
+    except (KeyError, TypeError, AttributeError, IndexError):
+        return None
 
 
 def _every_item(table: Table) -> Iterator[Item]:

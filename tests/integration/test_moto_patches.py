@@ -311,6 +311,28 @@ def test_queries_answer_what_a_whole_table_query_answers(client: Any, seed: int)
         assert [row["SK"]["S"] for row in backwards] == [
             sk for sk in reversed(expected) if "s10" <= sk <= "s29"
         ]
+    for pk in {k[0] for k in model}:
+        expected = sorted(sk for (p, sk) in model if p == pk)
+        for op, values, keep in (
+            ("SK < :a", {":a": "s20"}, lambda sk: sk < "s20"),
+            ("SK <= :a", {":a": "s20"}, lambda sk: sk <= "s20"),
+            ("SK > :a", {":a": "s20"}, lambda sk: sk > "s20"),
+            ("SK >= :a", {":a": "s20"}, lambda sk: sk >= "s20"),
+            ("SK = :a", {":a": "s07"}, lambda sk: sk == "s07"),
+            ("begins_with(SK, :a)", {":a": "s1"}, lambda sk: sk.startswith("s1")),
+        ):
+            for forward in (True, False):
+                wanted = [sk for sk in expected if keep(sk)]
+                answered = paged(
+                    client,
+                    KeyConditionExpression=f"PK = :p AND {op}",
+                    ExpressionAttributeValues={":p": {"S": pk}, **{k: {"S": v} for k, v in values.items()}},
+                    ScanIndexForward=forward,
+                )
+                assert [row["SK"]["S"] for row in answered] == (wanted if forward else wanted[::-1]), (
+                    op,
+                    forward,
+                )
     for g in [f"g{n}" for n in range(6)]:
         members = sorted(
             (
@@ -323,6 +345,30 @@ def test_queries_answer_what_a_whole_table_query_answers(client: Any, seed: int)
         assert answered == members
         newest = gsi(client, g, ScanIndexForward=False, Limit=3)
         assert [(row["GS"]["S"], row["PK"]["S"], row["SK"]["S"]) for row in newest] == members[::-1][:3]
+        for forward in (True, False):
+            pages = paged(
+                client,
+                IndexName="GSI1",
+                KeyConditionExpression="G = :g AND GS BETWEEN :a AND :b",
+                ExpressionAttributeValues={":g": {"S": g}, ":a": {"S": "010"}, ":b": {"S": "300"}},
+                ScanIndexForward=forward,
+            )
+            wanted = [m for m in members if "010" <= m[0] <= "300"]
+            shown = [(row["GS"]["S"], row["PK"]["S"], row["SK"]["S"]) for row in pages]
+            assert shown == (wanted if forward else wanted[::-1]), (g, forward)
+
+
+def paged(client: Any, **query: Any) -> list[dict[str, Any]]:
+    """Every item a Query answers, read 4 at a time through its ExclusiveStartKey (bounded)."""
+    items: list[dict[str, Any]] = []
+    extra: dict[str, Any] = {}
+    for _ in range(200):
+        page = client.query(TableName=TABLE, Limit=4, **query, **extra)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        extra = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+    raise AssertionError("more than 200 pages")
 
 
 def test_reads_of_missing_items_leave_no_empty_partition(client: Any) -> None:
