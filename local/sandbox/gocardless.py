@@ -33,6 +33,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from local.sandbox.kept_state import KeptState
 from shared.clock import now as business_now
 
 from .gocardless_data import (
@@ -322,7 +323,7 @@ class _Route:
 # --------------------------------------------------------------------------- sandbox
 
 
-class GoCardlessSandbox:
+class GoCardlessSandbox(KeptState[_State]):
     """In-memory, thread-safe fake of the GoCardless Bank Account Data API."""
 
     def __init__(
@@ -875,15 +876,6 @@ class GoCardlessSandbox:
         rule = _FailureRule(prefix, status, times, float(delay or 0))
         self._state.failures.append(rule)
         return _json_response(201, rule.to_json())
-
-    @property
-    def state(self) -> _State:
-        """Everything the sandbox holds: the local system keeps it across restarts (local/state.py)."""
-        return self._state
-
-    def restore(self, state: _State) -> None:
-        with self._lock:
-            self._state = state
 
     def _control_reset(self, _request: _Request) -> Response:
         self._state = _State()

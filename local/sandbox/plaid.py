@@ -49,6 +49,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from local.sandbox.kept_state import KeptState
 from shared.clock import now as business_now
 
 from .plaid_data import (
@@ -538,7 +539,7 @@ FireHandler = Callable[[_Request, "_Item"], None]
 # --------------------------------------------------------------------------- sandbox
 
 
-class PlaidSandbox:
+class PlaidSandbox(KeptState[_State]):
     """In-memory, thread-safe fake of the Plaid API."""
 
     def __init__(
@@ -1185,15 +1186,6 @@ class PlaidSandbox:
         rule = _FailureRule(prefix, code, times, after, float(delay))
         self._state.failures.append(rule)
         return _json_response(201, rule.to_json())
-
-    @property
-    def state(self) -> _State:
-        """Everything the sandbox holds: the local system keeps it across restarts (local/state.py)."""
-        return self._state
-
-    def restore(self, state: _State) -> None:
-        with self._lock:
-            self._state = state
 
     def _control_reset(self, _request: _Request) -> Response:
         self._state = _State()

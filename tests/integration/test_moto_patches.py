@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -52,25 +53,30 @@ def item(pk: str, sk: str = "X", **values: str) -> dict[str, Any]:
     return {"PK": {"S": pk}, "SK": {"S": sk}, **{name: {"S": value} for name, value in values.items()}}
 
 
-@pytest.fixture(scope="module")
-def server_client() -> Iterator[Any]:
+@contextmanager
+def moto_server(service: str) -> Iterator[Any]:
     """A client of a moto server in this process (the patches are process-wide), 20 connections."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=f"http://{host}:{port}",
-        region_name="eu-west-2",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(max_pool_connections=20, retries={"total_max_attempts": 1}),
-    )
-    create_table(client)
     try:
-        yield client
+        yield boto3.client(
+            service,
+            endpoint_url=f"http://{host}:{port}",
+            region_name="eu-west-2",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(max_pool_connections=20, retries={"total_max_attempts": 1}),
+        )
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def server_client() -> Iterator[Any]:
+    with moto_server("dynamodb") as client:
+        create_table(client)
+        yield client
 
 
 @pytest.fixture
@@ -425,35 +431,28 @@ def test_sqs_receives_deletes_and_counts_as_moto_did(aws: None) -> None:
         sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")
     assert counts() == (20, 0, 1)
 
-    bodies = [m["Body"] for m in first]
+    bodies, handles = [m["Body"] for m in first], []
     for _ in range(5):  # bounded: 20 messages, 10 a call
-        bodies += [
-            m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        ]
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        bodies += [m["Body"] for m in received]
+        handles += [m["ReceiptHandle"] for m in received]
     assert sorted(bodies) == sorted(f"m{n}" for n in range(30))  # each once; the delayed one not yet
     assert counts() == (0, 20, 1)
-    # received once already (maxReceiveCount 1): made visible again, the next receive moves them to the DLQ
-    in_flight = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
-    assert in_flight == []
+    # received once already (maxReceiveCount 1): visible again, the next receive moves them to the DLQ
+    for handle in handles:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+    assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []) == []
+    assert counts() == (0, 0, 1)
+    moved = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
+    assert moved["Attributes"]["ApproximateNumberOfMessages"] == "20"
 
 
 def test_concurrent_deletes_remove_exactly_their_own_messages() -> None:
     """Threads delete received messages of one queue at once (as the pumps' concurrent batches do) while
     others are received: every deleted message is gone, every other one still there (none deleted in
     another's place, no valid receipt handle refused)."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=f"http://{host}:{port}",
-        region_name="eu-west-2",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(max_pool_connections=20, retries={"total_max_attempts": 1}),
-    )
     switch_interval = sys.getswitchinterval()
-    try:
+    with moto_server("sqs") as sqs:
         url = sqs.create_queue(QueueName="deletes", Attributes={"VisibilityTimeout": "300"})["QueueUrl"]
         for start in range(0, 400, 10):
             sqs.send_message_batch(
@@ -464,14 +463,17 @@ def test_concurrent_deletes_remove_exactly_their_own_messages() -> None:
             received += sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
         assert len(received) == 400
         doomed = [message for n, message in enumerate(received) if n % 2 == 0]
-        sys.setswitchinterval(1e-5)
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            for future in [
-                pool.submit(sqs.delete_message, QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-                for m in doomed
-            ]:
-                future.result()
-        sys.setswitchinterval(switch_interval)
+        sys.setswitchinterval(1e-5)  # threads switch often: an interleaving inside a delete shows up
+        try:
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                deletes = [
+                    pool.submit(sqs.delete_message, QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                    for m in doomed
+                ]
+                for future in deletes:
+                    future.result()
+        finally:
+            sys.setswitchinterval(switch_interval)
         kept = []
         for message in received:
             if message in doomed:
@@ -487,6 +489,3 @@ def test_concurrent_deletes_remove_exactly_their_own_messages() -> None:
                 for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
             ]
         assert sorted(left) == sorted(kept) and len(kept) == 200
-    finally:
-        sys.setswitchinterval(switch_interval)
-        server.stop()
