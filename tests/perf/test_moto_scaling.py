@@ -1,4 +1,4 @@
-"""B5 moto at size (issue 19): the cost of a DynamoDB call must not grow with the table.
+"""B8 moto at size (issue 19): the cost of a DynamoDB call must not grow with the table.
 
 The same calls are timed on the data table's shape at 2,000 and at 20,000 items (the partitions
 the same size, ten times as many of them), and the ratio printed: TransactWriteItems (a conditional
@@ -105,7 +105,7 @@ def measure(client: Any, size: int) -> dict[str, float]:
     }
 
 
-def test_b5_a_call_costs_the_same_on_a_table_ten_times_larger(aws: None, bar: Any) -> None:
+def test_b8_a_call_costs_the_same_on_a_table_ten_times_larger(aws: None, bar: Any) -> None:
     client = boto3.client("dynamodb")
     seed(client, 0, SMALL)
     small = measure(client, SMALL)
@@ -129,7 +129,7 @@ def test_b5_a_call_costs_the_same_on_a_table_ten_times_larger(aws: None, bar: An
     assert peak_kb < 5_000  # 160 calls on 20,000 items: no copy of the table (moto's: 1.5 GB)
 
 
-def test_b5_a_queue_call_costs_the_same_on_a_queue_25_times_deeper(aws: None, bar: Any) -> None:
+def test_b8_a_queue_call_costs_the_same_on_a_queue_25_times_deeper(aws: None, bar: Any) -> None:
     """ReceiveMessage + DeleteMessageBatch of 10 and a SendMessage, on a queue 200 then 5,000 deep (a Data
     Refresh's fan-out queues thousands). moto as shipped: 3 ms at 10 deep, 2.4 s at 5,000."""
     sqs = boto3.client("sqs")
