@@ -63,7 +63,7 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.sqs.models import Message, Queue, SQSBackend
 
-__all__ = ["REQUEST_LOCK", "install"]
+__all__ = ["REQUEST_LOCK", "install", "items_replaced"]
 
 REQUEST_LOCK = threading.RLock()  # every DynamoDB request holds it (item 1)
 _install_lock = threading.Lock()
@@ -297,6 +297,12 @@ class _Index:
         if new is not None:
             self.partitions.setdefault(new[0], _Sorted()).add(new[1], key)
             self.where[key] = new
+
+
+def items_replaced(table: Table) -> None:
+    """Forget the table's indexes after its items were replaced wholesale (`table.items = ...`, as a
+    test's checkpoint does): they are built again at the next Query."""
+    table.__dict__.pop("_local_indexes", None)
 
 
 def _indexes(table: Table) -> dict[str, _Index]:

@@ -31,6 +31,7 @@ import pytest
 from pydantic import BaseModel
 
 from infra.spec import ROUTES, Route
+from local import moto_patches
 from local.demo_data import DEMO_FIRM
 from local.fake_aws import ACCOUNT_ID, REGION
 from shared import bootstrap
@@ -532,9 +533,9 @@ class Checkpoint:
     def restore(self) -> None:
         # a deep copy, several times quicker than deepcopy; the bytes are our own, from this process
         items, states, directory = pickle.loads(self._saved)  # noqa: S301  # nosec B301
-        # moto puts a copy of its tables in place when a transaction is cancelled: look them up again
         for table, table_items in zip(_tables(), items, strict=True):
             table.items = table_items
+            moto_patches.items_replaced(table)  # its Query indexes follow its items
         for box, state in zip(self._boxes, states, strict=True):
             box._state = state
         vars(self._directory).update(directory)
