@@ -16,23 +16,23 @@ its condition evaluation, its error bodies):
    transaction (10 transactions on 3,130 items: +69 MB, 1.25 s), and, with concurrent requests, a
    cancelled transaction restored writes that others had committed meanwhile. Here the table copy is
    skipped, each named item's state before the transaction is kept, and put back on cancellation.
-3. **A Query reads its partition, not the table.** moto's `Table.query` starts from
+3. **A Query reads a window of its partition, not the table.** moto's `Table.query` starts from
    `all_items()` (every item of the table, sorted) for every Query, on the base table or an index.
-   Here it starts from the partition's items: the base table's own partition, or for a global
-   secondary index the members of that index partition, kept in a map per index (built at the
-   index's first Query, updated on every write; an entry is checked against the item on each read,
-   so a key that moved or was deleted is dropped, never returned). moto then sorts, pages, filters
-   and projects those candidates as before; they come to it already in key order (sorted here on
-   plain values: moto's own sort compares its DynamoType objects in Python, costly on a partition of
-   thousands, such as an audit chain, and near free on a sorted list).
+   Here each partition (the base table's, and each global secondary index's) is kept in key order
+   on plain values (built at its first Query, updated on every write), and moto is handed only the
+   window a Query can read: what its key condition keeps, after its ExclusiveStartKey, in its
+   direction, its Limit plus one (so moto's own paging sees where the page ends). moto then checks,
+   pages, filters and projects those candidates as before. A test that replaces a table's items
+   wholesale calls `items_replaced(table)`.
 
 Also: moto's `Table.get_item` of a missing partition left an empty partition behind (its items
 are a defaultdict), one per miss, for the life of the process; now it does not. And moto's SQS read
 its whole queue on every call: `ReceiveMessage` built the list of every visible message to take the
 first ten, `DeleteMessage` scanned the queue twice and rebuilt it per receipt handle (receive and
 delete of 10 messages: 3 ms on a queue of 10, 2.4 s on a queue of 5,000 — a Data Refresh's fan-out
-queues thousands). Here the visible messages are read lazily, up to what the call takes, and a
-delete removes its message in one pass.
+queues thousands). Here the visible messages are read lazily, up to what the call takes, a delete
+removes its own message (found in a copy of the list, removed by identity), and a send computes no
+queue counts.
 
 `install()` is idempotent and process-wide: `local/fake_aws.py` calls it before moto serves, the
 test suite's conftest at import. What it changes is tested in tests/integration/test_moto_patches.py
@@ -50,6 +50,7 @@ import inspect
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any
 
@@ -135,16 +136,16 @@ def _named_items(
                 table = backend.get_table(operation.get("TableName"))  # a name or an ARN, as moto takes it
             except ResourceNotFoundException:
                 continue
-            attributes = operation.get("Item") or operation.get("Key") or {}
-            if table.hash_key_attr not in attributes:
-                continue
-            if table.range_key_attr is not None and table.range_key_attr not in attributes:
-                continue
-            yield table, _key_of(table, attributes)
+            if key := _key_of(table, operation.get("Item") or operation.get("Key") or {}):
+                yield table, key
 
 
-def _key_of(table: Table, attributes: dict[str, Any]) -> ItemKey:
-    """The stored key of the item these attributes (an item, or a key) name."""
+def _key_of(table: Table, attributes: dict[str, Any]) -> ItemKey | None:
+    """The stored key of the item these attributes (an item, or a key) name; None if they lack a part."""
+    if table.hash_key_attr not in attributes or (
+        table.range_key_attr is not None and table.range_key_attr not in attributes
+    ):
+        return None
     range_value = attributes.get(table.range_key_attr) if table.range_key_attr else None
     return DynamoType(attributes[table.hash_key_attr]), DynamoType(range_value) if range_value else None
 
@@ -195,10 +196,8 @@ def _partition_queries() -> None:
         try:
             return put_item(self, item_attrs, *args, **kwargs)
         finally:
-            if self.hash_key_attr in item_attrs and (
-                not self.range_key_attr or self.range_key_attr in item_attrs
-            ):
-                _reindex(self, _key_of(self, item_attrs))
+            if key := _key_of(self, item_attrs):
+                _reindex(self, key)
 
     @functools.wraps(delete_item)
     def delete_and_index(self: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Item | None:
@@ -220,12 +219,18 @@ def _partition_queries() -> None:
             return update_item(self, table_name, key, *args, **kwargs)  # changes the stored item in place
         finally:  # also when it failed half way (an attribute set, then the item too large)
             table = self.get_table(table_name)
-            _reindex(table, _key_of(table, key))
+            if item_key := _key_of(table, key):
+                _reindex(table, item_key)
 
     DynamoDBBackend.update_item = update_and_index  # type: ignore[method-assign]
 
 
 SortKey = tuple[Any, ...]  # plain values: (the index's or the table's sort key, the table's keys)
+
+
+def _base_sort_key(key: ItemKey) -> SortKey:
+    """An item's place in its base-table partition: its sort key's plain value."""
+    return (key[1].cast_value if key[1] else "",)
 
 
 @dataclass
@@ -262,9 +267,9 @@ class _Index:
 
     def place(self, item: Item) -> tuple[DynamoType, SortKey] | None:
         """Where the item sits in this index: (its partition, its sort key), None when not in it."""
-        table_keys = (item.hash_key.cast_value, item.range_key.cast_value if item.range_key else "")
         if self.hash_attribute is None:
-            return item.hash_key, (table_keys[1],)
+            return item.hash_key, _base_sort_key((item.hash_key, item.range_key))
+        table_keys = (item.hash_key.cast_value, item.range_key.cast_value if item.range_key else "")
         value = item.attrs.get(self.hash_attribute)
         if value is None:
             return None
@@ -279,12 +284,11 @@ class _Index:
             partition = self.partitions.get(key[0])
             if partition is not None:
                 if item is None:
-                    partition.remove((key[1].cast_value if key[1] else "",))
+                    partition.remove(_base_sort_key(key))
                     if not partition.keys:
                         del self.partitions[key[0]]  # built again (empty) if it is queried again
                 else:
-                    placed = self.place(item)
-                    partition.add(placed[1], key)  # type: ignore[index]
+                    partition.add(_base_sort_key(key), key)
             return
         old, new = self.where.get(key), self.place(item) if item is not None else None
         if old == new:
@@ -336,7 +340,8 @@ def _candidates(table: Table, arguments: dict[str, Any]) -> list[Item] | None:
         if hash_value not in index.partitions:
             built = _Sorted()
             for item in (table.items.get(hash_value) or {}).values():
-                built.add((item.range_key.cast_value,), (item.hash_key, item.range_key))
+                key = (item.hash_key, item.range_key)
+                built.add(_base_sort_key(key), key)
             index.partitions[hash_value] = built
     else:
         gsi = next((each for each in table.global_indexes or [] if each.name == index_name), None)
@@ -366,7 +371,7 @@ def _window(table: Table, index: _Index, partition: _Sorted, arguments: dict[str
     keys, low, high = partition.keys, 0, len(partition.keys)
     comparison = (arguments.get("range_comparison") or "").upper()
     values = [each.cast_value for each in arguments.get("range_objs") or []]
-    first = _first_element
+    first = itemgetter(0)  # a sort key's first element: the key condition's attribute
     if comparison in ("=", "EQ"):
         low, high = (
             bisect.bisect_left(keys, values[0], key=first),
@@ -404,10 +409,6 @@ def _window(table: Table, index: _Index, partition: _Sorted, arguments: dict[str
     if limit is not None and high - low > limit + 1:
         low, high = (low, low + limit + 1) if forward else (high - limit - 1, high)
     return partition.members[low:high]
-
-
-def _first_element(sort_key: SortKey) -> Any:
-    return sort_key[0]
 
 
 def _start_key(table: Table, index: _Index, start: dict[str, Any]) -> SortKey | None:

@@ -86,17 +86,17 @@ def capture(
     clock_offset: timedelta,
     sandboxes: dict[str, Any],
 ) -> Snapshot:
-    with moto_patches.REQUEST_LOCK:  # no DynamoDB request runs while the tables are read
-        return Snapshot(
-            fingerprint=fingerprint(),
-            base_url=base_url,
-            resources=resources,
-            users=users,
-            totp_secret=totp_secret,
-            clock_offset=clock_offset,
-            sandboxes=sandboxes,
-            backends={service: get_backend(service) for service in SERVICES},  # type: ignore[call-overload]
-        )
+    """The state to save: references only (`save` pickles it under the DynamoDB request lock)."""
+    return Snapshot(
+        fingerprint=fingerprint(),
+        base_url=base_url,
+        resources=resources,
+        users=users,
+        totp_secret=totp_secret,
+        clock_offset=clock_offset,
+        sandboxes=sandboxes,
+        backends={service: get_backend(service) for service in SERVICES},  # type: ignore[call-overload]
+    )
 
 
 def save(snapshot: Snapshot, path: Path) -> int:
