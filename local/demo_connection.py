@@ -24,6 +24,10 @@ DEMO_INSTITUTION = "DEMOBANK_DMBKGB2L"  # the GoCardless sandbox's Demo Bank
 STARTUP_SECONDS = 30
 
 
+class _Stopping(Exception):
+    """The system stops: the demo connection's remaining steps are not taken."""
+
+
 class DemoConnection(threading.Thread):
     def __init__(self, port: int, sign_in: Callable[[], str], stop: threading.Event):
         super().__init__(name="demo-connection", daemon=True)
@@ -37,6 +41,8 @@ class DemoConnection(threading.Thread):
             if self._serving():
                 self.outcome = self.connect()
                 log.info("the demo customer's connection at Demo Bank: %s", self.outcome)
+        except _Stopping:
+            self.outcome = "stopped before it was made"
         except Exception:  # the demo data's extra: the system runs without it
             log.exception("the demo customer's connection could not be made")
             self.outcome = "error"
@@ -68,7 +74,10 @@ class DemoConnection(threading.Thread):
     def _request(
         self, method: str, path: str, body: Any = None, token: str | None = None
     ) -> tuple[int, dict[str, str], bytes]:
-        """One request to the local system; a redirect is returned, not followed (this is the browser)."""
+        """One request to the local system; a redirect is returned, not followed (this is the browser).
+        Raises _Stopping once the system is stopping: the connection is left unmade."""
+        if self._stop_signal.is_set():
+            raise _Stopping
         headers = {"Content-Type": "application/json"} if body is not None else {}
         if token:
             headers["Authorization"] = f"Bearer {token}"

@@ -67,19 +67,30 @@ class LocalSystem:
     state_file: Path | None = None  # where the state is kept across restarts (local/state.py); None: not kept
     restored: bool = False  # started from the saved state
     saving: dict[str, Any] = field(default_factory=dict)  # what a saved state needs, once wired
+    serving: threading.Thread | None = None  # the server loop's thread, once serve_forever runs
 
     @property
     def base_url(self) -> str:
         return f"http://{HOST}:{self.server.port}"
 
     def serve_forever(self) -> None:
-        self.server.serve_forever()
+        """Serve until Ctrl-C/SIGTERM (KeyboardInterrupt here). The server loop runs in its own thread:
+        a signal landing inside it, between an accept and the handler's start, left a connection that
+        was never answered (the demo connection's request waited its 30 s timeout at a stop)."""
+        self.serving = threading.Thread(target=self.server.serve_forever, name="http-server", daemon=True)
+        self.serving.start()
+        while self.serving.is_alive():
+            self.serving.join(timeout=1.0)
 
     def stop(self) -> None:
         self.stop_signal.set()
+        # The server loop ends and its socket closes first, so a worker's request to this server (the
+        # demo connection's, an import's call to a mounted sandbox) is refused at once, not left waiting.
+        if self.serving is not None:  # shutdown() waits for a loop that was started
+            self.server.shutdown()
+        self.server.server_close()
         for worker in self.workers:
             worker.join()
-        self.server.server_close()
         if self.state_file is not None and self.saving:
             self._save(self.state_file)
         self.fake_aws.stop()
