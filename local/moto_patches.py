@@ -48,7 +48,8 @@ import copy
 import functools
 import inspect
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from operator import itemgetter
 from types import SimpleNamespace
@@ -64,9 +65,21 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.sqs.models import Message, Queue, SQSBackend
 
-__all__ = ["REQUEST_LOCK", "install", "items_replaced"]
+__all__ = [
+    "REQUEST_LOCK",
+    "install",
+    "items_replaced",
+    "key_of",
+    "named_items",
+    "observe_requests",
+    "table_item",
+]
 
 REQUEST_LOCK = threading.RLock()  # every DynamoDB request holds it (item 1)
+# Wraps every DynamoDB request, inside the lock, when set: tools/capacity/record.py (issue 20) reads
+# the items a request touches before and after it, to count the capacity units it costs.
+RequestObserver = Callable[[DynamoHandler], AbstractContextManager[None]]
+_observer: RequestObserver | None = None
 _install_lock = threading.Lock()
 _installed = False
 
@@ -94,9 +107,18 @@ def _serialise_requests() -> None:
     @functools.wraps(call_action)
     def one_at_a_time(self: DynamoHandler) -> Any:
         with REQUEST_LOCK:
-            return call_action(self)
+            if _observer is None:
+                return call_action(self)
+            with _observer(self):
+                return call_action(self)
 
     DynamoHandler.call_action = one_at_a_time  # type: ignore[method-assign]
+
+
+def observe_requests(observer: RequestObserver | None) -> None:
+    """Let `observer(handler)` wrap every DynamoDB request from now on (None: stop)."""
+    global _observer
+    _observer = observer
 
 
 # 2. transactions with an undo log ----------------------------------------------------------------
@@ -113,7 +135,7 @@ def _undo_log_transactions() -> None:
     def with_undo_log(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
         saved = [
             (table, key, copy.deepcopy(table_item(table, key)))
-            for table, key in _named_items(self, transact_items)
+            for table, key in named_items(self, transact_items)
         ]
         try:
             transact(self, transact_items)
@@ -125,7 +147,7 @@ def _undo_log_transactions() -> None:
     DynamoDBBackend.transact_write_items = with_undo_log  # type: ignore[method-assign]
 
 
-def _named_items(
+def named_items(
     backend: DynamoDBBackend, transact_items: list[dict[str, Any]]
 ) -> Iterator[tuple[Table, ItemKey]]:
     """The (table, key) of each item a transaction names that moto could write (moto refuses the others
@@ -136,11 +158,11 @@ def _named_items(
                 table = backend.get_table(operation.get("TableName"))  # a name or an ARN, as moto takes it
             except ResourceNotFoundException:
                 continue
-            if key := _key_of(table, operation.get("Item") or operation.get("Key") or {}):
+            if key := key_of(table, operation.get("Item") or operation.get("Key") or {}):
                 yield table, key
 
 
-def _key_of(table: Table, attributes: dict[str, Any]) -> ItemKey | None:
+def key_of(table: Table, attributes: dict[str, Any]) -> ItemKey | None:
     """The stored key of the item these attributes (an item, or a key) name; None if they lack a part."""
     if table.hash_key_attr not in attributes or (
         table.range_key_attr is not None and table.range_key_attr not in attributes
@@ -196,7 +218,7 @@ def _partition_queries() -> None:
         try:
             return put_item(self, item_attrs, *args, **kwargs)
         finally:
-            if key := _key_of(self, item_attrs):
+            if key := key_of(self, item_attrs):
                 _reindex(self, key)
 
     @functools.wraps(delete_item)
@@ -219,7 +241,7 @@ def _partition_queries() -> None:
             return update_item(self, table_name, key, *args, **kwargs)  # changes the stored item in place
         finally:  # also when it failed half way (an attribute set, then the item too large)
             table = self.get_table(table_name)
-            if item_key := _key_of(table, key):
+            if item_key := key_of(table, key):
                 _reindex(table, item_key)
 
     DynamoDBBackend.update_item = update_and_index  # type: ignore[method-assign]
