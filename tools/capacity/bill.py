@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -184,9 +184,9 @@ class Bill:
 
     def _item(self, key: tuple[str, str], usd: float) -> TopItem:
         lines = [line for line in self.lines if (line.service, line.metric) == key]
-        shares = _shares(lines)
-        cut = _CUTS.get(key, _generic_cut)(_CutInput(lines, shares, self.prices, self.free_tier))
-        return TopItem(*key, usd, _ratio(usd, self.total_usd), tuple(list(shares.items())[:3]), cut)
+        shares = tuple(list(_shares(lines).items())[:3])
+        cut = _CUTS.get(key, _generic_cut)(replace(self, lines=tuple(lines)))
+        return TopItem(*key, usd, _ratio(usd, self.total_usd), shares, cut)
 
     def render(self) -> str:
         total = self.total_usd
@@ -261,179 +261,149 @@ def _shares(lines: Sequence[BillLine]) -> dict[str, float]:
     )
 
 
-# What would cut an item: one function per (service, metric), specific to this system, with a computed saving
-# where the prices file allows. The fallback names the item's largest qualifier.
+# What would cut an item, keyed by (service, metric): concrete to this system, with a computed saving where
+# the prices file allows; `_led` texts follow the item's leading qualifier, `_said` texts stand alone. An item
+# without an entry gets `_generic_cut`, which names its largest qualifier.
 
 
-@dataclass(frozen=True)
-class _CutInput:
-    lines: Sequence[BillLine]
-    shares: dict[str, float]  # qualifier -> share of the item's quantity, largest first
-    prices: Prices
-    free_tier: bool
-
-    @property
-    def quantity(self) -> float:
-        return sum(line.quantity for line in self.lines)
-
-    @property
-    def usd(self) -> float:
-        return sum(line.usd for line in self.lines)
-
-    @property
-    def lead(self) -> tuple[str, float]:
-        return next(iter(self.shares.items()), ("", 0.0))
-
-    def usd_of(self, qualifiers: Callable[[str], bool]) -> float:
-        return sum(line.usd for line in self.lines if qualifiers(line.qualifier))
+def _quantity(item: Bill) -> float:
+    return sum(line.quantity for line in item.lines)
 
 
-def _generic_cut(c: _CutInput) -> str:
-    name, share = c.lead
+def _lead(item: Bill) -> tuple[str, float]:
+    """The item's largest qualifier and its share of the item's quantity."""
+    return next(iter(_shares(item.lines).items()), ("", 0.0))
+
+
+def _usd_of(item: Bill, qualifiers: Callable[[str], bool]) -> float:
+    return sum(line.usd for line in item.lines if qualifiers(line.qualifier))
+
+
+_Cut = Callable[[Bill], str]  # given the bill of one item's lines
+
+
+def _led(text: str) -> _Cut:
+    def cut(c: Bill) -> str:
+        name, share = _lead(c)
+        return f"{name} leads ({share:.0%}): {text}"
+
+    return cut
+
+
+def _said(text: str) -> _Cut:
+    return lambda _: text
+
+
+def _generic_cut(c: Bill) -> str:
+    name, share = _lead(c)
     return f"no specific cut recorded; {name or 'the whole item'} is {share:.0%} of it"
 
 
-def _cognito(c: _CutInput) -> str:
-    plans = c.prices.plans("cognito", "mau")
-    cost = {plan: p.cost(c.quantity, c.free_tier) for plan, p in plans.items()}
+def _cognito(c: Bill) -> str:
+    mau = _quantity(c)
+    cost = {plan: p.cost(mau, c.free_tier) for plan, p in c.prices.plans("cognito", "mau").items()}
     now = cost[c.prices.chosen_plans["cognito"]]
     essentials, lite = now - cost.get("essentials", now), now - cost.get("lite", now)
     return (
-        f"Essentials instead of Plus saves ${essentials:,.2f} a month at {c.quantity:,.0f} MAU, at the cost "
+        f"Essentials instead of Plus saves ${essentials:,.2f} a month at {mau:,.0f} MAU, at the cost "
         f"of threat protection (infra/constructs/users.py FULL_FUNCTION blocks risky sign-ins); Lite saves "
         f"${lite:,.2f}. Only users active in the month are billed: customers who never sign in cost nothing"
     )
 
 
-def _gsi_writes(c: _CutInput) -> str:
-    gsi = sum(share for q, share in c.shares.items() if ":" in q)
-    index = next((q for q in c.shares if ":" in q), "")
-    index_usd = c.usd_of(lambda q: q == index)
+def _gsi_writes(c: Bill) -> str:
+    shares = _shares(c.lines)
+    gsi = sum(share for q, share in shares.items() if ":" in q)
+    index = next((q for q in shares if ":" in q), "")
+    index_usd = _usd_of(c, lambda q: q == index)
     return (
         f"GSI writes are {gsi:.0%} of write units; {index or 'no index'} leads "
-        f"({c.shares.get(index, 0.0):.0%}, ${index_usd:,.2f} a month): write its key only when the indexed "
+        f"({shares.get(index, 0.0):.0%}, ${index_usd:,.2f} a month): write its key only when the indexed "
         f"attribute changes, rewrite fewer dashboard rows per engagement change, project KEYS_ONLY/INCLUDE "
         f"instead of ALL (infra/spec.py create_table_request) so smaller items cost fewer units"
     )
 
 
-def _reads(c: _CutInput) -> str:
-    name, share = c.lead
-    return (
-        f"{name} leads ({share:.0%}): eventually consistent reads cost half a strong read; a key "
-        f"condition instead of a filter (a filter is billed for what it reads); staff names read once a page"
-    )
-
-
-def _pitr(c: _CutInput) -> str:
-    idempotency = c.usd_of(lambda q: q.startswith("idempotency"))
+def _pitr(c: Bill) -> str:
+    idempotency = _usd_of(c, lambda q: q.startswith("idempotency"))
     return (
         f"continuous backups are billed on table size: the idempotency table's records expire within hours, "
         f"so its PITR (${idempotency:,.2f} a month) can go; keep it on data and audit (records of truth)"
     )
 
 
-def _storage(c: _CutInput) -> str:
-    name, share = c.lead
-    return (
-        f"{name} holds {share:.0%}: TTL on what expires (expires_at, idempotency records); the audit table "
-        f"never expires items, so the Standard-IA table class suits it once storage outweighs its requests"
-    )
-
-
-def _gb_seconds(c: _CutInput) -> str:
-    name, share = c.lead
+def _gb_seconds(c: Bill) -> str:
+    name, share = _lead(c)
     spec = FUNCTIONS.get(name)
     memory = f"{spec.memory_mb} MB" if spec else "its memory"
-    half = c.usd_of(lambda q: q == name) / 2
+    half = _usd_of(c, lambda q: q == name) / 2
     return (
         f"{name} leads ({share:.0%}) at {memory}, arm64 already: halving its memory saves up to ${half:,.2f} "
         f"a month if its duration holds (it waits on the provider and DynamoDB; measure with power tuning)"
     )
 
 
-def _invocations(c: _CutInput) -> str:
-    name, share = c.lead
+def _api_requests(c: Bill) -> str:
     return (
-        f"{name} leads ({share:.0%}): SQS workers already take batches of up to 10 (infra/spec.py QUEUES); "
-        f"API invocations are one per request, so fewer console polls cut both Lambda and API Gateway"
-    )
-
-
-def _api_requests(c: _CutInput) -> str:
-    return (
-        f"{c.quantity:,.0f} HTTP API requests a month: the console's polling and page sizes drive it; "
+        f"{_quantity(c):,.0f} HTTP API requests a month: the console's polling and page sizes drive it; "
         f"webhooks and callbacks are the providers'. HTTP API is already the cheaper API type"
     )
 
 
-def _log_ingestion(c: _CutInput) -> str:
-    name, share = c.lead
-    half = c.usd_of(lambda q: q == name) / 2
+def _log_ingestion(c: Bill) -> str:
+    name, share = _lead(c)
+    half = _usd_of(c, lambda q: q == name) / 2
     return (
         f"{name} logs {share:.0%}: INFO level in production, debug logs sampled "
         f"(POWERTOOLS_LOGGER_SAMPLE_RATE), no event payloads in logs, Lambda's own START/END/REPORT "
-        f"lines dropped by its system log level; "
-        f"halving its volume saves ${half:,.2f} a month"
+        f"lines dropped by its system log level; halving its volume saves ${half:,.2f} a month"
     )
 
 
-def _log_storage(c: _CutInput) -> str:
-    return "a retention on every log group (30 days for functions): the audit table, not logs, is the record"
-
-
-def _traces(c: _CutInput) -> str:
+def _traces(c: Bill) -> str:
     return (
-        f"{c.quantity:,.0f} traces a month: a sampling rule (1 a second plus a few percent) instead of "
-        f"tracing every request; halving the sampling rate saves ${c.usd / 2:,.2f} a month"
+        f"{_quantity(c):,.0f} traces a month: a sampling rule (1 a second plus a few percent) instead of "
+        f"tracing every request; halving the sampling rate saves ${c.total_usd / 2:,.2f} a month"
     )
 
 
-def _sqs(c: _CutInput) -> str:
-    name, share = c.lead
-    return (
-        f"{name} leads ({share:.0%}): long polling by the Lambda event source and SendMessageBatch of 10 are "
-        f"already used; fewer, fuller messages (100 ids a refresh message) are what is left"
-    )
-
-
-def _emails(c: _CutInput) -> str:
-    return (
-        "fold single notifications into the daily digest (notification-digests); reminders at 7/30 days only"
-    )
-
-
-def _kms(c: _CutInput) -> str:
-    return (
-        "one Decrypt per provider call: keep the opened credential for the invocation (the batch) it serves"
-    )
-
-
-def _secrets(c: _CutInput) -> str:
-    return (
-        "cache the aggregator secret in the function instance (a parameters cache with max_age), not per call"
-    )
-
-
-def _metrics(c: _CutInput) -> str:
-    return "each EMF name x dimension set is a metric: drop high-cardinality dimensions (firm, version)"
-
-
-_CUTS: dict[tuple[str, str], Callable[[_CutInput], str]] = {
+_CUTS: dict[tuple[str, str], _Cut] = {
     ("cognito", "mau"): _cognito,
     ("dynamodb", "write_request_units"): _gsi_writes,
-    ("dynamodb", "read_request_units"): _reads,
+    ("dynamodb", "read_request_units"): _led(
+        "eventually consistent reads cost half a strong read; a key condition instead of a filter (a "
+        "filter is billed for what it reads); staff names read once a page, never per row"
+    ),
     ("dynamodb", "pitr_gb_month"): _pitr,
-    ("dynamodb", "storage_gb_month"): _storage,
+    ("dynamodb", "storage_gb_month"): _led(
+        "TTL on what expires (expires_at, idempotency records); the audit table never expires items, so "
+        "the Standard-IA table class suits it once its storage outweighs its requests"
+    ),
     ("lambda", "gb_seconds"): _gb_seconds,
-    ("lambda", "requests"): _invocations,
+    ("lambda", "requests"): _led(
+        "SQS workers already take batches of up to 10 (infra/spec.py QUEUES); API invocations are one "
+        "per request, so fewer console polls cut both Lambda and API Gateway"
+    ),
     ("apigw", "requests"): _api_requests,
     ("logs", "ingested_gb"): _log_ingestion,
-    ("logs", "stored_gb_month"): _log_storage,
+    ("logs", "stored_gb_month"): _said(
+        "a retention on every log group (30 days for functions): the audit table, not logs, is the record"
+    ),
     ("xray", "traces_recorded"): _traces,
-    ("sqs", "requests"): _sqs,
-    ("ses", "emails"): _emails,
-    ("kms", "requests"): _kms,
-    ("secretsmanager", "api_calls"): _secrets,
-    ("cloudwatch", "custom_metrics"): _metrics,
+    ("sqs", "requests"): _led(
+        "long polling by the Lambda event source and SendMessageBatch of 10 are already used; fewer, "
+        "fuller messages (100 ids a refresh message) are what is left"
+    ),
+    ("ses", "emails"): _said(
+        "fold single notifications into the daily digest (notification-digests); reminders at 7/30 days only"
+    ),
+    ("kms", "requests"): _said(
+        "one Decrypt per provider call: keep the opened credential for the invocation (the batch) it serves"
+    ),
+    ("secretsmanager", "api_calls"): _said(
+        "cache the aggregator secret in the function instance (a parameters cache with max_age), not per call"
+    ),
+    ("cloudwatch", "custom_metrics"): _said(
+        "each EMF name x dimension set is a metric: drop high-cardinality dimensions (firm, version)"
+    ),
 }
