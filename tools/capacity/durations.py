@@ -121,7 +121,9 @@ def load_limits(path: Path = LIMITS_FILE) -> Limits:
         sqs_max_concurrency_max=int(value("lambda.sqs_max_concurrency_max")),
         sqs_in_flight=int(value("sqs.in_flight_standard")),
         latency_p50_ms={
-            key.removeprefix(latency_prefix): f.value for key, f in figures.items() if key.startswith(latency_prefix)
+            key.removeprefix(latency_prefix): f.value
+            for key, f in figures.items()
+            if key.startswith(latency_prefix)
         },
         providers={
             name: ProviderLimits(

@@ -174,9 +174,9 @@ def _rows(
     per_invocation: dict[tuple[str, Key], list[float]] = defaultdict(list)
     invocations: dict[Key, int] = defaultdict(int)
     for record in records:
-        for key, units in _units_by_key(record.writes if op == "write" else record.reads).items():
-            if units > 0:
-                per_invocation[(record.function, key)].append(units)
+        for key, spent in _units_by_key(record.writes if op == "write" else record.reads).items():
+            if spent > 0:
+                per_invocation[(record.function, key)].append(spent)
                 invocations[key] += 1
     rate: dict[Key, float] = defaultdict(float)
     functions: dict[Key, set[str]] = defaultdict(set)
@@ -317,4 +317,3 @@ def limits_report(
             provider_limits.requests_per_second, duration_ms, requests
         )
     return LimitsReport(checks=tuple(checks), allowed_import_concurrency=allowed)
-
