@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from shared.domain.refresh import FANOUT_PAGE
 from tools.capacity.durations import Limits, ProviderLimits
@@ -120,7 +120,8 @@ def refresh_time(
     pages = math.ceil(engagements / FANOUT_PAGE)
     jobs = engagements * connections_per_engagement
 
-    def timed(import_concurrency: int) -> tuple[float, float, float, float, str]:
+    def timed(import_concurrency: int) -> tuple[float, float, float, float, float, str]:
+        """(fanout_s, import_lambda_s, import_provider_s, import_s, total_s, binding): RefreshTime's order."""
         fanout_s = math.ceil(pages / fanout_c) * page_s
         lambda_s = math.ceil(jobs / import_concurrency) * job_s
         provider_s = jobs * provider_requests_per_import / rps
@@ -130,27 +131,9 @@ def refresh_time(
             binding = "fanout"
         else:
             binding = "provider_rate" if provider_s > lambda_s else "import_concurrency"
-        return fanout_s, lambda_s, provider_s, max(imports_bound, fanout_bound), binding
+        return fanout_s, lambda_s, provider_s, import_s, max(imports_bound, fanout_bound), binding
 
-    fanout_s, lambda_s, provider_s, total_s, binding = timed(import_c)
     allowed = provider_allowed_concurrency(rps, import_ms, provider_requests_per_import)
-    result = RefreshTime(
-        engagements=engagements,
-        pages=pages,
-        import_jobs=jobs,
-        fanout_concurrency=fanout_c,
-        import_concurrency=import_c,
-        provider=name,
-        provider_limit_rps=rps,
-        fanout_s=fanout_s,
-        import_lambda_s=lambda_s,
-        import_provider_s=provider_s,
-        import_s=max(lambda_s, provider_s),
-        total_s=total_s,
-        binding=binding,
-        allowed_import_concurrency=allowed,
-        total_at_allowed_s=None,
-    )
-    if allowed is None:
-        return result
-    return replace(result, total_at_allowed_s=timed(max(allowed, 1))[3])
+    at_allowed = None if allowed is None else timed(max(allowed, 1))[4]
+    inputs = (engagements, pages, jobs, fanout_c, import_c, name, rps)
+    return RefreshTime(*inputs, *timed(import_c), allowed, at_allowed)
