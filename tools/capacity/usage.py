@@ -16,9 +16,7 @@ BASE = "base"  # KeyUnits.index of the table itself (else the GSI's name)
 
 @dataclass(frozen=True)
 class UsageLine:
-    service: (
-        str  # lambda, apigw, dynamodb, sqs, scheduler, cognito, ses, logs, secretsmanager, kms, xray, ...
-    )
+    service: str  # lambda, apigw, dynamodb, sqs, scheduler, cognito, ses, logs, secretsmanager, kms, xray, ...
     metric: str  # requests, gb_seconds, read_request_units, write_request_units, storage_gb_month, ...
     qualifier: str  # what it is of: a function, "table" or "table:GSI", a queue; "" when none
     quantity: float  # a month's, in the metric's unit
