@@ -153,7 +153,11 @@ TABLES: dict[str, TableSpec] = {
 
 QUEUES: dict[str, QueueSpec] = {
     "imports": QueueSpec(env="IMPORT_QUEUE_URL", consumer="import_worker", max_concurrency=5),
-    "refresh": QueueSpec(env="REFRESH_QUEUE_URL", consumer="refresh_fanout_worker"),
+    # Two fan-out instances (SQS's minimum): every claim moves a count on the job's item, so the job's
+    # partition takes each instance's claims; at 10 it took ~600 of its 1,000 write units a second
+    # (`make cost`, issue 20) for nothing: two claim a page of 100 in seconds, far ahead of what the
+    # imports (and the providers' rate limits) can take.
+    "refresh": QueueSpec(env="REFRESH_QUEUE_URL", consumer="refresh_fanout_worker", max_concurrency=2),
     # One export a message: a worker may take minutes on a large one (issue 16 item 8).
     "exports": QueueSpec(
         env="EXPORT_QUEUE_URL", consumer="export_worker", batch_size=1, max_receive_count=3, max_concurrency=5

@@ -17,7 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.spec import COMMON_ENV, FUNCTIONS, QUEUES, SECRETS, TABLES, function_environment
+from infra.spec import BUCKETS, COMMON_ENV, FUNCTIONS, KEYS, QUEUES, SECRETS, TABLES, function_environment
+from infra.spec_user_pool import USER_POOL_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 # What every function needs at init anyway: the runtime's SDK and Powertools' logger, tracer,
@@ -55,7 +56,9 @@ def import_code(name: str) -> str:
 
 def lambda_environment(name: str, task_root: Path, python_path: Sequence[Path] = ()) -> dict[str, str]:
     """The environment Lambda gives function `name` (resource names made up), tracing active as deployed."""
-    resources = {key: f"{key}-resource" for key in (*TABLES, *QUEUES, *SECRETS)}
+    resources = {
+        key: f"{key}-resource" for key in (*TABLES, *QUEUES, *SECRETS, *BUCKETS, *KEYS, USER_POOL_KEY)
+    }
     env = {
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",

@@ -159,10 +159,10 @@ def test_heat_of_a_key_two_functions_share_and_of_keys_each_invocation_owns(limi
     )
     by_kind = {row.name: row for row in report.rows}
     job = by_kind["data/base/FIRM#<id>#REFRESH_JOB#<id>"]
-    # fan-out: min(2, 3) writers x 2 units / 0.2 s = 20; imports: min(3, 4) x 1 / 0.5 s = 6
+    # fan-out: 2 writers x 6 units / 0.6 busy s = 20; imports: 3 writers x 4 units / 2 busy s = 6
     assert job.units_per_s == pytest.approx(26.0)
     assert job.functions == ("import_worker", "refresh_fanout_worker")
-    assert job.shared and job.saturated and job.keys == 1
+    assert job.shared and job.keys == 1
     cap = by_kind["data/base/FIRM#<id>#ENGAGEMENT#<id>#REFRESH_DAY#<day>"]
     assert cap.units_per_s == pytest.approx(5.0)  # one writer: 1 unit / 0.2 s
     assert (cap.keys, cap.shared) == (3, False)
@@ -173,20 +173,29 @@ def test_heat_of_a_key_two_functions_share_and_of_keys_each_invocation_owns(limi
     assert "26.0" in report.render() and "REFRESH_JOB" in report.render()
 
 
-def test_a_shared_keys_writers_are_capped_by_the_concurrency_and_by_the_invocations_seen(
+def test_a_shared_key_has_every_allowed_instance_as_writer_however_few_were_simulated(
     limits: Limits,
 ) -> None:
     records = shared_and_own_keys()
     wide = heat(records, {"refresh_fanout_worker": 10, "import_worker": 10}, limits, "data_refresh")
     job = next(r for r in wide.rows if "REFRESH_JOB" in r.kind)
-    # only 3 fan-outs and 4 imports were seen: 3 x 2 / 0.2 + 4 x 1 / 0.5 = 38, below the steady state
-    assert job.units_per_s == pytest.approx(38.0)
-    assert not job.saturated
+    # 3 fan-outs and 4 imports were simulated; at scale 10 of each write it: 10 x 10 + 10 x 2 = 120
+    assert job.units_per_s == pytest.approx(120.0)
     assert "*" in wide.render()
-    # A key written by a single invocation has one writer whatever the concurrency
-    alone = heat([record("import_worker", 500, units(JOB, 3))], {"import_worker": 50}, limits, "data_refresh")
-    assert alone.rows[0].units_per_s == pytest.approx(6.0)
-    assert alone.rows[0].saturated
+    # A key written by a single invocation has one writer whatever the concurrency...
+    alone = [record("import_worker", 500, units(JOB, 3))]
+    assert heat(alone, {"import_worker": 50}, limits, "data_refresh").rows[0].units_per_s == pytest.approx(
+        6.0
+    )
+    # ...unless its kind has fewer keys than the engagements simulated: it serves several of them
+    serving = heat(alone, {"import_worker": 50}, limits, "data_refresh", engagements=2).rows[0]
+    assert serving.shared and serving.units_per_s == pytest.approx(300.0)
+    # a kind with a key per engagement stays one writer a key
+    own = [
+        record("import_worker", 500, units(keys.customer_transactions_pk(FIRM, f"c{i}"), 3)) for i in range(2)
+    ]
+    rows = heat(own, {"import_worker": 50}, limits, "data_refresh", engagements=2).rows
+    assert [(row.shared, row.units_per_s) for row in rows] == [(False, pytest.approx(6.0))]
 
 
 def test_heat_uses_the_modeled_duration_not_mocks_time(limits: Limits) -> None:
@@ -222,11 +231,11 @@ def test_reads_are_checked_against_the_read_limit(limits: Limits) -> None:
     ]
     report = heat(readers, {"refresh_fanout_worker": 10}, limits, "data_refresh")
     (row,) = report.rows
-    # 4 invocations (under 10) x 30 units / 0.25 s
+    # read by 4 invocations: shared, so 10 readers x 120 units / 1 busy s
     assert row.op == "read" and row.limit == 3000
-    assert row.units_per_s == pytest.approx(480.0)
+    assert row.units_per_s == pytest.approx(1200.0)
     assert report.worst_write() is None and report.worst_read() == row
-    assert row.share == pytest.approx(0.16)
+    assert row.share == pytest.approx(0.4)
 
 
 def test_the_bar_line(limits: Limits) -> None:

@@ -114,11 +114,11 @@ def day_figures(simulated: Any, mix: Any, limits: Any, init_ms: Mapping[str, flo
                 day["kms", "requests", ""] += weight * count
             elif name == "secretsmanager:GetSecretValue":
                 day["secretsmanager", "api_calls", ""] += weight * count
-        day["sqs", "requests", ""] += weight * recording.sqs_chunks.get(id(record), 0)
+        day["sqs", "requests", ""] += weight * record.sqs_requests
         _units(day, weight, record)
-    for (activity, name), count in recording.outside_calls.items():
-        if activity != "setup" and name.startswith("sqs:"):
-            day["sqs", "requests", ""] += mix.weight(activity) * count
+    for activity, chunks in recording.outside_sqs_chunks.items():  # the event source mappings' calls
+        if activity != "setup":
+            day["sqs", "requests", ""] += mix.weight(activity) * chunks
     for metric, outside in (
         ("write_request_units", recording.outside_writes),
         ("read_request_units", recording.outside_reads),

@@ -3,12 +3,14 @@ the configured worker concurrency, against DynamoDB's per-partition limits (issu
 
 The model, from a simulated day's `InvocationRecord`s of one activity (the daily import, a Data Refresh):
 
-    d_f        the mean modeled duration of function f's invocations (durations.modeled_ms, in ms)
-    w_fk       the mean write units f's invocations that write key k put on k (base table or a GSI:
-               a key is (table, index, partition key value))
-    writers_fk min(C_f, the invocations of f that wrote k) when more than one invocation wrote k (a
-               shared key: at scale every concurrent instance of f writes it), else 1
-    rate_k     sum over f of writers_fk x w_fk / (d_f / 1000)     write units per second on k
+    u_fk       the write units f's invocations put on key k (base table or a GSI: a key is (table,
+               index, partition key value))
+    b_fk       the modeled seconds of f's invocations that wrote k (durations.modeled_ms): u_fk / b_fk
+               is what one busy instance of f puts on k a second
+    writers_fk C_f when k is shared (written by several invocations of f, or its kind has fewer keys than
+               the engagements simulated: one key serves several engagements, so at scale every
+               concurrent instance of f writes it), else 1
+    rate_k     sum over f of writers_fk x u_fk / b_fk     write units per second on k
 
 and the same for reads against the read limit. Keys are grouped by kind (table, index, `key_kind` of the
 value, which replaces ids, days and numbers with placeholders); a row is its kind's hottest key, the
@@ -22,10 +24,9 @@ Why N (the firm's customers) does not change a shared key's rate once there are 
 concurrent instances: at most C_f invocations of f run at once whatever the backlog, so a key every
 invocation writes (a firm-scope counter, dashboard partition or job item) is written by C_f writers at
 once, with N = 1,000 as with N = 100,000. What N changes: how long that rate lasts (the backlog drains at
-C_f / d_f invocations a second), how many per-engagement keys there are (each written by one invocation,
-so its rate does not grow either) and the totals that the bill counts. A simulated run must therefore
-have at least C_f invocations writing a shared key for its figure to be the steady state; a row whose
-writers were fewer is marked not saturated (`HeatRow.saturated`) and understates the rate.
+C_f busy instances), how many per-engagement keys there are (each written by one invocation, so its
+rate does not grow either) and the totals that the bill counts. So a small simulated firm gives the
+large firm's rate: a shared key is counted with C_f writers however few invocations wrote it here.
 
 `limits_report` checks the other ceilings at the configured concurrency: the Lambda concurrency the
 workers' maxima and the scheduled jobs take of the account's, each queue's messages in flight against
@@ -40,7 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from infra.spec import QUEUES, SCHEDULES
-from tools.capacity.durations import Limits, mean_modeled_ms
+from tools.capacity.durations import Limits, mean_modeled_ms, modeled_ms
 from tools.capacity.refresh_time import IMPORT, provider_allowed_concurrency
 from tools.capacity.usage import InvocationRecord, KeyUnits
 
@@ -104,8 +105,7 @@ class HeatRow:
     limit: float
     functions: tuple[str, ...]  # those that write (read) the hottest key
     keys: int  # keys of this kind the records touched
-    shared: bool  # the hottest key was written (read) by more than one invocation
-    saturated: bool  # every function had at least C_f invocations on it (or it is not shared)
+    shared: bool  # the hottest key serves several engagements: every allowed instance writes it
     example: str  # the hottest key's value
 
     @property
@@ -134,12 +134,12 @@ class HeatReport:
 
     def render(self) -> str:
         lines = [
-            f"Partition heat during {self.activity} (units/s on the hottest key of each kind; "
-            "* = fewer simulated writers than the concurrency, understated)",
+            f"Partition heat during {self.activity} (units/s on the hottest key of each kind, every "
+            "allowed instance busy; * = a key shared by the engagements: written by each instance)",
             f"{'op':<6}{'units/s':>10}{'limit':>7}{'share':>8}  {'keys':>5}  key kind (functions)",
         ]
         for row in self.rows:
-            mark = "" if row.saturated else "*"
+            mark = "*" if row.shared else ""
             lines.append(
                 f"{row.op:<6}{row.units_per_s:>10.1f}{row.limit:>7.0f}{row.share:>8.1%}  {row.keys:>5}  "
                 f"{row.name}{mark} ({', '.join(row.functions)})"
@@ -169,28 +169,39 @@ def _rows(
     limit: float,
     concurrency: Mapping[str, int],
     default_concurrency: int,
-    duration_ms: Mapping[str, float],
+    seconds: Mapping[int, float],
+    engagements: int | None,
 ) -> list[HeatRow]:
-    per_invocation: dict[tuple[str, Key], list[float]] = defaultdict(list)
-    invocations: dict[Key, int] = defaultdict(int)
+    units: dict[tuple[str, Key], float] = defaultdict(float)
+    busy: dict[tuple[str, Key], float] = defaultdict(float)
+    invocations: dict[tuple[str, Key], int] = defaultdict(int)
     for record in records:
         for key, spent in _units_by_key(record.writes if op == "write" else record.reads).items():
             if spent > 0:
-                per_invocation[(record.function, key)].append(spent)
-                invocations[key] += 1
+                units[(record.function, key)] += spent
+                busy[(record.function, key)] += seconds[id(record)]
+                invocations[(record.function, key)] += 1
+    kinds: dict[Key, set[Key]] = defaultdict(set)
+    for _, key in units:
+        kinds[(key[0], key[1], key_kind(key[2]))].add(key)
+    kind_of = {key: kind for kind, keys in kinds.items() for key in keys}
+
+    def shared(function: str, key: Key) -> bool:
+        """Written for more than one engagement: by several invocations of one function (the fan-out
+        and the import of one engagement are not two engagements), or its kind has fewer keys than
+        the engagements simulated (one key serves several of them)."""
+        fewer = engagements is not None and len(kinds[kind_of[key]]) < engagements
+        return invocations[(function, key)] > 1 or fewer
+
     rate: dict[Key, float] = defaultdict(float)
     functions: dict[Key, set[str]] = defaultdict(set)
-    saturated: dict[Key, bool] = defaultdict(lambda: True)
-    for (function, key), units in per_invocation.items():
-        allowed = concurrency.get(function, default_concurrency)
-        shared = invocations[key] > 1
-        writers = min(allowed, len(units)) if shared else 1
-        rate[key] += writers * (sum(units) / len(units)) / (max(duration_ms[function], 1.0) / 1000)
+    shared_keys: dict[Key, bool] = {}
+    for (function, key), spent in units.items():
+        is_shared = shared(function, key)
+        writers = concurrency.get(function, default_concurrency) if is_shared else 1
+        rate[key] += writers * spent / max(busy[(function, key)], 0.001)
         functions[key].add(function)
-        saturated[key] = saturated[key] and (not shared or len(units) >= allowed)
-    kinds: dict[Key, list[Key]] = defaultdict(list)
-    for key in rate:
-        kinds[(key[0], key[1], key_kind(key[2]))].append(key)
+        shared_keys[key] = shared_keys.get(key, False) or is_shared
     rows = []
     for (table, index, kind), keys in kinds.items():
         hottest = max(keys, key=lambda k: (rate[k], k))
@@ -204,8 +215,7 @@ def _rows(
                 limit=limit,
                 functions=tuple(sorted(functions[hottest])),
                 keys=len(keys),
-                shared=invocations[hottest] > 1,
-                saturated=saturated[hottest],
+                shared=shared_keys[hottest],
                 example=hottest[2],
             )
         )
@@ -218,17 +228,18 @@ def heat(
     limits: Limits,
     activity: str,
     init_ms: Mapping[str, float] | None = None,
+    engagements: int | None = None,
 ) -> HeatReport:
     """The activity's partition heat (module docstring). A function missing from `concurrency` (an API
-    function) may use the account's whole concurrency."""
+    function) may use the account's whole concurrency. `engagements`: how many the simulated activity
+    worked on (a key kind with fewer keys is shared by several)."""
     chosen = [r for r in records if r.activity == activity]
-    by_function: dict[str, list[InvocationRecord]] = defaultdict(list)
-    for record in chosen:
-        by_function[record.function].append(record)
-    duration = {f: mean_modeled_ms(rs, limits, init_ms) for f, rs in by_function.items()}
+    inits = init_ms or {}
+    seconds = {id(r): max(modeled_ms(r, limits, inits.get(r.function, 0.0)), 1.0) / 1000 for r in chosen}
+    fixed = (concurrency, limits.account_concurrency, seconds, engagements)
     rows = [
-        *_rows(chosen, "write", limits.partition_wcu, concurrency, limits.account_concurrency, duration),
-        *_rows(chosen, "read", limits.partition_rcu, concurrency, limits.account_concurrency, duration),
+        *_rows(chosen, "write", limits.partition_wcu, *fixed),
+        *_rows(chosen, "read", limits.partition_rcu, *fixed),
     ]
     rows.sort(key=lambda r: (-r.share, r.op, r.name))
     return HeatReport(activity=activity, rows=tuple(rows), write_limit=limits.partition_wcu)

@@ -32,7 +32,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -60,14 +60,13 @@ class Recording:
     outside_sqs_chunks: Counter[str] = field(default_factory=Counter)  # activity -> 64 KB chunks
     outside_writes: list[tuple[str, KeyUnits]] = field(default_factory=list)  # (activity, units)
     outside_reads: list[tuple[str, KeyUnits]] = field(default_factory=list)
-    sqs_chunks: Counter[int] = field(default_factory=Counter)  # id(record) -> 64 KB chunks sent/received
 
     def of(self, activity: str) -> list[InvocationRecord]:
         return [record for record in self.records if record.activity == activity]
 
 
 class Recorder:
-    """Install once per process with `install(...)`; `activity(name)` labels what runs inside it."""
+    """Patches the process while `installed()`; `activity(name)` labels what runs inside it."""
 
     def __init__(self, tables: dict[str, str], provider_urls: tuple[str, ...] = ()) -> None:
         self.tables = tables  # physical table name -> logical (infra/spec.py TABLES)
@@ -101,15 +100,20 @@ class Recorder:
         return getattr(self._local, "record", None)
 
     # installation ---------------------------------------------------------------------------------
-    def install(self) -> None:
-        """Patch what is recorded; call before the local system starts (its loggers bind stdout)."""
-        self._wrap_invocations()
-        self._hook_botocore()
-        self._observe_dynamodb()
-        self._wrap_provider_requests()
-        sys.stdout = _CountingStream(self, sys.stdout)
+    @contextmanager
+    def installed(self) -> Iterator[Recorder]:
+        """Patch what is recorded for the duration of the block, then put everything back; enter it
+        before the local system starts (its loggers bind stdout)."""
+        with ExitStack() as undo:
+            self._wrap_invocations(undo)
+            self._hook_botocore(undo)
+            self._observe_dynamodb(undo)
+            self._wrap_provider_requests(undo)
+            undo.callback(setattr, sys, "stdout", sys.stdout)
+            sys.stdout = _CountingStream(self, sys.stdout)
+            yield self
 
-    def _wrap_invocations(self) -> None:
+    def _wrap_invocations(self, undo: ExitStack) -> None:
         from local.functions import Functions, InstancePool
 
         invoke = Functions.invoke
@@ -150,18 +154,24 @@ class Recorder:
 
             return pool_invoke(pool, run_noted)
 
+        undo.callback(setattr, Functions, "invoke", invoke)
+        undo.callback(setattr, InstancePool, "invoke", pool_invoke)
         Functions.invoke = recorded  # type: ignore[method-assign,assignment]
         InstancePool.invoke = noting_the_instance  # type: ignore[method-assign,assignment]
 
-    def _hook_botocore(self) -> None:
+    def _hook_botocore(self, undo: ExitStack) -> None:
         import boto3
 
         events = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
         assert events is not None
         emitter = events.events
-        emitter.register("before-parameter-build", self._before_call)
-        emitter.register("before-sign.dynamodb", self._tag_dynamodb_request)
-        emitter.register("after-call", self._after_call)
+        for event, handler in (
+            ("before-parameter-build", self._before_call),
+            ("before-sign.dynamodb", self._tag_dynamodb_request),
+            ("after-call", self._after_call),
+        ):
+            emitter.register(event, handler)
+            undo.callback(emitter.unregister, event, handler)
 
     def _before_call(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         context["capacity_started"] = time.perf_counter()
@@ -202,12 +212,12 @@ class Recorder:
                 return
             record.aws_ms += (time.perf_counter() - started) * 1000
             record.aws_calls[name] += 1
-            self.recording.sqs_chunks[id(record)] += chunks
+            record.sqs_requests += chunks
             if units:
                 record.writes += units.writes
                 record.reads += units.reads
 
-    def _wrap_provider_requests(self) -> None:
+    def _wrap_provider_requests(self, undo: ExitStack) -> None:
         import httpx
 
         send = httpx.Client.send
@@ -226,10 +236,11 @@ class Recorder:
                     record.provider_ms += (time.perf_counter() - started) * 1000
                     record.provider_requests += 1
 
+        undo.callback(setattr, httpx.Client, "send", send)
         httpx.Client.send = counted  # type: ignore[method-assign,assignment]
 
     # DynamoDB capacity, on moto's side ------------------------------------------------------------
-    def _observe_dynamodb(self) -> None:
+    def _observe_dynamodb(self, undo: ExitStack) -> None:
         from moto.dynamodb.models.table import Table
 
         from local import moto_patches
@@ -253,6 +264,8 @@ class Recorder:
                 evaluated.append(sum(item.size() for item in items))
             return result
 
+        undo.callback(setattr, Table, "query", query)
+        undo.callback(moto_patches.observe_requests, None)
         Table.query = measured  # type: ignore[method-assign,assignment]
         moto_patches.observe_requests(self._dynamodb_request)
 

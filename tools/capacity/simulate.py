@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -69,6 +70,7 @@ class Simulated:
 
 
 _recorder: Recorder | None = None
+_installed = ExitStack()
 
 
 def simulate(customers: int) -> Simulated:
@@ -128,7 +130,7 @@ def _installed_recorder() -> Recorder:
         from infra.spec import TABLES
 
         _recorder = Recorder(tables={name: name for name in TABLES})
-        _recorder.install()
+        _installed.enter_context(_recorder.installed())  # for the life of this process (one simulation)
     return _recorder
 
 
@@ -285,3 +287,22 @@ def _storage(recorder: Recorder) -> dict[str, int]:
             logical = recorder.tables.get(table.name, table.name)
             sizes[logical] = sizes.get(logical, 0) + total
     return sizes
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m tools.capacity.simulate --customers N --out FILE`: one simulated day, pickled to FILE
+    (a process each: moto's backends and the functions' cached clients are process-wide)."""
+    import argparse
+    import pickle
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--customers", type=int, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    simulated = simulate(args.customers)
+    args.out.write_bytes(pickle.dumps(simulated))
+
+
+if __name__ == "__main__":
+    main()

@@ -43,6 +43,7 @@ class InvocationRecord:
     provider_ms: float  # of which inside requests to the aggregators (the local sandboxes)
     aws_calls: Counter[str] = field(default_factory=Counter)  # "service:Operation" -> count
     provider_requests: int = 0  # HTTP requests to the aggregators
+    sqs_requests: int = 0  # SQS requests as billed (64 KB chunks of what it sent or received)
     writes: list[KeyUnits] = field(default_factory=list)
     reads: list[KeyUnits] = field(default_factory=list)
     event_bytes: int = 0  # the invocation's event (payload) size
