@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt re
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: run test e2e web bench fuzz soak lint lock token synth openapi clean
+.PHONY: run test e2e web bench fuzz soak cost lint lock token synth openapi clean
 
 # requirements.lock pins every package, transitive ones too: the constraints of every install.
 $(STAMP): requirements.txt requirements-dev.txt requirements.lock
@@ -69,6 +69,15 @@ fuzz: $(STAMP)
 soak: $(STAMP)
 	$(PY) -m tools.soak --minutes $(or $(MINUTES),10) --concurrency $(or $(CONCURRENCY),20) \
 		--customers $(or $(CUSTOMERS),10000)
+
+# Capacity and cost (issue 20, tools/cost.py): a day simulated on the local system at SIZES customers
+# (each in a process of its own, every AWS call recorded), the month priced at CUSTOMERS, the partition
+# heat of the daily import and a Data Refresh at 100,000, the time a refresh of 10,000 takes; exit 1 when
+# a partition key is over its limit. `make cost CUSTOMERS=10000 SIZES=2,4,6 REUSE=1` (REUSE: the days
+# simulated last time, kept in .capacity/).
+cost: $(STAMP)
+	$(PY) -m tools.cost --customers $(or $(CUSTOMERS),10000) --sizes $(or $(SIZES),2,4,6) \
+		--table 1000,10000,100000 $(if $(REUSE),--reuse)
 
 # ruff, ruff format, mypy, bandit, the lock, pip-audit: one `BAR` line each (tools/static_checks.py).
 lint: $(STAMP)

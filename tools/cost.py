@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from tools.capacity.bill import Bill
 from tools.capacity.durations import Limits, modeled_ms
 from tools.capacity.simulate import Simulated
 from tools.capacity.usage import InvocationRecord
@@ -44,10 +45,10 @@ def init_ms(functions: Sequence[str]) -> dict[str, float]:
     }
 
 
-def simulated_day(customers: int, kept: Path | None = None) -> Simulated:
-    """A day of a firm of `customers` customers, simulated in a process of its own (or the one kept
-    in `kept` by an earlier run)."""
-    if kept is not None and (kept / f"day-{customers}.pickle").exists():
+def simulated_day(customers: int, kept: Path, reuse: bool) -> Simulated:
+    """A day of a firm of `customers` customers, simulated in a process of its own, kept in `kept`
+    (with `reuse`, the day an earlier run kept there)."""
+    if reuse and (kept / f"day-{customers}.pickle").exists():
         return pickle.loads((kept / f"day-{customers}.pickle").read_bytes())  # type: ignore[no-any-return]  # noqa: S301 # nosec B301 # our own file
     print(f"simulating a day of a firm of {customers} customers…", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory() as directory:
@@ -64,8 +65,8 @@ def simulated_day(customers: int, kept: Path | None = None) -> Simulated:
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
         if done.returncode != 0:
             raise RuntimeError(f"the simulation of {customers} customers failed:\n{done.stderr[-4000:]}")
-        DEFAULT_FIGURES.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(out, DEFAULT_FIGURES.parent / f"day-{customers}.pickle")
+        kept.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out, kept / f"day-{customers}.pickle")
         return pickle.loads(out.read_bytes())  # type: ignore[no-any-return]  # noqa: S301 # nosec B301 # our own file
 
 
@@ -81,6 +82,27 @@ def per_engagement(
     return sum(modeled_ms(r, limits, inits.get(r.function, 0.0)) for r in spent) / max(engagements, 1)
 
 
+def markdown_table(sizes: Sequence[int], bills: Sequence[Bill]) -> str:
+    """The monthly bill by service at each firm size, as docs/deploy.md shows it."""
+    services = sorted(
+        {service for bill in bills for service in bill.by_service()},
+        key=lambda s: -bills[-1].by_service().get(s, 0.0),
+    )
+    lines = [
+        "| USD a month | " + " | ".join(f"{n:,} customers" for n in sizes) + " |",
+        "|---|" + "---:|" * len(sizes),
+    ]
+    for service in services:
+        lines.append(
+            f"| {service} | "
+            + " | ".join(f"{bill.by_service().get(service, 0.0):,.2f}" for bill in bills)
+            + " |"
+        )
+    lines.append("| **total** | " + " | ".join(f"**{bill.total_usd:,.2f}**" for bill in bills) + " |")
+    lines.append("| per customer | " + " | ".join(f"{bill.per_customer_usd:.4f}" for bill in bills) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=10_000)
@@ -88,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--heat-customers", type=int, default=100_000)
     parser.add_argument("--refresh-engagements", type=int, default=10_000)
     parser.add_argument("--figures", type=Path, default=DEFAULT_FIGURES)
+    parser.add_argument("--table", default="", help="also the bill at these sizes as a markdown table")
     parser.add_argument(
         "--reuse", action="store_true", help="reuse the days simulated last time (beside --figures)"
     )
@@ -103,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     sizes = sorted({int(size) for size in args.sizes.split(",")})
     mix, limits = Mix(), load_limits()
-    runs = [simulated_day(size, args.figures.parent if args.reuse else None) for size in sizes]
+    runs = [simulated_day(size, args.figures.parent, args.reuse) for size in sizes]
     functions = sorted({record.function for run in runs for record in run.recording.records})
     inits = init_ms(functions)
     figures = fit([day_figures(run, mix, limits, inits) for run in runs], mix.customer_visit)
@@ -112,6 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     bill = price(monthly_usage(figures, args.customers), load_prices(), args.customers)
     print(bill.render())
     print(bill.bar())
+    if args.table:
+        sizes_shown = [int(size) for size in args.table.split(",")]
+        bills = [price(monthly_usage(figures, n), load_prices(), n) for n in sizes_shown]
+        print(markdown_table(sizes_shown, bills))
 
     largest = runs[-1]
     records, engagements = largest.recording.records, largest.customers

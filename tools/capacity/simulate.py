@@ -50,7 +50,8 @@ class Mix:
     daily_import: float = 1.0  # the schedule, every day
     data_refresh: float = 1.0  # one Data Refresh of everything a day (the mix)
     staff_api: float = 1.0  # each customer opened by their adviser once a day (3 reads)
-    customer_visit: float = 0.1  # a customer signs in one day in ten
+    # A customer signs in about twice a quarter: to renew a consent (90 days at most) and once between.
+    customer_visit: float = 1 / 45
     schedules: float = 1.0  # the daily schedules: invitation and consent reminders, erasure sweep
     digests: float = 24.0  # notification-digests runs hourly
 
@@ -304,5 +305,7 @@ def main(argv: list[str] | None = None) -> None:
     args.out.write_bytes(pickle.dumps(simulated))
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # the module's own copy, so that what is pickled names tools.capacity.simulate
+    from tools.capacity.simulate import main as simulate_main
+
+    simulate_main()
