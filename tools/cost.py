@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import pickle  # nosec B403 # the simulation's own output, written by this tool's child process
 import shutil
-import subprocess  # nosec B404
+import subprocess  # nosec B404 # our own interpreter, our own module, no shell
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
