@@ -75,8 +75,9 @@ soak: $(STAMP)
 # heat of the daily import and a Data Refresh at 100,000, the time a refresh of 10,000 takes; exit 1 when
 # a partition key is over its limit. `make cost CUSTOMERS=10000 SIZES=2,4,6 REUSE=1` (REUSE: the days
 # simulated last time, kept in .capacity/).
+SIZES ?= 2,4,6
 cost: $(STAMP)
-	$(PY) -m tools.cost --customers $(or $(CUSTOMERS),10000) --sizes $(or $(SIZES),2,4,6) \
+	$(PY) -m tools.cost --customers $(or $(CUSTOMERS),10000) --sizes $(SIZES) \
 		--table 1000,10000,100000 $(if $(REUSE),--reuse)
 
 # ruff, ruff format, mypy, bandit, the lock, pip-audit: one `BAR` line each (tools/static_checks.py).
