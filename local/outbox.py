@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, cast
+from urllib.parse import parse_qs, urlsplit
 
 from moto.ses.models import Message, RawMessage, ses_backends
 
@@ -48,6 +49,17 @@ def sent_emails(account_id: str = ACCOUNT_ID, region: str = REGION, *, start: in
 
 def sent_email_count(account_id: str = ACCOUNT_ID, region: str = REGION) -> int:
     return len(ses_backends[account_id][region].sent_messages)
+
+
+def emailed_tokens(outbox: dict[str, Any], to: str, page: str) -> list[str]:
+    """The `token` of each link to `page` in the emails to `to` of `GET /_local/outbox`, oldest first."""
+    return [
+        parse_qs(urlsplit(link).query)["token"][0]
+        for sent in outbox["emails"]
+        if to in sent["to"]
+        for link in sent["links"]
+        if urlsplit(link).path == page and "token=" in link
+    ]
 
 
 def links_in(text: str) -> list[str]:

@@ -18,11 +18,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from local.demo_data import DEMO_CUSTOMER_ID, DEMO_FIRM, DEMO_USERS
+from local.outbox import emailed_tokens
 from local.user_pool import DEMO_PASSWORD, LocalPool, SignInRefused, running_pool
 from local.web_app import PREFIX
 from shared.services.emails import CUSTOMER_ACCEPT_PAGE, FILE_ACCEPT_PAGE, STAFF_ACCEPT_PAGE
@@ -91,14 +91,7 @@ class Api:
         while True:
             status, outbox = self.call("GET", "/_local/outbox")
             assert status == 200
-            tokens = [
-                parse_qs(urlsplit(link).query)["token"][0]
-                for email in outbox["emails"]
-                if to in email["to"]
-                for link in email["links"]
-                if urlsplit(link).path == page and "token=" in link
-            ]
-            if tokens:
+            if tokens := emailed_tokens(outbox, to, page):
                 return tokens[-1]
             if time.monotonic() > deadline:
                 pytest.fail(f"no link to {page} emailed to {to} within {OUTBOX_SECONDS} s")

@@ -30,7 +30,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import boto3
 import httpx
@@ -163,15 +163,9 @@ class _Api:
 
     def emailed_token(self, to: str, page: str) -> str:
         for _ in range(200):
-            _, outbox = self.call("GET", "/_local/outbox", None)
-            tokens = [
-                parse_qs(urlsplit(link).query)["token"][0]
-                for email in outbox["emails"]
-                if to in email["to"]
-                for link in email["links"]
-                if urlsplit(link).path == page and "token=" in link
-            ]
-            if tokens:
+            from local.outbox import emailed_tokens
+
+            if tokens := emailed_tokens(self.call("GET", "/_local/outbox", None)[1], to, page):
                 return tokens[-1]
             time.sleep(0.05)
         raise RuntimeError(f"no link to {page} emailed to {to}")
