@@ -82,6 +82,23 @@ def per_engagement(
     return sum(modeled_ms(r, limits, inits.get(r.function, 0.0)) for r in spent) / max(engagements, 1)
 
 
+LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024  # a synchronous invocation's request and response, each
+
+
+def payloads(records: Sequence[InvocationRecord]) -> str:
+    """The largest event and response the simulated day passed, against Lambda's payload limit."""
+    day = [r for r in records if r.activity != "setup"]
+    if not day:
+        return "Payloads: no invocation recorded"
+    event = max(day, key=lambda r: r.event_bytes)
+    response = max(day, key=lambda r: r.response_bytes)
+    return (
+        f"Payloads: largest event {event.event_bytes / 1024:,.1f} KB ({event.function}), largest "
+        f"response {response.response_bytes / 1024:,.1f} KB ({response.function}), "
+        f"of {LAMBDA_PAYLOAD_BYTES // 1024:,} KB"
+    )
+
+
 def markdown_table(sizes: Sequence[int], bills: Sequence[Bill]) -> str:
     """The monthly bill by service at each firm size, as docs/deploy.md shows it."""
     services = sorted(
@@ -149,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for report in reports:
         print(report.render())
     print(limits_report(configured_concurrency(), limits, records, inits).render())
+    print(payloads(records))
     # The latencies are assumptions: the same day with every AWS call twice as fast (more writes a second).
     faster = replace(limits, latency_p50_ms={call: ms / 2 for call, ms in limits.latency_p50_ms.items()})
     for activity in HEAT_ACTIVITIES:
