@@ -114,3 +114,20 @@ def test_everything_is_put_back_after_the_block() -> None:
     with Recorder({}).installed():
         assert Functions.invoke is not before
     assert Functions.invoke is before
+
+
+def test_a_transactional_read_costs_two_read_units_per_4_kb(recorder: Recorder, table: str) -> None:
+    client = boto3.client("dynamodb")
+    put(client, table, "R#1")  # 1.5 KB: one 4 KB read unit
+    units(recorder, "write")
+    client.transact_get_items(
+        TransactItems=[
+            {"Get": {"TableName": table, "Key": {"PK": {"S": "R#1"}, "SK": {"S": "A"}}}},
+            {"Get": {"TableName": table, "Key": {"PK": {"S": "R#2"}, "SK": {"S": "A"}}}},  # missing
+        ]
+    )
+    assert units(recorder, "write") == []
+    assert units(recorder, "read") == [
+        KeyUnits("data", BASE, "R#1", 2.0),
+        KeyUnits("data", BASE, "R#2", 2.0),  # a missing item is charged too
+    ]

@@ -13,8 +13,9 @@ Installed in the process that runs the local system (tools/capacity/simulate.py)
   and priced as DynamoDB on-demand prices them: a write 1 WRU per KB of the larger of the item's
   before and after images (2 in a transaction), each GSI whose entry is added, changed or removed
   1 WRU per KB of the projected entry (a key change: the old entry's delete and the new one's put, on
-  their own partitions); a read 1 RRU per 4 KB (half for an eventually consistent read), a Query on
-  the sum of the items it evaluated before its filter. Every unit is kept with its partition key.
+  their own partitions); a read 1 RRU per 4 KB (half for an eventually consistent read, twice in a
+  TransactGetItems, a missing item included), a Query on the sum of the items it evaluated before its
+  filter. Every unit is kept with its partition key.
 - **Aggregator requests**: `httpx.Client.send` to the aggregators' base URLs is counted and timed.
 - **Logs**: what a function writes to stdout (Powertools' JSON logs and EMF metrics) is counted
   against its invocation, then discarded.
@@ -288,8 +289,8 @@ class Recorder:
             units = _Units()
             for (kind, table, key, consistent), old in zip(touched, before, strict=True):
                 logical = self.tables.get(table.name, table.name)
-                if kind == "read":
-                    units.reads.append(_read_units(logical, table, key, old, consistent))
+                if kind in ("read", "transact_read"):
+                    units.reads.append(_read_units(logical, table, key, old, consistent, kind))
                 else:
                     units.writes += _write_units(logical, table, key, old, _image(table, key), kind)
             if operation in ("Query", "Scan"):
@@ -324,8 +325,8 @@ def _image(table: Any, key: Any) -> _Image | None:
 
 
 def _touched(backend: Any, operation: str, body: dict[str, Any]) -> Iterator[tuple[str, Any, Any, bool]]:
-    """(kind, table, key, consistent) of each item the request names: kind is read, write or
-    transact_write / transact_read (twice the units)."""
+    """(kind, table, key, consistent) of each item the request names: kind is read, write,
+    transact_write / transact_check (write units, twice) or transact_read (read units, twice)."""
     from local.moto_patches import key_of
 
     def one(
@@ -369,9 +370,13 @@ def _partition(key: Any) -> str:
     return str(key[0].value)
 
 
-def _read_units(logical: str, table: Any, key: Any, image: _Image | None, consistent: bool) -> KeyUnits:
+def _read_units(
+    logical: str, table: Any, key: Any, image: _Image | None, consistent: bool, kind: str = "read"
+) -> KeyUnits:
+    """1 RRU per 4 KB strongly consistent, half eventually consistent, twice in a transaction."""
     size = image.size if image else 0
-    units = max(math.ceil(size / READ_UNIT_BYTES), 1) * (1.0 if consistent else 0.5)
+    factor = 2.0 if kind == "transact_read" else 1.0 if consistent else 0.5
+    units = max(math.ceil(size / READ_UNIT_BYTES), 1) * factor
     return KeyUnits(logical, BASE, _partition(key), units)
 
 
