@@ -116,6 +116,18 @@ def test_everything_is_put_back_after_the_block() -> None:
     assert Functions.invoke is before
 
 
+def test_a_client_built_inside_the_block_is_not_recorded_after_it(table: str) -> None:
+    recorder = Recorder({})
+    with recorder.installed(), recorder.activity("test"):
+        client = boto3.client("dynamodb")  # botocore copies the hooks into the client
+        put(client, table, "L#1")
+    calls = sum(recorder.recording.outside_calls.values())
+    assert calls == 1
+    put(client, table, "L#2")
+    client.get_item(TableName=table, Key={"PK": {"S": "L#2"}, "SK": {"S": "A"}})
+    assert sum(recorder.recording.outside_calls.values()) == calls
+
+
 def test_a_transactional_read_costs_two_read_units_per_4_kb(recorder: Recorder, table: str) -> None:
     client = boto3.client("dynamodb")
     put(client, table, "R#1")  # 1.5 KB: one 4 KB read unit

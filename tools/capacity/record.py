@@ -81,6 +81,9 @@ class Recorder:
         self._units_by_call: dict[str, _Units] = {}
         self._instances_seen: set[tuple[str, str, int]] = set()  # (activity, function, instance)
         self._running = 0  # invocations under way
+        # botocore copies the session's handlers into each client it builds: a client built inside
+        # `installed()` (the functions' cached ones) keeps calling them after it, so they check this.
+        self._active = False
 
     def running(self) -> int:
         """How many invocations are under way."""
@@ -106,6 +109,8 @@ class Recorder:
         """Patch what is recorded for the duration of the block, then put everything back; enter it
         before the local system starts (its loggers bind stdout)."""
         with ExitStack() as undo:
+            self._active = True
+            undo.callback(setattr, self, "_active", False)
             self._wrap_invocations(undo)
             self._hook_botocore(undo)
             self._observe_dynamodb(undo)
@@ -175,6 +180,8 @@ class Recorder:
             undo.callback(emitter.unregister, event, handler)
 
     def _before_call(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if not self._active:
+            return  # a client built while installed, called after: not recorded
         context["capacity_started"] = time.perf_counter()
         context["capacity_call"] = str(next(self._call_ids))
         context["capacity_record"] = self.current_record()
