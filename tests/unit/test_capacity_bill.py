@@ -185,6 +185,14 @@ def test_lambda_cut_names_the_leading_function_and_its_memory(prices: Any) -> No
     )
 
 
+def test_the_log_storage_cut_names_the_retention_the_stored_volume_is_priced_at(tmp_path: Path) -> None:
+    from tools.capacity.figures import LOG_RETENTION_DAYS
+
+    prices = load_prices(write_prices(tmp_path, entry("logs", "stored_gb_month", 0.03)))
+    cut = price([UsageLine("logs", "stored_gb_month", "import_worker", 9)], prices, 1).top()[0].cut
+    assert f"{LOG_RETENTION_DAYS} days" in cut and "30 days" not in cut
+
+
 def test_an_item_without_a_cut_of_its_own_gets_the_generic_one(tmp_path: Path) -> None:
     prices = load_prices(write_prices(tmp_path, entry("scheduler", "invocations", 1e-6)))
     bill = price([UsageLine("scheduler", "invocations", "daily-import", 30)], prices, 1)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from infra.spec import FUNCTIONS
+from tools.capacity.figures import LOG_RETENTION_DAYS
 from tools.capacity.usage import UsageLine
 
 K = TypeVar("K")
@@ -387,7 +388,8 @@ _CUTS: dict[tuple[str, str], _Cut] = {
     ("apigw", "requests"): _api_requests,
     ("logs", "ingested_gb"): _log_ingestion,
     ("logs", "stored_gb_month"): _said(
-        "a retention on every log group (30 days for functions): the audit table, not logs, is the record"
+        f"a shorter retention than the functions' {LOG_RETENTION_DAYS} days "
+        "(infra/constructs/functions.py LOG_RETENTION): the audit table, not logs, is the record"
     ),
     ("xray", "traces_recorded"): _traces,
     ("sqs", "requests"): _led(
