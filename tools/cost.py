@@ -71,15 +71,20 @@ def simulated_day(customers: int, kept: Path, reuse: bool) -> Simulated:
 
 
 def per_engagement(
-    records: Sequence[InvocationRecord],
-    engagements: int,
-    function: str,
-    limits: Limits,
-    inits: Mapping[str, float],
+    runs: Sequence[Simulated], function: str, limits: Limits, inits: Mapping[str, float]
 ) -> float:
-    """The modeled milliseconds `function` spent in the data refresh for each engagement."""
-    spent = [r for r in records if r.activity == "data_refresh" and r.function == function]
-    return sum(modeled_ms(r, limits, inits.get(r.function, 0.0)) for r in spent) / max(engagements, 1)
+    """The modeled milliseconds `function` spends in a Data Refresh for one more engagement: the slope
+    between the smallest and the largest simulated firm (an invocation's fixed part and cold start
+    are not an engagement's)."""
+
+    def spent(run: Simulated) -> float:
+        refresh = [
+            r for r in run.recording.records if r.activity == "data_refresh" and r.function == function
+        ]
+        return sum(modeled_ms(r, limits, inits.get(r.function, 0.0)) for r in refresh)
+
+    smallest, largest = runs[0], runs[-1]
+    return (spent(largest) - spent(smallest)) / (largest.customers - smallest.customers)
 
 
 LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024  # a synchronous invocation's request and response, each
@@ -139,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tools.capacity.figures import day_figures, fit, monthly_usage
     from tools.capacity.heat import configured_concurrency, heat, limits_report
     from tools.capacity.refresh_time import FANOUT_PAGE, refresh_time
-    from tools.capacity.simulate import Mix
+    from tools.capacity.simulate import CONNECTIONS_PER_CUSTOMER, Mix
 
     sizes = sorted({int(size) for size in args.sizes.split(",")})
     mix, limits = Mix(), load_limits()
@@ -179,10 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     imports = [r for r in records if r.activity == "data_refresh" and r.function == "import_worker"]
     timing = refresh_time(
         args.refresh_engagements,
-        fanout_page_ms=FANOUT_PAGE
-        * per_engagement(records, engagements, "refresh_fanout_worker", limits, inits),
-        import_ms=per_engagement(records, engagements, "import_worker", limits, inits),
-        connections_per_engagement=1.0,  # the simulated mix: one connection a customer
+        fanout_page_ms=FANOUT_PAGE * per_engagement(runs, "refresh_fanout_worker", limits, inits),
+        import_ms=per_engagement(runs, "import_worker", limits, inits),
+        connections_per_engagement=CONNECTIONS_PER_CUSTOMER,
         concurrency=concurrency,
         limits=limits,
         provider_requests_per_import=sum(r.provider_requests for r in imports) / max(engagements, 1),

@@ -143,3 +143,57 @@ def test_a_transactional_read_costs_two_read_units_per_4_kb(recorder: Recorder, 
         KeyUnits("data", BASE, "R#1", 2.0),
         KeyUnits("data", BASE, "R#2", 2.0),  # a missing item is charged too
     ]
+
+
+def test_batches_per_item_a_delete_removes_its_index_entry_and_a_gsi_query(
+    recorder: Recorder, table: str
+) -> None:
+    client = boto3.client("dynamodb")
+    requests = [
+        {
+            "PutRequest": {
+                "Item": {
+                    "PK": {"S": f"B#{n}"},
+                    "SK": {"S": "A"},
+                    "GSI1PK": {"S": "G#b"},
+                    "GSI1SK": {"S": str(n)},
+                }
+            }
+        }
+        for n in range(2)
+    ]
+    client.batch_write_item(RequestItems={table: requests})
+    assert units(recorder, "write") == [
+        KeyUnits("data", BASE, "B#0", 1),
+        KeyUnits("data", "GSI1", "G#b", 1),
+        KeyUnits("data", BASE, "B#1", 1),
+        KeyUnits("data", "GSI1", "G#b", 1),
+    ]
+    client.batch_get_item(
+        RequestItems={table: {"Keys": [{"PK": {"S": f"B#{n}"}, "SK": {"S": "A"}} for n in range(2)]}}
+    )
+    assert units(recorder, "read") == [KeyUnits("data", BASE, "B#0", 0.5), KeyUnits("data", BASE, "B#1", 0.5)]
+    client.query(
+        TableName=table,
+        IndexName="GSI1",
+        KeyConditionExpression="GSI1PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": "G#b"}},
+    )
+    assert units(recorder, "read") == [KeyUnits("data", "GSI1", "G#b", 0.5)]
+    client.delete_item(TableName=table, Key={"PK": {"S": "B#0"}, "SK": {"S": "A"}})
+    assert units(recorder, "write") == [KeyUnits("data", BASE, "B#0", 1), KeyUnits("data", "GSI1", "G#b", 1)]
+
+
+def test_a_condition_check_in_a_transaction_costs_two_units_and_writes_no_index(
+    recorder: Recorder, table: str
+) -> None:
+    client = boto3.client("dynamodb")
+    put(client, table, "C#1", gsi1pk="G#c")
+    units(recorder, "write")
+    check = {
+        "TableName": table,
+        "Key": {"PK": {"S": "C#1"}, "SK": {"S": "A"}},
+        "ConditionExpression": "attribute_exists(PK)",
+    }
+    client.transact_write_items(TransactItems=[{"ConditionCheck": check}])
+    assert units(recorder, "write") == [KeyUnits("data", BASE, "C#1", 4)]  # 2 KB, twice; no GSI write

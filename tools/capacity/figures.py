@@ -35,7 +35,7 @@ XRAY_RESERVOIR_PER_DAY = 86_400  # X-Ray's default rule: 1 trace a second, then 
 XRAY_FIXED_RATE = 0.05
 POLLERS_PER_QUEUE = 5  # an SQS event source mapping polls with 5 long-polling pollers when idle
 LONG_POLL_SECONDS = 20
-LOG_RETENTION_DAYS = 90  # infra/constructs/functions.py LOG_RETENTION (three months)
+LOG_RETENTION_DAYS = 90  # infra/constructs/functions.py LOG_RETENTION, THREE_MONTHS (tests/infra checks)
 HISTORY_DAYS = 365  # storage is priced a year into the service: onboarding plus a year of days
 STAFF_PER_CUSTOMER = 1 / 250  # staff members (all of them active each month) per customer
 

@@ -268,7 +268,7 @@ class LimitCheck:
 @dataclass(frozen=True)
 class LimitsReport:
     checks: tuple[LimitCheck, ...]
-    allowed_import_concurrency: Mapping[str, int | None]  # per provider: the most its limit keeps busy
+    allowed_import_concurrency: Mapping[str, int | None]  # per provider: the fewest workers its limit binds
 
     def render(self) -> str:
         lines = ["Limits at the configured concurrency"]
@@ -280,7 +280,7 @@ class LimitsReport:
             )
         for provider, allowed in self.allowed_import_concurrency.items():
             shown = "unbounded (no provider requests recorded)" if allowed is None else str(allowed)
-            lines.append(f"  import_worker concurrency {provider}'s limit keeps busy: {shown}")
+            lines.append(f"  import_worker concurrency from which {provider}'s limit binds: {shown}")
         return "\n".join(lines)
 
 

@@ -269,7 +269,8 @@ class Recorder:
                 if filtered:
                     arguments.update(filter_expression=None, projection_expressions=None)
                 items = query(table, **arguments, **extra)[0] if filtered else result[0]
-                evaluated.append(sum(item.size() for item in items))
+                hash_key = arguments["hash_key"]
+                evaluated.append((str(hash_key.value) if hash_key else "?", sum(i.size() for i in items)))
             return result
 
         undo.callback(setattr, Table, "query", query)
@@ -300,10 +301,16 @@ class Recorder:
                     units.reads.append(_read_units(logical, table, key, old, consistent, kind))
                 else:
                     units.writes += _write_units(logical, table, key, old, _image(table, key), kind)
-            if operation in ("Query", "Scan"):
+            if operation == "Query":
                 units.reads.append(_query_units(self.tables, backend, body, evaluated))
-            with self._lock:
-                self._units_by_call[call] = units
+            elif operation == "Scan":  # none in the app (B5); priced on the whole table: an upper bound
+                table = backend.get_table(body["TableName"])
+                whole = [("*", sum(item.size() for item in table.all_items()))]
+                units.reads.append(_query_units(self.tables, backend, body, whole))
+            with self._lock:  # a retry of the call (same id) adds its own units
+                spent = self._units_by_call.setdefault(call, _Units())
+                spent.writes += units.writes
+                spent.reads += units.reads
 
 
 # pricing one request ------------------------------------------------------------------------------
@@ -411,17 +418,15 @@ def _write_units(
 
 
 def _query_units(
-    tables: dict[str, str], backend: Any, body: dict[str, Any], evaluated: list[int]
+    tables: dict[str, str], backend: Any, body: dict[str, Any], evaluated: list[tuple[str, int]]
 ) -> KeyUnits:
+    """A Query's units on its partition (moto's own hash key), from the bytes it read before its filter."""
     table = backend.get_table(body["TableName"])
     index = body.get("IndexName") or BASE
-    values = body.get("ExpressionAttributeValues", {})
-    condition = body.get("KeyConditionExpression", "")
-    partition = next(
-        (str(next(iter(value.values()))) for name, value in values.items() if f"= {name}" in condition), "?"
-    )
+    partition = evaluated[0][0] if evaluated else "?"
     consistent = bool(body.get("ConsistentRead"))
-    units = max(math.ceil(sum(evaluated) / READ_UNIT_BYTES), 1) * (1.0 if consistent else 0.5)
+    read = sum(size for _, size in evaluated)
+    units = max(math.ceil(read / READ_UNIT_BYTES), 1) * (1.0 if consistent else 0.5)
     return KeyUnits(tables.get(table.name, table.name), index, partition, units)
 
 

@@ -55,10 +55,11 @@ def binding_provider(limits: Limits, provider: str | None = None) -> tuple[str, 
 def provider_allowed_concurrency(
     requests_per_second: float, job_ms: float, requests_per_job: float
 ) -> int | None:
-    """The most concurrent jobs a provider limit of `requests_per_second` sustains (None: no requests)."""
+    """The fewest concurrent jobs that keep a provider limit of `requests_per_second` busy: from there on
+    the provider binds, and more instances only wait (None: no requests)."""
     if requests_per_job <= 0:
         return None
-    return math.floor(requests_per_second * (job_ms / 1000) / requests_per_job)
+    return max(math.ceil(requests_per_second * (job_ms / 1000) / requests_per_job), 1)
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class RefreshTime:
                 f"at concurrency {self.import_concurrency}; {self.provider} "
                 f"{self.provider_limit_rps:.2f} req/s {_duration(self.import_provider_s)})",
                 f"  total      {_duration(self.total_s)}, bound by {self.binding}",
-                f"  import concurrency the provider's limit allows: {at_allowed}",
+                f"  import concurrency from which the provider's limit binds: {at_allowed}",
             )
         )
 

@@ -39,6 +39,7 @@ from tools.capacity.record import Recorder, Recording
 
 PASSWORD = "Capacity-Passw0rd!"  # noqa: S105 # nosec B105 # the simulated customers', in the local pool
 DEMO_INSTITUTION = "DEMOBANK_DMBKGB2L"
+CONNECTIONS_PER_CUSTOMER = 1  # each simulated customer connects one bank (two accounts)
 SETTLE_SECONDS = 600  # the longest a phase may take to drain (bounded loops)
 IDLE_CHECKS = 3  # consecutive idle readings before a phase is over
 
@@ -107,6 +108,7 @@ def simulate(customers: int) -> Simulated:
             idle.wait()
         with recorder.activity("staff_api"):
             _staff_day(api, ids)
+            idle.wait()
         with recorder.activity("customer_visit"):
             for index in range(customers):
                 bearer = api.sign_in(_email(index))
