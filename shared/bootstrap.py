@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from shared.adapters.dynamodb.limits_repository import DynamoLimiter
     from shared.adapters.dynamodb.notifications_repository import NotificationsRepository
     from shared.adapters.dynamodb.request_gate import DynamoRequestGate
+    from shared.adapters.dynamodb.request_pace import DynamoRequestPace
     from shared.adapters.email import SesEmailSender
     from shared.adapters.kms_vault import KmsCredentialVault
     from shared.domain.identity import StaffContext
@@ -160,6 +161,16 @@ def request_gate() -> DynamoRequestGate:
     from shared.adapters.dynamodb.request_gate import DynamoRequestGate
 
     return DynamoRequestGate(get_settings().data_table_name)
+
+
+@cache
+def request_pace() -> DynamoRequestPace:
+    """GoCardless's company-wide pace on its account endpoints (the adapter spends one request of
+    the minute before each request, before the account's daily budget)."""
+    from shared.adapters.dynamodb.request_pace import DynamoRequestPace
+
+    settings = get_settings()
+    return DynamoRequestPace(settings.data_table_name, limit=settings.gocardless_account_calls_per_minute)
 
 
 @cache
@@ -384,6 +395,7 @@ def reset() -> None:
         exports,
         lifecycle,
         limiter,
+        request_pace,
         _persistence_store,
     ):
         cached.cache_clear()

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from functools import cache
 
+from shared.domain.aggregator import GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE
+
 DEFAULT_EULA_VERSION = "2026-01"
 GOCARDLESS_API_PATH = "/api/v2"  # the GoCardless adapter adds it to every request path
 
@@ -39,6 +41,9 @@ class Settings:
     # Each AWS call's connect and read timeout, with one retry (None: boto3's defaults). Set for a
     # function that must answer within its caller's deadline (the pool waits 5 s for its trigger).
     aws_call_timeout_seconds: float | None = None
+    # GoCardless's company-wide limit on its account endpoints, for all of the firm's credentials
+    # (documented: 100 a minute); a firm that agreed more with GoCardless sets the agreed figure.
+    gocardless_account_calls_per_minute: int = GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE
 
 
 @cache
@@ -68,6 +73,9 @@ def get_settings() -> Settings:
         erasure_queue_url=env("ERASURE_QUEUE_URL", ""),
         credential_key_id=env("CREDENTIAL_KEY_ID", ""),
         aws_call_timeout_seconds=float(env("AWS_CALL_TIMEOUT_SECONDS") or 0) or None,
+        gocardless_account_calls_per_minute=int(
+            env("GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE") or GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE
+        ),
     )
 
 

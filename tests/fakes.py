@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 from ulid import ULID
 
 from shared.domain.accounts import AccountProblem, AccountStatus, BankTransaction, SharedAccount
+from shared.domain.aggregator import GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE, PaceWindow
 from shared.domain.audit import AuditEvent, kind_of
 from shared.domain.connections import Connection, CredentialUnreadable, SealedCredential
 from shared.domain.customers import Customer, Section, email_fingerprint, normalise_email
@@ -503,6 +504,26 @@ class FakeAssignment:
 
     def unassigned(self, firm_id: str, customer_id: str, *, cursor: str | None, limit: int) -> Any:
         return [], None
+
+
+@dataclass
+class FakePace:
+    """RequestPace in memory: the calls admitted per UTC minute (the contract test holds it and the
+    DynamoDB adapter to the same cases)."""
+
+    clock: Callable[[], datetime]
+    limit: int = GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE
+    calls: dict[str, int] = field(default_factory=dict)
+
+    def admit(self) -> None:
+        now = self.clock()
+        window = PaceWindow.of(now)
+        if self.calls.get(window.label, 0) >= self.limit:
+            raise window.refused(now)
+        self.calls[window.label] = self.calls.get(window.label, 0) + 1
+
+    def calls_this_minute(self) -> int:
+        return self.calls.get(PaceWindow.of(self.clock()).label, 0)
 
 
 @dataclass

@@ -19,10 +19,10 @@ import json
 import math
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from shared.domain.errors import DomainError, RateLimited, UpstreamUnavailable
 
@@ -340,7 +340,7 @@ class AggregatorRateLimited(AggregatorError, RateLimited):
         self.reset_at = reset_at
 
     @classmethod
-    def until(cls, reset_at: datetime, now: datetime, message: str | None = None) -> AggregatorRateLimited:
+    def until(cls, reset_at: datetime, now: datetime, message: str | None = None) -> Self:
         """No call before `reset_at`: the error that says so, with the seconds left."""
         return cls(
             message, retry_after_seconds=math.ceil((reset_at - now).total_seconds()), reset_at=reset_at
@@ -376,6 +376,65 @@ class OpenGate:
         return None
 
     def hold(self, scope: str, endpoint: str, until: datetime) -> None:
+        return None
+
+
+class RequestsPaced(AggregatorRateLimited):
+    """Our own refusal to send: this minute's share of the provider's company-wide rate is spent
+    (`RequestPace`). Nothing was sent; the next minute admits again, so this is a wait of
+    seconds, not a spent day: answered as the provider's own 429 would be."""
+
+
+# GoCardless: GET accounts/{id}/, /balances/, /details/ and /transactions/ together, for all of a
+# company's credentials: 100 a minute (the "Bank Account Data API Rate Limits" help article).
+GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE = 100
+PACE_WINDOW = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class PaceWindow:
+    """One UTC minute of a company-wide pace, the rule every `RequestPace` keeps: at most `limit`
+    requests are admitted in it (a retry counts as a request); once they are, every request until
+    `reset_at`, the next minute's start, is refused."""
+
+    start: datetime
+
+    @classmethod
+    def of(cls, now: datetime) -> PaceWindow:
+        return cls(now.astimezone(UTC).replace(second=0, microsecond=0))
+
+    @property
+    def label(self) -> str:
+        """The minute as a sort key: `2026-12-06T10:15`."""
+        return self.start.strftime("%Y-%m-%dT%H:%M")
+
+    @property
+    def reset_at(self) -> datetime:
+        return self.start + PACE_WINDOW
+
+    def refused(self, now: datetime) -> RequestsPaced:
+        return RequestsPaced.until(
+            self.reset_at,
+            now,
+            "This minute's requests to the bank data provider are spent; try again shortly.",
+        )
+
+
+class RequestPace(Protocol):
+    """A provider's company-wide rate (GoCardless: its account endpoints, 100 a minute for all of
+    the firm's credentials): every request to such an endpoint (each retry too) passes here
+    before it is sent, so the workers never set off the provider's 429s."""
+
+    def admit(self) -> None:
+        """Spend one request of this minute's allowance, or raise `RequestsPaced` (the reset: the
+        next minute's start)."""
+        ...
+
+
+class OpenPace:
+    """No company-wide pace kept here (a provider without one; adapter unit tests)."""
+
+    def admit(self) -> None:
         return None
 
 

@@ -27,6 +27,7 @@ from shared.domain.aggregator import (
     AggregatorUnavailable,
     ConsentExpired,
     CredentialsRejected,
+    RequestsPaced,
     RequestsSpent,
 )
 from shared.domain.audit import SYSTEM
@@ -148,7 +149,7 @@ def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
     imported: list[SharedAccount] = []
     try:
         credential = provider_credential(ports.credentials, connection)  # opened once per job
-        for feed in feeds:
+        for index, feed in enumerate(feeds):
             try:
                 if import_feed(ports, provider, connection, credential, feed, until, report):
                     imported += feed
@@ -165,6 +166,11 @@ def import_connection(ports: ImportPorts, job: ImportJob) -> ImportReport:
                 if len(feeds) == 1:
                     raise  # the whole job failed: the queue retries it
                 unread += feed  # one account failed after the adapter's retries: that one later
+            except RequestsPaced as paced:  # this minute's company-wide requests are spent
+                if not imported:
+                    raise  # the whole job waits for the next minute
+                _resume_after_pace(ports, job, [a for rest in feeds[index:] for a in rest], paced, report)
+                break
             except AggregatorRateLimited as limited:
                 if len(feeds) == 1 or isinstance(limited, RequestsSpent):
                     raise
@@ -216,6 +222,21 @@ def _retry_later(
     )
     ports.queue.send([retry.to_json()], delay_seconds=retry_delay(job.attempt, ports.rand()))
     report.retried = len(unread)
+
+
+def _resume_after_pace(
+    ports: ImportPorts,
+    job: ImportJob,
+    waiting: list[SharedAccount],
+    paced: RequestsPaced,
+    report: ImportReport,
+) -> None:
+    """The accounts this job had not read yet when the pace refused come back on their own at the
+    next minute (not a failure: the attempt count is unchanged), never with those it imported."""
+    rest = replace(job, accounts=tuple(a.account_id for a in waiting), refresh_job_id=None)
+    seconds = paced.retry_after_seconds or AggregatorRateLimited.default_retry_after_seconds
+    ports.queue.send([rest.to_json()], delay_seconds=min(seconds, MAX_RETRY_DELAY_SECONDS))
+    report.retried += len(waiting)
 
 
 def retry_delay(attempt: int, rand: float) -> int:

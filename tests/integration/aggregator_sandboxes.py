@@ -78,6 +78,7 @@ class Sandboxes:
                 clock=self.clock,
                 sleep=lambda _: None,
                 gate=bootstrap.request_gate(),
+                pace=bootstrap.request_pace(),
             ),
             "plaid": PlaidAdapter(
                 PLAID_BASE,

@@ -73,6 +73,7 @@ class Documented:
                 clock=CLOCK.now,
                 sleep=lambda _: None,
                 gate=gate,
+                pace=bootstrap.request_pace(),
                 **options,
             ),
             "plaid": PlaidAdapter(

@@ -16,8 +16,10 @@ from shared.domain.accounts import AccountProblem, AccountStatus, SharedAccount
 from shared.domain.aggregator import (
     AccountUnavailable,
     AggregatorAccount,
+    AggregatorRateLimited,
     AggregatorTransaction,
     DateWindow,
+    PaceWindow,
     RequestsSpent,
     SyncCursor,
     TransactionPage,
@@ -213,3 +215,42 @@ def test_every_connection_change_rewrites_the_data_refresh_rows_and_progress_is_
     assert report.outcome is Outcome.IMPORTED
     assert len(fakes.engagements.changed) == fakes.connections.saves == 1
     assert [kind for kind, _ in fakes.engagements.progress] == ["started", "uploaded", "finished"]
+
+
+# --------------------------------------------------------------------------- the company-wide pace
+PACED = PaceWindow.of(NOW).refused(NOW)  # 09:30:00 with the minute spent: 60 s to 09:31
+
+
+def test_a_job_the_pace_refuses_at_once_waits_for_the_next_minute_as_for_a_429():
+    fakes = world("p-a", "p-b")
+    provider = Provider(feed_per_account=True, script={"p-a": [PACED], "p-b": [page()]})
+
+    with pytest.raises(AggregatorRateLimited) as waits:  # the worker re-sends it at the reset: no DLQ
+        import_connection(fakes.ports(provider, lambda: NOW), JOB)
+
+    assert not isinstance(waits.value, RequestsSpent)
+    assert (waits.value.reset_at, waits.value.retry_after_seconds) == (NOW + timedelta(minutes=1), 60)
+    connection = fakes.connections.rows[ConnectionAddress(FIRM, CUSTOMER, CONNECTION)]
+    assert connection.rate_limited_until == NOW + timedelta(minutes=1)
+    assert connection.status is ConnectionStatus.LINKED and connection.last_import_outcome is None
+    assert provider.fetched == ["p-a"] and fakes.queue.sent == []  # the worker re-sends the job itself
+
+
+def test_accounts_the_pace_cut_off_come_back_at_the_next_minute_and_the_imported_are_kept():
+    fakes = world("p-a", "p-b", "p-c")
+    provider = Provider(
+        feed_per_account=True,
+        script={"p-a": [page(added=[line("a-1", "-1", account="p-a")])], "p-b": [PACED], "p-c": [page()]},
+    )
+    job = ImportJob(FIRM, CUSTOMER, CONNECTION, ImportReason.REFRESH, refresh_job_id="refresh-1", attempt=1)
+
+    report = import_connection(fakes.ports(provider, lambda: NOW), job)
+
+    assert (report.outcome, report.written, report.retried) == (Outcome.IMPORTED, 1, 2)
+    assert provider.fetched == ["p-a", "p-b"]  # p-c waits too: the minute is spent
+    [(body, delay)] = fakes.queue.sent
+    rest = ImportJob.from_json(body)
+    assert (rest.accounts, rest.attempt, rest.refresh_job_id, delay) == (("acc-p-b", "acc-p-c"), 1, None, 60)
+    assert [t.transaction_key for t in fakes.accounts.of(FIRM, CUSTOMER)] == ["a-1"]
+    connection = fakes.connections.rows[ConnectionAddress(FIRM, CUSTOMER, CONNECTION)]
+    assert connection.rate_limited_until is None  # the rest is not held back beyond the minute

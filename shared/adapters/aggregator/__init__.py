@@ -19,11 +19,14 @@ def _gocardless(settings: Settings) -> AggregatorProvider:
     from shared.adapters.aggregator.credentials import secrets_manager_source
     from shared.adapters.aggregator.gocardless import GoCardlessAdapter
     from shared.adapters.dynamodb.request_gate import DynamoRequestGate
+    from shared.adapters.dynamodb.request_pace import DynamoRequestPace
 
     return GoCardlessAdapter(
         settings.gocardless_base_url,
         secrets_manager_source(settings.aggregator_secret_name),
         gate=DynamoRequestGate(settings.data_table_name),  # GoCardless limits requests per account a day
+        # ... and its account endpoints company-wide, per minute
+        pace=DynamoRequestPace(settings.data_table_name, limit=settings.gocardless_account_calls_per_minute),
     )
 
 

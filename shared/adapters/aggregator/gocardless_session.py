@@ -6,8 +6,10 @@ before its 24 h expiry (the refresh token lasts 30 days), a new login only when 
 spent or the API rejects the token. Our secrets and the tokens are redacted from every error
 message.
 
-Limits: `details`, `balances` and `transactions` pass the request gate before each attempt;
-a 429, or a success that leaves none, holds that endpoint of that account until the reset.
+Limits: every request to an account endpoint (`accounts/{id}/` and its `details`, `balances`,
+`transactions`), each attempt, first passes the company-wide pace (100 a minute for all of the
+company's credentials); `details`, `balances` and `transactions` then pass the per-account daily
+gate. A 429, or a success that leaves none, holds that endpoint of that account until the reset.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from shared.domain.aggregator import (
     ConsentExpired,
     ConsentRevoked,
     RequestGate,
+    RequestPace,
 )
 
 PROVIDER = "gocardless"
@@ -84,14 +87,20 @@ def is_retryable(reply: Reply) -> bool:
 
 
 class GoCardlessSession:
-    """Requests to GoCardless with a valid access token, within the per-account limits;
-    `error` reads a failed reply."""
+    """Requests to GoCardless with a valid access token, within the company-wide pace and the
+    per-account limits; `error` reads a failed reply."""
 
     def __init__(
-        self, http: JsonHttpClient, credentials: CredentialSource, clock: Now, gate: RequestGate
+        self,
+        http: JsonHttpClient,
+        credentials: CredentialSource,
+        clock: Now,
+        gate: RequestGate,
+        pace: RequestPace,
     ) -> None:
         self._http = http
         self._gate = gate
+        self._pace = pace
         self._credentials = credentials
         self._clock = clock
         self._tokens: _Tokens | None = None
@@ -117,18 +126,35 @@ class GoCardlessSession:
             )
         return reply
 
+    def account(self, account_id: str) -> Reply:
+        """GET accounts/{id}/ (no daily limit per account, but within the company-wide pace)."""
+        return self.authorised(
+            "GET",
+            f"api/v2/accounts/{segment(account_id)}/",
+            operation="get_account",
+            before_each=self._pace.admit,
+        )
+
     def limited(self, account_id: str, endpoint: str, *, operation: str, **options: Any) -> Reply:
         """A GET of an endpoint the bank limits per account and day: each attempt passes the
-        gate before it is sent, and what the provider says of the limit is kept for the next."""
+        pace and the gate before it is sent, and what the provider says of the limit is kept for
+        the next."""
         reply = self.authorised(
             "GET",
             f"api/v2/accounts/{segment(account_id)}/{endpoint}/",
             operation=operation,
-            before_each=lambda: self._gate.admit(account_id, endpoint),
+            before_each=lambda: self._admit(account_id, endpoint),
             **options,
         )
         self._note_limit(account_id, endpoint, reply)
         return reply
+
+    def _admit(self, account_id: str, endpoint: str) -> None:
+        """The pace first, then the account's daily budget: a request the budget refuses after the
+        pace admitted it costs one of this minute's 100 slots, which come back in a minute; the
+        other order would cost one of the account's 4 requests of the day for a wait of seconds."""
+        self._pace.admit()
+        self._gate.admit(account_id, endpoint)
 
     def _note_limit(self, account_id: str, endpoint: str, reply: Reply) -> None:
         """A 429, or a success that leaves none of the account's requests: no request to this

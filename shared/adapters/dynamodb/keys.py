@@ -51,6 +51,8 @@ key, so a repository cannot read across tenants by accident (R-ROLE-1).
 |31 | the account of a grantee by email      | table | PK=ACCOUNT_EMAIL#<sha256(email)>, SK=ACCOUNT        |
 |32 | an import feed's state (cursor, dates) | table | PK=FIRM#<firm>#CUSTOMER#<cust>, SK=IMPORT#<feed>    |
 |33 | an account's calls today (budget)      | table | PK=BUDGET#<provider account>#<day>, SK=BUDGET (TTL) |
+|50 | a provider's company-wide calls in one | table | PK=RATE#<provider>#<resource>, SK=<UTC minute>      |
+|   | minute (the pace, before each request) |       | (conditional ADD below the limit; TTL: minutes)     |
 |34 | a firm's assignment rules              | table | PK=FIRM#<firm>, SK begins RULE#                     |
 |35 | a customer's unassigned booked lines   | GSI2  | GSI2PK=FIRM#<firm>#CUSTOMER#<cust>#UNASSIGNED       |
 |   | (sparse: only while unassigned)        |       | GSI2SK=TX#<date>#<acct>#<key>                       |
@@ -486,6 +488,16 @@ def budget_pk(provider_account_id: str, day: str) -> str:
 
 
 BUDGET = "BUDGET"
+
+
+def pace_pk(provider: str, resource: str) -> str:
+    """#50: a provider's company-wide pace for one group of endpoints (`gocardless`, `accounts`)."""
+    return f"RATE#{provider}#{resource}"
+
+
+def pace_sk(minute: str) -> str:
+    """#50: the UTC minute of the window, `2026-12-06T10:15`."""
+    return minute
 
 
 def rule_sk(rule_id: str) -> str:

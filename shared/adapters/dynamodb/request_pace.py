@@ -1,0 +1,68 @@
+"""A provider's company-wide pace on the data table (access pattern 50): one item per provider,
+group of endpoints and UTC minute, whose `calls` one conditional update spends *before* each
+request is sent, below the minute's limit (`PaceWindow`). Every process and function of the
+deployment shares it, as the provider counts every credential of the company. The item expires a
+few minutes after its minute.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.adapters.dynamodb import keys
+from shared.adapters.dynamodb.client import dynamodb_client, from_item, to_item
+from shared.clock import Now
+from shared.clock import now as business_now
+from shared.domain.aggregator import GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE, PACE_WINDOW, PaceWindow
+
+KEPT_FOR = 5 * PACE_WINDOW  # an item lives this long after its minute starts (then the TTL deletes it)
+
+
+@dataclass
+class DynamoRequestPace:
+    """The `RequestPace` port on the data table, for one provider's group of endpoints."""
+
+    table_name: str
+    provider: str = "gocardless"
+    resource: str = "accounts"
+    limit: int = GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE
+    clock: Now = field(default=business_now)
+
+    def admit(self) -> None:
+        now = self.clock()
+        window = PaceWindow.of(now)
+        try:
+            dynamodb_client().update_item(
+                TableName=self.table_name,
+                Key=self._key(window),
+                UpdateExpression="ADD calls :one SET expires_at = :expiry",
+                ConditionExpression="attribute_not_exists(calls) OR calls < :limit",
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":one": 1,
+                        ":limit": self.limit,
+                        ":expiry": math.ceil((window.start + KEPT_FOR).timestamp()),
+                    }
+                ),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            raise window.refused(now) from None
+
+    def calls_this_minute(self) -> int:
+        """How many requests were admitted in the current minute (tests, support)."""
+        return int(self._item(PaceWindow.of(self.clock())).get("calls", 0))
+
+    def _item(self, window: PaceWindow) -> dict[str, Any]:
+        found = dynamodb_client().get_item(
+            TableName=self.table_name, Key=self._key(window), ConsistentRead=True
+        )
+        return from_item(dict(found.get("Item") or {}))
+
+    def _key(self, window: PaceWindow) -> dict[str, Any]:
+        return to_item({"PK": keys.pace_pk(self.provider, self.resource), "SK": keys.pace_sk(window.label)})

@@ -1,0 +1,127 @@
+"""GoCardless's company-wide pace (issue 20): the rule (`PaceWindow`), held by the in-memory fake and
+the DynamoDB adapter alike (one contract, run on both), and the adapter on moto: one conditional
+update per request, exactly the limit admitted however many threads ask at once, the item's TTL."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from shared.adapters.dynamodb import keys
+from shared.adapters.dynamodb.client import dynamodb_client
+from shared.adapters.dynamodb.request_pace import DynamoRequestPace
+from shared.domain.aggregator import AggregatorRateLimited, PaceWindow, RequestsPaced, RequestsSpent
+from tests.fakes import FakePace
+
+MINUTE = datetime(2026, 12, 6, 10, 15, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def _fake(clock: Clock, limit: int) -> FakePace:
+    return FakePace(clock, limit=limit)
+
+
+def _dynamodb(clock: Clock, limit: int) -> DynamoRequestPace:
+    return DynamoRequestPace("data", limit=limit, clock=clock)
+
+
+PACES: dict[str, Callable[[Clock, int], Any]] = {"fake": _fake, "dynamodb": _dynamodb}
+
+
+@pytest.fixture(params=list(PACES))
+def make_pace(request: pytest.FixtureRequest) -> Callable[[Clock, int], Any]:
+    if request.param == "dynamodb":
+        request.getfixturevalue("aws")
+    return PACES[request.param]
+
+
+def admitted(pace: Any, times: int) -> int:
+    count = 0
+    for _ in range(times):
+        try:
+            pace.admit()
+            count += 1
+        except RequestsPaced:
+            pass
+    return count
+
+
+def test_the_window_is_the_utc_minute_and_resets_at_the_next():
+    window = PaceWindow.of(datetime(2026, 12, 6, 11, 15, 42, 500_000, tzinfo=UTC) + timedelta(hours=-1))
+    assert (window.start, window.label, window.reset_at) == (
+        MINUTE,
+        "2026-12-06T10:15",
+        datetime(2026, 12, 6, 10, 16, tzinfo=UTC),
+    )
+
+
+def test_exactly_the_limit_is_admitted_in_a_minute_and_the_next_minute_admits_again(make_pace):
+    clock = Clock(MINUTE + timedelta(seconds=5))
+    pace = make_pace(clock, 7)
+
+    assert admitted(pace, 10) == 7
+    clock.at = MINUTE + timedelta(seconds=59, microseconds=999_999)
+    assert admitted(pace, 1) == 0
+    assert pace.calls_this_minute() == 7  # a refusal spends nothing
+    clock.at = MINUTE + timedelta(minutes=1)
+    assert admitted(pace, 10) == 7
+    assert pace.calls_this_minute() == 7
+
+
+def test_the_refusal_is_a_wait_until_the_next_minute_not_a_spent_day(make_pace):
+    clock = Clock(MINUTE + timedelta(seconds=17, milliseconds=300))
+    pace = make_pace(clock, 1)
+    pace.admit()
+
+    with pytest.raises(RequestsPaced) as refused:
+        pace.admit()
+
+    assert isinstance(refused.value, AggregatorRateLimited) and not isinstance(refused.value, RequestsSpent)
+    assert refused.value.reset_at == MINUTE + timedelta(minutes=1)
+    assert refused.value.retry_after_seconds == 43  # 42.7 s left, rounded up
+    assert (refused.value.status, refused.value.code) == (429, "aggregator_rate_limited")
+
+
+def test_150_concurrent_admits_in_one_minute_admit_exactly_100(aws):
+    clock = Clock(MINUTE + timedelta(seconds=1))
+    pace = DynamoRequestPace("data", clock=clock)  # the documented default: 100 a minute
+
+    def one(_: int) -> bool:
+        try:
+            pace.admit()
+        except RequestsPaced:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(one, range(150)))
+
+    assert (results.count(True), results.count(False)) == (100, 50)
+    assert pace.calls_this_minute() == 100
+
+
+def test_the_minutes_item_is_keyed_by_provider_and_minute_and_expires_minutes_later(aws):
+    clock = Clock(MINUTE + timedelta(seconds=30))
+    DynamoRequestPace("data", clock=clock).admit()
+
+    item = dynamodb_client().get_item(
+        TableName="data",
+        Key={"PK": {"S": "RATE#gocardless#accounts"}, "SK": {"S": "2026-12-06T10:15"}},
+        ConsistentRead=True,
+    )["Item"]
+
+    assert keys.pace_pk("gocardless", "accounts") == item["PK"]["S"]
+    assert item["calls"] == {"N": "1"}
+    assert int(item["expires_at"]["N"]) == math.ceil((MINUTE + timedelta(minutes=5)).timestamp())
