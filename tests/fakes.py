@@ -514,12 +514,14 @@ class FakePace:
     clock: Callable[[], datetime]
     limit: int = GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE
     calls: dict[str, int] = field(default_factory=dict)
+    refusals: dict[str, int] = field(default_factory=dict)
 
     def admit(self) -> None:
         now = self.clock()
         window = PaceWindow.of(now)
         if self.calls.get(window.label, 0) >= self.limit:
-            raise window.refused(now)
+            self.refusals[window.label] = self.refusals.get(window.label, 0) + 1
+            raise window.refused(now, self.refusals[window.label] - 1, self.limit)
         self.calls[window.label] = self.calls.get(window.label, 0) + 1
 
     def calls_this_minute(self) -> int:

@@ -389,13 +389,19 @@ class RequestsPaced(AggregatorRateLimited):
 # company's credentials: 100 a minute (the "Bank Account Data API Rate Limits" help article).
 GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE = 100
 PACE_WINDOW = timedelta(minutes=1)
+# A refused request is given a later minute the more were refused before it (its turn), at most this
+# far ahead: SQS delays a message 15 minutes at most.
+PACE_MAX_TURN = timedelta(minutes=14)
 
 
 @dataclass(frozen=True)
 class PaceWindow:
     """One UTC minute of a company-wide pace, the rule every `RequestPace` keeps: at most `limit`
     requests are admitted in it (a retry counts as a request); once they are, every request until
-    `reset_at`, the next minute's start, is refused."""
+    `reset_at`, the next minute's start, is refused — and told to come back at its turn: the n-th
+    refusal of the minute one minute later for every `limit` refused before it (up to
+    PACE_MAX_TURN), so a backlog of thousands of jobs (a large Data Refresh) comes back spread at
+    about the rate the pace admits, not all at the next minute's start to be refused again."""
 
     start: datetime
 
@@ -412,9 +418,11 @@ class PaceWindow:
     def reset_at(self) -> datetime:
         return self.start + PACE_WINDOW
 
-    def refused(self, now: datetime) -> RequestsPaced:
+    def refused(self, now: datetime, refused_before: int = 0, limit: int = 1) -> RequestsPaced:
+        """The refusal of a request after `refused_before` others this minute, under `limit` a minute."""
+        turn = min(PACE_WINDOW * (refused_before // max(limit, 1)), PACE_MAX_TURN)
         return RequestsPaced.until(
-            self.reset_at,
+            self.reset_at + turn,
             now,
             "This minute's requests to the bank data provider are spent; try again shortly.",
         )

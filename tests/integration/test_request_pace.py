@@ -94,6 +94,27 @@ def test_the_refusal_is_a_wait_until_the_next_minute_not_a_spent_day(make_pace):
     assert (refused.value.status, refused.value.code) == (429, "aggregator_rate_limited")
 
 
+def test_the_refused_come_back_at_their_turn_spread_over_the_next_minutes(make_pace):
+    """A backlog does not come back all at the next minute's start to be refused again: the n-th
+    refusal of a minute waits one more minute for every `limit` refused before it, 14 at most."""
+    clock = Clock(MINUTE + timedelta(seconds=5))
+    pace = make_pace(clock, 10)
+    assert admitted(pace, 10) == 10
+    resets = []
+    for _ in range(160):
+        with pytest.raises(RequestsPaced) as refused:
+            pace.admit()
+        resets.append(refused.value.reset_at)
+    turns = [int((reset - MINUTE) / timedelta(minutes=1)) for reset in resets]
+    assert turns[:10] == [1] * 10 and turns[10:20] == [2] * 10 and turns[20:30] == [3] * 10
+    assert max(turns) == 15 and turns.count(15) == 160 - 140  # 14 minutes ahead at most (SQS: 15)
+    clock.at = MINUTE + timedelta(minutes=1)  # a new minute admits, and counts its refusals afresh
+    assert admitted(pace, 10) == 10
+    with pytest.raises(RequestsPaced) as first:
+        pace.admit()
+    assert first.value.reset_at == MINUTE + timedelta(minutes=2)
+
+
 def test_150_concurrent_admits_in_one_minute_admit_exactly_100(aws):
     clock = Clock(MINUTE + timedelta(seconds=1))
     pace = DynamoRequestPace("data", clock=clock)  # the documented default: 100 a minute

@@ -1,6 +1,7 @@
 """A provider's company-wide pace on the data table (access pattern 50): one item per provider,
 group of endpoints and UTC minute, whose `calls` one conditional update spends *before* each
-request is sent, below the minute's limit (`PaceWindow`). Every process and function of the
+request is sent, below the minute's limit (`PaceWindow`); a refused request counts itself in
+`refused` (a second update), which gives it its turn. Every process and function of the
 deployment shares it, as the provider counts every credential of the company. The item expires a
 few minutes after its minute.
 """
@@ -52,7 +53,18 @@ class DynamoRequestPace:
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            raise window.refused(now) from None
+            raise window.refused(now, self._refusals(window) - 1, self.limit) from None
+
+    def _refusals(self, window: PaceWindow) -> int:
+        """Count one more refusal in the window: how many there have been, this one included."""
+        counted = dynamodb_client().update_item(
+            TableName=self.table_name,
+            Key=self._key(window),
+            UpdateExpression="ADD refused :one",
+            ExpressionAttributeValues=to_item({":one": 1}),
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(from_item(dict(counted["Attributes"]))["refused"])
 
     def calls_this_minute(self) -> int:
         """How many requests were admitted in the current minute (tests, support)."""
