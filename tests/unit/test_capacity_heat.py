@@ -277,3 +277,11 @@ def test_limits_report_at_the_configured_concurrency(limits: Limits) -> None:
     # the fewest workers that keep each limit busy: ceil(1 req/s x 3.2 s / 6) and ceil(100 x 3.2 / 6)
     assert report.allowed_import_concurrency == {"slow": 1, "fast": 54}
     assert "OVER" in report.render()
+
+
+def test_a_paced_providers_excess_demand_waits_and_is_not_over_its_limit(limits: Limits) -> None:
+    imports = [replace(record("import_worker", 2000, activity="daily_import"), provider_requests=8)]
+    report = limits_report({"import_worker": 5}, limits, imports)
+    gocardless = next(c for c in report.checks if c.name == "gocardless requests of the import workers")
+    assert gocardless.used > gocardless.limit and gocardless.paced and gocardless.ok
+    assert "paced gocardless requests" in report.render()

@@ -253,16 +253,22 @@ def configured_concurrency() -> dict[str, int]:
     return concurrency
 
 
+# Providers whose limit the code itself keeps (shared/adapters/dynamodb/request_pace.py): the demand
+# above it waits for its turn instead of meeting the provider's 429s.
+PACED_PROVIDERS = frozenset({"gocardless"})
+
+
 @dataclass(frozen=True)
 class LimitCheck:
     name: str
     used: float
     limit: float
     unit: str
+    paced: bool = False  # the demand may exceed the limit: the code holds it to the limit
 
     @property
     def ok(self) -> bool:
-        return self.used <= self.limit
+        return self.used <= self.limit or self.paced
 
 
 @dataclass(frozen=True)
@@ -273,7 +279,7 @@ class LimitsReport:
     def render(self) -> str:
         lines = ["Limits at the configured concurrency"]
         for check in self.checks:
-            verdict = "ok" if check.ok else "OVER"
+            verdict = "OVER" if not check.ok else "paced" if check.used > check.limit else "ok"
             lines.append(
                 f"  {verdict:<4} {check.name}: {check.used:,.2f} of {check.limit:,.2f} {check.unit} "
                 f"({check.used / check.limit:.1%})"
@@ -322,6 +328,7 @@ def limits_report(
                 sent,
                 provider_limits.requests_per_second,
                 "requests/s (client-wide)",
+                paced=provider in PACED_PROVIDERS,
             )
         )
         allowed[provider] = provider_allowed_concurrency(
