@@ -11,6 +11,7 @@ from constructs import Node
 
 from shared.adapters.aggregator.plaid import ENVIRONMENTS as PLAID_ENVIRONMENTS
 from shared.adapters.eula_texts import MissingEulaText, eula_text_path
+from shared.domain.aggregator import GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE
 from shared.settings import DEFAULT_EULA_VERSION, gocardless_root
 
 PRODUCTION_STAGE = "prod"  # the stage whose defaults are the production ones (API docs off)
@@ -51,6 +52,9 @@ class StageConfig:
     api_base_url: str | None  # a custom domain; default: the HTTP API's own endpoint
     default_firm_timezone: str
     current_eula_version: str  # bump it when the Data Refresh EULA changes: customers accept again
+    # GoCardless's limit on its account endpoints for the whole company (100 a minute unless agreed):
+    # the functions pace their requests to it (shared/adapters/dynamodb/request_pace.py).
+    gocardless_account_calls_per_minute: int
     # GET /docs and /openapi.json deployed (`api_docs`: true/false; default on, off in the `prod` stage).
     # When off, the routes do not exist on the API: API Gateway answers 404. The local system keeps them.
     api_docs: bool
@@ -95,6 +99,10 @@ class StageConfig:
             api_base_url=optional("api_base_url"),
             default_firm_timezone=optional("default_firm_timezone") or "Europe/London",
             current_eula_version=optional("current_eula_version") or DEFAULT_EULA_VERSION,
+            gocardless_account_calls_per_minute=_positive(
+                "gocardless_account_calls_per_minute",
+                optional("gocardless_account_calls_per_minute") or str(GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE),
+            ),
             api_docs=_flag("api_docs", node.try_get_context("api_docs"), default=stage != PRODUCTION_STAGE),
         )
         config._validate()
@@ -154,6 +162,13 @@ class StageConfig:
                 f"auth_domain_prefix '{prefix}' must be lower-case letters, digits and dashes, without"
                 f" {', '.join(_AUTH_DOMAIN_RESERVED)}"
             )
+
+
+def _positive(key: str, value: str) -> int:
+    """A whole number above 0 from the context (`-c key=250`)."""
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"CDK context '{key}' must be a whole number above 0, not '{value}'")
+    return int(value)
 
 
 def _flag(key: str, value: object, *, default: bool) -> bool:

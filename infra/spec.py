@@ -559,6 +559,7 @@ COMMON_ENV = (
     "PLAID_BASE_URL",
     "DEFAULT_FIRM_TIMEZONE",
     "CURRENT_EULA_VERSION",  # the Data Refresh EULA customers must have accepted (R-REF-5)
+    "GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE",  # the company-wide pace of GoCardless's account endpoints
 )
 
 

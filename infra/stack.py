@@ -174,6 +174,7 @@ def _common_environment(config: StageConfig, email: Email, app_base_url: str) ->
         "PLAID_BASE_URL": config.plaid_base_url,
         "DEFAULT_FIRM_TIMEZONE": config.default_firm_timezone,
         "CURRENT_EULA_VERSION": config.current_eula_version,
+        "GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE": str(config.gocardless_account_calls_per_minute),
     }
     if values.keys() | {API_BASE_URL} != set(COMMON_ENV):
         raise ValueError(f"COMMON_ENV {sorted(COMMON_ENV)} and the stack's values {sorted(values)} differ")

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from infra.spec import COMMON_ENV, FUNCTIONS, function_environment
+from shared.domain.aggregator import GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE
 from shared.settings import DEFAULT_EULA_VERSION
 
 STAGE = "local"
@@ -85,6 +86,7 @@ def common_environment(base_url: str, outer: Mapping[str, str] | None = None) ->
         "PLAID_BASE_URL": base_url + PLAID_SANDBOX_MOUNT,
         "DEFAULT_FIRM_TIMEZONE": DEFAULT_FIRM_TIMEZONE,
         "CURRENT_EULA_VERSION": DEFAULT_EULA_VERSION,
+        "GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE": str(GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE),
     } | aggregator_urls(outer or {})
     missing = set(COMMON_ENV) - set(values)
     if missing:

@@ -71,6 +71,7 @@ def lambda_environment(name: str, task_root: Path, python_path: Sequence[Path] =
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "POWERTOOLS_LOGGER_LOG_EVENT": "false",
         **{key: f"{key.lower()}-value" for key in COMMON_ENV},
+        "GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE": "100",  # a number, as the stack sets it
         "APP_BASE_URL": "https://app.example.com",
         "API_BASE_URL": "https://api.example.com",
         "DEFAULT_FIRM_TIMEZONE": "Europe/London",
