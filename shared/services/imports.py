@@ -221,7 +221,7 @@ def _retry_later(
         refresh_job_id=None,  # the Data Refresh hears of this connection once, from this job
     )
     ports.queue.send([retry.to_json()], delay_seconds=retry_delay(job.attempt, ports.rand()))
-    report.retried = len(unread)
+    report.retried += len(unread)
 
 
 def _resume_after_pace(

@@ -254,3 +254,25 @@ def test_accounts_the_pace_cut_off_come_back_at_the_next_minute_and_the_imported
     assert [t.transaction_key for t in fakes.accounts.of(FIRM, CUSTOMER)] == ["a-1"]
     connection = fakes.connections.rows[ConnectionAddress(FIRM, CUSTOMER, CONNECTION)]
     assert connection.rate_limited_until is None  # the rest is not held back beyond the minute
+
+
+def test_a_job_that_retries_one_account_and_is_cut_off_by_the_pace_counts_both_as_retried():
+    fakes = world("p-a", "p-b", "p-c", "p-d")
+    provider = Provider(
+        feed_per_account=True,
+        script={
+            "p-a": [page(added=[line("a-1", "-1", account="p-a")])],
+            "p-b": [AccountUnavailable(retry_later=True)],
+            "p-c": [PACED],
+            "p-d": [page()],
+        },
+    )
+
+    report = import_connection(fakes.ports(provider, lambda: NOW, rand=lambda: 0.5), JOB)
+
+    # p-b retried on its own, p-c and p-d back at the pace's turn: three accounts come back
+    assert [ImportJob.from_json(body).accounts for body, _ in fakes.queue.sent] == [
+        ("acc-p-c", "acc-p-d"),
+        ("acc-p-b",),
+    ]
+    assert (report.outcome, report.retried) == (Outcome.IMPORTED, 3)
