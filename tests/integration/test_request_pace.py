@@ -146,3 +146,11 @@ def test_the_minutes_item_is_keyed_by_provider_and_minute_and_expires_minutes_la
     assert keys.pace_pk("gocardless", "accounts") == item["PK"]["S"]
     assert item["calls"] == {"N": "1"}
     assert int(item["expires_at"]["N"]) == math.ceil((MINUTE + timedelta(minutes=5)).timestamp())
+
+
+def test_a_limit_of_zero_admits_nothing(make_pace):
+    """The fake and the table agree at the edge: no first request of the minute slips through."""
+    pace = make_pace(Clock(MINUTE + timedelta(seconds=5)), 0)
+
+    assert admitted(pace, 3) == 0
+    assert pace.calls_this_minute() == 0

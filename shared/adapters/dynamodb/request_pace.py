@@ -41,13 +41,10 @@ class DynamoRequestPace:
                 TableName=self.table_name,
                 Key=self._key(window),
                 UpdateExpression="ADD calls :one SET expires_at = :expiry",
-                ConditionExpression="attribute_not_exists(calls) OR calls < :limit",
+                # a first request of the minute only under a limit of at least one (as the fake)
+                ConditionExpression="(attribute_not_exists(calls) AND :one <= :limit) OR calls < :limit",
                 ExpressionAttributeValues=to_item(
-                    {
-                        ":one": 1,
-                        ":limit": self.limit,
-                        ":expiry": math.ceil((window.start + KEPT_FOR).timestamp()),
-                    }
+                    {":one": 1, ":limit": self.limit, ":expiry": _expiry(window)}
                 ),
             )
         except ClientError as error:
@@ -60,8 +57,8 @@ class DynamoRequestPace:
         counted = dynamodb_client().update_item(
             TableName=self.table_name,
             Key=self._key(window),
-            UpdateExpression="ADD refused :one",
-            ExpressionAttributeValues=to_item({":one": 1}),
+            UpdateExpression="ADD refused :one SET expires_at = :expiry",  # it may create the item
+            ExpressionAttributeValues=to_item({":one": 1, ":expiry": _expiry(window)}),
             ReturnValues="UPDATED_NEW",
         )
         return int(from_item(dict(counted["Attributes"]))["refused"])
@@ -78,3 +75,7 @@ class DynamoRequestPace:
 
     def _key(self, window: PaceWindow) -> dict[str, Any]:
         return to_item({"PK": keys.pace_pk(self.provider, self.resource), "SK": keys.pace_sk(window.label)})
+
+
+def _expiry(window: PaceWindow) -> int:
+    return math.ceil((window.start + KEPT_FOR).timestamp())
