@@ -400,8 +400,9 @@ class PaceWindow:
     requests are admitted in it (a retry counts as a request); once they are, every request until
     `reset_at`, the next minute's start, is refused — and told to come back at its turn: the n-th
     refusal of the minute one minute later for every `limit` refused before it (up to
-    PACE_MAX_TURN), so a backlog of thousands of jobs (a large Data Refresh) comes back spread at
-    about the rate the pace admits, not all at the next minute's start to be refused again."""
+    PACE_MAX_TURN), so a backlog of thousands of jobs (a large Data Refresh) comes back spread over
+    the following minutes, not all at the next minute's start to be refused again (a job needs
+    several requests: some are refused again at their turn)."""
 
     start: datetime
 

@@ -89,6 +89,7 @@ class ImportReport:
     assigned: int = 0
     accounts_unavailable: int = 0
     retried: int = 0
+    paced: int = 0  # accounts sent back for the pace's turn, with the job's Data Refresh (not yet finished)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -100,6 +101,7 @@ class ImportReport:
             "assigned": self.assigned,
             "accounts_unavailable": self.accounts_unavailable,
             "retried": self.retried,
+            "paced": self.paced,
         }
 
 
@@ -110,7 +112,8 @@ def import_and_report(ports: ImportPorts, job: ImportJob) -> ImportReport:
     report = import_connection(ports, job)
     if report.outcome is Outcome.IMPORTED:
         ports.progress.uploaded(job.firm_id, job.customer_id, ports.clock())
-    ports.progress.finished(job, report.outcome)
+    if not report.paced:  # else the job that imports the accounts the pace held back finishes it
+        ports.progress.finished(job, report.outcome)
     return report
 
 
@@ -232,11 +235,14 @@ def _resume_after_pace(
     report: ImportReport,
 ) -> None:
     """The accounts this job had not read yet when the pace refused come back on their own at the
-    next minute (not a failure: the attempt count is unchanged), never with those it imported."""
-    rest = replace(job, accounts=tuple(a.account_id for a in waiting), refresh_job_id=None)
+    pace's turn (not a failure: the attempt count is unchanged), never with those it imported, and
+    with the job's Data Refresh: the engagement is not reported finished until they are read (or
+    given up: the dead-letter hook fails it)."""
+    rest = replace(job, accounts=tuple(a.account_id for a in waiting))
     seconds = paced.retry_after_seconds or AggregatorRateLimited.default_retry_after_seconds
     ports.queue.send([rest.to_json()], delay_seconds=min(seconds, MAX_RETRY_DELAY_SECONDS))
     report.retried += len(waiting)
+    report.paced = len(waiting)
 
 
 def retry_delay(attempt: int, rand: float) -> int:

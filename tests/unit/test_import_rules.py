@@ -250,10 +250,32 @@ def test_accounts_the_pace_cut_off_come_back_at_the_next_minute_and_the_imported
     assert provider.fetched == ["p-a", "p-b"]  # p-c waits too: the minute is spent
     [(body, delay)] = fakes.queue.sent
     rest = ImportJob.from_json(body)
-    assert (rest.accounts, rest.attempt, rest.refresh_job_id, delay) == (("acc-p-b", "acc-p-c"), 1, None, 60)
+    assert (rest.accounts, rest.attempt, rest.refresh_job_id, delay) == (
+        ("acc-p-b", "acc-p-c"),
+        1,
+        "refresh-1",
+        60,
+    )
     assert [t.transaction_key for t in fakes.accounts.of(FIRM, CUSTOMER)] == ["a-1"]
     connection = fakes.connections.rows[ConnectionAddress(FIRM, CUSTOMER, CONNECTION)]
     assert connection.rate_limited_until is None  # the rest is not held back beyond the minute
+
+
+def test_a_refresh_cut_off_by_the_pace_is_finished_by_the_job_that_reads_the_rest():
+    fakes = world("p-a", "p-b")
+    provider = Provider(
+        feed_per_account=True,
+        script={"p-a": [page(added=[line("a-1", "-1", account="p-a")])], "p-b": [PACED, page()]},
+    )
+    job = ImportJob(FIRM, CUSTOMER, CONNECTION, ImportReason.REFRESH, refresh_job_id="refresh-1", attempt=1)
+    ports = fakes.ports(provider, lambda: NOW)
+
+    cut = import_and_report(ports, job)
+    assert cut.paced == 1 and [kind for kind, _ in fakes.engagements.progress] == ["started", "uploaded"]
+    [(body, _)] = fakes.queue.sent
+    rest = import_and_report(ports, ImportJob.from_json(body))  # at its turn
+    assert rest.outcome is Outcome.IMPORTED and rest.paced == 0
+    assert [kind for kind, _ in fakes.engagements.progress][-1] == "finished"  # only now
 
 
 def test_a_job_that_retries_one_account_and_is_cut_off_by_the_pace_counts_both_as_retried():
