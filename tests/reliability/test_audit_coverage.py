@@ -51,6 +51,7 @@ __all__ = ["matrix_directory", "sandboxes"]
 # Items that are not a firm's record of what happened, by what their keys start with, and why.
 NOT_FIRM_DATA = {
     "BUDGET#": "today's requests spent per provider account (R-IMP-4): a counter, not a change",
+    "RATE#": "a provider's company-wide requests this minute (the GoCardless pace): a counter, not a change",
     "LIMIT#": "an abuse limit's counter (shared/domain/limits.py): what was spent, not a change",
     "NOTIFICATION#": "a person marking their own notification read",
     "DIGEST_PREFERENCE": "a staff member's own email digest preference",
