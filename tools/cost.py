@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import argparse
 import pickle  # nosec B403 # the simulation's own output, written by this tool's child process
-import shutil
 import subprocess  # nosec B404 # our own interpreter, our own module, no shell
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -46,13 +44,13 @@ def init_ms(functions: Sequence[str]) -> dict[str, float]:
 
 
 def simulated_day(customers: int, kept: Path, reuse: bool) -> Simulated:
-    """A day of a firm of `customers` customers, simulated in a process of its own, kept in `kept`
+    """A day of a firm of `customers` customers, simulated in a process of its own and kept in `kept`
     (with `reuse`, the day an earlier run kept there)."""
-    if reuse and (kept / f"day-{customers}.pickle").exists():
-        return pickle.loads((kept / f"day-{customers}.pickle").read_bytes())  # type: ignore[no-any-return]  # noqa: S301 # nosec B301 # our own file
-    print(f"simulating a day of a firm of {customers} customers…", file=sys.stderr, flush=True)
-    with tempfile.TemporaryDirectory() as directory:
-        out = Path(directory) / "day.pickle"
+    out = kept / f"day-{customers}.pickle"
+    if not (reuse and out.exists()):
+        print(f"simulating a day of a firm of {customers} customers…", file=sys.stderr, flush=True)
+        kept.mkdir(parents=True, exist_ok=True)
+        out.unlink(missing_ok=True)
         command = [
             sys.executable,
             "-m",
@@ -65,9 +63,7 @@ def simulated_day(customers: int, kept: Path, reuse: bool) -> Simulated:
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
         if done.returncode != 0:
             raise RuntimeError(f"the simulation of {customers} customers failed:\n{done.stderr[-4000:]}")
-        kept.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(out, kept / f"day-{customers}.pickle")
-        return pickle.loads(out.read_bytes())  # type: ignore[no-any-return]  # noqa: S301 # nosec B301 # our own file
+    return pickle.loads(out.read_bytes())  # type: ignore[no-any-return]  # noqa: S301 # nosec B301 # our own file
 
 
 def per_engagement(

@@ -23,10 +23,13 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra.spec import FUNCTIONS, KEYS, QUEUES, SECRETS
 from tools.capacity.usage import BASE, InvocationRecord, UsageLine
+
+if TYPE_CHECKING:
+    pass
 
 DAYS_PER_MONTH = 30.44
 Metric = tuple[str, str, str]  # (service, metric, qualifier)
@@ -68,16 +71,6 @@ class Fit:
             "customer_visits_per_day": self.customer_visits_per_day,
             "lines": [{"metric": list(metric), **vars(line)} for metric, line in sorted(self.lines.items())],
         }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Fit:
-        lines = {
-            (entry["metric"][0], entry["metric"][1], entry["metric"][2]): Line(
-                entry["fixed"], entry["per_customer"], entry["worst_deviation"]
-            )
-            for entry in data["lines"]
-        }
-        return cls(list(data["sizes"]), lines, float(data["customer_visits_per_day"]))
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -62,9 +62,6 @@ class Recording:
     outside_writes: list[tuple[str, KeyUnits]] = field(default_factory=list)  # (activity, units)
     outside_reads: list[tuple[str, KeyUnits]] = field(default_factory=list)
 
-    def of(self, activity: str) -> list[InvocationRecord]:
-        return [record for record in self.records if record.activity == activity]
-
 
 class Recorder:
     """Patches the process while `installed()`; `activity(name)` labels what runs inside it."""
@@ -329,13 +326,20 @@ def _image(table: Any, key: Any) -> _Image | None:
     item = table_item(table, key)
     if item is None:
         return None
-    gsis = {}
+    return _Image(
+        item.size(), json.dumps(item.to_json(), sort_keys=True, default=str), gsi_entries(table, item)
+    )
+
+
+def gsi_entries(table: Any, item: Any) -> dict[str, tuple[str, str, int]]:
+    """The GSI entries a moto item has: GSI name -> (partition key, sort key, projected size)."""
+    entries = {}
     for index in table.global_indexes:
         names = [part["AttributeName"] for part in index.schema]
         values = [item.attrs[name].value for name in names if name in item.attrs]
         if len(values) == len(names):
-            gsis[index.name] = (str(values[0]), str(values[-1]), index.project(item).size())
-    return _Image(item.size(), json.dumps(item.to_json(), sort_keys=True, default=str), gsis)
+            entries[index.name] = (str(values[0]), str(values[-1]), index.project(item).size())
+    return entries
 
 
 def _touched(backend: Any, operation: str, body: dict[str, Any]) -> Iterator[tuple[str, Any, Any, bool]]:

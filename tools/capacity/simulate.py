@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import boto3
 import httpx
 
-from tools.capacity.record import Recorder, Recording
+from tools.capacity.record import Recorder, Recording, gsi_entries
 
 PASSWORD = "Capacity-Passw0rd!"  # noqa: S105 # nosec B105 # the simulated customers', in the local pool
 DEMO_INSTITUTION = "DEMOBANK_DMBKGB2L"
@@ -276,11 +276,10 @@ def _storage(recorder: Recorder) -> dict[str, int]:
         for table in dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables.values():
             total = 0
             for item in table.all_items():
-                total += item.size() + ITEM_OVERHEAD_BYTES
-                for index in table.global_indexes:
-                    names = [part["AttributeName"] for part in index.schema]
-                    if all(name in item.attrs for name in names):
-                        total += index.project(item).size() + ITEM_OVERHEAD_BYTES
+                entries = gsi_entries(table, item).values()
+                total += (
+                    item.size() + sum(size for *_, size in entries) + ITEM_OVERHEAD_BYTES * (1 + len(entries))
+                )
             logical = recorder.tables.get(table.name, table.name)
             sizes[logical] = sizes.get(logical, 0) + total
     return sizes
