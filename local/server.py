@@ -3,7 +3,9 @@ matching path prefix (the sandbox, the local console) or to the API gateway."""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -14,6 +16,8 @@ from urllib.parse import parse_qs
 from local.http_types import Headers, HttpRequest, HttpResponse, json_response
 
 log = logging.getLogger("local.http")
+# An error body's stable code (`{"code": "mfa_required", ...}`): an identifier, never the caller's data.
+_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 App = Callable[[HttpRequest], HttpResponse]
 
@@ -116,7 +120,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         # Path only: a query string may carry personal data.
         path = self.path.split("?", 1)[0]
         elapsed_ms = (time.perf_counter() - started) * 1000
-        log.info("%s %s -> %d (%.0f ms)", self.command, path, response.status, elapsed_ms)
+        code = f" {error_code(response)}".rstrip()  # a refusal's stable code: "-> 403 mfa_required"
+        log.info("%s %s -> %d%s (%.0f ms)", self.command, path, response.status, code, elapsed_ms)
 
     def _read_body(self) -> bytes:
         if "chunked" not in self.headers.get("transfer-encoding", "").lower():
@@ -151,3 +156,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if name.startswith("do_"):
             return self._serve
         raise AttributeError(name)
+
+
+def error_code(response: HttpResponse) -> str:
+    """The stable code of a 4xx answer's JSON body (what the log line says beside the status), or ""."""
+    if not 400 <= response.status < 500 or not response.body.startswith(b"{"):
+        return ""
+    try:
+        code = json.loads(response.body).get("code")
+    except (ValueError, AttributeError):
+        return ""
+    return code if isinstance(code, str) and _CODE.fullmatch(code) else ""

@@ -224,7 +224,7 @@ def result_of(
             ("duplicated", findings.duplicated > 0, findings.duplicated, "0"),
             ("counter_drift", findings.counter_drift > 0, findings.counter_drift, "0"),
             ("checks", bool(findings.unchecked), findings.unchecked, "read back in full"),
-            ("401/403", refused > 0, refused, "0"),
+            ("401/403", refused > 0, f"{refused} ({_refusals(samples)})", "0"),
             ("writes without a 2xx", bool(unanswered_writes), ", ".join(unanswered_writes), "none"),
         )
         if failed
@@ -236,6 +236,13 @@ def p99(values: Sequence[float]) -> float:
     if len(values) < 2:
         return values[0] if values else 0.0
     return statistics.quantiles(values, n=100, method="inclusive")[98]
+
+
+def _refusals(samples: Sequence[Sample]) -> str:
+    """Each refused request: when, what, who and why ("12.3 s GET /me: adviser mfa_required"), the first 5."""
+    refused = [s for s in samples if s.status in (401, 403)]
+    shown = [f"{s.started:.1f} s {s.kind}: {s.refusal}" for s in refused[:5]]
+    return "; ".join(shown + ([f"and {len(refused) - 5} more"] if len(refused) > 5 else []))
 
 
 def _by_kind(samples: Sequence[Sample]) -> list[str]:

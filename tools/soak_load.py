@@ -52,6 +52,7 @@ class Sample:
     started: float  # seconds after the load started
     ms: float
     status: int  # 0: no answer within the timeout
+    refusal: str = ""  # a 401/403: who was refused and the answer's code ("adviser mfa_required")
 
     @property
     def server_error(self) -> bool:
@@ -182,7 +183,9 @@ class Load:
         except httpx.TransportError:  # no answer in time, or the connection refused or broken: a 5xx
             answer = None
         ms = (self.elapsed() - started) * 1000
-        self.samples.append(Sample(kind, started, ms, answer.status_code if answer is not None else 0))
+        status = answer.status_code if answer is not None else 0
+        refusal = f"{actor.role} {_code_of(answer)}" if answer is not None and status in (401, 403) else ""
+        self.samples.append(Sample(kind, started, ms, status, refusal))
         return answer
 
     # reads -----------------------------------------------------------------------------------
@@ -353,3 +356,14 @@ def _json(answer: httpx.Response | None) -> dict[str, Any]:
         return {}
     found: dict[str, Any] = answer.json()
     return found
+
+
+def _code_of(answer: httpx.Response) -> str:
+    """The error's stable code (`{"code": ...}`), or API Gateway's message, or the status."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return str(answer.status_code)
+    if isinstance(body, dict):
+        return str(body.get("code") or body.get("message") or answer.status_code)
+    return str(answer.status_code)

@@ -54,3 +54,9 @@ def test_a_run_whose_writes_were_refused_checked_nothing_and_is_a_miss():
     assert missed == ["401/403", "writes without a 2xx"]
     answered = [Sample("POST /customers/invitations", 5, 50, 201)]
     assert judged(run() + answered).missed == []
+
+
+def test_a_refusal_is_shown_with_when_what_who_and_why():
+    refused = Sample("GET /data-refresh/engagements", 1.25, 40, 403, "adviser mfa_required")
+    missed = judged([*run(), refused]).missed
+    assert missed == ["401/403: 1 (1.2 s GET /data-refresh/engagements: adviser mfa_required) (target 0)"]
