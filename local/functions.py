@@ -66,6 +66,41 @@ def concurrency(name: str, queues: Mapping[str, QueueSpec] = QUEUES) -> int:
     return sum(caps) if caps else DEFAULT_CONCURRENCY
 
 
+_isolating = threading.Lock()
+_isolated = False
+
+
+def isolate_resolvers() -> None:
+    """Each Powertools resolver resolves its own event, as in its own Lambda instance.
+
+    Powertools' `resolve` keeps the event it resolves, and the Lambda context, in class attributes
+    (`BaseRouter.current_event`, `BaseRouter.lambda_context`): one value for every resolver of the
+    process, which is right on Lambda (one invocation at a time per process) and wrong here, where
+    the instances of every function share one process. Two concurrent API invocations then read
+    whichever event was set last: a route ran with another request's caller, path and body (the
+    soak saw an admin refused as a customer, `staff_only`, and as the adviser, `forbidden`). Here
+    `resolve` first sets both on the resolver itself, which every reader goes through (the app, its
+    routers, their middlewares and dependencies); the class attributes are then never read.
+    Idempotent, process-wide; `Functions` calls it."""
+    global _isolated
+    with _isolating:
+        if _isolated:
+            return
+        from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+
+        resolve = ApiGatewayResolver.resolve
+
+        @functools.wraps(resolve)
+        def resolve_own_event(self: ApiGatewayResolver, event: Any, context: Any) -> Any:
+            raw = event.raw_event if hasattr(event, "raw_event") else event
+            self.current_event = self._to_proxy_event(raw)
+            self.lambda_context = context
+            return resolve(self, event, context)
+
+        ApiGatewayResolver.resolve = resolve_own_event  # type: ignore[method-assign]
+        _isolated = True
+
+
 def load_handler(dotted_path: str) -> Handler:
     module_name, attribute = dotted_path.rsplit(".", 1)
     handler: Handler = getattr(importlib.import_module(module_name), attribute)
@@ -179,9 +214,10 @@ class Functions:
 
     Each function runs up to `concurrency(name)` invocations at once, each in an instance of its
     own (`InstancePool`): the first is the normally imported handler, each further one a fresh
-    import of the function's package (`import_fresh`), so the Powertools resolver (its
-    `current_event`), the routers and the batch processor of one invocation are not another's, as
-    in separate Lambda instances. What stays process-wide, unlike on AWS: `shared.*` (the settings,
+    import of the function's package (`import_fresh`), so the Powertools resolver, the routers and
+    the batch processor of one invocation are not another's, as in separate Lambda instances; each
+    resolver resolves its own event (`isolate_resolvers`: Powertools keeps it in a class attribute).
+    What stays process-wide, unlike on AWS: `shared.*` (the settings,
     the composition root's cached adapters, the observability objects: log keys appended by
     `inject_lambda_context`, such as the request id and correlation id, are the latest invocation's
     in every concurrent invocation's log lines; metrics are flushed whole, see
@@ -196,6 +232,7 @@ class Functions:
         sizes: Mapping[str, int] | None = None,
         cold_start: Callable[[str], Handler] | None = None,
     ):
+        isolate_resolvers()
         new_instance = cold_start or (lambda name: load_fresh_handler(specs[name].handler))
         self._specs = specs
         self._pools = {

@@ -242,3 +242,85 @@ def test_concurrent_invocations_publish_every_metric_once_and_never_fail(capsys)
             if name.startswith("Pool"):
                 published += len(value) if isinstance(value, list) else 1
     assert published == 1000
+
+
+@pytest.fixture
+def resolver_function(tmp_path, monkeypatch) -> Iterator[Callable[[], Any]]:
+    """A function package built as ours are: a Powertools HTTP API resolver (`create_app`) whose route
+    reads the caller from the event it resolves (`current_principal`) once it met the other
+    invocations at a barrier (a middleware: after both began resolving)."""
+    package = tmp_path / "resolver_function"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "handler.py").write_text(
+        textwrap.dedent(
+            """
+            from typing import Annotated
+
+            from aws_lambda_powertools.event_handler import Depends
+            from aws_lambda_powertools.event_handler.api_gateway import Router
+
+            import pool_meeting
+            from shared.api.app import create_app
+            from shared.api.caller import current_principal
+            from shared.domain.identity import Principal
+
+            router = Router()
+
+
+            @router.get("/whoami")
+            def whoami(caller: Annotated[Principal, Depends(current_principal)]) -> dict:
+                event = router.current_event
+                return {"caller": caller.user_id, "request_id": event.request_context.request_id}
+
+
+            def meet(app, next_middleware):
+                # Both invocations have begun resolving their own event before either reads it.
+                pool_meeting.barrier.wait(timeout=10)
+                return next_middleware(app)
+
+
+            app = create_app(router)
+            app.use(middlewares=[meet])
+
+
+            def lambda_handler(event, context):
+                return app.resolve(event, context)
+            """
+        )
+    )
+    (tmp_path / "pool_meeting.py").write_text("import threading\n\nbarrier = threading.Barrier(2)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield lambda: load_handler("resolver_function.handler.lambda_handler")
+    for name in [n for n in sys.modules if n.startswith(("resolver_function", "pool_meeting"))]:
+        del sys.modules[name]
+
+
+def http_api_event(user_id: str) -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "routeKey": "GET /whoami",
+        "rawPath": "/whoami",
+        "rawQueryString": f"as={user_id}",
+        "headers": {},
+        "requestContext": {
+            "http": {"method": "GET", "path": "/whoami", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
+            "authorizer": {"jwt": {"claims": {"sub": user_id}, "scopes": None}},
+            "stage": "$default",
+            "requestId": user_id,
+        },
+        "isBase64Encoded": False,
+    }
+
+
+def test_two_concurrent_api_invocations_each_resolve_their_own_event_and_caller(resolver_function):
+    """Powertools keeps the event being resolved in a class attribute (`BaseRouter.current_event`),
+    one for every resolver of the process: without the local system's isolation, both invocations
+    read the caller of whichever began resolving last."""
+    spec = FunctionSpec(handler="resolver_function.handler.lambda_handler", description="", service="s")
+    functions = Functions({"fn": resolver_function()}, {"fn": spec}, sizes={"fn": 2})
+    callers = ["alice", "bob"]
+    results = concurrently(2, lambda n: functions.invoke("fn", http_api_event(callers[n])))
+    bodies = [json.loads(result["body"]) for result in results]
+    assert [(body["caller"], body["request_id"]) for body in bodies] == [("alice", "alice"), ("bob", "bob")]
+    assert functions.pool("fn").created == 2
