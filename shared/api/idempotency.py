@@ -38,10 +38,32 @@ UseCase = Callable[[IdempotentCommand], dict[str, Any]]
 
 
 @cache
-def _persistence_store() -> Any:
+def _config() -> Any:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    return IdempotencyConfig(
+        event_key_jmespath="[actor_id, idempotency_key]",
+        payload_validation_jmespath="payload",
+        expires_after_seconds=RESULT_TTL_SECONDS,
+    )
+
+
+@cache
+def _persistence_store(use_case: str) -> Any:
+    """The idempotency store of one use case, configured before anyone uses it.
+
+    Powertools configures its store at every call: the name of the use case it guards (the records'
+    key prefix) each time, the key expression, payload check and expiry the first time, after marking
+    it configured. Concurrent commands in one process (the local system runs a function's instances on
+    threads) would otherwise race on both: with one store for every use case, a record keyed with the
+    other command's name (its replay then finds its own still in progress); at a store's first use, a
+    second command reading a half-configured store (a 500, or a record keyed without its expression).
+    One store per use case, configured here, leaves every later call re-setting the same name."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    return DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name)
+    store = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name)
+    store.configure(_config(), use_case)
+    return store
 
 
 def idempotent_command(use_case: UseCase) -> UseCase:
@@ -51,7 +73,7 @@ def idempotent_command(use_case: UseCase) -> UseCase:
     def run(command: IdempotentCommand) -> dict[str, Any]:
         if command.idempotency_key is None:
             return use_case(command)
-        from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+        from aws_lambda_powertools.utilities.idempotency import idempotent_function
         from aws_lambda_powertools.utilities.idempotency.exceptions import (
             IdempotencyAlreadyInProgressError,
             IdempotencyValidationError,
@@ -63,12 +85,8 @@ def idempotent_command(use_case: UseCase) -> UseCase:
 
         guarded = idempotent_function(
             data_keyword_argument="command",
-            persistence_store=_persistence_store(),
-            config=IdempotencyConfig(
-                event_key_jmespath="[actor_id, idempotency_key]",
-                payload_validation_jmespath="payload",
-                expires_after_seconds=RESULT_TTL_SECONDS,
-            ),
+            persistence_store=_persistence_store(f"{call.__module__}.{call.__qualname__}"),
+            config=_config(),
         )(call)
         try:
             return guarded(command=command)

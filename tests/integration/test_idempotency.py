@@ -60,3 +60,58 @@ def test_two_use_cases_do_not_share_keys(aws):
 
     assert invite(command("key-1"))["made"] == "invitation"
     assert connect(command("key-1"))["made"] == "connection"
+
+
+def test_two_use_cases_at_once_each_keep_their_own_records(aws):
+    """Powertools names a record by the use case it guards, set on its store at every call: with one
+    store for every use case, the first command to finish would write its result under the other's
+    name once both had begun, and its replay would find its own record still in progress."""
+    import threading
+
+    meeting = threading.Barrier(2)
+    runs: list[str] = []
+
+    def use_case(made: str):
+        def run(command: IdempotentCommand) -> dict:
+            runs.append(made)
+            if command.payload.get("meet"):
+                meeting.wait(timeout=10)  # both have begun (and named their store) before either ends
+            return {"made": made}
+
+        run.__qualname__ = made  # Powertools names each use case's records by its qualified name
+        return idempotent_command(run)
+
+    invite, connect = use_case("invitation"), use_case("connection")
+    for each in (invite, connect):  # each use case has run once: its store exists before the race
+        each(command("warm-up"))
+    results: dict[str, object] = {}
+
+    def run(name: str, each) -> None:
+        try:
+            results[name] = each(command("key-1", meet=True))
+        except Exception as error:  # asserted below
+            results[name] = error
+
+    threads = [threading.Thread(target=run, args=pair) for pair in (("invite", invite), ("connect", connect))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert results == {"invite": {"made": "invitation"}, "connect": {"made": "connection"}}
+    # Replays return each first result, without running either use case again.
+    assert invite(command("key-1", meet=True)) == {"made": "invitation"}
+    assert connect(command("key-1", meet=True)) == {"made": "connection"}
+    assert sorted(runs) == ["connection", "connection", "invitation", "invitation"]
+
+
+def test_a_use_case_store_is_whole_before_its_first_command(aws):
+    """Powertools marks a store configured before it sets the key expression: a store handed out
+    unconfigured could be read half-built by the second of two first commands (a 500, or a record
+    keyed on the whole command). Each is configured, for its use case, before it is handed out."""
+    from shared.api.idempotency import _persistence_store
+
+    store = _persistence_store("tests.integration.test_idempotency.some_use_case")
+    assert store.configured
+    assert store.event_key_compiled_jmespath is not None and store.payload_validation_enabled
+    assert store.expires_after_seconds == 24 * 3600
+    assert store.function_name.endswith(".tests.integration.test_idempotency.some_use_case")
