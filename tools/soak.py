@@ -115,7 +115,9 @@ async def _soak(local: LocalProcess, profile: Profile) -> SoakResult:
     findings.notes.append(
         f"  business time moved on {load.clock_moves} times past an invitation limit's window"
     )
-    return result_of(samples, load.duration, load.ran_for, rss_start, rss_end, findings, load.schedule_5xx)
+    return result_of(
+        samples, load.duration, load.ran_for, rss_start, rss_end, findings, load.schedule_5xx, load.crossed
+    )
 
 
 async def _seed(client: httpx.AsyncClient, count: int, owner_ids: list[str]) -> list[dict[str, Any]]:
@@ -178,6 +180,7 @@ def result_of(
     rss_end: float,
     findings: Findings,
     schedule_5xx: int,
+    crossed: Sequence[str] = (),
 ) -> SoakResult:
     tenth = duration / 10  # of the time requests were started in
     first = [s.ms for s in samples if s.started < tenth]
@@ -225,6 +228,7 @@ def result_of(
             ("counter_drift", findings.counter_drift > 0, findings.counter_drift, "0"),
             ("checks", bool(findings.unchecked), findings.unchecked, "read back in full"),
             ("401/403", refused > 0, f"{refused} ({_refusals(samples)})", "0"),
+            ("answers for another request", bool(crossed), f"{len(crossed)} ({'; '.join(crossed[:5])})", "0"),
             ("writes without a 2xx", bool(unanswered_writes), ", ".join(unanswered_writes), "none"),
         )
         if failed

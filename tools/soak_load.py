@@ -105,6 +105,9 @@ class Load:
         self.samples: list[Sample] = []
         self.schedule_5xx = 0
         self.clock_moves = 0
+        # Answers about someone or something else than what was asked (`GET /me` with another person's
+        # id, a customer with another id): a request run with another request's caller or path.
+        self.crossed: list[str] = []
         self._staff = [actors["admin"], actors["adviser"]]
         admin, adviser = actors["admin"].user_id, actors["adviser"].user_id
         self.visible = {  # customer ids each staff member may read
@@ -194,7 +197,8 @@ class Load:
 
     async def _me(self, worker: _Worker) -> None:
         actor = worker.rng.choice([*self._staff, self.actors["customer"]])
-        await self.call("GET /me", actor, "GET", "/me")
+        answer = await self.call("GET /me", actor, "GET", "/me")
+        self._same("GET /me", actor.user_id, _json(answer).get("user_id"))
 
     async def _customer_page(self, worker: _Worker) -> None:
         actor = self._any_staff(worker)
@@ -216,7 +220,13 @@ class Load:
         actor = self._any_staff(worker)
         visible = self.visible[actor.user_id]
         if visible:
-            await self.call("GET /customers/{id}", actor, "GET", f"/customers/{worker.rng.choice(visible)}")
+            customer_id = worker.rng.choice(visible)
+            answer = await self.call("GET /customers/{id}", actor, "GET", f"/customers/{customer_id}")
+            self._same("GET /customers/{id}", customer_id, _json(answer).get("customer_id"))
+
+    def _same(self, kind: str, asked: str, answered: str | None) -> None:
+        if answered is not None and answered != asked:
+            self.crossed.append(f"{kind} answered for another ({self.elapsed():.1f} s)")
 
     async def _staff_list(self, worker: _Worker) -> None:
         await self.call("GET /staff", self._any_staff(worker), "GET", "/staff")

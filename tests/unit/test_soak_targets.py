@@ -60,3 +60,11 @@ def test_a_refusal_is_shown_with_when_what_who_and_why():
     refused = Sample("GET /data-refresh/engagements", 1.25, 40, 403, "adviser mfa_required")
     missed = judged([*run(), refused]).missed
     assert missed == ["401/403: 1 (1.2 s GET /data-refresh/engagements: adviser mfa_required) (target 0)"]
+
+
+def test_an_answer_for_another_request_is_a_miss():
+    crossed = ["GET /me answered for another (3.0 s)"]
+    result = result_of(run(), DURATION, DURATION, 200, 400, Findings(), schedule_5xx=0, crossed=crossed)
+    assert result.missed == [
+        "answers for another request: 1 (GET /me answered for another (3.0 s)) (target 0)"
+    ]
