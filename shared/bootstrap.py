@@ -210,7 +210,7 @@ def imports() -> ImportPorts:
         identities=identity_repository(),
         notifications=notifications_repository(),
         assignment=assignment_repository(),
-        providers=aggregator.provider,
+        providers=aggregator.background_provider,  # leaves a share of GoCardless's pace to people
         credentials=credential_vault(),
         queue=JobQueue(settings.import_queue_url),
         engagements=engagement_rows(),

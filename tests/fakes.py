@@ -515,13 +515,15 @@ class FakePace:
     limit: int = GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE
     calls: dict[str, int] = field(default_factory=dict)
     refusals: dict[str, int] = field(default_factory=dict)
+    kept_for_people: int = 0
 
     def admit(self) -> None:
         now = self.clock()
         window = PaceWindow.of(now)
-        if self.calls.get(window.label, 0) >= self.limit:
+        admits = self.limit - self.kept_for_people
+        if self.calls.get(window.label, 0) >= admits:
             self.refusals[window.label] = self.refusals.get(window.label, 0) + 1
-            raise window.refused(now, self.refusals[window.label] - 1, self.limit)
+            raise window.refused(now, self.refusals[window.label] - 1, admits)
         self.calls[window.label] = self.calls.get(window.label, 0) + 1
 
     def calls_this_minute(self) -> int:

@@ -388,6 +388,17 @@ class RequestsPaced(AggregatorRateLimited):
 # GoCardless: GET accounts/{id}/, /balances/, /details/ and /transactions/ together, for all of a
 # company's credentials: 100 a minute (the "Bank Account Data API Rate Limits" help article).
 GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE = 100
+
+
+def calls_kept_for_people(limit: int) -> int:
+    """Of a company-wide pace of `limit` requests a minute, how many the background imports leave to
+    the requests a person waits for (the bank's redirect back, which reads the consent's accounts;
+    find-new-accounts): a tenth, rounded down. A Data Refresh of thousands of engagements keeps the
+    imports at the pace for hours; without this share a customer connecting their bank meanwhile would
+    be refused until it ends."""
+    return limit // 10
+
+
 PACE_WINDOW = timedelta(minutes=1)
 # A refused request is given a later minute the more were refused before it (its turn), at most this
 # far ahead: SQS delays a message 15 minutes at most.

@@ -107,3 +107,12 @@ def test_peoples_calls_in_a_spent_minute_answer_as_for_a_429(sandboxes, account_
     assert status == 202
 
     assert account_requests == []
+
+
+def test_the_imports_use_the_background_adapters_and_people_the_others(aws):
+    """The imports stop a tenth short of GoCardless's minute (tests/unit/test_aggregator_port.py): a
+    customer back from their bank during a long Data Refresh still has their accounts read."""
+    from shared.adapters import aggregator
+
+    assert bootstrap.imports().providers is aggregator.background_provider
+    assert bootstrap.connections().providers is aggregator.provider

@@ -15,7 +15,13 @@ import pytest
 from shared.adapters.dynamodb import keys
 from shared.adapters.dynamodb.client import dynamodb_client
 from shared.adapters.dynamodb.request_pace import DynamoRequestPace
-from shared.domain.aggregator import AggregatorRateLimited, PaceWindow, RequestsPaced, RequestsSpent
+from shared.domain.aggregator import (
+    AggregatorRateLimited,
+    PaceWindow,
+    RequestsPaced,
+    RequestsSpent,
+    calls_kept_for_people,
+)
 from tests.fakes import FakePace
 
 MINUTE = datetime(2026, 12, 6, 10, 15, tzinfo=UTC)
@@ -113,6 +119,43 @@ def test_the_refused_come_back_at_their_turn_spread_over_the_next_minutes(make_p
     with pytest.raises(RequestsPaced) as first:
         pace.admit()
     assert first.value.reset_at == MINUTE + timedelta(minutes=2)
+
+
+def _pair(kind: str, clock: Clock, limit: int) -> tuple[Any, Any]:
+    """The imports' pace and the pace of requests people wait for, on one minute's count."""
+    kept = calls_kept_for_people(limit)
+    if kind == "fake":
+        people = FakePace(clock, limit=limit)
+        return FakePace(clock, limit, people.calls, people.refusals, kept_for_people=kept), people
+    return (
+        DynamoRequestPace("data", limit=limit, clock=clock, kept_for_people=kept),
+        DynamoRequestPace("data", limit=limit, clock=clock),
+    )
+
+
+@pytest.mark.parametrize("kind", list(PACES))
+def test_the_imports_leave_a_tenth_of_the_minute_to_the_requests_people_wait_for(
+    kind: str, request: pytest.FixtureRequest
+):
+    """A Data Refresh keeps the imports at the pace for hours: a customer back from their bank
+    still has their accounts read, from the tenth of each minute the imports leave."""
+    if kind == "dynamodb":
+        request.getfixturevalue("aws")
+    clock = Clock(MINUTE + timedelta(seconds=5))
+    imports, people = _pair(kind, clock, 100)
+
+    assert admitted(imports, 180) == 90
+    with pytest.raises(RequestsPaced) as refused:  # 90 refused before it: its turn is a minute later
+        imports.admit()
+    assert refused.value.reset_at == MINUTE + timedelta(minutes=2)  # turns counted at the imports' 90
+    assert admitted(people, 20) == 10  # the tenth left: then the provider's limit, for everyone
+    assert people.calls_this_minute() == 100
+    clock.at = MINUTE + timedelta(minutes=1)
+    assert admitted(people, 5) == 5 and admitted(imports, 100) == 85  # people's calls count for all
+
+
+def test_the_share_kept_for_people_is_a_tenth_rounded_down():
+    assert [calls_kept_for_people(limit) for limit in (1, 9, 10, 100, 250)] == [0, 0, 1, 10, 25]
 
 
 def test_150_concurrent_admits_in_one_minute_admit_exactly_100(aws):

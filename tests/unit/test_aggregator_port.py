@@ -6,6 +6,7 @@ import subprocess
 import sys
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -133,6 +134,36 @@ def test_the_factory_builds_each_provider_once_and_refuses_others(monkeypatch):
         assert isinstance(aggregator.provider("plaid"), PlaidAdapter)
         with pytest.raises(InvalidRequest):
             aggregator.provider("yodlee")
+    finally:
+        aggregator.reset()
+        get_settings.cache_clear()
+
+
+def test_the_imports_adapter_leaves_a_tenth_of_gocardlesss_pace_to_people(monkeypatch):
+    """People's requests (an API call, the bank's redirect back) get the provider's whole limit; the
+    imports' adapter stops a tenth short of it (shared/domain/aggregator.py, calls_kept_for_people)."""
+    from shared.adapters import aggregator
+    from shared.adapters.dynamodb import request_pace
+    from shared.settings import get_settings
+
+    built: list[tuple[int, int]] = []
+    real = request_pace.DynamoRequestPace
+
+    def recorded(*args: Any, **options: Any) -> Any:
+        pace = real(*args, **options)
+        built.append((pace.limit, pace.kept_for_people))
+        return pace
+
+    monkeypatch.setattr(request_pace, "DynamoRequestPace", recorded)
+    monkeypatch.setenv("GOCARDLESS_BASE_URL", "http://127.0.0.1:9/sandbox/gocardless")
+    monkeypatch.setenv("AGGREGATOR_SECRET_NAME", "aggregator")
+    monkeypatch.setenv("GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE", "250")
+    get_settings.cache_clear()
+    aggregator.reset()
+    try:
+        people, imports = aggregator.provider("gocardless"), aggregator.background_provider("gocardless")
+        assert people is not imports and aggregator.background_provider("gocardless") is imports
+        assert built == [(250, 0), (250, 25)]
     finally:
         aggregator.reset()
         get_settings.cache_clear()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shared.domain.aggregator import calls_kept_for_people
 from tools.capacity.usage import InvocationRecord
 
 LIMITS_FILE = Path(__file__).with_name("limits.json")
@@ -100,6 +101,19 @@ def _figures(node: Mapping[str, Any], prefix: str = "") -> dict[str, Figure]:
     return found
 
 
+# Providers whose limit the code itself keeps (shared/adapters/dynamodb/request_pace.py): the demand
+# above it waits for its turn instead of meeting the provider's 429s.
+PACED_PROVIDERS = frozenset({"gocardless"})
+
+
+def imports_share(provider: str, requests_per_minute: float) -> float:
+    """What the imports may use of a provider's limit: all of it, or, where the code paces the
+    provider, the limit less the share each minute keeps for the requests people wait for."""
+    if provider not in PACED_PROVIDERS:
+        return requests_per_minute
+    return requests_per_minute - calls_kept_for_people(int(requests_per_minute))
+
+
 def load_limits(path: Path = LIMITS_FILE) -> Limits:
     figures = _figures(json.loads(path.read_text(encoding="utf-8")))
 
@@ -127,7 +141,9 @@ def load_limits(path: Path = LIMITS_FILE) -> Limits:
         },
         providers={
             name: ProviderLimits(
-                requests_per_minute=value(f"providers.{name}.import_requests_per_minute"),
+                requests_per_minute=imports_share(
+                    name, value(f"providers.{name}.import_requests_per_minute")
+                ),
                 p50_ms=value(f"providers.{name}.p50_ms"),
                 per_account_endpoint_per_day=(
                     figures[f"providers.{name}.{day_limit}"].value

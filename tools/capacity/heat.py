@@ -41,7 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from infra.spec import QUEUES, SCHEDULES
-from tools.capacity.durations import Limits, mean_modeled_ms, modeled_ms
+from tools.capacity.durations import PACED_PROVIDERS, Limits, mean_modeled_ms, modeled_ms
 from tools.capacity.refresh_time import IMPORT, provider_allowed_concurrency
 from tools.capacity.usage import InvocationRecord, KeyUnits
 
@@ -251,11 +251,6 @@ def configured_concurrency() -> dict[str, int]:
     for schedule in SCHEDULES.values():
         concurrency.setdefault(schedule.target, 1)
     return concurrency
-
-
-# Providers whose limit the code itself keeps (shared/adapters/dynamodb/request_pace.py): the demand
-# above it waits for its turn instead of meeting the provider's 429s.
-PACED_PROVIDERS = frozenset({"gocardless"})
 
 
 @dataclass(frozen=True)

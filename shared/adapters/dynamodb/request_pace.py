@@ -3,7 +3,8 @@ group of endpoints and UTC minute, whose `calls` one conditional update spends *
 request is sent, below the minute's limit (`PaceWindow`); a refused request counts itself in
 `refused` (a second update), which gives it its turn. Every process and function of the
 deployment shares it, as the provider counts every credential of the company. The item expires a
-few minutes after its minute.
+few minutes after its minute. A background pace (the imports) stops `kept_for_people` requests short
+of the limit, which only the requests a person waits for may spend (`calls_kept_for_people`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ class DynamoRequestPace:
     resource: str = "accounts"
     limit: int = GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE
     clock: Now = field(default=business_now)
+    kept_for_people: int = 0  # the minute's requests this pace leaves to others (the imports': a tenth)
+
+    @property
+    def admits(self) -> int:
+        """How many of the minute's requests this pace admits: the limit, less what it leaves to people."""
+        return self.limit - self.kept_for_people
 
     def admit(self) -> None:
         now = self.clock()
@@ -44,13 +51,13 @@ class DynamoRequestPace:
                 # a first request of the minute only under a limit of at least one (as the fake)
                 ConditionExpression="(attribute_not_exists(calls) AND :one <= :limit) OR calls < :limit",
                 ExpressionAttributeValues=to_item(
-                    {":one": 1, ":limit": self.limit, ":expiry": _expiry(window)}
+                    {":one": 1, ":limit": self.admits, ":expiry": _expiry(window)}
                 ),
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            raise window.refused(now, self._refusals(window) - 1, self.limit) from None
+            raise window.refused(now, self._refusals(window) - 1, self.admits) from None
 
     def _refusals(self, window: PaceWindow) -> int:
         """Count one more refusal in the window: how many there have been, this one included."""
