@@ -369,7 +369,7 @@ def reset() -> None:
     from shared.adapters import aggregator
     from shared.adapters.aws_clients import aws_client
     from shared.adapters.queue import redrive_of
-    from shared.api.idempotency import _persistence_store
+    from shared.api.idempotency import _persistence_store, _table_store
 
     for cached in (
         get_settings,
@@ -397,6 +397,7 @@ def reset() -> None:
         limiter,
         request_pace,
         _persistence_store,
+        _table_store,
     ):
         cached.cache_clear()
     aggregator.reset()

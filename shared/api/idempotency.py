@@ -8,6 +8,7 @@ with a different payload is a 409.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, wraps
@@ -49,6 +50,15 @@ def _config() -> Any:
 
 
 @cache
+def _table_store() -> Any:
+    """The idempotency table's store as Powertools builds it (its own DynamoDB client), unconfigured:
+    each use case's store is a copy of it (one client, one set of SDK hooks for them all)."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name)
+
+
+@cache
 def _persistence_store(use_case: str) -> Any:
     """The idempotency store of one use case, configured before anyone uses it.
 
@@ -58,10 +68,9 @@ def _persistence_store(use_case: str) -> Any:
     threads) would otherwise race on both: with one store for every use case, a record keyed with the
     other command's name (its replay then finds its own still in progress); at a store's first use, a
     second command reading a half-configured store (a 500, or a record keyed without its expression).
-    One store per use case, configured here, leaves every later call re-setting the same name."""
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    store = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name)
+    One store per use case (a shallow copy of the table's: its own settings, the shared client),
+    configured here, leaves every later call re-setting the same name."""
+    store = copy.copy(_table_store())
     store.configure(_config(), use_case)
     return store
 

@@ -256,7 +256,11 @@ def _hold_until_reset(
     ports: ImportPorts, connection: Connection, limited: AggregatorRateLimited
 ) -> AggregatorRateLimited:
     """Remember the provider's reset on the connection, for every job that comes before it; the
-    rate limit to raise, with the time left until that reset."""
+    rate limit to raise, with the time left until that reset. Our own company-wide pace holds no
+    connection (it is the minute's, not the connection's): the job comes back at its turn, and the
+    requests people make on the connection meanwhile spend the share the imports leave them."""
+    if isinstance(limited, RequestsPaced):
+        return limited
     now = ports.clock()
     seconds = limited.retry_after_seconds or AggregatorRateLimited.default_retry_after_seconds
     held = limited.reset_at or now + timedelta(seconds=seconds)

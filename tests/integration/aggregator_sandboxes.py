@@ -22,8 +22,9 @@ from shared.adapters.aggregator.plaid_webhooks import (
     PlaidWebhookVerifier,
     plaid_key_fetcher,
 )
+from shared.adapters.dynamodb.request_pace import DynamoRequestPace
 from shared.clock import CLOCK
-from shared.domain.aggregator import AggregatorProvider
+from shared.domain.aggregator import AggregatorProvider, calls_kept_for_people
 
 GOCARDLESS_BASE = "http://sandbox.test/sandbox/gocardless"
 PLAID_BASE = "http://sandbox.test/sandbox/plaid"
@@ -70,16 +71,20 @@ class Sandboxes:
             transport=httpx.MockTransport(self._route), follow_redirects=False
         )  # the person's browser at the bank's pages
         credentials = static_source(keys)
-        self.adapters: dict[str, AggregatorProvider] = {
-            "gocardless": GoCardlessAdapter(
+
+        def gocardless(pace: DynamoRequestPace) -> GoCardlessAdapter:
+            return GoCardlessAdapter(
                 GOCARDLESS_BASE,
                 credentials,
                 transport=_transport(GOCARDLESS_BASE, self.gocardless),
                 clock=self.clock,
                 sleep=lambda _: None,
                 gate=bootstrap.request_gate(),
-                pace=bootstrap.request_pace(),
-            ),
+                pace=pace,
+            )
+
+        self.adapters: dict[str, AggregatorProvider] = {
+            "gocardless": gocardless(bootstrap.request_pace()),
             "plaid": PlaidAdapter(
                 PLAID_BASE,
                 credentials,
@@ -88,12 +93,20 @@ class Sandboxes:
                 sleep=lambda _: None,
             ),
         }
+        # The import workers' GoCardless adapter, as aggregator.background_provider builds it: its pace
+        # leaves a share of each minute to the requests people wait for (Plaid has no pace: one adapter).
+        people_pace = bootstrap.request_pace()
+        imports_pace = replace(people_pace, kept_for_people=calls_kept_for_people(people_pace.limit))
+        self.background_adapters: dict[str, AggregatorProvider] = {"gocardless": gocardless(imports_pace)}
 
     def clock(self) -> datetime:
         return CLOCK.now()
 
     def provider(self, name: str) -> AggregatorProvider:
         return self.adapters[name]
+
+    def background_provider(self, name: str) -> AggregatorProvider:
+        return self.background_adapters.get(name) or self.adapters[name]
 
     def _route(self, request: httpx.Request) -> httpx.Response:
         for prefix, sandbox in ((GOCARDLESS_BASE, self.gocardless), (PLAID_BASE, self.plaid)):
@@ -123,6 +136,6 @@ def sandboxes(aws, monkeypatch: pytest.MonkeyPatch) -> Sandboxes:
     )
     reader = PlaidWebhookReader(verifier)
     monkeypatch.setattr(bootstrap, "plaid_webhook_reader", lambda: reader)
-    imports = replace(bootstrap.imports(), providers=boxes.provider, clock=boxes.clock)
+    imports = replace(bootstrap.imports(), providers=boxes.background_provider, clock=boxes.clock)
     monkeypatch.setattr(bootstrap, "imports", lambda: imports)
     return boxes

@@ -55,7 +55,8 @@ def test_the_figures_the_bill_scales_are_per_customer_constants(report) -> None:
     scaled = [entry for metric, entry in lines.items() if metric[:2] in LINEAR and entry["per_customer"] > 0]
     assert len(scaled) >= 8, sorted(lines)  # the simulation recorded what the bill prices
     off = {tuple(entry["metric"]): round(entry["worst_deviation"], 3) for entry in scaled}
-    assert max(off.values()) <= MOST_OFF_THE_LINE, off
+    worst = sorted(off.items(), key=lambda item: -item[1])[:3]
+    assert max(off.values()) <= MOST_OFF_THE_LINE, worst
     # every customer's day writes to DynamoDB, runs the import worker and stores their transactions
     for metric in (
         ("dynamodb", "write_request_units", "data"),

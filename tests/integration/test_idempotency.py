@@ -115,3 +115,13 @@ def test_a_use_case_store_is_whole_before_its_first_command(aws):
     assert store.event_key_compiled_jmespath is not None and store.payload_validation_enabled
     assert store.expires_after_seconds == 24 * 3600
     assert store.function_name.endswith(".tests.integration.test_idempotency.some_use_case")
+
+
+def test_the_use_cases_stores_share_one_client_each_with_its_own_name(aws):
+    """One DynamoDB client (and one set of Powertools' SDK hooks) for every use case's store."""
+    from shared.api.idempotency import _persistence_store
+
+    first = _persistence_store("tests.integration.test_idempotency.first")
+    second = _persistence_store("tests.integration.test_idempotency.second")
+    assert first is not second and first.client is second.client
+    assert first.function_name.endswith(".first") and second.function_name.endswith(".second")

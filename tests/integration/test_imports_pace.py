@@ -14,6 +14,7 @@ import pytest
 
 from functions.connections_api import handler as connections_api
 from shared import bootstrap
+from shared.domain.aggregator import calls_kept_for_people
 from shared.domain.connections import Connection
 from shared.domain.jobs import ImportJob
 from tests.conftest import FakeLambdaContext, api_event
@@ -21,12 +22,13 @@ from tests.integration.onboarding_support import INVITEE, call
 from tests.integration.test_imports import dead_letters, deliver, linked, stored
 
 
-def spend_this_minute(sandboxes: Any) -> datetime:
-    """The clock at second 1 of a later minute (the test stays within it), whose 100 are spent."""
+def spend_this_minute(sandboxes: Any, requests: int = 100) -> datetime:
+    """The clock at second 1 of a later minute (the test stays within it), `requests` of whose 100
+    are spent (all of them by default; 80: the imports' share, the fifth kept for people left)."""
     start = (sandboxes.now + timedelta(minutes=2)).replace(second=0, microsecond=0)
     sandboxes.now = start + timedelta(seconds=1)
     pace = bootstrap.request_pace()
-    for _ in range(100):
+    for _ in range(requests):
         pace.admit()
     return start
 
@@ -71,7 +73,8 @@ def test_an_import_in_a_spent_minute_sends_nothing_and_imports_at_the_next(sandb
 
     assert account_requests == []
     assert delayed_imports() == "1" and dead_letters() == []
-    assert connection_of(job).rate_limited_until == minute + timedelta(minutes=1)
+    # The company's minute, not the connection's: nothing held on it (people may still use it).
+    assert connection_of(job).rate_limited_until is None
     assert connection_of(job).last_import_outcome is None  # neither failed nor budget_spent
     assert stored(job) == []
 
@@ -110,9 +113,34 @@ def test_peoples_calls_in_a_spent_minute_answer_as_for_a_429(sandboxes, account_
 
 
 def test_the_imports_use_the_background_adapters_and_people_the_others(aws):
-    """The imports stop a tenth short of GoCardless's minute (tests/unit/test_aggregator_port.py): a
+    """The imports stop a fifth short of GoCardless's minute (tests/unit/test_aggregator_port.py): a
     customer back from their bank during a long Data Refresh still has their accounts read."""
     from shared.adapters import aggregator
 
     assert bootstrap.imports().providers is aggregator.background_provider
     assert bootstrap.connections().providers is aggregator.provider
+
+
+def test_a_person_is_served_from_the_fifth_the_imports_leave(sandboxes, account_requests):
+    """The imports' 80 of the minute spent (a Data Refresh running): an import job waits for its
+    turn, while the customer's find-new-accounts on that same connection reads their bank now."""
+    job, _ = linked(sandboxes)
+    account_requests.clear()
+    minute = spend_this_minute(sandboxes, 100 - calls_kept_for_people(100))
+
+    assert deliver(job.to_json()) == {"batchItemFailures": []}  # re-sent at its turn
+    assert account_requests == [] and delayed_imports() == "1"
+    assert connection_of(job).rate_limited_until is None
+
+    path = {"connection_id": job.connection_id}
+    status, body = call(
+        connections_api,
+        "POST",
+        "/connections/{connection_id}/find-new-accounts",
+        INVITEE,
+        path_parameters=path,
+    )
+    assert status == 200, body
+    assert account_requests != []  # read from the people's share of this same minute
+    assert 80 < bootstrap.request_pace().calls_this_minute() <= 100
+    assert sandboxes.now < minute + timedelta(minutes=1)

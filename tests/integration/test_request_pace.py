@@ -122,11 +122,12 @@ def test_the_refused_come_back_at_their_turn_spread_over_the_next_minutes(make_p
 
 
 def _pair(kind: str, clock: Clock, limit: int) -> tuple[Any, Any]:
-    """The imports' pace and the pace of requests people wait for, on one minute's count."""
+    """The imports' pace and the pace of requests people wait for, on one minute's count (each
+    counting its own refusals)."""
     kept = calls_kept_for_people(limit)
     if kind == "fake":
         people = FakePace(clock, limit=limit)
-        return FakePace(clock, limit, people.calls, people.refusals, kept_for_people=kept), people
+        return FakePace(clock, limit, people.calls, kept_for_people=kept), people
     return (
         DynamoRequestPace("data", limit=limit, clock=clock, kept_for_people=kept),
         DynamoRequestPace("data", limit=limit, clock=clock),
@@ -134,28 +135,32 @@ def _pair(kind: str, clock: Clock, limit: int) -> tuple[Any, Any]:
 
 
 @pytest.mark.parametrize("kind", list(PACES))
-def test_the_imports_leave_a_tenth_of_the_minute_to_the_requests_people_wait_for(
+def test_the_imports_leave_a_fifth_of_the_minute_to_the_requests_people_wait_for(
     kind: str, request: pytest.FixtureRequest
 ):
     """A Data Refresh keeps the imports at the pace for hours: a customer back from their bank
-    still has their accounts read, from the tenth of each minute the imports leave."""
+    still has their accounts read, from the fifth of each minute the imports leave, and a refused
+    person's turn is not pushed back by the imports' refusals."""
     if kind == "dynamodb":
         request.getfixturevalue("aws")
     clock = Clock(MINUTE + timedelta(seconds=5))
     imports, people = _pair(kind, clock, 100)
 
-    assert admitted(imports, 180) == 90
-    with pytest.raises(RequestsPaced) as refused:  # 90 refused before it: its turn is a minute later
+    assert admitted(imports, 300) == 80
+    with pytest.raises(RequestsPaced) as refused:  # 220 refused before it: two minutes of 80 later
         imports.admit()
-    assert refused.value.reset_at == MINUTE + timedelta(minutes=2)  # turns counted at the imports' 90
-    assert admitted(people, 20) == 10  # the tenth left: then the provider's limit, for everyone
+    assert refused.value.reset_at == MINUTE + timedelta(minutes=3)  # turns counted at the imports' 80
+    assert admitted(people, 20) == 20  # the fifth left: then the provider's limit, for everyone
     assert people.calls_this_minute() == 100
+    with pytest.raises(RequestsPaced) as refused:  # the first person refused: the next minute
+        people.admit()
+    assert refused.value.reset_at == MINUTE + timedelta(minutes=1)
     clock.at = MINUTE + timedelta(minutes=1)
-    assert admitted(people, 5) == 5 and admitted(imports, 100) == 85  # people's calls count for all
+    assert admitted(people, 5) == 5 and admitted(imports, 100) == 75  # people's calls count for all
 
 
-def test_the_share_kept_for_people_is_a_tenth_rounded_down():
-    assert [calls_kept_for_people(limit) for limit in (1, 9, 10, 100, 250)] == [0, 0, 1, 10, 25]
+def test_the_share_kept_for_people_is_a_fifth_rounded_down():
+    assert [calls_kept_for_people(limit) for limit in (1, 4, 5, 100, 250)] == [0, 0, 1, 20, 50]
 
 
 def test_150_concurrent_admits_in_one_minute_admit_exactly_100(aws):

@@ -139,9 +139,9 @@ def test_the_factory_builds_each_provider_once_and_refuses_others(monkeypatch):
         get_settings.cache_clear()
 
 
-def test_the_imports_adapter_leaves_a_tenth_of_gocardlesss_pace_to_people(monkeypatch):
+def test_the_imports_adapter_leaves_a_fifth_of_gocardlesss_pace_to_people(monkeypatch):
     """People's requests (an API call, the bank's redirect back) get the provider's whole limit; the
-    imports' adapter stops a tenth short of it (shared/domain/aggregator.py, calls_kept_for_people)."""
+    imports' adapter stops a fifth short of it (shared/domain/aggregator.py, calls_kept_for_people)."""
     from shared.adapters import aggregator
     from shared.adapters.dynamodb import request_pace
     from shared.settings import get_settings
@@ -163,7 +163,7 @@ def test_the_imports_adapter_leaves_a_tenth_of_gocardlesss_pace_to_people(monkey
     try:
         people, imports = aggregator.provider("gocardless"), aggregator.background_provider("gocardless")
         assert people is not imports and aggregator.background_provider("gocardless") is imports
-        assert built == [(250, 0), (250, 25)]
+        assert built == [(250, 0), (250, 50)]
     finally:
         aggregator.reset()
         get_settings.cache_clear()

@@ -40,7 +40,7 @@ class Figure:
 class ProviderLimits:
     """What bounds the requests of imports at one aggregator."""
 
-    requests_per_minute: float  # client-wide, the limit the import's requests count against
+    requests_per_minute: float  # what the imports may use of the client-wide limit (imports_share)
     p50_ms: float  # assumed latency of one request
     per_account_endpoint_per_day: float | None = None  # a daily count per account (GoCardless), not a rate
 

@@ -33,7 +33,7 @@ class DynamoRequestPace:
     resource: str = "accounts"
     limit: int = GOCARDLESS_ACCOUNT_CALLS_PER_MINUTE
     clock: Now = field(default=business_now)
-    kept_for_people: int = 0  # the minute's requests this pace leaves to others (the imports': a tenth)
+    kept_for_people: int = 0  # the minute's requests this pace leaves to others (the imports': a fifth)
 
     @property
     def admits(self) -> int:
@@ -64,11 +64,17 @@ class DynamoRequestPace:
         counted = dynamodb_client().update_item(
             TableName=self.table_name,
             Key=self._key(window),
-            UpdateExpression="ADD refused :one SET expires_at = :expiry",  # it may create the item
+            UpdateExpression="ADD #refused :one SET expires_at = :expiry",  # it may create the item
+            ExpressionAttributeNames={"#refused": self._refused_attribute},
             ExpressionAttributeValues=to_item({":one": 1, ":expiry": _expiry(window)}),
             ReturnValues="UPDATED_NEW",
         )
-        return int(from_item(dict(counted["Attributes"]))["refused"])
+        return int(from_item(dict(counted["Attributes"]))[self._refused_attribute])
+
+    @property
+    def _refused_attribute(self) -> str:
+        """Each pace counts its own refusals: a person's turn is not pushed back by the imports'."""
+        return "refused" if self.kept_for_people == 0 else "refused_background"
 
     def calls_this_minute(self) -> int:
         """How many requests were admitted in the current minute (tests, support)."""
