@@ -23,13 +23,10 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from infra.spec import FUNCTIONS, KEYS, QUEUES, SECRETS
 from tools.capacity.usage import BASE, InvocationRecord, UsageLine
-
-if TYPE_CHECKING:
-    pass
 
 DAYS_PER_MONTH = 30.44
 Metric = tuple[str, str, str]  # (service, metric, qualifier)
